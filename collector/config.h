@@ -1,0 +1,47 @@
+/*
+ * config.h — the collector's configuration (libconfig format).
+ *
+ * Example:
+ *   collector: {
+ *     dir = "/dev/shm/shmlog";      # segment directory
+ *     merge_window_us = 100;         # reorder window across rings
+ *     poll_max_ms = 20;              # longest idle sleep between polls
+ *   };
+ *   writers = (
+ *     { type = "console"; stream = "stdout"; color = "auto"; },
+ *     { type = "file"; name = "app"; path = "/var/log/app.log"; min_level = "WARN"; format = "json"; }
+ *   );
+ *
+ * With no config file the collector uses the defaults and one console writer
+ * on stdout. Every error names the file, the line and the key.
+ */
+#ifndef SHMLOG_CONFIG_H
+#define SHMLOG_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "writer.h"
+
+#define CONFIG_MAX_WRITERS 32
+
+struct collector_config {
+	char dir[4096];            /* segment directory; "" = library default */
+	uint32_t merge_window_us;  /* default 100 */
+	uint32_t poll_max_ms;      /* default 20 */
+	unsigned n_writers;
+	struct writer writers[CONFIG_MAX_WRITERS]; /* opened */
+};
+
+/*
+ * Load path (NULL: built-in defaults, one console writer on stdout) into *c
+ * and open its writers. On error d->msg holds one line
+ * "FILE:LINE: KEY: problem" and nothing stays open.
+ * Returns 0 or -errno (-EINVAL for a bad config).
+ */
+int config_load(struct collector_config *c, const char *path, struct diag *d);
+
+/* Close every writer. */
+void config_free(struct collector_config *c);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * writer.h — the one interface every output of the collector implements.
+ *
+ * A writer receives records already rendered (the message text and the
+ * metadata), chooses whether it wants each one (min_level), appends its own
+ * representation (text line or JSON line) to its batch buffer, and at the end
+ * of each batch hands the bytes to the core, which writes every writer's batch
+ * through io_uring in one submission (uio.h). Only after a batch is written
+ * does the collector publish the rings' consumed positions.
+ *
+ * Writer types are looked up by name in a table (writer.c); console and file
+ * live in writer_console.c and writer_file.c. Later types (rotating, syslog,
+ * TLS, encrypted, binary) add a file and a table entry.
+ */
+#ifndef SHMLOG_WRITER_H
+#define SHMLOG_WRITER_H
+
+#include <libconfig.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../shared/sbuf.h"
+#include "../shared/text.h"
+#include "uio.h"
+
+struct writer;
+
+/* Where an error in a config or a writer is reported: one line, into msg. */
+struct diag {
+	char msg[512];
+};
+
+struct writer_ops {
+	const char *type; /* the config's writer type name */
+	/*
+	 * Configure from the writer's config group (NULL for the built-in
+	 * default console writer) and open. Fills d->msg naming file, line and
+	 * key on error. Returns 0 or -errno.
+	 */
+	int (*open)(struct writer *w, const config_setting_t *cfg, struct diag *d);
+	/*
+	 * Fill *req with what to write for the batch in w->buf (a writer may
+	 * transform it first). Returns 1 when there is something to write, 0
+	 * when not, -errno on failure.
+	 */
+	int (*prepare)(struct writer *w, struct uio_req *req);
+	/* Durable writers: make everything written so far survive a crash. 0 or -errno. */
+	int (*sync)(struct writer *w);
+	void (*close)(struct writer *w);
+};
+
+struct writer_stats {
+	uint64_t records; /* records accepted into batches */
+	uint64_t bytes;   /* bytes written */
+	uint64_t errors;  /* failed writes */
+};
+
+struct writer {
+	const struct writer_ops *ops;
+	char name[64];         /* from config, or the type name */
+	int min_level;         /* records below are not written; SHMLOG_LEVEL_* */
+	enum text_format format; /* TEXT_FORMAT_TEXT or TEXT_FORMAT_JSON */
+	bool color;            /* ANSI colour by level (console on a terminal) */
+	int fd;                /* where the batch goes, -1 if none */
+	struct sbuf buf;       /* this batch's output */
+	struct writer_stats stats;
+	int last_err;          /* last error reported, to report each condition once */
+	void *priv;            /* type-specific state */
+};
+
+/* The type table: returns NULL for an unknown type name. */
+const struct writer_ops *writer_lookup(const char *type);
+
+/*
+ * Open a writer of the given ops from cfg (may be NULL: defaults). Common keys
+ * (name, min_level, format) are read here, the rest by ops->open.
+ * Returns 0 or -errno with d->msg filled.
+ */
+int writer_open(struct writer *w, const struct writer_ops *ops, const config_setting_t *cfg,
+		struct diag *d);
+
+/* Append one record to w->buf if w wants it (level filter, format). */
+void writer_add(struct writer *w, const struct text_record *r);
+
+void writer_close(struct writer *w);
+
+#endif

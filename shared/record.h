@@ -1,0 +1,124 @@
+/*
+ * record.h — encoding and decoding of a record's arguments.
+ *
+ * The layout is specified in abi.h. Encoding runs on the producer's hot path
+ * (static inline, driven by the call site's argument kinds and the caller's
+ * va_list); decoding runs in the collector and the CLI on bytes they do not
+ * trust, so it checks every length against the record's size.
+ */
+#ifndef SHMLOG_RECORD_H
+#define SHMLOG_RECORD_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "abi.h"
+#include "fmt.h"
+
+/*
+ * Walk a copy of the arguments once: return the bytes they take in a record
+ * and store each string argument's stored length (SHMLOG_STR_NULL for NULL,
+ * SHMLOG_STR_TRUNCATED set when cut at max_str) in slen[], in order.
+ */
+static inline uint32_t record_args_size(uint16_t *slen, const uint8_t *kinds, uint32_t n,
+					 uint32_t max_str, va_list *ap)
+{
+	uint32_t size = 0, ns = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		switch (kinds[i]) {
+		case SHMLOG_ARG_INT32: (void)va_arg(*ap, int); size += 4; break;
+		case SHMLOG_ARG_INT64: (void)va_arg(*ap, long long); size += 8; break;
+		case SHMLOG_ARG_DOUBLE: (void)va_arg(*ap, double); size += 8; break;
+		case SHMLOG_ARG_LDOUBLE: (void)va_arg(*ap, long double); size += 16; break;
+		case SHMLOG_ARG_POINTER: (void)va_arg(*ap, void *); size += 8; break;
+		case SHMLOG_ARG_STRING: {
+			const char *s = va_arg(*ap, const char *);
+			uint16_t l;
+			if (!s) {
+				l = SHMLOG_STR_NULL;
+				size += 2;
+			} else {
+				size_t sl = strnlen(s, (size_t)max_str + 1);
+				l = sl > max_str ? (uint16_t)(max_str | SHMLOG_STR_TRUNCATED) : (uint16_t)sl;
+				size += 2 + (uint32_t)(l & SHMLOG_STR_LEN_MASK);
+			}
+			slen[ns++] = l;
+			break;
+		}
+		}
+	}
+	return size;
+}
+
+/*
+ * Write the arguments at dst (which has room for what record_args_size
+ * returned for the same arguments and slen[]). Returns the end of what was
+ * written.
+ */
+static inline uint8_t *record_args_encode(uint8_t *dst, const uint16_t *slen, const uint8_t *kinds,
+					  uint32_t n, va_list *ap)
+{
+	uint32_t ns = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		switch (kinds[i]) {
+		case SHMLOG_ARG_INT32: {
+			int v = va_arg(*ap, int);
+			memcpy(dst, &v, 4);
+			dst += 4;
+			break;
+		}
+		case SHMLOG_ARG_INT64: {
+			long long v = va_arg(*ap, long long);
+			memcpy(dst, &v, 8);
+			dst += 8;
+			break;
+		}
+		case SHMLOG_ARG_DOUBLE: {
+			double v = va_arg(*ap, double);
+			memcpy(dst, &v, 8);
+			dst += 8;
+			break;
+		}
+		case SHMLOG_ARG_LDOUBLE: {
+			long double v = va_arg(*ap, long double);
+			uint8_t tmp[16] = {0};
+			memcpy(tmp, &v, sizeof v < 16 ? sizeof v : 16);
+			/* x87 long double has 6 bytes of unspecified padding */
+			if (sizeof v == 16)
+				memset(tmp + 10, 0, 6);
+			memcpy(dst, tmp, 16);
+			dst += 16;
+			break;
+		}
+		case SHMLOG_ARG_POINTER: {
+			uint64_t v = (uint64_t)(uintptr_t)va_arg(*ap, void *);
+			memcpy(dst, &v, 8);
+			dst += 8;
+			break;
+		}
+		case SHMLOG_ARG_STRING: {
+			const char *s = va_arg(*ap, const char *);
+			uint16_t l = slen[ns++];
+			memcpy(dst, &l, 2);
+			dst += 2;
+			if (l != SHMLOG_STR_NULL) {
+				memcpy(dst, s, l & SHMLOG_STR_LEN_MASK);
+				dst += l & SHMLOG_STR_LEN_MASK;
+			}
+			break;
+		}
+		}
+	}
+	return dst;
+}
+
+/*
+ * Decode n arguments of the given kinds from p[0..len) into out[]. Strings
+ * point into p. Returns 0, or -EINVAL when the arguments overrun len or a
+ * kind is unknown.
+ */
+int record_decode_args(struct fmt_arg *out, const uint8_t *kinds, uint32_t n, const uint8_t *p,
+		       size_t len);
+
+#endif

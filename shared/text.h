@@ -1,0 +1,69 @@
+/*
+ * text.h — how a decoded record becomes one line of output.
+ *
+ * Text format (one record, one line; RFC 3339 UTC with nanoseconds):
+ *
+ *   2026-11-24T01:59:46.123456789Z INFO demo[1234/1240]: message text
+ *
+ * i.e. TIMESTAMP SP LEVEL SP NAME "[" PID "/" TID "]:" SP MESSAGE LF. Inside
+ * NAME and MESSAGE a backslash is written as "\\", LF as "\n", CR as "\r",
+ * TAB as "\t" and every other control byte (0x00-0x1f, 0x7f) as "\xHH", so a
+ * message can never end its line early or forge another record. With colour
+ * the level name is wrapped in an ANSI SGR sequence.
+ *
+ * JSON format: one object per line with keys ts, level, name, pid, tid, file,
+ * line, msg (strings JSON-escaped; bytes >= 0x80 are passed through).
+ */
+#ifndef SHMLOG_TEXT_H
+#define SHMLOG_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sbuf.h"
+
+enum text_format {
+	TEXT_FORMAT_TEXT = 0,
+	TEXT_FORMAT_JSON = 1,
+};
+
+/* The level values are the public SHMLOG_LEVEL_* values. */
+#define TEXT_LEVEL_TRACE 0
+#define TEXT_LEVEL_DEBUG 1
+#define TEXT_LEVEL_INFO 2
+#define TEXT_LEVEL_WARN 3
+#define TEXT_LEVEL_ERROR 4
+#define TEXT_LEVEL_CRITICAL 5
+#define TEXT_LEVEL_OFF 6
+
+#define TEXT_TS_BYTES 31 /* "2026-11-24T01:59:46.123456789Z" + NUL */
+
+struct text_record {
+	uint64_t ts_ns;     /* UTC, ns since the epoch */
+	int level;          /* TEXT_LEVEL_* */
+	const char *name;   /* logger name */
+	size_t name_len;
+	uint32_t pid;
+	uint32_t tid;
+	const char *msg;    /* rendered message, raw (escaped on output) */
+	size_t msg_len;
+	const char *file;   /* call site, may be NULL */
+	size_t file_len;
+	uint32_t line;
+	bool consumed;      /* already consumed by a collector (shmlog read --all) */
+};
+
+/* "TRACE" .. "CRITICAL", "OFF"; "?" for anything else. */
+const char *text_level_name(int level);
+
+/* Case-insensitive level name to value; -1 if unknown. */
+int text_level_parse(const char *s);
+
+/* Write the RFC 3339 form of ts_ns into out (NUL-terminated). */
+void text_format_ts(char out[TEXT_TS_BYTES], uint64_t ts_ns);
+
+/* Append r to out as one line (LF-terminated) in format f. */
+void text_append(struct sbuf *out, const struct text_record *r, enum text_format f, bool color);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * helpers.h — small utilities shared by the test programs: temporary
+ * directories, running programs, and bounded waits on a condition.
+ */
+#ifndef SHMLOG_TEST_HELPERS_H
+#define SHMLOG_TEST_HELPERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Create a fresh directory under /tmp (or /dev/shm when shm is true); returns a malloc'd path. */
+char *th_mkdtemp(bool shm);
+
+/* rm -rf path (best effort). */
+void th_rmrf(const char *path);
+
+/* Path of a built program: $SHMLOG_BUILD_DIR/rel. Returns a malloc'd path. */
+char *th_build_path(const char *rel);
+
+/* Read a whole file (NUL-terminated, malloc'd); NULL if it cannot be read. *len may be NULL. */
+char *th_read_file(const char *path, size_t *len);
+
+/* Monotonic milliseconds. */
+long long th_now_ms(void);
+
+/*
+ * Wait until pred(arg) returns true, polling every ~2 ms, at most timeout_ms.
+ * Returns true if the condition became true.
+ */
+bool th_wait_until(bool (*pred)(void *), void *arg, int timeout_ms);
+
+/* Wait for pid with a bound; returns the wait status, or -1 on timeout (the child is then killed). */
+int th_waitpid_timeout(pid_t pid, int timeout_ms);
+
+/* fork+exec argv with stdout/stderr redirected to the given files (NULL = inherit). */
+pid_t th_spawn(char *const argv[], const char *out_path, const char *err_path, char *const envp_extra[]);
+
+#endif
