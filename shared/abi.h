@@ -26,7 +26,8 @@
  *   seg header collector_*         C                            P reads
  *   ring tail, lost, tid           P (owner thread)             C reads (tail: acquire)
  *   ring waiters                   P (any thread, atomic add)   C reads
- *   ring head, synced, wake_seq    C                            P reads (head: acquire)
+ *   ring head, synced, wake_seq,
+ *   lost_reported                  C                            P reads (head: acquire)
  *   ring state                     P claims (CAS), P releases,  C frees a drained ring (CAS)
  *   site entries, strings          P once per call site         C reads after entry->ready
  *   ring data                      P (owner thread)             C reads [head, tail)
@@ -174,7 +175,9 @@ struct shmlog_ring_header {
 	_Atomic uint64_t head;     /*  64 consumed position; release by C, acquire by P */
 	_Atomic uint64_t synced;   /*  72 position written and synced (durable writers) */
 	_Atomic uint32_t wake_seq; /*  80 futex word, bumped after head moves if waiters */
-	uint8_t pad1[128 - 84];
+	uint32_t pad1a;            /*  84 */
+	_Atomic uint64_t lost_reported; /* 88 drops already reported in the output */
+	uint8_t pad1[128 - 96];
 	/* line 2: ownership */
 	_Atomic uint32_t state;    /* 128 SHMLOG_RING_* */
 	_Atomic uint32_t claims;   /* 132 times claimed */
@@ -210,6 +213,7 @@ static_assert(offsetof(struct shmlog_seg_header, collector_pid) == 384, "collect
 static_assert(sizeof(struct shmlog_ring_header) == SHMLOG_RING_HEADER_BYTES, "ring header size");
 static_assert(offsetof(struct shmlog_ring_header, head) == 64, "head on its own line");
 static_assert(offsetof(struct shmlog_ring_header, wake_seq) == 80, "wake_seq offset");
+static_assert(offsetof(struct shmlog_ring_header, lost_reported) == 88, "lost_reported offset");
 static_assert(offsetof(struct shmlog_ring_header, state) == 128, "state on its own line");
 static_assert(sizeof(struct shmlog_site_entry) == SHMLOG_SITE_ENTRY_BYTES, "site entry size");
 static_assert(sizeof(struct shmlog_record_header) == SHMLOG_RECORD_HEADER_BYTES, "record header");

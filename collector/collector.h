@@ -1,0 +1,121 @@
+/*
+ * collector.h — the collector's state, shared by its modules:
+ *
+ *   discover.c  finds segments in the directory, validates and attaches them,
+ *               watches their producers' lifetime (pidfd), detaches and removes
+ *               them when drained
+ *   drain.c     one drain cycle: gather committed records from every ring,
+ *               merge them in timestamp order, render, hand to the writers,
+ *               write through io_uring, then publish consumed positions
+ *   loop.c      the io_uring event loop tying them together
+ */
+#ifndef SHMLOG_COLLECTOR_H
+#define SHMLOG_COLLECTOR_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../shared/clock.h"
+#include "../shared/sbuf.h"
+#include "../shared/segment.h"
+#include "config.h"
+
+#define COLLECTOR_MAX_SEGS 4096
+/* io_uring user_data of event-ring operations: tag in the top byte */
+#define EV_TAG_SHIFT 56
+#define EV_INOTIFY (1ull << EV_TAG_SHIFT)
+#define EV_SIGNAL (2ull << EV_TAG_SHIFT)
+#define EV_PID (3ull << EV_TAG_SHIFT) /* | segment id */
+#define COLLECTOR_BATCH_RECORDS 65536u /* records emitted per cycle at most */
+
+struct cring {
+	uint64_t pos;     /* our consumer position (published to head after writing) */
+	uint64_t new_pos; /* where pos goes once this cycle's batch is written */
+	uint64_t lost_reported; /* drops reported so far (published to the ring header) */
+	uint32_t tid;
+};
+
+struct cseg {
+	struct seg seg;
+	uint64_t id;       /* unique per attach, for io_uring user_data */
+	uint64_t ino;      /* inode, to tell a replaced file */
+	int pidfd;         /* -1 if none */
+	bool dead;         /* producer process has ended */
+	bool broken;       /* rejected after attach (corrupt ring, SIGBUS) */
+	bool finished;     /* producer gone or closed, drained, end reported: remove */
+	struct cring *rings;
+};
+
+/* A rejected file, remembered so that it is reported once. */
+struct reject {
+	char name[256];
+	uint64_t ino;
+};
+
+/* A record gathered for this cycle, seen in place in its ring. */
+struct cand {
+	uint64_t ts_ns;
+	struct cseg *s;
+	uint32_t ring;
+	struct seg_rec r;
+};
+
+/* The records of one ring in this cycle: cands[cur..end). */
+struct run {
+	uint32_t cur, end;
+};
+
+struct collector {
+	struct collector_config *cfg;
+	struct cand *cands;
+	struct run *runs;
+	uint32_t cap_runs;
+	const char *dir;
+	struct io_uring ev; /* events: inotify, signals, pidfds, timeouts */
+	struct io_uring io; /* writes */
+	int inotify_fd;
+	int signal_fd;
+	bool stop;
+	bool rescan;
+	uint64_t next_id;
+	struct cseg *segs[COLLECTOR_MAX_SEGS];
+	unsigned n_segs;
+	struct reject *rejects;
+	unsigned n_rejects, cap_rejects;
+	struct clock_calib calib_first, calib;
+	uint64_t calib_at_ns;
+	struct sbuf msg; /* scratch for one rendered message */
+	long long last_rescan_ms;
+};
+
+/* discover.c */
+int discover_init(struct collector *c);
+void discover_scan(struct collector *c);
+void discover_process_died(struct collector *c, uint64_t seg_id);
+/* Detach segments that are finished (producer gone or closed, everything
+ * drained), removing their files. */
+void discover_reap(struct collector *c);
+void discover_detach_all(struct collector *c);
+/* Mark a segment broken with a reason (printed once); it stays on disk. */
+void discover_reject(struct collector *c, struct cseg *s, const char *why);
+/* Write our clock calibration into every attached segment. */
+void discover_publish_clock(struct collector *c);
+
+/*
+ * drain.c: one cycle. With final, ignore the merge window and drain
+ * everything. Returns the records emitted (>= 0), and sets *held when records
+ * were left for the merge window.
+ */
+long drain_cycle(struct collector *c, bool final, bool *held);
+
+/* Report a line on stderr, prefixed with the program name. */
+void collector_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+long long collector_now_ms(void);
+
+/* loop.c: run until SIGTERM/SIGINT (or, with once, until everything present
+ * is drained). Returns 0, or -errno for a setup failure (message printed). */
+int collector_run(struct collector_config *cfg, const char *dir, bool once);
+
+#endif

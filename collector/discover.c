@@ -1,0 +1,270 @@
+/*
+ * discover.c — finding, validating, attaching and retiring segments.
+ *
+ * The directory is watched with inotify (a segment appears by rename, so
+ * IN_MOVED_TO is what announces it) and rescanned every second as a safety
+ * net. Each candidate "*.shm" file is validated by seg_open(); a file that
+ * fails is reported once and remembered by name and inode. For an attached
+ * segment the producer's lifetime is watched with a pidfd polled through the
+ * event ring; the pid is checked against the process start time recorded in
+ * the segment, so a reused pid is not mistaken for the producer. A segment
+ * is removed once its producer has ended (or closed it) and every ring is
+ * drained; a segment rejected after attach stays on disk for `shmlog read`.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "collector.h"
+
+static int mkdir_p(const char *dir, bool world)
+{
+	char tmp[4096];
+	if (strlen(dir) >= sizeof tmp)
+		return -ENAMETOOLONG;
+	strcpy(tmp, dir);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, world ? 01777 : 0700) < 0) {
+		if (errno != EEXIST)
+			return -errno;
+	} else if (world) {
+		chmod(tmp, 01777);
+	}
+	return 0;
+}
+
+int discover_init(struct collector *c)
+{
+	int rc = mkdir_p(c->dir, strcmp(c->dir, "/dev/shm/shmlog") == 0);
+	if (rc < 0) {
+		collector_warn("%s: cannot create segment directory: %s", c->dir, strerror(-rc));
+		return rc;
+	}
+	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (c->inotify_fd < 0 ||
+	    inotify_add_watch(c->inotify_fd, c->dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0) {
+		/* not fatal: the periodic rescan still finds segments */
+		collector_warn("%s: inotify unavailable (%s); relying on periodic rescans", c->dir, strerror(errno));
+		if (c->inotify_fd >= 0)
+			close(c->inotify_fd);
+		c->inotify_fd = -1;
+	}
+	return 0;
+}
+
+static bool rejected(struct collector *c, const char *name, uint64_t ino)
+{
+	for (unsigned i = 0; i < c->n_rejects; i++)
+		if (c->rejects[i].ino == ino && strcmp(c->rejects[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+static void remember_reject(struct collector *c, const char *name, uint64_t ino)
+{
+	if (c->n_rejects == c->cap_rejects) {
+		unsigned cap = c->cap_rejects ? c->cap_rejects * 2 : 16;
+		struct reject *r = realloc(c->rejects, cap * sizeof *r);
+		if (!r)
+			return;
+		c->rejects = r;
+		c->cap_rejects = cap;
+	}
+	struct reject *r = &c->rejects[c->n_rejects++];
+	snprintf(r->name, sizeof r->name, "%s", name);
+	r->ino = ino;
+}
+
+static void watch_pid(struct collector *c, struct cseg *s)
+{
+	s->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s->seg.pid, 0);
+	if (s->pidfd < 0) {
+		/* ESRCH: gone already. Other errors: fall back to /proc checks in reap */
+		s->dead = errno == ESRCH;
+		s->pidfd = -1;
+		return;
+	}
+	/* the pid may have been reused since the producer died */
+	uint64_t st = seg_proc_start_time((pid_t)s->seg.pid);
+	if (s->seg.start_time && st != s->seg.start_time) {
+		s->dead = true;
+		close(s->pidfd);
+		s->pidfd = -1;
+		return;
+	}
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ev);
+	if (!sqe) {
+		io_uring_submit(&c->ev);
+		sqe = io_uring_get_sqe(&c->ev);
+	}
+	if (sqe) {
+		io_uring_prep_poll_add(sqe, s->pidfd, POLLIN);
+		io_uring_sqe_set_data64(sqe, EV_PID | s->id);
+		io_uring_submit(&c->ev);
+	}
+}
+
+static void attach(struct collector *c, const char *name, uint64_t ino)
+{
+	char path[4096 + 256];
+	snprintf(path, sizeof path, "%s/%s", c->dir, name);
+	struct cseg *s = calloc(1, sizeof *s);
+	if (!s)
+		return;
+	char err[512];
+	int rc = seg_open(&s->seg, path, true, err, sizeof err);
+	if (rc == -EAGAIN || rc == -ENOENT) {
+		free(s); /* still being created, or gone: look again later */
+		return;
+	}
+	if (rc < 0) {
+		collector_warn("rejecting segment %s", err);
+		remember_reject(c, name, ino);
+		free(s);
+		return;
+	}
+	if (c->n_segs == COLLECTOR_MAX_SEGS) {
+		collector_warn("%s: too many segments (%u); not attached", path, COLLECTOR_MAX_SEGS);
+		seg_close(&s->seg);
+		free(s);
+		return;
+	}
+	s->rings = calloc(s->seg.ring_count, sizeof *s->rings);
+	if (!s->rings) {
+		seg_close(&s->seg);
+		free(s);
+		return;
+	}
+	for (uint32_t i = 0; i < s->seg.ring_count; i++) {
+		/* acquire: pairs with an earlier collector's release of head */
+		s->rings[i].pos = atomic_load_explicit(&seg_ring(&s->seg, i)->head, memory_order_acquire);
+		if (s->rings[i].pos % SHMLOG_RECORD_ALIGN) {
+			discover_reject(c, s, "consumed position misaligned");
+			break;
+		}
+	}
+	s->id = ++c->next_id;
+	s->ino = ino;
+	s->pidfd = -1;
+	atomic_store_explicit(&s->seg.hdr->collector_pid, (uint64_t)getpid(), memory_order_relaxed);
+	clock_store(s->seg.hdr, &c->calib);
+	c->segs[c->n_segs++] = s;
+	if (!s->broken)
+		watch_pid(c, s);
+}
+
+void discover_scan(struct collector *c)
+{
+	c->last_rescan_ms = collector_now_ms();
+	DIR *d = opendir(c->dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (e->d_name[0] == '.' || n < 5 || strcmp(e->d_name + n - 4, ".shm") != 0)
+			continue;
+		bool known = false;
+		for (unsigned i = 0; i < c->n_segs && !known; i++) {
+			const char *p = strrchr(c->segs[i]->seg.path, '/');
+			known = c->segs[i]->ino == e->d_ino && p && strcmp(p + 1, e->d_name) == 0;
+		}
+		if (known || rejected(c, e->d_name, e->d_ino))
+			continue;
+		attach(c, e->d_name, e->d_ino);
+	}
+	closedir(d);
+}
+
+void discover_reject(struct collector *c, struct cseg *s, const char *why)
+{
+	if (s->broken)
+		return;
+	s->broken = true;
+	collector_warn("rejecting segment %s: %s (left on disk for `shmlog read`)", s->seg.path, why);
+	const char *p = strrchr(s->seg.path, '/');
+	remember_reject(c, p ? p + 1 : s->seg.path, s->ino);
+}
+
+void discover_process_died(struct collector *c, uint64_t seg_id)
+{
+	for (unsigned i = 0; i < c->n_segs; i++)
+		if (c->segs[i]->id == seg_id)
+			c->segs[i]->dead = true;
+}
+
+static bool drained(const struct cseg *s)
+{
+	for (uint32_t i = 0; i < s->seg.ring_count; i++) {
+		/* acquire: pairs with the producer's release of tail */
+		uint64_t tail = atomic_load_explicit(&seg_ring(&s->seg, i)->tail, memory_order_acquire);
+		if (tail != s->rings[i].pos)
+			return false;
+	}
+	return true;
+}
+
+static void detach(struct collector *c, unsigned idx, bool remove)
+{
+	struct cseg *s = c->segs[idx];
+	if (remove && unlink(s->seg.path) < 0 && errno != ENOENT)
+		collector_warn("%s: cannot remove drained segment: %s", s->seg.path, strerror(errno));
+	if (s->pidfd >= 0)
+		close(s->pidfd); /* the pending poll completes with an error and is ignored */
+	seg_close(&s->seg);
+	free(s->rings);
+	free(s);
+	c->segs[idx] = c->segs[--c->n_segs];
+}
+
+void discover_reap(struct collector *c)
+{
+	for (unsigned i = 0; i < c->n_segs;) {
+		struct cseg *s = c->segs[i];
+		if (s->broken) {
+			detach(c, i, false);
+			continue;
+		}
+		if (!s->dead && s->pidfd < 0 && kill((pid_t)s->seg.pid, 0) < 0 && errno == ESRCH)
+			s->dead = true;
+		/* acquire: pairs with shmlog_close's release of the state */
+		bool closed = atomic_load_explicit(&s->seg.hdr->state, memory_order_acquire) == SHMLOG_SEG_CLOSED;
+		if ((s->dead || closed) && drained(s)) {
+			detach(c, i, true);
+			continue;
+		}
+		i++;
+	}
+}
+
+void discover_detach_all(struct collector *c)
+{
+	while (c->n_segs)
+		detach(c, c->n_segs - 1, false);
+	free(c->rejects);
+	c->rejects = NULL;
+	c->n_rejects = c->cap_rejects = 0;
+}
+
+void discover_publish_clock(struct collector *c)
+{
+	for (unsigned i = 0; i < c->n_segs; i++)
+		if (!c->segs[i]->broken)
+			clock_store(c->segs[i]->seg.hdr, &c->calib);
+}

@@ -1,0 +1,391 @@
+/*
+ * drain.c — one drain cycle: gather, merge, render, write, publish.
+ *
+ * Gather: for every attached segment and ring, read the published tail
+ * (acquire) and walk the records in place from our consumer position,
+ * checking each against the ring (seg_ring_next). Records stamped later than
+ * now - merge_window stay in the ring for the next cycle, unless the cycle is
+ * final or the producer is gone. Merge: each ring's records are already in
+ * time order, so a binary heap over the rings' runs yields the global
+ * timestamp order. Render: each record's message is formatted once (in place:
+ * arguments are decoded straight from the ring) and each writer appends its
+ * own line. Write: every writer's batch goes out in one io_uring submission.
+ * Publish: only then are the consumed positions stored, so a collector killed
+ * mid-cycle re-reads (at most) the batch that was in flight.
+ *
+ * All reads of mapped segment memory happen between sigsetjmp and the end of
+ * rendering: a producer that truncates its file under us raises SIGBUS, which
+ * lands here, rejects that segment and throws the unwritten batch away.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../shared/record.h"
+#include "../shared/text.h"
+#include "collector.h"
+
+static sigjmp_buf *volatile bus_jmp;
+static void *volatile bus_addr;
+
+static void on_sigbus(int sig, siginfo_t *info, void *uctx)
+{
+	(void)uctx;
+	if (bus_jmp) {
+		bus_addr = info->si_addr;
+		siglongjmp(*bus_jmp, 1);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void install_sigbus(void)
+{
+	static bool done;
+	if (done)
+		return;
+	struct sigaction sa = {0};
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+	done = true;
+}
+
+static bool seg_done(const struct cseg *s)
+{
+	/* acquire: pairs with shmlog_close's release of the state */
+	return s->dead || atomic_load_explicit(&s->seg.hdr->state, memory_order_acquire) == SHMLOG_SEG_CLOSED;
+}
+
+/* Collect ring i's records into c->cands. Returns false if the ring is corrupt. */
+static bool gather_ring(struct collector *c, struct cseg *s, uint32_t i, bool final, uint64_t cutoff,
+			uint64_t future, const struct clock_calib *cal, uint32_t *n, uint32_t budget, bool *held)
+{
+	struct cring *cr = &s->rings[i];
+	struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
+	/* acquire: pairs with the producer's release of tail; the records up
+	 * to it are complete */
+	uint64_t tail = atomic_load_explicit(&rh->tail, memory_order_acquire);
+	cr->new_pos = cr->pos;
+	if (tail == cr->pos)
+		return true;
+	if (tail < cr->pos || tail - cr->pos > s->seg.ring_bytes) {
+		discover_reject(c, s, "ring positions are impossible (tail behind or too far ahead)");
+		return false;
+	}
+	cr->tid = atomic_load_explicit(&rh->tid, memory_order_relaxed);
+	uint64_t pos = cr->pos;
+	struct seg_rec r;
+	const char *why = NULL;
+	int rc;
+	while (*n < budget && (rc = seg_ring_next(&s->seg, i, &pos, tail, &r, &why)) == 1) {
+		uint64_t ns = seg_ts_ns(&s->seg, cal, r.ts);
+		if (!final && ns > cutoff && ns < future) {
+			*held = true;
+			break;
+		}
+		c->cands[(*n)++] = (struct cand){ns, s, i, r};
+		pos += r.size;
+	}
+	if (rc < 0) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "ring %u corrupt at position %llu: %s", i, (unsigned long long)pos, why);
+		discover_reject(c, s, msg);
+		return false;
+	}
+	cr->new_pos = pos; /* includes padding skipped after the last record */
+	return true;
+}
+
+static void emit_line(struct collector *c, struct cseg *s, uint32_t tid, uint64_t ts_ns, int level,
+		      const struct seg_site *site)
+{
+	struct text_record tr = {
+		.ts_ns = ts_ns,
+		.level = level,
+		.name = s->seg.name,
+		.name_len = s->seg.name_len,
+		.pid = s->seg.pid,
+		.tid = tid,
+		.msg = c->msg.data ? c->msg.data : "",
+		.msg_len = c->msg.len,
+		.file = site ? site->file : NULL,
+		.file_len = site ? site->file_len : 0,
+		.line = site ? site->line : 0,
+	};
+	for (unsigned w = 0; w < c->cfg->n_writers; w++)
+		writer_add(&c->cfg->writers[w], &tr);
+}
+
+static void notice(struct collector *c, struct cseg *s, uint32_t tid, int level, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void notice(struct collector *c, struct cseg *s, uint32_t tid, int level, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int len = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	sbuf_reset(&c->msg);
+	sbuf_append(&c->msg, buf, len < 0 ? 0 : (size_t)len >= sizeof buf ? sizeof buf - 1 : (size_t)len);
+	emit_line(c, s, tid, clock_realtime_ns(), level, NULL);
+}
+
+static void emit(struct collector *c, const struct cand *k)
+{
+	struct cseg *s = k->s;
+	struct cring *cr = &s->rings[k->ring];
+	sbuf_reset(&c->msg);
+	if (k->r.site == SHMLOG_SITE_LOSS) {
+		uint64_t lost = 0;
+		if (k->r.args_len >= 8)
+			memcpy(&lost, k->r.args, 8);
+		cr->lost_reported += lost;
+		char buf[96];
+		int len = snprintf(buf, sizeof buf, "%llu records lost (ring full)", (unsigned long long)lost);
+		sbuf_append(&c->msg, buf, (size_t)len);
+		emit_line(c, s, cr->tid, k->ts_ns, TEXT_LEVEL_WARN, NULL);
+		return;
+	}
+	const struct seg_site *st = seg_site(&s->seg, k->r.site);
+	char buf[256];
+	int len;
+	if (!st) {
+		len = snprintf(buf, sizeof buf, "[shmlog: record with unknown call-site id %u]", k->r.site);
+		sbuf_append(&c->msg, buf, (size_t)len);
+		emit_line(c, s, cr->tid, k->ts_ns, TEXT_LEVEL_ERROR, NULL);
+		return;
+	}
+	struct fmt_arg args[SHMLOG_MAX_ARGS];
+	if (st->err) {
+		len = snprintf(buf, sizeof buf, "[shmlog: format refused: %s] ", st->err);
+		sbuf_append(&c->msg, buf, (size_t)len);
+		sbuf_append(&c->msg, st->fmt, st->fmt_len);
+	} else if (record_decode_args(args, st->pf.kinds, st->pf.n_args, k->r.args, k->r.args_len) < 0) {
+		sbuf_append(&c->msg, "[shmlog: malformed record arguments] ", 37);
+		sbuf_append(&c->msg, st->fmt, st->fmt_len);
+	} else {
+		fmt_render(&c->msg, st->fmt, &st->pf, args);
+	}
+	emit_line(c, s, cr->tid, k->ts_ns, st->level, st);
+}
+
+static inline bool run_less(const struct collector *c, const struct run *a, const struct run *b)
+{
+	return c->cands[a->cur].ts_ns < c->cands[b->cur].ts_ns;
+}
+
+static void heap_down(struct collector *c, struct run *h, uint32_t n, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < n && run_less(c, &h[l], &h[m]))
+			m = l;
+		if (r < n && run_less(c, &h[r], &h[m]))
+			m = r;
+		if (m == i)
+			return;
+		struct run t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/* Emit cands in timestamp order: runs[0..nr) are per-ring sorted runs. */
+static void merge_emit(struct collector *c, uint32_t nr)
+{
+	struct run *h = c->runs;
+	for (uint32_t i = nr / 2; i-- > 0;)
+		heap_down(c, h, nr, i);
+	while (nr) {
+		emit(c, &c->cands[h[0].cur]);
+		if (++h[0].cur == h[0].end)
+			h[0] = h[--nr];
+		heap_down(c, h, nr, 0);
+	}
+}
+
+/* Report drops not followed by any record, and the end of a finished producer. */
+static void finish_segment(struct collector *c, struct cseg *s)
+{
+	for (uint32_t i = 0; i < s->seg.ring_count; i++) {
+		struct cring *cr = &s->rings[i];
+		uint64_t lost = atomic_load_explicit(&seg_ring(&s->seg, i)->lost, memory_order_relaxed);
+		if (lost > cr->lost_reported) {
+			notice(c, s, cr->tid, TEXT_LEVEL_WARN, "%llu records lost (ring full)",
+			       (unsigned long long)(lost - cr->lost_reported));
+			cr->lost_reported = lost;
+		}
+	}
+	uint64_t rl = atomic_load_explicit(&s->seg.hdr->registry_lost, memory_order_relaxed);
+	if (rl)
+		notice(c, s, 0, TEXT_LEVEL_WARN, "%llu records lost (call-site registry full)", (unsigned long long)rl);
+	if (s->dead)
+		notice(c, s, 0, TEXT_LEVEL_INFO, "[shmlog] process %u ended; its segment was drained and removed",
+		       s->seg.pid);
+	s->finished = true;
+}
+
+static void write_batches(struct collector *c)
+{
+	struct uio_req reqs[CONFIG_MAX_WRITERS];
+	struct writer *who[CONFIG_MAX_WRITERS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->cfg->n_writers; i++) {
+		struct writer *w = &c->cfg->writers[i];
+		if (w->buf.len == 0)
+			continue;
+		int rc = w->ops->prepare(w, &reqs[n]);
+		if (rc > 0)
+			who[n++] = w;
+		else if (rc < 0 && rc != w->last_err) {
+			collector_warn("writer %s: %s", w->name, strerror(-rc));
+			w->last_err = rc;
+		}
+	}
+	if (n)
+		uio_write_batch(&c->io, reqs, n);
+	for (unsigned i = 0; i < n; i++) {
+		struct writer *w = who[i];
+		if (reqs[i].err) {
+			w->stats.errors++;
+			if (reqs[i].err != w->last_err)
+				collector_warn("writer %s: write failed: %s", w->name, strerror(-reqs[i].err));
+			w->last_err = reqs[i].err;
+		} else {
+			if (w->last_err)
+				collector_warn("writer %s: writing again", w->name);
+			w->last_err = 0;
+		}
+		w->stats.bytes += reqs[i].done;
+	}
+	for (unsigned i = 0; i < c->cfg->n_writers; i++)
+		sbuf_reset(&c->cfg->writers[i].buf);
+}
+
+static void publish(struct collector *c)
+{
+	uint64_t now = clock_realtime_ns();
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		struct cseg *s = c->segs[si];
+		if (s->broken)
+			continue;
+		bool any = false;
+		for (uint32_t i = 0; i < s->seg.ring_count; i++) {
+			struct cring *cr = &s->rings[i];
+			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
+			if (cr->new_pos != cr->pos) {
+				cr->pos = cr->new_pos;
+				any = true;
+				/* seq_cst: ordered against our waiters load below and the
+				 * producer's waiters increment (shmlog__wait_head) */
+				atomic_store_explicit(&rh->head, cr->pos, memory_order_seq_cst);
+				if (atomic_load_explicit(&rh->waiters, memory_order_seq_cst)) {
+					atomic_fetch_add_explicit(&rh->wake_seq, 1, memory_order_seq_cst);
+					syscall(SYS_futex, &rh->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+				}
+			}
+			atomic_store_explicit(&rh->lost_reported, cr->lost_reported, memory_order_relaxed);
+			/* a released ring is free for a new thread once drained */
+			uint32_t st = SHMLOG_RING_RELEASED;
+			if (atomic_load_explicit(&rh->tail, memory_order_acquire) == cr->pos)
+				/* release: our reads of its records happen before a new owner writes */
+				atomic_compare_exchange_strong_explicit(&rh->state, &st, SHMLOG_RING_FREE,
+									memory_order_release, memory_order_relaxed);
+		}
+		if (any)
+			atomic_store_explicit(&s->seg.hdr->collector_seen_ns, now, memory_order_relaxed);
+	}
+}
+
+long drain_cycle(struct collector *c, bool final, bool *held)
+{
+	install_sigbus();
+	*held = false;
+	uint32_t total_rings = 0;
+	for (unsigned si = 0; si < c->n_segs; si++)
+		total_rings += c->segs[si]->seg.ring_count;
+	if (total_rings > c->cap_runs) {
+		struct run *r = realloc(c->runs, total_rings * sizeof *r);
+		if (!r)
+			return 0;
+		c->runs = r;
+		c->cap_runs = total_rings;
+	}
+	if (!c->cands) {
+		c->cands = malloc(COLLECTOR_BATCH_RECORDS * sizeof *c->cands);
+		if (!c->cands)
+			return 0;
+	}
+	uint64_t now = clock_realtime_ns();
+	uint64_t cutoff = now - (uint64_t)c->cfg->merge_window_us * 1000u;
+	uint64_t future = now + 1000000000ull; /* a stamp this far ahead is not waited for */
+
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 1)) {
+		bus_jmp = NULL;
+		for (unsigned si = 0; si < c->n_segs; si++) {
+			struct cseg *s = c->segs[si];
+			if ((uint8_t *)bus_addr >= s->seg.base && (uint8_t *)bus_addr < s->seg.base + s->seg.size)
+				discover_reject(c, s, "file truncated while mapped (SIGBUS)");
+			for (uint32_t i = 0; i < s->seg.ring_count; i++)
+				s->rings[i].new_pos = s->rings[i].pos;
+		}
+		for (unsigned i = 0; i < c->cfg->n_writers; i++)
+			sbuf_reset(&c->cfg->writers[i].buf);
+		return 0;
+	}
+	bus_jmp = &jb;
+
+	uint32_t n = 0, nr = 0;
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		struct cseg *s = c->segs[si];
+		if (s->broken || s->finished)
+			continue;
+		bool seg_final = final || seg_done(s);
+		struct clock_calib cal = c->calib;
+		uint32_t seg_start = n, runs_start = nr;
+		bool ok = true;
+		for (uint32_t i = 0; i < s->seg.ring_count && ok; i++) {
+			uint32_t before = n;
+			ok = gather_ring(c, s, i, seg_final, cutoff, future, &cal, &n, COLLECTOR_BATCH_RECORDS, held);
+			if (ok && n > before)
+				c->runs[nr++] = (struct run){before, n};
+		}
+		if (!ok) { /* rejected: forget what was gathered from it */
+			n = seg_start;
+			nr = runs_start;
+			for (uint32_t i = 0; i < s->seg.ring_count; i++)
+				s->rings[i].new_pos = s->rings[i].pos;
+		}
+	}
+	merge_emit(c, nr);
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		struct cseg *s = c->segs[si];
+		if (s->broken || s->finished || !seg_done(s))
+			continue;
+		bool all = true;
+		for (uint32_t i = 0; i < s->seg.ring_count && all; i++)
+			all = atomic_load_explicit(&seg_ring(&s->seg, i)->tail, memory_order_acquire) ==
+			      s->rings[i].new_pos;
+		if (all)
+			finish_segment(c, s);
+	}
+	bus_jmp = NULL;
+
+	write_batches(c);
+	publish(c);
+	if (n == COLLECTOR_BATCH_RECORDS)
+		*held = true; /* more is waiting */
+	return n;
+}

@@ -1,0 +1,223 @@
+/*
+ * loop.c — the collector's event loop.
+ *
+ * Everything the collector waits for arrives on one io_uring (the "event
+ * ring"): inotify reads (a segment appeared), signalfd reads (SIGTERM,
+ * SIGINT: drain and exit), pidfd polls (a producer ended) and the poll
+ * timeout. Writes go through a second ring (uio.c) so that waiting for a
+ * batch's completions never swallows an event.
+ *
+ * The rings themselves cannot signal: producers never make a syscall to wake
+ * us. So the loop polls them, adaptively: right away again while there is
+ * work, after half the merge window while records are held back for
+ * ordering, and otherwise with a sleep that doubles from 1 ms up to
+ * poll_max_ms. Idle, that is a few dozen cheap wakeups per second.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+
+#define RESCAN_MS 1000
+#define RECALIBRATE_NS 1000000000ull
+
+static char inotify_buf[4096] __attribute__((aligned(8)));
+static struct signalfd_siginfo sig_info;
+
+void collector_warn(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "shmlog-collector: %s\n", buf);
+}
+
+long long collector_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void arm_read(struct collector *c, int fd, void *buf, unsigned len, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ev);
+	if (!sqe) {
+		io_uring_submit(&c->ev);
+		sqe = io_uring_get_sqe(&c->ev);
+		if (!sqe)
+			return;
+	}
+	io_uring_prep_read(sqe, fd, buf, len, 0);
+	io_uring_sqe_set_data64(sqe, tag);
+	io_uring_submit(&c->ev);
+}
+
+/* Handle every completed event without blocking. */
+static void handle_events(struct collector *c)
+{
+	struct io_uring_cqe *cqe;
+	while (io_uring_peek_cqe(&c->ev, &cqe) == 0) {
+		uint64_t ud = io_uring_cqe_get_data64(cqe);
+		int res = cqe->res;
+		io_uring_cqe_seen(&c->ev, cqe);
+		uint64_t tag = ud & (0xffull << EV_TAG_SHIFT);
+		if (tag == EV_INOTIFY) {
+			c->rescan = true;
+			if (res >= 0 || res == -EAGAIN || res == -EINTR)
+				arm_read(c, c->inotify_fd, inotify_buf, sizeof inotify_buf, EV_INOTIFY);
+		} else if (tag == EV_SIGNAL) {
+			if (res == (int)sizeof sig_info)
+				c->stop = true;
+			else
+				arm_read(c, c->signal_fd, &sig_info, sizeof sig_info, EV_SIGNAL);
+		} else if (tag == EV_PID) {
+			if (res >= 0)
+				discover_process_died(c, ud & ((1ull << EV_TAG_SHIFT) - 1));
+		}
+	}
+}
+
+static void wait_events(struct collector *c, int ms)
+{
+	struct io_uring_cqe *cqe;
+	struct __kernel_timespec ts = {ms / 1000, (long long)(ms % 1000) * 1000000LL};
+	io_uring_wait_cqe_timeout(&c->ev, &cqe, &ts);
+	handle_events(c);
+}
+
+static void maybe_recalibrate(struct collector *c)
+{
+	uint64_t now = clock_realtime_ns();
+	if (now - c->calib_at_ns < RECALIBRATE_NS)
+		return;
+	clock_recalibrate(&c->calib, &c->calib_first);
+	c->calib_at_ns = now;
+	discover_publish_clock(c);
+}
+
+static int setup(struct collector *c)
+{
+	int rc = io_uring_queue_init(256, &c->ev, 0);
+	if (rc < 0) {
+		collector_warn("io_uring setup failed: %s", strerror(-rc));
+		return rc;
+	}
+	rc = io_uring_queue_init(64, &c->io, 0);
+	if (rc < 0) {
+		collector_warn("io_uring setup failed: %s", strerror(-rc));
+		io_uring_queue_exit(&c->ev);
+		return rc;
+	}
+	if (clock_calibrate(&c->calib_first, 10) < 0)
+		c->calib_first = (struct clock_calib){0, clock_realtime_ns(), 1ull << 32};
+	c->calib = c->calib_first;
+	c->calib_at_ns = clock_realtime_ns();
+	rc = discover_init(c);
+	if (rc < 0)
+		return rc;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	c->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (c->signal_fd >= 0)
+		arm_read(c, c->signal_fd, &sig_info, sizeof sig_info, EV_SIGNAL);
+	if (c->inotify_fd >= 0)
+		arm_read(c, c->inotify_fd, inotify_buf, sizeof inotify_buf, EV_INOTIFY);
+	return 0;
+}
+
+static void teardown(struct collector *c)
+{
+	for (unsigned i = 0; i < c->cfg->n_writers; i++) {
+		struct writer *w = &c->cfg->writers[i];
+		if (w->ops->sync)
+			w->ops->sync(w);
+	}
+	discover_detach_all(c);
+	io_uring_queue_exit(&c->ev);
+	io_uring_queue_exit(&c->io);
+	if (c->inotify_fd >= 0)
+		close(c->inotify_fd);
+	if (c->signal_fd >= 0)
+		close(c->signal_fd);
+	free(c->cands);
+	free(c->runs);
+	sbuf_free(&c->msg);
+}
+
+/* Drain everything committed until nothing moves, then retire finished segments. */
+static void drain_all(struct collector *c)
+{
+	bool held;
+	while (drain_cycle(c, true, &held) > 0 || held)
+		;
+	/* one more for segments whose end became visible in the last cycle */
+	drain_cycle(c, true, &held);
+	discover_reap(c);
+}
+
+int collector_run(struct collector_config *cfg, const char *dir, bool once)
+{
+	struct collector c = {.cfg = cfg, .dir = dir, .inotify_fd = -1, .signal_fd = -1};
+	int rc = setup(&c);
+	if (rc < 0) {
+		teardown(&c);
+		return rc;
+	}
+	discover_scan(&c);
+	if (once) {
+		drain_all(&c);
+		teardown(&c);
+		return 0;
+	}
+	int sleep_ms = 0;
+	while (!c.stop) {
+		if (c.rescan || collector_now_ms() - c.last_rescan_ms >= RESCAN_MS) {
+			c.rescan = false;
+			discover_scan(&c);
+			discover_reap(&c);
+		}
+		maybe_recalibrate(&c);
+		bool held;
+		long n = drain_cycle(&c, false, &held);
+		bool finished = false;
+		for (unsigned i = 0; i < c.n_segs; i++)
+			finished |= c.segs[i]->finished;
+		if (finished)
+			discover_reap(&c);
+		if (n > 0) {
+			sleep_ms = 0;
+			handle_events(&c);
+			continue;
+		}
+		if (held) {
+			int w = (int)(cfg->merge_window_us / 2000);
+			sleep_ms = w > 0 ? w : 0;
+			if (sleep_ms == 0) {
+				handle_events(&c);
+				continue;
+			}
+		} else {
+			sleep_ms = sleep_ms ? sleep_ms * 2 : 1;
+			if (sleep_ms > (int)cfg->poll_max_ms)
+				sleep_ms = (int)cfg->poll_max_ms;
+		}
+		wait_events(&c, sleep_ms);
+	}
+	drain_all(&c);
+	teardown(&c);
+	return 0;
+}

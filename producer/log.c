@@ -1,0 +1,164 @@
+/*
+ * log.c — the hot path: one log call writes one record into the calling
+ * thread's ring.
+ *
+ * Steps: look up the call-site id (cached in the static site struct), read the
+ * clock, size the arguments, reserve space in the thread's own ring (only the
+ * cached consumer position is consulted unless the ring looks full), copy the
+ * header and the raw argument values, release-store the new tail. No lock, no
+ * syscall, no allocation, no formatting. The slow paths — first use of a call
+ * site, first log call of a thread, a full ring — live out of line.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <x86intrin.h>
+
+#include "../shared/clock.h"
+#include "../shared/record.h"
+#include "../shared/ring.h"
+#include "internal.h"
+
+#define SHMLOG_EXPORT __attribute__((visibility("default")))
+#define SPIN_BEFORE_SLEEP 2000
+
+static inline uint64_t now_ts(const struct shmlog *lg)
+{
+	return lg->tsc ? clock_tsc() : clock_realtime_ns();
+}
+
+static inline void put_pad(struct ring_prod *rp, uint32_t pad)
+{
+	uint8_t *p = rp->data + ring_offset(rp->tail, rp->cap);
+	uint32_t hdr[2] = {pad, SHMLOG_SITE_PAD};
+	memcpy(p, hdr, sizeof hdr);
+	rp->tail += pad;
+}
+
+static inline void publish(struct ring_prod *rp)
+{
+	/* release: the record bytes are written before the consumer can see the
+	 * new tail (pairs with the collector's acquire load of tail) */
+	atomic_store_explicit(&rp->rh->tail, rp->tail, memory_order_release);
+}
+
+static void count_lost(struct ring_prod *rp)
+{
+	rp->pending_lost++;
+	/* relaxed: only this thread writes lost; readers only need a recent value */
+	atomic_store_explicit(&rp->rh->lost, atomic_load_explicit(&rp->rh->lost, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+/* Is there room for size bytes (after any pad)? Reloads the consumer position
+ * only when the cached one says no. */
+static inline bool has_room(struct ring_prod *rp, uint32_t size, uint32_t *pad)
+{
+	if (ring_plan(rp->tail, rp->head_cache, rp->cap, size, pad))
+		return true;
+	/* acquire: pairs with the collector's release of head, so its reads of the
+	 * space we are about to overwrite are complete */
+	rp->head_cache = atomic_load_explicit(&rp->rh->head, memory_order_acquire);
+	return ring_plan(rp->tail, rp->head_cache, rp->cap, size, pad);
+}
+
+static __attribute__((noinline)) bool wait_room(struct shmlog *lg, struct ring_prod *rp, uint32_t size, uint32_t *pad)
+{
+	for (int i = 0; i < SPIN_BEFORE_SLEEP; i++) {
+		_mm_pause();
+		if (has_room(rp, size, pad))
+			return true;
+	}
+	/* sleep until the collector has moved head far enough: tail + pad + size - head <= cap */
+	uint32_t to_end = ring_to_end(rp->tail, rp->cap);
+	uint32_t total = size <= to_end ? size : to_end + size;
+	shmlog__wait_head(rp->rh, rp->tail + total - rp->cap, lg->block_timeout_ms);
+	return has_room(rp, size, pad);
+}
+
+/*
+ * Reserve size bytes for a record (plus a loss record first if drops are
+ * pending). Returns where to write, or NULL when the record is dropped.
+ */
+static inline uint8_t *reserve(struct shmlog *lg, struct ring_prod *rp, uint32_t size)
+{
+	uint32_t pad;
+	if (__builtin_expect(rp->pending_lost != 0, 0)) {
+		const uint32_t lsize = SHMLOG_RECORD_HEADER_BYTES + 8;
+		if (!has_room(rp, lsize + size + 8, &pad) &&
+		    !(lg->full_policy == SHMLOG_FULL_BLOCK && wait_room(lg, rp, lsize + size + 8, &pad))) {
+			count_lost(rp);
+			return NULL;
+		}
+		if (pad || ring_to_end(rp->tail, rp->cap) < lsize)
+			put_pad(rp, ring_to_end(rp->tail, rp->cap));
+		uint8_t *p = rp->data + ring_offset(rp->tail, rp->cap);
+		struct shmlog_record_header h = {lsize, SHMLOG_SITE_LOSS, now_ts(lg)};
+		memcpy(p, &h, sizeof h);
+		memcpy(p + sizeof h, &rp->pending_lost, 8);
+		rp->tail += lsize;
+		rp->pending_lost = 0;
+	}
+	if (__builtin_expect(!has_room(rp, size, &pad), 0)) {
+		if (lg->full_policy != SHMLOG_FULL_BLOCK || !wait_room(lg, rp, size, &pad)) {
+			publish(rp); /* a loss record written above must not be lost */
+			count_lost(rp);
+			return NULL;
+		}
+	}
+	if (pad)
+		put_pad(rp, pad);
+	return rp->data + ring_offset(rp->tail, rp->cap);
+}
+
+static inline void write_record(struct shmlog *lg, struct ring_prod *rp, struct shmlog__site *site, uint32_t id,
+				uint64_t ts, va_list *ap)
+{
+	uint16_t slen[SHMLOG_MAX_ARGS];
+	uint32_t asz = 0;
+	if (site->nargs) {
+		va_list ap2;
+		va_copy(ap2, *ap);
+		asz = record_args_size(slen, site->kinds, site->nargs, lg->max_string, &ap2);
+		va_end(ap2);
+	}
+	uint32_t size = shmlog_record_align(SHMLOG_RECORD_HEADER_BYTES + asz);
+	if (size > rp->cap / 2) {
+		count_lost(rp);
+		return;
+	}
+	uint8_t *p = reserve(lg, rp, size);
+	if (!p)
+		return;
+	struct shmlog_record_header h = {size, id, ts};
+	memcpy(p, &h, sizeof h);
+	if (site->nargs)
+		record_args_encode(p + sizeof h, slen, site->kinds, site->nargs, ap);
+	rp->tail += size;
+	publish(rp);
+}
+
+SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...)
+{
+	uint64_t ts = now_ts(lg);
+	/* acquire: pairs with the release in shmlog__register, so nargs/kinds are read after they were written */
+	uint64_t c = atomic_load_explicit(&site->cache, memory_order_acquire);
+	uint32_t id;
+	if (__builtin_expect((uint32_t)(c >> 32) == lg->serial, 1)) {
+		id = (uint32_t)c - 1;
+	} else if (shmlog__register(lg, site, &id) < 0) {
+		atomic_fetch_add_explicit(&lg->hdr->registry_lost, 1, memory_order_relaxed);
+		return;
+	}
+	va_list ap;
+	va_start(ap, site);
+	struct ring_prod *rp = shmlog__thread_ring_fast(lg);
+	if (__builtin_expect(rp != NULL, 1)) {
+		write_record(lg, rp, site, id, ts, &ap);
+	} else {
+		pthread_mutex_lock(&lg->overflow_lock);
+		write_record(lg, &lg->overflow, site, id, ts, &ap);
+		pthread_mutex_unlock(&lg->overflow_lock);
+	}
+	va_end(ap);
+}

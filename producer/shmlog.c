@@ -1,0 +1,532 @@
+/*
+ * shmlog.c — libshmlog setup and slow paths: creating the segment, the
+ * call-site registry, claiming and releasing per-thread rings, flush.
+ *
+ * Segment creation: the file is created under a hidden temporary name, sized,
+ * mapped and initialised, then renamed to "<name>.<pid>.<serial>.shm"; the
+ * magic is release-stored last. A collector that discovers the file therefore
+ * never sees a half-initialised header (it also re-checks the magic).
+ *
+ * Rings are claimed with a CAS FREE -> CLAIMED on the ring's state and given
+ * back (CLAIMED -> RELEASED) from a pthread key destructor when the thread
+ * exits; the collector turns RELEASED into FREE once the ring is drained, so a
+ * ring is never reused while records of its previous owner are in it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../shared/clock.h"
+#include "../shared/fmt.h"
+#include "../shared/ring.h"
+#include "../shared/segment.h"
+#include "../shared/text.h"
+#include "internal.h"
+
+#define SHMLOG_EXPORT __attribute__((visibility("default")))
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shmlog *live_head;
+static uint32_t next_serial = 1;
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+_Thread_local struct tls_slot shmlog__tls_slots[SHMLOG_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
+#define tls_slots shmlog__tls_slots
+
+static void thread_exit(void *arg);
+
+static void thread_key_init(void)
+{
+	pthread_key_create(&thread_key, thread_exit);
+}
+
+static uint32_t round_pow2(uint32_t v)
+{
+	uint32_t p = 1;
+	while (p < v && p < (1u << 31))
+		p <<= 1;
+	return p;
+}
+
+static int mkdir_p(const char *dir, bool world)
+{
+	char tmp[PATH_MAX];
+	if (strlen(dir) >= sizeof tmp)
+		return -ENAMETOOLONG;
+	strcpy(tmp, dir);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, world ? 01777 : 0700) < 0) {
+		if (errno != EEXIST)
+			return -errno;
+	} else if (world) {
+		chmod(tmp, 01777); /* mkdir's mode is cut by the umask */
+	}
+	return 0;
+}
+
+static int level_from_env(void)
+{
+	const char *e = getenv("SHMLOG_LEVEL");
+	if (!e || !*e)
+		return SHMLOG_LEVEL_INFO;
+	int l = text_level_parse(e);
+	return l > 0 ? l : SHMLOG_LEVEL_INFO;
+}
+
+static void sanitize_name(char *dst, const char *src)
+{
+	size_t i = 0;
+	for (; src[i] && i < SHMLOG_NAME_BYTES - 1; i++) {
+		char c = src[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			  c == '-' || c == '_';
+		dst[i] = ok ? c : '_';
+	}
+	dst[i] = 0;
+	if (i == 0)
+		strcpy(dst, "shmlog");
+}
+
+SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *opts)
+{
+	struct shmlog_options o = {0};
+	if (opts)
+		o = *opts;
+	*out = NULL;
+	const char *name = o.name && *o.name ? o.name : program_invocation_short_name;
+	if (strlen(name) >= SHMLOG_NAME_BYTES)
+		return -EINVAL;
+	bool default_dir = false;
+	const char *dir = o.dir && *o.dir ? o.dir : getenv("SHMLOG_DIR");
+	if (!dir || !*dir) {
+		dir = SHMLOG_DEFAULT_DIR;
+		default_dir = true;
+	}
+	uint32_t ring_bytes = o.ring_bytes ? round_pow2(o.ring_bytes) : SHMLOG_DEFAULT_RING_BYTES;
+	if (!ring_capacity_valid(ring_bytes))
+		return -EINVAL;
+	uint32_t max_threads = o.max_threads ? o.max_threads : SHMLOG_DEFAULT_MAX_THREADS;
+	if (max_threads >= SHMLOG_RING_COUNT_MAX)
+		return -EINVAL;
+	int level = o.min_level ? o.min_level : level_from_env();
+	if (level < SHMLOG_LEVEL_TRACE || level > SHMLOG_LEVEL_OFF)
+		return -EINVAL;
+	int policy = o.full_policy ? o.full_policy : SHMLOG_FULL_DROP;
+	if (policy != SHMLOG_FULL_DROP && policy != SHMLOG_FULL_BLOCK)
+		return -EINVAL;
+
+	pthread_once(&thread_key_once, thread_key_init);
+	struct shmlog *lg = calloc(1, sizeof *lg);
+	if (!lg)
+		return -ENOMEM;
+	atomic_init(&lg->hot.level, level);
+	lg->full_policy = policy;
+	lg->block_timeout_ms = o.block_timeout_ms ? o.block_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
+	lg->max_string = SHMLOG_MAX_STRING;
+	lg->ring_count = max_threads + 1;
+	lg->ring_bytes = ring_bytes;
+	lg->fd = -1;
+	lg->tsc = clock_tsc_usable();
+	lg->site_map_cap = round_pow2(SHMLOG_DEFAULT_MAX_SITES * 2);
+	lg->site_map = calloc(lg->site_map_cap, sizeof *lg->site_map);
+	pthread_mutex_init(&lg->site_lock, NULL);
+	pthread_mutex_init(&lg->overflow_lock, NULL);
+	int err = lg->site_map ? 0 : -ENOMEM;
+
+	pthread_mutex_lock(&live_lock);
+	lg->serial = next_serial++;
+	pthread_mutex_unlock(&live_lock);
+
+	/* layout */
+	uint64_t rings_off = SHMLOG_SEG_HEADER_BYTES;
+	uint64_t sites_off = rings_off + (uint64_t)lg->ring_count * SHMLOG_RING_HEADER_BYTES;
+	uint64_t strings_off = sites_off + (uint64_t)SHMLOG_DEFAULT_MAX_SITES * SHMLOG_SITE_ENTRY_BYTES;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t data_off = (strings_off + SHMLOG_DEFAULT_STRINGS_BYTES + page - 1) & ~(page - 1);
+	lg->size = data_off + (uint64_t)lg->ring_count * ring_bytes;
+
+	char sname[SHMLOG_NAME_BYTES], tmp[PATH_MAX];
+	sanitize_name(sname, name);
+	if (!err)
+		err = mkdir_p(dir, default_dir);
+	if (!err && (snprintf(lg->path, sizeof lg->path, "%s/%s.%d.%u.shm", dir, sname, (int)getpid(), lg->serial) >=
+			     (int)sizeof lg->path ||
+		     snprintf(tmp, sizeof tmp, "%s/.%s.%d.%u.tmp", dir, sname, (int)getpid(), lg->serial) >=
+			     (int)sizeof tmp))
+		err = -ENAMETOOLONG;
+	if (!err) {
+		lg->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (lg->fd < 0)
+			err = -errno;
+	}
+	if (!err && ftruncate(lg->fd, (off_t)lg->size) < 0)
+		err = -errno;
+	if (!err) {
+		void *m = mmap(NULL, lg->size, PROT_READ | PROT_WRITE, MAP_SHARED, lg->fd, 0);
+		if (m == MAP_FAILED)
+			err = -errno;
+		else
+			lg->base = m;
+	}
+	if (err) {
+		if (lg->fd >= 0) {
+			unlink(tmp);
+			close(lg->fd);
+		}
+		free(lg->site_map);
+		free(lg);
+		return err;
+	}
+
+	struct shmlog_seg_header *h = (struct shmlog_seg_header *)lg->base;
+	lg->hdr = h;
+	h->abi_major = SHMLOG_ABI_MAJOR;
+	h->abi_minor = SHMLOG_ABI_MINOR;
+	h->header_bytes = SHMLOG_SEG_HEADER_BYTES;
+	h->ring_header_bytes = SHMLOG_RING_HEADER_BYTES;
+	h->site_entry_bytes = SHMLOG_SITE_ENTRY_BYTES;
+	h->flags = lg->tsc ? SHMLOG_SEG_CLOCK_TSC : 0;
+	h->segment_bytes = lg->size;
+	h->pid = (uint32_t)getpid();
+	h->uid = (uint32_t)geteuid();
+	h->start_time = seg_proc_start_time(getpid());
+	h->created_ns = clock_realtime_ns();
+	strncpy(h->name, name, SHMLOG_NAME_BYTES - 1);
+	h->ring_count = lg->ring_count;
+	h->ring_bytes = ring_bytes;
+	h->rings_off = rings_off;
+	h->ring_data_off = data_off;
+	h->max_sites = SHMLOG_DEFAULT_MAX_SITES;
+	h->strings_bytes = SHMLOG_DEFAULT_STRINGS_BYTES;
+	h->sites_off = sites_off;
+	h->strings_off = strings_off;
+	h->max_string_bytes = lg->max_string;
+	h->full_policy = (uint32_t)policy;
+	atomic_store_explicit(&h->state, SHMLOG_SEG_LIVE, memory_order_relaxed);
+	if (lg->tsc) {
+		struct clock_calib c;
+		if (clock_calibrate(&c, 2) == 0) {
+			clock_store(h, &c);
+		} else {
+			lg->tsc = false;
+			h->flags = 0;
+		}
+	}
+	lg->overflow.rh = shmlog__ring_header(lg, lg->ring_count - 1);
+	lg->overflow.data = shmlog__ring_data(lg, lg->ring_count - 1);
+	lg->overflow.cap = ring_bytes;
+	lg->overflow.index = lg->ring_count - 1;
+	atomic_store_explicit(&lg->overflow.rh->state, SHMLOG_RING_CLAIMED, memory_order_relaxed);
+	/* release: everything above is visible to a reader that acquires the magic */
+	atomic_store_explicit(&h->magic, SHMLOG_MAGIC, memory_order_release);
+	if (rename(tmp, lg->path) < 0) {
+		err = -errno;
+		munmap(lg->base, lg->size);
+		unlink(tmp);
+		close(lg->fd);
+		free(lg->site_map);
+		free(lg);
+		return err;
+	}
+
+	pthread_mutex_lock(&live_lock);
+	lg->next_live = live_head;
+	live_head = lg;
+	pthread_mutex_unlock(&live_lock);
+	*out = lg;
+	return 0;
+}
+
+/* Give every ring of lg held by this thread back; forget lg in its slots. */
+static void release_thread_rings(struct shmlog *only)
+{
+	for (int i = 0; i < SHMLOG_TLS_SLOTS; i++) {
+		struct tls_slot *s = &tls_slots[i];
+		if (!s->lg || (only && s->lg != only))
+			continue;
+		/* release: the last tail store happens before the ring is seen released
+		 * (pairs with the collector's acquire load of state) */
+		atomic_store_explicit(&s->rp.rh->state, SHMLOG_RING_RELEASED, memory_order_release);
+		s->lg = NULL;
+	}
+}
+
+static void thread_exit(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&live_lock);
+	for (int i = 0; i < SHMLOG_TLS_SLOTS; i++) {
+		struct tls_slot *s = &tls_slots[i];
+		if (!s->lg)
+			continue;
+		bool live = false;
+		for (struct shmlog *l = live_head; l; l = l->next_live)
+			live |= l == s->lg && l->serial == s->serial;
+		if (live)
+			atomic_store_explicit(&s->rp.rh->state, SHMLOG_RING_RELEASED, memory_order_release);
+		s->lg = NULL;
+	}
+	pthread_mutex_unlock(&live_lock);
+}
+
+SHMLOG_EXPORT void shmlog_close(struct shmlog *lg)
+{
+	if (!lg)
+		return;
+	pthread_mutex_lock(&live_lock);
+	for (struct shmlog **p = &live_head; *p; p = &(*p)->next_live) {
+		if (*p == lg) {
+			*p = lg->next_live;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&live_lock);
+	release_thread_rings(lg);
+	/* every ring is done: let the collector free them as they drain */
+	for (uint32_t i = 0; i < lg->ring_count; i++) {
+		struct shmlog_ring_header *rh = shmlog__ring_header(lg, i);
+		uint32_t st = SHMLOG_RING_CLAIMED;
+		atomic_compare_exchange_strong_explicit(&rh->state, &st, SHMLOG_RING_RELEASED, memory_order_acq_rel,
+							memory_order_relaxed);
+	}
+	/* release: all committed tails happen before the closed state (pairs with the collector's acquire) */
+	atomic_store_explicit(&lg->hdr->state, SHMLOG_SEG_CLOSED, memory_order_release);
+	munmap(lg->base, lg->size);
+	close(lg->fd);
+	pthread_mutex_destroy(&lg->site_lock);
+	pthread_mutex_destroy(&lg->overflow_lock);
+	free(lg->site_map);
+	free(lg);
+}
+
+SHMLOG_EXPORT int shmlog_set_level(struct shmlog *lg, int level)
+{
+	if (level < SHMLOG_LEVEL_TRACE || level > SHMLOG_LEVEL_OFF)
+		return -EINVAL;
+	atomic_store_explicit(&lg->hot.level, level, memory_order_relaxed);
+	return 0;
+}
+
+SHMLOG_EXPORT int shmlog_get_level(const struct shmlog *lg)
+{
+	return atomic_load_explicit(&lg->hot.level, memory_order_relaxed);
+}
+
+SHMLOG_EXPORT const char *shmlog_segment_path(const struct shmlog *lg)
+{
+	return lg->path;
+}
+
+struct ring_prod *shmlog__thread_ring(struct shmlog *lg)
+{
+	struct tls_slot *free_slot = NULL;
+	for (int i = 0; i < SHMLOG_TLS_SLOTS; i++) {
+		struct tls_slot *s = &tls_slots[i];
+		if (s->lg == lg && s->serial == lg->serial)
+			return &s->rp;
+		if (!s->lg && !free_slot)
+			free_slot = s;
+	}
+	if (!free_slot)
+		return NULL;
+	pthread_setspecific(thread_key, (void *)1); /* arms the exit destructor */
+	for (uint32_t i = 0; i + 1 < lg->ring_count; i++) {
+		struct shmlog_ring_header *rh = shmlog__ring_header(lg, i);
+		uint32_t st = SHMLOG_RING_FREE;
+		/* acquire: pairs with the collector's release when it freed the ring,
+		 * so we see its final head */
+		if (!atomic_compare_exchange_strong_explicit(&rh->state, &st, SHMLOG_RING_CLAIMED,
+							     memory_order_acquire, memory_order_relaxed))
+			continue;
+		atomic_fetch_add_explicit(&rh->claims, 1, memory_order_relaxed);
+		atomic_store_explicit(&rh->tid, (uint32_t)syscall(SYS_gettid), memory_order_relaxed);
+		struct ring_prod *rp = &free_slot->rp;
+		rp->rh = rh;
+		rp->data = shmlog__ring_data(lg, i);
+		rp->cap = lg->ring_bytes;
+		rp->index = i;
+		rp->tail = atomic_load_explicit(&rh->tail, memory_order_relaxed);
+		rp->head_cache = atomic_load_explicit(&rh->head, memory_order_acquire);
+		rp->pending_lost = 0;
+		free_slot->serial = lg->serial;
+		free_slot->lg = lg;
+		return rp;
+	}
+	return NULL;
+}
+
+static uint32_t heap_put(struct shmlog *lg, const char *s, uint32_t len, bool *ok)
+{
+	struct shmlog_seg_header *h = lg->hdr;
+	uint32_t used = atomic_load_explicit(&h->strings_used, memory_order_relaxed);
+	if ((uint64_t)used + len + 1 > h->strings_bytes) {
+		*ok = false;
+		return 0;
+	}
+	memcpy(lg->base + h->strings_off + used, s, len);
+	lg->base[h->strings_off + used + len] = 0;
+	atomic_store_explicit(&h->strings_used, used + len + 1, memory_order_relaxed);
+	return used;
+}
+
+int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
+{
+	pthread_mutex_lock(&lg->site_lock);
+	if (atomic_load_explicit(&site->parsed, memory_order_acquire) == 0) {
+		struct fmt_parsed *pf = malloc(sizeof *pf);
+		bool good = pf && fmt_parse(pf, site->fmt, strlen(site->fmt), NULL) == 0;
+		if (good) {
+			site->nargs = (uint8_t)pf->n_args;
+			memcpy(site->kinds, pf->kinds, pf->n_args);
+		} else {
+			site->nargs = 0; /* the collector renders the refusal from the format */
+		}
+		free(pf);
+		/* release: nargs/kinds are written before parsed is seen set */
+		atomic_store_explicit(&site->parsed, good ? 1u : 2u, memory_order_release);
+	}
+	uint32_t mask = lg->site_map_cap - 1;
+	uint32_t slot = (uint32_t)(((uintptr_t)site >> 4) * 2654435761u) & mask;
+	int rc = 0;
+	while (lg->site_map[slot].site && lg->site_map[slot].site != site)
+		slot = (slot + 1) & mask;
+	if (lg->site_map[slot].site) {
+		*id = lg->site_map[slot].id;
+	} else {
+		struct shmlog_seg_header *h = lg->hdr;
+		uint32_t n = atomic_load_explicit(&h->sites_used, memory_order_relaxed);
+		bool ok = n < h->max_sites;
+		uint32_t flen = (uint32_t)strlen(site->fmt), slen = (uint32_t)strlen(site->file);
+		uint32_t foff = ok ? heap_put(lg, site->fmt, flen, &ok) : 0;
+		uint32_t soff = ok ? heap_put(lg, site->file, slen, &ok) : 0;
+		if (!ok) {
+			rc = -ENOSPC;
+		} else {
+			struct shmlog_site_entry *e =
+				(struct shmlog_site_entry *)(lg->base + h->sites_off + (uint64_t)n * SHMLOG_SITE_ENTRY_BYTES);
+			e->level = (uint32_t)site->level;
+			e->line = (uint32_t)site->line;
+			e->fmt_off = foff;
+			e->fmt_len = flen;
+			e->file_off = soff;
+			e->file_len = slen;
+			/* release: the entry and its strings are visible before ready
+			 * (pairs with the reader's acquire load of ready) */
+			atomic_store_explicit(&e->ready, 1u, memory_order_release);
+			atomic_store_explicit(&h->sites_used, n + 1, memory_order_release);
+			lg->site_map[slot].site = site;
+			lg->site_map[slot].id = n;
+			*id = n;
+		}
+	}
+	/* release: nargs/kinds are visible to a thread that acquires the cache */
+	if (rc == 0)
+		atomic_store_explicit(&site->cache, ((uint64_t)lg->serial << 32) | (*id + 1), memory_order_release);
+	pthread_mutex_unlock(&lg->site_lock);
+	return rc;
+}
+
+static long futex_wait(_Atomic uint32_t *word, uint32_t val, const struct timespec *rel)
+{
+	/* shared futex: the word lives in a MAP_SHARED mapping the collector wakes */
+	return syscall(SYS_futex, word, FUTEX_WAIT, val, rel, NULL, 0);
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int shmlog__wait_head(struct shmlog_ring_header *rh, uint64_t target, int timeout_ms)
+{
+	long long end = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	int rc = 0;
+	/* seq_cst: our waiters increment and the collector's head store / waiters
+	 * load are totally ordered, so either we see its new head or it sees us */
+	atomic_fetch_add_explicit(&rh->waiters, 1, memory_order_seq_cst);
+	for (;;) {
+		uint32_t seq = atomic_load_explicit(&rh->wake_seq, memory_order_seq_cst);
+		if (atomic_load_explicit(&rh->head, memory_order_seq_cst) >= target)
+			break;
+		struct timespec rel, *relp = NULL;
+		if (end >= 0) {
+			long long left = end - mono_ms();
+			if (left <= 0) {
+				rc = -ETIMEDOUT;
+				break;
+			}
+			/* wake at least every 50 ms: a collector that died never bumps wake_seq */
+			if (left > 50)
+				left = 50;
+			rel.tv_sec = left / 1000;
+			rel.tv_nsec = (left % 1000) * 1000000L;
+			relp = &rel;
+		} else {
+			rel.tv_sec = 0;
+			rel.tv_nsec = 50 * 1000000L;
+			relp = &rel;
+		}
+		futex_wait(&rh->wake_seq, seq, relp);
+	}
+	atomic_fetch_sub_explicit(&rh->waiters, 1, memory_order_seq_cst);
+	return rc;
+}
+
+SHMLOG_EXPORT int shmlog_flush(struct shmlog *lg, int timeout_ms)
+{
+	long long end = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	uint64_t *target = calloc(lg->ring_count, sizeof *target);
+	if (!target)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < lg->ring_count; i++) {
+		/* acquire: pairs with the producers' release of tail */
+		target[i] = atomic_load_explicit(&shmlog__ring_header(lg, i)->tail, memory_order_acquire);
+	}
+	int rc = 0;
+	for (uint32_t i = 0; i < lg->ring_count && rc == 0; i++) {
+		struct shmlog_ring_header *rh = shmlog__ring_header(lg, i);
+		if (atomic_load_explicit(&rh->head, memory_order_acquire) >= target[i])
+			continue;
+		int left = end < 0 ? -1 : (int)(end - mono_ms());
+		if (end >= 0 && left <= 0)
+			rc = -ETIMEDOUT;
+		else
+			rc = shmlog__wait_head(rh, target[i], left);
+	}
+	free(target);
+	return rc;
+}
+
+SHMLOG_EXPORT int shmlog_get_stats(struct shmlog *lg, struct shmlog_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	for (uint32_t i = 0; i < lg->ring_count; i++) {
+		struct shmlog_ring_header *rh = shmlog__ring_header(lg, i);
+		st->committed_bytes += atomic_load_explicit(&rh->tail, memory_order_acquire);
+		st->consumed_bytes += atomic_load_explicit(&rh->head, memory_order_acquire);
+		st->lost += atomic_load_explicit(&rh->lost, memory_order_relaxed);
+		if (i + 1 < lg->ring_count &&
+		    atomic_load_explicit(&rh->state, memory_order_relaxed) == SHMLOG_RING_CLAIMED)
+			st->rings_in_use++;
+	}
+	st->lost += atomic_load_explicit(&lg->hdr->registry_lost, memory_order_relaxed);
+	return 0;
+}

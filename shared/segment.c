@@ -1,0 +1,291 @@
+/*
+ * segment.c — validating and reading segments (see segment.h).
+ */
+#include "segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ring.h"
+
+static int fail(char *err, size_t errlen, int rc, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int fail(char *err, size_t errlen, int rc, const char *path, const char *fmt, ...)
+{
+	if (err && errlen) {
+		int n = snprintf(err, errlen, "%s: ", path);
+		if (n < 0 || (size_t)n >= errlen)
+			return rc;
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static bool range_ok(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t errlen)
+{
+	memset(s, 0, sizeof *s);
+	s->fd = -1;
+	if (strlen(path) >= sizeof s->path)
+		return fail(err, errlen, -ENAMETOOLONG, path, "path too long");
+	strcpy(s->path, path);
+	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return fail(err, errlen, -errno, path, "cannot open: %s", strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return fail(err, errlen, -e, path, "cannot stat: %s", strerror(e));
+	}
+	int rc = 0;
+	if (!S_ISREG(st.st_mode))
+		rc = fail(err, errlen, -EPROTO, path, "not a regular file");
+	else if (st.st_uid != geteuid() && st.st_uid != 0 && geteuid() != 0)
+		rc = fail(err, errlen, -EPERM, path, "owned by uid %u, not by this user (%u) or root",
+			  (unsigned)st.st_uid, (unsigned)geteuid());
+	else if ((uint64_t)st.st_size < SHMLOG_SEG_HEADER_BYTES)
+		rc = fail(err, errlen, -EPROTO, path, "truncated: %lld bytes, smaller than a segment header (%u)",
+			  (long long)st.st_size, SHMLOG_SEG_HEADER_BYTES);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		int e = errno;
+		close(fd);
+		return fail(err, errlen, -e, path, "cannot map: %s", strerror(e));
+	}
+	s->fd = fd;
+	s->base = m;
+	s->size = (uint64_t)st.st_size;
+	struct shmlog_seg_header *h = m;
+	s->hdr = h;
+
+	/* acquire: pairs with the producer's release of the magic after initialising */
+	uint64_t magic = atomic_load_explicit(&h->magic, memory_order_acquire);
+	if (magic != SHMLOG_MAGIC)
+		rc = magic == 0 ? fail(err, errlen, -EAGAIN, path, "not initialised (no magic yet)")
+				: fail(err, errlen, -EPROTO, path, "bad magic 0x%016llx: not a shmlog segment",
+				       (unsigned long long)magic);
+	else if (h->abi_major != SHMLOG_ABI_MAJOR)
+		rc = fail(err, errlen, -EPROTO, path, "segment ABI version %u.%u, this reader understands %u.x",
+			  h->abi_major, h->abi_minor, SHMLOG_ABI_MAJOR);
+	else if (h->header_bytes != SHMLOG_SEG_HEADER_BYTES || h->ring_header_bytes != SHMLOG_RING_HEADER_BYTES ||
+		 h->site_entry_bytes != SHMLOG_SITE_ENTRY_BYTES)
+		rc = fail(err, errlen, -EPROTO, path, "header sizes %u/%u/%u do not match ABI %u (%u/%u/%u)",
+			  h->header_bytes, h->ring_header_bytes, h->site_entry_bytes, SHMLOG_ABI_MAJOR,
+			  SHMLOG_SEG_HEADER_BYTES, SHMLOG_RING_HEADER_BYTES, SHMLOG_SITE_ENTRY_BYTES);
+	else if (h->segment_bytes != s->size)
+		rc = fail(err, errlen, -EPROTO, path, "truncated or resized: header says %llu bytes, file has %llu",
+			  (unsigned long long)h->segment_bytes, (unsigned long long)s->size);
+	if (rc) {
+		seg_close(s);
+		return rc;
+	}
+	s->pid = h->pid;
+	s->uid = h->uid;
+	s->start_time = h->start_time;
+	memcpy(s->name, h->name, SHMLOG_NAME_BYTES);
+	s->name[SHMLOG_NAME_BYTES - 1] = 0;
+	s->name_len = strlen(s->name);
+	s->tsc = (h->flags & SHMLOG_SEG_CLOCK_TSC) != 0;
+	s->ring_count = h->ring_count;
+	s->ring_bytes = h->ring_bytes;
+	s->max_sites = h->max_sites;
+	s->strings_bytes = h->strings_bytes;
+	s->rings_off = h->rings_off;
+	s->data_off = h->ring_data_off;
+	s->sites_off = h->sites_off;
+	s->strings_off = h->strings_off;
+	const char *why = NULL;
+	if (s->pid == 0)
+		why = "pid 0";
+	else if (s->ring_count == 0 || s->ring_count > SHMLOG_RING_COUNT_MAX)
+		why = "ring count out of range";
+	else if (!ring_capacity_valid(s->ring_bytes))
+		why = "ring size not a power of two in range";
+	else if (s->max_sites > SHMLOG_MAX_SITES_MAX || s->strings_bytes > SHMLOG_STRINGS_BYTES_MAX)
+		why = "registry sizes out of range";
+	else if (s->rings_off < SHMLOG_SEG_HEADER_BYTES || s->rings_off % 8 ||
+		 !range_ok(s->rings_off, (uint64_t)s->ring_count * SHMLOG_RING_HEADER_BYTES, s->size))
+		why = "ring headers outside the file";
+	else if (s->sites_off % 8 || !range_ok(s->sites_off, (uint64_t)s->max_sites * SHMLOG_SITE_ENTRY_BYTES, s->size))
+		why = "call-site table outside the file";
+	else if (!range_ok(s->strings_off, s->strings_bytes, s->size))
+		why = "string heap outside the file";
+	else if (s->data_off % 4096 || !range_ok(s->data_off, (uint64_t)s->ring_count * s->ring_bytes, s->size))
+		why = "ring data outside the file";
+	if (why) {
+		rc = fail(err, errlen, -EPROTO, path, "bad layout: %s", why);
+		seg_close(s);
+		return rc;
+	}
+	s->sites = calloc(s->max_sites ? s->max_sites : 1, sizeof *s->sites);
+	if (!s->sites) {
+		seg_close(s);
+		return fail(err, errlen, -ENOMEM, path, "out of memory");
+	}
+	return 0;
+}
+
+void seg_close(struct seg *s)
+{
+	if (s->sites) {
+		for (uint32_t i = 0; i < s->max_sites; i++) {
+			if (!s->sites[i])
+				continue;
+			free(s->sites[i]->fmt);
+			free(s->sites[i]->file);
+			free(s->sites[i]);
+		}
+		free(s->sites);
+		s->sites = NULL;
+	}
+	if (s->base)
+		munmap(s->base, s->size);
+	if (s->fd >= 0)
+		close(s->fd);
+	s->base = NULL;
+	s->fd = -1;
+}
+
+static char *heap_copy(const struct seg *s, uint32_t off, uint32_t len)
+{
+	if (!range_ok(off, len, s->strings_bytes))
+		return NULL;
+	char *c = malloc((size_t)len + 1);
+	if (!c)
+		return NULL;
+	memcpy(c, s->base + s->strings_off + off, len);
+	c[len] = 0;
+	return c;
+}
+
+const struct seg_site *seg_site(struct seg *s, uint32_t id)
+{
+	if (id >= s->max_sites)
+		return NULL;
+	if (s->sites[id])
+		return s->sites[id];
+	const struct shmlog_site_entry *e =
+		(const struct shmlog_site_entry *)(s->base + s->sites_off + (uint64_t)id * SHMLOG_SITE_ENTRY_BYTES);
+	/* acquire: pairs with the producer's release of ready after filling the entry */
+	if (atomic_load_explicit(&((struct shmlog_site_entry *)e)->ready, memory_order_acquire) != 1)
+		return NULL;
+	struct seg_site *st = calloc(1, sizeof *st);
+	if (!st)
+		return NULL;
+	st->level = (int)e->level;
+	st->line = e->line;
+	st->fmt_len = e->fmt_len;
+	st->file_len = e->file_len;
+	st->fmt = heap_copy(s, e->fmt_off, e->fmt_len);
+	st->file = heap_copy(s, e->file_off, e->file_len);
+	if (!st->fmt || !st->file || st->level < 1 || st->level > 6) {
+		free(st->fmt);
+		free(st->file);
+		free(st);
+		return NULL;
+	}
+	if (fmt_parse(&st->pf, st->fmt, st->fmt_len, &st->err) != 0 && !st->err)
+		st->err = "unparsable format";
+	s->sites[id] = st;
+	return st;
+}
+
+bool seg_ring_positions(const struct seg *s, uint32_t i, uint64_t *head, uint64_t *tail, const char **why)
+{
+	const struct shmlog_ring_header *rh = seg_ring(s, i);
+	/* acquire: pairs with the producer's release of tail — the record bytes
+	 * before tail are visible */
+	*tail = atomic_load_explicit(&((struct shmlog_ring_header *)rh)->tail, memory_order_acquire);
+	*head = atomic_load_explicit(&((struct shmlog_ring_header *)rh)->head, memory_order_acquire);
+	if (*tail < *head || *tail - *head > s->ring_bytes || (*head % SHMLOG_RECORD_ALIGN)) {
+		*why = *tail < *head ? "tail behind head" : "positions further apart than the ring size";
+		return false;
+	}
+	return true;
+}
+
+int seg_ring_next(const struct seg *s, uint32_t i, uint64_t *pos, uint64_t tail, struct seg_rec *r,
+		  const char **why)
+{
+	const uint8_t *data = seg_ring_data(s, i);
+	for (;;) {
+		if (*pos == tail)
+			return 0;
+		if (*pos % SHMLOG_RECORD_ALIGN || tail - *pos < SHMLOG_PAD_HEADER_BYTES) {
+			*why = "misaligned or partial record";
+			return -EINVAL;
+		}
+		uint32_t off = ring_offset(*pos, s->ring_bytes);
+		uint32_t to_end = s->ring_bytes - off;
+		uint32_t hdr[2];
+		memcpy(hdr, data + off, sizeof hdr);
+		uint32_t size = hdr[0], site = hdr[1];
+		if (site == SHMLOG_SITE_PAD) {
+			if (size != to_end || tail - *pos < size) {
+				*why = "bad padding record";
+				return -EINVAL;
+			}
+			*pos += size;
+			continue;
+		}
+		if (size < SHMLOG_RECORD_HEADER_BYTES || size % SHMLOG_RECORD_ALIGN || size > to_end ||
+		    size > tail - *pos) {
+			*why = "record size out of bounds";
+			return -EINVAL;
+		}
+		memcpy(&r->ts, data + off + 8, 8);
+		r->size = size;
+		r->site = site;
+		r->args = data + off + SHMLOG_RECORD_HEADER_BYTES;
+		r->args_len = size - SHMLOG_RECORD_HEADER_BYTES;
+		return 1;
+	}
+}
+
+uint64_t seg_proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* after ")" come fields 3.. ; starttime is field 22 */
+	int field = 2;
+	for (; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return strtoull(p, NULL, 10);
+}
+
+bool seg_clock(const struct seg *s, struct clock_calib *c)
+{
+	return clock_load(s->hdr, c);
+}

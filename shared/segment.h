@@ -1,0 +1,115 @@
+/*
+ * segment.h — opening a segment as a reader (the collector, the CLI) and
+ * walking its rings.
+ *
+ * A reader trusts nothing in the file: seg_open() checks the magic, the ABI
+ * version, every size and offset against the file's real size and against
+ * fixed limits, and the file's owner, before anything else looks at it. The
+ * validated layout is copied out of the header, so a producer that rewrites
+ * its header later cannot move a reader outside the mapping. Record walking
+ * (seg_ring_next) checks every record's size against the ring and the
+ * published tail; call-site entries are bounds-checked and their strings
+ * copied before parsing.
+ */
+#ifndef SHMLOG_SEGMENT_H
+#define SHMLOG_SEGMENT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "abi.h"
+#include "clock.h"
+#include "fmt.h"
+
+/* A parsed call site, owned by the reader. */
+struct seg_site {
+	int level;
+	uint32_t line;
+	char *fmt;  /* copy of the format, NUL-terminated */
+	uint32_t fmt_len;
+	char *file; /* copy of the source file name */
+	uint32_t file_len;
+	const char *err; /* the format was refused: why (static); pf unused then */
+	struct fmt_parsed pf;
+};
+
+struct seg {
+	char path[PATH_MAX];
+	int fd;
+	uint8_t *base;
+	uint64_t size;
+	struct shmlog_seg_header *hdr;
+	/* validated copies of the header */
+	uint32_t pid, uid;
+	uint64_t start_time;
+	char name[SHMLOG_NAME_BYTES];
+	size_t name_len;
+	bool tsc;
+	uint32_t ring_count, ring_bytes, max_sites, strings_bytes;
+	uint64_t rings_off, data_off, sites_off, strings_off;
+	struct seg_site **sites; /* lazily parsed, max_sites slots */
+};
+
+/*
+ * Open and validate the segment at path, mapping it writable when writable is
+ * true (the collector publishes consumed positions). On failure err holds one
+ * line naming the path and the reason (for an ABI mismatch both versions).
+ * Returns 0, -EPROTO (bad magic, version or layout), -EPERM (owner),
+ * -EAGAIN (not initialised yet), or the -errno of open/fstat/mmap.
+ */
+int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t errlen);
+
+/* Unmap and free. */
+void seg_close(struct seg *s);
+
+static inline struct shmlog_ring_header *seg_ring(const struct seg *s, uint32_t i)
+{
+	return (struct shmlog_ring_header *)(s->base + s->rings_off + (uint64_t)i * SHMLOG_RING_HEADER_BYTES);
+}
+
+static inline const uint8_t *seg_ring_data(const struct seg *s, uint32_t i)
+{
+	return s->base + s->data_off + (uint64_t)i * s->ring_bytes;
+}
+
+/* The call site with this id, parsed; NULL if the id is out of range, not
+ * registered, or its entry is malformed. */
+const struct seg_site *seg_site(struct seg *s, uint32_t id);
+
+/* A record seen in place in a ring. */
+struct seg_rec {
+	uint32_t size;       /* bytes to advance past it */
+	uint32_t site;       /* site id or SHMLOG_SITE_LOSS */
+	uint64_t ts;         /* in the segment's clock */
+	const uint8_t *args; /* argument bytes */
+	uint32_t args_len;
+};
+
+/*
+ * The record at *pos in ring i, given the published tail; padding records
+ * are skipped (advancing *pos). Returns 1 with *r filled (the caller advances
+ * *pos by r->size), 0 when *pos reached tail, or -EINVAL when the ring is
+ * corrupt at *pos (*why says how).
+ */
+int seg_ring_next(const struct seg *s, uint32_t i, uint64_t *pos, uint64_t tail, struct seg_rec *r,
+		  const char **why);
+
+/* A ring's positions, checked: returns false (and *why) if tail - head is
+ * impossible. */
+bool seg_ring_positions(const struct seg *s, uint32_t i, uint64_t *head, uint64_t *tail, const char **why);
+
+/* Start time of a process (field 22 of /proc/PID/stat), 0 if unknown. */
+uint64_t seg_proc_start_time(pid_t pid);
+
+/* The calibration to convert this segment's timestamps (from its header). */
+bool seg_clock(const struct seg *s, struct clock_calib *c);
+
+/* UTC ns of a record timestamp using c (ignored for realtime segments). */
+static inline uint64_t seg_ts_ns(const struct seg *s, const struct clock_calib *c, uint64_t ts)
+{
+	return s->tsc ? clock_to_ns(c, ts) : ts;
+}
+
+#endif
