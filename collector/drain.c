@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <setjmp.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../shared/record.h"
 #include "../shared/text.h"
 #include "collector.h"
 
@@ -105,26 +105,13 @@ static bool gather_ring(struct collector *c, struct cseg *s, uint32_t i, bool fi
 	return true;
 }
 
-static void emit_line(struct collector *c, struct cseg *s, uint32_t tid, uint64_t ts_ns, int level,
-		      const struct seg_site *site)
+static void add_to_writers(struct collector *c, const struct text_record *tr)
 {
-	struct text_record tr = {
-		.ts_ns = ts_ns,
-		.level = level,
-		.name = s->seg.name,
-		.name_len = s->seg.name_len,
-		.pid = s->seg.pid,
-		.tid = tid,
-		.msg = c->msg.data ? c->msg.data : "",
-		.msg_len = c->msg.len,
-		.file = site ? site->file : NULL,
-		.file_len = site ? site->file_len : 0,
-		.line = site ? site->line : 0,
-	};
 	for (unsigned w = 0; w < c->cfg->n_writers; w++)
-		writer_add(&c->cfg->writers[w], &tr);
+		writer_add(&c->cfg->writers[w], tr);
 }
 
+/* A line the collector itself writes about segment s. */
 static void notice(struct collector *c, struct cseg *s, uint32_t tid, int level, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
@@ -135,48 +122,25 @@ static void notice(struct collector *c, struct cseg *s, uint32_t tid, int level,
 	va_start(ap, fmt);
 	int len = vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	sbuf_reset(&c->msg);
-	sbuf_append(&c->msg, buf, len < 0 ? 0 : (size_t)len >= sizeof buf ? sizeof buf - 1 : (size_t)len);
-	emit_line(c, s, tid, clock_realtime_ns(), level, NULL);
+	struct text_record tr = {
+		.ts_ns = clock_realtime_ns(),
+		.level = level,
+		.name = s->seg.name,
+		.name_len = s->seg.name_len,
+		.pid = s->seg.pid,
+		.tid = tid,
+		.msg = buf,
+		.msg_len = len < 0 ? 0 : (size_t)len >= sizeof buf ? sizeof buf - 1 : (size_t)len,
+	};
+	add_to_writers(c, &tr);
 }
 
 static void emit(struct collector *c, const struct cand *k)
 {
-	struct cseg *s = k->s;
-	struct cring *cr = &s->rings[k->ring];
-	sbuf_reset(&c->msg);
-	if (k->r.site == SHMLOG_SITE_LOSS) {
-		uint64_t lost = 0;
-		if (k->r.args_len >= 8)
-			memcpy(&lost, k->r.args, 8);
-		cr->lost_reported += lost;
-		char buf[96];
-		int len = snprintf(buf, sizeof buf, "%llu records lost (ring full)", (unsigned long long)lost);
-		sbuf_append(&c->msg, buf, (size_t)len);
-		emit_line(c, s, cr->tid, k->ts_ns, TEXT_LEVEL_WARN, NULL);
-		return;
-	}
-	const struct seg_site *st = seg_site(&s->seg, k->r.site);
-	char buf[256];
-	int len;
-	if (!st) {
-		len = snprintf(buf, sizeof buf, "[shmlog: record with unknown call-site id %u]", k->r.site);
-		sbuf_append(&c->msg, buf, (size_t)len);
-		emit_line(c, s, cr->tid, k->ts_ns, TEXT_LEVEL_ERROR, NULL);
-		return;
-	}
-	struct fmt_arg args[SHMLOG_MAX_ARGS];
-	if (st->err) {
-		len = snprintf(buf, sizeof buf, "[shmlog: format refused: %s] ", st->err);
-		sbuf_append(&c->msg, buf, (size_t)len);
-		sbuf_append(&c->msg, st->fmt, st->fmt_len);
-	} else if (record_decode_args(args, st->pf.kinds, st->pf.n_args, k->r.args, k->r.args_len) < 0) {
-		sbuf_append(&c->msg, "[shmlog: malformed record arguments] ", 37);
-		sbuf_append(&c->msg, st->fmt, st->fmt_len);
-	} else {
-		fmt_render(&c->msg, st->fmt, &st->pf, args);
-	}
-	emit_line(c, s, cr->tid, k->ts_ns, st->level, st);
+	struct cring *cr = &k->s->rings[k->ring];
+	struct text_record tr;
+	cr->lost_reported += seg_render(&k->s->seg, cr->tid, &k->r, k->ts_ns, &c->msg, &tr);
+	add_to_writers(c, &tr);
 }
 
 static inline bool run_less(const struct collector *c, const struct run *a, const struct run *b)

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "record.h"
 #include "ring.h"
 
 static int fail(char *err, size_t errlen, int rc, const char *path, const char *fmt, ...)
@@ -288,4 +289,61 @@ uint64_t seg_proc_start_time(pid_t pid)
 bool seg_clock(const struct seg *s, struct clock_calib *c)
 {
 	return clock_load(s->hdr, c);
+}
+
+static void msg_printf(struct sbuf *msg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void msg_printf(struct sbuf *msg, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		sbuf_append(msg, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+uint64_t seg_render(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64_t ts_ns, struct sbuf *msg,
+		    struct text_record *tr)
+{
+	uint64_t lost = 0;
+	const struct seg_site *st = NULL;
+	int level;
+	sbuf_reset(msg);
+	if (r->site == SHMLOG_SITE_LOSS) {
+		if (r->args_len >= 8)
+			memcpy(&lost, r->args, 8);
+		msg_printf(msg, "%llu records lost (ring full)", (unsigned long long)lost);
+		level = TEXT_LEVEL_WARN;
+	} else if (!(st = seg_site(s, r->site))) {
+		msg_printf(msg, "[shmlog: record with unknown call-site id %u]", r->site);
+		level = TEXT_LEVEL_ERROR;
+	} else {
+		struct fmt_arg args[SHMLOG_MAX_ARGS];
+		level = st->level;
+		if (st->err) {
+			msg_printf(msg, "[shmlog: format refused: %s] ", st->err);
+			sbuf_append(msg, st->fmt, st->fmt_len);
+		} else if (record_decode_args(args, st->pf.kinds, st->pf.n_args, r->args, r->args_len) < 0) {
+			msg_printf(msg, "[shmlog: malformed record arguments] ");
+			sbuf_append(msg, st->fmt, st->fmt_len);
+		} else {
+			fmt_render(msg, st->fmt, &st->pf, args);
+		}
+	}
+	*tr = (struct text_record){
+		.ts_ns = ts_ns,
+		.level = level,
+		.name = s->name,
+		.name_len = s->name_len,
+		.pid = s->pid,
+		.tid = tid,
+		.msg = msg->data ? msg->data : "",
+		.msg_len = msg->len,
+		.file = st ? st->file : NULL,
+		.file_len = st ? st->file_len : 0,
+		.line = st ? st->line : 0,
+	};
+	return lost;
 }

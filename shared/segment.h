@@ -22,6 +22,8 @@
 #include "abi.h"
 #include "clock.h"
 #include "fmt.h"
+#include "sbuf.h"
+#include "text.h"
 
 /* A parsed call site, owned by the reader. */
 struct seg_site {
@@ -99,6 +101,17 @@ int seg_ring_next(const struct seg *s, uint32_t i, uint64_t *pos, uint64_t tail,
 /* A ring's positions, checked: returns false (and *why) if tail - head is
  * impossible. */
 bool seg_ring_positions(const struct seg *s, uint32_t i, uint64_t *head, uint64_t *tail, const char **why);
+
+/*
+ * Render record r (from a ring whose owner thread is tid) into msg (reset
+ * first) and fill *tr to print it: level, name, pid, tid, call site, and
+ * msg's text. A loss record becomes "N records lost (ring full)"; a record
+ * with an unknown call site, a refused format or malformed arguments becomes
+ * a message saying so (never a crash). Returns the number of records a loss
+ * record reports, 0 for any other record.
+ */
+uint64_t seg_render(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64_t ts_ns, struct sbuf *msg,
+		    struct text_record *tr);
 
 /* Start time of a process (field 22 of /proc/PID/stat), 0 if unknown. */
 uint64_t seg_proc_start_time(pid_t pid);
