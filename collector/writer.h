@@ -32,6 +32,7 @@ struct diag {
 
 struct writer_ops {
 	const char *type; /* the config's writer type name */
+	const char *const *keys; /* its config keys beyond the common ones, NULL-terminated */
 	/*
 	 * Configure from the writer's config group (NULL for the built-in
 	 * default console writer) and open. Fills d->msg naming file, line and
@@ -83,5 +84,24 @@ int writer_open(struct writer *w, const struct writer_ops *ops, const config_set
 void writer_add(struct writer *w, const struct text_record *r);
 
 void writer_close(struct writer *w);
+
+/* ---- helpers for the writer type files and config.c ---- */
+
+/* The types, so writer.c's table can name them. */
+extern const struct writer_ops writer_console_ops;
+extern const struct writer_ops writer_file_ops;
+
+/* Fill d->msg with "FILE:LINE: KEY: problem" for setting s (or its member key). */
+void writer_diag(struct diag *d, const config_setting_t *s, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Read string member key of grp into *out. Returns 1 if present, 0 if absent, -EINVAL (d filled) if not a string. */
+int writer_cfg_string(const config_setting_t *grp, const char *key, const char **out, struct diag *d);
+
+/* prepare() for writers that write their batch buffer as it is. */
+int writer_prepare_buf(struct writer *w, struct uio_req *req);
+
+/* The known type names, comma separated, into out. Returns out. */
+char *writer_types_list(char *out, size_t size);
 
 #endif

@@ -1,0 +1,145 @@
+/*
+ * uio.c — writing a batch of buffers through io_uring, completely.
+ *
+ * One batch is one request per writer. All requests are queued as writes at
+ * the file's current position (offset -1, so O_APPEND files append) and
+ * submitted with a single io_uring_submit_and_wait(). Each SQE carries its
+ * request's index in user_data. Completions are then handled one by one:
+ *
+ *   res > 0            the request advances by res; if bytes remain (a short
+ *                      write, e.g. to a pipe), the rest is queued again;
+ *   -EINTR, -EAGAIN    the same bytes are queued again;
+ *   res == 0           nothing was written although bytes remain: -EIO;
+ *   other res < 0      the request ends with that error.
+ *
+ * A request that fails does not stop the others. At most as many writes are
+ * in flight as the submission queue has entries, so a batch larger than the
+ * ring goes out in chunks and the completion queue (at least as large as the
+ * submission queue) can never overflow.
+ *
+ * The ring must be used only by this module: a completion left over from
+ * something else would be taken for one of ours.
+ */
+#include "uio.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* A bounded ring of request indices waiting for an SQE. */
+struct uio_queue {
+	unsigned *idx;
+	unsigned head, count, cap;
+};
+
+static void queue_push(struct uio_queue *q, unsigned i)
+{
+	q->idx[(q->head + q->count) % q->cap] = i;
+	q->count++;
+}
+
+static unsigned queue_pop(struct uio_queue *q)
+{
+	unsigned i = q->idx[q->head];
+	q->head = (q->head + 1) % q->cap;
+	q->count--;
+	return i;
+}
+
+/* Handle one completion for request r. Returns true if r must be queued again. */
+static bool complete(struct uio_req *r, int res)
+{
+	if (res > 0) {
+		r->done += (size_t)res;
+		return r->done < r->len;
+	}
+	if (res == -EINTR || res == -EAGAIN)
+		return true;
+	r->err = res == 0 ? -EIO : res;
+	return false;
+}
+
+/*
+ * Write every request completely (or until it fails), all submitted
+ * together; see the file comment for how completions are handled. Each
+ * request's done and err are set. Returns 0 when every request completed,
+ * otherwise the -errno of the lowest-indexed request that failed (or -ENOMEM
+ * / the submission error, which are then also recorded in every unfinished
+ * request).
+ */
+int uio_write_batch(struct io_uring *ring, struct uio_req *reqs, unsigned n)
+{
+	struct uio_queue q = {.cap = n ? n : 1};
+	unsigned inflight = 0;    /* submitted, completion not yet seen */
+	unsigned unsubmitted = 0; /* SQEs prepared but not yet taken by the kernel */
+	unsigned max_inflight = ring->sq.ring_entries;
+	int ret = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		reqs[i].done = 0;
+		reqs[i].err = 0;
+	}
+	q.idx = malloc(q.cap * sizeof *q.idx);
+	if (!q.idx) {
+		for (unsigned i = 0; i < n; i++)
+			reqs[i].err = -ENOMEM;
+		return n ? -ENOMEM : 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (reqs[i].len > 0)
+			queue_push(&q, i);
+
+	while (q.count > 0 || inflight > 0 || unsubmitted > 0) {
+		while (q.count > 0 && inflight + unsubmitted < max_inflight) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+			if (!sqe)
+				break;
+			unsigned i = queue_pop(&q);
+			struct uio_req *r = &reqs[i];
+			size_t left = r->len - r->done;
+			/* A single write returns at most INT_MAX bytes anyway; the rest is a short write. */
+			unsigned chunk = left > 0x7ffff000u ? 0x7ffff000u : (unsigned)left;
+			io_uring_prep_write(sqe, r->fd, r->buf + r->done, chunk, (uint64_t)-1);
+			io_uring_sqe_set_data64(sqe, i);
+			unsubmitted++;
+		}
+
+		int s = io_uring_submit_and_wait(ring, 1);
+		if (s < 0 && s != -EINTR && s != -EAGAIN && s != -EBUSY) {
+			/*
+			 * The ring itself failed (not an interruption or a full
+			 * completion queue): the requests still queued or in flight
+			 * cannot be completed by this call.
+			 */
+			ret = s;
+			break;
+		}
+		if (s >= 0) {
+			inflight += (unsigned)s;
+			unsubmitted -= (unsigned)s;
+		}
+
+		struct io_uring_cqe *cqe;
+		while (inflight > 0 && io_uring_peek_cqe(ring, &cqe) == 0) {
+			unsigned i = (unsigned)io_uring_cqe_get_data64(cqe);
+			int res = cqe->res;
+			io_uring_cqe_seen(ring, cqe);
+			inflight--;
+			if (i < n && complete(&reqs[i], res))
+				queue_push(&q, i);
+		}
+	}
+
+	if (ret < 0) {
+		for (unsigned i = 0; i < n; i++)
+			if (reqs[i].err == 0 && reqs[i].done < reqs[i].len)
+				reqs[i].err = ret;
+		free(q.idx);
+		return ret;
+	}
+	free(q.idx);
+	for (unsigned i = 0; i < n; i++)
+		if (reqs[i].err)
+			return reqs[i].err;
+	return 0;
+}

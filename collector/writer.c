@@ -1,0 +1,263 @@
+/*
+ * writer.c — the writer type table and what every writer has in common.
+ *
+ * A writer type is a struct writer_ops plus the list of config keys it reads
+ * beyond the common ones (type, name, min_level, format). Both live in the
+ * type's own file (writer_console.c, writer_file.c); adding a type means one
+ * new file and one line in writer_types[] below.
+ *
+ * writer_open() reads the common keys, refuses any key neither it nor the
+ * type knows (a misspelt key should not silently do nothing), and then hands
+ * the group to the type's open. writer_add() is on the hot path: a level test
+ * and one text_append() into the writer's batch buffer.
+ *
+ * The helpers below (writer_diag, writer_cfg_string, writer_prepare_buf,
+ * writer_types_list) are shared by the type files and config.c.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct writer_ops *const writer_types[] = {
+	&writer_console_ops,
+	&writer_file_ops,
+};
+#define WRITER_TYPE_COUNT (sizeof writer_types / sizeof writer_types[0])
+
+static const char *const writer_common_keys[] = {"type", "name", "min_level", "format", NULL};
+
+/* The ops for a type name. Returns NULL for an unknown (or NULL) name. */
+const struct writer_ops *writer_lookup(const char *type)
+{
+	if (!type)
+		return NULL;
+	for (size_t i = 0; i < WRITER_TYPE_COUNT; i++)
+		if (strcmp(writer_types[i]->type, type) == 0)
+			return writer_types[i];
+	return NULL;
+}
+
+/*
+ * Write the known type names, comma separated ("console, file"), into out
+ * (NUL-terminated, truncated to size). Returns out.
+ */
+char *writer_types_list(char *out, size_t size)
+{
+	size_t len = 0;
+	if (size == 0)
+		return out;
+	out[0] = '\0';
+	for (size_t i = 0; i < WRITER_TYPE_COUNT && len < size; i++) {
+		int r = snprintf(out + len, size - len, "%s%s", i ? ", " : "", writer_types[i]->type);
+		if (r < 0)
+			break;
+		len += (size_t)r;
+	}
+	return out;
+}
+
+/* Append the path of s ("writers.[1].path") to buf at *len; roots append nothing. */
+static void setting_path(const config_setting_t *s, char *buf, size_t size, size_t *len)
+{
+	const config_setting_t *parent = config_setting_parent(s);
+	if (!parent)
+		return; /* the root group has no name */
+	setting_path(parent, buf, size, len);
+	const char *name = config_setting_name(s);
+	const char *dot = *len ? "." : "";
+	int r;
+	if (name)
+		r = snprintf(buf + *len, size - *len, "%s%s", dot, name);
+	else
+		r = snprintf(buf + *len, size - *len, "%s[%d]", dot, config_setting_index(s));
+	if (r > 0)
+		*len = *len + (size_t)r < size ? *len + (size_t)r : size - 1;
+}
+
+/*
+ * Fill d->msg with "FILE:LINE: KEY: problem" for setting s (or, when key is
+ * not NULL, for its member key, which may be missing: the line is then s's).
+ * The file is the one s came from (it may be an @include), else "config".
+ * Returns nothing.
+ */
+void writer_diag(struct diag *d, const config_setting_t *s, const char *key, const char *fmt, ...)
+{
+	char path[256];
+	size_t len = 0;
+	path[0] = '\0';
+	setting_path(s, path, sizeof path, &len);
+	if (key)
+		snprintf(path + len, sizeof path - len, "%s%s", len ? "." : "", key);
+
+	const char *file = config_setting_source_file(s);
+	int n = snprintf(d->msg, sizeof d->msg, "%s:%u: %s: ", file ? file : "config",
+			 config_setting_source_line(s), path);
+	if (n < 0 || (size_t)n >= sizeof d->msg)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->msg + n, sizeof d->msg - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Read the string member key of group grp into *out, if present.
+ * Returns 1 when found, 0 when absent (*out untouched), -EINVAL with d->msg
+ * filled when it is not a string.
+ */
+int writer_cfg_string(const config_setting_t *grp, const char *key, const char **out, struct diag *d)
+{
+	config_setting_t *s = config_setting_get_member(grp, key);
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		writer_diag(d, s, NULL, "expected a string");
+		return -EINVAL;
+	}
+	*out = config_setting_get_string(s);
+	return 1;
+}
+
+/*
+ * The default prepare: write the batch buffer as it is to w->fd.
+ * text_append never leaves part of a line behind, so after an allocation
+ * failure (w->buf.oom) the buffer still holds whole lines, only fewer of
+ * them; those are written rather than lost too.
+ * Returns 1 with *req filled when the buffer holds bytes, 0 when it is empty,
+ * -ENOMEM when it is empty because records were lost to an allocation failure.
+ */
+int writer_prepare_buf(struct writer *w, struct uio_req *req)
+{
+	if (w->buf.len == 0)
+		return w->buf.oom ? -ENOMEM : 0;
+	req->fd = w->fd;
+	req->buf = w->buf.data;
+	req->len = w->buf.len;
+	req->done = 0;
+	req->err = 0;
+	return 1;
+}
+
+static bool key_in(const char *const *keys, const char *key)
+{
+	for (; keys && *keys; keys++)
+		if (strcmp(*keys, key) == 0)
+			return true;
+	return false;
+}
+
+/* Read name, min_level and format from cfg and refuse unknown keys. Returns 0 or -EINVAL. */
+static int read_common(struct writer *w, const config_setting_t *cfg,
+		       struct diag *d)
+{
+	int n = config_setting_length(cfg);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(cfg, (unsigned)i);
+		const char *key = config_setting_name(s);
+		if (!key_in(writer_common_keys, key) && !key_in(w->ops->keys, key)) {
+			writer_diag(d, s, NULL, "unknown key for a %s writer", w->ops->type);
+			return -EINVAL;
+		}
+	}
+
+	const char *v;
+	int r = writer_cfg_string(cfg, "name", &v, d);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		if (!*v || strlen(v) >= sizeof w->name) {
+			writer_diag(d, config_setting_get_member(cfg, "name"), NULL,
+				    "must be 1 to %zu bytes long", sizeof w->name - 1);
+			return -EINVAL;
+		}
+		strcpy(w->name, v);
+	}
+
+	r = writer_cfg_string(cfg, "min_level", &v, d);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		int level = text_level_parse(v);
+		if (level < 0) {
+			writer_diag(d, config_setting_get_member(cfg, "min_level"), NULL,
+				    "unknown level \"%s\" (known: TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, OFF)",
+				    v);
+			return -EINVAL;
+		}
+		w->min_level = level;
+	}
+
+	r = writer_cfg_string(cfg, "format", &v, d);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		if (strcmp(v, "text") == 0) {
+			w->format = TEXT_FORMAT_TEXT;
+		} else if (strcmp(v, "json") == 0) {
+			w->format = TEXT_FORMAT_JSON;
+		} else {
+			writer_diag(d, config_setting_get_member(cfg, "format"), NULL,
+				    "must be \"text\" or \"json\", not \"%s\"", v);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Open w as a writer of type ops from its config group cfg (NULL: all
+ * defaults — the type name as name, every level, text format). w needs no
+ * initialisation. Returns 0, or -errno with d->msg filled and w left closed
+ * (writer_close on it is harmless).
+ */
+int writer_open(struct writer *w, const struct writer_ops *ops, const config_setting_t *cfg,
+		struct diag *d)
+{
+	memset(w, 0, sizeof *w);
+	w->fd = -1;
+	w->ops = ops;
+	w->min_level = TEXT_LEVEL_TRACE;
+	w->format = TEXT_FORMAT_TEXT;
+	snprintf(w->name, sizeof w->name, "%s", ops->type);
+
+	int r = 0;
+	if (cfg)
+		r = read_common(w, cfg, d);
+	if (r == 0)
+		r = ops->open(w, cfg, d);
+	if (r < 0) {
+		sbuf_free(&w->buf);
+		w->ops = NULL;
+		w->fd = -1;
+	}
+	return r;
+}
+
+/*
+ * Append r to the batch when w wants it: at or above min_level, in w's
+ * format and colour. Counts it in stats.records. Returns nothing; an
+ * allocation failure shows as w->buf.oom.
+ */
+void writer_add(struct writer *w, const struct text_record *r)
+{
+	if (r->level < w->min_level)
+		return;
+	size_t before = w->buf.len;
+	text_append(&w->buf, r, w->format, w->color);
+	if (w->buf.len != before)
+		w->stats.records++;
+}
+
+/* Close w through its type and free its buffer. Safe on a closed or failed writer. Returns nothing. */
+void writer_close(struct writer *w)
+{
+	if (w->ops && w->ops->close)
+		w->ops->close(w);
+	w->ops = NULL;
+	w->fd = -1;
+	w->priv = NULL;
+	sbuf_free(&w->buf);
+}

@@ -1,0 +1,134 @@
+/*
+ * writer_file.c — the "file" writer: append to one file.
+ *
+ * Keys: path (required); mode, the permissions used when the file is
+ * created (default 0640). libconfig reads "0640" as the decimal number 640,
+ * so mode is taken "octal-ish": an integer written in decimal has its digits
+ * read as octal digits (0640 and 640 both mean rw-r-----), a hex integer
+ * (0x1a0) is taken as it is, and a string ("0640") is parsed as octal.
+ *
+ * The file is opened O_APPEND so that every batch lands at the end even if
+ * someone else appends too; sync is fdatasync.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+
+static const char *const file_keys[] = {"path", "mode", NULL};
+
+#define FILE_MODE_DEFAULT 0640
+#define FILE_MODE_MAX 07777
+
+/* Decimal digits read as octal: 640 -> 0640. Returns -1 if a digit is 8 or 9. */
+static long long octal_from_decimal_digits(long long v)
+{
+	long long out = 0, scale = 1;
+	if (v < 0)
+		return -1;
+	do {
+		long long digit = v % 10;
+		if (digit > 7)
+			return -1;
+		out += digit * scale;
+		scale *= 8;
+		v /= 10;
+	} while (v && out <= FILE_MODE_MAX);
+	return v ? -1 : out;
+}
+
+/* Read the mode key into *mode. Returns 0 or -EINVAL with d->msg filled. */
+static int read_mode(const config_setting_t *cfg, mode_t *mode, struct diag *d)
+{
+	config_setting_t *s = config_setting_get_member(cfg, "mode");
+	long long v;
+	if (!s)
+		return 0;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(s);
+		if (config_setting_get_format(s) != CONFIG_FORMAT_HEX)
+			v = octal_from_decimal_digits(v);
+		break;
+	case CONFIG_TYPE_STRING: {
+		const char *str = config_setting_get_string(s);
+		char *end;
+		v = strtoll(str, &end, 8);
+		if (!*str || *end || *str == '-' || *str == '+')
+			v = -1;
+		break;
+	}
+	default:
+		writer_diag(d, s, NULL, "expected an octal mode such as 0640");
+		return -EINVAL;
+	}
+	if (v < 0 || v > FILE_MODE_MAX) {
+		writer_diag(d, s, NULL, "not a valid octal mode (0 to 07777)");
+		return -EINVAL;
+	}
+	*mode = (mode_t)v;
+	return 0;
+}
+
+/*
+ * Read path and mode and open the file for appending, creating it if need
+ * be. Returns 0, or -errno with d->msg naming the key (and, when the open
+ * fails, the path and the reason).
+ */
+static int file_open(struct writer *w, const config_setting_t *cfg, struct diag *d)
+{
+	if (!cfg) {
+		snprintf(d->msg, sizeof d->msg, "file writer: path: missing required key");
+		return -EINVAL;
+	}
+	const char *path = NULL;
+	int r = writer_cfg_string(cfg, "path", &path, d);
+	if (r < 0)
+		return r;
+	if (r == 0 || !*path) {
+		writer_diag(d, cfg, "path", r == 0 ? "missing required key" : "must not be empty");
+		return -EINVAL;
+	}
+	mode_t mode = FILE_MODE_DEFAULT;
+	r = read_mode(cfg, &mode, d);
+	if (r < 0)
+		return r;
+
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
+	if (fd < 0) {
+		int e = errno;
+		writer_diag(d, config_setting_get_member(cfg, "path"), NULL, "cannot open \"%s\": %s", path,
+			    strerror(e));
+		return -e;
+	}
+	w->fd = fd;
+	return 0;
+}
+
+/* fdatasync the file. Returns 0 or -errno. */
+static int file_sync(struct writer *w)
+{
+	return fdatasync(w->fd) == 0 ? 0 : -errno;
+}
+
+static void file_close(struct writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+}
+
+const struct writer_ops writer_file_ops = {
+	.keys = file_keys,
+	.type = "file",
+	.open = file_open,
+	.prepare = writer_prepare_buf,
+	.sync = file_sync,
+	.close = file_close,
+};

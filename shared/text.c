@@ -1,0 +1,321 @@
+/*
+ * text.c — rendering a decoded record as one line of text or JSON.
+ *
+ * This is the collector's hot path: it runs once per record per writer, at
+ * millions of records per second. So each record is appended with one
+ * sbuf_reserve() for its worst-case size, then written through a plain char
+ * pointer; integers are converted by hand and the timestamp is computed with
+ * the days-to-civil-date algorithm (Howard Hinnant's "civil_from_days"), with
+ * no locale, time zone or libc time calls and no mutable global state.
+ *
+ * Escaping is table driven. The text tables turn every byte that could end a
+ * line early or confuse a terminal into a visible escape (see text.h), so a
+ * message containing "\n" can never forge another record; the JSON table
+ * produces strict JSON strings, passing bytes >= 0x80 through unchanged.
+ */
+#include "text.h"
+
+#include <string.h>
+
+/* Indexed by level - TEXT_LEVEL_TRACE; the last entry is OFF. */
+static const char *const level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "OFF"};
+static const unsigned char level_name_lens[] = {5, 5, 4, 4, 5, 8, 3};
+#define LEVEL_COUNT (sizeof level_names / sizeof level_names[0])
+
+/* ANSI SGR colour per level, same indexing; "" for OFF. */
+static const char *const level_colors[] = {
+	"\x1b[2m", "\x1b[36m", "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[1;31m", "",
+};
+#define COLOR_RESET "\x1b[0m"
+#define COLOR_MAX_BYTES 12 /* longest colour sequence plus reset */
+
+static const char hex_digits[16] = "0123456789abcdef";
+
+/*
+ * Text escapes: 0 = copy as is; 'x' = "\xHH"; anything else c = "\c".
+ * Control bytes 0x00-0x1f and 0x7f and the backslash are escaped.
+ */
+static const unsigned char text_esc[256] = {
+	'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 't', 'n', 'x', 'x', 'r', 'x', 'x',
+	'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x',
+	['\\'] = '\\',
+	[0x7f] = 'x',
+};
+
+/*
+ * JSON escapes: 0 = copy as is; 'u' = "\u00HH"; anything else c = "\c".
+ * Control bytes 0x00-0x1f, the quote and the backslash are escaped.
+ */
+static const unsigned char json_esc[256] = {
+	'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
+	'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
+	['"'] = '"',
+	['\\'] = '\\',
+};
+
+/*
+ * The name of a level: "TRACE" .. "CRITICAL", "OFF".
+ * Returns a static string, "?" for a value that is not a level.
+ */
+const char *text_level_name(int level)
+{
+	unsigned i = (unsigned)(level - TEXT_LEVEL_TRACE);
+	return i < LEVEL_COUNT ? level_names[i] : "?";
+}
+
+static int ascii_casecmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+		if (x >= 'a' && x <= 'z')
+			x = (unsigned char)(x - 'a' + 'A');
+		if (y >= 'a' && y <= 'z')
+			y = (unsigned char)(y - 'a' + 'A');
+		if (x != y || !x)
+			return x - y;
+	}
+}
+
+/*
+ * Parse a level name, ignoring ASCII case (no locale involved).
+ * Returns the TEXT_LEVEL_* value, or -1 when s is NULL or not a level name.
+ */
+int text_level_parse(const char *s)
+{
+	if (!s)
+		return -1;
+	for (unsigned i = 0; i < LEVEL_COUNT; i++)
+		if (ascii_casecmp(s, level_names[i]) == 0)
+			return TEXT_LEVEL_TRACE + (int)i;
+	return -1;
+}
+
+static inline char *put2(char *p, unsigned v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
+static inline char *put_u32(char *p, uint32_t v)
+{
+	char tmp[10];
+	unsigned n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/*
+ * Write the 30 characters of the RFC 3339 timestamp (no NUL) at p.
+ * Returns the end of what was written.
+ */
+static char *put_ts(char *p, uint64_t ts_ns)
+{
+	uint64_t secs = ts_ns / 1000000000u;
+	uint32_t ns = (uint32_t)(ts_ns % 1000000000u);
+	uint64_t days = secs / 86400u;
+	uint32_t sod = (uint32_t)(secs % 86400u);
+
+	/* civil_from_days for non-negative day counts: eras of 400 years start on 0000-03-01. */
+	uint64_t z = days + 719468u;
+	uint64_t era = z / 146097u;
+	uint32_t doe = (uint32_t)(z - era * 146097u);                             /* [0, 146096] */
+	uint32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;     /* [0, 399] */
+	uint64_t y = yoe + era * 400;
+	uint32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                   /* [0, 365] */
+	uint32_t mp = (5 * doy + 2) / 153;                                        /* [0, 11], March = 0 */
+	uint32_t d = doy - (153 * mp + 2) / 5 + 1;                                /* [1, 31] */
+	uint32_t m = mp < 10 ? mp + 3 : mp - 9;                                   /* [1, 12] */
+	if (m <= 2)
+		y++;
+
+	/* uint64 nanoseconds end in the year 2554, so four digits always suffice. */
+	uint32_t yy = (uint32_t)y;
+	p = put2(p, yy / 100);
+	p = put2(p, yy % 100);
+	*p++ = '-';
+	p = put2(p, m);
+	*p++ = '-';
+	p = put2(p, d);
+	*p++ = 'T';
+	p = put2(p, sod / 3600);
+	*p++ = ':';
+	p = put2(p, sod / 60 % 60);
+	*p++ = ':';
+	p = put2(p, sod % 60);
+	*p++ = '.';
+	for (int i = 8; i >= 0; i--) {
+		p[i] = (char)('0' + ns % 10);
+		ns /= 10;
+	}
+	p += 9;
+	*p++ = 'Z';
+	return p;
+}
+
+/*
+ * Write the RFC 3339 UTC form of ts_ns, with nine fractional digits, into out
+ * and NUL-terminate it. Returns nothing; every uint64_t value is representable.
+ */
+void text_format_ts(char out[TEXT_TS_BYTES], uint64_t ts_ns)
+{
+	char *end = put_ts(out, ts_ns);
+	*end = '\0';
+}
+
+/* Copy s[0..n) to p with text escapes; p has room for 4 * n bytes. Returns the end. */
+static char *put_text_escaped(char *p, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		size_t run = i;
+		while (run < n && !text_esc[u[run]])
+			run++;
+		memcpy(p, u + i, run - i);
+		p += run - i;
+		if (run == n)
+			break;
+		unsigned char c = u[run], e = text_esc[c];
+		*p++ = '\\';
+		if (e == 'x') {
+			*p++ = 'x';
+			*p++ = hex_digits[c >> 4];
+			*p++ = hex_digits[c & 15];
+		} else {
+			*p++ = (char)e;
+		}
+		i = run + 1;
+	}
+	return p;
+}
+
+/* Copy s[0..n) to p with JSON escapes; p has room for 6 * n bytes. Returns the end. */
+static char *put_json_escaped(char *p, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		size_t run = i;
+		while (run < n && !json_esc[u[run]])
+			run++;
+		memcpy(p, u + i, run - i);
+		p += run - i;
+		if (run == n)
+			break;
+		unsigned char c = u[run], e = json_esc[c];
+		*p++ = '\\';
+		if (e == 'u') {
+			memcpy(p, "u00", 3);
+			p += 3;
+			*p++ = hex_digits[c >> 4];
+			*p++ = hex_digits[c & 15];
+		} else {
+			*p++ = (char)e;
+		}
+		i = run + 1;
+	}
+	return p;
+}
+
+static inline char *put_lit(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+#define PUT_LIT(p, s) put_lit((p), (s), sizeof(s) - 1)
+
+static void append_text(struct sbuf *out, const struct text_record *r, bool color)
+{
+	size_t name_len = r->name ? r->name_len : 0;
+	size_t msg_len = r->msg ? r->msg_len : 0;
+	/* ts + spaces/brackets + level + colour + two u32 + escaped name and message + LF */
+	size_t worst = 30 + 8 + 8 + COLOR_MAX_BYTES + 20 + 4 * (name_len + msg_len) + 1;
+	if (sbuf_reserve(out, worst) != 0)
+		return;
+
+	char *p = out->data + out->len;
+	p = put_ts(p, r->ts_ns);
+	*p++ = ' ';
+	unsigned li = (unsigned)(r->level - TEXT_LEVEL_TRACE);
+	if (li < LEVEL_COUNT) {
+		const char *sgr = color ? level_colors[li] : "";
+		size_t sgr_len = strlen(sgr);
+		p = put_lit(p, sgr, sgr_len);
+		p = put_lit(p, level_names[li], level_name_lens[li]);
+		if (sgr_len)
+			p = PUT_LIT(p, COLOR_RESET);
+	} else {
+		*p++ = '?';
+	}
+	*p++ = ' ';
+	p = put_text_escaped(p, r->name, name_len);
+	*p++ = '[';
+	p = put_u32(p, r->pid);
+	*p++ = '/';
+	p = put_u32(p, r->tid);
+	p = PUT_LIT(p, "]: ");
+	p = put_text_escaped(p, r->msg, msg_len);
+	*p++ = '\n';
+	out->len = (size_t)(p - out->data);
+}
+
+static void append_json(struct sbuf *out, const struct text_record *r)
+{
+	size_t name_len = r->name ? r->name_len : 0;
+	size_t msg_len = r->msg ? r->msg_len : 0;
+	size_t file_len = r->file ? r->file_len : 0;
+	/* fixed keys and punctuation (< 96) + ts + level + three u32 + escaped strings */
+	size_t worst = 128 + 30 + 8 + 30 + 6 * (name_len + msg_len + file_len);
+	if (sbuf_reserve(out, worst) != 0)
+		return;
+
+	char *p = out->data + out->len;
+	p = PUT_LIT(p, "{\"ts\":\"");
+	p = put_ts(p, r->ts_ns);
+	p = PUT_LIT(p, "\",\"level\":\"");
+	const char *lvl = text_level_name(r->level);
+	p = put_lit(p, lvl, strlen(lvl));
+	p = PUT_LIT(p, "\",\"name\":\"");
+	p = put_json_escaped(p, r->name, name_len);
+	p = PUT_LIT(p, "\",\"pid\":");
+	p = put_u32(p, r->pid);
+	p = PUT_LIT(p, ",\"tid\":");
+	p = put_u32(p, r->tid);
+	if (r->file) {
+		p = PUT_LIT(p, ",\"file\":\"");
+		p = put_json_escaped(p, r->file, file_len);
+		p = PUT_LIT(p, "\",\"line\":");
+	} else {
+		p = PUT_LIT(p, ",\"file\":null,\"line\":");
+	}
+	p = put_u32(p, r->line);
+	p = PUT_LIT(p, ",\"msg\":\"");
+	p = put_json_escaped(p, r->msg, msg_len);
+	*p++ = '"';
+	if (r->consumed)
+		p = PUT_LIT(p, ",\"consumed\":true");
+	*p++ = '}';
+	*p++ = '\n';
+	out->len = (size_t)(p - out->data);
+}
+
+/*
+ * Append r to out as one LF-terminated line in format f (colour applies to
+ * the text format only). The whole line is reserved at once, so when memory
+ * runs out nothing of the record is appended and out->oom is set; out never
+ * holds a partial line. Returns nothing.
+ */
+void text_append(struct sbuf *out, const struct text_record *r, enum text_format f, bool color)
+{
+	if (f == TEXT_FORMAT_JSON)
+		append_json(out, r);
+	else
+		append_text(out, r, color);
+}

@@ -1,0 +1,451 @@
+/*
+ * test_writer.c — writers (collector/writer*.c) and batched io_uring writes
+ * (collector/uio.c): a file writer's batch reaches its file exactly through a
+ * real io_uring, level filtering and JSON output, the console's colour
+ * choice, and uio's handling of short writes, chunking and per-request
+ * errors.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector/uio.h"
+#include "collector/writer.h"
+#include "tests/helpers.h"
+
+static char *tmpdir;
+static struct io_uring ring;
+static bool ring_ok;
+
+static void setup(void)
+{
+	tmpdir = th_mkdtemp(false);
+	cr_assert(tmpdir);
+	ring_ok = io_uring_queue_init(8, &ring, 0) == 0;
+}
+
+static void teardown(void)
+{
+	if (ring_ok)
+		io_uring_queue_exit(&ring);
+	th_rmrf(tmpdir);
+	free(tmpdir);
+}
+
+TestSuite(writer, .init = setup, .fini = teardown);
+TestSuite(uio, .init = setup, .fini = teardown);
+
+static void need_ring(void)
+{
+	if (!ring_ok)
+		cr_skip_test("io_uring is not available");
+}
+
+/* Open w from the libconfig text of one group, "{ type = ...; ... }". Returns writer_open's result. */
+static int open_from(struct writer *w, const char *group, struct diag *d)
+{
+	char text[2048];
+	snprintf(text, sizeof text, "w = %s;\n", group);
+	config_t cfg;
+	config_init(&cfg);
+	cr_assert(config_read_string(&cfg, text), "%s", config_error_text(&cfg));
+	config_setting_t *s = config_lookup(&cfg, "w");
+	const char *type = NULL;
+	cr_assert(config_setting_lookup_string(s, "type", &type));
+	const struct writer_ops *ops = writer_lookup(type);
+	cr_assert(ops);
+	int r = writer_open(w, ops, s, d);
+	config_destroy(&cfg);
+	return r;
+}
+
+static struct text_record rec(int level, const char *msg, uint64_t ts_ns)
+{
+	return (struct text_record){
+		.ts_ns = ts_ns,
+		.level = level,
+		.name = "app",
+		.name_len = 3,
+		.pid = 7,
+		.tid = 8,
+		.msg = msg,
+		.msg_len = strlen(msg),
+		.file = "a.c",
+		.file_len = 3,
+		.line = 9,
+	};
+}
+
+/* Write w's batch through the ring and reset the buffer. */
+static void flush(struct writer *w)
+{
+	struct uio_req req;
+	int p = w->ops->prepare(w, &req);
+	cr_assert_geq(p, 0);
+	if (p == 1) {
+		cr_assert_eq(uio_write_batch(&ring, &req, 1), 0);
+		cr_assert_eq(req.done, req.len);
+		w->stats.bytes += req.done;
+	}
+	sbuf_reset(&w->buf);
+}
+
+static char *file_path(const char *name)
+{
+	char *p;
+	cr_assert(asprintf(&p, "%s/%s", tmpdir, name) > 0);
+	return p;
+}
+
+Test(writer, looks_up_known_types_only)
+{
+	cr_assert_not_null(writer_lookup("console"));
+	cr_assert_not_null(writer_lookup("file"));
+	cr_assert_str_eq(writer_lookup("file")->type, "file");
+	cr_assert_null(writer_lookup("syslog"));
+	cr_assert_null(writer_lookup(""));
+	cr_assert_null(writer_lookup(NULL));
+}
+
+Test(writer, file_writer_appends_batches_exactly_through_io_uring)
+{
+	need_ring();
+	char *path = file_path("app.log");
+	FILE *f = fopen(path, "w");
+	fputs("existing line\n", f);
+	fclose(f);
+
+	char group[1024];
+	snprintf(group, sizeof group, "{ type = \"file\"; path = \"%s\"; }", path);
+	struct writer w;
+	struct diag d;
+	cr_assert_eq(open_from(&w, group, &d), 0, "%s", d.msg);
+	cr_assert_str_eq(w.name, "file");
+
+	struct text_record r1 = rec(TEXT_LEVEL_INFO, "first", 1000000000u);
+	struct text_record r2 = rec(TEXT_LEVEL_ERROR, "second\nline", 2000000001u);
+	writer_add(&w, &r1);
+	writer_add(&w, &r2);
+	flush(&w);
+	struct text_record r3 = rec(TEXT_LEVEL_DEBUG, "third", 3000000000u);
+	writer_add(&w, &r3);
+	flush(&w);
+	cr_assert_eq(w.ops->sync(&w), 0);
+
+	const char *want = "existing line\n"
+			   "1970-01-01T00:00:01.000000000Z INFO app[7/8]: first\n"
+			   "1970-01-01T00:00:02.000000001Z ERROR app[7/8]: second\\nline\n"
+			   "1970-01-01T00:00:03.000000000Z DEBUG app[7/8]: third\n";
+	char *got = th_read_file(path, NULL);
+	cr_assert_str_eq(got, want);
+	cr_assert_eq(w.stats.records, 3);
+	cr_assert_eq(w.stats.bytes, strlen(want) - strlen("existing line\n"));
+	free(got);
+	writer_close(&w);
+	cr_assert_eq(w.fd, -1);
+	free(path);
+}
+
+Test(writer, prepare_reports_empty_batch)
+{
+	struct writer w;
+	struct diag d;
+	cr_assert_eq(open_from(&w, "{ type = \"console\"; color = \"never\"; }", &d), 0, "%s", d.msg);
+	struct uio_req req;
+	cr_assert_eq(w.ops->prepare(&w, &req), 0);
+	struct text_record r = rec(TEXT_LEVEL_INFO, "x", 0);
+	writer_add(&w, &r);
+	cr_assert_eq(w.ops->prepare(&w, &req), 1);
+	cr_assert_eq(req.fd, STDOUT_FILENO);
+	cr_assert_eq(req.buf, w.buf.data);
+	cr_assert_eq(req.len, w.buf.len);
+	writer_close(&w);
+}
+
+Test(writer, min_level_filters_lower_records)
+{
+	need_ring();
+	char *path = file_path("warn.log");
+	char group[1024];
+	snprintf(group, sizeof group, "{ type = \"file\"; name = \"warn\"; path = \"%s\"; min_level = \"warn\"; }",
+		 path);
+	struct writer w;
+	struct diag d;
+	cr_assert_eq(open_from(&w, group, &d), 0, "%s", d.msg);
+	cr_assert_str_eq(w.name, "warn");
+	for (int l = TEXT_LEVEL_TRACE; l <= TEXT_LEVEL_CRITICAL; l++) {
+		struct text_record r = rec(l, text_level_name(l), 0);
+		writer_add(&w, &r);
+	}
+	flush(&w);
+	char *got = th_read_file(path, NULL);
+	cr_assert_str_eq(got, "1970-01-01T00:00:00.000000000Z WARN app[7/8]: WARN\n"
+			      "1970-01-01T00:00:00.000000000Z ERROR app[7/8]: ERROR\n"
+			      "1970-01-01T00:00:00.000000000Z CRITICAL app[7/8]: CRITICAL\n");
+	cr_assert_eq(w.stats.records, 3);
+	free(got);
+	writer_close(&w);
+	free(path);
+}
+
+Test(writer, min_level_off_writes_nothing)
+{
+	struct writer w;
+	struct diag d;
+	cr_assert_eq(open_from(&w, "{ type = \"console\"; min_level = \"OFF\"; }", &d), 0, "%s", d.msg);
+	struct text_record r = rec(TEXT_LEVEL_CRITICAL, "x", 0);
+	writer_add(&w, &r);
+	cr_assert_eq(w.buf.len, 0);
+	cr_assert_eq(w.stats.records, 0);
+	writer_close(&w);
+}
+
+Test(writer, json_format_writes_json_lines)
+{
+	need_ring();
+	char *path = file_path("app.json");
+	char group[1024];
+	snprintf(group, sizeof group, "{ type = \"file\"; path = \"%s\"; format = \"json\"; }", path);
+	struct writer w;
+	struct diag d;
+	cr_assert_eq(open_from(&w, group, &d), 0, "%s", d.msg);
+	struct text_record r = rec(TEXT_LEVEL_WARN, "disk \"full\"", 5);
+	writer_add(&w, &r);
+	flush(&w);
+	char *got = th_read_file(path, NULL);
+	cr_assert_str_eq(got, "{\"ts\":\"1970-01-01T00:00:00.000000005Z\",\"level\":\"WARN\",\"name\":\"app\","
+			      "\"pid\":7,\"tid\":8,\"file\":\"a.c\",\"line\":9,\"msg\":\"disk \\\"full\\\"\"}\n");
+	free(got);
+	writer_close(&w);
+	free(path);
+}
+
+Test(writer, file_writer_error_names_path_and_reason)
+{
+	char group[1024], want[1024];
+	snprintf(group, sizeof group, "{ type = \"file\"; path = \"%s/missing/x.log\"; }", tmpdir);
+	struct writer w;
+	struct diag d;
+	cr_assert_eq(open_from(&w, group, &d), -ENOENT);
+	snprintf(want, sizeof want, "config:1: w.path: cannot open \"%s/missing/x.log\": %s", tmpdir,
+		 strerror(ENOENT));
+	cr_assert_str_eq(d.msg, want);
+	writer_close(&w); /* harmless on a failed writer */
+}
+
+Test(writer, console_defaults_to_stdout)
+{
+	struct writer w;
+	struct diag d;
+	cr_assert_eq(writer_open(&w, writer_lookup("console"), NULL, &d), 0, "%s", d.msg);
+	cr_assert_eq(w.fd, STDOUT_FILENO);
+	cr_assert_str_eq(w.name, "console");
+	writer_close(&w);
+	cr_assert(fcntl(STDOUT_FILENO, F_GETFD) >= 0, "closing the console writer leaves stdout open");
+}
+
+Test(writer, console_colour_off_when_not_a_tty)
+{
+	int devnull = open("/dev/null", O_WRONLY);
+	int saved = dup(STDERR_FILENO);
+	dup2(devnull, STDERR_FILENO);
+	unsetenv("NO_COLOR");
+	struct writer w;
+	struct diag d;
+	int r = open_from(&w, "{ type = \"console\"; stream = \"stderr\"; }", &d);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(devnull);
+	cr_assert_eq(r, 0, "%s", d.msg);
+	cr_assert_eq(w.fd, STDERR_FILENO);
+	cr_assert_not(w.color);
+	writer_close(&w);
+}
+
+Test(writer, console_colour_always_and_never_ignore_the_terminal)
+{
+	struct writer w;
+	struct diag d;
+	setenv("NO_COLOR", "1", 1);
+	cr_assert_eq(open_from(&w, "{ type = \"console\"; color = \"always\"; }", &d), 0, "%s", d.msg);
+	cr_assert(w.color);
+	writer_close(&w);
+	cr_assert_eq(open_from(&w, "{ type = \"console\"; color = \"never\"; }", &d), 0, "%s", d.msg);
+	cr_assert_not(w.color);
+	writer_close(&w);
+}
+
+/* Open w as an auto-colour console on a pseudo-terminal put at stdout. */
+static bool console_on_pty(struct writer *w, const char *no_color)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	if (master < 0 || grantpt(master) || unlockpt(master))
+		cr_skip_test("no pseudo-terminals");
+	int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+	cr_assert_geq(slave, 0);
+	int saved = dup(STDOUT_FILENO);
+	dup2(slave, STDOUT_FILENO);
+	if (no_color)
+		setenv("NO_COLOR", no_color, 1);
+	else
+		unsetenv("NO_COLOR");
+	struct diag d;
+	int r = writer_open(w, writer_lookup("console"), NULL, &d);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(slave);
+	close(master);
+	cr_assert_eq(r, 0, "%s", d.msg);
+	return w->color;
+}
+
+Test(writer, console_colour_auto_follows_tty_and_no_color)
+{
+	struct writer w;
+	cr_assert(console_on_pty(&w, NULL), "a terminal without NO_COLOR gets colour");
+	writer_close(&w);
+	cr_assert(console_on_pty(&w, ""), "an empty NO_COLOR does not count");
+	writer_close(&w);
+	cr_assert_not(console_on_pty(&w, "1"), "NO_COLOR turns colour off");
+	writer_close(&w);
+}
+
+/* --- uio --- */
+
+struct drain {
+	int fd;
+	char *buf;
+	size_t len;
+	size_t cap;
+};
+
+static void *drain_thread(void *arg)
+{
+	struct drain *dr = arg;
+	for (;;) {
+		if (dr->len == dr->cap) {
+			dr->cap = dr->cap ? dr->cap * 2 : 65536;
+			dr->buf = realloc(dr->buf, dr->cap);
+		}
+		/* Small reads keep the pipe nearly full, so the writer sees many short writes. */
+		size_t want = dr->cap - dr->len < 1000 ? dr->cap - dr->len : 1000;
+		ssize_t r = read(dr->fd, dr->buf + dr->len, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		dr->len += (size_t)r;
+	}
+	return NULL;
+}
+
+static void pipe_round_trip(bool nonblocking)
+{
+	need_ring();
+	int p[2];
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	fcntl(p[1], F_SETPIPE_SZ, 4096);
+	if (nonblocking)
+		fcntl(p[1], F_SETFL, fcntl(p[1], F_GETFL) | O_NONBLOCK);
+
+	size_t n = 4u << 20;
+	char *data = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)(i * 2654435761u >> 13);
+
+	struct drain dr = {.fd = p[0]};
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, drain_thread, &dr), 0);
+	struct uio_req req = {.fd = p[1], .buf = data, .len = n};
+	int r = uio_write_batch(&ring, &req, 1);
+	close(p[1]);
+	pthread_join(t, NULL);
+	close(p[0]);
+
+	cr_assert_eq(r, 0);
+	cr_assert_eq(req.err, 0);
+	cr_assert_eq(req.done, n);
+	cr_assert_eq(dr.len, n);
+	cr_assert(memcmp(dr.buf, data, n) == 0);
+	free(dr.buf);
+	free(data);
+}
+
+Test(uio, completes_short_writes_to_a_slow_pipe)
+{
+	pipe_round_trip(false);
+}
+
+Test(uio, retries_eagain_on_a_nonblocking_pipe)
+{
+	pipe_round_trip(true);
+}
+
+Test(uio, submits_more_requests_than_the_ring_holds_in_chunks)
+{
+	need_ring();
+	struct io_uring small;
+	cr_assert_eq(io_uring_queue_init(2, &small, 0), 0);
+	enum { N = 9 };
+	struct uio_req reqs[N];
+	char *paths[N];
+	char bodies[N][64];
+	for (int i = 0; i < N; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "f%d", i);
+		paths[i] = file_path(name);
+		int fd = open(paths[i], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		cr_assert_geq(fd, 0);
+		snprintf(bodies[i], sizeof bodies[i], "body of request %d\n", i);
+		reqs[i] = (struct uio_req){.fd = fd, .buf = bodies[i], .len = strlen(bodies[i])};
+	}
+	reqs[4].len = 0; /* empty requests complete without a write */
+	cr_assert_eq(uio_write_batch(&small, reqs, N), 0);
+	for (int i = 0; i < N; i++) {
+		close(reqs[i].fd);
+		char *got = th_read_file(paths[i], NULL);
+		cr_assert_str_eq(got, i == 4 ? "" : bodies[i]);
+		cr_assert_eq(reqs[i].done, reqs[i].len);
+		free(got);
+		free(paths[i]);
+	}
+	io_uring_queue_exit(&small);
+}
+
+Test(uio, a_failing_request_does_not_stop_the_others)
+{
+	need_ring();
+	char *good_path = file_path("good");
+	char *ro_path = file_path("ro");
+	int good = open(good_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int ro = open(ro_path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+	cr_assert(good >= 0 && ro >= 0);
+	struct uio_req reqs[3] = {
+		{.fd = good, .buf = "one\n", .len = 4},
+		{.fd = ro, .buf = "two\n", .len = 4},
+		{.fd = good, .buf = "three\n", .len = 6},
+	};
+	cr_assert_eq(uio_write_batch(&ring, reqs, 3), -EBADF);
+	cr_assert_eq(reqs[0].err, 0);
+	cr_assert_eq(reqs[1].err, -EBADF);
+	cr_assert_eq(reqs[1].done, 0);
+	cr_assert_eq(reqs[2].err, 0);
+	close(good);
+	close(ro);
+	char *got = th_read_file(good_path, NULL);
+	cr_assert(strcmp(got, "one\nthree\n") == 0 || strcmp(got, "three\none\n") == 0, "%s", got);
+	free(got);
+	free(good_path);
+	free(ro_path);
+}
+
+Test(uio, empty_batch_is_a_no_op)
+{
+	need_ring();
+	cr_assert_eq(uio_write_batch(&ring, NULL, 0), 0);
+}
