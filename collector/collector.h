@@ -33,6 +33,7 @@ struct cring {
 	uint64_t pos;     /* our consumer position (published to head after writing) */
 	uint64_t new_pos; /* where pos goes once this cycle's batch is written */
 	uint64_t lost_reported; /* drops reported so far (published to the ring header) */
+	uint64_t records_consumed; /* published to the ring header */
 	uint32_t tid;
 };
 

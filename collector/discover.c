@@ -153,7 +153,10 @@ static void attach(struct collector *c, const char *name, uint64_t ino)
 	}
 	for (uint32_t i = 0; i < s->seg.ring_count; i++) {
 		/* acquire: pairs with an earlier collector's release of head */
-		s->rings[i].pos = atomic_load_explicit(&seg_ring(&s->seg, i)->head, memory_order_acquire);
+		struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
+		s->rings[i].pos = atomic_load_explicit(&rh->head, memory_order_acquire);
+		s->rings[i].lost_reported = atomic_load_explicit(&rh->lost_reported, memory_order_relaxed);
+		s->rings[i].records_consumed = atomic_load_explicit(&rh->records_consumed, memory_order_relaxed);
 		if (s->rings[i].pos % SHMLOG_RECORD_ALIGN) {
 			discover_reject(c, s, "consumed position misaligned");
 			break;

@@ -140,6 +140,8 @@ static void emit(struct collector *c, const struct cand *k)
 	struct cring *cr = &k->s->rings[k->ring];
 	struct text_record tr;
 	cr->lost_reported += seg_render(&k->s->seg, cr->tid, &k->r, k->ts_ns, &c->msg, &tr);
+	if (k->r.site != SHMLOG_SITE_LOSS)
+		cr->records_consumed++;
 	add_to_writers(c, &tr);
 }
 
@@ -260,6 +262,7 @@ static void publish(struct collector *c)
 				}
 			}
 			atomic_store_explicit(&rh->lost_reported, cr->lost_reported, memory_order_relaxed);
+			atomic_store_explicit(&rh->records_consumed, cr->records_consumed, memory_order_relaxed);
 			/* a released ring is free for a new thread once drained */
 			uint32_t st = SHMLOG_RING_RELEASED;
 			if (atomic_load_explicit(&rh->tail, memory_order_acquire) == cr->pos)

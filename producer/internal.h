@@ -27,6 +27,7 @@ struct ring_prod {
 	uint64_t tail;         /* our write position; published to rh->tail */
 	uint64_t head_cache;   /* last consumer position we read */
 	uint64_t pending_lost; /* drops not yet reported by a loss record */
+	uint64_t records;      /* records committed; published to rh->records */
 	uint32_t cap;
 	uint32_t index;
 };

@@ -135,6 +135,8 @@ static inline void write_record(struct shmlog *lg, struct ring_prod *rp, struct 
 	if (site->nargs)
 		record_args_encode(p + sizeof h, slen, site->kinds, site->nargs, ap);
 	rp->tail += size;
+	/* relaxed: a statistic; the tail release below orders it for readers that care */
+	atomic_store_explicit(&rp->rh->records, ++rp->records, memory_order_relaxed);
 	publish(rp);
 }
 

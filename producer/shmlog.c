@@ -364,6 +364,7 @@ struct ring_prod *shmlog__thread_ring(struct shmlog *lg)
 		rp->tail = atomic_load_explicit(&rh->tail, memory_order_relaxed);
 		rp->head_cache = atomic_load_explicit(&rh->head, memory_order_acquire);
 		rp->pending_lost = 0;
+		rp->records = atomic_load_explicit(&rh->records, memory_order_relaxed);
 		free_slot->serial = lg->serial;
 		free_slot->lg = lg;
 		return rp;

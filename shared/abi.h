@@ -24,10 +24,10 @@
  *   seg header clock_*             P at creation, C afterwards  both read (seqlock clock_seq)
  *   seg header sites_used ...      P (atomic, any thread)       C reads (acquire)
  *   seg header collector_*         C                            P reads
- *   ring tail, lost, tid           P (owner thread)             C reads (tail: acquire)
+ *   ring tail, lost, tid, records  P (owner thread)             C reads (tail: acquire)
  *   ring waiters                   P (any thread, atomic add)   C reads
  *   ring head, synced, wake_seq,
- *   lost_reported                  C                            P reads (head: acquire)
+ *   lost_reported, records_consumed C                           P reads (head: acquire)
  *   ring state                     P claims (CAS), P releases,  C frees a drained ring (CAS)
  *   site entries, strings          P once per call site         C reads after entry->ready
  *   ring data                      P (owner thread)             C reads [head, tail)
@@ -170,14 +170,16 @@ struct shmlog_ring_header {
 	_Atomic uint64_t lost;     /*   8 records dropped (ring full or timed out) */
 	_Atomic uint32_t tid;      /*  16 kernel tid of the owner */
 	_Atomic uint32_t waiters;  /*  20 threads sleeping on wake_seq (flush, block) */
-	uint8_t pad0[64 - 24];
+	_Atomic uint64_t records;  /*  24 records committed (loss records excluded) */
+	uint8_t pad0[64 - 32];
 	/* line 1: written by the collector */
 	_Atomic uint64_t head;     /*  64 consumed position; release by C, acquire by P */
 	_Atomic uint64_t synced;   /*  72 position written and synced (durable writers) */
 	_Atomic uint32_t wake_seq; /*  80 futex word, bumped after head moves if waiters */
 	uint32_t pad1a;            /*  84 */
 	_Atomic uint64_t lost_reported; /* 88 drops already reported in the output */
-	uint8_t pad1[128 - 96];
+	_Atomic uint64_t records_consumed; /* 96 records consumed (loss records excluded) */
+	uint8_t pad1[128 - 104];
 	/* line 2: ownership */
 	_Atomic uint32_t state;    /* 128 SHMLOG_RING_* */
 	_Atomic uint32_t claims;   /* 132 times claimed */
@@ -214,6 +216,8 @@ static_assert(sizeof(struct shmlog_ring_header) == SHMLOG_RING_HEADER_BYTES, "ri
 static_assert(offsetof(struct shmlog_ring_header, head) == 64, "head on its own line");
 static_assert(offsetof(struct shmlog_ring_header, wake_seq) == 80, "wake_seq offset");
 static_assert(offsetof(struct shmlog_ring_header, lost_reported) == 88, "lost_reported offset");
+static_assert(offsetof(struct shmlog_ring_header, records) == 24, "records offset");
+static_assert(offsetof(struct shmlog_ring_header, records_consumed) == 96, "records_consumed offset");
 static_assert(offsetof(struct shmlog_ring_header, state) == 128, "state on its own line");
 static_assert(sizeof(struct shmlog_site_entry) == SHMLOG_SITE_ENTRY_BYTES, "site entry size");
 static_assert(sizeof(struct shmlog_record_header) == SHMLOG_RECORD_HEADER_BYTES, "record header");

@@ -28,14 +28,14 @@ enum text_format {
 	TEXT_FORMAT_JSON = 1,
 };
 
-/* The level values are the public SHMLOG_LEVEL_* values. */
-#define TEXT_LEVEL_TRACE 0
-#define TEXT_LEVEL_DEBUG 1
-#define TEXT_LEVEL_INFO 2
-#define TEXT_LEVEL_WARN 3
-#define TEXT_LEVEL_ERROR 4
-#define TEXT_LEVEL_CRITICAL 5
-#define TEXT_LEVEL_OFF 6
+/* The level values are the public SHMLOG_LEVEL_* values (1-based: 0 means "unset"). */
+#define TEXT_LEVEL_TRACE 1
+#define TEXT_LEVEL_DEBUG 2
+#define TEXT_LEVEL_INFO 3
+#define TEXT_LEVEL_WARN 4
+#define TEXT_LEVEL_ERROR 5
+#define TEXT_LEVEL_CRITICAL 6
+#define TEXT_LEVEL_OFF 7
 
 #define TEXT_TS_BYTES 31 /* "2026-11-24T01:59:46.123456789Z" + NUL */
 
