@@ -18,7 +18,8 @@
 #define SHMLOG_DEFAULT_MAX_SITES 8192u
 #define SHMLOG_DEFAULT_STRINGS_BYTES (512u * 1024u)
 #define SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS 1000
-#define SHMLOG_TLS_SLOTS 4 /* loggers a thread can hold a ring in at once */
+#define SHMLOG_TLS_SLOTS 4
+static_assert(SHMLOG_MAX_STRING <= SHMLOG_MAX_STRING_MAX, "string lengths must fit the 15-bit length field"); /* loggers a thread can hold a ring in at once */
 
 /* A producer's private view of one ring (its thread's, or the overflow ring). */
 struct ring_prod {

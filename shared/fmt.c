@@ -147,8 +147,8 @@ static int fmt_parse_conv(struct fmt_parsed *out, struct fmt_conv *c, const char
 		c->width = FMT_FROM_ARG;
 	} else if (i < len && fmt_is_digit(fmt[i])) {
 		int64_t w = fmt_read_number(fmt, len, &i);
-		if (w > INT32_MAX)
-			return fmt_fail(err, "width is larger than INT_MAX");
+		if (w > FMT_MAX_WIDTH)
+			return fmt_fail(err, "width is larger than FMT_MAX_WIDTH (65536)");
 		c->width = (int32_t)w;
 	}
 
@@ -162,8 +162,8 @@ static int fmt_parse_conv(struct fmt_parsed *out, struct fmt_conv *c, const char
 			c->prec = FMT_FROM_ARG;
 		} else {
 			int64_t p = fmt_read_number(fmt, len, &i); /* "%.d" is precision 0 */
-			if (p > INT32_MAX)
-				return fmt_fail(err, "precision is larger than INT_MAX");
+			if (p > FMT_MAX_WIDTH)
+				return fmt_fail(err, "precision is larger than FMT_MAX_WIDTH (65536)");
 			c->prec = (int32_t)p;
 		}
 	}
@@ -521,15 +521,24 @@ static int fmt_render_conv(struct sbuf *out, const struct fmt_conv *c, const str
 		sbuf_putc(out, '%');
 		return 0;
 	}
+	/* '*' values come from untrusted records: clamp them (FMT_MAX_WIDTH) so
+	 * that one record cannot make the collector allocate gigabytes */
 	if (prec == FMT_FROM_ARG) {
 		prec = (int32_t)fmt_arg_i64(&args[c->arg - 1]);
 		if (prec < 0)
 			prec = FMT_NONE;
+		else if (prec > FMT_MAX_WIDTH)
+			prec = FMT_MAX_WIDTH;
 	}
 	/* a '*' width of -1 is '-' and 1, not FMT_NONE: keep "given" apart */
 	bool has_width = width != FMT_NONE;
-	if (width == FMT_FROM_ARG)
+	if (width == FMT_FROM_ARG) {
 		width = (int32_t)fmt_arg_i64(&args[c->arg - (c->prec == FMT_FROM_ARG ? 2 : 1)]);
+		if (width > FMT_MAX_WIDTH)
+			width = FMT_MAX_WIDTH;
+		else if (width < -FMT_MAX_WIDTH)
+			width = -FMT_MAX_WIDTH;
+	}
 
 	bool plain = c->flags == 0 && !has_width && prec == FMT_NONE;
 	switch (c->conv) {

@@ -12,7 +12,7 @@
  * hh h l ll j z t L. Refused (fmt_parse returns -EINVAL with a reason): %n,
  * positional arguments (%1$d), wide characters and strings (%lc, %ls), %m,
  * unknown conversions, more than SHMLOG_MAX_ARGS arguments or FMT_MAX_CONVS
- * conversions. Rendering gives exactly the text snprintf would give for the
+ * conversions, a width or precision above FMT_MAX_WIDTH. Rendering gives exactly the text snprintf would give for the
  * same format and arguments.
  */
 #ifndef SHMLOG_FMT_H
@@ -26,6 +26,10 @@
 #include "sbuf.h"
 
 #define FMT_MAX_CONVS 64u
+/* Largest width or precision rendered. A format that writes a larger one is
+ * refused; a larger '*' value (it comes from a record, which the collector
+ * does not trust) is clamped to it. The only departure from printf. */
+#define FMT_MAX_WIDTH 65536
 #define FMT_SPEC_BYTES 24u
 
 enum fmt_len {
@@ -100,7 +104,8 @@ int fmt_parse(struct fmt_parsed *out, const char *fmt, size_t len, const char **
  * Append to out the text snprintf(fmt, args...) would produce. fmt must be the
  * string pf was parsed from. A truncated string argument is rendered as its
  * stored bytes followed by FMT_TRUNCATED_MARK (width and precision apply to
- * the whole). Returns 0, or -ENOMEM when out cannot grow.
+ * the whole). Returns 0, -ENOMEM when out cannot grow, or -EOVERFLOW where
+ * snprintf itself would fail (a '*' width of INT_MIN).
  */
 int fmt_render(struct sbuf *out, const char *fmt, const struct fmt_parsed *pf, const struct fmt_arg *args);
 

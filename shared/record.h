@@ -16,6 +16,9 @@
 #include "abi.h"
 #include "fmt.h"
 
+/* l, z and t arguments are read as long long: right only where long is 64-bit */
+static_assert(sizeof(long) == 8 && sizeof(size_t) == 8 && sizeof(void *) == 8, "LP64 only");
+
 /*
  * Walk a copy of the arguments once: return the bytes they take in a record
  * and store each string argument's stored length (SHMLOG_STR_NULL for NULL,

@@ -40,7 +40,7 @@ static inline int sbuf_reserve(struct sbuf *b, size_t n)
 
 static inline void sbuf_append(struct sbuf *b, const void *p, size_t n)
 {
-	if (sbuf_reserve(b, n) == 0) {
+	if (n && sbuf_reserve(b, n) == 0) {
 		memcpy(b->data + b->len, p, n);
 		b->len += n;
 	}
