@@ -217,6 +217,7 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 		}
 		wait_events(&c, sleep_ms);
 	}
+	discover_scan(&c); /* segments that appeared since the last scan count too */
 	drain_all(&c);
 	teardown(&c);
 	return 0;

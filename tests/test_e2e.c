@@ -1,0 +1,414 @@
+/*
+ * test_e2e.c — end-to-end: real shmlog-collector and real producer processes
+ * (tests/producer_prog.c), each scenario asserting the exact set of records
+ * that comes out.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "producer_prog.h"
+
+static char *dir;   /* segment directory of the test */
+static char *work;  /* where outputs go */
+
+static void setup(void)
+{
+	dir = th_mkdtemp(true);
+	work = th_mkdtemp(false);
+	cr_assert(dir && work);
+}
+
+static void teardown(void)
+{
+	th_rmrf(dir);
+	th_rmrf(work);
+	free(dir);
+	free(work);
+}
+
+static char *wpath(const char *name)
+{
+	char *p;
+	cr_assert(asprintf(&p, "%s/%s", work, name) > 0);
+	return p;
+}
+
+/* Start the collector on dir, stdout to out, stderr to err; extra args may follow (NULL-terminated). */
+static pid_t start_collector(const char *out, const char *err, const char *a1, const char *a2)
+{
+	char *bin = th_build_path("shmlog-collector");
+	char *argv[] = {bin, "--dir", dir, (char *)a1, (char *)a2, NULL};
+	pid_t p = th_spawn(argv, out, err, NULL);
+	cr_assert(p > 0);
+	free(bin);
+	return p;
+}
+
+static void stop_collector(pid_t p)
+{
+	kill(p, SIGTERM);
+	int st = th_waitpid_timeout(p, 30000);
+	cr_assert(st != -1, "collector did not exit within 30 s of SIGTERM");
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "collector exit status %d", st);
+}
+
+/* Run the test producer with args (NULL-terminated) and wait; returns its wait status. */
+static int run_producer(const char *out, char *const args[], char *const env[])
+{
+	char *bin = th_build_path("tests/test_producer");
+	char *argv[32] = {bin, "-d", dir};
+	int n = 3;
+	for (int i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid_t p = th_spawn(argv, out, NULL, env);
+	cr_assert(p > 0);
+	int st = th_waitpid_timeout(p, 120000);
+	cr_assert(st != -1, "producer did not finish within 120 s");
+	free(bin);
+	return st;
+}
+
+static void expect_msg(char *buf, size_t cap, int t, long i)
+{
+	char raw[512];
+	snprintf(raw, sizeof raw, EXPECT_FMT, EXPECT_ARGS(t, i));
+	/* the collector escapes control characters: only TAB occurs here */
+	size_t o = 0;
+	for (const char *p = raw; *p && o + 3 < cap; p++) {
+		if (*p == '\t') {
+			buf[o++] = '\\';
+			buf[o++] = 't';
+		} else {
+			buf[o++] = *p;
+		}
+	}
+	buf[o] = 0;
+}
+
+struct parsed_line {
+	char level[16];
+	char name[64];
+	int pid, tid;
+	const char *msg;
+};
+
+/* Split "TS LEVEL NAME[PID/TID]: MSG" (line is modified). */
+static bool parse_line(char *line, struct parsed_line *pl)
+{
+	char *sp1 = strchr(line, ' ');
+	if (!sp1)
+		return false;
+	char *sp2 = strchr(sp1 + 1, ' ');
+	if (!sp2 || sp2 - sp1 - 1 >= (long)sizeof pl->level)
+		return false;
+	memcpy(pl->level, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	pl->level[sp2 - sp1 - 1] = 0;
+	char *br = strchr(sp2, '[');
+	char *colon = br ? strstr(br, "]: ") : NULL;
+	if (!br || !colon || br - sp2 - 1 >= (long)sizeof pl->name)
+		return false;
+	memcpy(pl->name, sp2 + 1, (size_t)(br - sp2 - 1));
+	pl->name[br - sp2 - 1] = 0;
+	if (sscanf(br, "[%d/%d]", &pl->pid, &pl->tid) != 2)
+		return false;
+	pl->msg = colon + 3;
+	return true;
+}
+
+struct tally {
+	int threads;
+	long records;
+	long *last;      /* per thread: last i seen */
+	long seen;       /* records seen */
+	long lost;       /* sum of "N records lost" */
+	long debug;      /* debug records seen */
+	long ended;      /* "process ... ended" notices */
+	int pid;         /* only lines of this pid (0: any) */
+};
+
+/* Check every "rec" line of out: exact text, INFO, per-thread order, no duplicates. */
+static void tally_output(const char *out, struct tally *ty)
+{
+	char *text = th_read_file(out, NULL);
+	cr_assert(text, "no output file %s", out);
+	ty->last = calloc((size_t)ty->threads, sizeof *ty->last);
+	for (int t = 0; t < ty->threads; t++)
+		ty->last[t] = -1;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct parsed_line pl;
+		cr_assert(parse_line(line, &pl), "malformed line: %s", line);
+		if (ty->pid && pl.pid != ty->pid)
+			continue;
+		long n;
+		if (sscanf(pl.msg, "%ld records lost", &n) == 1) {
+			ty->lost += n;
+			continue;
+		}
+		if (strncmp(pl.msg, "debug t=", 8) == 0) {
+			ty->debug++;
+			continue;
+		}
+		if (strstr(pl.msg, "] process ") || strstr(pl.msg, "ended;")) {
+			ty->ended++;
+			continue;
+		}
+		int t;
+		long i;
+		cr_assert(sscanf(pl.msg, "rec t=%d i=%ld", &t, &i) == 2, "unexpected line: %s", pl.msg);
+		cr_assert(t >= 0 && t < ty->threads && i >= 0 && i < ty->records, "out of range: %s", pl.msg);
+		cr_assert(i > ty->last[t], "thread %d: record %ld after %ld (duplicate or out of order)", t, i,
+			  ty->last[t]);
+		ty->last[t] = i;
+		char want[512];
+		expect_msg(want, sizeof want, t, i);
+		cr_assert_str_eq(pl.msg, want);
+		cr_assert_str_eq(pl.level, "INFO");
+		ty->seen++;
+	}
+	free(text);
+}
+
+static int count_segments(void)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += strstr(e->d_name, ".shm") != NULL;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static bool no_segments(void *arg)
+{
+	(void)arg;
+	return count_segments() == 0;
+}
+
+TestSuite(e2e, .init = setup, .fini = teardown, .timeout = 240);
+
+Test(e2e, four_threads_block_policy_deliver_every_record_once_in_order)
+{
+	char *out = wpath("out.log"), *pout = wpath("prod.out");
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	char *args[] = {"-t", "4", "-r", "250000", "-p", "block", "-f", "30000", "-C", NULL};
+	int st = run_producer(pout, args, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char *po = th_read_file(pout, NULL);
+	cr_assert(strstr(po, "lost=0\n") && strstr(po, "flush=0\n"), "producer said: %s", po);
+	cr_assert(th_wait_until(no_segments, NULL, 10000), "segment not removed after close");
+	stop_collector(c);
+	struct tally ty = {.threads = 4, .records = 250000};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 1000000, "saw %ld of 1000000 records", ty.seen);
+	for (int t = 0; t < 4; t++)
+		cr_assert_eq(ty.last[t], 249999);
+	cr_assert_eq(ty.lost, 0);
+	cr_assert_eq(ty.debug, 0, "DEBUG is below the default threshold");
+	free(ty.last);
+	free(po);
+	free(out);
+	free(pout);
+}
+
+Test(e2e, several_processes_are_collected_side_by_side)
+{
+	char *out = wpath("out.log");
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	char *bin = th_build_path("tests/test_producer");
+	pid_t p[3];
+	for (int k = 0; k < 3; k++) {
+		char name[16];
+		snprintf(name, sizeof name, "proc%d", k);
+		char *argv[] = {bin, "-d", dir, "-n", name, "-t", "2", "-r", "20000", "-p", "block", "-f", "20000", "-C", NULL};
+		p[k] = th_spawn(argv, "/dev/null", NULL, NULL);
+	}
+	for (int k = 0; k < 3; k++) {
+		int st = th_waitpid_timeout(p[k], 60000);
+		cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	cr_assert(th_wait_until(no_segments, NULL, 10000));
+	stop_collector(c);
+	for (int k = 0; k < 3; k++) {
+		struct tally ty = {.threads = 2, .records = 20000, .pid = p[k]};
+		tally_output(out, &ty);
+		cr_assert_eq(ty.seen, 40000, "process %d: %ld records", k, ty.seen);
+		free(ty.last);
+	}
+	free(bin);
+	free(out);
+}
+
+Test(e2e, drop_policy_without_collector_counts_every_loss)
+{
+	char *out = wpath("out.log"), *pout = wpath("prod.out");
+	/* 4 KiB ring, nobody draining: most records are dropped */
+	char *args[] = {"-t", "2", "-r", "3000", "-p", "drop", "-R", "4096", "-f", "100", NULL};
+	int st = run_producer(pout, args, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char *po = th_read_file(pout, NULL);
+	long lost = -1;
+	cr_assert(sscanf(strstr(po, "lost="), "lost=%ld", &lost) == 1);
+	cr_assert(lost > 0, "a 4 KiB ring cannot hold 6000 records");
+	cr_assert(strstr(po, "flush=-110\n"), "flush without a collector must time out: %s", po);
+	cr_assert_eq(count_segments(), 1, "the segment outlives its process");
+	char *bin = th_build_path("shmlog-collector");
+	char *argv[] = {bin, "--dir", dir, "--once", NULL};
+	pid_t c = th_spawn(argv, out, NULL, NULL);
+	st = th_waitpid_timeout(c, 30000);
+	cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	struct tally ty = {.threads = 2, .records = 3000};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen + ty.lost, 6000, "written %ld + lost %ld != logged 6000", ty.seen, ty.lost);
+	cr_assert_eq(ty.lost, lost);
+	cr_assert_eq(ty.ended, 1, "one notice that the process ended");
+	cr_assert_eq(count_segments(), 0, "a dead producer's drained segment is removed");
+	free(ty.last);
+	free(bin);
+	free(po);
+	free(out);
+	free(pout);
+}
+
+Test(e2e, sigterm_drains_everything_committed)
+{
+	char *out = wpath("out.log");
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	/* the producer dies by SIGKILL right after logging: no flush, no close */
+	char *args[] = {"-t", "3", "-r", "30000", "-p", "block", "-k", NULL};
+	int st = run_producer("/dev/null", args, NULL);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	stop_collector(c);
+	struct tally ty = {.threads = 3, .records = 30000};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 90000);
+	cr_assert_eq(ty.lost, 0);
+	free(ty.last);
+	free(out);
+}
+
+Test(e2e, threads_beyond_max_threads_share_the_overflow_ring)
+{
+	char *out = wpath("out.log"), *pout = wpath("prod.out");
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	char *args[] = {"-t", "6", "-m", "2", "-r", "5000", "-p", "block", "-f", "20000", "-C", NULL};
+	int st = run_producer(pout, args, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	stop_collector(c);
+	struct tally ty = {.threads = 6, .records = 5000};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 30000);
+	free(ty.last);
+	free(out);
+	free(pout);
+}
+
+Test(e2e, shmlog_level_env_lowers_the_threshold)
+{
+	char *out = wpath("out.log");
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	char *args[] = {"-t", "2", "-r", "10", "-f", "10000", "-C", NULL};
+	char *env[] = {"SHMLOG_LEVEL=debug", NULL};
+	run_producer("/dev/null", args, env);
+	stop_collector(c);
+	struct tally ty = {.threads = 2, .records = 10};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 20);
+	cr_assert_eq(ty.debug, 2);
+	free(ty.last);
+	free(out);
+}
+
+/* Timestamps in the output, in order, with a merge window wide enough that
+ * scheduling on a loaded 2-core machine cannot defeat it. */
+Test(e2e, records_of_all_threads_come_out_in_timestamp_order)
+{
+	char *out = wpath("out.log"), *cfg = wpath("c.cfg");
+	FILE *f = fopen(cfg, "w");
+	fprintf(f, "collector: { merge_window_us = 300000; };\n");
+	fclose(f);
+	pid_t c = start_collector(out, NULL, "--config", cfg);
+	char *args[] = {"-t", "4", "-r", "2000", "-p", "block", "-f", "20000", "-C", NULL};
+	run_producer("/dev/null", args, NULL);
+	stop_collector(c);
+	char *text = th_read_file(out, NULL);
+	char prev[64] = "", *save = NULL;
+	long lines = 0;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char ts[64];
+		cr_assert(sscanf(line, "%63s", ts) == 1 && strlen(ts) == 30 && ts[29] == 'Z', "bad timestamp: %s", line);
+		cr_assert(strcmp(prev, ts) <= 0, "%s after %s", ts, prev);
+		strcpy(prev, ts);
+		lines++;
+	}
+	cr_assert_eq(lines, 8000);
+	free(text);
+	free(out);
+	free(cfg);
+}
+
+Test(e2e, config_file_writer_receives_the_records)
+{
+	char *out = wpath("stdout.log"), *cfg = wpath("c.cfg"), *file = wpath("app.log");
+	FILE *f = fopen(cfg, "w");
+	fprintf(f, "writers = ( { type = \"file\"; path = \"%s\"; min_level = \"info\"; } );\n", file);
+	fclose(f);
+	pid_t c = start_collector(out, NULL, "--config", cfg);
+	char *args[] = {"-t", "1", "-r", "100", "-f", "10000", "-C", NULL};
+	run_producer("/dev/null", args, NULL);
+	stop_collector(c);
+	struct tally ty = {.threads = 1, .records = 100};
+	tally_output(file, &ty);
+	cr_assert_eq(ty.seen, 100);
+	size_t len = 99;
+	free(th_read_file(out, &len));
+	cr_assert_eq(len, 0, "no console writer when the config declares writers");
+	free(ty.last);
+	free(out);
+	free(cfg);
+	free(file);
+}
+
+Test(e2e, broken_config_is_one_clear_error_line)
+{
+	char *err = wpath("err"), *cfg = wpath("bad.cfg");
+	FILE *f = fopen(cfg, "w");
+	fprintf(f, "writers = (\n  { type = \"nosuch\"; }\n);\n");
+	fclose(f);
+	pid_t c = start_collector(NULL, err, "--config", cfg);
+	int st = th_waitpid_timeout(c, 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	char *e = th_read_file(err, NULL);
+	cr_assert(strstr(e, "bad.cfg:2:") && strstr(e, "nosuch"), "stderr: %s", e);
+	cr_assert_eq(strchr(e, '\n'), e + strlen(e) - 1, "exactly one line: %s", e);
+	free(e);
+	free(err);
+	free(cfg);
+}
+
+Test(e2e, collector_usage_errors_exit_2_and_help_exits_0)
+{
+	char *bin = th_build_path("shmlog-collector"), *o = wpath("o"), *e = wpath("e");
+	char *bad[] = {bin, "--bogus", NULL};
+	int st = th_waitpid_timeout(th_spawn(bad, o, e, NULL), 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+	char *help[] = {bin, "--help", NULL};
+	st = th_waitpid_timeout(th_spawn(help, o, e, NULL), 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char *text = th_read_file(o, NULL);
+	cr_assert(strstr(text, "usage: shmlog-collector"));
+	free(text);
+	free(bin);
+	free(o);
+	free(e);
+}
