@@ -412,3 +412,31 @@ Test(e2e, collector_usage_errors_exit_2_and_help_exits_0)
 	free(o);
 	free(e);
 }
+
+Test(e2e, a_garbage_segment_is_rejected_and_others_still_served)
+{
+	char *out = wpath("out.log"), *err = wpath("err.log"), *junk;
+	cr_assert(asprintf(&junk, "%s/junk.1.1.shm", dir) > 0);
+	FILE *f = fopen(junk, "w");
+	for (int i = 0; i < 100000; i++)
+		fputc(i * 7 + 3, f);
+	fclose(f);
+	char *args[] = {"-t", "2", "-r", "1000", "-C", NULL};
+	run_producer("/dev/null", args, NULL);
+	char *bin = th_build_path("shmlog-collector");
+	char *argv[] = {bin, "--dir", dir, "--once", NULL};
+	int st = th_waitpid_timeout(th_spawn(argv, out, err, NULL), 30000);
+	cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	struct tally ty = {.threads = 2, .records = 1000};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 2000);
+	char *e = th_read_file(err, NULL);
+	cr_assert(strstr(e, "rejecting segment") && strstr(e, "junk.1.1.shm") && strstr(e, "bad magic"), "%s", e);
+	cr_assert_eq(access(junk, F_OK), 0, "a rejected segment is left on disk");
+	free(e);
+	free(ty.last);
+	free(bin);
+	free(junk);
+	free(out);
+	free(err);
+}

@@ -1,0 +1,203 @@
+/*
+ * test_ring.c — ring position arithmetic, and the real producer's records
+ * read back through wrap-arounds by an in-process consumer.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <shmlog.h>
+
+#include "helpers.h"
+#include "shared/ring.h"
+#include "shared/segment.h"
+
+Test(ring, rejects_capacities_that_are_not_powers_of_two_in_range)
+{
+	cr_assert(ring_capacity_valid(4096));
+	cr_assert(ring_capacity_valid(1u << 20));
+	cr_assert_not(ring_capacity_valid(4095));
+	cr_assert_not(ring_capacity_valid(6144));
+	cr_assert_not(ring_capacity_valid(2048));
+	cr_assert_not(ring_capacity_valid(0));
+	cr_assert_not(ring_capacity_valid((uint64_t)SHMLOG_RING_BYTES_MAX * 2));
+}
+
+Test(ring, offsets_wrap_with_the_mask)
+{
+	cr_assert_eq(ring_offset(0, 4096), 0);
+	cr_assert_eq(ring_offset(4096 * 3 + 40, 4096), 40);
+	cr_assert_eq(ring_to_end(4096 * 3 + 40, 4096), 4056);
+	cr_assert_eq(ring_offset(UINT64_MAX - 7, 4096), 4088);
+}
+
+Test(ring, plan_fits_without_padding_when_room_before_the_end)
+{
+	uint32_t pad = 99;
+	cr_assert(ring_plan(100 * 4096 + 0, 100 * 4096 - 4096 + 64, 4096, 64, &pad));
+	cr_assert_eq(pad, 0);
+}
+
+Test(ring, plan_pads_to_the_end_when_the_record_would_wrap)
+{
+	uint32_t pad;
+	/* 16 bytes left before the end, 32-byte record: pad 16, then 32 at offset 0 */
+	cr_assert(ring_plan(4096 - 16, 4096 - 16, 4096, 32, &pad));
+	cr_assert_eq(pad, 16);
+	/* the pad counts against free space */
+	cr_assert_not(ring_plan(2 * 4096 - 16, 4096 + 16 + 8, 4096, 32, &pad));
+}
+
+Test(ring, plan_refuses_when_full_and_accepts_exactly_full)
+{
+	uint32_t pad;
+	cr_assert_not(ring_plan(4096, 0, 4096, 8, &pad));
+	cr_assert(ring_plan(4096 - 64, 0, 4096, 64, &pad));
+	cr_assert_eq(pad, 0);
+	cr_assert_not(ring_plan(4096 - 56, 0, 4096, 64, &pad));
+}
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = th_mkdtemp(true);
+}
+
+static void teardown(void)
+{
+	th_rmrf(dir);
+	free(dir);
+}
+
+/* Read every available record of ring 0, check it, advance head. Returns records read. */
+static long consume(struct seg *s, long *next, struct sbuf *msg)
+{
+	uint64_t head, tail;
+	const char *why = NULL;
+	long n = 0;
+	for (uint32_t i = 0; i < s->ring_count; i++) {
+		cr_assert(seg_ring_positions(s, i, &head, &tail, &why), "%s", why);
+		uint64_t pos = head;
+		struct seg_rec r;
+		int rc;
+		while ((rc = seg_ring_next(s, i, &pos, tail, &r, &why)) == 1) {
+			struct text_record tr;
+			seg_render(s, 0, &r, 0, msg, &tr);
+			char want[2048], str[600];
+			long k = *next;
+			memset(str, 'a' + (int)(k % 26), (size_t)(k * 37 % 500));
+			str[k * 37 % 500] = 0;
+			snprintf(want, sizeof want, "k=%ld s=%s f=%g", k, str, (double)k / 3);
+			cr_assert_eq(tr.msg_len, strlen(want), "record %ld", k);
+			cr_assert(memcmp(tr.msg, want, tr.msg_len) == 0, "record %ld", k);
+			(*next)++;
+			n++;
+			pos += r.size;
+		}
+		cr_assert_eq(rc, 0, "corrupt: %s", rc < 0 ? why : "");
+		atomic_store_explicit(&seg_ring(s, i)->head, pos, memory_order_release);
+	}
+	return n;
+}
+
+Test(ring, records_survive_many_wrap_arounds_intact_and_in_order, .init = setup, .fini = teardown)
+{
+	struct shmlog *lg;
+	struct shmlog_options o = {.dir = dir, .ring_bytes = 4096, .max_threads = 1};
+	cr_assert_eq(shmlog_open(&lg, &o), 0);
+	struct seg s;
+	char err[256];
+	cr_assert_eq(seg_open(&s, shmlog_segment_path(lg), true, err, sizeof err), 0, "%s", err);
+	struct sbuf msg = {0};
+	long next = 0, logged = 0;
+	char str[600];
+	/* variable sizes from 24 to ~530 bytes: records keep landing at the end of the ring */
+	for (int round = 0; round < 400; round++) {
+		for (int j = 0; j < 5; j++, logged++) {
+			memset(str, 'a' + (int)(logged % 26), (size_t)(logged * 37 % 500));
+			str[logged * 37 % 500] = 0;
+			SHMLOG_INFO(lg, "k=%ld s=%s f=%g", logged, str, (double)logged / 3);
+		}
+		consume(&s, &next, &msg);
+	}
+	cr_assert_eq(next, logged);
+	uint64_t tail = atomic_load(&seg_ring(&s, 0)->tail);
+	cr_assert_gt(tail, 50 * 4096, "the ring wrapped many times (%llu bytes)", (unsigned long long)tail);
+	struct shmlog_stats st;
+	shmlog_get_stats(lg, &st);
+	cr_assert_eq(st.lost, 0);
+	sbuf_free(&msg);
+	seg_close(&s);
+	shmlog_close(lg);
+}
+
+Test(ring, a_full_ring_drops_and_the_next_record_reports_the_loss, .init = setup, .fini = teardown)
+{
+	struct shmlog *lg;
+	struct shmlog_options o = {.dir = dir, .ring_bytes = 4096, .max_threads = 1};
+	cr_assert_eq(shmlog_open(&lg, &o), 0);
+	struct seg s;
+	char err[256];
+	cr_assert_eq(seg_open(&s, shmlog_segment_path(lg), true, err, sizeof err), 0, "%s", err);
+	for (int i = 0; i < 1000; i++)
+		SHMLOG_INFO(lg, "fill %d", i);
+	struct shmlog_stats st;
+	shmlog_get_stats(lg, &st);
+	cr_assert_gt(st.lost, 0);
+	uint64_t head, tail;
+	const char *why;
+	cr_assert(seg_ring_positions(&s, 0, &head, &tail, &why));
+	uint64_t kept = 0;
+	struct seg_rec r;
+	uint64_t pos = head;
+	while (seg_ring_next(&s, 0, &pos, tail, &r, &why) == 1) {
+		kept++;
+		pos += r.size;
+	}
+	atomic_store(&seg_ring(&s, 0)->head, pos); /* consumer catches up */
+	SHMLOG_INFO(lg, "after %d", 1);
+	cr_assert(seg_ring_positions(&s, 0, &head, &tail, &why));
+	cr_assert_eq(seg_ring_next(&s, 0, &pos, tail, &r, &why), 1);
+	cr_assert_eq(r.site, SHMLOG_SITE_LOSS, "a loss record comes first");
+	uint64_t lost;
+	memcpy(&lost, r.args, 8);
+	cr_assert_eq(lost, st.lost);
+	cr_assert_eq(kept + lost, 1000);
+	pos += r.size;
+	cr_assert_eq(seg_ring_next(&s, 0, &pos, tail, &r, &why), 1);
+	cr_assert_neq(r.site, SHMLOG_SITE_LOSS);
+	seg_close(&s);
+	shmlog_close(lg);
+}
+
+static struct shmlog *thr_lg;
+
+static void *log_once(void *arg)
+{
+	(void)arg;
+	SHMLOG_INFO(thr_lg, "from a thread");
+	return NULL;
+}
+
+Test(ring, a_thread_gives_its_ring_back_when_it_exits, .init = setup, .fini = teardown)
+{
+	struct shmlog_options o = {.dir = dir, .ring_bytes = 4096, .max_threads = 2};
+	cr_assert_eq(shmlog_open(&thr_lg, &o), 0);
+	struct seg s;
+	char err[256];
+	cr_assert_eq(seg_open(&s, shmlog_segment_path(thr_lg), true, err, sizeof err), 0, "%s", err);
+	pthread_t t;
+	pthread_create(&t, NULL, log_once, NULL);
+	pthread_join(t, NULL);
+	cr_assert_eq(atomic_load(&seg_ring(&s, 0)->state), SHMLOG_RING_RELEASED);
+	/* not reusable until drained: a second thread takes ring 1 */
+	pthread_create(&t, NULL, log_once, NULL);
+	pthread_join(t, NULL);
+	cr_assert_eq(atomic_load(&seg_ring(&s, 1)->state), SHMLOG_RING_RELEASED);
+	cr_assert_eq(atomic_load(&seg_ring(&s, 1)->records), 1);
+	seg_close(&s);
+	shmlog_close(thr_lg);
+}
