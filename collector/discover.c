@@ -230,6 +230,8 @@ static void detach(struct collector *c, unsigned idx, bool remove)
 		collector_warn("%s: cannot remove drained segment: %s", s->seg.path, strerror(errno));
 	if (s->pidfd >= 0)
 		close(s->pidfd); /* the pending poll completes with an error and is ignored */
+	if (!remove && !s->broken) /* a broken file may not even have its header page any more */
+		atomic_store_explicit(&s->seg.hdr->collector_pid, 0, memory_order_relaxed);
 	seg_close(&s->seg);
 	free(s->rings);
 	free(s);

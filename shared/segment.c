@@ -219,7 +219,9 @@ bool seg_ring_positions(const struct seg *s, uint32_t i, uint64_t *head, uint64_
 	*tail = atomic_load_explicit(&((struct shmlog_ring_header *)rh)->tail, memory_order_acquire);
 	*head = atomic_load_explicit(&((struct shmlog_ring_header *)rh)->head, memory_order_acquire);
 	if (*tail < *head || *tail - *head > s->ring_bytes || (*head % SHMLOG_RECORD_ALIGN)) {
-		*why = *tail < *head ? "tail behind head" : "positions further apart than the ring size";
+		*why = *tail < *head                       ? "tail behind head"
+		       : *head % SHMLOG_RECORD_ALIGN ? "consumed position misaligned"
+						     : "positions further apart than the ring size";
 		return false;
 	}
 	return true;

@@ -1,7 +1,7 @@
 /*
  * producer_prog.c — a configurable producer for the end-to-end tests.
  *
- *   test_producer -d DIR [-n NAME] [-t THREADS] [-r RECORDS] [-p drop|block]
+ *   producer_prog -d DIR [-n NAME] [-t THREADS] [-r RECORDS] [-p drop|block]
  *                 [-R RING_BYTES] [-m MAX_THREADS] [-f FLUSH_MS] [-C] [-k] [-T BLOCK_TIMEOUT_MS]
  *
  * Each thread t logs RECORDS records "rec t=T i=I s=S d=D x=X" (see

@@ -62,7 +62,7 @@ static void stop_collector(pid_t p)
 /* Run the test producer with args (NULL-terminated) and wait; returns its wait status. */
 static int run_producer(const char *out, char *const args[], char *const env[])
 {
-	char *bin = th_build_path("tests/test_producer");
+	char *bin = th_build_path("tests/producer_prog");
 	char *argv[32] = {bin, "-d", dir};
 	int n = 3;
 	for (int i = 0; args[i] && n < 31; i++)
@@ -225,7 +225,7 @@ Test(e2e, several_processes_are_collected_side_by_side)
 {
 	char *out = wpath("out.log");
 	pid_t c = start_collector(out, NULL, NULL, NULL);
-	char *bin = th_build_path("tests/test_producer");
+	char *bin = th_build_path("tests/producer_prog");
 	pid_t p[3];
 	for (int k = 0; k < 3; k++) {
 		char name[16];
