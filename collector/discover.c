@@ -212,17 +212,6 @@ void discover_process_died(struct collector *c, uint64_t seg_id)
 			c->segs[i]->dead = true;
 }
 
-static bool drained(const struct cseg *s)
-{
-	for (uint32_t i = 0; i < s->seg.ring_count; i++) {
-		/* acquire: pairs with the producer's release of tail */
-		uint64_t tail = atomic_load_explicit(&seg_ring(&s->seg, i)->tail, memory_order_acquire);
-		if (tail != s->rings[i].pos)
-			return false;
-	}
-	return true;
-}
-
 static void detach(struct collector *c, unsigned idx, bool remove)
 {
 	struct cseg *s = c->segs[idx];
@@ -248,9 +237,9 @@ void discover_reap(struct collector *c)
 		}
 		if (!s->dead && s->pidfd < 0 && kill((pid_t)s->seg.pid, 0) < 0 && errno == ESRCH)
 			s->dead = true;
-		/* acquire: pairs with shmlog_close's release of the state */
-		bool closed = atomic_load_explicit(&s->seg.hdr->state, memory_order_acquire) == SHMLOG_SEG_CLOSED;
-		if ((s->dead || closed) && drained(s)) {
+		/* finished: producer gone or closed, drained, and its end written
+		 * out by the drain cycle (drain.c) */
+		if (s->finished) {
 			detach(c, i, true);
 			continue;
 		}

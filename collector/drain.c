@@ -196,9 +196,24 @@ static void finish_segment(struct collector *c, struct cseg *s)
 	uint64_t rl = atomic_load_explicit(&s->seg.hdr->registry_lost, memory_order_relaxed);
 	if (rl)
 		notice(c, s, 0, TEXT_LEVEL_WARN, "%llu records lost (call-site registry full)", (unsigned long long)rl);
-	if (s->dead)
-		notice(c, s, 0, TEXT_LEVEL_INFO, "[shmlog] process %u ended; its segment was drained and removed",
-		       s->seg.pid);
+	if (s->dead) {
+		uint32_t end = atomic_load_explicit(&s->seg.hdr->ended, memory_order_acquire);
+		int sig = (int)((end >> 8) & 0xff);
+		switch (end & 0xff) {
+		case SHMLOG_END_EXIT:
+			notice(c, s, 0, TEXT_LEVEL_INFO, "[shmlog] process %u exited", s->seg.pid);
+			break;
+		case SHMLOG_END_CRASH:
+			notice(c, s, 0, TEXT_LEVEL_CRITICAL, "[shmlog] process %u crashed with signal %d (SIG%s)",
+			       s->seg.pid, sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
+			break;
+		default:
+			notice(c, s, 0, TEXT_LEVEL_WARN,
+			       "[shmlog] process %u ended without exiting normally (killed by a signal such as SIGKILL, "
+			       "or crashed with no crash handler)",
+			       s->seg.pid);
+		}
+	}
 	s->finished = true;
 }
 
@@ -239,6 +254,57 @@ static void write_batches(struct collector *c)
 		sbuf_reset(&c->cfg->writers[i].buf);
 }
 
+/* Wake producers sleeping on rh (flush, block policy, sync). */
+static void wake_waiters(struct shmlog_ring_header *rh)
+{
+	/* seq_cst: ordered against the head/synced store before it and the
+	 * producer's waiters increment (shmlog__wait_pos) */
+	if (atomic_load_explicit(&rh->waiters, memory_order_seq_cst)) {
+		atomic_fetch_add_explicit(&rh->wake_seq, 1, memory_order_seq_cst);
+		syscall(SYS_futex, &rh->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
+}
+
+/*
+ * If a producer waits for durability (sync_req beyond synced), sync every
+ * writer and publish synced = consumed for every ring: everything consumed
+ * has been written, and is now on disk.
+ */
+static void publish_synced(struct collector *c)
+{
+	bool need = false;
+	for (unsigned si = 0; si < c->n_segs && !need; si++) {
+		struct cseg *s = c->segs[si];
+		for (uint32_t i = 0; !s->broken && i < s->seg.ring_count && !need; i++) {
+			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
+			need = atomic_load_explicit(&rh->sync_req, memory_order_seq_cst) >
+			       atomic_load_explicit(&rh->synced, memory_order_relaxed);
+		}
+	}
+	if (!need)
+		return;
+	for (unsigned i = 0; i < c->cfg->n_writers; i++) {
+		struct writer *w = &c->cfg->writers[i];
+		int rc = w->ops->sync ? w->ops->sync(w) : 0;
+		if (rc < 0) {
+			if (rc != w->last_err)
+				collector_warn("writer %s: sync failed: %s", w->name, strerror(-rc));
+			w->last_err = rc;
+			return; /* not durable: nobody is told it is */
+		}
+	}
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		struct cseg *s = c->segs[si];
+		for (uint32_t i = 0; !s->broken && i < s->seg.ring_count; i++) {
+			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
+			if (atomic_load_explicit(&rh->synced, memory_order_relaxed) >= s->rings[i].pos)
+				continue;
+			atomic_store_explicit(&rh->synced, s->rings[i].pos, memory_order_seq_cst);
+			wake_waiters(rh);
+		}
+	}
+}
+
 static void publish(struct collector *c)
 {
 	uint64_t now = clock_realtime_ns();
@@ -253,13 +319,9 @@ static void publish(struct collector *c)
 			if (cr->new_pos != cr->pos) {
 				cr->pos = cr->new_pos;
 				any = true;
-				/* seq_cst: ordered against our waiters load below and the
-				 * producer's waiters increment (shmlog__wait_head) */
+				/* seq_cst: ordered against the waiters load in wake_waiters */
 				atomic_store_explicit(&rh->head, cr->pos, memory_order_seq_cst);
-				if (atomic_load_explicit(&rh->waiters, memory_order_seq_cst)) {
-					atomic_fetch_add_explicit(&rh->wake_seq, 1, memory_order_seq_cst);
-					syscall(SYS_futex, &rh->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-				}
+				wake_waiters(rh);
 			}
 			atomic_store_explicit(&rh->lost_reported, cr->lost_reported, memory_order_relaxed);
 			atomic_store_explicit(&rh->records_consumed, cr->records_consumed, memory_order_relaxed);
@@ -352,6 +414,7 @@ long drain_cycle(struct collector *c, bool final, bool *held)
 
 	write_batches(c);
 	publish(c);
+	publish_synced(c);
 	if (n == COLLECTOR_BATCH_RECORDS)
 		*held = true; /* more is waiting */
 	return n;

@@ -6,11 +6,13 @@
 #define SHMLOG_PRODUCER_INTERNAL_H
 
 #include <limits.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "../shared/abi.h"
+#include "../shared/clock.h"
 #include "shmlog.h"
 
 #define SHMLOG_DEFAULT_RING_BYTES (1u << 20)
@@ -44,6 +46,8 @@ struct shmlog {
 	bool tsc;               /* stamp with the TSC, else realtime ns */
 	int full_policy;
 	int block_timeout_ms;
+	int sync_level;      /* 0: off */
+	int sync_timeout_ms;
 	uint32_t max_string;
 	int fd;
 	uint8_t *base;
@@ -52,6 +56,10 @@ struct shmlog {
 	uint32_t ring_count; /* the last one is the shared overflow ring */
 	uint32_t ring_bytes;
 	char path[PATH_MAX];
+	char *dir;           /* segment directory (kept to create a child's segment after fork) */
+	char name[SHMLOG_NAME_BYTES];
+	bool world_dir;      /* the default directory: created with mode 1777 */
+	struct clock_calib calib; /* measured once, reused for a forked child's segment */
 
 	pthread_mutex_t site_lock; /* call-site registration */
 	struct site_map_entry *site_map;
@@ -87,8 +95,30 @@ static inline struct ring_prod *shmlog__thread_ring_fast(struct shmlog *lg)
 /* Register site in lg's segment (slow path). Sets *id. Returns 0 or -ENOSPC. */
 int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id);
 
-/* Sleep until rh->head >= target or timeout_ms passes (< 0: forever). Returns 0 or -ETIMEDOUT. */
-int shmlog__wait_head(struct shmlog_ring_header *rh, uint64_t target, int timeout_ms);
+/* Sleep until *pos (rh->head or rh->synced) >= target or timeout_ms passes
+ * (< 0: forever). Returns 0 or -ETIMEDOUT. */
+int shmlog__wait_pos(struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target, int timeout_ms);
+
+/* Ask the collector to sync rh up to target, and wait for it. Returns 0 or -ETIMEDOUT. */
+int shmlog__wait_synced(struct shmlog_ring_header *rh, uint64_t target, int timeout_ms);
+
+/* The calling thread's ring for lg, for use inside a signal handler: never
+ * allocates or takes a lock; NULL if the thread has none and none is free. */
+struct ring_prod *shmlog__signal_ring(struct shmlog *lg);
+
+/* Write one record with the arguments in *ap into rp (log.c). */
+void shmlog__write(struct shmlog *lg, struct ring_prod *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
+		   va_list *ap);
+
+/* log.c: write a record with variadic arguments into rp (the crash handler's path). */
+void shmlog__crash_record(struct shmlog *lg, struct ring_prod *rp, struct shmlog__site *site, uint32_t id, ...);
+
+/* crash.c: install the crash handler for lg (once per process). Returns 0, -EBUSY if another logger owns it. */
+int shmlog__crash_install(struct shmlog *lg);
+/* crash.c: lg is closing; uninstall if it owns the handler. */
+void shmlog__crash_remove(struct shmlog *lg);
+/* crash.c: in a forked child, register the crash record's call site again. */
+void shmlog__crash_after_fork(void);
 
 static inline struct shmlog_ring_header *shmlog__ring_header(const struct shmlog *lg, uint32_t i)
 {

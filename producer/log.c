@@ -72,7 +72,7 @@ static __attribute__((noinline)) bool wait_room(struct shmlog *lg, struct ring_p
 	/* sleep until the collector has moved head far enough: tail + pad + size - head <= cap */
 	uint32_t to_end = ring_to_end(rp->tail, rp->cap);
 	uint32_t total = size <= to_end ? size : to_end + size;
-	shmlog__wait_head(rp->rh, rp->tail + total - rp->cap, lg->block_timeout_ms);
+	shmlog__wait_pos(rp->rh, &rp->rh->head, rp->tail + total - rp->cap, lg->block_timeout_ms);
 	return has_room(rp, size, pad);
 }
 
@@ -111,8 +111,8 @@ static inline uint8_t *reserve(struct shmlog *lg, struct ring_prod *rp, uint32_t
 	return rp->data + ring_offset(rp->tail, rp->cap);
 }
 
-static inline void write_record(struct shmlog *lg, struct ring_prod *rp, struct shmlog__site *site, uint32_t id,
-				uint64_t ts, va_list *ap)
+void shmlog__write(struct shmlog *lg, struct ring_prod *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
+		   va_list *ap)
 {
 	uint16_t slen[SHMLOG_MAX_ARGS];
 	uint32_t asz = 0;
@@ -156,11 +156,24 @@ SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...
 	va_start(ap, site);
 	struct ring_prod *rp = shmlog__thread_ring_fast(lg);
 	if (__builtin_expect(rp != NULL, 1)) {
-		write_record(lg, rp, site, id, ts, &ap);
+		shmlog__write(lg, rp, site, id, ts, &ap);
 	} else {
 		pthread_mutex_lock(&lg->overflow_lock);
-		write_record(lg, &lg->overflow, site, id, ts, &ap);
+		rp = &lg->overflow;
+		shmlog__write(lg, rp, site, id, ts, &ap);
 		pthread_mutex_unlock(&lg->overflow_lock);
 	}
+	va_end(ap);
+	if (__builtin_expect(lg->sync_level != 0, 0) && site->level >= lg->sync_level)
+		shmlog__wait_synced(rp->rh, atomic_load_explicit(&rp->rh->tail, memory_order_relaxed),
+				    lg->sync_timeout_ms);
+}
+
+void shmlog__crash_record(struct shmlog *lg, struct ring_prod *rp, struct shmlog__site *site, uint32_t id, ...)
+{
+	uint64_t ts = now_ts(lg);
+	va_list ap;
+	va_start(ap, id);
+	shmlog__write(lg, rp, site, id, ts, &ap);
 	va_end(ap);
 }

@@ -37,16 +37,70 @@ static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct shmlog *live_head;
 static uint32_t next_serial = 1;
 static pthread_key_t thread_key;
-static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
 _Thread_local struct tls_slot shmlog__tls_slots[SHMLOG_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
 #define tls_slots shmlog__tls_slots
 
 static void thread_exit(void *arg);
+static int segment_create(struct shmlog *lg);
 
-static void thread_key_init(void)
+/* exit() or a return from main: say so in every segment, so the collector can
+ * tell a normal end from a kill. */
+static void at_exit(void)
+{
+	pthread_mutex_lock(&live_lock);
+	for (struct shmlog *l = live_head; l; l = l->next_live)
+		if (l->hdr)
+			atomic_store_explicit(&l->hdr->ended, SHMLOG_END_EXIT, memory_order_release);
+	pthread_mutex_unlock(&live_lock);
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&live_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&live_lock);
+}
+
+/*
+ * In a forked child: the parent's rings must never be written by two
+ * processes, so every live logger moves to a fresh segment of the child's
+ * own (same options, the parent's clock calibration). The calling thread's
+ * ring slots and the locks (another parent thread may have held them) are
+ * reset, and a new serial makes every cached call-site id miss once, so each
+ * call site registers again in the child's segment. A logger whose new
+ * segment cannot be created is switched off (level OFF).
+ */
+static void fork_child(void)
+{
+	pthread_mutex_init(&live_lock, NULL);
+	memset(tls_slots, 0, sizeof tls_slots);
+	for (struct shmlog *l = live_head; l; l = l->next_live) {
+		pthread_mutex_init(&l->site_lock, NULL);
+		pthread_mutex_init(&l->overflow_lock, NULL);
+		memset(l->site_map, 0, l->site_map_cap * sizeof *l->site_map);
+		if (l->base)
+			munmap(l->base, l->size);
+		if (l->fd >= 0)
+			close(l->fd);
+		l->base = NULL;
+		l->hdr = NULL;
+		l->serial = next_serial++;
+		if (segment_create(l) < 0)
+			atomic_store_explicit(&l->hot.level, SHMLOG_LEVEL_OFF, memory_order_relaxed);
+	}
+	shmlog__crash_after_fork();
+}
+
+static void process_init(void)
 {
 	pthread_key_create(&thread_key, thread_exit);
+	atexit(at_exit);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 static uint32_t round_pow2(uint32_t v)
@@ -103,6 +157,113 @@ static void sanitize_name(char *dst, const char *src)
 		strcpy(dst, "shmlog");
 }
 
+/*
+ * Create lg's segment in lg->dir: size and map a hidden temporary file,
+ * initialise the header, then publish it as "NAME.PID.ID.shm". ID starts at
+ * the logger's serial and moves on when the name is taken, which happens
+ * when two copies of the library live in one process (each counts serials
+ * from 1): the temporary file is created O_EXCL and the rename refuses to
+ * replace (RENAME_NOREPLACE). Returns 0 or -errno (nothing left behind).
+ */
+static int segment_create(struct shmlog *lg)
+{
+	uint64_t rings_off = SHMLOG_SEG_HEADER_BYTES;
+	uint64_t sites_off = rings_off + (uint64_t)lg->ring_count * SHMLOG_RING_HEADER_BYTES;
+	uint64_t strings_off = sites_off + (uint64_t)SHMLOG_DEFAULT_MAX_SITES * SHMLOG_SITE_ENTRY_BYTES;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t data_off = (strings_off + SHMLOG_DEFAULT_STRINGS_BYTES + page - 1) & ~(page - 1);
+	lg->size = data_off + (uint64_t)lg->ring_count * lg->ring_bytes;
+
+	char sname[SHMLOG_NAME_BYTES], tmp[PATH_MAX];
+	sanitize_name(sname, lg->name);
+	int err = mkdir_p(lg->dir, lg->world_dir);
+	if (err)
+		return err;
+	uint32_t id = lg->serial;
+	lg->fd = -1;
+	for (int attempt = 0; attempt < 100 && lg->fd < 0; attempt++, id += 1000) {
+		if (snprintf(tmp, sizeof tmp, "%s/.%s.%d.%u.tmp", lg->dir, sname, (int)getpid(), id) >= (int)sizeof tmp)
+			return -ENAMETOOLONG;
+		lg->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (lg->fd < 0 && errno != EEXIST)
+			return -errno;
+	}
+	if (lg->fd < 0)
+		return -EEXIST;
+	void *m = MAP_FAILED;
+	if (ftruncate(lg->fd, (off_t)lg->size) < 0 ||
+	    (m = mmap(NULL, lg->size, PROT_READ | PROT_WRITE, MAP_SHARED, lg->fd, 0)) == MAP_FAILED) {
+		err = -errno;
+		unlink(tmp);
+		close(lg->fd);
+		lg->fd = -1;
+		return err;
+	}
+	lg->base = m;
+	struct shmlog_seg_header *h = (struct shmlog_seg_header *)lg->base;
+	lg->hdr = h;
+	h->abi_major = SHMLOG_ABI_MAJOR;
+	h->abi_minor = SHMLOG_ABI_MINOR;
+	h->header_bytes = SHMLOG_SEG_HEADER_BYTES;
+	h->ring_header_bytes = SHMLOG_RING_HEADER_BYTES;
+	h->site_entry_bytes = SHMLOG_SITE_ENTRY_BYTES;
+	h->flags = lg->tsc ? SHMLOG_SEG_CLOCK_TSC : 0;
+	h->segment_bytes = lg->size;
+	h->pid = (uint32_t)getpid();
+	h->uid = (uint32_t)geteuid();
+	h->start_time = seg_proc_start_time(getpid());
+	h->created_ns = clock_realtime_ns();
+	memcpy(h->name, lg->name, SHMLOG_NAME_BYTES);
+	h->ring_count = lg->ring_count;
+	h->ring_bytes = lg->ring_bytes;
+	h->rings_off = rings_off;
+	h->ring_data_off = data_off;
+	h->max_sites = SHMLOG_DEFAULT_MAX_SITES;
+	h->strings_bytes = SHMLOG_DEFAULT_STRINGS_BYTES;
+	h->sites_off = sites_off;
+	h->strings_off = strings_off;
+	h->max_string_bytes = lg->max_string;
+	h->full_policy = (uint32_t)lg->full_policy;
+	atomic_store_explicit(&h->state, SHMLOG_SEG_LIVE, memory_order_relaxed);
+	if (lg->tsc)
+		clock_store(h, &lg->calib);
+	memset(&lg->overflow, 0, sizeof lg->overflow);
+	lg->overflow.rh = shmlog__ring_header(lg, lg->ring_count - 1);
+	lg->overflow.data = shmlog__ring_data(lg, lg->ring_count - 1);
+	lg->overflow.cap = lg->ring_bytes;
+	lg->overflow.index = lg->ring_count - 1;
+	atomic_store_explicit(&lg->overflow.rh->state, SHMLOG_RING_CLAIMED, memory_order_relaxed);
+	/* release: everything above is visible to a reader that acquires the magic */
+	atomic_store_explicit(&h->magic, SHMLOG_MAGIC, memory_order_release);
+	for (int attempt = 0; attempt < 100; attempt++, id += 1000) {
+		if (snprintf(lg->path, sizeof lg->path, "%s/%s.%d.%u.shm", lg->dir, sname, (int)getpid(), id) >=
+		    (int)sizeof lg->path) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, lg->path, RENAME_NOREPLACE) == 0)
+			return 0;
+		err = -errno;
+		if (errno != EEXIST)
+			break;
+	}
+	munmap(lg->base, lg->size);
+	unlink(tmp);
+	close(lg->fd);
+	lg->fd = -1;
+	lg->base = NULL;
+	return err;
+}
+
+static void free_logger(struct shmlog *lg)
+{
+	pthread_mutex_destroy(&lg->site_lock);
+	pthread_mutex_destroy(&lg->overflow_lock);
+	free(lg->site_map);
+	free(lg->dir);
+	free(lg);
+}
+
 SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *opts)
 {
 	struct shmlog_options o = {0};
@@ -130,125 +291,50 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 	int policy = o.full_policy ? o.full_policy : SHMLOG_FULL_DROP;
 	if (policy != SHMLOG_FULL_DROP && policy != SHMLOG_FULL_BLOCK)
 		return -EINVAL;
+	if (o.sync_level < 0 || o.sync_level > SHMLOG_LEVEL_OFF)
+		return -EINVAL;
 
-	pthread_once(&thread_key_once, thread_key_init);
+	pthread_once(&process_once, process_init);
 	struct shmlog *lg = calloc(1, sizeof *lg);
 	if (!lg)
 		return -ENOMEM;
 	atomic_init(&lg->hot.level, level);
 	lg->full_policy = policy;
 	lg->block_timeout_ms = o.block_timeout_ms ? o.block_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
+	lg->sync_level = o.sync_level;
+	lg->sync_timeout_ms = o.sync_timeout_ms ? o.sync_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
 	lg->max_string = SHMLOG_MAX_STRING;
 	lg->ring_count = max_threads + 1;
 	lg->ring_bytes = ring_bytes;
 	lg->fd = -1;
-	lg->tsc = clock_tsc_usable();
+	lg->world_dir = default_dir;
+	strcpy(lg->name, name);
+	lg->dir = strdup(dir);
+	lg->tsc = clock_tsc_usable() && clock_calibrate(&lg->calib, 2) == 0;
 	lg->site_map_cap = round_pow2(SHMLOG_DEFAULT_MAX_SITES * 2);
 	lg->site_map = calloc(lg->site_map_cap, sizeof *lg->site_map);
 	pthread_mutex_init(&lg->site_lock, NULL);
 	pthread_mutex_init(&lg->overflow_lock, NULL);
-	int err = lg->site_map ? 0 : -ENOMEM;
-
+	if (!lg->site_map || !lg->dir) {
+		free_logger(lg);
+		return -ENOMEM;
+	}
 	pthread_mutex_lock(&live_lock);
 	lg->serial = next_serial++;
 	pthread_mutex_unlock(&live_lock);
-
-	/* layout */
-	uint64_t rings_off = SHMLOG_SEG_HEADER_BYTES;
-	uint64_t sites_off = rings_off + (uint64_t)lg->ring_count * SHMLOG_RING_HEADER_BYTES;
-	uint64_t strings_off = sites_off + (uint64_t)SHMLOG_DEFAULT_MAX_SITES * SHMLOG_SITE_ENTRY_BYTES;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t data_off = (strings_off + SHMLOG_DEFAULT_STRINGS_BYTES + page - 1) & ~(page - 1);
-	lg->size = data_off + (uint64_t)lg->ring_count * ring_bytes;
-
-	char sname[SHMLOG_NAME_BYTES], tmp[PATH_MAX];
-	sanitize_name(sname, name);
-	if (!err)
-		err = mkdir_p(dir, default_dir);
-	if (!err && (snprintf(lg->path, sizeof lg->path, "%s/%s.%d.%u.shm", dir, sname, (int)getpid(), lg->serial) >=
-			     (int)sizeof lg->path ||
-		     snprintf(tmp, sizeof tmp, "%s/.%s.%d.%u.tmp", dir, sname, (int)getpid(), lg->serial) >=
-			     (int)sizeof tmp))
-		err = -ENAMETOOLONG;
-	if (!err) {
-		lg->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (lg->fd < 0)
-			err = -errno;
-	}
-	if (!err && ftruncate(lg->fd, (off_t)lg->size) < 0)
-		err = -errno;
-	if (!err) {
-		void *m = mmap(NULL, lg->size, PROT_READ | PROT_WRITE, MAP_SHARED, lg->fd, 0);
-		if (m == MAP_FAILED)
-			err = -errno;
-		else
-			lg->base = m;
-	}
+	int err = segment_create(lg);
 	if (err) {
-		if (lg->fd >= 0) {
-			unlink(tmp);
-			close(lg->fd);
-		}
-		free(lg->site_map);
-		free(lg);
+		free_logger(lg);
 		return err;
 	}
-
-	struct shmlog_seg_header *h = (struct shmlog_seg_header *)lg->base;
-	lg->hdr = h;
-	h->abi_major = SHMLOG_ABI_MAJOR;
-	h->abi_minor = SHMLOG_ABI_MINOR;
-	h->header_bytes = SHMLOG_SEG_HEADER_BYTES;
-	h->ring_header_bytes = SHMLOG_RING_HEADER_BYTES;
-	h->site_entry_bytes = SHMLOG_SITE_ENTRY_BYTES;
-	h->flags = lg->tsc ? SHMLOG_SEG_CLOCK_TSC : 0;
-	h->segment_bytes = lg->size;
-	h->pid = (uint32_t)getpid();
-	h->uid = (uint32_t)geteuid();
-	h->start_time = seg_proc_start_time(getpid());
-	h->created_ns = clock_realtime_ns();
-	strncpy(h->name, name, SHMLOG_NAME_BYTES - 1);
-	h->ring_count = lg->ring_count;
-	h->ring_bytes = ring_bytes;
-	h->rings_off = rings_off;
-	h->ring_data_off = data_off;
-	h->max_sites = SHMLOG_DEFAULT_MAX_SITES;
-	h->strings_bytes = SHMLOG_DEFAULT_STRINGS_BYTES;
-	h->sites_off = sites_off;
-	h->strings_off = strings_off;
-	h->max_string_bytes = lg->max_string;
-	h->full_policy = (uint32_t)policy;
-	atomic_store_explicit(&h->state, SHMLOG_SEG_LIVE, memory_order_relaxed);
-	if (lg->tsc) {
-		struct clock_calib c;
-		if (clock_calibrate(&c, 2) == 0) {
-			clock_store(h, &c);
-		} else {
-			lg->tsc = false;
-			h->flags = 0;
-		}
-	}
-	lg->overflow.rh = shmlog__ring_header(lg, lg->ring_count - 1);
-	lg->overflow.data = shmlog__ring_data(lg, lg->ring_count - 1);
-	lg->overflow.cap = ring_bytes;
-	lg->overflow.index = lg->ring_count - 1;
-	atomic_store_explicit(&lg->overflow.rh->state, SHMLOG_RING_CLAIMED, memory_order_relaxed);
-	/* release: everything above is visible to a reader that acquires the magic */
-	atomic_store_explicit(&h->magic, SHMLOG_MAGIC, memory_order_release);
-	if (rename(tmp, lg->path) < 0) {
-		err = -errno;
-		munmap(lg->base, lg->size);
-		unlink(tmp);
-		close(lg->fd);
-		free(lg->site_map);
-		free(lg);
-		return err;
-	}
-
 	pthread_mutex_lock(&live_lock);
 	lg->next_live = live_head;
 	live_head = lg;
 	pthread_mutex_unlock(&live_lock);
+	if (o.crash_handler && (err = shmlog__crash_install(lg)) < 0) {
+		shmlog_close(lg);
+		return err;
+	}
 	*out = lg;
 	return 0;
 }
@@ -297,6 +383,11 @@ SHMLOG_EXPORT void shmlog_close(struct shmlog *lg)
 		}
 	}
 	pthread_mutex_unlock(&live_lock);
+	shmlog__crash_remove(lg);
+	if (!lg->base) { /* a forked child whose segment could not be created */
+		free_logger(lg);
+		return;
+	}
 	release_thread_rings(lg);
 	/* every ring is done: let the collector free them as they drain */
 	for (uint32_t i = 0; i < lg->ring_count; i++) {
@@ -309,10 +400,7 @@ SHMLOG_EXPORT void shmlog_close(struct shmlog *lg)
 	atomic_store_explicit(&lg->hdr->state, SHMLOG_SEG_CLOSED, memory_order_release);
 	munmap(lg->base, lg->size);
 	close(lg->fd);
-	pthread_mutex_destroy(&lg->site_lock);
-	pthread_mutex_destroy(&lg->overflow_lock);
-	free(lg->site_map);
-	free(lg);
+	free_logger(lg);
 }
 
 SHMLOG_EXPORT int shmlog_set_level(struct shmlog *lg, int level)
@@ -333,7 +421,7 @@ SHMLOG_EXPORT const char *shmlog_segment_path(const struct shmlog *lg)
 	return lg->path;
 }
 
-struct ring_prod *shmlog__thread_ring(struct shmlog *lg)
+static struct ring_prod *thread_ring(struct shmlog *lg, bool in_signal)
 {
 	struct tls_slot *free_slot = NULL;
 	for (int i = 0; i < SHMLOG_TLS_SLOTS; i++) {
@@ -345,7 +433,8 @@ struct ring_prod *shmlog__thread_ring(struct shmlog *lg)
 	}
 	if (!free_slot)
 		return NULL;
-	pthread_setspecific(thread_key, (void *)1); /* arms the exit destructor */
+	if (!in_signal)
+		pthread_setspecific(thread_key, (void *)1); /* arms the exit destructor */
 	for (uint32_t i = 0; i + 1 < lg->ring_count; i++) {
 		struct shmlog_ring_header *rh = shmlog__ring_header(lg, i);
 		uint32_t st = SHMLOG_RING_FREE;
@@ -370,6 +459,16 @@ struct ring_prod *shmlog__thread_ring(struct shmlog *lg)
 		return rp;
 	}
 	return NULL;
+}
+
+struct ring_prod *shmlog__thread_ring(struct shmlog *lg)
+{
+	return thread_ring(lg, false);
+}
+
+struct ring_prod *shmlog__signal_ring(struct shmlog *lg)
+{
+	return thread_ring(lg, true);
 }
 
 static uint32_t heap_put(struct shmlog *lg, const char *s, uint32_t len, bool *ok)
@@ -456,7 +555,7 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int shmlog__wait_head(struct shmlog_ring_header *rh, uint64_t target, int timeout_ms)
+int shmlog__wait_pos(struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target, int timeout_ms)
 {
 	long long end = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	int rc = 0;
@@ -465,7 +564,7 @@ int shmlog__wait_head(struct shmlog_ring_header *rh, uint64_t target, int timeou
 	atomic_fetch_add_explicit(&rh->waiters, 1, memory_order_seq_cst);
 	for (;;) {
 		uint32_t seq = atomic_load_explicit(&rh->wake_seq, memory_order_seq_cst);
-		if (atomic_load_explicit(&rh->head, memory_order_seq_cst) >= target)
+		if (atomic_load_explicit(pos, memory_order_seq_cst) >= target)
 			break;
 		struct timespec rel, *relp = NULL;
 		if (end >= 0) {
@@ -493,6 +592,8 @@ int shmlog__wait_head(struct shmlog_ring_header *rh, uint64_t target, int timeou
 
 SHMLOG_EXPORT int shmlog_flush(struct shmlog *lg, int timeout_ms)
 {
+	if (!lg->base)
+		return -EIO;
 	long long end = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	uint64_t *target = calloc(lg->ring_count, sizeof *target);
 	if (!target)
@@ -510,15 +611,45 @@ SHMLOG_EXPORT int shmlog_flush(struct shmlog *lg, int timeout_ms)
 		if (end >= 0 && left <= 0)
 			rc = -ETIMEDOUT;
 		else
-			rc = shmlog__wait_head(rh, target[i], left);
+			rc = shmlog__wait_pos(rh, &rh->head, target[i], left);
 	}
 	free(target);
+	return rc;
+}
+
+int shmlog__wait_synced(struct shmlog_ring_header *rh, uint64_t target, int timeout_ms)
+{
+	/* atomic max: several threads may ask for different positions */
+	uint64_t cur = atomic_load_explicit(&rh->sync_req, memory_order_relaxed);
+	while (cur < target && !atomic_compare_exchange_weak_explicit(&rh->sync_req, &cur, target,
+								      memory_order_seq_cst, memory_order_relaxed))
+		;
+	return shmlog__wait_pos(rh, &rh->synced, target, timeout_ms);
+}
+
+SHMLOG_EXPORT int shmlog_sync(struct shmlog *lg, int timeout_ms)
+{
+	if (!lg->base)
+		return -EIO;
+	long long end = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	int rc = 0;
+	for (uint32_t i = 0; i < lg->ring_count && rc == 0; i++) {
+		struct shmlog_ring_header *rh = shmlog__ring_header(lg, i);
+		/* acquire: pairs with the producers' release of tail */
+		uint64_t target = atomic_load_explicit(&rh->tail, memory_order_acquire);
+		if (atomic_load_explicit(&rh->synced, memory_order_acquire) >= target)
+			continue;
+		int left = end < 0 ? -1 : (int)(end - mono_ms());
+		rc = end >= 0 && left <= 0 ? -ETIMEDOUT : shmlog__wait_synced(rh, target, left);
+	}
 	return rc;
 }
 
 SHMLOG_EXPORT int shmlog_get_stats(struct shmlog *lg, struct shmlog_stats *st)
 {
 	memset(st, 0, sizeof *st);
+	if (!lg->base)
+		return -EIO;
 	for (uint32_t i = 0; i < lg->ring_count; i++) {
 		struct shmlog_ring_header *rh = shmlog__ring_header(lg, i);
 		st->committed_bytes += atomic_load_explicit(&rh->tail, memory_order_acquire);

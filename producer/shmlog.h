@@ -73,6 +73,13 @@ struct shmlog_options {
 	int full_policy;        /* SHMLOG_FULL_DROP (default) or SHMLOG_FULL_BLOCK */
 	int block_timeout_ms;   /* SHMLOG_FULL_BLOCK: longest wait per call, then the record is dropped
 				   and counted; default 1000; negative = wait forever */
+	int crash_handler;      /* nonzero: on SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT write a
+				   CRITICAL record (signal, fault address, backtrace), then hand the
+				   signal on to the previous handler (core dumps still happen).
+				   One logger per process can own it; default off */
+	int sync_level;         /* a record at or above this level makes its log call wait until the
+				   collector has written it and synced the files it went to; 0 = off */
+	int sync_timeout_ms;    /* longest such wait; default 1000 */
 };
 
 struct shmlog;
@@ -103,6 +110,13 @@ int shmlog_get_level(const struct shmlog *lg);
  * Returns 0, or -ETIMEDOUT (for instance when no collector runs).
  */
 int shmlog_flush(struct shmlog *lg, int timeout_ms);
+
+/*
+ * Wait until the collector has written every record this process committed
+ * before the call and synced (fdatasync) the files they went to.
+ * timeout_ms < 0 waits forever. Returns 0, or -ETIMEDOUT.
+ */
+int shmlog_sync(struct shmlog *lg, int timeout_ms);
 
 /* Per-logger counters, summed over rings. */
 struct shmlog_stats {

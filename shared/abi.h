@@ -25,7 +25,7 @@
  *   seg header sites_used ...      P (atomic, any thread)       C reads (acquire)
  *   seg header collector_*         C                            P reads
  *   ring tail, lost, tid, records  P (owner thread)             C reads (tail: acquire)
- *   ring waiters                   P (any thread, atomic add)   C reads
+ *   ring waiters, sync_req         P (any thread, atomic)       C reads
  *   ring head, synced, wake_seq,
  *   lost_reported, records_consumed C                           P reads (head: acquire)
  *   ring state                     P claims (CAS), P releases,  C frees a drained ring (CAS)
@@ -105,6 +105,11 @@
 #define SHMLOG_SEG_LIVE 1u
 #define SHMLOG_SEG_CLOSED 2u /* shmlog_close() ran: nothing more will be written */
 
+/* seg header ended (low byte; the signal number, if any, in bits 8-15) */
+#define SHMLOG_END_UNKNOWN 0u /* nothing recorded: killed (SIGKILL...) or still running */
+#define SHMLOG_END_EXIT 1u    /* exit() or return from main ran */
+#define SHMLOG_END_CRASH 2u   /* the crash handler saw a fatal signal */
+
 /* ring state */
 #define SHMLOG_RING_FREE 0u
 #define SHMLOG_RING_CLAIMED 1u  /* a thread owns it */
@@ -155,7 +160,7 @@ struct shmlog_seg_header {
 	_Atomic uint32_t sites_used;   /* 320 site ids handed out */
 	_Atomic uint32_t strings_used; /* 324 string heap bytes handed out */
 	_Atomic uint32_t state;        /* 328 SHMLOG_SEG_LIVE / _CLOSED */
-	_Atomic uint32_t reserved2;    /* 332 */
+	_Atomic uint32_t ended;        /* 332 how the process ended: SHMLOG_END_* | signal << 8 */
 	_Atomic uint64_t registry_lost; /* 336 records dropped: registry full */
 	uint8_t reserved3[384 - 344];  /* 344 */
 	/* line 6: collector-written */
@@ -171,7 +176,8 @@ struct shmlog_ring_header {
 	_Atomic uint32_t tid;      /*  16 kernel tid of the owner */
 	_Atomic uint32_t waiters;  /*  20 threads sleeping on wake_seq (flush, block) */
 	_Atomic uint64_t records;  /*  24 records committed (loss records excluded) */
-	uint8_t pad0[64 - 32];
+	_Atomic uint64_t sync_req; /*  32 highest position a producer waits to see synced (atomic max) */
+	uint8_t pad0[64 - 40];
 	/* line 1: written by the collector */
 	_Atomic uint64_t head;     /*  64 consumed position; release by C, acquire by P */
 	_Atomic uint64_t synced;   /*  72 position written and synced (durable writers) */
@@ -217,6 +223,7 @@ static_assert(offsetof(struct shmlog_ring_header, head) == 64, "head on its own 
 static_assert(offsetof(struct shmlog_ring_header, wake_seq) == 80, "wake_seq offset");
 static_assert(offsetof(struct shmlog_ring_header, lost_reported) == 88, "lost_reported offset");
 static_assert(offsetof(struct shmlog_ring_header, records) == 24, "records offset");
+static_assert(offsetof(struct shmlog_ring_header, sync_req) == 32, "sync_req offset");
 static_assert(offsetof(struct shmlog_ring_header, records_consumed) == 96, "records_consumed offset");
 static_assert(offsetof(struct shmlog_ring_header, state) == 128, "state on its own line");
 static_assert(sizeof(struct shmlog_site_entry) == SHMLOG_SITE_ENTRY_BYTES, "site entry size");

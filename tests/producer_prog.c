@@ -3,13 +3,23 @@
  *
  *   producer_prog -d DIR [-n NAME] [-t THREADS] [-r RECORDS] [-p drop|block]
  *                 [-R RING_BYTES] [-m MAX_THREADS] [-f FLUSH_MS] [-C] [-k] [-T BLOCK_TIMEOUT_MS]
+ *                 [-H] [-S] [-A] [-y SYNC_MS] [-L] [-F CHILD_RECORDS] [-W FILE]
  *
  * Each thread t logs RECORDS records "rec t=T i=I s=S d=D x=X" (see
  * EXPECT_FMT) at INFO, plus one DEBUG record (below the default threshold).
  * Then: flush with FLUSH_MS (prints "flush=RC"), -C closes the logger, -k
- * kills the process with SIGKILL instead of exiting.
+ * kills the process with SIGKILL instead of exiting. -H installs the crash
+ * handler, -S then dereferences NULL, -A calls abort(). -y calls shmlog_sync
+ * (prints "sync=RC"). -L sets sync_level to WARN and logs one WARN record
+ * "durable" (prints "durable_ms=MS", how long the call took). -F forks after
+ * the threads: the child logs CHILD_RECORDS records "child i=I" through the
+ * same logger, flushes and exits (prints "child_flush=RC", "child=STATUS").
+ * -W waits until FILE exists before exiting (keeps the process alive).
  */
 #include <getopt.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,8 +47,10 @@ int main(int argc, char **argv)
 {
 	struct shmlog_options o = {.name = "prod"};
 	int threads = 1, flush_ms = -1, opt;
-	int do_close = 0, do_kill = 0;
-	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:")) != -1) {
+	int do_close = 0, do_kill = 0, do_segv = 0, do_abort = 0, sync_ms = -1, durable = 0;
+	long child_records = -1;
+	const char *wait_file = NULL;
+	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:")) != -1) {
 		switch (opt) {
 		case 'd': o.dir = optarg; break;
 		case 'n': o.name = optarg; break;
@@ -51,6 +63,13 @@ int main(int argc, char **argv)
 		case 'C': do_close = 1; break;
 		case 'k': do_kill = 1; break;
 		case 'T': o.block_timeout_ms = atoi(optarg); break;
+		case 'H': o.crash_handler = 1; break;
+		case 'S': do_segv = 1; break;
+		case 'A': do_abort = 1; break;
+		case 'y': sync_ms = atoi(optarg); break;
+		case 'L': durable = 1; o.sync_level = SHMLOG_LEVEL_WARN; o.sync_timeout_ms = 5000; break;
+		case 'F': child_records = atol(optarg); break;
+		case 'W': wait_file = optarg; break;
 		default: return 2;
 		}
 	}
@@ -64,14 +83,48 @@ int main(int argc, char **argv)
 		pthread_create(&th[t], NULL, worker, (void *)(long)t);
 	for (int t = 0; t < threads && t < 256; t++)
 		pthread_join(th[t], NULL);
+	if (durable) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		SHMLOG_WARN(lg, "durable");
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		printf("durable_ms=%ld\n", (long)((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000));
+	}
+	if (child_records >= 0) {
+		fflush(stdout);
+		pid_t c = fork();
+		if (c == 0) {
+			for (long i = 0; i < child_records; i++)
+				SHMLOG_INFO(lg, "child i=%ld", i);
+			printf("child_flush=%d\n", shmlog_flush(lg, 10000));
+			fflush(stdout);
+			_exit(0);
+		}
+		int cst = 0;
+		waitpid(c, &cst, 0);
+		printf("child=%d\n", cst);
+	}
 	struct shmlog_stats st;
 	shmlog_get_stats(lg, &st);
 	printf("lost=%llu\n", (unsigned long long)st.lost);
 	if (flush_ms >= 0)
 		printf("flush=%d\n", shmlog_flush(lg, flush_ms));
+	if (sync_ms >= 0)
+		printf("sync=%d\n", shmlog_sync(lg, sync_ms));
 	fflush(stdout);
+	if (do_segv) {
+		volatile int *volatile bad = NULL;
+		*bad = 1;
+	}
+	if (do_abort)
+		abort();
 	if (do_kill)
 		raise(SIGKILL);
+	struct stat sb;
+	while (wait_file && stat(wait_file, &sb) != 0) {
+		struct timespec d = {0, 5 * 1000 * 1000};
+		nanosleep(&d, NULL);
+	}
 	if (do_close)
 		shmlog_close(lg);
 	return 0;

@@ -1,0 +1,183 @@
+/*
+ * e2e_util.c — see e2e_util.h.
+ */
+#include "e2e_util.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "producer_prog.h"
+
+char *dir;   /* segment directory of the test */
+char *work;  /* where outputs go */
+
+void setup(void)
+{
+	dir = th_mkdtemp(true);
+	work = th_mkdtemp(false);
+	cr_assert(dir && work);
+}
+
+void teardown(void)
+{
+	th_rmrf(dir);
+	th_rmrf(work);
+	free(dir);
+	free(work);
+}
+
+char *wpath(const char *name)
+{
+	char *p;
+	cr_assert(asprintf(&p, "%s/%s", work, name) > 0);
+	return p;
+}
+
+/* Start the collector on dir, stdout to out, stderr to err; extra args may follow (NULL-terminated). */
+pid_t start_collector(const char *out, const char *err, const char *a1, const char *a2)
+{
+	char *bin = th_build_path("shmlog-collector");
+	char *argv[] = {bin, "--dir", dir, (char *)a1, (char *)a2, NULL};
+	pid_t p = th_spawn(argv, out, err, NULL);
+	cr_assert(p > 0);
+	free(bin);
+	return p;
+}
+
+void stop_collector(pid_t p)
+{
+	kill(p, SIGTERM);
+	int st = th_waitpid_timeout(p, 30000);
+	cr_assert(st != -1, "collector did not exit within 30 s of SIGTERM");
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "collector exit status %d", st);
+}
+
+/* Run the test producer with args (NULL-terminated) and wait; returns its wait status. */
+int run_producer(const char *out, char *const args[], char *const env[])
+{
+	char *bin = th_build_path("tests/producer_prog");
+	char *argv[32] = {bin, "-d", dir};
+	int n = 3;
+	for (int i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid_t p = th_spawn(argv, out, NULL, env);
+	cr_assert(p > 0);
+	int st = th_waitpid_timeout(p, 120000);
+	cr_assert(st != -1, "producer did not finish within 120 s");
+	free(bin);
+	return st;
+}
+
+void expect_msg(char *buf, size_t cap, int t, long i)
+{
+	char raw[512];
+	snprintf(raw, sizeof raw, EXPECT_FMT, EXPECT_ARGS(t, i));
+	/* the collector escapes control characters: only TAB occurs here */
+	size_t o = 0;
+	for (const char *p = raw; *p && o + 3 < cap; p++) {
+		if (*p == '\t') {
+			buf[o++] = '\\';
+			buf[o++] = 't';
+		} else {
+			buf[o++] = *p;
+		}
+	}
+	buf[o] = 0;
+}
+
+/* Split "TS LEVEL NAME[PID/TID]: MSG" (line is modified). */
+bool parse_line(char *line, struct parsed_line *pl)
+{
+	char *sp1 = strchr(line, ' ');
+	if (!sp1)
+		return false;
+	char *sp2 = strchr(sp1 + 1, ' ');
+	if (!sp2 || sp2 - sp1 - 1 >= (long)sizeof pl->level)
+		return false;
+	memcpy(pl->level, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	pl->level[sp2 - sp1 - 1] = 0;
+	char *br = strchr(sp2, '[');
+	char *colon = br ? strstr(br, "]: ") : NULL;
+	if (!br || !colon || br - sp2 - 1 >= (long)sizeof pl->name)
+		return false;
+	memcpy(pl->name, sp2 + 1, (size_t)(br - sp2 - 1));
+	pl->name[br - sp2 - 1] = 0;
+	if (sscanf(br, "[%d/%d]", &pl->pid, &pl->tid) != 2)
+		return false;
+	pl->msg = colon + 3;
+	return true;
+}
+
+/* Check every "rec" line of out: exact text, INFO, per-thread order, no duplicates. */
+void tally_output(const char *out, struct tally *ty)
+{
+	char *text = th_read_file(out, NULL);
+	cr_assert(text, "no output file %s", out);
+	ty->last = calloc((size_t)ty->threads, sizeof *ty->last);
+	for (int t = 0; t < ty->threads; t++)
+		ty->last[t] = -1;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct parsed_line pl;
+		cr_assert(parse_line(line, &pl), "malformed line: %s", line);
+		if (ty->pid && pl.pid != ty->pid)
+			continue;
+		long n;
+		if (sscanf(pl.msg, "%ld records lost", &n) == 1) {
+			ty->lost += n;
+			continue;
+		}
+		if (strncmp(pl.msg, "debug t=", 8) == 0) {
+			ty->debug++;
+			continue;
+		}
+		if (strstr(pl.msg, "] process ") || strstr(pl.msg, "ended;")) {
+			ty->ended++;
+			continue;
+		}
+		int t;
+		long i;
+		if (ty->allow_other && sscanf(pl.msg, "rec t=%d i=%ld", &t, &i) != 2) {
+			ty->other++;
+			continue;
+		}
+		cr_assert(sscanf(pl.msg, "rec t=%d i=%ld", &t, &i) == 2, "unexpected line: %s", pl.msg);
+		cr_assert(t >= 0 && t < ty->threads && i >= 0 && i < ty->records, "out of range: %s", pl.msg);
+		cr_assert(i > ty->last[t], "thread %d: record %ld after %ld (duplicate or out of order)", t, i,
+			  ty->last[t]);
+		ty->last[t] = i;
+		char want[512];
+		expect_msg(want, sizeof want, t, i);
+		cr_assert_str_eq(pl.msg, want);
+		cr_assert_str_eq(pl.level, "INFO");
+		ty->seen++;
+	}
+	free(text);
+}
+
+int count_segments(void)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += strstr(e->d_name, ".shm") != NULL;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+bool no_segments(void *arg)
+{
+	(void)arg;
+	return count_segments() == 0;
+}
+

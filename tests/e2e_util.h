@@ -1,0 +1,56 @@
+/*
+ * e2e_util.h — what the end-to-end tests share: a segment directory and an
+ * output directory per test, running the collector and the test producer,
+ * and checking the records that come out.
+ */
+#ifndef SHMLOG_E2E_UTIL_H
+#define SHMLOG_E2E_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+extern char *dir;  /* segment directory of the test */
+extern char *work; /* where outputs go */
+
+void setup(void);
+void teardown(void);
+/* A malloc'd path inside work. */
+char *wpath(const char *name);
+/* Start the collector on dir, stdout to out, stderr to err, with up to two more arguments. */
+pid_t start_collector(const char *out, const char *err, const char *a1, const char *a2);
+/* SIGTERM the collector and assert it exits 0 within 30 s. */
+void stop_collector(pid_t p);
+/* Run tests/producer_prog with args (NULL-terminated) and wait; returns its wait status. */
+int run_producer(const char *out, char *const args[], char *const env[]);
+/* The message producer_prog logs for (t, i), escaped as the collector writes it. */
+void expect_msg(char *buf, size_t cap, int t, long i);
+
+struct parsed_line {
+	char level[16];
+	char name[64];
+	int pid, tid;
+	const char *msg;
+};
+/* Split "TS LEVEL NAME[PID/TID]: MSG" (line is modified). */
+bool parse_line(char *line, struct parsed_line *pl);
+
+struct tally {
+	int threads;
+	long records;
+	long *last;  /* per thread: last i seen */
+	long seen;   /* records seen */
+	long lost;   /* sum of "N records lost" */
+	long debug;  /* debug records seen */
+	long ended;  /* "[shmlog] process ..." notices */
+	long other;  /* lines that are none of the above, when allow_other */
+	bool allow_other;
+	int pid;     /* only lines of this pid (0: any) */
+};
+/* Check every record line of out: exact text, INFO, per-thread order, no duplicates. */
+void tally_output(const char *out, struct tally *ty);
+/* Segment files in dir. */
+int count_segments(void);
+bool no_segments(void *arg);
+
+#endif

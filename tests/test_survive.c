@@ -1,0 +1,250 @@
+/*
+ * test_survive.c — crash survivability with real processes: producers killed
+ * or crashing, the collector killed and restarted, no collector at all,
+ * durable records, fork. Each scenario asserts the exact set of records.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "e2e_util.h"
+#include "helpers.h"
+
+static void setup_nocore(void)
+{
+	setup();
+	struct rlimit no = {0, 0};
+	setrlimit(RLIMIT_CORE, &no); /* crashing producers must not leave cores behind */
+}
+
+TestSuite(survive, .init = setup_nocore, .fini = teardown, .timeout = 240);
+
+static char *read_or_fail(const char *p)
+{
+	char *t = th_read_file(p, NULL);
+	cr_assert(t, "cannot read %s", p);
+	return t;
+}
+
+Test(survive, producer_killed_by_sigkill_loses_nothing_and_is_reported)
+{
+	char *out = wpath("out.log");
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	char *args[] = {"-t", "2", "-r", "5000", "-k", NULL};
+	int st = run_producer("/dev/null", args, NULL);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	cr_assert(th_wait_until(no_segments, NULL, 10000), "the dead producer's segment is drained and removed");
+	stop_collector(c);
+	struct tally ty = {.threads = 2, .records = 5000};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 10000);
+	cr_assert_eq(ty.ended, 1);
+	char *text = read_or_fail(out);
+	cr_assert(strstr(text, "ended without exiting normally"), "the notice says how it ended");
+	free(text);
+	free(ty.last);
+	free(out);
+}
+
+Test(survive, a_normal_exit_is_reported_as_such)
+{
+	char *out = wpath("out.log");
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	char *args[] = {"-t", "1", "-r", "10", NULL};
+	run_producer("/dev/null", args, NULL);
+	cr_assert(th_wait_until(no_segments, NULL, 10000));
+	stop_collector(c);
+	char *text = read_or_fail(out);
+	cr_assert(strstr(text, "] process ") && strstr(text, " exited\n"), "%s", text);
+	free(text);
+	free(out);
+}
+
+Test(survive, segfault_with_crash_handler_writes_a_crash_record_and_still_dies_by_sigsegv)
+{
+	char *out = wpath("out.log");
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	char *args[] = {"-t", "2", "-r", "1000", "-H", "-S", NULL};
+	int st = run_producer("/dev/null", args, NULL);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "the signal is handed on: status %d", st);
+	cr_assert(th_wait_until(no_segments, NULL, 10000));
+	stop_collector(c);
+	struct tally ty = {.threads = 2, .records = 1000, .allow_other = true};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 2000, "every record before the crash");
+	char *text = read_or_fail(out);
+	char *crash = strstr(text, " CRITICAL prod[");
+	cr_assert(crash, "a CRITICAL crash record: %s", text);
+	cr_assert(strstr(crash, "crash: signal 11 (SIGSEGV), fault address (nil); backtrace: "), "%s", crash);
+	cr_assert(strstr(crash, "producer_prog+0x"), "frames name their module: %s", crash);
+	cr_assert(strstr(text, "crashed with signal 11 (SIGSEGV)"));
+	free(text);
+	free(ty.last);
+	free(out);
+}
+
+Test(survive, abort_with_crash_handler_is_recorded_as_sigabrt)
+{
+	char *out = wpath("out.log");
+	char *args[] = {"-t", "1", "-r", "10", "-H", "-A", NULL};
+	int st = run_producer("/dev/null", args, NULL);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+	/* no collector was running: a later one catches up */
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	cr_assert(th_wait_until(no_segments, NULL, 10000));
+	stop_collector(c);
+	char *text = read_or_fail(out);
+	cr_assert(strstr(text, "crash: signal 6 (SIGABRT)"), "%s", text);
+	cr_assert(strstr(text, "crashed with signal 6 (SIGABRT)"));
+	struct tally ty = {.threads = 1, .records = 10, .allow_other = true};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 10);
+	free(text);
+	free(ty.last);
+	free(out);
+}
+
+struct grow {
+	const char *path;
+	long min;
+};
+
+static bool file_grew(void *arg)
+{
+	struct grow *g = arg;
+	struct stat sb;
+	return stat(g->path, &sb) == 0 && sb.st_size >= g->min;
+}
+
+Test(survive, collector_killed_twice_mid_stream_resumes_without_loss)
+{
+	char *out[3] = {wpath("out0.log"), wpath("out1.log"), wpath("out2.log")};
+	char *bin = th_build_path("tests/producer_prog");
+	/* block policy, waiting forever while no collector runs */
+	char *argv[] = {bin, "-d", dir, "-t", "4", "-r", "150000", "-p", "block", "-T", "-1", "-f", "60000", "-C", NULL};
+	pid_t c = start_collector(out[0], NULL, NULL, NULL);
+	pid_t p = th_spawn(argv, "/dev/null", NULL, NULL);
+	for (int k = 0; k < 2; k++) {
+		struct grow g = {out[k], 200000};
+		cr_assert(th_wait_until(file_grew, &g, 60000), "collector %d made no progress", k);
+		kill(c, SIGKILL);
+		th_waitpid_timeout(c, 10000);
+		c = start_collector(out[k + 1], NULL, NULL, NULL);
+	}
+	int st = th_waitpid_timeout(p, 120000);
+	cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	stop_collector(c);
+	/* every record at least once; duplicates only from the batches in flight */
+	const long n = 150000;
+	unsigned char *seen = calloc(4 * (size_t)n, 1);
+	long dups = 0, partial = 0;
+	for (int k = 0; k < 3; k++) {
+		char *text = read_or_fail(out[k]), *save = NULL;
+		for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			struct parsed_line pl;
+			int t;
+			long i;
+			if (!parse_line(line, &pl) || sscanf(pl.msg, "rec t=%d i=%ld", &t, &i) != 2) {
+				partial++; /* a line cut by the kill, or a collector notice */
+				continue;
+			}
+			cr_assert(t >= 0 && t < 4 && i >= 0 && i < n);
+			if (seen[t * n + i]++)
+				dups++;
+		}
+		free(text);
+	}
+	long missing = 0;
+	for (long j = 0; j < 4 * n; j++)
+		missing += !seen[j];
+	cr_assert_eq(missing, 0, "%ld records lost across collector restarts", missing);
+	cr_assert_leq(dups, 2 * 65536, "%ld duplicates: more than the two batches in flight", dups);
+	cr_assert_leq(partial, 4);
+	free(seen);
+	free(bin);
+	for (int k = 0; k < 3; k++)
+		free(out[k]);
+}
+
+Test(survive, sync_returns_once_written_and_times_out_without_collector)
+{
+	char *pout = wpath("p.out"), *out = wpath("out.log");
+	char *args_nc[] = {"-t", "1", "-r", "100", "-y", "200", NULL};
+	run_producer(pout, args_nc, NULL);
+	char *po = read_or_fail(pout);
+	cr_assert(strstr(po, "sync=-110\n"), "no collector: -ETIMEDOUT, got %s", po);
+	free(po);
+	th_rmrf(dir);
+	mkdir(dir, 0700);
+	char *cfg = wpath("c.cfg"), *file = wpath("durable.log");
+	FILE *f = fopen(cfg, "w");
+	fprintf(f, "writers = ( { type = \"file\"; path = \"%s\"; } );\n", file);
+	fclose(f);
+	pid_t c = start_collector(out, NULL, "--config", cfg);
+	char *args_c[] = {"-t", "1", "-r", "100", "-y", "10000", "-L", "-C", NULL};
+	run_producer(pout, args_c, NULL);
+	po = read_or_fail(pout);
+	cr_assert(strstr(po, "sync=0\n"), "%s", po);
+	long ms = -1;
+	cr_assert(sscanf(strstr(po, "durable_ms="), "durable_ms=%ld", &ms) == 1);
+	cr_assert_lt(ms, 5000, "a WARN record at sync_level returned once synced, not by timing out");
+	/* the synced records are in the file already, before the collector stops */
+	struct tally ty = {.threads = 1, .records = 100, .allow_other = true};
+	tally_output(file, &ty);
+	cr_assert_eq(ty.seen, 100);
+	char *text = read_or_fail(file);
+	cr_assert(strstr(text, " WARN prod[") && strstr(text, "]: durable\n"));
+	stop_collector(c);
+	free(text);
+	free(ty.last);
+	free(po);
+	free(pout);
+	free(out);
+	free(cfg);
+	free(file);
+}
+
+Test(survive, a_forked_child_logs_into_its_own_segment)
+{
+	char *pout = wpath("p.out"), *out = wpath("out.log");
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	char *args[] = {"-t", "2", "-r", "500", "-F", "300", "-f", "10000", "-C", NULL};
+	int st = run_producer(pout, args, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char *po = read_or_fail(pout);
+	cr_assert(strstr(po, "child_flush=0\n") && strstr(po, "child=0\n") && strstr(po, "flush=0\n"), "%s", po);
+	cr_assert(th_wait_until(no_segments, NULL, 10000));
+	stop_collector(c);
+	struct tally ty = {.threads = 2, .records = 500, .allow_other = true};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 1000, "the parent's records");
+	/* the child's: all of them, in order, under the child's own pid */
+	char *text = read_or_fail(out), *save = NULL;
+	long next = 0;
+	int child_pid = 0, parent_pid = 0;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct parsed_line pl;
+		cr_assert(parse_line(line, &pl));
+		long i;
+		if (sscanf(pl.msg, "child i=%ld", &i) == 1) {
+			cr_assert_eq(i, next, "child record %ld where %ld was due", i, next);
+			next++;
+			child_pid = pl.pid;
+		} else if (strncmp(pl.msg, "rec ", 4) == 0) {
+			parent_pid = pl.pid;
+		}
+	}
+	cr_assert_eq(next, 300);
+	cr_assert(child_pid && parent_pid && child_pid != parent_pid);
+	free(text);
+	free(ty.last);
+	free(po);
+	free(pout);
+	free(out);
+}
