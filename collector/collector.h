@@ -30,8 +30,9 @@
 #define COLLECTOR_BATCH_RECORDS 65536u /* records emitted per cycle at most */
 
 struct cring {
-	uint64_t pos;     /* our consumer position (published to head after writing) */
-	uint64_t new_pos; /* where pos goes once this cycle's batch is written */
+	uint64_t pos;      /* consumed: delivered to every writer, published as head */
+	uint64_t read;     /* handed to the writers (>= pos while batches are pending) */
+	uint64_t new_read; /* where read goes if this cycle's gathering succeeds */
 	uint64_t lost_reported; /* drops reported so far (published to the ring header) */
 	uint64_t records_consumed; /* published to the ring header */
 	uint32_t tid;
@@ -45,8 +46,32 @@ struct cseg {
 	bool dead;         /* producer process has ended */
 	bool broken;       /* rejected after attach (corrupt ring, SIGBUS) */
 	bool finished;     /* producer gone or closed, drained, end reported: remove */
+	unsigned pending;  /* batches not yet delivered that cover this segment */
 	struct cring *rings;
 };
+
+/*
+ * A batch handed to the writers but not yet delivered by all of them: the
+ * ring positions it brings each ring to, and where it ends in each writer's
+ * output (bytes counted since start). Batches are delivered in order; when
+ * one is, its positions are published as the rings' heads.
+ */
+struct batch_pos {
+	struct cseg *s;
+	uint32_t ring;
+	uint64_t pos;
+};
+
+struct batch {
+	struct batch *next;
+	uint64_t end[CONFIG_MAX_WRITERS];
+	uint32_t n;
+	struct batch_pos p[];
+};
+
+/* Output held for writers that cannot write (bytes); beyond it no new
+ * records are gathered until they recover. */
+#define COLLECTOR_BACKLOG_MAX (64u << 20)
 
 /* A rejected file, remembered so that it is reported once. */
 struct reject {
@@ -87,6 +112,7 @@ struct collector {
 	struct clock_calib calib_first, calib;
 	uint64_t calib_at_ns;
 	struct sbuf msg; /* scratch for one rendered message */
+	struct batch *bq_head, *bq_tail; /* undelivered batches, oldest first */
 	long long last_rescan_ms;
 };
 
@@ -109,6 +135,12 @@ void discover_publish_clock(struct collector *c);
  * were left for the merge window.
  */
 long drain_cycle(struct collector *c, bool final, bool *held);
+
+/* Bytes waiting in writers' backlogs (a writer that cannot write). */
+uint64_t drain_backlog(const struct collector *c);
+
+/* Free undelivered batches (at exit: their records stay in the segments). */
+void drain_forget_batches(struct collector *c);
 
 /* Report a line on stderr, prefixed with the program name. */
 void collector_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

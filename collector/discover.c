@@ -154,7 +154,7 @@ static void attach(struct collector *c, const char *name, uint64_t ino)
 	for (uint32_t i = 0; i < s->seg.ring_count; i++) {
 		/* acquire: pairs with an earlier collector's release of head */
 		struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
-		s->rings[i].pos = atomic_load_explicit(&rh->head, memory_order_acquire);
+		s->rings[i].pos = s->rings[i].read = atomic_load_explicit(&rh->head, memory_order_acquire);
 		s->rings[i].lost_reported = atomic_load_explicit(&rh->lost_reported, memory_order_relaxed);
 		s->rings[i].records_consumed = atomic_load_explicit(&rh->records_consumed, memory_order_relaxed);
 		if (s->rings[i].pos % SHMLOG_RECORD_ALIGN) {
@@ -231,6 +231,10 @@ void discover_reap(struct collector *c)
 {
 	for (unsigned i = 0; i < c->n_segs;) {
 		struct cseg *s = c->segs[i];
+		if (s->pending) { /* batches not yet delivered point at it */
+			i++;
+			continue;
+		}
 		if (s->broken) {
 			detach(c, i, false);
 			continue;

@@ -74,15 +74,15 @@ static bool gather_ring(struct collector *c, struct cseg *s, uint32_t i, bool fi
 	/* acquire: pairs with the producer's release of tail; the records up
 	 * to it are complete */
 	uint64_t tail = atomic_load_explicit(&rh->tail, memory_order_acquire);
-	cr->new_pos = cr->pos;
-	if (tail == cr->pos)
+	cr->new_read = cr->read;
+	if (tail == cr->read)
 		return true;
-	if (tail < cr->pos || tail - cr->pos > s->seg.ring_bytes) {
+	if (tail < cr->read || tail - cr->pos > s->seg.ring_bytes) {
 		discover_reject(c, s, "ring positions are impossible (tail behind or too far ahead)");
 		return false;
 	}
 	cr->tid = atomic_load_explicit(&rh->tid, memory_order_relaxed);
-	uint64_t pos = cr->pos;
+	uint64_t pos = cr->read;
 	struct seg_rec r;
 	const char *why = NULL;
 	int rc;
@@ -101,7 +101,7 @@ static bool gather_ring(struct collector *c, struct cseg *s, uint32_t i, bool fi
 		discover_reject(c, s, msg);
 		return false;
 	}
-	cr->new_pos = pos; /* includes padding skipped after the last record */
+	cr->new_read = pos; /* includes padding skipped after the last record */
 	return true;
 }
 
@@ -217,6 +217,14 @@ static void finish_segment(struct collector *c, struct cseg *s)
 	s->finished = true;
 }
 
+/*
+ * Write what every writer holds (this cycle's output and any backlog) in one
+ * io_uring submission, and drop the written bytes from the front of its
+ * buffer. A durable writer that fails keeps the rest for the next cycle; a
+ * non-durable one (console) drops it. Each condition is reported once.
+ */
+static void wake_waiters(struct shmlog_ring_header *rh);
+
 static void write_batches(struct collector *c)
 {
 	struct uio_req reqs[CONFIG_MAX_WRITERS];
@@ -238,20 +246,117 @@ static void write_batches(struct collector *c)
 		uio_write_batch(&c->io, reqs, n);
 	for (unsigned i = 0; i < n; i++) {
 		struct writer *w = who[i];
+		size_t done = reqs[i].done;
+		if (reqs[i].err && !w->durable)
+			done = w->buf.len; /* nowhere to keep it: count it as gone */
+		memmove(w->buf.data, w->buf.data + done, w->buf.len - done);
+		w->buf.len -= done;
+		w->written += done;
+		w->stats.bytes += reqs[i].done;
 		if (reqs[i].err) {
 			w->stats.errors++;
 			if (reqs[i].err != w->last_err)
-				collector_warn("writer %s: write failed: %s", w->name, strerror(-reqs[i].err));
+				collector_warn("writer %s: write failed: %s%s", w->name, strerror(-reqs[i].err),
+					       w->durable ? "; keeping its records until it can write again"
+							  : "; output dropped");
 			w->last_err = reqs[i].err;
-		} else {
-			if (w->last_err)
-				collector_warn("writer %s: writing again", w->name);
+		} else if (w->last_err) {
+			collector_warn("writer %s: writing again", w->name);
 			w->last_err = 0;
 		}
-		w->stats.bytes += reqs[i].done;
 	}
+}
+
+uint64_t drain_backlog(const struct collector *c)
+{
+	uint64_t b = 0;
 	for (unsigned i = 0; i < c->cfg->n_writers; i++)
-		sbuf_reset(&c->cfg->writers[i].buf);
+		b += c->cfg->writers[i].buf.len;
+	return b;
+}
+
+/* Queue this cycle's ring positions as a batch ending at the writers' current output. */
+static void push_batch(struct collector *c)
+{
+	uint32_t moved = 0;
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		struct cseg *s = c->segs[si];
+		for (uint32_t i = 0; i < s->seg.ring_count; i++)
+			moved += s->rings[i].new_read != s->rings[i].read;
+	}
+	if (!moved)
+		return;
+	struct batch *b = malloc(sizeof *b + moved * sizeof b->p[0]);
+	if (!b)
+		return; /* positions stay unread: the records are gathered again */
+	b->next = NULL;
+	b->n = 0;
+	for (unsigned i = 0; i < c->cfg->n_writers; i++)
+		b->end[i] = c->cfg->writers[i].written + c->cfg->writers[i].buf.len;
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		struct cseg *s = c->segs[si];
+		bool any = false;
+		for (uint32_t i = 0; i < s->seg.ring_count; i++) {
+			struct cring *cr = &s->rings[i];
+			if (cr->new_read == cr->read)
+				continue;
+			b->p[b->n++] = (struct batch_pos){s, i, cr->new_read};
+			cr->read = cr->new_read;
+			any = true;
+		}
+		s->pending += any;
+	}
+	if (c->bq_tail)
+		c->bq_tail->next = b;
+	else
+		c->bq_head = b;
+	c->bq_tail = b;
+}
+
+static bool delivered(const struct collector *c, const struct batch *b)
+{
+	for (unsigned i = 0; i < c->cfg->n_writers; i++)
+		if (c->cfg->writers[i].written < b->end[i])
+			return false;
+	return true;
+}
+
+/* Pop delivered batches: their positions become the rings' consumed heads. */
+static void pop_batches(struct collector *c)
+{
+	while (c->bq_head && delivered(c, c->bq_head)) {
+		struct batch *b = c->bq_head;
+		struct cseg *last = NULL;
+		for (uint32_t k = 0; k < b->n; k++) {
+			struct batch_pos *p = &b->p[k];
+			p->s->rings[p->ring].pos = p->pos;
+			if (!p->s->broken) {
+				struct shmlog_ring_header *rh = seg_ring(&p->s->seg, p->ring);
+				/* seq_cst: ordered against the waiters load in wake_waiters */
+				atomic_store_explicit(&rh->head, p->pos, memory_order_seq_cst);
+				wake_waiters(rh);
+			}
+			if (p->s != last)
+				p->s->pending--;
+			last = p->s;
+		}
+		c->bq_head = b->next;
+		if (!c->bq_head)
+			c->bq_tail = NULL;
+		free(b);
+	}
+}
+
+void drain_forget_batches(struct collector *c)
+{
+	while (c->bq_head) {
+		struct batch *b = c->bq_head;
+		c->bq_head = b->next;
+		free(b);
+	}
+	c->bq_tail = NULL;
+	for (unsigned si = 0; si < c->n_segs; si++)
+		c->segs[si]->pending = 0;
 }
 
 /* Wake producers sleeping on rh (flush, block policy, sync). */
@@ -305,6 +410,7 @@ static void publish_synced(struct collector *c)
 	}
 }
 
+/* Publish the counters of every ring, and free released rings that are consumed. */
 static void publish(struct collector *c)
 {
 	uint64_t now = clock_realtime_ns();
@@ -312,28 +418,19 @@ static void publish(struct collector *c)
 		struct cseg *s = c->segs[si];
 		if (s->broken)
 			continue;
-		bool any = false;
 		for (uint32_t i = 0; i < s->seg.ring_count; i++) {
 			struct cring *cr = &s->rings[i];
 			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
-			if (cr->new_pos != cr->pos) {
-				cr->pos = cr->new_pos;
-				any = true;
-				/* seq_cst: ordered against the waiters load in wake_waiters */
-				atomic_store_explicit(&rh->head, cr->pos, memory_order_seq_cst);
-				wake_waiters(rh);
-			}
 			atomic_store_explicit(&rh->lost_reported, cr->lost_reported, memory_order_relaxed);
 			atomic_store_explicit(&rh->records_consumed, cr->records_consumed, memory_order_relaxed);
-			/* a released ring is free for a new thread once drained */
+			/* a released ring is free for a new thread once consumed */
 			uint32_t st = SHMLOG_RING_RELEASED;
 			if (atomic_load_explicit(&rh->tail, memory_order_acquire) == cr->pos)
 				/* release: our reads of its records happen before a new owner writes */
 				atomic_compare_exchange_strong_explicit(&rh->state, &st, SHMLOG_RING_FREE,
 									memory_order_release, memory_order_relaxed);
 		}
-		if (any)
-			atomic_store_explicit(&s->seg.hdr->collector_seen_ns, now, memory_order_relaxed);
+		atomic_store_explicit(&s->seg.hdr->collector_seen_ns, now, memory_order_relaxed);
 	}
 }
 
@@ -360,6 +457,12 @@ long drain_cycle(struct collector *c, bool final, bool *held)
 	uint64_t cutoff = now - (uint64_t)c->cfg->merge_window_us * 1000u;
 	uint64_t future = now + 1000000000ull; /* a stamp this far ahead is not waited for */
 
+	/* where this cycle's output starts in each writer (volatile: read after siglongjmp) */
+	static size_t volatile buf_start[CONFIG_MAX_WRITERS];
+	for (unsigned i = 0; i < c->cfg->n_writers; i++)
+		buf_start[i] = c->cfg->writers[i].buf.len;
+	bool gather = drain_backlog(c) < COLLECTOR_BACKLOG_MAX;
+
 	sigjmp_buf jb;
 	if (sigsetjmp(jb, 1)) {
 		bus_jmp = NULL;
@@ -368,10 +471,10 @@ long drain_cycle(struct collector *c, bool final, bool *held)
 			if ((uint8_t *)bus_addr >= s->seg.base && (uint8_t *)bus_addr < s->seg.base + s->seg.size)
 				discover_reject(c, s, "file truncated while mapped (SIGBUS)");
 			for (uint32_t i = 0; i < s->seg.ring_count; i++)
-				s->rings[i].new_pos = s->rings[i].pos;
+				s->rings[i].new_read = s->rings[i].read;
 		}
-		for (unsigned i = 0; i < c->cfg->n_writers; i++)
-			sbuf_reset(&c->cfg->writers[i].buf);
+		for (unsigned i = 0; i < c->cfg->n_writers; i++) /* drop this cycle's output only */
+			c->cfg->writers[i].buf.len = buf_start[i];
 		return 0;
 	}
 	bus_jmp = &jb;
@@ -379,7 +482,7 @@ long drain_cycle(struct collector *c, bool final, bool *held)
 	uint32_t n = 0, nr = 0;
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		struct cseg *s = c->segs[si];
-		if (s->broken || s->finished)
+		if (s->broken || s->finished || !gather)
 			continue;
 		bool seg_final = final || seg_done(s);
 		struct clock_calib cal = c->calib;
@@ -395,24 +498,26 @@ long drain_cycle(struct collector *c, bool final, bool *held)
 			n = seg_start;
 			nr = runs_start;
 			for (uint32_t i = 0; i < s->seg.ring_count; i++)
-				s->rings[i].new_pos = s->rings[i].pos;
+				s->rings[i].new_read = s->rings[i].read;
 		}
 	}
 	merge_emit(c, nr);
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		struct cseg *s = c->segs[si];
-		if (s->broken || s->finished || !seg_done(s))
+		if (s->broken || s->finished || !gather || !seg_done(s))
 			continue;
 		bool all = true;
 		for (uint32_t i = 0; i < s->seg.ring_count && all; i++)
 			all = atomic_load_explicit(&seg_ring(&s->seg, i)->tail, memory_order_acquire) ==
-			      s->rings[i].new_pos;
+			      s->rings[i].new_read;
 		if (all)
 			finish_segment(c, s);
 	}
 	bus_jmp = NULL;
 
+	push_batch(c);
 	write_batches(c);
+	pop_batches(c);
 	publish(c);
 	publish_synced(c);
 	if (n == COLLECTOR_BATCH_RECORDS)

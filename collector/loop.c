@@ -146,6 +146,7 @@ static void teardown(struct collector *c)
 		if (w->ops->sync)
 			w->ops->sync(w);
 	}
+	drain_forget_batches(c);
 	discover_detach_all(c);
 	io_uring_queue_exit(&c->ev);
 	io_uring_queue_exit(&c->io);
@@ -158,7 +159,11 @@ static void teardown(struct collector *c)
 	sbuf_free(&c->msg);
 }
 
-/* Drain everything committed until nothing moves, then retire finished segments. */
+/*
+ * Drain everything committed until nothing moves, then retire finished
+ * segments. A writer that cannot write gets a few more tries; what it still
+ * holds then is not consumed, so its records stay in their segments.
+ */
 static void drain_all(struct collector *c)
 {
 	bool held;
@@ -166,6 +171,15 @@ static void drain_all(struct collector *c)
 		;
 	/* one more for segments whose end became visible in the last cycle */
 	drain_cycle(c, true, &held);
+	for (int k = 0; k < 20 && drain_backlog(c); k++) {
+		struct timespec d = {0, 50 * 1000 * 1000}; /* retry backoff for a full disk */
+		nanosleep(&d, NULL);
+		drain_cycle(c, true, &held);
+	}
+	if (drain_backlog(c))
+		collector_warn("%llu bytes of output could not be written; their records were not consumed and "
+			       "stay in their segments",
+			       (unsigned long long)drain_backlog(c));
 	discover_reap(c);
 }
 

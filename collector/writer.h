@@ -40,8 +40,10 @@ struct writer_ops {
 	 */
 	int (*open)(struct writer *w, const config_setting_t *cfg, struct diag *d);
 	/*
-	 * Fill *req with what to write for the batch in w->buf (a writer may
-	 * transform it first). Returns 1 when there is something to write, 0
+	 * Fill *req with what to write for the output in w->buf. The core
+	 * removes the bytes written from the front of w->buf afterwards, so
+	 * req must describe w->buf itself (a transforming writer keeps its own
+	 * state behind w->buf). Returns 1 when there is something to write, 0
 	 * when not, -errno on failure.
 	 */
 	int (*prepare)(struct writer *w, struct uio_req *req);
@@ -63,7 +65,9 @@ struct writer {
 	enum text_format format; /* TEXT_FORMAT_TEXT or TEXT_FORMAT_JSON */
 	bool color;            /* ANSI colour by level (console on a terminal) */
 	int fd;                /* where the batch goes, -1 if none */
-	struct sbuf buf;       /* this batch's output */
+	bool durable;          /* a failed write is kept and retried (files); else it is dropped */
+	struct sbuf buf;       /* output not yet written: this batch, and any backlog */
+	uint64_t written;      /* bytes written since start (buf holds the ones after) */
 	struct writer_stats stats;
 	int last_err;          /* last error reported, to report each condition once */
 	void *priv;            /* type-specific state */

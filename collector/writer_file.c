@@ -8,17 +8,30 @@
  * (0x1a0) is taken as it is, and a string ("0640") is parsed as octal.
  *
  * The file is opened O_APPEND so that every batch lands at the end even if
- * someone else appends too; sync is fdatasync.
+ * someone else appends too; sync is fdatasync. The writer is durable: the
+ * core keeps what it could not write (disk full) and retries. Before each
+ * batch it checks (one stat, negligible against a batch) that the path still
+ * names the open file; a file that was removed or renamed away (log
+ * rotation) is reopened, i.e. created again, so no batch goes to a file
+ * nobody can see.
  */
 #include "writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "collector.h"
+
+struct file_state {
+	char *path;
+	mode_t mode;
+};
 
 static const char *const file_keys[] = {"path", "mode", NULL};
 
@@ -107,8 +120,44 @@ static int file_open(struct writer *w, const config_setting_t *cfg, struct diag 
 			    strerror(e));
 		return -e;
 	}
+	struct file_state *fs = calloc(1, sizeof *fs);
+	if (!fs || !(fs->path = strdup(path))) {
+		free(fs);
+		close(fd);
+		snprintf(d->msg, sizeof d->msg, "out of memory");
+		return -ENOMEM;
+	}
+	fs->mode = mode;
+	w->priv = fs;
 	w->fd = fd;
+	w->durable = true;
 	return 0;
+}
+
+/* Reopen the path if it no longer names our file (removed, rotated). */
+static void file_check(struct writer *w)
+{
+	struct file_state *fs = w->priv;
+	struct stat a, b;
+	if (fstat(w->fd, &b) == 0 && stat(fs->path, &a) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return;
+	int fd = open(fs->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, fs->mode);
+	if (fd < 0) {
+		if (-errno != w->last_err)
+			collector_warn("writer %s: %s is gone and cannot be created again: %s", w->name, fs->path,
+				       strerror(errno));
+		w->last_err = -errno;
+		return;
+	}
+	collector_warn("writer %s: %s was removed or replaced; writing to a new file", w->name, fs->path);
+	close(w->fd);
+	w->fd = fd;
+}
+
+static int file_prepare(struct writer *w, struct uio_req *req)
+{
+	file_check(w);
+	return writer_prepare_buf(w, req);
 }
 
 /* fdatasync the file. Returns 0 or -errno. */
@@ -119,16 +168,21 @@ static int file_sync(struct writer *w)
 
 static void file_close(struct writer *w)
 {
+	struct file_state *fs = w->priv;
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
+	if (fs)
+		free(fs->path);
+	free(fs);
+	w->priv = NULL;
 }
 
 const struct writer_ops writer_file_ops = {
 	.keys = file_keys,
 	.type = "file",
 	.open = file_open,
-	.prepare = writer_prepare_buf,
+	.prepare = file_prepare,
 	.sync = file_sync,
 	.close = file_close,
 };

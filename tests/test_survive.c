@@ -248,3 +248,107 @@ Test(survive, a_forked_child_logs_into_its_own_segment)
 	free(pout);
 	free(out);
 }
+
+struct file_has {
+	const char *path;
+	const char *text;
+};
+
+static bool file_has_text(void *arg)
+{
+	struct file_has *fh = arg;
+	char *t = th_read_file(fh->path, NULL);
+	bool ok = t && strstr(t, fh->text);
+	free(t);
+	return ok;
+}
+
+static bool file_has_lines(void *arg)
+{
+	struct grow *g = arg; /* min = line count */
+	char *t = th_read_file(g->path, NULL);
+	long n = 0;
+	for (char *p = t; p && *p; p++)
+		n += *p == '\n';
+	free(t);
+	return n >= g->min;
+}
+
+Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns)
+{
+	char *mnt = wpath("small"), *filler, *file, *cfg = wpath("c.cfg"), *out = wpath("out.log"),
+	     *err = wpath("err.log"), *pout = wpath("p.out");
+	mkdir(mnt, 0700);
+	char *mount_argv[] = {"/bin/mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt, NULL};
+	int mst = th_waitpid_timeout(th_spawn(mount_argv, "/dev/null", "/dev/null", NULL), 10000);
+	if (mst != 0)
+		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
+	cr_assert(asprintf(&filler, "%s/filler", mnt) > 0 && asprintf(&file, "%s/app.log", mnt) > 0);
+	FILE *f = fopen(cfg, "w");
+	fprintf(f, "writers = ( { type = \"file\"; path = \"%s\"; }, { type = \"console\"; } );\n", file);
+	fclose(f);
+	/* fill the disk */
+	f = fopen(filler, "w");
+	char zeros[4096] = {0};
+	while (fwrite(zeros, 1, sizeof zeros, f) == sizeof zeros)
+		;
+	fclose(f);
+	pid_t c = start_collector(out, err, "--config", cfg);
+	char *args[] = {"-t", "2", "-r", "2000", "-f", "300", NULL};
+	run_producer(pout, args, NULL);
+	char *po = read_or_fail(pout);
+	cr_assert(strstr(po, "flush=-110\n"), "nothing is consumed while the file writer cannot write: %s", po);
+	struct file_has nospace = {err, "No space left on device"};
+	cr_assert(th_wait_until(file_has_text, &nospace, 10000), "the condition is reported");
+	/* the other writer is still served */
+	struct grow console = {out, 4000};
+	cr_assert(th_wait_until(file_has_lines, &console, 10000), "console writer got the records");
+	cr_assert_eq(count_segments(), 1, "the dead producer's segment is kept: its records are not delivered");
+	/* space returns */
+	unlink(filler);
+	struct grow all = {file, 4001}; /* the records and the "process ended" notice */
+	cr_assert(th_wait_until(file_has_lines, &all, 20000), "the file catches up by itself");
+	cr_assert(th_wait_until(no_segments, NULL, 10000));
+	stop_collector(c);
+	struct tally ty = {.threads = 2, .records = 2000, .allow_other = true};
+	tally_output(file, &ty);
+	cr_assert_eq(ty.seen, 4000, "every record exactly once in the file");
+	char *e = read_or_fail(err), *first = strstr(e, "No space left");
+	cr_assert(first && !strstr(first + 1, "No space left"), "reported once: %s", e);
+	cr_assert(strstr(e, "writing again"));
+	char *umount_argv[] = {"/bin/umount", mnt, NULL};
+	th_waitpid_timeout(th_spawn(umount_argv, "/dev/null", "/dev/null", NULL), 10000);
+	free(e);
+	free(po);
+	free(ty.last);
+	free(mnt);
+	free(filler);
+	free(file);
+	free(cfg);
+	free(out);
+	free(err);
+	free(pout);
+}
+
+Test(survive, a_removed_log_file_is_created_again)
+{
+	char *file = wpath("app.log"), *cfg = wpath("c.cfg"), *err = wpath("err.log");
+	FILE *f = fopen(cfg, "w");
+	fprintf(f, "writers = ( { type = \"file\"; path = \"%s\"; } );\n", file);
+	fclose(f);
+	pid_t c = start_collector("/dev/null", err, "--config", cfg);
+	char *args1[] = {"-t", "1", "-r", "10", "-f", "10000", "-C", NULL};
+	run_producer("/dev/null", args1, NULL);
+	cr_assert_eq(unlink(file), 0);
+	char *args2[] = {"-t", "1", "-r", "20", "-f", "10000", "-C", NULL};
+	run_producer("/dev/null", args2, NULL);
+	struct grow g = {file, 20};
+	cr_assert(th_wait_until(file_has_lines, &g, 10000), "the new file gets the later records");
+	stop_collector(c);
+	char *e = read_or_fail(err);
+	cr_assert(strstr(e, "was removed or replaced"), "%s", e);
+	free(e);
+	free(file);
+	free(cfg);
+	free(err);
+}
