@@ -352,3 +352,51 @@ Test(survive, a_removed_log_file_is_created_again)
 	free(cfg);
 	free(err);
 }
+
+#include <dlfcn.h>
+#include <fcntl.h>
+
+#include <shmlog.h>
+
+Test(survive, a_process_with_two_copies_of_the_library_logs_through_both)
+{
+	/* a second copy under another file name: the loader maps it again, as it
+	 * would a plugin that bundles its own libshmlog */
+	char *orig = th_build_path("libshmlog.so"), *copy = wpath("libshmlog-plugin.so");
+	size_t len;
+	char *bytes = th_read_file(orig, &len);
+	cr_assert(bytes);
+	int fd = open(copy, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	cr_assert(write(fd, bytes, len) == (ssize_t)len);
+	close(fd);
+	free(bytes);
+	void *h = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+	cr_assert(h, "dlopen: %s", dlerror());
+	int (*open2)(struct shmlog **, const struct shmlog_options *) = (int (*)(struct shmlog **, const struct shmlog_options *))dlsym(h, "shmlog_open");
+	void (*log2)(struct shmlog *, struct shmlog__site *, ...) = (void (*)(struct shmlog *, struct shmlog__site *, ...))dlsym(h, "shmlog__log");
+	void (*close2)(struct shmlog *) = (void (*)(struct shmlog *))dlsym(h, "shmlog_close");
+	cr_assert(open2 && log2 && close2 && (void *)open2 != (void *)shmlog_open, "a distinct copy");
+
+	struct shmlog_options o = {.dir = dir, .name = "twice"};
+	struct shmlog *a, *b;
+	cr_assert_eq(shmlog_open(&a, &o), 0);
+	cr_assert_eq(open2(&b, &o), 0, "both copies create a segment: names do not collide");
+	SHMLOG_INFO(a, "from the program %d", 1);
+	static struct shmlog__site site = {"from the plugin %d", __FILE__, __LINE__, SHMLOG_LEVEL_INFO};
+	log2(b, &site, 2);
+	cr_assert_eq(count_segments(), 2);
+	shmlog_close(a);
+	close2(b);
+
+	char *out = wpath("out.log"), *bin = th_build_path("shmlog-collector");
+	char *argv[] = {bin, "--dir", dir, "--once", NULL};
+	int st = th_waitpid_timeout(th_spawn(argv, out, NULL, NULL), 30000);
+	cr_assert(st == 0);
+	char *text = th_read_file(out, NULL);
+	cr_assert(strstr(text, "]: from the program 1\n") && strstr(text, "]: from the plugin 2\n"), "%s", text);
+	free(text);
+	free(out);
+	free(bin);
+	free(orig);
+	free(copy);
+}
