@@ -512,6 +512,73 @@ static int fmt_render_snprintf(struct sbuf *out, const struct fmt_conv *c, const
 	return 0;
 }
 
+/*
+ * Fast path for %f and %F with no flags, precision <= 9 and a finite value
+ * below 2^64: the exact decimal of the binary value, by integer arithmetic
+ * (v = mant * 2^e2, so v * 10^prec = mant * 10^prec * 2^e2, rounded half to
+ * even as glibc rounds in the default rounding mode). Width pads with spaces
+ * on the left. Returns false when it does not apply.
+ */
+static bool fmt_render_fixed(struct sbuf *out, double v, int32_t prec, int64_t width)
+{
+	static const uint64_t pow10[10] = {1,	   10,	    100,      1000,	 10000,
+					   100000, 1000000, 10000000, 100000000, 1000000000};
+	if (prec > 9)
+		return false;
+	uint64_t bits;
+	memcpy(&bits, &v, sizeof bits);
+	int exp = (int)((bits >> 52) & 0x7ff);
+	if (exp == 0x7ff)
+		return false; /* inf, nan */
+	bool neg = (bits >> 63) != 0;
+	uint64_t mant = bits & ((1ull << 52) - 1);
+	if (exp)
+		mant |= 1ull << 52;
+	else
+		exp = 1;
+	int e2 = exp - 1075;
+	if (e2 > 11)
+		return false; /* v >= 2^64 */
+	unsigned __int128 n = (unsigned __int128)mant * pow10[prec]; /* < 2^83 */
+	unsigned __int128 q;
+	if (e2 >= 0) {
+		q = n << e2;
+	} else if (-e2 >= 100) {
+		q = 0; /* n < 2^83 is below half of 2^100: rounds to 0 */
+	} else {
+		int k = -e2;
+		q = n >> k;
+		unsigned __int128 rem = n & (((unsigned __int128)1 << k) - 1), half = (unsigned __int128)1 << (k - 1);
+		if (rem > half || (rem == half && (q & 1)))
+			q++;
+	}
+	unsigned __int128 ipart = q / pow10[prec];
+	if (ipart >> 64)
+		return false;
+	uint64_t ip = (uint64_t)ipart, fp = (uint64_t)(q % pow10[prec]);
+	char tmp[48], *e = tmp + sizeof tmp, *p = e;
+	for (int i = 0; i < prec; i++, fp /= 10)
+		*--p = (char)('0' + fp % 10);
+	if (prec)
+		*--p = '.';
+	do {
+		*--p = (char)('0' + ip % 10);
+		ip /= 10;
+	} while (ip);
+	if (neg)
+		*--p = '-';
+	size_t len = (size_t)(e - p);
+	if (width > 0 && (uint64_t)width > len) {
+		size_t pad = (size_t)width - len;
+		if (sbuf_reserve(out, pad) == 0) {
+			memset(out->data + out->len, ' ', pad);
+			out->len += pad;
+		}
+	}
+	fmt_put(out, p, len);
+	return true;
+}
+
 static int fmt_render_conv(struct sbuf *out, const struct fmt_conv *c, const struct fmt_arg *args)
 {
 	const struct fmt_arg *a = &args[c->arg];
@@ -553,6 +620,12 @@ static int fmt_render_conv(struct sbuf *out, const struct fmt_conv *c, const str
 			sbuf_putc(out, (char)(unsigned char)fmt_arg_i64(a));
 			return 0;
 		}
+		break;
+	case 'f': case 'F':
+		if (c->flags == 0 && c->len_mod != FMT_LEN_LD && a->kind == SHMLOG_ARG_DOUBLE &&
+		    (!has_width || width >= 0) &&
+		    fmt_render_fixed(out, a->v.d, prec == FMT_NONE ? 6 : prec, has_width ? width : 0))
+			return 0;
 		break;
 	case 's': {
 		if (a->kind == SHMLOG_ARG_STRING && a->v.s.null) {

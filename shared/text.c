@@ -114,7 +114,28 @@ static inline char *put_u32(char *p, uint32_t v)
  * Write the 30 characters of the RFC 3339 timestamp (no NUL) at p.
  * Returns the end of what was written.
  */
+static char *put_ts_slow(char *p, uint64_t ts_ns);
+
+/* The date and time up to the second change once a second: reuse them. */
 static char *put_ts(char *p, uint64_t ts_ns)
+{
+	static _Thread_local uint64_t cached_secs = UINT64_MAX;
+	static _Thread_local char cached[TEXT_TS_BYTES];
+	uint64_t secs = ts_ns / 1000000000u;
+	if (secs != cached_secs) {
+		put_ts_slow(cached, secs * 1000000000u);
+		cached_secs = secs;
+	}
+	memcpy(p, cached, 20); /* "YYYY-MM-DDTHH:MM:SS." */
+	p += 20;
+	uint32_t ns = (uint32_t)(ts_ns % 1000000000u);
+	for (int i = 8; i >= 0; i--, ns /= 10)
+		p[i] = (char)('0' + ns % 10);
+	p[9] = 'Z';
+	return p + 10;
+}
+
+static char *put_ts_slow(char *p, uint64_t ts_ns)
 {
 	uint64_t secs = ts_ns / 1000000000u;
 	uint32_t ns = (uint32_t)(ts_ns % 1000000000u);

@@ -985,3 +985,29 @@ Test(fmt, refuses_literal_width_above_the_cap)
 	refused("%.65537f", "precision");
 	check("%65536d|%.30f", 7, 0.25);
 }
+
+/* The %f fast path (exact integer arithmetic) against glibc on values where
+ * rounding is delicate: exact ties, values just around them, random bits. */
+Test(fmt, fixed_point_fast_path_matches_snprintf_on_ties_and_random_values)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	char fmtbuf[16];
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		double v;
+		switch (i % 4) {
+		case 0: v = (double)(int64_t)(x % 2000001) / 1000.0 - 1000.0; break; /* decimal-ish */
+		case 1: v = (double)(x % 100000) + 0.5 / (double)(1u << (x % 10)); break; /* binary ties */
+		case 2: v = nextafter((double)(x % 1000) + 0.125, (x & 1) ? 1e9 : -1e9); break;
+		default: memcpy(&v, &x, sizeof v); if (!isfinite(v) || fabs(v) > 1e19) v = 1.0 / (double)(x | 1); break;
+		}
+		int prec = (int)((x >> 20) % 11) - 1; /* -1: default precision */
+		if (prec < 0)
+			snprintf(fmtbuf, sizeof fmtbuf, "%%f");
+		else
+			snprintf(fmtbuf, sizeof fmtbuf, "%%.%df", prec);
+		check_double(fmtbuf, 0, 0, 0, v);
+	}
+}
