@@ -15,6 +15,8 @@
  * the threads: the child logs CHILD_RECORDS records "child i=I" through the
  * same logger, flushes and exits (prints "child_flush=RC", "child=STATUS").
  * -W waits until FILE exists before exiting (keeps the process alive).
+ * -w WAVES runs the threads WAVES times (each wave's threads exit and give
+ * their rings back; wave k logs i = k * RECORDS ... (k + 1) * RECORDS - 1).
  */
 #include <getopt.h>
 #include <sys/stat.h>
@@ -33,11 +35,12 @@
 
 static struct shmlog *lg;
 static long records = 10;
+static long wave;
 
 static void *worker(void *arg)
 {
 	int t = (int)(long)arg;
-	for (long i = 0; i < records; i++)
+	for (long i = wave * records; i < (wave + 1) * records; i++)
 		SHMLOG_INFO(lg, EXPECT_FMT, EXPECT_ARGS(t, i));
 	SHMLOG_DEBUG(lg, "debug t=%d", t);
 	return NULL;
@@ -48,9 +51,9 @@ int main(int argc, char **argv)
 	struct shmlog_options o = {.name = "prod"};
 	int threads = 1, flush_ms = -1, opt;
 	int do_close = 0, do_kill = 0, do_segv = 0, do_abort = 0, sync_ms = -1, durable = 0;
-	long child_records = -1;
+	long child_records = -1, waves = 1;
 	const char *wait_file = NULL;
-	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:w:")) != -1) {
 		switch (opt) {
 		case 'd': o.dir = optarg; break;
 		case 'n': o.name = optarg; break;
@@ -70,6 +73,7 @@ int main(int argc, char **argv)
 		case 'L': durable = 1; o.sync_level = SHMLOG_LEVEL_WARN; o.sync_timeout_ms = 5000; break;
 		case 'F': child_records = atol(optarg); break;
 		case 'W': wait_file = optarg; break;
+		case 'w': waves = atol(optarg); break;
 		default: return 2;
 		}
 	}
@@ -79,10 +83,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pthread_t th[256];
-	for (int t = 0; t < threads && t < 256; t++)
-		pthread_create(&th[t], NULL, worker, (void *)(long)t);
-	for (int t = 0; t < threads && t < 256; t++)
-		pthread_join(th[t], NULL);
+	for (wave = 0; wave < waves; wave++) {
+		for (int t = 0; t < threads && t < 256; t++)
+			pthread_create(&th[t], NULL, worker, (void *)(long)t);
+		for (int t = 0; t < threads && t < 256; t++)
+			pthread_join(th[t], NULL);
+	}
 	if (durable) {
 		struct timespec a, b;
 		clock_gettime(CLOCK_MONOTONIC, &a);
