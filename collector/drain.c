@@ -196,7 +196,9 @@ static void finish_segment(struct collector *c, struct cseg *s)
 	uint64_t rl = atomic_load_explicit(&s->seg.hdr->registry_lost, memory_order_relaxed);
 	if (rl)
 		notice(c, s, 0, TEXT_LEVEL_WARN, "%llu records lost (call-site registry full)", (unsigned long long)rl);
-	if (s->dead) {
+	/* a producer that closed its logger ended its log normally: no notice */
+	bool closed = atomic_load_explicit(&s->seg.hdr->state, memory_order_acquire) == SHMLOG_SEG_CLOSED;
+	if (s->dead && !closed) {
 		uint32_t end = atomic_load_explicit(&s->seg.hdr->ended, memory_order_acquire);
 		int sig = (int)((end >> 8) & 0xff);
 		switch (end & 0xff) {

@@ -148,7 +148,7 @@ static void crash_handler(int sig, siginfo_t *info, void *uctx)
 		for (int i = 1; i < n; i++) /* frame 0 is this handler */
 			format_frame(&b, (uintptr_t)frames[i]);
 		bool fault = info->si_code > 0 && sig != SIGABRT;
-		struct ring_prod *rp = shmlog__signal_ring(lg);
+		struct shmlog__ring *rp = shmlog__signal_ring(lg);
 		bool locked = false;
 		if (!rp && pthread_mutex_trylock(&lg->overflow_lock) == 0) {
 			rp = &lg->overflow;

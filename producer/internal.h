@@ -20,20 +20,24 @@
 #define SHMLOG_DEFAULT_MAX_SITES 8192u
 #define SHMLOG_DEFAULT_STRINGS_BYTES (512u * 1024u)
 #define SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS 1000
-#define SHMLOG_TLS_SLOTS 4
 static_assert(SHMLOG_MAX_STRING <= SHMLOG_MAX_STRING_MAX, "string lengths must fit the 15-bit length field"); /* loggers a thread can hold a ring in at once */
 
-/* A producer's private view of one ring (its thread's, or the overflow ring). */
-struct ring_prod {
-	struct shmlog_ring_header *rh;
-	uint8_t *data;
-	uint64_t tail;         /* our write position; published to rh->tail */
-	uint64_t head_cache;   /* last consumer position we read */
-	uint64_t pending_lost; /* drops not yet reported by a loss record */
-	uint64_t records;      /* records committed; published to rh->records */
-	uint32_t cap;
-	uint32_t index;
-};
+/* A producer's private view of one ring (its thread's, or the overflow
+ * ring): struct shmlog__ring, declared in shmlog.h because the inline fast
+ * path uses it. Its rh is this ring's header. */
+static inline struct shmlog_ring_header *ring_hdr(const struct shmlog__ring *rp)
+{
+	return (struct shmlog_ring_header *)rp->rh;
+}
+
+/* Recompute how far the inline path may write without looking at anything
+ * else (shmlog.h): after every slow-path write and every claim. */
+static inline void ring_update_fast_limit(struct shmlog__ring *rp)
+{
+	uint64_t lap_end = (rp->tail & ~(uint64_t)(rp->cap - 1)) + rp->cap;
+	uint64_t room_end = rp->head_cache + rp->cap;
+	rp->fast_limit = rp->pending_lost ? 0 : lap_end < room_end ? lap_end : room_end;
+}
 
 struct site_map_entry {
 	const struct shmlog__site *site;
@@ -41,9 +45,7 @@ struct site_map_entry {
 };
 
 struct shmlog {
-	struct shmlog__hot hot; /* must stay first: read by shmlog__enabled() */
-	uint32_t serial;        /* process-unique, never 0 */
-	bool tsc;               /* stamp with the TSC, else realtime ns */
+	struct shmlog__hot hot; /* must stay first: read inline (level, serial, tsc) */
 	int full_policy;
 	int block_timeout_ms;
 	int sync_level;      /* 0: off */
@@ -66,31 +68,14 @@ struct shmlog {
 	uint32_t site_map_cap;
 
 	pthread_mutex_t overflow_lock; /* threads beyond max_threads */
-	struct ring_prod overflow;
+	struct shmlog__ring overflow;
 
 	struct shmlog *next_live; /* process-wide list of open loggers */
 };
 
-/* A thread's ring in one logger. initial-exec TLS: a plain %fs-relative load
- * on the hot path instead of a __tls_get_addr call (the slots are small
- * enough for glibc's static TLS surplus, also when the library is dlopen'ed). */
-struct tls_slot {
-	struct shmlog *lg;
-	uint32_t serial;
-	struct ring_prod rp;
-};
-extern _Thread_local struct tls_slot shmlog__tls_slots[SHMLOG_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
-
-/* The calling thread's ring for lg: claims one on first use. NULL: use the overflow ring. */
-struct ring_prod *shmlog__thread_ring(struct shmlog *lg);
-
-static inline struct ring_prod *shmlog__thread_ring_fast(struct shmlog *lg)
-{
-	struct tls_slot *s = &shmlog__tls_slots[0];
-	if (__builtin_expect(s->lg == lg && s->serial == lg->serial, 1))
-		return &s->rp;
-	return shmlog__thread_ring(lg);
-}
+/* The calling thread's ring for lg (shmlog__tls_slots, shmlog.h): claims one
+ * on first use. NULL: use the overflow ring. */
+struct shmlog__ring *shmlog__thread_ring(struct shmlog *lg);
 
 /* Register site in lg's segment (slow path). Sets *id. Returns 0 or -ENOSPC. */
 int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id);
@@ -104,14 +89,14 @@ int shmlog__wait_synced(struct shmlog_ring_header *rh, uint64_t target, int time
 
 /* The calling thread's ring for lg, for use inside a signal handler: never
  * allocates or takes a lock; NULL if the thread has none and none is free. */
-struct ring_prod *shmlog__signal_ring(struct shmlog *lg);
+struct shmlog__ring *shmlog__signal_ring(struct shmlog *lg);
 
 /* Write one record with the arguments in *ap into rp (log.c). */
-void shmlog__write(struct shmlog *lg, struct ring_prod *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
+void shmlog__write(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
 		   va_list *ap);
 
 /* log.c: write a record with variadic arguments into rp (the crash handler's path). */
-void shmlog__crash_record(struct shmlog *lg, struct ring_prod *rp, struct shmlog__site *site, uint32_t id, ...);
+void shmlog__crash_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, ...);
 
 /* crash.c: install the crash handler for lg (once per process). Returns 0, -EBUSY if another logger owns it. */
 int shmlog__crash_install(struct shmlog *lg);

@@ -24,10 +24,10 @@
 
 static inline uint64_t now_ts(const struct shmlog *lg)
 {
-	return lg->tsc ? clock_tsc() : clock_realtime_ns();
+	return lg->hot.tsc ? clock_tsc() : clock_realtime_ns();
 }
 
-static inline void put_pad(struct ring_prod *rp, uint32_t pad)
+static inline void put_pad(struct shmlog__ring *rp, uint32_t pad)
 {
 	uint8_t *p = rp->data + ring_offset(rp->tail, rp->cap);
 	uint32_t hdr[2] = {pad, SHMLOG_SITE_PAD};
@@ -35,34 +35,34 @@ static inline void put_pad(struct ring_prod *rp, uint32_t pad)
 	rp->tail += pad;
 }
 
-static inline void publish(struct ring_prod *rp)
+static inline void publish(struct shmlog__ring *rp)
 {
 	/* release: the record bytes are written before the consumer can see the
 	 * new tail (pairs with the collector's acquire load of tail) */
-	atomic_store_explicit(&rp->rh->tail, rp->tail, memory_order_release);
+	atomic_store_explicit(&ring_hdr(rp)->tail, rp->tail, memory_order_release);
 }
 
-static void count_lost(struct ring_prod *rp)
+static void count_lost(struct shmlog__ring *rp)
 {
 	rp->pending_lost++;
 	/* relaxed: only this thread writes lost; readers only need a recent value */
-	atomic_store_explicit(&rp->rh->lost, atomic_load_explicit(&rp->rh->lost, memory_order_relaxed) + 1,
+	atomic_store_explicit(&ring_hdr(rp)->lost, atomic_load_explicit(&ring_hdr(rp)->lost, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 }
 
 /* Is there room for size bytes (after any pad)? Reloads the consumer position
  * only when the cached one says no. */
-static inline bool has_room(struct ring_prod *rp, uint32_t size, uint32_t *pad)
+static inline bool has_room(struct shmlog__ring *rp, uint32_t size, uint32_t *pad)
 {
 	if (ring_plan(rp->tail, rp->head_cache, rp->cap, size, pad))
 		return true;
 	/* acquire: pairs with the collector's release of head, so its reads of the
 	 * space we are about to overwrite are complete */
-	rp->head_cache = atomic_load_explicit(&rp->rh->head, memory_order_acquire);
+	rp->head_cache = atomic_load_explicit(&ring_hdr(rp)->head, memory_order_acquire);
 	return ring_plan(rp->tail, rp->head_cache, rp->cap, size, pad);
 }
 
-static __attribute__((noinline)) bool wait_room(struct shmlog *lg, struct ring_prod *rp, uint32_t size, uint32_t *pad)
+static __attribute__((noinline)) bool wait_room(struct shmlog *lg, struct shmlog__ring *rp, uint32_t size, uint32_t *pad)
 {
 	for (int i = 0; i < SPIN_BEFORE_SLEEP; i++) {
 		_mm_pause();
@@ -72,7 +72,7 @@ static __attribute__((noinline)) bool wait_room(struct shmlog *lg, struct ring_p
 	/* sleep until the collector has moved head far enough: tail + pad + size - head <= cap */
 	uint32_t to_end = ring_to_end(rp->tail, rp->cap);
 	uint32_t total = size <= to_end ? size : to_end + size;
-	shmlog__wait_pos(rp->rh, &rp->rh->head, rp->tail + total - rp->cap, lg->block_timeout_ms);
+	shmlog__wait_pos(ring_hdr(rp), &ring_hdr(rp)->head, rp->tail + total - rp->cap, lg->block_timeout_ms);
 	return has_room(rp, size, pad);
 }
 
@@ -80,7 +80,7 @@ static __attribute__((noinline)) bool wait_room(struct shmlog *lg, struct ring_p
  * Reserve size bytes for a record (plus a loss record first if drops are
  * pending). Returns where to write, or NULL when the record is dropped.
  */
-static inline uint8_t *reserve(struct shmlog *lg, struct ring_prod *rp, uint32_t size)
+static inline uint8_t *reserve(struct shmlog *lg, struct shmlog__ring *rp, uint32_t size)
 {
 	uint32_t pad;
 	if (__builtin_expect(rp->pending_lost != 0, 0)) {
@@ -111,8 +111,18 @@ static inline uint8_t *reserve(struct shmlog *lg, struct ring_prod *rp, uint32_t
 	return rp->data + ring_offset(rp->tail, rp->cap);
 }
 
-void shmlog__write(struct shmlog *lg, struct ring_prod *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
+static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id,
+			 uint64_t ts, va_list *ap);
+
+void shmlog__write(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
 		   va_list *ap)
+{
+	write_record(lg, rp, site, id, ts, ap);
+	ring_update_fast_limit(rp);
+}
+
+static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id,
+			 uint64_t ts, va_list *ap)
 {
 	uint16_t slen[SHMLOG_MAX_ARGS];
 	uint32_t asz = 0;
@@ -136,7 +146,7 @@ void shmlog__write(struct shmlog *lg, struct ring_prod *rp, struct shmlog__site 
 		record_args_encode(p + sizeof h, slen, site->kinds, site->nargs, ap);
 	rp->tail += size;
 	/* relaxed: a statistic; the tail release below orders it for readers that care */
-	atomic_store_explicit(&rp->rh->records, ++rp->records, memory_order_relaxed);
+	atomic_store_explicit(rp->records_pub, ++rp->records, memory_order_relaxed);
 	publish(rp);
 }
 
@@ -146,15 +156,17 @@ SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...
 	/* acquire: pairs with the release in shmlog__register, so nargs/kinds are read after they were written */
 	uint64_t c = atomic_load_explicit(&site->cache, memory_order_acquire);
 	uint32_t id;
-	if (__builtin_expect((uint32_t)(c >> 32) == lg->serial, 1)) {
-		id = (uint32_t)c - 1;
+	if (__builtin_expect((uint32_t)(c >> 32) == lg->hot.serial, 1)) {
+		id = (uint32_t)c & ~SHMLOG__SITE_FAST;
 	} else if (shmlog__register(lg, site, &id) < 0) {
 		atomic_fetch_add_explicit(&lg->hdr->registry_lost, 1, memory_order_relaxed);
 		return;
 	}
 	va_list ap;
 	va_start(ap, site);
-	struct ring_prod *rp = shmlog__thread_ring_fast(lg);
+	struct shmlog__tls *t = &shmlog__tls_slots[0];
+	struct shmlog__ring *rp =
+		t->lg == lg && t->serial == lg->hot.serial ? &t->rp : shmlog__thread_ring(lg);
 	if (__builtin_expect(rp != NULL, 1)) {
 		shmlog__write(lg, rp, site, id, ts, &ap);
 	} else {
@@ -165,11 +177,11 @@ SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...
 	}
 	va_end(ap);
 	if (__builtin_expect(lg->sync_level != 0, 0) && site->level >= lg->sync_level)
-		shmlog__wait_synced(rp->rh, atomic_load_explicit(&rp->rh->tail, memory_order_relaxed),
+		shmlog__wait_synced(ring_hdr(rp), atomic_load_explicit(&ring_hdr(rp)->tail, memory_order_relaxed),
 				    lg->sync_timeout_ms);
 }
 
-void shmlog__crash_record(struct shmlog *lg, struct ring_prod *rp, struct shmlog__site *site, uint32_t id, ...)
+void shmlog__crash_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, ...)
 {
 	uint64_t ts = now_ts(lg);
 	va_list ap;

@@ -39,7 +39,7 @@ static uint32_t next_serial = 1;
 static pthread_key_t thread_key;
 static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
-_Thread_local struct tls_slot shmlog__tls_slots[SHMLOG_TLS_SLOTS] __attribute__((tls_model("initial-exec")));
+SHMLOG_EXPORT __thread struct shmlog__tls shmlog__tls_slots[SHMLOG__TLS_SLOTS] __attribute__((tls_model("initial-exec")));
 #define tls_slots shmlog__tls_slots
 
 static void thread_exit(void *arg);
@@ -89,7 +89,7 @@ static void fork_child(void)
 			close(l->fd);
 		l->base = NULL;
 		l->hdr = NULL;
-		l->serial = next_serial++;
+		l->hot.serial = next_serial++;
 		if (segment_create(l) < 0)
 			atomic_store_explicit(&l->hot.level, SHMLOG_LEVEL_OFF, memory_order_relaxed);
 	}
@@ -179,7 +179,7 @@ static int segment_create(struct shmlog *lg)
 	int err = mkdir_p(lg->dir, lg->world_dir);
 	if (err)
 		return err;
-	uint32_t id = lg->serial;
+	uint32_t id = lg->hot.serial;
 	lg->fd = -1;
 	for (int attempt = 0; attempt < 100 && lg->fd < 0; attempt++, id += 1000) {
 		if (snprintf(tmp, sizeof tmp, "%s/.%s.%d.%u.tmp", lg->dir, sname, (int)getpid(), id) >= (int)sizeof tmp)
@@ -207,7 +207,7 @@ static int segment_create(struct shmlog *lg)
 	h->header_bytes = SHMLOG_SEG_HEADER_BYTES;
 	h->ring_header_bytes = SHMLOG_RING_HEADER_BYTES;
 	h->site_entry_bytes = SHMLOG_SITE_ENTRY_BYTES;
-	h->flags = lg->tsc ? SHMLOG_SEG_CLOCK_TSC : 0;
+	h->flags = lg->hot.tsc ? SHMLOG_SEG_CLOCK_TSC : 0;
 	h->segment_bytes = lg->size;
 	h->pid = (uint32_t)getpid();
 	h->uid = (uint32_t)geteuid();
@@ -225,14 +225,16 @@ static int segment_create(struct shmlog *lg)
 	h->max_string_bytes = lg->max_string;
 	h->full_policy = (uint32_t)lg->full_policy;
 	atomic_store_explicit(&h->state, SHMLOG_SEG_LIVE, memory_order_relaxed);
-	if (lg->tsc)
+	if (lg->hot.tsc)
 		clock_store(h, &lg->calib);
 	memset(&lg->overflow, 0, sizeof lg->overflow);
 	lg->overflow.rh = shmlog__ring_header(lg, lg->ring_count - 1);
+	lg->overflow.tail_pub = &ring_hdr(&lg->overflow)->tail;
+	lg->overflow.records_pub = &ring_hdr(&lg->overflow)->records;
 	lg->overflow.data = shmlog__ring_data(lg, lg->ring_count - 1);
 	lg->overflow.cap = lg->ring_bytes;
 	lg->overflow.index = lg->ring_count - 1;
-	atomic_store_explicit(&lg->overflow.rh->state, SHMLOG_RING_CLAIMED, memory_order_relaxed);
+	atomic_store_explicit(&ring_hdr(&lg->overflow)->state, SHMLOG_RING_CLAIMED, memory_order_relaxed);
 	/* release: everything above is visible to a reader that acquires the magic */
 	atomic_store_explicit(&h->magic, SHMLOG_MAGIC, memory_order_release);
 	for (int attempt = 0; attempt < 100; attempt++, id += 1000) {
@@ -310,7 +312,7 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 	lg->world_dir = default_dir;
 	strcpy(lg->name, name);
 	lg->dir = strdup(dir);
-	lg->tsc = clock_tsc_usable() && clock_calibrate(&lg->calib, 2) == 0;
+	lg->hot.tsc = clock_tsc_usable() && clock_calibrate(&lg->calib, 2) == 0;
 	lg->site_map_cap = round_pow2(SHMLOG_DEFAULT_MAX_SITES * 2);
 	lg->site_map = calloc(lg->site_map_cap, sizeof *lg->site_map);
 	pthread_mutex_init(&lg->site_lock, NULL);
@@ -320,7 +322,7 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&live_lock);
-	lg->serial = next_serial++;
+	lg->hot.serial = next_serial++;
 	pthread_mutex_unlock(&live_lock);
 	int err = segment_create(lg);
 	if (err) {
@@ -342,13 +344,13 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 /* Give every ring of lg held by this thread back; forget lg in its slots. */
 static void release_thread_rings(struct shmlog *only)
 {
-	for (int i = 0; i < SHMLOG_TLS_SLOTS; i++) {
-		struct tls_slot *s = &tls_slots[i];
+	for (int i = 0; i < SHMLOG__TLS_SLOTS; i++) {
+		struct shmlog__tls *s = &tls_slots[i];
 		if (!s->lg || (only && s->lg != only))
 			continue;
 		/* release: the last tail store happens before the ring is seen released
 		 * (pairs with the collector's acquire load of state) */
-		atomic_store_explicit(&s->rp.rh->state, SHMLOG_RING_RELEASED, memory_order_release);
+		atomic_store_explicit(&ring_hdr(&s->rp)->state, SHMLOG_RING_RELEASED, memory_order_release);
 		s->lg = NULL;
 	}
 }
@@ -357,15 +359,15 @@ static void thread_exit(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&live_lock);
-	for (int i = 0; i < SHMLOG_TLS_SLOTS; i++) {
-		struct tls_slot *s = &tls_slots[i];
+	for (int i = 0; i < SHMLOG__TLS_SLOTS; i++) {
+		struct shmlog__tls *s = &tls_slots[i];
 		if (!s->lg)
 			continue;
 		bool live = false;
 		for (struct shmlog *l = live_head; l; l = l->next_live)
-			live |= l == s->lg && l->serial == s->serial;
+			live |= l == s->lg && l->hot.serial == s->serial;
 		if (live)
-			atomic_store_explicit(&s->rp.rh->state, SHMLOG_RING_RELEASED, memory_order_release);
+			atomic_store_explicit(&ring_hdr(&s->rp)->state, SHMLOG_RING_RELEASED, memory_order_release);
 		s->lg = NULL;
 	}
 	pthread_mutex_unlock(&live_lock);
@@ -421,12 +423,12 @@ SHMLOG_EXPORT const char *shmlog_segment_path(const struct shmlog *lg)
 	return lg->path;
 }
 
-static struct ring_prod *thread_ring(struct shmlog *lg, bool in_signal)
+static struct shmlog__ring *thread_ring(struct shmlog *lg, bool in_signal)
 {
-	struct tls_slot *free_slot = NULL;
-	for (int i = 0; i < SHMLOG_TLS_SLOTS; i++) {
-		struct tls_slot *s = &tls_slots[i];
-		if (s->lg == lg && s->serial == lg->serial)
+	struct shmlog__tls *free_slot = NULL;
+	for (int i = 0; i < SHMLOG__TLS_SLOTS; i++) {
+		struct shmlog__tls *s = &tls_slots[i];
+		if (s->lg == lg && s->serial == lg->hot.serial)
 			return &s->rp;
 		if (!s->lg && !free_slot)
 			free_slot = s;
@@ -445,8 +447,10 @@ static struct ring_prod *thread_ring(struct shmlog *lg, bool in_signal)
 			continue;
 		atomic_fetch_add_explicit(&rh->claims, 1, memory_order_relaxed);
 		atomic_store_explicit(&rh->tid, (uint32_t)syscall(SYS_gettid), memory_order_relaxed);
-		struct ring_prod *rp = &free_slot->rp;
+		struct shmlog__ring *rp = &free_slot->rp;
 		rp->rh = rh;
+		rp->tail_pub = &rh->tail;
+		rp->records_pub = &rh->records;
 		rp->data = shmlog__ring_data(lg, i);
 		rp->cap = lg->ring_bytes;
 		rp->index = i;
@@ -454,19 +458,20 @@ static struct ring_prod *thread_ring(struct shmlog *lg, bool in_signal)
 		rp->head_cache = atomic_load_explicit(&rh->head, memory_order_acquire);
 		rp->pending_lost = 0;
 		rp->records = atomic_load_explicit(&rh->records, memory_order_relaxed);
-		free_slot->serial = lg->serial;
+		ring_update_fast_limit(rp);
+		free_slot->serial = lg->hot.serial;
 		free_slot->lg = lg;
 		return rp;
 	}
 	return NULL;
 }
 
-struct ring_prod *shmlog__thread_ring(struct shmlog *lg)
+struct shmlog__ring *shmlog__thread_ring(struct shmlog *lg)
 {
 	return thread_ring(lg, false);
 }
 
-struct ring_prod *shmlog__signal_ring(struct shmlog *lg)
+struct shmlog__ring *shmlog__signal_ring(struct shmlog *lg)
 {
 	return thread_ring(lg, true);
 }
@@ -535,9 +540,18 @@ int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 			*id = n;
 		}
 	}
+	/* the inline fast path stores arguments by their C types: only where
+	 * those are exactly the kinds the format reads (and the call never
+	 * waits for sync) */
+	bool fast = lg->hot.tsc && atomic_load_explicit(&site->parsed, memory_order_relaxed) == 1 &&
+		    site->ntypes == site->nargs &&
+		    memcmp(site->types, site->kinds, site->nargs) == 0 &&
+		    !(lg->sync_level && site->level >= lg->sync_level);
 	/* release: nargs/kinds are visible to a thread that acquires the cache */
 	if (rc == 0)
-		atomic_store_explicit(&site->cache, ((uint64_t)lg->serial << 32) | (*id + 1), memory_order_release);
+		atomic_store_explicit(&site->cache,
+				      ((uint64_t)lg->hot.serial << 32) | (fast ? SHMLOG__SITE_FAST : 0) | *id,
+				      memory_order_release);
 	pthread_mutex_unlock(&lg->site_lock);
 	return rc;
 }

@@ -134,21 +134,79 @@ const char *shmlog_segment_path(const struct shmlog *lg);
 
 /* ---- implementation details used by the macros; not API ---- */
 
-/* The first member of struct shmlog: read inline by the level check. */
+/*
+ * How a log call is compiled. Each macro expands to a static call-site struct
+ * (format, file, line, level, and the C type of each argument, found with
+ * _Generic), the level check, and an inline fast path: shmlog__begin()
+ * reserves room for the worst case in the calling thread's ring and writes the
+ * record header, one small store function per argument (chosen by its type at
+ * compile time) copies the values, and shmlog__end() writes the real size and
+ * release-stores the new tail. No va_list, no loop over a format, no call.
+ *
+ * The fast path is taken once the call site is registered in this logger and
+ * its argument types are exactly the kinds its format expects (registration
+ * compares them; a mismatch such as a char * passed to %p, or a site at or
+ * above sync_level, keeps the site on the general path). Everything else —
+ * the first call of a site or a thread, a full ring, a pending loss report —
+ * goes through shmlog__log(), the general variadic path, which reads the
+ * arguments by the format's kinds.
+ */
+
+/* The first member of struct shmlog: read inline. */
 struct shmlog__hot {
-	_Atomic int level;
+	_Atomic int level; /* threshold */
+	uint32_t serial;   /* process-unique logger number, never 0 */
+	int tsc;           /* stamp with the TSC, else CLOCK_REALTIME ns */
 };
 
-/* One per call site, static, zero-initialised apart from the constants. */
+/* A thread's ring in one logger (the library's private view of it). */
+struct shmlog__ring {
+	uint8_t *data;                /* ring data area */
+	uint64_t tail;                /* our write position, published to *tail_pub */
+	uint64_t head_cache;          /* last consumer position read */
+	uint64_t pending_lost;        /* drops not yet reported by a loss record */
+	uint64_t records;             /* records committed, published to *records_pub */
+	uint64_t fast_limit;          /* the inline path may write up to here: min(head_cache + cap,
+					 end of the current lap), 0 while a loss waits to be reported */
+	_Atomic uint64_t *tail_pub;   /* the ring header's tail */
+	_Atomic uint64_t *records_pub;
+	void *rh;                     /* the ring header */
+	uint32_t cap;                 /* data bytes, a power of two */
+	uint32_t index;
+};
+
+struct shmlog__tls {
+	struct shmlog *lg;
+	uint32_t serial;
+	struct shmlog__ring rp;
+};
+
+#define SHMLOG__TLS_SLOTS 4
+/* initial-exec: a plain %fs-relative load, also for a dlopen'ed library */
+extern __thread struct shmlog__tls shmlog__tls_slots[SHMLOG__TLS_SLOTS] __attribute__((tls_model("initial-exec")));
+
+/* Argument kinds, as in the segment format (shared/abi.h). */
+#define SHMLOG__T_INT32 1
+#define SHMLOG__T_INT64 2
+#define SHMLOG__T_DOUBLE 3
+#define SHMLOG__T_LDOUBLE 4
+#define SHMLOG__T_POINTER 5
+#define SHMLOG__T_STRING 6
+
+#define SHMLOG__SITE_FAST 0x80000000u /* in the low word of site->cache */
+
+/* One per call site, static. */
 struct shmlog__site {
 	const char *fmt;
 	const char *file;
 	int line;
 	int level;
-	_Atomic uint64_t cache; /* (logger serial << 32) | (site id + 1), for the last logger used */
-	_Atomic uint32_t parsed; /* 0 not yet, 1 kinds valid, 2 format refused */
-	uint8_t nargs;
-	uint8_t kinds[32];
+	uint8_t ntypes;           /* arguments at the call */
+	uint8_t types[33];        /* SHMLOG__T_* of each (from _Generic), then a 0 */
+	_Atomic uint64_t cache;   /* (logger serial << 32) | SITE_FAST? | site id, for the last logger used */
+	_Atomic uint32_t parsed;  /* 0 not yet, 1 kinds valid, 2 format refused */
+	uint8_t nargs;            /* the format's arguments */
+	uint8_t kinds[32];        /* and their kinds */
 };
 
 void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...);
@@ -165,14 +223,213 @@ static inline int shmlog__enabled(const struct shmlog *lg, int level)
 					     memory_order_relaxed);
 }
 
-#define SHMLOG__LOG(lg, lvl, fmt, ...)                                                     \
-	do {                                                                               \
-		static struct shmlog__site shmlog__site_ = {(fmt), __FILE__, __LINE__, (lvl)};   \
-		if (__builtin_expect(shmlog__enabled((lg), (lvl)), 1)) {                   \
-			if (0)                                                             \
-				shmlog__check_format(fmt, ##__VA_ARGS__);                  \
-			shmlog__log((lg), &shmlog__site_, ##__VA_ARGS__);                  \
-		}                                                                          \
+/*
+ * Reserve worst bytes in the calling thread's ring and write the record
+ * header. Returns where the arguments go, or NULL when the general path must
+ * take this call (site not fast here, no ring yet, not enough room, a loss
+ * to report first).
+ */
+static inline __attribute__((always_inline)) uint8_t *shmlog__begin(struct shmlog *lg, struct shmlog__site *site, uint32_t worst,
+				     struct shmlog__ring **rpo)
+{
+	const struct shmlog__hot *h = (const struct shmlog__hot *)(const void *)lg;
+	/* acquire: pairs with the release in registration, which wrote the kinds first */
+	uint64_t c = atomic_load_explicit(&site->cache, memory_order_acquire);
+	struct shmlog__tls *t = &shmlog__tls_slots[0];
+	/* FAST is only ever set where the logger stamps with the TSC */
+	if (__builtin_expect((uint32_t)(c >> 32) != h->serial || !(c & SHMLOG__SITE_FAST) || t->lg != lg ||
+				     t->serial != h->serial,
+			     0))
+		return (uint8_t *)0;
+	struct shmlog__ring *rp = &t->rp;
+	if (__builtin_expect(rp->tail + worst > rp->fast_limit, 0))
+		return (uint8_t *)0;
+	uint8_t *p = rp->data + ((uint32_t)rp->tail & (rp->cap - 1));
+	uint32_t id = (uint32_t)c & ~SHMLOG__SITE_FAST;
+	uint64_t ts = __builtin_ia32_rdtsc();
+	__builtin_memcpy(p + 4, &id, 4);
+	__builtin_memcpy(p + 8, &ts, 8);
+	*rpo = rp;
+	return p + 16;
+}
+
+/* Write the record's size and publish it. */
+static inline __attribute__((always_inline)) void shmlog__end(struct shmlog__ring *rp, uint8_t *start, uint8_t *end)
+{
+	uint32_t size = ((uint32_t)(end - start) + 7u) & ~7u;
+	__builtin_memcpy(start, &size, 4);
+	rp->tail += size;
+	/* relaxed: a statistic, ordered for readers by the tail release below */
+	atomic_store_explicit(rp->records_pub, ++rp->records, memory_order_relaxed);
+	/* release: the record bytes are written before the consumer can see the
+	 * new tail (pairs with the collector's acquire load of tail) */
+	atomic_store_explicit(rp->tail_pub, rp->tail, memory_order_release);
+}
+
+static inline uint8_t *shmlog__put_i32(uint8_t *p, int v)
+{
+	__builtin_memcpy(p, &v, 4);
+	return p + 4;
+}
+
+static inline uint8_t *shmlog__put_i64(uint8_t *p, long long v)
+{
+	__builtin_memcpy(p, &v, 8);
+	return p + 8;
+}
+
+static inline uint8_t *shmlog__put_f64(uint8_t *p, double v)
+{
+	__builtin_memcpy(p, &v, 8);
+	return p + 8;
+}
+
+static inline uint8_t *shmlog__put_ld(uint8_t *p, long double v)
+{
+	uint8_t tmp[16] = {0};
+	__builtin_memcpy(tmp, &v, 10); /* x87 extended: 10 significant bytes */
+	__builtin_memcpy(p, tmp, 16);
+	return p + 16;
+}
+
+static inline uint8_t *shmlog__put_ptr(uint8_t *p, const void *v)
+{
+	uint64_t u = (uint64_t)(uintptr_t)v;
+	__builtin_memcpy(p, &u, 8);
+	return p + 8;
+}
+
+/*
+ * A string by value: u16 length, then the bytes (room for SHMLOG_MAX_STRING
+ * was reserved). Eight bytes at a time while they lie in the string's page:
+ * reading past the NUL within a page cannot fault (hence no_sanitize: ASan
+ * would see a read beyond the object), and the bytes written past the NUL
+ * are inside the reservation and beyond the record's end.
+ */
+__attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint8_t *p, const char *s)
+{
+	uint16_t n = 0;
+	if (!s) {
+		n = 0xffffu; /* NULL */
+		__builtin_memcpy(p, &n, 2);
+		return p + 2;
+	}
+	uint8_t *d = p + 2;
+	/* hide the argument's object size from the compiler: the loop stops at
+	 * the NUL, it never uses bytes past a short literal */
+	__asm__("" : "+r"(s));
+	for (;;) {
+		if (((uintptr_t)(s + n) & 4095u) > 4096u - 8u || n >= SHMLOG_MAX_STRING - 8u) {
+			if (n >= SHMLOG_MAX_STRING || !s[n])
+				break;
+			d[n] = (uint8_t)s[n];
+			n++;
+			continue;
+		}
+		uint64_t w;
+		__builtin_memcpy(&w, s + n, 8);
+		__builtin_memcpy(d + n, &w, 8);
+		uint64_t zero = (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+		if (zero) {
+			n = (uint16_t)(n + (__builtin_ctzll(zero) >> 3));
+			break;
+		}
+		n = (uint16_t)(n + 8);
+	}
+	uint16_t len = (n == SHMLOG_MAX_STRING && s[n]) ? (uint16_t)(n | 0x8000u) : n; /* truncated */
+	__builtin_memcpy(p, &len, 2);
+	return d + n;
+}
+
+#define SHMLOG__TYPE(x)                                                                                    \
+	_Generic((x), _Bool: SHMLOG__T_INT32, char: SHMLOG__T_INT32, signed char: SHMLOG__T_INT32,        \
+		unsigned char: SHMLOG__T_INT32, short: SHMLOG__T_INT32, unsigned short: SHMLOG__T_INT32,   \
+		int: SHMLOG__T_INT32, unsigned int: SHMLOG__T_INT32, long: SHMLOG__T_INT64,                \
+		unsigned long: SHMLOG__T_INT64, long long: SHMLOG__T_INT64,                                \
+		unsigned long long: SHMLOG__T_INT64, float: SHMLOG__T_DOUBLE, double: SHMLOG__T_DOUBLE,    \
+		long double: SHMLOG__T_LDOUBLE, char *: SHMLOG__T_STRING, const char *: SHMLOG__T_STRING,  \
+		default: SHMLOG__T_POINTER)
+
+#define SHMLOG__WORST1(x)                                                                                  \
+	_Generic((x), long: 8u, unsigned long: 8u, long long: 8u, unsigned long long: 8u, float: 8u,       \
+		double: 8u, long double: 16u, char *: 2u + SHMLOG_MAX_STRING,                              \
+		const char *: 2u + SHMLOG_MAX_STRING, default: 8u)
+
+#define SHMLOG__PUT1(x)                                                                                    \
+	_Generic((x), _Bool: shmlog__put_i32, char: shmlog__put_i32, signed char: shmlog__put_i32,        \
+		unsigned char: shmlog__put_i32, short: shmlog__put_i32, unsigned short: shmlog__put_i32,   \
+		int: shmlog__put_i32, unsigned int: shmlog__put_i32, long: shmlog__put_i64,                \
+		unsigned long: shmlog__put_i64, long long: shmlog__put_i64,                                \
+		unsigned long long: shmlog__put_i64, float: shmlog__put_f64, double: shmlog__put_f64,      \
+		long double: shmlog__put_ld, char *: shmlog__put_str, const char *: shmlog__put_str,       \
+		default: shmlog__put_ptr)
+
+/* Per-argument pieces, applied by SHMLOG__EACH below. */
+#define SHMLOG__T_(x) SHMLOG__TYPE(x),
+#define SHMLOG__W_(x) +SHMLOG__WORST1(x)
+#define SHMLOG__P_(x) shmlog__p_ = SHMLOG__PUT1(x)(shmlog__p_, (x));
+
+/* Argument counting and a per-argument map, up to 32 arguments. */
+#define SHMLOG__NARGS(...) SHMLOG__NARGS_(_, ##__VA_ARGS__, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define SHMLOG__NARGS_(_, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, n, ...) n
+#define SHMLOG__CAT(a, b) SHMLOG__CAT_(a, b)
+#define SHMLOG__CAT_(a, b) a##b
+#define SHMLOG__EACH(M, ...) SHMLOG__CAT(SHMLOG__EACH_, SHMLOG__NARGS(__VA_ARGS__))(M, __VA_ARGS__)
+#define SHMLOG__EACH_0(M, ...)
+#define SHMLOG__EACH_1(M, a1) M(a1)
+#define SHMLOG__EACH_2(M, a1, a2) M(a1) M(a2)
+#define SHMLOG__EACH_3(M, a1, a2, a3) M(a1) M(a2) M(a3)
+#define SHMLOG__EACH_4(M, a1, a2, a3, a4) M(a1) M(a2) M(a3) M(a4)
+#define SHMLOG__EACH_5(M, a1, a2, a3, a4, a5) M(a1) M(a2) M(a3) M(a4) M(a5)
+#define SHMLOG__EACH_6(M, a1, a2, a3, a4, a5, a6) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6)
+#define SHMLOG__EACH_7(M, a1, a2, a3, a4, a5, a6, a7) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7)
+#define SHMLOG__EACH_8(M, a1, a2, a3, a4, a5, a6, a7, a8) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8)
+#define SHMLOG__EACH_9(M, a1, a2, a3, a4, a5, a6, a7, a8, a9) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9)
+#define SHMLOG__EACH_10(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10)
+#define SHMLOG__EACH_11(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11)
+#define SHMLOG__EACH_12(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12)
+#define SHMLOG__EACH_13(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13)
+#define SHMLOG__EACH_14(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14)
+#define SHMLOG__EACH_15(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15)
+#define SHMLOG__EACH_16(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16)
+#define SHMLOG__EACH_17(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17)
+#define SHMLOG__EACH_18(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18)
+#define SHMLOG__EACH_19(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19)
+#define SHMLOG__EACH_20(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20)
+#define SHMLOG__EACH_21(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21)
+#define SHMLOG__EACH_22(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22)
+#define SHMLOG__EACH_23(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22) M(a23)
+#define SHMLOG__EACH_24(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22) M(a23) M(a24)
+#define SHMLOG__EACH_25(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22) M(a23) M(a24) M(a25)
+#define SHMLOG__EACH_26(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22) M(a23) M(a24) M(a25) M(a26)
+#define SHMLOG__EACH_27(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22) M(a23) M(a24) M(a25) M(a26) M(a27)
+#define SHMLOG__EACH_28(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22) M(a23) M(a24) M(a25) M(a26) M(a27) M(a28)
+#define SHMLOG__EACH_29(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22) M(a23) M(a24) M(a25) M(a26) M(a27) M(a28) M(a29)
+#define SHMLOG__EACH_30(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22) M(a23) M(a24) M(a25) M(a26) M(a27) M(a28) M(a29) M(a30)
+#define SHMLOG__EACH_31(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22) M(a23) M(a24) M(a25) M(a26) M(a27) M(a28) M(a29) M(a30) M(a31)
+#define SHMLOG__EACH_32(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31, a32) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22) M(a23) M(a24) M(a25) M(a26) M(a27) M(a28) M(a29) M(a30) M(a31) M(a32)
+
+#define SHMLOG__LOG(lg, lvl, fmt, ...)                                                                     \
+	do {                                                                                               \
+		static struct shmlog__site shmlog__site_ = {(fmt), __FILE__, __LINE__, (lvl),              \
+							    SHMLOG__NARGS(__VA_ARGS__),                   \
+							    {SHMLOG__EACH(SHMLOG__T_, ##__VA_ARGS__) 0}}; \
+		struct shmlog *shmlog__lg_ = (lg);                                                         \
+		if (__builtin_expect(shmlog__enabled(shmlog__lg_, (lvl)), 1)) {                            \
+			if (0)                                                                             \
+				shmlog__check_format(fmt, ##__VA_ARGS__);                                  \
+			struct shmlog__ring *shmlog__rp_;                                                  \
+			uint8_t *shmlog__p_ = shmlog__begin(                                               \
+				shmlog__lg_, &shmlog__site_, 16u SHMLOG__EACH(SHMLOG__W_, ##__VA_ARGS__),  \
+				&shmlog__rp_);                                                             \
+			if (__builtin_expect(shmlog__p_ != (uint8_t *)0, 1)) {                             \
+				uint8_t *shmlog__start_ = shmlog__p_ - 16;                                 \
+				SHMLOG__EACH(SHMLOG__P_, ##__VA_ARGS__)                                    \
+				shmlog__end(shmlog__rp_, shmlog__start_, shmlog__p_);                      \
+			} else {                                                                           \
+				shmlog__log(shmlog__lg_, &shmlog__site_, ##__VA_ARGS__);                   \
+			}                                                                                  \
+		}                                                                                          \
 	} while (0)
 
 /* Log at a level: SHMLOG_INFO(lg, "x=%d", x). The format must be a string literal. */

@@ -118,8 +118,8 @@ int main(int argc, char **argv)
 	if (sync_ms >= 0)
 		printf("sync=%d\n", shmlog_sync(lg, sync_ms));
 	fflush(stdout);
-	if (do_segv) {
-		volatile int *volatile bad = NULL;
+	if (do_segv) { /* a real fault at a known address (not NULL: UBSan would catch that first) */
+		volatile int *volatile bad = (volatile int *)(uintptr_t)0x10;
 		*bad = 1;
 	}
 	if (do_abort)
