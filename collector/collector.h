@@ -35,6 +35,7 @@ struct cring {
 	uint64_t new_read; /* where read goes if this cycle's gathering succeeds */
 	uint64_t lost_reported; /* drops reported so far (published to the ring header) */
 	uint64_t records_consumed; /* published to the ring header */
+	uint64_t published_records, published_lost; /* last values stored there */
 	uint32_t tid;
 };
 

@@ -412,7 +412,8 @@ static void publish_synced(struct collector *c)
 	}
 }
 
-/* Publish the counters of every ring, and free released rings that are consumed. */
+/* Publish the counters of rings that changed, and free released rings that
+ * are consumed. Idle, this only reads: nothing in shared memory is dirtied. */
 static void publish(struct collector *c)
 {
 	uint64_t now = clock_realtime_ns();
@@ -420,19 +421,27 @@ static void publish(struct collector *c)
 		struct cseg *s = c->segs[si];
 		if (s->broken)
 			continue;
+		bool any = false;
 		for (uint32_t i = 0; i < s->seg.ring_count; i++) {
 			struct cring *cr = &s->rings[i];
 			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
-			atomic_store_explicit(&rh->lost_reported, cr->lost_reported, memory_order_relaxed);
-			atomic_store_explicit(&rh->records_consumed, cr->records_consumed, memory_order_relaxed);
+			if (cr->records_consumed != cr->published_records || cr->lost_reported != cr->published_lost) {
+				atomic_store_explicit(&rh->lost_reported, cr->lost_reported, memory_order_relaxed);
+				atomic_store_explicit(&rh->records_consumed, cr->records_consumed, memory_order_relaxed);
+				cr->published_records = cr->records_consumed;
+				cr->published_lost = cr->lost_reported;
+				any = true;
+			}
 			/* a released ring is free for a new thread once consumed */
 			uint32_t st = SHMLOG_RING_RELEASED;
-			if (atomic_load_explicit(&rh->tail, memory_order_acquire) == cr->pos)
+			if (atomic_load_explicit(&rh->state, memory_order_relaxed) == st &&
+			    atomic_load_explicit(&rh->tail, memory_order_acquire) == cr->pos)
 				/* release: our reads of its records happen before a new owner writes */
 				atomic_compare_exchange_strong_explicit(&rh->state, &st, SHMLOG_RING_FREE,
 									memory_order_release, memory_order_relaxed);
 		}
-		atomic_store_explicit(&s->seg.hdr->collector_seen_ns, now, memory_order_relaxed);
+		if (any)
+			atomic_store_explicit(&s->seg.hdr->collector_seen_ns, now, memory_order_relaxed);
 	}
 }
 

@@ -8,10 +8,13 @@
  * batch's completions never swallows an event.
  *
  * The rings themselves cannot signal: producers never make a syscall to wake
- * us. So the loop polls them, adaptively: right away again while there is
- * work, after half the merge window while records are held back for
- * ordering, and otherwise with a sleep that doubles from 1 ms up to
- * poll_max_ms. Idle, that is a few dozen cheap wakeups per second.
+ * us. So the loop polls them, in batches and with backoff, never spinning on
+ * a producer's tail (a consumer re-reading it continuously slows the
+ * producer down): right away again only after a big batch (more is surely
+ * waiting), 100 us after a small one so that records gather, after half the
+ * merge window while records are held back for ordering, and otherwise with
+ * a sleep that doubles from 1 ms up to poll_max_ms. Idle, that is a few dozen
+ * cheap wakeups per second.
  */
 #include <errno.h>
 #include <signal.h>
@@ -26,6 +29,8 @@
 #include "collector.h"
 
 #define RESCAN_MS 1000
+#define BUSY_BATCH 1024u /* records in a cycle above which the next cycle starts at once */
+#define TRICKLE_US 100u  /* pause after a smaller cycle */
 #define RECALIBRATE_NS 1000000000ull
 
 static char inotify_buf[4096] __attribute__((aligned(8)));
@@ -87,10 +92,10 @@ static void handle_events(struct collector *c)
 	}
 }
 
-static void wait_events(struct collector *c, int ms)
+static void wait_events(struct collector *c, uint32_t us)
 {
 	struct io_uring_cqe *cqe;
-	struct __kernel_timespec ts = {ms / 1000, (long long)(ms % 1000) * 1000000LL};
+	struct __kernel_timespec ts = {us / 1000000u, (long long)(us % 1000000u) * 1000LL};
 	io_uring_wait_cqe_timeout(&c->ev, &cqe, &ts);
 	handle_events(c);
 }
@@ -197,7 +202,7 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 		teardown(&c);
 		return 0;
 	}
-	int sleep_ms = 0;
+	uint32_t idle_us = 0;
 	while (!c.stop) {
 		if (c.rescan || collector_now_ms() - c.last_rescan_ms >= RESCAN_MS) {
 			c.rescan = false;
@@ -212,24 +217,23 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			finished |= c.segs[i]->finished;
 		if (finished)
 			discover_reap(&c);
-		if (n > 0) {
-			sleep_ms = 0;
+		uint32_t us;
+		if (n >= (long)BUSY_BATCH) { /* a big batch: more is likely waiting */
+			idle_us = 0;
 			handle_events(&c);
 			continue;
+		} else if (n > 0 || held) { /* a trickle: let it gather instead of re-reading tails */
+			idle_us = 0;
+			us = held ? cfg->merge_window_us / 2 : TRICKLE_US;
+			if (us < 20)
+				us = 20;
+		} else { /* idle: back off to poll_max_ms */
+			idle_us = idle_us ? idle_us * 2 : 1000;
+			if (idle_us > cfg->poll_max_ms * 1000u)
+				idle_us = cfg->poll_max_ms * 1000u;
+			us = idle_us;
 		}
-		if (held) {
-			int w = (int)(cfg->merge_window_us / 2000);
-			sleep_ms = w > 0 ? w : 0;
-			if (sleep_ms == 0) {
-				handle_events(&c);
-				continue;
-			}
-		} else {
-			sleep_ms = sleep_ms ? sleep_ms * 2 : 1;
-			if (sleep_ms > (int)cfg->poll_max_ms)
-				sleep_ms = (int)cfg->poll_max_ms;
-		}
-		wait_events(&c, sleep_ms);
+		wait_events(&c, us);
 	}
 	discover_scan(&c); /* segments that appeared since the last scan count too */
 	drain_all(&c);
