@@ -26,32 +26,9 @@
 
 #include "collector.h"
 
-static int mkdir_p(const char *dir, bool world)
-{
-	char tmp[4096];
-	if (strlen(dir) >= sizeof tmp)
-		return -ENAMETOOLONG;
-	strcpy(tmp, dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, world ? 01777 : 0700) < 0) {
-		if (errno != EEXIST)
-			return -errno;
-	} else if (world) {
-		chmod(tmp, 01777);
-	}
-	return 0;
-}
-
 int discover_init(struct collector *c)
 {
-	int rc = mkdir_p(c->dir, strcmp(c->dir, "/dev/shm/shmlog") == 0);
+	int rc = seg_mkdir_p(c->dir, strcmp(c->dir, "/dev/shm/shmlog") == 0);
 	if (rc < 0) {
 		collector_warn("%s: cannot create segment directory: %s", c->dir, strerror(-rc));
 		return rc;

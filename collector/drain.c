@@ -118,20 +118,11 @@ static void notice(struct collector *c, struct cseg *s, uint32_t tid, int level,
 static void notice(struct collector *c, struct cseg *s, uint32_t tid, int level, const char *fmt, ...)
 {
 	char buf[512];
+	struct text_record tr;
 	va_list ap;
 	va_start(ap, fmt);
-	int len = vsnprintf(buf, sizeof buf, fmt, ap);
+	seg_notice(&s->seg, tid, level, &tr, buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	struct text_record tr = {
-		.ts_ns = clock_realtime_ns(),
-		.level = level,
-		.name = s->seg.name,
-		.name_len = s->seg.name_len,
-		.pid = s->seg.pid,
-		.tid = tid,
-		.msg = buf,
-		.msg_len = len < 0 ? 0 : (size_t)len >= sizeof buf ? sizeof buf - 1 : (size_t)len,
-	};
 	add_to_writers(c, &tr);
 }
 

@@ -111,29 +111,6 @@ static uint32_t round_pow2(uint32_t v)
 	return p;
 }
 
-static int mkdir_p(const char *dir, bool world)
-{
-	char tmp[PATH_MAX];
-	if (strlen(dir) >= sizeof tmp)
-		return -ENAMETOOLONG;
-	strcpy(tmp, dir);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, world ? 01777 : 0700) < 0) {
-		if (errno != EEXIST)
-			return -errno;
-	} else if (world) {
-		chmod(tmp, 01777); /* mkdir's mode is cut by the umask */
-	}
-	return 0;
-}
-
 static int level_from_env(void)
 {
 	const char *e = getenv("SHMLOG_LEVEL");
@@ -176,7 +153,7 @@ static int segment_create(struct shmlog *lg)
 
 	char sname[SHMLOG_NAME_BYTES], tmp[PATH_MAX];
 	sanitize_name(sname, lg->name);
-	int err = mkdir_p(lg->dir, lg->world_dir);
+	int err = seg_mkdir_p(lg->dir, lg->world_dir);
 	if (err)
 		return err;
 	uint32_t id = lg->hot.serial;

@@ -349,3 +349,42 @@ uint64_t seg_render(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64
 	};
 	return lost;
 }
+
+void seg_notice(const struct seg *s, uint32_t tid, int level, struct text_record *tr, char *buf, size_t cap,
+		const char *fmt, va_list ap)
+{
+	int len = vsnprintf(buf, cap, fmt, ap);
+	*tr = (struct text_record){
+		.ts_ns = clock_realtime_ns(),
+		.level = level,
+		.name = s->name,
+		.name_len = s->name_len,
+		.pid = s->pid,
+		.tid = tid,
+		.msg = buf,
+		.msg_len = len < 0 ? 0 : (size_t)len >= cap ? cap - 1 : (size_t)len,
+	};
+}
+
+int seg_mkdir_p(const char *dir, bool world)
+{
+	char tmp[PATH_MAX];
+	if (strlen(dir) >= sizeof tmp)
+		return -ENAMETOOLONG;
+	strcpy(tmp, dir);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, world ? 01777 : 0700) < 0) {
+		if (errno != EEXIST)
+			return -errno;
+	} else if (world) {
+		chmod(tmp, 01777); /* mkdir's mode is cut by the umask */
+	}
+	return 0;
+}

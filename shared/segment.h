@@ -15,6 +15,7 @@
 #define SHMLOG_SEGMENT_H
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -112,6 +113,21 @@ bool seg_ring_positions(const struct seg *s, uint32_t i, uint64_t *head, uint64_
  */
 uint64_t seg_render(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64_t ts_ns, struct sbuf *msg,
 		    struct text_record *tr);
+
+/*
+ * Fill *tr for a line a reader writes about segment s itself rather than a
+ * record (how the process ended, drops no loss record reported): stamped
+ * now, message formatted into buf[cap].
+ */
+void seg_notice(const struct seg *s, uint32_t tid, int level, struct text_record *tr, char *buf, size_t cap,
+		const char *fmt, va_list ap) __attribute__((format(printf, 7, 0)));
+
+/*
+ * Create dir and its missing parents. The last component gets mode 1777
+ * (sticky, world-writable, like /tmp) when world is true — the shared default
+ * directory, where every user's processes log — else 0700. Returns 0 or -errno.
+ */
+int seg_mkdir_p(const char *dir, bool world);
 
 /* Start time of a process (field 22 of /proc/PID/stat), 0 if unknown. */
 uint64_t seg_proc_start_time(pid_t pid);

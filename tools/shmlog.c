@@ -406,20 +406,11 @@ static void emit_notice(struct reader *rd, uint32_t tid, struct out *o, const ch
 static void emit_notice(struct reader *rd, uint32_t tid, struct out *o, const char *fmt, ...)
 {
 	char buf[256];
+	struct text_record tr;
 	va_list ap;
 	va_start(ap, fmt);
-	int len = vsnprintf(buf, sizeof buf, fmt, ap);
+	seg_notice(&rd->seg, tid, TEXT_LEVEL_WARN, &tr, buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	struct text_record tr = {
-		.ts_ns = clock_realtime_ns(),
-		.level = TEXT_LEVEL_WARN,
-		.name = rd->seg.name,
-		.name_len = rd->seg.name_len,
-		.pid = rd->seg.pid,
-		.tid = tid,
-		.msg = buf,
-		.msg_len = len < 0 ? 0 : (size_t)len >= sizeof buf ? sizeof buf - 1 : (size_t)len,
-	};
 	text_append(&o->buf, &tr, rd->json ? TEXT_FORMAT_JSON : TEXT_FORMAT_TEXT, false);
 }
 
