@@ -152,7 +152,6 @@ static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shml
 
 SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...)
 {
-	uint64_t ts = now_ts(lg);
 	/* acquire: pairs with the release in shmlog__register, so nargs/kinds are read after they were written */
 	uint64_t c = atomic_load_explicit(&site->cache, memory_order_acquire);
 	uint32_t id;
@@ -167,12 +166,16 @@ SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...
 	struct shmlog__tls *t = &shmlog__tls_slots[0];
 	struct shmlog__ring *rp =
 		t->lg == lg && t->serial == lg->hot.serial ? &t->rp : shmlog__thread_ring(lg);
+	/* the clock is read once the call site is registered and the ring is
+	 * ours (for the shared overflow ring: inside its lock), so that a first
+	 * call's registration does not age its record past the collector's merge
+	 * window, and the stamps within one ring never go backwards */
 	if (__builtin_expect(rp != NULL, 1)) {
-		shmlog__write(lg, rp, site, id, ts, &ap);
+		shmlog__write(lg, rp, site, id, now_ts(lg), &ap);
 	} else {
 		pthread_mutex_lock(&lg->overflow_lock);
 		rp = &lg->overflow;
-		shmlog__write(lg, rp, site, id, ts, &ap);
+		shmlog__write(lg, rp, site, id, now_ts(lg), &ap);
 		pthread_mutex_unlock(&lg->overflow_lock);
 	}
 	va_end(ap);
