@@ -64,7 +64,9 @@ static void remember_reject(struct collector *c, const char *name, uint64_t ino)
 		c->cap_rejects = cap;
 	}
 	struct reject *r = &c->rejects[c->n_rejects++];
-	snprintf(r->name, sizeof r->name, "%s", name);
+	size_t n = strnlen(name, sizeof r->name - 1); /* a directory entry's name fits */
+	memcpy(r->name, name, n);
+	r->name[n] = 0;
 	r->ino = ino;
 }
 
