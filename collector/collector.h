@@ -27,7 +27,10 @@
 #define EV_INOTIFY (1ull << EV_TAG_SHIFT)
 #define EV_SIGNAL (2ull << EV_TAG_SHIFT)
 #define EV_PID (3ull << EV_TAG_SHIFT) /* | segment id */
-#define COLLECTOR_BATCH_RECORDS 65536u /* records emitted per cycle at most */
+/* Records emitted per cycle at most. A blocked producer waits for a whole
+ * batch (consumed positions are published after it is written), so a batch
+ * must take well under a millisecond: about 4096 records. */
+#define COLLECTOR_BATCH_RECORDS 4096u
 
 struct cring {
 	uint64_t pos;      /* consumed: delivered to every writer, published as head */
@@ -83,6 +86,7 @@ struct reject {
 /* A record gathered for this cycle, seen in place in its ring. */
 struct cand {
 	uint64_t ts_ns;
+	uint64_t pos; /* where the record starts in its ring */
 	struct cseg *s;
 	uint32_t ring;
 	struct seg_rec r;
@@ -91,11 +95,13 @@ struct cand {
 /* The records of one ring in this cycle: cands[cur..end). */
 struct run {
 	uint32_t cur, end;
+	struct cring *cr;
 };
 
 struct collector {
 	struct collector_config *cfg;
 	struct cand *cands;
+	uint32_t cap_cands;
 	struct run *runs;
 	uint32_t cap_runs;
 	const char *dir;

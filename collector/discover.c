@@ -178,6 +178,8 @@ void discover_reject(struct collector *c, struct cseg *s, const char *why)
 {
 	if (s->broken)
 		return;
+	if (s->seg.bus_fault) /* whatever was seen after it, the cause is this */
+		why = "file truncated while mapped (SIGBUS)";
 	s->broken = true;
 	collector_warn("rejecting segment %s: %s (left on disk for `shmlog read`)", s->seg.path, why);
 	const char *p = strrchr(s->seg.path, '/');

@@ -13,14 +13,19 @@
  * Publish: only then are the consumed positions stored, so a collector killed
  * mid-cycle re-reads (at most) the batch that was in flight.
  *
- * All reads of mapped segment memory happen between sigsetjmp and the end of
- * rendering: a producer that truncates its file under us raises SIGBUS, which
- * lands here, rejects that segment and throws the unwritten batch away.
+ * Under load a cycle takes at most about COLLECTOR_BATCH_RECORDS records,
+ * shared between the rings that have any. A ring cut short sets a limit, the
+ * stamp of its first record not taken: only records older than the smallest
+ * limit are emitted this cycle, the others stay in their rings, so the global
+ * order holds also when a cycle cannot take everything.
+ *
+ * A producer that truncates its file under us raises SIGBUS on our next
+ * access; the handler (segment.c) maps zero pages over that mapping and flags
+ * the segment, which is rejected here.
  */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
-#include <setjmp.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,42 +37,38 @@
 #include "../shared/text.h"
 #include "collector.h"
 
-static sigjmp_buf *volatile bus_jmp;
-static void *volatile bus_addr;
-
-static void on_sigbus(int sig, siginfo_t *info, void *uctx)
-{
-	(void)uctx;
-	if (bus_jmp) {
-		bus_addr = info->si_addr;
-		siglongjmp(*bus_jmp, 1);
-	}
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void install_sigbus(void)
-{
-	static bool done;
-	if (done)
-		return;
-	struct sigaction sa = {0};
-	sa.sa_sigaction = on_sigbus;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, NULL);
-	done = true;
-}
-
 static bool seg_done(const struct cseg *s)
 {
 	/* acquire: pairs with shmlog_close's release of the state */
 	return s->dead || atomic_load_explicit(&s->seg.hdr->state, memory_order_acquire) == SHMLOG_SEG_CLOSED;
 }
 
-/* Collect ring i's records into c->cands. Returns false if the ring is corrupt. */
+/* Make room for n more candidates. Returns false when out of memory. */
+static bool cands_reserve(struct collector *c, uint32_t n, uint32_t more)
+{
+	if (n + more <= c->cap_cands)
+		return true;
+	uint32_t cap = c->cap_cands ? c->cap_cands : 1024;
+	while (cap < n + more)
+		cap *= 2;
+	struct cand *k = realloc(c->cands, cap * sizeof *k);
+	if (!k)
+		return false;
+	c->cands = k;
+	c->cap_cands = cap;
+	return true;
+}
+
+/*
+ * Collect up to ring_cap records of ring i into c->cands. Records stamped
+ * after cutoff stay (merge window) unless final; a ring with more than
+ * ring_cap records lowers *limit to the stamp of the first one not taken.
+ * Sets cr->new_read past what was taken. Returns false if the ring is corrupt
+ * (the segment is then rejected).
+ */
 static bool gather_ring(struct collector *c, struct cseg *s, uint32_t i, bool final, uint64_t cutoff,
-			uint64_t future, const struct clock_calib *cal, uint32_t *n, uint32_t budget, bool *held)
+			uint64_t future, const struct clock_calib *cal, uint32_t *n, uint32_t ring_cap, bool *held,
+			uint64_t *limit)
 {
 	struct cring *cr = &s->rings[i];
 	struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
@@ -85,15 +86,22 @@ static bool gather_ring(struct collector *c, struct cseg *s, uint32_t i, bool fi
 	uint64_t pos = cr->read;
 	struct seg_rec r;
 	const char *why = NULL;
-	int rc;
-	while (*n < budget && (rc = seg_ring_next(&s->seg, i, &pos, tail, &r, &why)) == 1) {
+	int rc = 0;
+	uint32_t taken = 0;
+	while ((rc = seg_ring_next(&s->seg, i, &pos, tail, &r, &why)) == 1) {
 		uint64_t ns = seg_ts_ns(&s->seg, cal, r.ts);
 		if (!final && ns > cutoff && ns < future) {
 			*held = true;
 			break;
 		}
-		c->cands[(*n)++] = (struct cand){ns, s, i, r};
+		if (taken == ring_cap || !cands_reserve(c, *n, 1)) {
+			if (ns < *limit)
+				*limit = ns;
+			break;
+		}
+		c->cands[(*n)++] = (struct cand){ns, pos, s, i, r};
 		pos += r.size;
+		taken++;
 	}
 	if (rc < 0) {
 		char msg[160];
@@ -158,18 +166,27 @@ static void heap_down(struct collector *c, struct run *h, uint32_t n, uint32_t i
 	}
 }
 
-/* Emit cands in timestamp order: runs[0..nr) are per-ring sorted runs. */
-static void merge_emit(struct collector *c, uint32_t nr)
+/*
+ * Emit cands stamped before limit in timestamp order: runs[0..nr) are
+ * per-ring sorted runs. A ring whose run is not used up resumes, next cycle,
+ * at its first record not emitted. Returns the records emitted.
+ */
+static uint32_t merge_emit(struct collector *c, uint32_t nr, uint64_t limit)
 {
 	struct run *h = c->runs;
+	uint32_t emitted = 0;
 	for (uint32_t i = nr / 2; i-- > 0;)
 		heap_down(c, h, nr, i);
-	while (nr) {
+	while (nr && c->cands[h[0].cur].ts_ns < limit) {
 		emit(c, &c->cands[h[0].cur]);
+		emitted++;
 		if (++h[0].cur == h[0].end)
 			h[0] = h[--nr];
 		heap_down(c, h, nr, 0);
 	}
+	for (uint32_t i = 0; i < nr; i++) /* the rest waits in the ring */
+		h[i].cr->new_read = c->cands[h[i].cur].pos;
+	return emitted;
 }
 
 /* Report drops not followed by any record, and the end of a finished producer. */
@@ -438,7 +455,6 @@ static void publish(struct collector *c)
 
 long drain_cycle(struct collector *c, bool final, bool *held)
 {
-	install_sigbus();
 	*held = false;
 	uint32_t total_rings = 0;
 	for (unsigned si = 0; si < c->n_segs; si++)
@@ -450,36 +466,24 @@ long drain_cycle(struct collector *c, bool final, bool *held)
 		c->runs = r;
 		c->cap_runs = total_rings;
 	}
-	if (!c->cands) {
-		c->cands = malloc(COLLECTOR_BATCH_RECORDS * sizeof *c->cands);
-		if (!c->cands)
-			return 0;
-	}
 	uint64_t now = clock_realtime_ns();
 	uint64_t cutoff = now - (uint64_t)c->cfg->merge_window_us * 1000u;
 	uint64_t future = now + 1000000000ull; /* a stamp this far ahead is not waited for */
-
-	/* where this cycle's output starts in each writer (volatile: read after siglongjmp) */
-	static size_t volatile buf_start[CONFIG_MAX_WRITERS];
-	for (unsigned i = 0; i < c->cfg->n_writers; i++)
-		buf_start[i] = c->cfg->writers[i].buf.len;
 	bool gather = drain_backlog(c) < COLLECTOR_BACKLOG_MAX;
 
-	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1)) {
-		bus_jmp = NULL;
-		for (unsigned si = 0; si < c->n_segs; si++) {
-			struct cseg *s = c->segs[si];
-			if ((uint8_t *)bus_addr >= s->seg.base && (uint8_t *)bus_addr < s->seg.base + s->seg.size)
-				discover_reject(c, s, "file truncated while mapped (SIGBUS)");
-			for (uint32_t i = 0; i < s->seg.ring_count; i++)
-				s->rings[i].new_read = s->rings[i].read;
-		}
-		for (unsigned i = 0; i < c->cfg->n_writers; i++) /* drop this cycle's output only */
-			c->cfg->writers[i].buf.len = buf_start[i];
-		return 0;
+	/* share the batch between the rings that have records */
+	uint32_t active = 0;
+	for (unsigned si = 0; gather && si < c->n_segs; si++) {
+		struct cseg *s = c->segs[si];
+		for (uint32_t i = 0; !s->broken && !s->finished && i < s->seg.ring_count; i++)
+			/* acquire: pairs with the producer's release of tail */
+			active += atomic_load_explicit(&seg_ring(&s->seg, i)->tail, memory_order_acquire) !=
+				  s->rings[i].read;
 	}
-	bus_jmp = &jb;
+	uint32_t ring_cap = active ? COLLECTOR_BATCH_RECORDS / active : COLLECTOR_BATCH_RECORDS;
+	if (ring_cap < 256)
+		ring_cap = 256;
+	uint64_t limit = UINT64_MAX;
 
 	uint32_t n = 0, nr = 0;
 	for (unsigned si = 0; si < c->n_segs; si++) {
@@ -492,9 +496,13 @@ long drain_cycle(struct collector *c, bool final, bool *held)
 		bool ok = true;
 		for (uint32_t i = 0; i < s->seg.ring_count && ok; i++) {
 			uint32_t before = n;
-			ok = gather_ring(c, s, i, seg_final, cutoff, future, &cal, &n, COLLECTOR_BATCH_RECORDS, held);
+			ok = gather_ring(c, s, i, seg_final, cutoff, future, &cal, &n, ring_cap, held, &limit);
 			if (ok && n > before)
-				c->runs[nr++] = (struct run){before, n};
+				c->runs[nr++] = (struct run){before, n, &s->rings[i]};
+		}
+		if (ok && s->seg.bus_fault) {
+			discover_reject(c, s, "");
+			ok = false;
 		}
 		if (!ok) { /* rejected: forget what was gathered from it */
 			n = seg_start;
@@ -503,7 +511,9 @@ long drain_cycle(struct collector *c, bool final, bool *held)
 				s->rings[i].new_read = s->rings[i].read;
 		}
 	}
-	merge_emit(c, nr);
+	uint32_t emitted = merge_emit(c, nr, limit);
+	if (limit != UINT64_MAX)
+		*held = true; /* more is waiting */
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		struct cseg *s = c->segs[si];
 		if (s->broken || s->finished || !gather || !seg_done(s))
@@ -515,14 +525,10 @@ long drain_cycle(struct collector *c, bool final, bool *held)
 		if (all)
 			finish_segment(c, s);
 	}
-	bus_jmp = NULL;
-
 	push_batch(c);
 	write_batches(c);
 	pop_batches(c);
 	publish(c);
 	publish_synced(c);
-	if (n == COLLECTOR_BATCH_RECORDS)
-		*held = true; /* more is waiting */
-	return n;
+	return emitted;
 }

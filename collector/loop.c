@@ -123,6 +123,11 @@ static int setup(struct collector *c)
 		io_uring_queue_exit(&c->ev);
 		return rc;
 	}
+	rc = seg_guard_install();
+	if (rc < 0) {
+		collector_warn("cannot install the SIGBUS guard: %s", strerror(-rc));
+		return rc;
+	}
 	if (clock_calibrate(&c->calib_first, 10) < 0)
 		c->calib_first = (struct clock_calib){0, clock_realtime_ns(), 1ull << 32};
 	c->calib = c->calib_first;

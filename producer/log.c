@@ -145,8 +145,6 @@ static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shml
 	if (site->nargs)
 		record_args_encode(p + sizeof h, slen, site->kinds, site->nargs, ap);
 	rp->tail += size;
-	/* relaxed: a statistic; the tail release below orders it for readers that care */
-	atomic_store_explicit(rp->records_pub, ++rp->records, memory_order_relaxed);
 	publish(rp);
 }
 

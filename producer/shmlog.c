@@ -158,12 +158,15 @@ static int segment_create(struct shmlog *lg)
 		return err;
 	uint32_t id = lg->hot.serial;
 	lg->fd = -1;
-	for (int attempt = 0; attempt < 100 && lg->fd < 0; attempt++, id += 1000) {
+	for (int attempt = 0; attempt < 100; attempt++) {
 		if (snprintf(tmp, sizeof tmp, "%s/.%s.%d.%u.tmp", lg->dir, sname, (int)getpid(), id) >= (int)sizeof tmp)
 			return -ENAMETOOLONG;
 		lg->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (lg->fd < 0 && errno != EEXIST)
+		if (lg->fd >= 0)
+			break;
+		if (errno != EEXIST)
 			return -errno;
+		id += 1000;
 	}
 	if (lg->fd < 0)
 		return -EEXIST;
@@ -207,14 +210,13 @@ static int segment_create(struct shmlog *lg)
 	memset(&lg->overflow, 0, sizeof lg->overflow);
 	lg->overflow.rh = shmlog__ring_header(lg, lg->ring_count - 1);
 	lg->overflow.tail_pub = &ring_hdr(&lg->overflow)->tail;
-	lg->overflow.records_pub = &ring_hdr(&lg->overflow)->records;
 	lg->overflow.data = shmlog__ring_data(lg, lg->ring_count - 1);
 	lg->overflow.cap = lg->ring_bytes;
 	lg->overflow.index = lg->ring_count - 1;
 	atomic_store_explicit(&ring_hdr(&lg->overflow)->state, SHMLOG_RING_CLAIMED, memory_order_relaxed);
 	/* release: everything above is visible to a reader that acquires the magic */
 	atomic_store_explicit(&h->magic, SHMLOG_MAGIC, memory_order_release);
-	for (int attempt = 0; attempt < 100; attempt++, id += 1000) {
+	for (int attempt = 0; attempt < 100; attempt++, id += 1000) { /* advances only on a collision */
 		if (snprintf(lg->path, sizeof lg->path, "%s/%s.%d.%u.shm", lg->dir, sname, (int)getpid(), id) >=
 		    (int)sizeof lg->path) {
 			err = -ENAMETOOLONG;
@@ -427,14 +429,12 @@ static struct shmlog__ring *thread_ring(struct shmlog *lg, bool in_signal)
 		struct shmlog__ring *rp = &free_slot->rp;
 		rp->rh = rh;
 		rp->tail_pub = &rh->tail;
-		rp->records_pub = &rh->records;
 		rp->data = shmlog__ring_data(lg, i);
 		rp->cap = lg->ring_bytes;
 		rp->index = i;
 		rp->tail = atomic_load_explicit(&rh->tail, memory_order_relaxed);
 		rp->head_cache = atomic_load_explicit(&rh->head, memory_order_acquire);
 		rp->pending_lost = 0;
-		rp->records = atomic_load_explicit(&rh->records, memory_order_relaxed);
 		ring_update_fast_limit(rp);
 		free_slot->serial = lg->hot.serial;
 		free_slot->lg = lg;

@@ -35,7 +35,9 @@
 #define SHMLOG_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -165,11 +167,9 @@ struct shmlog__ring {
 	uint64_t tail;                /* our write position, published to *tail_pub */
 	uint64_t head_cache;          /* last consumer position read */
 	uint64_t pending_lost;        /* drops not yet reported by a loss record */
-	uint64_t records;             /* records committed, published to *records_pub */
 	uint64_t fast_limit;          /* the inline path may write up to here: min(head_cache + cap,
 					 end of the current lap), 0 while a loss waits to be reported */
 	_Atomic uint64_t *tail_pub;   /* the ring header's tail */
-	_Atomic uint64_t *records_pub;
 	void *rh;                     /* the ring header */
 	uint32_t cap;                 /* data bytes, a power of two */
 	uint32_t index;
@@ -259,8 +259,6 @@ static inline __attribute__((always_inline)) void shmlog__end(struct shmlog__rin
 	uint32_t size = ((uint32_t)(end - start) + 7u) & ~7u;
 	__builtin_memcpy(start, &size, 4);
 	rp->tail += size;
-	/* relaxed: a statistic, ordered for readers by the tail release below */
-	atomic_store_explicit(rp->records_pub, ++rp->records, memory_order_relaxed);
 	/* release: the record bytes are written before the consumer can see the
 	 * new tail (pairs with the collector's acquire load of tail) */
 	atomic_store_explicit(rp->tail_pub, rp->tail, memory_order_release);
@@ -301,44 +299,41 @@ static inline uint8_t *shmlog__put_ptr(uint8_t *p, const void *v)
 
 /*
  * A string by value: u16 length, then the bytes (room for SHMLOG_MAX_STRING
- * was reserved). Eight bytes at a time while they lie in the string's page:
- * reading past the NUL within a page cannot fault (hence no_sanitize: ASan
- * would see a read beyond the object), and the bytes written past the NUL
- * are inside the reservation and beyond the record's end.
+ * was reserved). Most log strings are short, so the first eight bytes are
+ * copied as one word when they lie in the string's page (reading past the
+ * NUL within a page cannot fault; hence no_sanitize, as ASan would see a read
+ * beyond the object; the bytes written past the NUL are in the reservation,
+ * beyond the record's end). Longer strings go to strnlen and memcpy.
  */
 __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint8_t *p, const char *s)
 {
-	uint16_t n = 0;
+	uint16_t n;
 	if (!s) {
 		n = 0xffffu; /* NULL */
 		__builtin_memcpy(p, &n, 2);
 		return p + 2;
 	}
 	uint8_t *d = p + 2;
-	/* hide the argument's object size from the compiler: the loop stops at
-	 * the NUL, it never uses bytes past a short literal */
+	/* hide the argument's object size from the compiler: a short literal is
+	 * read as a word, but no byte past its NUL is used */
 	__asm__("" : "+r"(s));
-	for (;;) {
-		if (((uintptr_t)(s + n) & 4095u) > 4096u - 8u || n >= SHMLOG_MAX_STRING - 8u) {
-			if (n >= SHMLOG_MAX_STRING || !s[n])
-				break;
-			d[n] = (uint8_t)s[n];
-			n++;
-			continue;
-		}
+	if (((uintptr_t)s & 4095u) <= 4096u - 8u) {
 		uint64_t w;
-		__builtin_memcpy(&w, s + n, 8);
-		__builtin_memcpy(d + n, &w, 8);
+		__builtin_memcpy(&w, s, 8);
 		uint64_t zero = (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
 		if (zero) {
-			n = (uint16_t)(n + (__builtin_ctzll(zero) >> 3));
-			break;
+			__builtin_memcpy(d, &w, 8);
+			n = (uint16_t)(__builtin_ctzll(zero) >> 3);
+			__builtin_memcpy(p, &n, 2);
+			return d + n;
 		}
-		n = (uint16_t)(n + 8);
 	}
-	uint16_t len = (n == SHMLOG_MAX_STRING && s[n]) ? (uint16_t)(n | 0x8000u) : n; /* truncated */
-	__builtin_memcpy(p, &len, 2);
-	return d + n;
+	size_t len = strnlen(s, SHMLOG_MAX_STRING + 1);
+	n = len > SHMLOG_MAX_STRING ? (uint16_t)(SHMLOG_MAX_STRING | 0x8000u) : (uint16_t)len; /* truncated */
+	len = n & 0x7fffu;
+	__builtin_memcpy(d, s, len);
+	__builtin_memcpy(p, &n, 2);
+	return d + len;
 }
 
 #define SHMLOG__TYPE(x)                                                                                    \

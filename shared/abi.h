@@ -24,7 +24,7 @@
  *   seg header clock_*             P at creation, C afterwards  both read (seqlock clock_seq)
  *   seg header sites_used ...      P (atomic, any thread)       C reads (acquire)
  *   seg header collector_*         C                            P reads
- *   ring tail, lost, tid, records  P (owner thread)             C reads (tail: acquire)
+ *   ring tail, lost, tid           P (owner thread)             C reads (tail: acquire)
  *   ring waiters, sync_req         P (any thread, atomic)       C reads
  *   ring head, synced, wake_seq,
  *   lost_reported, records_consumed C                           P reads (head: acquire)
@@ -175,7 +175,7 @@ struct shmlog_ring_header {
 	_Atomic uint64_t lost;     /*   8 records dropped (ring full or timed out) */
 	_Atomic uint32_t tid;      /*  16 kernel tid of the owner */
 	_Atomic uint32_t waiters;  /*  20 threads sleeping on wake_seq (flush, block) */
-	_Atomic uint64_t records;  /*  24 records committed (loss records excluded) */
+	uint64_t reserved0;        /*  24 */
 	_Atomic uint64_t sync_req; /*  32 highest position a producer waits to see synced (atomic max) */
 	uint8_t pad0[64 - 40];
 	/* line 1: written by the collector */
@@ -222,7 +222,6 @@ static_assert(sizeof(struct shmlog_ring_header) == SHMLOG_RING_HEADER_BYTES, "ri
 static_assert(offsetof(struct shmlog_ring_header, head) == 64, "head on its own line");
 static_assert(offsetof(struct shmlog_ring_header, wake_seq) == 80, "wake_seq offset");
 static_assert(offsetof(struct shmlog_ring_header, lost_reported) == 88, "lost_reported offset");
-static_assert(offsetof(struct shmlog_ring_header, records) == 24, "records offset");
 static_assert(offsetof(struct shmlog_ring_header, sync_req) == 32, "sync_req offset");
 static_assert(offsetof(struct shmlog_ring_header, records_consumed) == 96, "records_consumed offset");
 static_assert(offsetof(struct shmlog_ring_header, state) == 128, "state on its own line");

@@ -33,6 +33,61 @@ static int fail(char *err, size_t errlen, int rc, const char *path, const char *
 	return rc;
 }
 
+/* Mappings guarded against SIGBUS (seg_guard_install). */
+#define SEG_GUARD_SLOTS 8192
+static struct seg *_Atomic seg_guard[SEG_GUARD_SLOTS];
+static atomic_bool seg_guard_on;
+
+static void seg_guard_add(struct seg *s)
+{
+	if (!atomic_load(&seg_guard_on))
+		return;
+	for (int i = 0; i < SEG_GUARD_SLOTS; i++) {
+		struct seg *empty = NULL;
+		if (atomic_compare_exchange_strong(&seg_guard[i], &empty, s))
+			return;
+	}
+}
+
+static void seg_guard_del(struct seg *s)
+{
+	for (int i = 0; atomic_load(&seg_guard_on) && i < SEG_GUARD_SLOTS; i++) {
+		struct seg *cur = s;
+		if (atomic_compare_exchange_strong(&seg_guard[i], &cur, NULL))
+			return;
+	}
+}
+
+static void seg_on_sigbus(int sig, siginfo_t *info, void *uctx)
+{
+	(void)uctx;
+	uintptr_t a = (uintptr_t)info->si_addr;
+	for (int i = 0; i < SEG_GUARD_SLOTS; i++) {
+		struct seg *s = atomic_load(&seg_guard[i]);
+		if (!s || a < (uintptr_t)s->base || a >= (uintptr_t)s->base + s->size)
+			continue;
+		/* the same addresses, now private zero pages: the faulting access
+		 * completes, and every later one reads zeros */
+		mmap(s->base, s->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		s->bus_fault = 1;
+		return;
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int seg_guard_install(void)
+{
+	struct sigaction sa = {0};
+	sa.sa_sigaction = seg_on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) < 0)
+		return -errno;
+	atomic_store(&seg_guard_on, true);
+	return 0;
+}
+
 static bool range_ok(uint64_t off, uint64_t len, uint64_t size)
 {
 	return off <= size && len <= size - off;
@@ -76,6 +131,7 @@ int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t e
 	s->fd = fd;
 	s->base = m;
 	s->size = (uint64_t)st.st_size;
+	seg_guard_add(s); /* before the first read: the file may already be shorter */
 	struct shmlog_seg_header *h = m;
 	s->hdr = h;
 
@@ -159,8 +215,10 @@ void seg_close(struct seg *s)
 		free(s->sites);
 		s->sites = NULL;
 	}
-	if (s->base)
+	if (s->base) {
+		seg_guard_del(s);
 		munmap(s->base, s->size);
+	}
 	if (s->fd >= 0)
 		close(s->fd);
 	s->base = NULL;
@@ -263,6 +321,18 @@ int seg_ring_next(const struct seg *s, uint32_t i, uint64_t *pos, uint64_t tail,
 		r->args_len = size - SHMLOG_RECORD_HEADER_BYTES;
 		return 1;
 	}
+}
+
+long long seg_ring_count(const struct seg *s, uint32_t i, uint64_t head, uint64_t tail, const char **why)
+{
+	long long n = 0;
+	struct seg_rec r;
+	int rc;
+	while ((rc = seg_ring_next(s, i, &head, tail, &r, why)) == 1) {
+		n += r.site != SHMLOG_SITE_LOSS;
+		head += r.size;
+	}
+	return rc < 0 ? rc : n;
 }
 
 uint64_t seg_proc_start_time(pid_t pid)

@@ -15,6 +15,7 @@
 #define SHMLOG_SEGMENT_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,7 +54,18 @@ struct seg {
 	uint32_t ring_count, ring_bytes, max_sites, strings_bytes;
 	uint64_t rings_off, data_off, sites_off, strings_off;
 	struct seg_site **sites; /* lazily parsed, max_sites slots */
+	volatile sig_atomic_t bus_fault; /* the file shrank under the mapping (seg_guard_install) */
 };
+
+/*
+ * Survive producers that truncate their segment while it is mapped: after
+ * this, every segment seg_open() maps is registered, and a SIGBUS inside one
+ * of them maps zero pages over that whole mapping (the access then completes
+ * and reads zeros) and sets its bus_fault, for the caller to reject it. Any
+ * other SIGBUS keeps its default action. For the collector, which must not
+ * die because of a producer. Returns 0 or -errno.
+ */
+int seg_guard_install(void);
 
 /*
  * Open and validate the segment at path, mapping it writable when writable is
@@ -98,6 +110,12 @@ struct seg_rec {
  */
 int seg_ring_next(const struct seg *s, uint32_t i, uint64_t *pos, uint64_t tail, struct seg_rec *r,
 		  const char **why);
+
+/*
+ * Count the records (loss records excluded) in ring i from head to tail.
+ * Returns the count, or -EINVAL if the ring is corrupt on the way (*why).
+ */
+long long seg_ring_count(const struct seg *s, uint32_t i, uint64_t head, uint64_t tail, const char **why);
 
 /* A ring's positions, checked: returns false (and *why) if tail - head is
  * impossible. */

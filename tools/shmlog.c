@@ -782,13 +782,18 @@ static int stat_one(const char *path)
 		bool sane = seg_ring_positions(&s, i, &head, &tail, &why);
 		printf("  ring %u  tid %u  %s  ", i, atomic_load_explicit(&rh->tid, memory_order_relaxed),
 		       ring_state_name(st));
+		/* written = consumed + what is still in the ring (counted, so that the
+		 * producer's hot path keeps no counter of its own) */
+		uint64_t consumed = atomic_load_explicit(&rh->records_consumed, memory_order_relaxed);
+		long long pending = sane ? seg_ring_count(&s, i, head, tail, &why) : -1;
+		if (pending < 0)
+			sane = false;
 		if (sane)
-			printf("fill %.1f%%", 100.0 * (double)(tail - head) / (double)s.ring_bytes);
+			printf("fill %.1f%%  written %" PRIu64, 100.0 * (double)(tail - head) / (double)s.ring_bytes,
+			       consumed + (uint64_t)pending);
 		else
-			printf("fill ?");
-		printf("  written %" PRIu64 "  consumed %" PRIu64 "  lost %" PRIu64 "\n",
-		       atomic_load_explicit(&rh->records, memory_order_relaxed),
-		       atomic_load_explicit(&rh->records_consumed, memory_order_relaxed),
+			printf("fill ?  written ?");
+		printf("  consumed %" PRIu64 "  lost %" PRIu64 "\n", consumed,
 		       atomic_load_explicit(&rh->lost, memory_order_relaxed));
 		if (!sane) {
 			fflush(stdout);
