@@ -38,7 +38,6 @@ struct cring {
 	uint64_t new_read; /* where read goes if this cycle's gathering succeeds */
 	uint64_t lost_reported; /* drops reported so far (published to the ring header) */
 	uint64_t records_consumed; /* published to the ring header */
-	uint64_t published_records, published_lost; /* last values stored there */
 	uint32_t tid;
 };
 
@@ -64,6 +63,8 @@ struct batch_pos {
 	struct cseg *s;
 	uint32_t ring;
 	uint64_t pos;
+	uint64_t lost_reported;    /* the ring's counters as of this batch, */
+	uint64_t records_consumed; /* published with its head */
 };
 
 struct batch {

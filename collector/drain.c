@@ -310,7 +310,7 @@ static void push_batch(struct collector *c)
 			struct cring *cr = &s->rings[i];
 			if (cr->new_read == cr->read)
 				continue;
-			b->p[b->n++] = (struct batch_pos){s, i, cr->new_read};
+			b->p[b->n++] = (struct batch_pos){s, i, cr->new_read, cr->lost_reported, cr->records_consumed};
 			cr->read = cr->new_read;
 			any = true;
 		}
@@ -342,6 +342,10 @@ static void pop_batches(struct collector *c)
 			p->s->rings[p->ring].pos = p->pos;
 			if (!p->s->broken) {
 				struct shmlog_ring_header *rh = seg_ring(&p->s->seg, p->ring);
+				/* counters first: a collector that restarts reads them with head,
+				 * so a loss reported in an undelivered batch is not counted twice */
+				atomic_store_explicit(&rh->lost_reported, p->lost_reported, memory_order_relaxed);
+				atomic_store_explicit(&rh->records_consumed, p->records_consumed, memory_order_relaxed);
 				/* seq_cst: ordered against the waiters load in wake_waiters */
 				atomic_store_explicit(&rh->head, p->pos, memory_order_seq_cst);
 				wake_waiters(rh);
@@ -420,8 +424,8 @@ static void publish_synced(struct collector *c)
 	}
 }
 
-/* Publish the counters of rings that changed, and free released rings that
- * are consumed. Idle, this only reads: nothing in shared memory is dirtied. */
+/* Free released rings that are consumed. Idle, this only reads: nothing in
+ * shared memory is dirtied. */
 static void publish(struct collector *c)
 {
 	uint64_t now = clock_realtime_ns();
@@ -429,26 +433,18 @@ static void publish(struct collector *c)
 		struct cseg *s = c->segs[si];
 		if (s->broken)
 			continue;
-		bool any = false;
 		for (uint32_t i = 0; i < s->seg.ring_count; i++) {
-			struct cring *cr = &s->rings[i];
 			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
-			if (cr->records_consumed != cr->published_records || cr->lost_reported != cr->published_lost) {
-				atomic_store_explicit(&rh->lost_reported, cr->lost_reported, memory_order_relaxed);
-				atomic_store_explicit(&rh->records_consumed, cr->records_consumed, memory_order_relaxed);
-				cr->published_records = cr->records_consumed;
-				cr->published_lost = cr->lost_reported;
-				any = true;
-			}
-			/* a released ring is free for a new thread once consumed */
 			uint32_t st = SHMLOG_RING_RELEASED;
-			if (atomic_load_explicit(&rh->state, memory_order_relaxed) == st &&
-			    atomic_load_explicit(&rh->tail, memory_order_acquire) == cr->pos)
+			/* acquire: pairs with the owner's release of RELEASED, after its
+			 * last tail store, so the tail read next is the final one */
+			if (atomic_load_explicit(&rh->state, memory_order_acquire) == st &&
+			    atomic_load_explicit(&rh->tail, memory_order_acquire) == s->rings[i].pos)
 				/* release: our reads of its records happen before a new owner writes */
 				atomic_compare_exchange_strong_explicit(&rh->state, &st, SHMLOG_RING_FREE,
 									memory_order_release, memory_order_relaxed);
 		}
-		if (any)
+		if (s->pending == 0)
 			atomic_store_explicit(&s->seg.hdr->collector_seen_ns, now, memory_order_relaxed);
 	}
 }

@@ -150,6 +150,7 @@ static void file_check(struct writer *w)
 		return;
 	}
 	collector_warn("writer %s: %s was removed or replaced; writing to a new file", w->name, fs->path);
+	fdatasync(w->fd); /* what went to the old file stays as durable as promised */
 	close(w->fd);
 	w->fd = fd;
 }

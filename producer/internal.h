@@ -91,9 +91,10 @@ int shmlog__wait_synced(struct shmlog_ring_header *rh, uint64_t target, int time
  * allocates or takes a lock; NULL if the thread has none and none is free. */
 struct shmlog__ring *shmlog__signal_ring(struct shmlog *lg);
 
-/* Write one record with the arguments in *ap into rp (log.c). */
+/* Write one record with the arguments in *ap into rp (log.c). may_block:
+ * the logger's block policy applies (never in a signal handler). */
 void shmlog__write(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
-		   va_list *ap);
+		   bool may_block, va_list *ap);
 
 /* log.c: write a record with variadic arguments into rp (the crash handler's path). */
 void shmlog__crash_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, ...);

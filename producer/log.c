@@ -80,13 +80,14 @@ static __attribute__((noinline)) bool wait_room(struct shmlog *lg, struct shmlog
  * Reserve size bytes for a record (plus a loss record first if drops are
  * pending). Returns where to write, or NULL when the record is dropped.
  */
-static inline uint8_t *reserve(struct shmlog *lg, struct shmlog__ring *rp, uint32_t size)
+static inline uint8_t *reserve(struct shmlog *lg, struct shmlog__ring *rp, uint32_t size, bool may_block)
 {
+	bool block = may_block && lg->full_policy == SHMLOG_FULL_BLOCK;
 	uint32_t pad;
 	if (__builtin_expect(rp->pending_lost != 0, 0)) {
 		const uint32_t lsize = SHMLOG_RECORD_HEADER_BYTES + 8;
 		if (!has_room(rp, lsize + size + 8, &pad) &&
-		    !(lg->full_policy == SHMLOG_FULL_BLOCK && wait_room(lg, rp, lsize + size + 8, &pad))) {
+		    !(block && wait_room(lg, rp, lsize + size + 8, &pad))) {
 			count_lost(rp);
 			return NULL;
 		}
@@ -100,7 +101,7 @@ static inline uint8_t *reserve(struct shmlog *lg, struct shmlog__ring *rp, uint3
 		rp->pending_lost = 0;
 	}
 	if (__builtin_expect(!has_room(rp, size, &pad), 0)) {
-		if (lg->full_policy != SHMLOG_FULL_BLOCK || !wait_room(lg, rp, size, &pad)) {
+		if (!block || !wait_room(lg, rp, size, &pad)) {
 			publish(rp); /* a loss record written above must not be lost */
 			count_lost(rp);
 			return NULL;
@@ -112,17 +113,17 @@ static inline uint8_t *reserve(struct shmlog *lg, struct shmlog__ring *rp, uint3
 }
 
 static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id,
-			 uint64_t ts, va_list *ap);
+			 uint64_t ts, bool may_block, va_list *ap);
 
 void shmlog__write(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
-		   va_list *ap)
+		   bool may_block, va_list *ap)
 {
-	write_record(lg, rp, site, id, ts, ap);
+	write_record(lg, rp, site, id, ts, may_block, ap);
 	ring_update_fast_limit(rp);
 }
 
 static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id,
-			 uint64_t ts, va_list *ap)
+			 uint64_t ts, bool may_block, va_list *ap)
 {
 	uint16_t slen[SHMLOG_MAX_ARGS];
 	uint32_t asz = 0;
@@ -137,7 +138,7 @@ static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shml
 		count_lost(rp);
 		return;
 	}
-	uint8_t *p = reserve(lg, rp, size);
+	uint8_t *p = reserve(lg, rp, size, may_block);
 	if (!p)
 		return;
 	struct shmlog_record_header h = {size, id, ts};
@@ -169,11 +170,11 @@ SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...
 	 * call's registration does not age its record past the collector's merge
 	 * window, and the stamps within one ring never go backwards */
 	if (__builtin_expect(rp != NULL, 1)) {
-		shmlog__write(lg, rp, site, id, now_ts(lg), &ap);
+		shmlog__write(lg, rp, site, id, now_ts(lg), true, &ap);
 	} else {
 		pthread_mutex_lock(&lg->overflow_lock);
 		rp = &lg->overflow;
-		shmlog__write(lg, rp, site, id, now_ts(lg), &ap);
+		shmlog__write(lg, rp, site, id, now_ts(lg), true, &ap);
 		pthread_mutex_unlock(&lg->overflow_lock);
 	}
 	va_end(ap);
@@ -187,6 +188,6 @@ void shmlog__crash_record(struct shmlog *lg, struct shmlog__ring *rp, struct shm
 	uint64_t ts = now_ts(lg);
 	va_list ap;
 	va_start(ap, id);
-	shmlog__write(lg, rp, site, id, ts, &ap);
+	shmlog__write(lg, rp, site, id, ts, false, &ap); /* a dying process never waits */
 	va_end(ap);
 }

@@ -334,6 +334,17 @@ static void release_thread_rings(struct shmlog *only)
 	}
 }
 
+/* Whether (l, serial) is an open logger. */
+static bool logger_live(const struct shmlog *l, uint32_t serial)
+{
+	bool live = false;
+	pthread_mutex_lock(&live_lock);
+	for (struct shmlog *x = live_head; x && !live; x = x->next_live)
+		live = x == l && x->hot.serial == serial;
+	pthread_mutex_unlock(&live_lock);
+	return live;
+}
+
 static void thread_exit(void *arg)
 {
 	(void)arg;
@@ -409,9 +420,14 @@ static struct shmlog__ring *thread_ring(struct shmlog *lg, bool in_signal)
 		struct shmlog__tls *s = &tls_slots[i];
 		if (s->lg == lg && s->serial == lg->hot.serial)
 			return &s->rp;
-		if (!s->lg && !free_slot)
+		if (!free_slot && !s->lg)
 			free_slot = s;
 	}
+	/* no empty slot: one of a logger closed since (by another thread) is free
+	 * too. Not in a signal handler, which must not take live_lock. */
+	for (int i = 0; !free_slot && !in_signal && i < SHMLOG__TLS_SLOTS; i++)
+		if (!logger_live(tls_slots[i].lg, tls_slots[i].serial))
+			free_slot = &tls_slots[i];
 	if (!free_slot)
 		return NULL;
 	if (!in_signal)

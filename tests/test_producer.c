@@ -182,3 +182,45 @@ Test(producer, every_level_macro_logs_at_its_level)
 	cr_assert(seg_ring_positions(&rseg, 0, &head, &tail, &why));
 	cr_assert_eq(tail, rpos, "nothing written below the threshold");
 }
+
+#include <pthread.h>
+
+static pthread_barrier_t bar;
+static struct shmlog *volatile cur;
+
+static void *long_lived_worker(void *arg)
+{
+	(void)arg;
+	for (int k = 0; k < 6; k++) {
+		pthread_barrier_wait(&bar); /* a new logger is open */
+		SHMLOG_INFO(cur, "k=%d", k);
+		pthread_barrier_wait(&bar); /* logged; main checks and closes it */
+		pthread_barrier_wait(&bar);
+	}
+	return NULL;
+}
+
+Test(producer, a_thread_gets_its_own_ring_after_its_earlier_loggers_were_closed_elsewhere, .init = NULL, .fini = NULL)
+{
+	char *d = th_mkdtemp(true);
+	pthread_barrier_init(&bar, NULL, 2);
+	pthread_t t;
+	pthread_create(&t, NULL, long_lived_worker, NULL);
+	for (int k = 0; k < 6; k++) {
+		struct shmlog *l;
+		struct shmlog_options o = {.dir = d, .max_threads = 2};
+		cr_assert_eq(shmlog_open(&l, &o), 0);
+		cur = l;
+		pthread_barrier_wait(&bar);
+		pthread_barrier_wait(&bar);
+		struct shmlog_stats st;
+		shmlog_get_stats(l, &st);
+		cr_assert_eq(st.rings_in_use, 1, "logger %d: the worker has a ring of its own, not the overflow ring", k);
+		shmlog_close(l); /* by this thread: the worker's slot goes stale */
+		pthread_barrier_wait(&bar);
+	}
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&bar);
+	th_rmrf(d);
+	free(d);
+}
