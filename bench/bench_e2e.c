@@ -1,0 +1,537 @@
+/*
+ * bench_e2e.c — shmlog end to end: from the log call to a line in the text
+ * file the collector writes. run.sh starts a fresh collector (on the
+ * background CPU, file writer to --out) for every scenario and passes its pid,
+ * whose CPU time is read from /proc (the sum of its tasks' schedstat run
+ * time, in ns; utime+stime from /proc/PID/stat is reported as a cross-check).
+ *
+ *   bench_e2e threads  --threads T --n N    T threads of one process log N records in all
+ *   bench_e2e procs    --procs P --n N      P processes log N records in all
+ *   bench_e2e delivery --rate R --seconds S one thread logs R records/s; a reader tails the file
+ *   bench_e2e idle     --procs P --seconds S P processes log one record each and sleep
+ *   common: --out FILE --collector-pid PID [--cpu 0] [--bg-cpu 1]
+ *
+ * Producers run on the measuring CPU (0) and use SHMLOG_FULL_BLOCK; the
+ * delivery reader runs on the background CPU. Every wait is bounded. Prints
+ * one JSON line.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <shmlog.h>
+
+#define WAIT_TIMEOUT_NS (120ull * 1000000000ull)
+
+static const char *out_path;
+static int collector_pid;
+static int cpu = 0, bg_cpu = 1;
+static uint64_t n_records = 2000000;
+static int n_threads = 1, n_procs = 16, seconds = 5;
+static long rate = 100000;
+
+static uint64_t clock_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+	nanosleep(&ts, NULL);
+}
+
+static void pin_cpu(int c)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(c, &set);
+	sched_setaffinity(0, sizeof set, &set);
+}
+
+/* Collector CPU time in ns: the sum over its live tasks of schedstat's run time. */
+static uint64_t collector_cpu_ns(uint64_t *stat_ns)
+{
+	char path[320], buf[1024];
+	uint64_t sum = 0;
+	*stat_ns = 0;
+	snprintf(path, sizeof path, "/proc/%d/task", collector_pid);
+	DIR *d = opendir(path);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", collector_pid, e->d_name);
+			FILE *f = fopen(path, "r");
+			unsigned long long run = 0;
+			if (f) {
+				if (fscanf(f, "%llu", &run) == 1)
+					sum += run;
+				fclose(f);
+			}
+		}
+		closedir(d);
+	}
+	snprintf(path, sizeof path, "/proc/%d/stat", collector_pid);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		size_t r = fread(buf, 1, sizeof buf - 1, f);
+		buf[r] = 0;
+		fclose(f);
+		const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+		unsigned long long ut = 0, st = 0;
+		if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
+			*stat_ns = (ut + st) * 1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK);
+	}
+	return sum;
+}
+
+/* ---- counting lines of the collector's output ---- */
+
+static int out_fd = -1;
+static uint64_t out_lines;
+static uint64_t reached_ns; /* when the last successful wait_lines() saw its count */
+
+static void count_output(void)
+{
+	if (out_fd < 0 && (out_fd = open(out_path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	static char buf[1 << 16];
+	ssize_t r;
+	while ((r = read(out_fd, buf, sizeof buf)) > 0)
+		for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + r - p))) != NULL; p++)
+			out_lines++;
+}
+
+static uint64_t count_notices(void);
+
+/* Wait until the output holds at least want lines. Returns 0, or -1 after WAIT_TIMEOUT_NS. */
+static int wait_lines(uint64_t want)
+{
+	uint64_t deadline = mono_ns() + WAIT_TIMEOUT_NS;
+	for (;;) {
+		count_output();
+		if (out_lines >= want) {
+			reached_ns = mono_ns();
+			return 0;
+		}
+		if (mono_ns() > deadline) {
+			fprintf(stderr, "bench_e2e: %s has %llu lines, expected %llu\n", out_path,
+				(unsigned long long)out_lines, (unsigned long long)want);
+			return -1;
+		}
+		sleep_ns(100000);
+	}
+}
+
+/* Lines the collector wrote about producers rather than for them ("[shmlog] process N exited", ...). */
+static uint64_t count_notices(void)
+{
+	FILE *f = fopen(out_path, "r");
+	if (!f)
+		return 0;
+	static char line[8192];
+	uint64_t n = 0;
+	while (fgets(line, sizeof line, f))
+		if (strstr(line, "]: [shmlog] "))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* Wait until the output holds `records` records, not counting the collector's notices
+ * (re-reading the file for those is not timed: reached_ns is when the count was seen). */
+static int wait_records(uint64_t records)
+{
+	uint64_t want = records;
+	for (int i = 0; i < 100; i++) {
+		if (wait_lines(want) < 0)
+			return -1;
+		uint64_t notices = count_notices();
+		if (out_lines - notices >= records)
+			return 0;
+		want = records + notices;
+	}
+	return -1;
+}
+
+static int open_logger(struct shmlog **lg, const char *name)
+{
+	struct shmlog_options o = {.name = name, .full_policy = SHMLOG_FULL_BLOCK, .block_timeout_ms = 10000};
+	int rc = shmlog_open(lg, &o);
+	if (rc < 0)
+		fprintf(stderr, "bench_e2e: shmlog_open: error %d\n", -rc);
+	return rc;
+}
+
+static void report_run(const char *scenario, int producers, uint64_t records, uint64_t t0, uint64_t t1,
+		       uint64_t c0, uint64_t c1, uint64_t s0, uint64_t s1, int ok)
+{
+	double secs = (double)(t1 - t0) / 1e9;
+	uint64_t notices = count_notices();
+	printf("{\"scenario\":\"%s\",\"producers\":%d,\"records\":%llu,\"seconds\":%.6f,\"rps\":%.0f,"
+	       "\"collector_cpu_s\":%.6f,\"collector_cpu_ms_per_M\":%.3f,\"collector_cpu_stat_ms_per_M\":%.3f,"
+	       "\"lines\":%llu,\"collector_notices\":%llu,\"ok\":%d}\n",
+	       scenario, producers, (unsigned long long)records, secs, (double)records / secs,
+	       (double)(c1 - c0) / 1e9, (double)(c1 - c0) / 1e6 / ((double)records / 1e6),
+	       (double)(s1 - s0) / 1e6 / ((double)records / 1e6), (unsigned long long)out_lines,
+	       (unsigned long long)notices, ok && out_lines - notices == records + (uint64_t)producers);
+}
+
+/* ---- threads: T threads of one process ---- */
+
+static struct shmlog *lg;
+static pthread_barrier_t start_barrier;
+
+static void *producer_thread(void *arg)
+{
+	uint64_t n = (uint64_t)(uintptr_t)arg;
+	pin_cpu(cpu);
+	SHMLOG_INFO(lg, "warm-up from a producer thread");
+	pthread_barrier_wait(&start_barrier); /* warm-up logged */
+	pthread_barrier_wait(&start_barrier); /* go */
+	for (uint64_t i = 0; i < n; i++)
+		SHMLOG_INFO(lg, "value=%d name=%s pi=%f", (int)i, "hello", 3.14159265358979);
+	return NULL;
+}
+
+static int run_threads(void)
+{
+	if (open_logger(&lg, "e2e") < 0)
+		return 1;
+	pthread_t th[64];
+	if (n_threads > 64)
+		n_threads = 64;
+	pthread_barrier_init(&start_barrier, NULL, (unsigned)n_threads + 1);
+	for (int t = 0; t < n_threads; t++)
+		pthread_create(&th[t], NULL, producer_thread, (void *)(uintptr_t)(n_records / (uint64_t)n_threads));
+	pthread_barrier_wait(&start_barrier);
+	int ok = wait_lines((uint64_t)n_threads) == 0;
+	uint64_t s0, c0 = collector_cpu_ns(&s0), t0 = mono_ns();
+	pthread_barrier_wait(&start_barrier);
+	for (int t = 0; t < n_threads; t++)
+		pthread_join(th[t], NULL);
+	uint64_t records = n_records / (uint64_t)n_threads * (uint64_t)n_threads;
+	shmlog_flush(lg, 30000);
+	ok &= wait_records((uint64_t)n_threads + records) == 0;
+	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
+	report_run("threads", n_threads, records, t0, t1, c0, c1, s0, s1, ok);
+	shmlog_close(lg);
+	return ok ? 0 : 3;
+}
+
+/* ---- procs: P processes ---- */
+
+static int read_bounded(int fd, int timeout_ms)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+	if (poll(&p, 1, timeout_ms) <= 0)
+		return -1;
+	char c;
+	return read(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+/* Signal (sig != 0) and wait for the children; SIGKILL whoever is left after timeout_s. */
+static void reap(pid_t *pids, int n, int sig, int timeout_s)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] > 0 && sig)
+			kill(pids[i], sig);
+	uint64_t deadline = mono_ns() + (uint64_t)timeout_s * 1000000000ull;
+	for (int i = 0; i < n; i++) {
+		if (pids[i] <= 0)
+			continue;
+		while (waitpid(pids[i], NULL, WNOHANG) == 0) {
+			if (mono_ns() > deadline) {
+				kill(pids[i], SIGKILL);
+				waitpid(pids[i], NULL, 0);
+				break;
+			}
+			sleep_ns(1000000);
+		}
+	}
+}
+
+static int run_procs(void)
+{
+	int ready[2], go[2];
+	if (pipe(ready) < 0 || pipe(go) < 0)
+		return 1;
+	pid_t pids[256];
+	if (n_procs > 256)
+		n_procs = 256;
+	uint64_t per = n_records / (uint64_t)n_procs;
+	fflush(stdout); /* nothing buffered may be printed twice by exiting children */
+	for (int p = 0; p < n_procs; p++) {
+		pids[p] = fork();
+		if (pids[p] == 0) {
+			close(ready[0]);
+			close(go[1]);
+			pin_cpu(cpu);
+			struct shmlog *plg;
+			char name[32];
+			snprintf(name, sizeof name, "e2e-%d", p);
+			if (open_logger(&plg, name) < 0)
+				_exit(1);
+			SHMLOG_INFO(plg, "warm-up from producer process %d", p);
+			if (write(ready[1], "r", 1) != 1)
+				_exit(1);
+			char c;
+			struct pollfd pf = {go[0], POLLIN, 0};
+			if (poll(&pf, 1, 60000) <= 0 || read(go[0], &c, 1) != 0) /* EOF is the start signal */
+				_exit(1);
+			for (uint64_t i = 0; i < per; i++)
+				SHMLOG_INFO(plg, "value=%d name=%s pi=%f", (int)i, "hello", 3.14159265358979);
+			int rc = shmlog_flush(plg, 30000);
+			shmlog_close(plg);
+			exit(rc < 0 ? 1 : 0); /* exit, not _exit: the collector notes a producer that did not exit normally */
+		}
+	}
+	close(ready[1]);
+	close(go[0]);
+	int ok = 1;
+	for (int p = 0; p < n_procs; p++)
+		if (read_bounded(ready[0], 30000) < 0) {
+			fprintf(stderr, "bench_e2e: producer process %d did not start\n", p);
+			ok = 0;
+			break;
+		}
+	ok &= wait_lines((uint64_t)n_procs) == 0;
+	uint64_t s0, c0 = collector_cpu_ns(&s0), t0 = mono_ns();
+	close(go[1]);
+	uint64_t records = per * (uint64_t)n_procs;
+	/* no polling of the output while the producers run (it would take CPU from them or the collector) */
+	reap(pids, n_procs, ok ? 0 : SIGKILL, 120);
+	ok &= wait_records((uint64_t)n_procs + records) == 0;
+	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
+	report_run("procs", n_procs, records, t0, t1, c0, c1, s0, s1, ok);
+	return ok ? 0 : 3;
+}
+
+/* ---- delivery: a paced producer and a reader tailing the file ---- */
+
+static uint64_t *delivery_ns; /* by sequence number; 0 = not seen */
+static uint64_t delivery_total;
+static volatile int reader_stop;
+
+static void handle_line(const char *line, size_t len)
+{
+	/* "... t=<realtime ns> seq=<n>" at the end of the message */
+	const char *t = memmem(line, len, " t=", 3);
+	if (!t)
+		return;
+	unsigned long long ts = 0, seq = 0;
+	if (sscanf(t, " t=%llu seq=%llu", &ts, &seq) != 2 || seq >= delivery_total)
+		return;
+	uint64_t now = clock_ns(CLOCK_REALTIME);
+	delivery_ns[seq] = now > ts ? now - ts : 1;
+}
+
+static void *reader_thread(void *arg)
+{
+	(void)arg;
+	pin_cpu(bg_cpu);
+	int in = inotify_init1(IN_CLOEXEC);
+	int fd = open(out_path, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || fd < 0 || inotify_add_watch(in, out_path, IN_MODIFY) < 0) {
+		fprintf(stderr, "bench_e2e: cannot watch %s: %s\n", out_path, strerror(errno));
+		return NULL;
+	}
+	lseek(fd, 0, SEEK_END);
+	static char buf[1 << 20];
+	size_t have = 0;
+	char ev[4096];
+	while (!reader_stop) {
+		struct pollfd p = {in, POLLIN, 0};
+		if (poll(&p, 1, 100) > 0 && read(in, ev, sizeof ev) < 0)
+			break;
+		ssize_t r;
+		while ((r = read(fd, buf + have, sizeof buf - have)) > 0) {
+			have += (size_t)r;
+			char *start = buf, *nl;
+			while ((nl = memchr(start, '\n', (size_t)(buf + have - start))) != NULL) {
+				handle_line(start, (size_t)(nl - start));
+				start = nl + 1;
+			}
+			have -= (size_t)(start - buf);
+			memmove(buf, start, have);
+		}
+	}
+	close(fd);
+	close(in);
+	return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int run_delivery(void)
+{
+	delivery_total = (uint64_t)rate * (uint64_t)seconds;
+	delivery_ns = calloc(delivery_total, sizeof *delivery_ns);
+	if (!delivery_ns || open_logger(&lg, "e2e-delivery") < 0)
+		return 1;
+	pin_cpu(cpu);
+	SHMLOG_INFO(lg, "warm-up");
+	int ok = wait_lines(1) == 0;
+	pthread_t rt;
+	pthread_create(&rt, NULL, reader_thread, NULL);
+	sleep_ns(100000000);
+	uint64_t s0, c0 = collector_cpu_ns(&s0);
+	uint64_t period = 1000000000u / (uint64_t)rate, t0 = mono_ns();
+	for (uint64_t seq = 0; seq < delivery_total; seq++) {
+		uint64_t due = t0 + seq * period;
+		while (mono_ns() < due)
+			;
+		SHMLOG_INFO(lg, "value=%d name=%s pi=%f t=%llu seq=%llu", (int)seq, "hello", 3.14159265358979,
+			    (unsigned long long)clock_ns(CLOCK_REALTIME), (unsigned long long)seq);
+	}
+	uint64_t t1 = mono_ns();
+	shmlog_flush(lg, 30000);
+	ok &= wait_lines(1 + delivery_total) == 0;
+	uint64_t s1, c1 = collector_cpu_ns(&s1);
+	sleep_ns(200000000); /* let the reader see the last lines */
+	reader_stop = 1;
+	pthread_join(rt, NULL);
+	/* the first half second is warm-up */
+	uint64_t skip = (uint64_t)rate / 2, n = 0, missing = 0;
+	uint64_t *v = malloc(delivery_total * sizeof *v);
+	for (uint64_t i = skip; i < delivery_total; i++) {
+		if (delivery_ns[i])
+			v[n++] = delivery_ns[i];
+		else
+			missing++;
+	}
+	qsort(v, n, sizeof *v, cmp_u64);
+#define P(q) (n ? (double)v[(uint64_t)((double)(n - 1) * (q))] / 1000.0 : -1.0)
+	printf("{\"scenario\":\"delivery\",\"rate\":%ld,\"achieved_rate\":%.0f,\"samples\":%llu,\"missing\":%llu,"
+	       "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p99.9_us\":%.1f,\"max_us\":%.1f,"
+	       "\"collector_cpu_pct\":%.2f,\"ok\":%d}\n",
+	       rate, (double)delivery_total / ((double)(t1 - t0) / 1e9), (unsigned long long)n,
+	       (unsigned long long)missing, P(0.5), P(0.9), P(0.99), P(0.999), P(1.0),
+	       (double)(c1 - c0) / (double)(t1 - t0) * 100.0, ok && missing == 0);
+#undef P
+	shmlog_close(lg);
+	free(v);
+	return ok ? 0 : 3;
+}
+
+/* ---- idle: P producers that logged once and sleep ---- */
+
+static volatile sig_atomic_t idle_stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	idle_stop = 1;
+}
+
+static int run_idle(void)
+{
+	pid_t pids[256];
+	if (n_procs > 256)
+		n_procs = 256;
+	fflush(stdout);
+	for (int p = 0; p < n_procs; p++) {
+		pids[p] = fork();
+		if (pids[p] == 0) {
+			struct shmlog *plg;
+			char name[32];
+			snprintf(name, sizeof name, "idle-%d", p);
+			if (open_logger(&plg, name) < 0)
+				_exit(1);
+			struct sigaction sa = {.sa_handler = on_term};
+			sigaction(SIGTERM, &sa, NULL);
+			SHMLOG_INFO(plg, "idle producer %d logged once and sleeps", p);
+			/* until SIGTERM; bounded in case the parent is gone */
+			for (int i = 0; i < (seconds + 60) * 10 && !idle_stop; i++)
+				sleep_ns(100000000);
+			shmlog_close(plg);
+			exit(0);
+		}
+	}
+	int ok = wait_lines((uint64_t)n_procs) == 0;
+	sleep_ns(1000000000); /* let the collector's poll back off */
+	uint64_t s0, c0 = collector_cpu_ns(&s0), t0 = mono_ns();
+	sleep_ns((uint64_t)seconds * 1000000000u);
+	uint64_t s1, c1 = collector_cpu_ns(&s1), t1 = mono_ns();
+	reap(pids, n_procs, SIGTERM, 10);
+	double wall = (double)(t1 - t0);
+	printf("{\"scenario\":\"idle\",\"producers\":%d,\"seconds\":%.3f,\"collector_cpu_pct\":%.3f,"
+	       "\"collector_cpu_stat_pct\":%.3f,\"ok\":%d}\n",
+	       n_procs, wall / 1e9, (double)(c1 - c0) / wall * 100.0, (double)(s1 - s0) / wall * 100.0, ok);
+	return ok ? 0 : 3;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench_e2e threads|procs|delivery|idle --out FILE --collector-pid PID\n"
+			"       [--threads T] [--procs P] [--n N] [--rate R] [--seconds S] [--cpu 0] [--bg-cpu 1]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	const char *scenario = argv[1];
+	for (int i = 2; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			usage();
+		const char *a = argv[i], *v = argv[i + 1];
+		if (!strcmp(a, "--out"))
+			out_path = v;
+		else if (!strcmp(a, "--collector-pid"))
+			collector_pid = atoi(v);
+		else if (!strcmp(a, "--threads"))
+			n_threads = atoi(v);
+		else if (!strcmp(a, "--procs"))
+			n_procs = atoi(v);
+		else if (!strcmp(a, "--n"))
+			n_records = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--rate"))
+			rate = atol(v);
+		else if (!strcmp(a, "--seconds"))
+			seconds = atoi(v);
+		else if (!strcmp(a, "--cpu"))
+			cpu = atoi(v);
+		else if (!strcmp(a, "--bg-cpu"))
+			bg_cpu = atoi(v);
+		else
+			usage();
+	}
+	if (!out_path || collector_pid <= 0 || n_threads < 1 || n_procs < 0 || rate < 1 || seconds < 1)
+		usage();
+	if (!strcmp(scenario, "threads"))
+		return run_threads();
+	if (!strcmp(scenario, "procs"))
+		return n_procs < 1 ? (usage(), 2) : run_procs();
+	if (!strcmp(scenario, "delivery"))
+		return run_delivery();
+	if (!strcmp(scenario, "idle"))
+		return run_idle();
+	usage();
+	return 2;
+}

@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# bench/run.sh — shmlog against its peers, on one harness (bench/bench.h).
+#
+#   bench/run.sh                   everything: latency (burst, flood), throughput,
+#                                  end to end, idle CPU, instructions per call
+#   bench/run.sh --quick           the same with smaller counts and one run (a smoke test)
+#   bench/run.sh --instructions    only the instructions per call (callgrind)
+#   bench/run.sh --no-instructions everything but the instruction counts
+#   bench/run.sh --runs N          repeat each latency / end-to-end case N times (default 3)
+#
+# Installs what it needs from Debian (root or sudo), builds shmlog in release
+# mode into build-release/ and the bench programs into build-release/bench/,
+# runs, prints one table, and writes bench/results/latest.json (medians, ratios,
+# targets, every raw run) and bench/results/latency.png. The measuring thread
+# runs on CPU 0; loggers' background threads, shmlog-collector and LTTng's
+# daemons on CPU 1. Every process runs under `timeout`; a trap stops the
+# collector, the LTTng session and the session daemon we started, and removes
+# the scratch directory, also on failure or Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+ARGS="$*"
+BENCH=$ROOT/bench
+RESULTS=$BENCH/results
+
+RUNS=3 N=1000000 WARMUP=100000 E2E_N=2000000 DELIVERY_S=5 IDLE_S=5 QUICK=0
+DO_LATENCY=1 DO_INSTR=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) QUICK=1 RUNS=1 N=100000 WARMUP=10000 E2E_N=400000 DELIVERY_S=2 IDLE_S=2 ;;
+	--instructions) DO_LATENCY=0 DO_INSTR=1 ;;
+	--no-instructions) DO_INSTR=0 ;;
+	--runs) RUNS=${2:?--runs needs a number}; shift ;;
+	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+CPU=0 BG=1
+if [ "$(nproc)" -lt 2 ]; then BG=0; fi
+PACKAGES=(gcc g++ make meson ninja-build pkg-config liburing-dev libsodium-dev libconfig-dev
+	libspdlog-dev libfmt-dev liblttng-ust-dev lttng-tools gnuplot-nox valgrind python3 util-linux procps)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+warn() { printf 'run.sh: %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+deps() {
+	local missing=() p
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		say "installing ${missing[*]}"
+		as_root apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	fi
+}
+
+build() {
+	if [ ! -f build-release/build.ninja ]; then
+		say "configuring build-release (release, no tests)"
+		meson setup build-release --buildtype=release -Dtests=false >/dev/null
+	fi
+	say "building shmlog (build-release) and the bench programs (build-release/bench)"
+	ninja -C build-release >/dev/null
+	make -s -C bench SHMLOG_BUILD="$ROOT/build-release" OUT="$ROOT/build-release/bench" >/dev/null
+}
+
+# ---- scratch space, cleanup ----
+TMP=""
+COLLECTOR_PID=""
+LTTNG_SESSION=""
+SESSIOND_PID=""
+cleanup() {
+	local rc=$?
+	set +e
+	stop_collector
+	if [ -n "$LTTNG_SESSION" ]; then timeout 20 lttng destroy "$LTTNG_SESSION" >/dev/null 2>&1; fi
+	if [ -n "$SESSIOND_PID" ] && kill -0 "$SESSIOND_PID" 2>/dev/null; then
+		kill -TERM "$SESSIOND_PID"
+		for _ in $(seq 100); do kill -0 "$SESSIOND_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$SESSIOND_PID" 2>/dev/null && kill -KILL "$SESSIOND_PID"
+	fi
+	[ -n "$TMP" ] && rm -rf "$TMP"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+make_tmp() {
+	local base=/dev/shm
+	# log files are written to tmpfs (the same for every contender): the bench measures loggers, not the disk
+	[ -w /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR==2{print $4}')" -gt 4000000 ] || base=${TMPDIR:-/tmp}
+	TMP=$(mktemp -d "$base/shmlog-bench.XXXXXX")
+	mkdir -p "$TMP/seg" "$RESULTS"
+	export SHMLOG_DIR=$TMP/seg
+	cat >"$TMP/collector.conf" <<-EOF
+		# one file writer, text format, every other setting at its default
+		collector: { dir = "$TMP/seg"; };
+		writers = ( { type = "file"; name = "bench"; path = "$TMP/shmlog.log"; format = "text"; } );
+	EOF
+}
+
+# ---- the shmlog collector ----
+start_collector() {
+	rm -f "$TMP/shmlog.log"
+	# taskset execs the collector, so $! is the collector's own pid (its CPU time is read from /proc)
+	taskset -c "$BG" "$ROOT/build-release/shmlog-collector" --config "$TMP/collector.conf" \
+		>>"$TMP/collector.out" 2>&1 &
+	COLLECTOR_PID=$!
+	local i
+	for i in $(seq 100); do [ -f "$TMP/shmlog.log" ] && return 0; sleep 0.05; done
+	warn "shmlog-collector did not create $TMP/shmlog.log within 5 s: $(tail -3 "$TMP/collector.out")"
+	return 1
+}
+
+stop_collector() { # SIGTERM drains and exits; bounded, then SIGKILL
+	[ -n "$COLLECTOR_PID" ] || return 0
+	local pid=$COLLECTOR_PID i
+	COLLECTOR_PID=""
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then
+		warn "shmlog-collector did not exit within 10 s of SIGTERM; killing it"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null || true
+	rm -f "$TMP"/seg/* 2>/dev/null || true
+}
+
+# ---- LTTng ----
+LTTNG_OK=0 LTTNG_WHY=""
+lttng_setup() {
+	if ! command -v lttng-sessiond >/dev/null; then LTTNG_WHY="lttng-sessiond not installed"; return; fi
+	if pgrep -x lttng-sessiond >/dev/null; then
+		warn "an lttng-sessiond is already running (not ours): using it and leaving it running"
+	else
+		local out
+		if ! out=$(taskset -c "$BG" timeout 30 lttng-sessiond --daemonize 2>&1); then
+			LTTNG_WHY="lttng-sessiond --daemonize failed: $(tail -1 <<<"$out")"
+			return
+		fi
+		local rundir=/var/run/lttng
+		[ "$(id -u)" -eq 0 ] || rundir=$HOME/.lttng
+		SESSIOND_PID=$(cat "$rundir/lttng-sessiond.pid" 2>/dev/null || pgrep -xo lttng-sessiond || true)
+	fi
+	if ! timeout 20 lttng list -u >/dev/null 2>&1; then LTTNG_WHY="lttng list -u fails: the session daemon does not answer"; return; fi
+	LTTNG_OK=1
+}
+
+lttng_session_start() { # NAME OUTDIR
+	LTTNG_SESSION=$1
+	timeout 20 lttng create "$1" --output="$2" >/dev/null &&
+		timeout 20 lttng enable-channel -u ch0 -s "$1" --blocking-timeout=inf >/dev/null &&
+		timeout 20 lttng enable-event -u 'bench:*' -c ch0 -s "$1" --loglevel=TRACE_INFO >/dev/null &&
+		timeout 20 lttng start "$1" >/dev/null
+}
+
+LTTNG_DISCARDED=0
+lttng_session_end() { # sets LTTNG_DISCARDED
+	local d
+	d=$(timeout 20 lttng list "$LTTNG_SESSION" 2>/dev/null | awk -F: '/Discarded events/{gsub(/ /,"",$2); s+=$2} END{print s+0}')
+	timeout 30 lttng destroy "$LTTNG_SESSION" >/dev/null 2>&1 || warn "lttng destroy $LTTNG_SESSION failed"
+	LTTNG_SESSION=""
+	LTTNG_DISCARDED=${d:-0}
+}
+
+# ---- one contender, one message: burst, flood, throughput in one process ----
+FAILURES=()
+run_case() { # CONTENDER MSG RUN
+	local c=$1 msg=$2 run=$3 out="" rc=0 bin=$ROOT/build-release/bench/bench_$1
+	[ "$c" = empty ] && bin=$ROOT/build-release/bench/bench_fprintf
+	local args=(--msg "$msg" --modes burst,flood,throughput --n "$N" --warmup "$WARMUP" --run "$run"
+		--cpu "$CPU" --bg-cpu "$BG")
+	case "$c" in
+	shmlog) start_collector || { FAILURES+=("$c/$msg/run$run: collector"); return; }
+		out=$TMP/shmlog.log ;;
+	spdlog | fprintf) out=$TMP/$c.log ;;
+	lttng) lttng_session_start "shmlog-bench-$$-$msg-$run" "$TMP/lttng-trace" ||
+		{ FAILURES+=("lttng/$msg/run$run: session setup"); lttng_session_end; return; } ;;
+	esac
+	[ -n "$out" ] && args+=(--out "$out")
+	LTTNG_UST_ALLOW_BLOCKING=1 BENCH_LTTNG_SESSION=$LTTNG_SESSION \
+		taskset -c "$BG" timeout --kill-after=10 900 "$bin" "${args[@]}" \
+		>"$TMP/case.json" 2>"$TMP/case.err" || rc=$?
+	if [ "$c" = empty ]; then sed -i 's/"contender":"fprintf"/"contender":"empty"/' "$TMP/case.json"; fi
+	cat "$TMP/case.json" >>"$TMP/raw.jsonl"
+	case "$c" in
+	shmlog) stop_collector ;;
+	lttng) lttng_session_end
+		printf '{"contender":"lttng","msg":"%s","run":%s,"lttng_discarded":%s}\n' "$msg" "$run" \
+			"$LTTNG_DISCARDED" >>"$TMP/raw.jsonl"
+		rm -rf "$TMP/lttng-trace" ;;
+	esac
+	rm -f "$TMP/spdlog.log" "$TMP/fprintf.log"
+	if [ $rc -ne 0 ]; then
+		FAILURES+=("$c/$msg/run$run: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')")
+		warn "$c $msg run $run: exit $rc"; cat "$TMP/case.err" >&2
+	fi
+}
+
+latency() {
+	local run msg c contenders=(shmlog spdlog lttng fprintf)
+	[ $LTTNG_OK -eq 1 ] || contenders=(shmlog spdlog fprintf)
+	for run in $(seq "$RUNS"); do
+		say "latency and throughput, run $run of $RUNS ($N calls after $WARMUP warm-up, per contender and message)"
+		run_case empty empty "$run"
+		for msg in m1 const mixed8 str200 below; do
+			for c in "${contenders[@]}"; do
+				printf '  %-8s %-7s\n' "$c" "$msg" >&2
+				run_case "$c" "$msg" "$run"
+			done
+		done
+	done
+}
+
+# ---- shmlog end to end (one fresh collector per scenario) ----
+e2e_case() { # SCENARIO ARGS...
+	local rc=0
+	start_collector || { FAILURES+=("e2e $*: collector"); return; }
+	timeout --kill-after=10 600 "$ROOT/build-release/bench/bench_e2e" "$@" --out "$TMP/shmlog.log" \
+		--collector-pid "$COLLECTOR_PID" --cpu "$CPU" --bg-cpu "$BG" >>"$TMP/e2e.jsonl" 2>"$TMP/case.err" || rc=$?
+	stop_collector
+	if [ $rc -ne 0 ]; then FAILURES+=("e2e $*: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
+}
+
+end_to_end() {
+	local run t
+	for run in $(seq "$RUNS"); do
+		say "end to end, run $run of $RUNS"
+		for t in 1 2 4; do e2e_case threads --threads "$t" --n "$E2E_N"; done
+		e2e_case procs --procs 16 --n "$E2E_N"
+		e2e_case delivery --rate 100000 --seconds "$DELIVERY_S"
+	done
+	say "collector CPU with idle producers (${IDLE_S} s each)"
+	e2e_case idle --procs 0 --seconds "$IDLE_S"
+	e2e_case idle --procs 10 --seconds "$IDLE_S"
+}
+
+# ---- instructions per call (callgrind, user space, calling thread only) ----
+INSTR_ENV=()
+instr_total() { # NAME MSG N PROGRAM ARGS... -> prints the calling thread's Ir (environment: INSTR_ENV)
+	local name=$1 msg=$2 n=$3 f
+	shift 3
+	rm -f "$TMP/cg/$name.$msg.$n".*
+	env "${INSTR_ENV[@]+"${INSTR_ENV[@]}"}" timeout --kill-after=10 300 valgrind --tool=callgrind --separate-threads=yes \
+		--callgrind-out-file="$TMP/cg/$name.$msg.$n.%p" "$@" --msg "$msg" --modes instr --n "$n" --warmup 10000 \
+		>/dev/null 2>"$TMP/cg/$name.$msg.$n.err" || { echo -1; return; }
+	f=$(ls "$TMP/cg/$name.$msg.$n".*-01 2>/dev/null | head -1)
+	[ -n "$f" ] && awk '/^totals:/{print $2}' "$f" || echo -1
+}
+
+instructions() {
+	say "instructions per call (callgrind: N=20000 minus N=10000, divided by 10000)"
+	mkdir -p "$TMP/cg"
+	local B=$ROOT/build-release/bench name msg a b cmd
+	local names=(shmlog spdlog fprintf snprintf)
+	[ $LTTNG_OK -eq 1 ] && names=(shmlog spdlog lttng fprintf snprintf)
+	: >"$TMP/instr.jsonl"
+	for name in "${names[@]}"; do
+		INSTR_ENV=()
+		case $name in
+		shmlog) INSTR_ENV=(BENCH_RING_BYTES=$((64 << 20))) cmd=("$B/bench_shmlog") ;;
+		spdlog) cmd=("$B/bench_spdlog" --out "$TMP/spdlog.log") ;;
+		lttng) INSTR_ENV=(LTTNG_UST_ALLOW_BLOCKING=1) cmd=("$B/bench_lttng")
+			lttng_session_start "shmlog-bench-$$-instr" "$TMP/lttng-trace" || { warn "lttng session setup failed"; lttng_session_end; continue; } ;;
+		fprintf) cmd=("$B/bench_fprintf" --out "$TMP/fprintf.log") ;;
+		snprintf) INSTR_ENV=(BENCH_SNPRINTF=1) cmd=("$B/bench_fprintf") ;;
+		esac
+		for msg in m1 const mixed8 str200 below; do
+			a=$(instr_total "$name" "$msg" 10000 "${cmd[@]}")
+			b=$(instr_total "$name" "$msg" 20000 "${cmd[@]}")
+			printf '  %-8s %-7s %s -> %s\n' "$name" "$msg" "$a" "$b" >&2
+			printf '{"contender":"%s","msg":"%s","ir_10000":%s,"ir_20000":%s}\n' "$name" "$msg" "$a" "$b" >>"$TMP/instr.jsonl"
+			rm -f "$TMP/spdlog.log" "$TMP/fprintf.log" "$TMP"/seg/*
+		done
+		if [ "$name" = lttng ]; then lttng_session_end; rm -rf "$TMP/lttng-trace"; fi
+	done
+	# where a shmlog call's instructions go: function level (from the release
+	# build), and line level from the same release build with debug info
+	local f10 f20
+	f10=$(ls "$TMP"/cg/shmlog.m1.10000.*-01 | head -1)
+	f20=$(ls "$TMP"/cg/shmlog.m1.20000.*-01 | head -1)
+	callgrind_annotate --auto=no --threshold=100 "$f10" >"$TMP/cg/annot10.txt" 2>/dev/null || true
+	callgrind_annotate --auto=no --threshold=100 "$f20" >"$TMP/cg/annot20.txt" 2>/dev/null || true
+	callgrind_annotate --auto=no --threshold=100 --inclusive=yes "$f10" >"$TMP/cg/annot10i.txt" 2>/dev/null || true
+	callgrind_annotate --auto=no --threshold=100 --inclusive=yes "$f20" >"$TMP/cg/annot20i.txt" 2>/dev/null || true
+	# the same release build with debug info (-Ddebug=true: same -O3 code) tells which
+	# source file and line, inlined code included, the instructions come from
+	if [ ! -f build-release-g/build.ninja ]; then
+		meson setup build-release-g --buildtype=release -Ddebug=true -Dtests=false >/dev/null
+	fi
+	INSTR_ENV=(BENCH_RING_BYTES=$((64 << 20)))
+	ninja -C build-release-g >/dev/null &&
+		make -s -C bench SHMLOG_BUILD="$ROOT/build-release-g" OUT="$ROOT/build-release-g/bench" \
+			"$ROOT/build-release-g/bench/bench_shmlog" >/dev/null &&
+		instr_total shmlog-g m1 10000 "$ROOT/build-release-g/bench/bench_shmlog" >/dev/null &&
+		instr_total shmlog-g m1 20000 "$ROOT/build-release-g/bench/bench_shmlog" >/dev/null &&
+		callgrind_annotate --auto=no --threshold=100 "$(ls "$TMP"/cg/shmlog-g.m1.10000.*-01 | head -1)" \
+			>"$TMP/cg/annot10g.txt" 2>/dev/null &&
+		callgrind_annotate --auto=no --threshold=100 "$(ls "$TMP"/cg/shmlog-g.m1.20000.*-01 | head -1)" \
+			>"$TMP/cg/annot20g.txt" 2>/dev/null &&
+		callgrind_annotate --auto=yes --show-percs=no --context=2 \
+			"$(ls "$TMP"/cg/shmlog-g.m1.20000.*-01 | head -1)" >"$RESULTS/callgrind-shmlog-m1.txt" 2>/dev/null ||
+		warn "line-level annotation failed"
+}
+
+# ---- main ----
+deps
+build
+make_tmp
+START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+say "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) (other work on this machine skews every figure)"
+SECONDS=0
+: >"$TMP/raw.jsonl"
+: >"$TMP/e2e.jsonl"
+if [ $DO_LATENCY -eq 1 ] || [ $DO_INSTR -eq 1 ]; then
+	lttng_setup
+	[ $LTTNG_OK -eq 1 ] || warn "LTTng contender skipped: $LTTNG_WHY"
+fi
+if [ $DO_LATENCY -eq 1 ]; then
+	latency
+	end_to_end
+fi
+[ $DO_INSTR -eq 1 ] && instructions
+say "report (${SECONDS} s of benchmarking)"
+python3 "$BENCH/report.py" --tmp "$TMP" --results "$RESULTS" --start "$START" --elapsed "$SECONDS" \
+	--quick "$QUICK" --runs "$RUNS" --n "$N" --warmup "$WARMUP" --lttng-why "$LTTNG_WHY" \
+	--latency "$DO_LATENCY" --instructions "$DO_INSTR" --command "bench/run.sh${ARGS:+ $ARGS}" \
+	--failures "$(printf '%s\n' "${FAILURES[@]+"${FAILURES[@]}"}")"
+if [ ${#FAILURES[@]} -gt 0 ]; then
+	warn "${#FAILURES[@]} case(s) failed:"
+	printf '  %s\n' "${FAILURES[@]}" >&2
+	exit 1
+fi
