@@ -196,6 +196,20 @@ static char *put_text_escaped(char *p, const char *s, size_t n)
 	size_t i = 0;
 	while (i < n) {
 		size_t run = i;
+		/* eight bytes at a time while none needs escaping: no byte below
+		 * 0x20, none equal to 0x7f or '\\' (the table below says the same
+		 * byte by byte) */
+		while (n - run >= 8) {
+			uint64_t w;
+			memcpy(&w, u + run, 8);
+			const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+			uint64_t lt20 = (w - ones * 0x20) & ~w & high;
+			uint64_t x7f = w ^ (ones * 0x7f), bsl = w ^ (ones * '\\');
+			uint64_t eq = ((x7f - ones) & ~x7f & high) | ((bsl - ones) & ~bsl & high);
+			if (lt20 | eq)
+				break;
+			run += 8;
+		}
 		while (run < n && !text_esc[u[run]])
 			run++;
 		memcpy(p, u + i, run - i);
