@@ -139,10 +139,11 @@ void discover_publish_clock(struct collector *c);
 
 /*
  * drain.c: one cycle. With final, ignore the merge window and drain
- * everything. Returns the records emitted (>= 0), and sets *held when records
- * were left for the merge window.
+ * everything. Returns the records emitted (>= 0); sets *held when records
+ * were left for the merge window, *more when the batch was cut (size or time)
+ * and records are waiting.
  */
-long drain_cycle(struct collector *c, bool final, bool *held);
+long drain_cycle(struct collector *c, bool final, bool *held, bool *more);
 
 /* Bytes waiting in writers' backlogs (a writer that cannot write). */
 uint64_t drain_backlog(const struct collector *c);

@@ -37,6 +37,8 @@
 #include "../shared/text.h"
 #include "collector.h"
 
+#define BATCH_TIME_NS 300000u /* formatting time of one batch at most */
+
 static bool seg_done(const struct cseg *s)
 {
 	/* acquire: pairs with shmlog_close's release of the state */
@@ -167,17 +169,25 @@ static void heap_down(struct collector *c, struct run *h, uint32_t n, uint32_t i
 }
 
 /*
- * Emit cands stamped before limit in timestamp order: runs[0..nr) are
- * per-ring sorted runs. A ring whose run is not used up resumes, next cycle,
- * at its first record not emitted. Returns the records emitted.
+ * Emit cands stamped before limit in timestamp order, for at most
+ * BATCH_TIME_NS (then *cut is set): runs[0..nr) are per-ring sorted runs. A
+ * ring whose run is not used up resumes, next cycle, at its first record not
+ * emitted. Returns the records emitted.
  */
-static uint32_t merge_emit(struct collector *c, uint32_t nr, uint64_t limit)
+static uint32_t merge_emit(struct collector *c, uint32_t nr, uint64_t limit, bool *cut)
 {
 	struct run *h = c->runs;
 	uint32_t emitted = 0;
+	uint64_t deadline = clock_realtime_ns() + BATCH_TIME_NS;
 	for (uint32_t i = nr / 2; i-- > 0;)
 		heap_down(c, h, nr, i);
 	while (nr && c->cands[h[0].cur].ts_ns < limit) {
+		/* a blocked producer waits for the whole batch: keep it short also
+		 * when records are expensive to format */
+		if ((emitted & 255) == 255 && clock_realtime_ns() > deadline) {
+			*cut = true;
+			break;
+		}
 		emit(c, &c->cands[h[0].cur]);
 		emitted++;
 		if (++h[0].cur == h[0].end)
@@ -449,9 +459,10 @@ static void publish(struct collector *c)
 	}
 }
 
-long drain_cycle(struct collector *c, bool final, bool *held)
+long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 {
 	*held = false;
+	*more = false;
 	uint32_t total_rings = 0;
 	for (unsigned si = 0; si < c->n_segs; si++)
 		total_rings += c->segs[si]->seg.ring_count;
@@ -507,9 +518,9 @@ long drain_cycle(struct collector *c, bool final, bool *held)
 				s->rings[i].new_read = s->rings[i].read;
 		}
 	}
-	uint32_t emitted = merge_emit(c, nr, limit);
-	if (limit != UINT64_MAX)
-		*held = true; /* more is waiting */
+	bool cut = false;
+	uint32_t emitted = merge_emit(c, nr, limit, &cut);
+	*more = limit != UINT64_MAX || cut;
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		struct cseg *s = c->segs[si];
 		if (s->broken || s->finished || !gather || !seg_done(s))

@@ -176,15 +176,15 @@ static void teardown(struct collector *c)
  */
 static void drain_all(struct collector *c)
 {
-	bool held;
-	while (drain_cycle(c, true, &held) > 0 || held)
+	bool held, more;
+	while (drain_cycle(c, true, &held, &more) > 0 || more)
 		;
 	/* one more for segments whose end became visible in the last cycle */
-	drain_cycle(c, true, &held);
+	drain_cycle(c, true, &held, &more);
 	for (int k = 0; k < 20 && drain_backlog(c); k++) {
 		struct timespec d = {0, 50 * 1000 * 1000}; /* retry backoff for a full disk */
 		nanosleep(&d, NULL);
-		drain_cycle(c, true, &held);
+		drain_cycle(c, true, &held, &more);
 	}
 	if (drain_backlog(c))
 		collector_warn("%llu bytes of output could not be written; their records were not consumed and "
@@ -215,15 +215,15 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			discover_reap(&c);
 		}
 		maybe_recalibrate(&c);
-		bool held;
-		long n = drain_cycle(&c, false, &held);
+		bool held, more;
+		long n = drain_cycle(&c, false, &held, &more);
 		bool finished = false;
 		for (unsigned i = 0; i < c.n_segs; i++)
 			finished |= c.segs[i]->finished;
 		if (finished)
 			discover_reap(&c);
 		uint32_t us;
-		if (n >= (long)BUSY_BATCH) { /* a big batch: more is likely waiting */
+		if (n >= (long)BUSY_BATCH || more) { /* a big or cut batch: more is waiting */
 			idle_us = 0;
 			handle_events(&c);
 			continue;
