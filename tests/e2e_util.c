@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,3 +182,21 @@ bool no_segments(void *arg)
 	return count_segments() == 0;
 }
 
+
+bool file_has_bytes(void *arg)
+{
+	struct file_wait *w = arg;
+	struct stat sb;
+	return stat(w->path, &sb) == 0 && sb.st_size >= w->n;
+}
+
+bool file_has_lines(void *arg)
+{
+	struct file_wait *w = arg;
+	char *t = th_read_file(w->path, NULL);
+	long n = 0;
+	for (char *p = t; p && *p; p++)
+		n += *p == '\n';
+	free(t);
+	return n >= w->n;
+}

@@ -49,6 +49,14 @@ struct tally {
 };
 /* Check every record line of out: exact text, INFO, per-thread order, no duplicates. */
 void tally_output(const char *out, struct tally *ty);
+/* For th_wait_until: a file and a size in bytes (file_has_bytes) or a line count (file_has_lines). */
+struct file_wait {
+	const char *path;
+	long n;
+};
+bool file_has_bytes(void *arg);
+bool file_has_lines(void *arg);
+
 /* Segment files in dir. */
 int count_segments(void);
 bool no_segments(void *arg);

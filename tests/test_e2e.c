@@ -263,22 +263,6 @@ Test(e2e, a_garbage_segment_is_rejected_and_others_still_served)
 	free(err);
 }
 
-struct lines_at_least {
-	const char *path;
-	long n;
-};
-
-static bool has_lines(void *arg)
-{
-	struct lines_at_least *l = arg;
-	char *t = th_read_file(l->path, NULL);
-	long n = 0;
-	for (char *p = t; p && *p; p++)
-		n += *p == '\n';
-	free(t);
-	return n >= l->n;
-}
-
 Test(e2e, a_segment_truncated_under_the_collector_is_rejected_without_crashing_it)
 {
 	char *out = wpath("out.log"), *err = wpath("err.log"), *stop = wpath("stop");
@@ -286,8 +270,8 @@ Test(e2e, a_segment_truncated_under_the_collector_is_rejected_without_crashing_i
 	char *bin = th_build_path("tests/producer_prog");
 	char *argv[] = {bin, "-d", dir, "-n", "victim", "-t", "1", "-r", "10", "-W", stop, NULL};
 	pid_t victim = th_spawn(argv, "/dev/null", NULL, NULL);
-	struct lines_at_least l10 = {out, 10};
-	cr_assert(th_wait_until(has_lines, &l10, 10000), "the victim's records arrive");
+	struct file_wait l10 = {out, 10};
+	cr_assert(th_wait_until(file_has_lines, &l10, 10000), "the victim's records arrive");
 	/* the producer (or anyone with write access) shrinks its file under the mapping */
 	char *seg = NULL;
 	DIR *d = opendir(dir);
@@ -302,8 +286,8 @@ Test(e2e, a_segment_truncated_under_the_collector_is_rejected_without_crashing_i
 	char *args[] = {"-n", "other", "-t", "1", "-r", "20", "-f", "10000", "-C", NULL};
 	int st = run_producer("/dev/null", args, NULL);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	struct lines_at_least l30 = {out, 30};
-	cr_assert(th_wait_until(has_lines, &l30, 10000));
+	struct file_wait l30 = {out, 30};
+	cr_assert(th_wait_until(file_has_lines, &l30, 10000));
 	close(open(stop, O_CREAT | O_WRONLY, 0600));
 	th_waitpid_timeout(victim, 10000);
 	stop_collector(c); /* asserts a clean exit 0: the collector survived */

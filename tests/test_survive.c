@@ -114,18 +114,6 @@ Test(survive, abort_with_crash_handler_is_recorded_as_sigabrt)
 	free(out);
 }
 
-struct grow {
-	const char *path;
-	long min;
-};
-
-static bool file_grew(void *arg)
-{
-	struct grow *g = arg;
-	struct stat sb;
-	return stat(g->path, &sb) == 0 && sb.st_size >= g->min;
-}
-
 Test(survive, collector_killed_twice_mid_stream_resumes_without_loss)
 {
 	char *out[3] = {wpath("out0.log"), wpath("out1.log"), wpath("out2.log")};
@@ -135,8 +123,8 @@ Test(survive, collector_killed_twice_mid_stream_resumes_without_loss)
 	pid_t c = start_collector(out[0], NULL, NULL, NULL);
 	pid_t p = th_spawn(argv, "/dev/null", NULL, NULL);
 	for (int k = 0; k < 2; k++) {
-		struct grow g = {out[k], 200000};
-		cr_assert(th_wait_until(file_grew, &g, 60000), "collector %d made no progress", k);
+		struct file_wait g = {out[k], 200000};
+		cr_assert(th_wait_until(file_has_bytes, &g, 60000), "collector %d made no progress", k);
 		kill(c, SIGKILL);
 		th_waitpid_timeout(c, 10000);
 		c = start_collector(out[k + 1], NULL, NULL, NULL);
@@ -267,17 +255,6 @@ static bool file_has_text(void *arg)
 	return ok;
 }
 
-static bool file_has_lines(void *arg)
-{
-	struct grow *g = arg; /* min = line count */
-	char *t = th_read_file(g->path, NULL);
-	long n = 0;
-	for (char *p = t; p && *p; p++)
-		n += *p == '\n';
-	free(t);
-	return n >= g->min;
-}
-
 Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns)
 {
 	char *mnt = wpath("small"), *filler, *file, *cfg = wpath("c.cfg"), *out = wpath("out.log"),
@@ -305,12 +282,12 @@ Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns
 	struct file_has nospace = {err, "No space left on device"};
 	cr_assert(th_wait_until(file_has_text, &nospace, 10000), "the condition is reported");
 	/* the other writer is still served */
-	struct grow console = {out, 4000};
+	struct file_wait console = {out, 4000};
 	cr_assert(th_wait_until(file_has_lines, &console, 10000), "console writer got the records");
 	cr_assert_eq(count_segments(), 1, "the dead producer's segment is kept: its records are not delivered");
 	/* space returns */
 	unlink(filler);
-	struct grow all = {file, 4001}; /* the records and the "process ended" notice */
+	struct file_wait all = {file, 4001}; /* the records and the "process ended" notice */
 	cr_assert(th_wait_until(file_has_lines, &all, 20000), "the file catches up by itself");
 	cr_assert(th_wait_until(no_segments, NULL, 10000));
 	stop_collector(c);
@@ -346,7 +323,7 @@ Test(survive, a_removed_log_file_is_created_again)
 	cr_assert_eq(unlink(file), 0);
 	char *args2[] = {"-t", "1", "-r", "20", "-f", "10000", "-C", NULL};
 	run_producer("/dev/null", args2, NULL);
-	struct grow g = {file, 20};
+	struct file_wait g = {file, 20};
 	cr_assert(th_wait_until(file_has_lines, &g, 10000), "the new file gets the later records");
 	stop_collector(c);
 	char *e = read_or_fail(err);
