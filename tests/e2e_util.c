@@ -26,8 +26,20 @@ void setup(void)
 	cr_assert(dir && work);
 }
 
+/* Collectors started and not yet stopped: a failed assertion ends a test
+ * before it stops its collector, so teardown does. */
+static pid_t running[8];
+
 void teardown(void)
 {
+	for (int i = 0; i < 8; i++) {
+		/* only a child not yet reaped: its pid cannot have been reused */
+		if (running[i] > 0 && waitpid(running[i], NULL, WNOHANG) == 0) {
+			kill(running[i], SIGKILL);
+			waitpid(running[i], NULL, 0);
+		}
+		running[i] = 0;
+	}
 	th_rmrf(dir);
 	th_rmrf(work);
 	free(dir);
@@ -49,11 +61,20 @@ pid_t start_collector(const char *out, const char *err, const char *a1, const ch
 	pid_t p = th_spawn(argv, out, err, NULL);
 	cr_assert(p > 0);
 	free(bin);
+	for (int i = 0; i < 8; i++) {
+		if (running[i] <= 0) {
+			running[i] = p;
+			break;
+		}
+	}
 	return p;
 }
 
 void stop_collector(pid_t p)
 {
+	for (int i = 0; i < 8; i++)
+		if (running[i] == p)
+			running[i] = 0;
 	kill(p, SIGTERM);
 	int st = th_waitpid_timeout(p, 30000);
 	cr_assert(st != -1, "collector did not exit within 30 s of SIGTERM");
