@@ -27,7 +27,6 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdarg.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,14 +236,23 @@ static void finish_segment(struct collector *c, struct cseg *s)
 	s->finished = true;
 }
 
+/* Wake producers sleeping on rh (flush, block policy, sync). */
+static void wake_waiters(struct shmlog_ring_header *rh)
+{
+	/* seq_cst: ordered against the head/synced store before it and the
+	 * producer's waiters increment (shmlog__wait_pos) */
+	if (atomic_load_explicit(&rh->waiters, memory_order_seq_cst)) {
+		atomic_fetch_add_explicit(&rh->wake_seq, 1, memory_order_seq_cst);
+		syscall(SYS_futex, &rh->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
+}
+
 /*
  * Write what every writer holds (this cycle's output and any backlog) in one
  * io_uring submission, and drop the written bytes from the front of its
  * buffer. A durable writer that fails keeps the rest for the next cycle; a
  * non-durable one (console) drops it. Each condition is reported once.
  */
-static void wake_waiters(struct shmlog_ring_header *rh);
-
 static void write_batches(struct collector *c)
 {
 	struct uio_req reqs[CONFIG_MAX_WRITERS];
@@ -381,17 +389,6 @@ void drain_forget_batches(struct collector *c)
 	c->bq_tail = NULL;
 	for (unsigned si = 0; si < c->n_segs; si++)
 		c->segs[si]->pending = 0;
-}
-
-/* Wake producers sleeping on rh (flush, block policy, sync). */
-static void wake_waiters(struct shmlog_ring_header *rh)
-{
-	/* seq_cst: ordered against the head/synced store before it and the
-	 * producer's waiters increment (shmlog__wait_pos) */
-	if (atomic_load_explicit(&rh->waiters, memory_order_seq_cst)) {
-		atomic_fetch_add_explicit(&rh->wake_seq, 1, memory_order_seq_cst);
-		syscall(SYS_futex, &rh->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-	}
 }
 
 /*

@@ -20,7 +20,12 @@
 #define SHMLOG_DEFAULT_MAX_SITES 8192u
 #define SHMLOG_DEFAULT_STRINGS_BYTES (512u * 1024u)
 #define SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS 1000
-static_assert(SHMLOG_MAX_STRING <= SHMLOG_MAX_STRING_MAX, "string lengths must fit the 15-bit length field"); /* loggers a thread can hold a ring in at once */
+static_assert(SHMLOG_MAX_STRING <= SHMLOG_MAX_STRING_MAX, "string lengths must fit the 15-bit length field");
+/* registration compares the macros' type codes with the format's kinds byte for byte */
+static_assert(SHMLOG__T_INT32 == SHMLOG_ARG_INT32 && SHMLOG__T_INT64 == SHMLOG_ARG_INT64 &&
+		      SHMLOG__T_DOUBLE == SHMLOG_ARG_DOUBLE && SHMLOG__T_LDOUBLE == SHMLOG_ARG_LDOUBLE &&
+		      SHMLOG__T_POINTER == SHMLOG_ARG_POINTER && SHMLOG__T_STRING == SHMLOG_ARG_STRING,
+	      "shmlog.h type codes are the ABI's argument kinds");
 
 /* A producer's private view of one ring (its thread's, or the overflow
  * ring): struct shmlog__ring, declared in shmlog.h because the inline fast

@@ -1,13 +1,15 @@
 /*
- * log.c — the hot path: one log call writes one record into the calling
- * thread's ring.
+ * log.c — the general log path, for every call the inline fast path in
+ * shmlog.h does not take: the first call of a call site (registration) or of
+ * a thread (ring claim), argument types that differ from the format's kinds,
+ * sync_level sites, a full ring (drop or block), a pending loss report, the
+ * shared overflow ring, and the crash record.
  *
- * Steps: look up the call-site id (cached in the static site struct), read the
- * clock, size the arguments, reserve space in the thread's own ring (only the
- * cached consumer position is consulted unless the ring looks full), copy the
- * header and the raw argument values, release-store the new tail. No lock, no
- * syscall, no allocation, no formatting. The slow paths — first use of a call
- * site, first log call of a thread, a full ring — live out of line.
+ * Steps: look up the call-site id, size the arguments by the format's kinds
+ * (from the va_list), reserve exactly that in the ring (a loss record first
+ * if drops are pending, padding to the end if the record would wrap), copy
+ * the header and the values, release-store the new tail, and recompute how
+ * far the fast path may write.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -91,8 +93,8 @@ static inline uint8_t *reserve(struct shmlog *lg, struct shmlog__ring *rp, uint3
 			count_lost(rp);
 			return NULL;
 		}
-		if (pad || ring_to_end(rp->tail, rp->cap) < lsize)
-			put_pad(rp, ring_to_end(rp->tail, rp->cap));
+		if (pad) /* the loss record and the record both start at offset 0 */
+			put_pad(rp, pad);
 		uint8_t *p = rp->data + ring_offset(rp->tail, rp->cap);
 		struct shmlog_record_header h = {lsize, SHMLOG_SITE_LOSS, now_ts(lg)};
 		memcpy(p, &h, sizeof h);
@@ -110,16 +112,6 @@ static inline uint8_t *reserve(struct shmlog *lg, struct shmlog__ring *rp, uint3
 	if (pad)
 		put_pad(rp, pad);
 	return rp->data + ring_offset(rp->tail, rp->cap);
-}
-
-static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id,
-			 uint64_t ts, bool may_block, va_list *ap);
-
-void shmlog__write(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
-		   bool may_block, va_list *ap)
-{
-	write_record(lg, rp, site, id, ts, may_block, ap);
-	ring_update_fast_limit(rp);
 }
 
 static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id,
@@ -149,6 +141,13 @@ static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shml
 	publish(rp);
 }
 
+void shmlog__write(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
+		   bool may_block, va_list *ap)
+{
+	write_record(lg, rp, site, id, ts, may_block, ap);
+	ring_update_fast_limit(rp);
+}
+
 SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...)
 {
 	/* acquire: pairs with the release in shmlog__register, so nargs/kinds are read after they were written */
@@ -162,9 +161,7 @@ SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...
 	}
 	va_list ap;
 	va_start(ap, site);
-	struct shmlog__tls *t = &shmlog__tls_slots[0];
-	struct shmlog__ring *rp =
-		t->lg == lg && t->serial == lg->hot.serial ? &t->rp : shmlog__thread_ring(lg);
+	struct shmlog__ring *rp = shmlog__thread_ring(lg);
 	/* the clock is read once the call site is registered and the ring is
 	 * ours (for the shared overflow ring: inside its lock), so that a first
 	 * call's registration does not age its record past the collector's merge

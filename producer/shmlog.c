@@ -321,11 +321,11 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 }
 
 /* Give every ring of lg held by this thread back; forget lg in its slots. */
-static void release_thread_rings(struct shmlog *only)
+static void release_thread_rings(struct shmlog *lg)
 {
 	for (int i = 0; i < SHMLOG__TLS_SLOTS; i++) {
 		struct shmlog__tls *s = &tls_slots[i];
-		if (!s->lg || (only && s->lg != only))
+		if (s->lg != lg)
 			continue;
 		/* release: the last tail store happens before the ring is seen released
 		 * (pairs with the collector's acquire load of state) */
@@ -334,13 +334,20 @@ static void release_thread_rings(struct shmlog *only)
 	}
 }
 
+/* Whether (l, serial) is an open logger; the caller holds live_lock. */
+static bool logger_live_locked(const struct shmlog *l, uint32_t serial)
+{
+	for (const struct shmlog *x = live_head; x; x = x->next_live)
+		if (x == l && x->hot.serial == serial)
+			return true;
+	return false;
+}
+
 /* Whether (l, serial) is an open logger. */
 static bool logger_live(const struct shmlog *l, uint32_t serial)
 {
-	bool live = false;
 	pthread_mutex_lock(&live_lock);
-	for (struct shmlog *x = live_head; x && !live; x = x->next_live)
-		live = x == l && x->hot.serial == serial;
+	bool live = logger_live_locked(l, serial);
 	pthread_mutex_unlock(&live_lock);
 	return live;
 }
@@ -353,10 +360,7 @@ static void thread_exit(void *arg)
 		struct shmlog__tls *s = &tls_slots[i];
 		if (!s->lg)
 			continue;
-		bool live = false;
-		for (struct shmlog *l = live_head; l; l = l->next_live)
-			live |= l == s->lg && l->hot.serial == s->serial;
-		if (live)
+		if (logger_live_locked(s->lg, s->serial))
 			atomic_store_explicit(&ring_hdr(&s->rp)->state, SHMLOG_RING_RELEASED, memory_order_release);
 		s->lg = NULL;
 	}
