@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,19 @@ char *wpath(const char *name)
 }
 
 /* Start the collector on dir, stdout to out, stderr to err; extra args may follow (NULL-terminated). */
+char *wconfig(const char *fmt, ...)
+{
+	char *path = wpath("c.cfg");
+	FILE *f = fopen(path, "w");
+	cr_assert(f, "cannot write %s", path);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+	return path;
+}
+
 pid_t start_collector(const char *out, const char *err, const char *a1, const char *a2)
 {
 	char *bin = th_build_path("shmlog-collector");

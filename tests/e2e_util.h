@@ -17,6 +17,8 @@ void setup(void);
 void teardown(void);
 /* A malloc'd path inside work. */
 char *wpath(const char *name);
+/* Write a collector config (printf-style text) to work/c.cfg; returns its malloc'd path. */
+char *wconfig(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start the collector on dir, stdout to out, stderr to err, with up to two more arguments. */
 pid_t start_collector(const char *out, const char *err, const char *a1, const char *a2);
 /* SIGTERM the collector and assert it exits 0 within 30 s. */

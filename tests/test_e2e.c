@@ -155,10 +155,7 @@ Test(e2e, shmlog_level_env_lowers_the_threshold)
  * scheduling on a loaded 2-core machine cannot defeat it. */
 Test(e2e, records_of_all_threads_come_out_in_timestamp_order)
 {
-	char *out = wpath("out.log"), *cfg = wpath("c.cfg");
-	FILE *f = fopen(cfg, "w");
-	fprintf(f, "collector: { merge_window_us = 300000; };\n");
-	fclose(f);
+	char *out = wpath("out.log"), *cfg = wconfig("collector: { merge_window_us = 300000; };\n");
 	pid_t c = start_collector(out, NULL, "--config", cfg);
 	char *args[] = {"-t", "4", "-r", "2000", "-p", "block", "-f", "20000", "-C", NULL};
 	run_producer("/dev/null", args, NULL);
@@ -181,10 +178,8 @@ Test(e2e, records_of_all_threads_come_out_in_timestamp_order)
 
 Test(e2e, config_file_writer_receives_the_records)
 {
-	char *out = wpath("stdout.log"), *cfg = wpath("c.cfg"), *file = wpath("app.log");
-	FILE *f = fopen(cfg, "w");
-	fprintf(f, "writers = ( { type = \"file\"; path = \"%s\"; min_level = \"info\"; } );\n", file);
-	fclose(f);
+	char *out = wpath("stdout.log"), *cfg, *file = wpath("app.log");
+	cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; min_level = \"info\"; } );\n", file);
 	pid_t c = start_collector(out, NULL, "--config", cfg);
 	char *args[] = {"-t", "1", "-r", "100", "-f", "10000", "-C", NULL};
 	run_producer("/dev/null", args, NULL);

@@ -174,10 +174,8 @@ Test(survive, sync_returns_once_written_and_times_out_without_collector)
 	free(po);
 	th_rmrf(dir);
 	mkdir(dir, 0700);
-	char *cfg = wpath("c.cfg"), *file = wpath("durable.log");
-	FILE *f = fopen(cfg, "w");
-	fprintf(f, "writers = ( { type = \"file\"; path = \"%s\"; } );\n", file);
-	fclose(f);
+	char *cfg, *file = wpath("durable.log");
+	cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; } );\n", file);
 	pid_t c = start_collector(out, NULL, "--config", cfg);
 	char *args_c[] = {"-t", "1", "-r", "100", "-y", "10000", "-L", "-C", NULL};
 	run_producer(pout, args_c, NULL);
@@ -257,7 +255,7 @@ static bool file_has_text(void *arg)
 
 Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns)
 {
-	char *mnt = wpath("small"), *filler, *file, *cfg = wpath("c.cfg"), *out = wpath("out.log"),
+	char *mnt = wpath("small"), *filler, *file, *cfg, *out = wpath("out.log"),
 	     *err = wpath("err.log"), *pout = wpath("p.out");
 	mkdir(mnt, 0700);
 	char *mount_argv[] = {"/bin/mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt, NULL};
@@ -265,11 +263,9 @@ Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns
 	if (mst != 0)
 		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
 	cr_assert(asprintf(&filler, "%s/filler", mnt) > 0 && asprintf(&file, "%s/app.log", mnt) > 0);
-	FILE *f = fopen(cfg, "w");
-	fprintf(f, "writers = ( { type = \"file\"; path = \"%s\"; }, { type = \"console\"; } );\n", file);
-	fclose(f);
+	cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; }, { type = \"console\"; } );\n", file);
 	/* fill the disk */
-	f = fopen(filler, "w");
+	FILE *f = fopen(filler, "w");
 	char zeros[4096] = {0};
 	while (fwrite(zeros, 1, sizeof zeros, f) == sizeof zeros)
 		;
@@ -313,10 +309,8 @@ Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns
 
 Test(survive, a_removed_log_file_is_created_again)
 {
-	char *file = wpath("app.log"), *cfg = wpath("c.cfg"), *err = wpath("err.log");
-	FILE *f = fopen(cfg, "w");
-	fprintf(f, "writers = ( { type = \"file\"; path = \"%s\"; } );\n", file);
-	fclose(f);
+	char *file = wpath("app.log"), *cfg, *err = wpath("err.log");
+	cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; } );\n", file);
 	pid_t c = start_collector("/dev/null", err, "--config", cfg);
 	char *args1[] = {"-t", "1", "-r", "10", "-f", "10000", "-C", NULL};
 	run_producer("/dev/null", args1, NULL);
