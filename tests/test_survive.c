@@ -375,3 +375,33 @@ Test(survive, a_process_with_two_copies_of_the_library_logs_through_both)
 	free(orig);
 	free(copy);
 }
+
+Test(survive, block_policy_without_collector_waits_its_timeout_then_counts_the_drop)
+{
+	char *pout = wpath("p.out"), *out = wpath("out.log");
+	/* 4 KiB ring, nobody draining, 5 ms per call at most */
+	char *args[] = {"-t", "1", "-r", "300", "-p", "block", "-T", "5", "-R", "4096", NULL};
+	long long t0 = th_now_ms();
+	int st = run_producer(pout, args, NULL);
+	long long took = th_now_ms() - t0;
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the producer is never stuck");
+	char *po = read_or_fail(pout);
+	long lost = -1;
+	cr_assert(sscanf(strstr(po, "lost="), "lost=%ld", &lost) == 1);
+	cr_assert(lost > 0 && lost < 300, "a 4 KiB ring holds some of 300 records: lost %ld", lost);
+	cr_assert_geq(took, lost * 4, "each drop waited its timeout first (%lld ms for %ld drops)", took, lost);
+	/* a collector started later catches up: written + lost = logged */
+	char *bin = th_build_path("shmlog-collector");
+	char *argv[] = {bin, "--dir", dir, "--once", NULL};
+	st = th_waitpid_timeout(th_spawn(argv, out, NULL, NULL), 30000);
+	cr_assert(st == 0);
+	struct tally ty = {.threads = 1, .records = 300, .allow_other = true};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen + ty.lost, 300, "written %ld + lost %ld", ty.seen, ty.lost);
+	cr_assert_eq(ty.lost, lost);
+	free(ty.last);
+	free(bin);
+	free(po);
+	free(pout);
+	free(out);
+}
