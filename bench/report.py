@@ -32,7 +32,10 @@ MSG_TEXT = {
     "str200": "one 200-byte string argument",
     "below": "message 1 below the level threshold (DEBUG < INFO)",
     "empty": "empty call: the timer's own cost",
+    "floor": "the hardware floor: rdtsc + 32-byte store + release (bench_floor.c), no logger",
 }
+# reference rows measured by the same harness in the same run: (contender, message, label)
+REFS = [("empty", "empty", "timer (empty call)"), ("floor", "m1", "floor (rdtsc + 32-byte store + release)")]
 PCTS = ["p50", "p90", "p99", "p99.9", "p99.99", "max"]
 
 
@@ -317,8 +320,8 @@ def plot(lat, results_dir, tmp):
 
     datafiles = {}
     for mode, msg in panels:
-        for c in have + ["empty"]:
-            key = (c, mode, "empty" if c == "empty" else msg)
+        for c in have + ["empty", "floor"]:
+            key = (c, mode, {"empty": "empty", "floor": "m1"}.get(c, msg))
             if key not in lat:
                 continue
             path = os.path.join(tmp, f"plot_{mode}_{msg}_{c}.dat")
@@ -326,7 +329,8 @@ def plot(lat, results_dir, tmp):
                 for p, v in lat[key]["curve"]:
                     f.write(f"{x_of(p):.4f} {max(v, 1):.1f}\n")
             datafiles[(mode, msg, c)] = path
-    colors = {"shmlog": "#1f77b4", "spdlog": "#d62728", "lttng": "#2ca02c", "fprintf": "#9467bd", "empty": "#7f7f7f"}
+    colors = {"shmlog": "#1f77b4", "spdlog": "#d62728", "lttng": "#2ca02c", "fprintf": "#9467bd", "empty": "#7f7f7f",
+              "floor": "#000000"}
     png = os.path.join(results_dir, "latency.png")
     gp = [
         "set terminal pngcairo size 1500,900 font 'DejaVu Sans,9'" ,
@@ -340,11 +344,11 @@ def plot(lat, results_dir, tmp):
     for mode, msg in panels:
         gp.append(f"set title '{mode}: {msg}'")
         parts = []
-        for c in have + ["empty"]:
+        for c in have + ["empty", "floor"]:
             p = datafiles.get((mode, msg, c))
             if p:
-                dash = "dt 2" if c == "empty" else "dt 1"
-                label = "timer (empty call)" if c == "empty" else c
+                dash = "dt 2" if c in ("empty", "floor") else "dt 1"
+                label = {"empty": "timer (empty call)", "floor": "floor (rdtsc+store+release)"}.get(c, c)
                 parts.append(f"'{p}' using 1:2 with linespoints lw 2 pt 7 ps 0.6 {dash} lc rgb '{colors[c]}' title '{label}'")
         gp.append("plot " + ", \\\n     ".join(parts) if parts else "plot NaN notitle")
     gp.append("unset multiplot")
@@ -423,9 +427,10 @@ def main():
                  f"{a.warmup:,} warm-up; {'64 calls then 50 µs pause' if mode == 'burst' else 'back-to-back, block policy'})")
         hdr = ["message / contender"] + PCTS + (["stalls >1 ms"] if mode == "flood" else [])
         t = Table(title, hdr)
-        if ("empty", mode, "empty") in lat:
-            t.add("timer (empty call)", *[fmt_ns(L("empty", mode, "empty", k)) for k in PCTS],
-                  *([fmt_num(L("empty", mode, "empty", "stalls_1ms"))] if mode == "flood" else []))
+        for ref, rmsg, label in REFS:
+            if (ref, mode, rmsg) in lat:
+                t.add(label, *[fmt_ns(L(ref, mode, rmsg, k)) for k in PCTS],
+                      *([fmt_num(L(ref, mode, rmsg, "stalls_1ms"))] if mode == "flood" else []))
         for msg in MSGS:
             for c in present:
                 if (c, mode, msg) not in lat:
@@ -538,19 +543,24 @@ def main():
 
     targets = []
 
-    def target(name, measured, limit, unit, higher=False, fmt=lambda v: f"{v:.0f}"):
+    def target(name, measured, limit, unit, higher=False, fmt=lambda v: f"{v:.0f}", floor=None):
         if measured is None:
             targets.append({"target": name, "limit": limit, "unit": unit, "measured": None, "pass": None})
             return
         ok = measured >= limit if higher else measured <= limit
         targets.append({"target": name, "limit": limit, "unit": unit, "measured": measured, "pass": ok,
-                        "shown": fmt(measured)})
+                        "shown": fmt(measured), "floor_same_run": floor,
+                        "floor_shown": fmt(floor) if floor is not None else "-"})
 
     ns1 = lambda v: f"{v:.1f}"  # the TSC ticks in ~10 ns steps here: show that 40.1 is not 40
-    target("burst p50, message 1", L("shmlog", "burst", "m1", "p50"), 40, "ns", fmt=ns1)
-    target("burst p99, message 1", L("shmlog", "burst", "m1", "p99"), 80, "ns", fmt=ns1)
-    target("burst p99.9, message 1", L("shmlog", "burst", "m1", "p99.9"), 150, "ns", fmt=ns1)
-    target("flood p99.9 (block), message 1", L("shmlog", "flood", "m1", "p99.9"), 400, "ns", fmt=ns1)
+    target("burst p50, message 1", L("shmlog", "burst", "m1", "p50"), 40, "ns", fmt=ns1,
+           floor=L("floor", "burst", "m1", "p50"))
+    target("burst p99, message 1", L("shmlog", "burst", "m1", "p99"), 80, "ns", fmt=ns1,
+           floor=L("floor", "burst", "m1", "p99"))
+    target("burst p99.9, message 1", L("shmlog", "burst", "m1", "p99.9"), 150, "ns", fmt=ns1,
+           floor=L("floor", "burst", "m1", "p99.9"))
+    target("flood p99.9 (block), message 1", L("shmlog", "flood", "m1", "p99.9"), 400, "ns", fmt=ns1,
+           floor=L("floor", "flood", "m1", "p99.9"))
     stalls = L("shmlog", "flood", "m1", "stalls_1ms")
     target("flood calls stalled > 1 ms, message 1", stalls, 0, "calls")
     target("instructions per call, message 1", (instr.get("shmlog") or {}).get("m1"), 70, "instructions")
@@ -561,12 +571,14 @@ def main():
     target("collector CPU, 10 idle producers", (e2e.get("idle:10") or {}).get("collector_cpu_pct"), 0.5,
            "% of a core", fmt=lambda v: f"{v:.3f}")
     target("delivery latency p99 at 100k/s", (e2e.get("delivery:100000") or {}).get("p99_us"), 1000, "µs")
-    t = Table("Targets (shmlog)", ["target", "limit", "measured", "result"])
+    t = Table("Targets (shmlog; the floor is bench_floor.c in the same run, for scale)",
+              ["target", "limit", "measured", "floor", "result"])
     for x in targets:
         lim = x["limit"]
         lim_s = (f"≥ {lim / 1e6:.0f} M {x['unit']}" if x["unit"] == "records/s" else f"≤ {lim:g} {x['unit']}") \
             if not (x["unit"] == "records/s") else f"≥ {lim / 1e6:.0f} M records/s"
         t.add(x["target"], lim_s, "-" if x["measured"] is None else f"{x['shown']} {x['unit'] if x['unit'] != 'records/s' else 'records/s'}",
+              x.get("floor_shown", "-"),
               "not measured" if x["pass"] is None else ("pass" if x["pass"] else "FAIL"))
     tables.append(t)
 

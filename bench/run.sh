@@ -207,6 +207,7 @@ latency() {
 	for run in $(seq "$RUNS"); do
 		say "latency and throughput, run $run of $RUNS ($N calls after $WARMUP warm-up, per contender and message)"
 		run_case empty empty "$run"
+		run_case floor m1 "$run"
 		for msg in m1 const mixed8 str200 below; do
 			for c in "${contenders[@]}"; do
 				printf '  %-8s %-7s\n' "$c" "$msg" >&2
