@@ -135,6 +135,24 @@ static void sanitize_name(char *dst, const char *src)
 }
 
 /*
+ * Give the segment's bytes [off, off + len) real memory now, and map it:
+ * fallocate reserves the tmpfs pages (a full /dev/shm fails here with
+ * -ENOSPC instead of killing the process with SIGBUS at a later log call),
+ * and MADV_POPULATE_WRITE fills the page tables, so a log call never takes a
+ * page fault on its ring's first lap. Kernels before 5.14 lack the latter;
+ * the pages then fault in on first use, as before. Returns 0 or -errno.
+ */
+static int segment_commit(struct shmlog *lg, uint64_t off, uint64_t len)
+{
+	int rc = fallocate(lg->fd, 0, (off_t)off, (off_t)len);
+	if (rc != 0 && errno != EOPNOTSUPP) /* a file system without fallocate keeps the sparse file */
+		return -errno;
+	if (lg->base && madvise(lg->base + off, len, MADV_POPULATE_WRITE) != 0 && errno != EINVAL)
+		return -errno;
+	return 0;
+}
+
+/*
  * Create lg's segment in lg->dir: size and map a hidden temporary file,
  * initialise the header, then publish it as "NAME.PID.ID.shm". ID starts at
  * the logger's serial and moves on when the name is taken, which happens
@@ -170,16 +188,30 @@ static int segment_create(struct shmlog *lg)
 	}
 	if (lg->fd < 0)
 		return -EEXIST;
+	/* Committed now: everything but the per-thread rings, which are
+	 * committed when a thread claims one (so the overflow ring, which a
+	 * thread falls back to when that fails, always has its memory). */
+	uint64_t overflow_off = data_off + (uint64_t)(lg->ring_count - 1) * lg->ring_bytes;
 	void *m = MAP_FAILED;
+	lg->base = NULL;
 	if (ftruncate(lg->fd, (off_t)lg->size) < 0 ||
-	    (m = mmap(NULL, lg->size, PROT_READ | PROT_WRITE, MAP_SHARED, lg->fd, 0)) == MAP_FAILED) {
+	    (m = mmap(NULL, lg->size, PROT_READ | PROT_WRITE, MAP_SHARED, lg->fd, 0)) == MAP_FAILED)
 		err = -errno;
+	else {
+		lg->base = m;
+		err = segment_commit(lg, 0, data_off);
+		if (!err)
+			err = segment_commit(lg, overflow_off, lg->ring_bytes);
+	}
+	if (err) {
+		if (lg->base)
+			munmap(lg->base, lg->size);
+		lg->base = NULL;
 		unlink(tmp);
 		close(lg->fd);
 		lg->fd = -1;
 		return err;
 	}
-	lg->base = m;
 	struct shmlog_seg_header *h = (struct shmlog_seg_header *)lg->base;
 	lg->hdr = h;
 	h->abi_major = SHMLOG_ABI_MAJOR;
@@ -444,6 +476,12 @@ static struct shmlog__ring *thread_ring(struct shmlog *lg, bool in_signal)
 		if (!atomic_compare_exchange_strong_explicit(&rh->state, &st, SHMLOG_RING_CLAIMED,
 							     memory_order_acquire, memory_order_relaxed))
 			continue;
+		if (segment_commit(lg, (uint64_t)(shmlog__ring_data(lg, i) - lg->base), lg->ring_bytes) != 0) {
+			/* no memory for it (a full /dev/shm): this thread uses the
+			 * overflow ring, whose memory was committed at creation */
+			atomic_store_explicit(&rh->state, SHMLOG_RING_FREE, memory_order_relaxed);
+			return NULL;
+		}
 		atomic_fetch_add_explicit(&rh->claims, 1, memory_order_relaxed);
 		atomic_store_explicit(&rh->tid, (uint32_t)syscall(SYS_gettid), memory_order_relaxed);
 		struct shmlog__ring *rp = &free_slot->rp;

@@ -135,3 +135,18 @@ pid_t th_spawn(char *const argv[], const char *out_path, const char *err_path, c
 	execv(argv[0], argv);
 	_exit(127);
 }
+
+bool th_mount_tmpfs(const char *dir, const char *size)
+{
+	char opt[64];
+	snprintf(opt, sizeof opt, "size=%s", size);
+	char *argv[] = {"/bin/mount", "-t", "tmpfs", "-o", opt, "tmpfs", (char *)dir, NULL};
+	return th_waitpid_timeout(th_spawn(argv, "/dev/null", "/dev/null", NULL), 10000) == 0;
+}
+
+void th_umount(const char *dir)
+{
+	/* lazy: a failed test may still hold a file in it open */
+	char *argv[] = {"/bin/umount", "-l", (char *)dir, NULL};
+	th_waitpid_timeout(th_spawn(argv, "/dev/null", "/dev/null", NULL), 10000);
+}

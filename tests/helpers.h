@@ -36,4 +36,9 @@ int th_waitpid_timeout(pid_t pid, int timeout_ms);
 /* fork+exec argv with stdout/stderr redirected to the given files (NULL = inherit). */
 pid_t th_spawn(char *const argv[], const char *out_path, const char *err_path, char *const envp_extra[]);
 
+/* Mount a tmpfs of size (mount's syntax: "1m") on the existing directory dir,
+ * and unmount it. th_mount_tmpfs returns false when it cannot (not root). */
+bool th_mount_tmpfs(const char *dir, const char *size);
+void th_umount(const char *dir);
+
 #endif

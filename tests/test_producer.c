@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <errno.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <shmlog.h>
@@ -223,4 +226,118 @@ Test(producer, a_thread_gets_its_own_ring_after_its_earlier_loggers_were_closed_
 	pthread_barrier_destroy(&bar);
 	th_rmrf(d);
 	free(d);
+}
+
+/*
+ * Segment memory is committed (fallocate, then the page tables filled) when
+ * it is created, except the per-thread rings, which are committed when a
+ * thread claims one. So a full /dev/shm is an error from shmlog_open, or a
+ * thread falling back to the overflow ring, never a SIGBUS in a log call.
+ */
+static char *mem_dir;
+
+static void mem_fini(void)
+{
+	if (mem_dir) {
+		th_umount(mem_dir);
+		th_rmrf(mem_dir);
+		free(mem_dir);
+		mem_dir = NULL;
+	}
+}
+
+TestSuite(segment_memory, .fini = mem_fini);
+
+/* ring_data_off of a segment with these options (opened in a roomy directory). */
+static uint64_t data_off_for(struct shmlog_options o)
+{
+	char *d = th_mkdtemp(true);
+	o.dir = d;
+	struct shmlog *l;
+	cr_assert_eq(shmlog_open(&l, &o), 0);
+	char err[256];
+	struct seg s;
+	cr_assert_eq(seg_open(&s, shmlog_segment_path(l), false, err, sizeof err), 0, "%s", err);
+	uint64_t off = s.data_off;
+	seg_close(&s);
+	shmlog_close(l);
+	th_rmrf(d);
+	free(d);
+	return off;
+}
+
+static uint64_t allocated_bytes(const char *path)
+{
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0);
+	return (uint64_t)st.st_blocks * 512u;
+}
+
+Test(segment_memory, a_thread_ring_gets_its_memory_when_claimed)
+{
+	const uint32_t R = 256 * 1024;
+	struct shmlog_options o = {.max_threads = 4, .ring_bytes = R};
+	uint64_t off = data_off_for(o);
+	char *d = th_mkdtemp(true);
+	o.dir = d;
+	struct shmlog *l;
+	cr_assert_eq(shmlog_open(&l, &o), 0);
+	uint64_t before = allocated_bytes(shmlog_segment_path(l));
+	cr_assert_geq(before, off + R, "header, registry and the overflow ring are committed at open");
+	cr_assert_lt(before, off + 2ull * R, "the thread rings are not");
+	SHMLOG_INFO(l, "claims a ring %d", 1);
+	cr_assert_geq(allocated_bytes(shmlog_segment_path(l)), off + 2ull * R, "the claimed ring is committed");
+	shmlog_close(l);
+	th_rmrf(d);
+	free(d);
+}
+
+Test(segment_memory, a_full_segment_directory_fails_at_open)
+{
+	mem_dir = th_mkdtemp(false);
+	if (!th_mount_tmpfs(mem_dir, "64k"))
+		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
+	struct shmlog_options o = {.dir = mem_dir, .ring_bytes = 1u << 20};
+	struct shmlog *l = NULL;
+	cr_assert_eq(shmlog_open(&l, &o), -ENOSPC);
+	DIR *dd = opendir(mem_dir);
+	cr_assert(dd);
+	int files = 0;
+	for (struct dirent *e; (e = readdir(dd)) != NULL;)
+		files += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(dd);
+	cr_assert_eq(files, 0, "nothing is left behind");
+}
+
+Test(segment_memory, a_thread_whose_ring_finds_no_memory_logs_through_the_overflow_ring)
+{
+	const uint32_t R = 64 * 1024;
+	struct shmlog_options o = {.max_threads = 2, .ring_bytes = R, .name = "nomem"};
+	uint64_t off = data_off_for(o);
+	mem_dir = th_mkdtemp(false);
+	char size[32];
+	snprintf(size, sizeof size, "%llu", (unsigned long long)(off + R + R / 2)); /* room for one ring only */
+	if (!th_mount_tmpfs(mem_dir, size))
+		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
+	o.dir = mem_dir;
+	struct shmlog *l;
+	cr_assert_eq(shmlog_open(&l, &o), 0);
+	SHMLOG_INFO(l, "still logged %d", 42); /* would have been a SIGBUS on a sparse segment */
+	char err[256];
+	struct seg s;
+	cr_assert_eq(seg_open(&s, shmlog_segment_path(l), false, err, sizeof err), 0, "%s", err);
+	uint32_t overflow = s.ring_count - 1;
+	uint64_t head, tail, pos = 0;
+	const char *why = NULL;
+	cr_assert(seg_ring_positions(&s, overflow, &head, &tail, &why), "%s", why);
+	struct seg_rec r;
+	cr_assert_eq(seg_ring_next(&s, overflow, &pos, tail, &r, &why), 1, "the record is in the overflow ring");
+	struct sbuf m = {0};
+	struct text_record tr;
+	seg_render(&s, 0, &r, 0, &m, &tr);
+	sbuf_putc(&m, 0);
+	cr_assert_str_eq(m.data, "still logged 42");
+	sbuf_free(&m);
+	seg_close(&s);
+	shmlog_close(l);
 }

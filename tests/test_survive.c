@@ -258,9 +258,7 @@ Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns
 	char *mnt = wpath("small"), *filler, *file, *cfg, *out = wpath("out.log"),
 	     *err = wpath("err.log"), *pout = wpath("p.out");
 	mkdir(mnt, 0700);
-	char *mount_argv[] = {"/bin/mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt, NULL};
-	int mst = th_waitpid_timeout(th_spawn(mount_argv, "/dev/null", "/dev/null", NULL), 10000);
-	if (mst != 0)
+	if (!th_mount_tmpfs(mnt, "1m"))
 		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
 	cr_assert(asprintf(&filler, "%s/filler", mnt) > 0 && asprintf(&file, "%s/app.log", mnt) > 0);
 	cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; }, { type = \"console\"; } );\n", file);
@@ -293,8 +291,7 @@ Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns
 	char *e = read_or_fail(err), *first = strstr(e, "No space left");
 	cr_assert(first && !strstr(first + 1, "No space left"), "reported once: %s", e);
 	cr_assert(strstr(e, "writing again"));
-	char *umount_argv[] = {"/bin/umount", mnt, NULL};
-	th_waitpid_timeout(th_spawn(umount_argv, "/dev/null", "/dev/null", NULL), 10000);
+	th_umount(mnt);
 	free(e);
 	free(po);
 	free(ty.last);
