@@ -142,6 +142,8 @@ def latency_medians(raw):
 def e2e_medians(rows):
     groups = {}
     for r in rows:
+        if "probe" in r:
+            continue
         key = (r["scenario"], r.get("producers", r.get("rate")))
         groups.setdefault(key, []).append(r)
     out = {}
@@ -506,6 +508,19 @@ def main():
             if m:
                 t.add(label, f"{m.get('collector_cpu_pct', 0):.3f} % of a core "
                       f"(/proc stat ticks: {m.get('collector_cpu_stat_pct', 0):.2f} %)")
+        tables.append(t)
+
+    probes = [r for r in e2e_raw if r.get("probe") == "gaps"]
+    if probes:
+        t = Table("The machine itself during the run (probe_gaps: a thread spinning on every CPU at once; before and "
+                  "after the latency runs)", ["probe / CPU", "gaps > 10 µs", "gaps > 1 ms", "longest", "time taken"])
+        for k, r in enumerate(probes):
+            for cpu in r.get("cpus", []):
+                t.add(f"{'before' if k == 0 else 'after'} / CPU {cpu['cpu']} ({r['seconds']:g} s)",
+                      fmt_num(cpu["gaps_10us"]), fmt_num(cpu["gaps_1ms"]), f"{cpu['longest_us']:.0f} µs",
+                      f"{cpu['lost_pct']:.1f} %")
+        t.notes.append("  A pinned thread that only reads the TSC is interrupted only by the kernel or the hypervisor: "
+                       "a gap over 1 ms here is a stall over 1 ms for any logger's call that it lands in.")
         tables.append(t)
 
     if instr:

@@ -322,8 +322,13 @@ if [ $DO_LATENCY -eq 1 ] || [ $DO_INSTR -eq 1 ]; then
 	[ $LTTNG_OK -eq 1 ] || warn "LTTng contender skipped: $LTTNG_WHY"
 fi
 if [ $DO_LATENCY -eq 1 ]; then
+	say "the machine itself: gaps a spinning thread sees on every CPU at once (${IDLE_S} s)"
+	timeout 60 "$ROOT/build-release/bench/probe_gaps" --seconds "$IDLE_S" >>"$TMP/e2e.jsonl" ||
+		warn "probe_gaps failed"
 	latency
 	end_to_end
+	timeout 60 "$ROOT/build-release/bench/probe_gaps" --seconds "$IDLE_S" >>"$TMP/e2e.jsonl" ||
+		warn "probe_gaps failed"
 fi
 [ $DO_INSTR -eq 1 ] && instructions
 say "report (${SECONDS} s of benchmarking)"
