@@ -203,15 +203,8 @@ static int segment_create(struct shmlog *lg)
 		if (!err)
 			err = segment_commit(lg, overflow_off, lg->ring_bytes);
 	}
-	if (err) {
-		if (lg->base)
-			munmap(lg->base, lg->size);
-		lg->base = NULL;
-		unlink(tmp);
-		close(lg->fd);
-		lg->fd = -1;
-		return err;
-	}
+	if (err)
+		goto fail;
 	struct shmlog_seg_header *h = (struct shmlog_seg_header *)lg->base;
 	lg->hdr = h;
 	h->abi_major = SHMLOG_ABI_MAJOR;
@@ -260,11 +253,13 @@ static int segment_create(struct shmlog *lg)
 		if (errno != EEXIST)
 			break;
 	}
-	munmap(lg->base, lg->size);
+fail:
+	if (lg->base)
+		munmap(lg->base, lg->size);
+	lg->base = NULL;
 	unlink(tmp);
 	close(lg->fd);
 	lg->fd = -1;
-	lg->base = NULL;
 	return err;
 }
 
