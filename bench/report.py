@@ -36,6 +36,8 @@ MSG_TEXT = {
 }
 # reference rows measured by the same harness in the same run: (contender, message, label)
 REFS = [("empty", "empty", "timer (empty call)"), ("floor", "m1", "floor (rdtsc + 32-byte store + release)")]
+REF_MSG = {ref: msg for ref, msg, _ in REFS}
+REF_LABEL = {ref: label for ref, _, label in REFS}
 PCTS = ["p50", "p90", "p99", "p99.9", "p99.99", "max"]
 
 
@@ -322,8 +324,8 @@ def plot(lat, results_dir, tmp):
 
     datafiles = {}
     for mode, msg in panels:
-        for c in have + ["empty", "floor"]:
-            key = (c, mode, {"empty": "empty", "floor": "m1"}.get(c, msg))
+        for c in have + [ref for ref, _, _ in REFS]:
+            key = (c, mode, REF_MSG.get(c, msg))
             if key not in lat:
                 continue
             path = os.path.join(tmp, f"plot_{mode}_{msg}_{c}.dat")
@@ -346,11 +348,11 @@ def plot(lat, results_dir, tmp):
     for mode, msg in panels:
         gp.append(f"set title '{mode}: {msg}'")
         parts = []
-        for c in have + ["empty", "floor"]:
+        for c in have + [ref for ref, _, _ in REFS]:
             p = datafiles.get((mode, msg, c))
             if p:
-                dash = "dt 2" if c in ("empty", "floor") else "dt 1"
-                label = {"empty": "timer (empty call)", "floor": "floor (rdtsc+store+release)"}.get(c, c)
+                dash = "dt 2" if c in REF_MSG else "dt 1"
+                label = REF_LABEL.get(c, c)
                 parts.append(f"'{p}' using 1:2 with linespoints lw 2 pt 7 ps 0.6 {dash} lc rgb '{colors[c]}' title '{label}'")
         gp.append("plot " + ", \\\n     ".join(parts) if parts else "plot NaN notitle")
     gp.append("unset multiplot")
