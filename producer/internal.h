@@ -75,6 +75,12 @@ struct shmlog {
 	pthread_mutex_t overflow_lock; /* threads beyond max_threads */
 	struct shmlog__ring overflow;
 
+	/* slots[i]: the thread slot (shmlog__tls) that holds ring i, or NULL; set
+	 * and read under live_lock, so set_level and close can reach every
+	 * thread's copy of the threshold and of lg (signal-time claims excepted:
+	 * they never use slot 0, the only one the inline path reads) */
+	struct shmlog__tls **slots;
+
 	struct shmlog *next_live; /* process-wide list of open loggers */
 };
 

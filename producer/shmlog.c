@@ -39,7 +39,8 @@ static uint32_t next_serial = 1;
 static pthread_key_t thread_key;
 static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
-SHMLOG_EXPORT __thread struct shmlog__tls shmlog__tls_slots[SHMLOG__TLS_SLOTS] __attribute__((tls_model("initial-exec")));
+SHMLOG_EXPORT __thread struct shmlog__tls shmlog__tls_slots[SHMLOG__TLS_SLOTS]
+	__attribute__((tls_model("initial-exec"), aligned(64)));
 #define tls_slots shmlog__tls_slots
 
 static void thread_exit(void *arg);
@@ -83,6 +84,7 @@ static void fork_child(void)
 		pthread_mutex_init(&l->site_lock, NULL);
 		pthread_mutex_init(&l->overflow_lock, NULL);
 		memset(l->site_map, 0, l->site_map_cap * sizeof *l->site_map);
+		memset(l->slots, 0, l->ring_count * sizeof *l->slots); /* the other threads are gone */
 		if (l->base)
 			munmap(l->base, l->size);
 		if (l->fd >= 0)
@@ -268,6 +270,7 @@ static void free_logger(struct shmlog *lg)
 	pthread_mutex_destroy(&lg->site_lock);
 	pthread_mutex_destroy(&lg->overflow_lock);
 	free(lg->site_map);
+	free(lg->slots);
 	free(lg->dir);
 	free(lg);
 }
@@ -321,9 +324,10 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 	lg->hot.tsc = clock_tsc_usable() && clock_calibrate(&lg->calib, 2) == 0;
 	lg->site_map_cap = round_pow2(SHMLOG_DEFAULT_MAX_SITES * 2);
 	lg->site_map = calloc(lg->site_map_cap, sizeof *lg->site_map);
+	lg->slots = calloc(lg->ring_count, sizeof *lg->slots);
 	pthread_mutex_init(&lg->site_lock, NULL);
 	pthread_mutex_init(&lg->overflow_lock, NULL);
-	if (!lg->site_map || !lg->dir) {
+	if (!lg->site_map || !lg->slots || !lg->dir) {
 		free_logger(lg);
 		return -ENOMEM;
 	}
@@ -345,20 +349,6 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 	}
 	*out = lg;
 	return 0;
-}
-
-/* Give every ring of lg held by this thread back; forget lg in its slots. */
-static void release_thread_rings(struct shmlog *lg)
-{
-	for (int i = 0; i < SHMLOG__TLS_SLOTS; i++) {
-		struct shmlog__tls *s = &tls_slots[i];
-		if (s->lg != lg)
-			continue;
-		/* release: the last tail store happens before the ring is seen released
-		 * (pairs with the collector's acquire load of state) */
-		atomic_store_explicit(&ring_hdr(&s->rp)->state, SHMLOG_RING_RELEASED, memory_order_release);
-		s->lg = NULL;
-	}
 }
 
 /* Whether (l, serial) is an open logger; the caller holds live_lock. */
@@ -385,11 +375,17 @@ static void thread_exit(void *arg)
 	pthread_mutex_lock(&live_lock);
 	for (int i = 0; i < SHMLOG__TLS_SLOTS; i++) {
 		struct shmlog__tls *s = &tls_slots[i];
-		if (!s->lg)
+		struct shmlog *l = atomic_load_explicit(&s->lg, memory_order_relaxed);
+		if (!l)
 			continue;
-		if (logger_live_locked(s->lg, s->serial))
+		if (logger_live_locked(l, s->serial)) {
+			if (l->slots[s->rp.index] == s)
+				l->slots[s->rp.index] = NULL; /* this slot's memory goes away with the thread */
+			/* release: the last tail store happens before the ring is seen
+			 * released (pairs with the collector's acquire load of state) */
 			atomic_store_explicit(&ring_hdr(&s->rp)->state, SHMLOG_RING_RELEASED, memory_order_release);
-		s->lg = NULL;
+		}
+		atomic_store_explicit(&s->lg, NULL, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&live_lock);
 }
@@ -405,14 +401,24 @@ SHMLOG_EXPORT void shmlog_close(struct shmlog *lg)
 			break;
 		}
 	}
+	/* no thread's slot may match lg any more: a logger opened later at the
+	 * same address must not find this one's rings */
+	for (uint32_t i = 0; i < lg->ring_count; i++)
+		if (lg->slots[i])
+			atomic_store_explicit(&lg->slots[i]->lg, NULL, memory_order_relaxed);
+	for (int i = 0; i < SHMLOG__TLS_SLOTS; i++) /* this thread's unregistered ones (claimed in a signal handler) */
+		if (atomic_load_explicit(&tls_slots[i].lg, memory_order_relaxed) == lg)
+			atomic_store_explicit(&tls_slots[i].lg, NULL, memory_order_relaxed);
 	pthread_mutex_unlock(&live_lock);
 	shmlog__crash_remove(lg);
 	if (!lg->base) { /* a forked child whose segment could not be created */
 		free_logger(lg);
 		return;
 	}
-	release_thread_rings(lg);
-	/* every ring is done: let the collector free them as they drain */
+	/* every ring is done (every thread has stopped logging through lg): let
+	 * the collector free them as they drain. acq_rel: the last tail store
+	 * happens before the ring is seen released (pairs with the collector's
+	 * acquire load of state) */
 	for (uint32_t i = 0; i < lg->ring_count; i++) {
 		struct shmlog_ring_header *rh = shmlog__ring_header(lg, i);
 		uint32_t st = SHMLOG_RING_CLAIMED;
@@ -430,7 +436,14 @@ SHMLOG_EXPORT int shmlog_set_level(struct shmlog *lg, int level)
 {
 	if (level < SHMLOG_LEVEL_TRACE || level > SHMLOG_LEVEL_OFF)
 		return -EINVAL;
+	/* under live_lock, so a thread installing a slot copies either the old
+	 * level and gets the new one written here, or copies the new one */
+	pthread_mutex_lock(&live_lock);
 	atomic_store_explicit(&lg->hot.level, level, memory_order_relaxed);
+	for (uint32_t i = 0; i < lg->ring_count; i++)
+		if (lg->slots[i])
+			atomic_store_explicit(&lg->slots[i]->level, level, memory_order_relaxed);
+	pthread_mutex_unlock(&live_lock);
 	return 0;
 }
 
@@ -444,20 +457,28 @@ SHMLOG_EXPORT const char *shmlog_segment_path(const struct shmlog *lg)
 	return lg->path;
 }
 
+/*
+ * The calling thread's ring for lg: the one in its slot for lg, or a free
+ * ring claimed into a free slot. A slot is registered in lg->slots (under
+ * live_lock), except from a signal handler, which must not take the lock:
+ * such a claim never uses slot 0, so the inline path never sees a slot whose
+ * threshold copy set_level cannot reach.
+ */
 static struct shmlog__ring *thread_ring(struct shmlog *lg, bool in_signal)
 {
 	struct shmlog__tls *free_slot = NULL;
 	for (int i = 0; i < SHMLOG__TLS_SLOTS; i++) {
 		struct shmlog__tls *s = &tls_slots[i];
-		if (s->lg == lg && s->serial == lg->hot.serial)
+		struct shmlog *l = atomic_load_explicit(&s->lg, memory_order_relaxed);
+		if (l == lg && s->serial == lg->hot.serial)
 			return &s->rp;
-		if (!free_slot && !s->lg)
+		if (!free_slot && !l && !(in_signal && i == 0))
 			free_slot = s;
 	}
-	/* no empty slot: one of a logger closed since (by another thread) is free
-	 * too. Not in a signal handler, which must not take live_lock. */
+	/* no empty slot: one of a logger closed since by another thread is free
+	 * too (only signal-time claims outlive a close). Not in a signal handler. */
 	for (int i = 0; !free_slot && !in_signal && i < SHMLOG__TLS_SLOTS; i++)
-		if (!logger_live(tls_slots[i].lg, tls_slots[i].serial))
+		if (!logger_live(atomic_load_explicit(&tls_slots[i].lg, memory_order_relaxed), tls_slots[i].serial))
 			free_slot = &tls_slots[i];
 	if (!free_slot)
 		return NULL;
@@ -490,7 +511,15 @@ static struct shmlog__ring *thread_ring(struct shmlog *lg, bool in_signal)
 		rp->pending_lost = 0;
 		ring_update_fast_limit(rp);
 		free_slot->serial = lg->hot.serial;
-		free_slot->lg = lg;
+		if (!in_signal)
+			pthread_mutex_lock(&live_lock);
+		atomic_store_explicit(&free_slot->level, atomic_load_explicit(&lg->hot.level, memory_order_relaxed),
+				      memory_order_relaxed);
+		atomic_store_explicit(&free_slot->lg, lg, memory_order_relaxed);
+		if (!in_signal) {
+			lg->slots[i] = free_slot;
+			pthread_mutex_unlock(&live_lock);
+		}
 		return rp;
 	}
 	return NULL;

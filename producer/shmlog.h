@@ -139,51 +139,66 @@ const char *shmlog_segment_path(const struct shmlog *lg);
 /*
  * How a log call is compiled. Each macro expands to a static call-site struct
  * (format, file, line, level, and the C type of each argument, found with
- * _Generic), the level check, and an inline fast path: shmlog__begin()
+ * _Generic), the level check against the calling thread's slot 0 (its
+ * copy of the threshold; lg itself is only read when slot 0 belongs to
+ * another logger or to none), and an inline fast path: shmlog__begin()
  * reserves room for the worst case in the calling thread's ring and writes the
  * record header, one small store function per argument (chosen by its type at
  * compile time) copies the values, and shmlog__end() writes the real size and
  * release-stores the new tail. No va_list, no loop over a format, no call.
  *
- * The fast path is taken once the call site is registered in this logger and
- * its argument types are exactly the kinds its format expects (registration
- * compares them; a mismatch such as a char * passed to %p, or a site at or
- * above sync_level, keeps the site on the general path). Everything else —
+ * The fast path is taken once the thread's slot 0 holds this logger, the
+ * call site is registered in it and its argument types are exactly the kinds
+ * its format expects (registration compares them; a mismatch such as a
+ * char * passed to %p, or a site at or above sync_level, keeps the site on
+ * the general path). Everything else —
  * the first call of a site or a thread, a full ring, a pending loss report —
  * goes through shmlog__log(), the general variadic path, which reads the
  * arguments by the format's kinds.
  */
 
-/* The first member of struct shmlog: read inline. */
+/* The first member of struct shmlog: read inline when the thread's slot 0 is not lg's. */
 struct shmlog__hot {
 	_Atomic int level; /* threshold */
 	uint32_t serial;   /* process-unique logger number, never 0 */
 	int tsc;           /* stamp with the TSC, else CLOCK_REALTIME ns */
 };
 
-/* A thread's ring in one logger (the library's private view of it). */
+/* A thread's ring in one logger (the library's private view of it). The
+ * fields the inline path reads come first. */
 struct shmlog__ring {
 	uint8_t *data;                /* ring data area */
 	uint64_t tail;                /* our write position, published to *tail_pub */
-	uint64_t head_cache;          /* last consumer position read */
-	uint64_t pending_lost;        /* drops not yet reported by a loss record */
 	uint64_t fast_limit;          /* the inline path may write up to here: min(head_cache + cap,
 					 end of the current lap), 0 while a loss waits to be reported */
 	_Atomic uint64_t *tail_pub;   /* the ring header's tail */
-	void *rh;                     /* the ring header */
 	uint32_t cap;                 /* data bytes, a power of two */
 	uint32_t index;
+	uint64_t head_cache;          /* last consumer position read */
+	uint64_t pending_lost;        /* drops not yet reported by a loss record */
+	void *rh;                     /* the ring header */
 };
 
+/*
+ * A thread's slot for one logger. Slot 0 is the one the inline path uses, and
+ * it never dereferences the logger: a log call's first touch of memory after
+ * a pause (when the TLB and caches may have been emptied by an interrupt or by
+ * the hypervisor) should not wait for lg -> threshold before anything else can
+ * start. So the slot carries a copy of the logger's threshold, kept current by
+ * shmlog_set_level() (which writes every registered slot of the logger), and
+ * shmlog_close() clears lg in every slot of the logger, so a new logger that
+ * gets the same address never matches an old slot.
+ */
 struct shmlog__tls {
-	struct shmlog *lg;
-	uint32_t serial;
+	struct shmlog *_Atomic lg; /* the logger this slot belongs to, or NULL */
+	_Atomic int level;         /* copy of lg's threshold */
+	uint32_t serial;           /* lg's serial, compared with a call site's cached one */
 	struct shmlog__ring rp;
 };
 
 #define SHMLOG__TLS_SLOTS 4
-/* initial-exec: a plain %fs-relative load, also for a dlopen'ed library */
-extern __thread struct shmlog__tls shmlog__tls_slots[SHMLOG__TLS_SLOTS] __attribute__((tls_model("initial-exec")));
+/* initial-exec: a plain %fs-relative load, also for a dlopen'ed library; slot 0's hot fields share one cache line */
+extern __thread struct shmlog__tls shmlog__tls_slots[SHMLOG__TLS_SLOTS] __attribute__((tls_model("initial-exec"), aligned(64)));
 
 /* Argument kinds, as in the segment format (shared/abi.h). */
 #define SHMLOG__T_INT32 1
@@ -216,30 +231,39 @@ static inline __attribute__((format(printf, 1, 2))) void shmlog__check_format(co
 	(void)fmt;
 }
 
-static inline int shmlog__enabled(const struct shmlog *lg, int level)
+/* The calling thread's slot 0 when it belongs to lg, else NULL (the general path finds or claims a slot). */
+static inline __attribute__((always_inline)) struct shmlog__tls *shmlog__slot(const struct shmlog *lg)
+{
+	struct shmlog__tls *t = &shmlog__tls_slots[0];
+	return atomic_load_explicit(&t->lg, memory_order_relaxed) == lg ? t : (struct shmlog__tls *)0;
+}
+
+/* Whether level passes lg's threshold. t: shmlog__slot(lg). */
+static inline __attribute__((always_inline)) int shmlog__enabled(const struct shmlog *lg, const struct shmlog__tls *t,
+								   int level)
 {
 	/* relaxed: a level change may take effect a few calls late in other threads */
+	if (__builtin_expect(t != (const struct shmlog__tls *)0, 1))
+		return level >= atomic_load_explicit(&t->level, memory_order_relaxed);
 	return level >= atomic_load_explicit(&((const struct shmlog__hot *)(const void *)lg)->level,
 					     memory_order_relaxed);
 }
 
 /*
  * Reserve worst bytes in the calling thread's ring and write the record
- * header. Returns where the arguments go, or NULL when the general path must
- * take this call (site not fast here, no ring yet, not enough room, a loss
- * to report first).
+ * header. t: shmlog__slot(lg). Returns where the arguments go, or NULL when
+ * the general path must take this call (no slot 0 for this logger, site not
+ * fast here, not enough room, a loss to report first).
  */
-static inline __attribute__((always_inline)) uint8_t *shmlog__begin(struct shmlog *lg, struct shmlog__site *site, uint32_t worst,
-				     struct shmlog__ring **rpo)
+static inline __attribute__((always_inline)) uint8_t *shmlog__begin(struct shmlog__tls *t, struct shmlog__site *site,
+								     uint32_t worst, struct shmlog__ring **rpo)
 {
-	const struct shmlog__hot *h = (const struct shmlog__hot *)(const void *)lg;
+	if (__builtin_expect(t == (struct shmlog__tls *)0, 0))
+		return (uint8_t *)0;
 	/* acquire: pairs with the release in registration, which wrote the kinds first */
 	uint64_t c = atomic_load_explicit(&site->cache, memory_order_acquire);
-	struct shmlog__tls *t = &shmlog__tls_slots[0];
 	/* FAST is only ever set where the logger stamps with the TSC */
-	if (__builtin_expect((uint32_t)(c >> 32) != h->serial || !(c & SHMLOG__SITE_FAST) || t->lg != lg ||
-				     t->serial != h->serial,
-			     0))
+	if (__builtin_expect((uint32_t)(c >> 32) != t->serial || !(c & SHMLOG__SITE_FAST), 0))
 		return (uint8_t *)0;
 	struct shmlog__ring *rp = &t->rp;
 	if (__builtin_expect(rp->tail + worst > rp->fast_limit, 0))
@@ -410,12 +434,13 @@ __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint
 							    SHMLOG__NARGS(__VA_ARGS__),                   \
 							    {SHMLOG__EACH(SHMLOG__T_, ##__VA_ARGS__) 0}}; \
 		struct shmlog *shmlog__lg_ = (lg);                                                         \
-		if (__builtin_expect(shmlog__enabled(shmlog__lg_, (lvl)), 1)) {                            \
+		struct shmlog__tls *shmlog__t_ = shmlog__slot(shmlog__lg_);                                \
+		if (__builtin_expect(shmlog__enabled(shmlog__lg_, shmlog__t_, (lvl)), 1)) {                \
 			if (0)                                                                             \
 				shmlog__check_format(fmt, ##__VA_ARGS__);                                  \
 			struct shmlog__ring *shmlog__rp_;                                                  \
 			uint8_t *shmlog__p_ = shmlog__begin(                                               \
-				shmlog__lg_, &shmlog__site_, 16u SHMLOG__EACH(SHMLOG__W_, ##__VA_ARGS__),  \
+				shmlog__t_, &shmlog__site_, 16u SHMLOG__EACH(SHMLOG__W_, ##__VA_ARGS__),  \
 				&shmlog__rp_);                                                             \
 			if (__builtin_expect(shmlog__p_ != (uint8_t *)0, 1)) {                             \
 				uint8_t *shmlog__start_ = shmlog__p_ - 16;                                 \

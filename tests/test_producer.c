@@ -229,6 +229,116 @@ Test(producer, a_thread_gets_its_own_ring_after_its_earlier_loggers_were_closed_
 }
 
 /*
+ * The inline path reads the threshold from the calling thread's slot, not
+ * from the logger: shmlog_set_level() in one thread must reach the copy in
+ * every other thread that holds a ring, both ways.
+ */
+static void *threshold_worker(void *arg)
+{
+	(void)arg;
+	for (int phase = 0; phase < 3; phase++) {
+		pthread_barrier_wait(&bar); /* main set this phase's threshold */
+		for (int k = 0; k < 3; k++) { /* the first call registers the site; the rest take the inline path */
+			SHMLOG_INFO(lg, "info phase=%d k=%d", phase, k);
+			SHMLOG_DEBUG(lg, "debug phase=%d k=%d", phase, k);
+		}
+		pthread_barrier_wait(&bar); /* logged */
+	}
+	return NULL;
+}
+
+Test(producer, a_threshold_set_in_one_thread_applies_to_the_inline_path_of_another)
+{
+	static const int levels[3] = {SHMLOG_LEVEL_INFO, SHMLOG_LEVEL_ERROR, SHMLOG_LEVEL_DEBUG};
+	pthread_barrier_init(&bar, NULL, 2);
+	pthread_t t;
+	pthread_create(&t, NULL, threshold_worker, NULL);
+	char want[64];
+	for (int phase = 0; phase < 3; phase++) {
+		cr_assert_eq(shmlog_set_level(lg, levels[phase]), 0);
+		pthread_barrier_wait(&bar);
+		pthread_barrier_wait(&bar);
+		for (int k = 0; k < 3; k++) {
+			if (levels[phase] <= SHMLOG_LEVEL_INFO) {
+				snprintf(want, sizeof want, "info phase=%d k=%d", phase, k);
+				cr_assert_str_eq(next_msg(), want);
+			}
+			if (levels[phase] <= SHMLOG_LEVEL_DEBUG) {
+				snprintf(want, sizeof want, "debug phase=%d k=%d", phase, k);
+				cr_assert_str_eq(next_msg(), want);
+			}
+		}
+		uint64_t head, tail;
+		const char *why;
+		cr_assert(seg_ring_positions(&rseg, 0, &head, &tail, &why));
+		cr_assert_eq(tail, rpos, "phase %d: a record at a level below the threshold %d was written", phase,
+			     levels[phase]);
+	}
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&bar);
+}
+
+/*
+ * A thread that ends takes its slots out of its loggers: a later thread
+ * (which usually gets the same thread-local memory back from the C library)
+ * must not have its own slot changed by shmlog_set_level() on a logger the
+ * first thread used.
+ */
+static void *log_once(void *arg)
+{
+	SHMLOG_INFO((struct shmlog *)arg, "once");
+	SHMLOG_INFO((struct shmlog *)arg, "twice");
+	return NULL;
+}
+
+static void *log_after_set_level(void *arg)
+{
+	struct shmlog *other = arg;
+	SHMLOG_INFO(other, "first");
+	pthread_barrier_wait(&bar); /* main turns lg off */
+	pthread_barrier_wait(&bar);
+	SHMLOG_INFO(other, "second");
+	return NULL;
+}
+
+Test(producer, a_level_change_after_a_thread_ended_leaves_later_threads_alone)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, log_once, lg);
+	pthread_join(t, NULL);
+
+	char *d2 = th_mkdtemp(true);
+	struct shmlog *other;
+	struct shmlog_options o = {.dir = d2, .min_level = SHMLOG_LEVEL_INFO};
+	cr_assert_eq(shmlog_open(&other, &o), 0);
+	pthread_barrier_init(&bar, NULL, 2);
+	pthread_create(&t, NULL, log_after_set_level, other);
+	pthread_barrier_wait(&bar);
+	shmlog_set_level(lg, SHMLOG_LEVEL_OFF);
+	pthread_barrier_wait(&bar);
+	pthread_join(t, NULL);
+	pthread_barrier_destroy(&bar);
+
+	char err[256];
+	struct seg s2;
+	cr_assert_eq(seg_open(&s2, shmlog_segment_path(other), false, err, sizeof err), 0, "%s", err);
+	uint64_t head, tail, pos = 0;
+	const char *why;
+	int n = 0;
+	struct seg_rec r;
+	for (uint32_t i = 0; i < s2.ring_count; i++) {
+		cr_assert(seg_ring_positions(&s2, i, &head, &tail, &why));
+		for (pos = 0; seg_ring_next(&s2, i, &pos, tail, &r, &why) == 1; pos += r.size)
+			n++;
+	}
+	cr_assert_eq(n, 2, "the second thread's logger lost a record to a level change on another logger");
+	seg_close(&s2);
+	shmlog_close(other);
+	th_rmrf(d2);
+	free(d2);
+}
+
+/*
  * Segment memory is committed (fallocate, then the page tables filled) when
  * it is created, except the per-thread rings, which are committed when a
  * thread claims one. So a full /dev/shm is an error from shmlog_open, or a
