@@ -11,6 +11,9 @@
  * calibration, percentiles, waiting for the output file, JSON) lives out of
  * line in harness.c and is identical for all contenders.
  *
+ * Modes: burst (calls in groups with a pause between), flood (back to back),
+ * cold (each call right after bench_chill()), throughput (untimed loop).
+ *
  * Timing: `lfence; rdtsc; lfence` before the call and `rdtscp; lfence` after
  * it, so the call can neither start before the first read nor be still in
  * flight at the second. The cost of the two reads themselves is what the
@@ -28,7 +31,7 @@
 extern "C" {
 #endif
 
-enum bench_mode { BENCH_BURST, BENCH_FLOOD, BENCH_THROUGHPUT, BENCH_INSTR };
+enum bench_mode { BENCH_BURST, BENCH_FLOOD, BENCH_THROUGHPUT, BENCH_COLD, BENCH_INSTR };
 
 enum bench_msg { BENCH_M1, BENCH_CONST, BENCH_MIXED8, BENCH_STR200, BENCH_BELOW, BENCH_EMPTY };
 
@@ -76,6 +79,10 @@ void contender_close(int drain);
 /* Account n more records as logged, flush, and wait (bounded) until the output holds all of them. */
 void bench_expect(struct bench_ctx *ctx, uint64_t n);
 void bench_drain(struct bench_ctx *ctx);
+/* BENCH_COLD: leave the calling CPU as an interrupt or a hypervisor gap does
+ * (a write sweep larger than its private caches, then a system call, which
+ * with page-table isolation and no PCID also empties the TLB). */
+void bench_chill(void);
 
 static inline __attribute__((always_inline)) uint64_t bench_tsc_begin(void)
 {
@@ -145,6 +152,19 @@ static inline __attribute__((always_inline)) void bench_case(struct bench_ctx *x
 			x->lat[i] = t1 - t0;
 		}
 		bench_expect(x, (x->warmup + x->n) * logs);
+		break;
+	case BENCH_COLD: /* every timed call is the first one after bench_chill() */
+		for (i = 0; i < x->warmup; i++)
+			fn(i);
+		bench_expect(x, x->warmup * logs);
+		for (i = 0; i < x->n; i++) {
+			bench_chill();
+			uint64_t t0 = bench_tsc_begin();
+			fn(i);
+			uint64_t t1 = bench_tsc_end();
+			x->lat[i] = t1 - t0;
+		}
+		bench_expect(x, x->n * logs);
 		break;
 	case BENCH_THROUGHPUT:
 		for (i = 0; i < x->warmup; i++)

@@ -3,8 +3,8 @@
  * command line, CPU pinning, TSC calibration, waiting for the output file,
  * percentiles and the one JSON line per mode that run.sh collects.
  *
- *   bench_X --msg m1|const|mixed8|str200|below|empty --modes burst,flood,throughput
- *           [--n 1000000] [--warmup 100000] [--out FILE] [--run K] [--dump PREFIX]
+ *   bench_X --msg m1|const|mixed8|str200|below|empty --modes burst,flood,throughput,cold
+ *           [--n 1000000] [--cold-n 20000] [--warmup 100000] [--out FILE] [--run K] [--dump PREFIX]
  *   bench_X --msg m1 --modes instr --n N        (for callgrind: N untimed calls, nothing else)
  *
  * The process should be started on the background CPU (run.sh uses taskset -c
@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 
 #define DRAIN_TIMEOUT_S 120
 #define STALL_NS 1000000.0
+#define COLD_SWEEP_BYTES (4u << 20) /* more than any current x86 core's L1 + L2, less than a shared L3 */
 
 static const char *out_path;
 static const char *dump_prefix; /* --dump: write every sample to PREFIX.MSG.MODE */
@@ -41,6 +43,7 @@ static int out_fd = -1;
 static uint64_t out_lines;     /* newlines seen in the output so far */
 static uint64_t expected_lines;
 static double ns_per_tick;
+static volatile uint8_t *sweep; /* BENCH_COLD: COLD_SWEEP_BYTES, pre-touched */
 
 static uint64_t mono_ns(void)
 {
@@ -166,6 +169,13 @@ static uint64_t *alloc_samples(uint64_t n, size_t *bytes)
 	return (uint64_t *)a;
 }
 
+void bench_chill(void)
+{
+	for (size_t k = 0; k < COLD_SWEEP_BYTES; k += 64)
+		sweep[k]++;
+	syscall(SYS_getppid); /* a kernel entry and exit, as an interrupt makes */
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -183,7 +193,7 @@ static double pct(const uint64_t *s, uint64_t n, double p)
 	return (double)s[k - 1] * ns_per_tick;
 }
 
-static const char *const mode_names[] = {"burst", "flood", "throughput", "instr"};
+static const char *const mode_names[] = {"burst", "flood", "throughput", "cold", "instr"};
 static const char *const msg_names[] = {"m1", "const", "mixed8", "str200", "below", "empty"};
 
 static void report(struct bench_ctx *x, int run)
@@ -192,7 +202,7 @@ static void report(struct bench_ctx *x, int run)
 	       "\"ns_per_tick\":%.6f",
 	       contender_name, mode_names[x->mode], msg_names[x->msg], run, (unsigned long long)x->n,
 	       (unsigned long long)x->warmup, ns_per_tick);
-	if (x->mode == BENCH_BURST || x->mode == BENCH_FLOOD) {
+	if (x->mode == BENCH_BURST || x->mode == BENCH_FLOOD || x->mode == BENCH_COLD) {
 		uint64_t stalls = 0;
 		long double sum = 0;
 		for (uint64_t i = 0; i < x->n; i++) {
@@ -250,9 +260,10 @@ static int parse_enum(const char *s, const char *const *names, int count)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: bench_%s --msg m1|const|mixed8|str200|below|empty --modes burst,flood,throughput|instr\n"
-		"       [--n N] [--warmup N] [--burst 64] [--pause-us 50] [--out FILE] [--run K]\n"
+		"usage: bench_%s --msg m1|const|mixed8|str200|below|empty --modes burst,flood,throughput,cold|instr\n"
+		"       [--n N] [--cold-n 20000] [--warmup N] [--burst 64] [--pause-us 50] [--out FILE] [--run K]\n"
 		"       [--cpu 0] [--bg-cpu 1] [--dump PREFIX]\n"
+		"cold: --cold-n calls, each right after a 4 MiB write sweep and a system call\n"
 		"--dump writes each timed call's latency in TSC ticks, in call order, to PREFIX.MSG.MODE\n",
 		contender_name);
 	exit(2);
@@ -261,6 +272,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	struct bench_ctx base = {.n = 1000000, .warmup = 100000, .burst = 64};
+	uint64_t cold_n = 20000;
 	double pause_us = 50;
 	const char *modes = NULL;
 	size_t lat_bytes = 0;
@@ -275,6 +287,8 @@ int main(int argc, char **argv)
 			modes = v;
 		else if (!strcmp(a, "--n"))
 			base.n = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--cold-n"))
+			cold_n = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--warmup"))
 			base.warmup = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--burst"))
@@ -295,7 +309,7 @@ int main(int argc, char **argv)
 			usage();
 		i++;
 	}
-	if (msg < 0 || !modes || base.n == 0 || base.burst == 0)
+	if (msg < 0 || !modes || base.n == 0 || base.burst == 0 || cold_n == 0)
 		usage();
 	base.msg = (enum bench_msg)msg;
 
@@ -315,19 +329,23 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	base.pause_ticks = (uint64_t)(pause_us * 1000.0 / ns_per_tick);
-	base.lat = alloc_samples(base.n, &lat_bytes);
-	if (!base.lat) {
+	base.lat = alloc_samples(base.n > cold_n ? base.n : cold_n, &lat_bytes);
+	if (strstr(modes, "cold") && (sweep = malloc(COLD_SWEEP_BYTES)) != NULL)
+		memset((void *)sweep, 0, COLD_SWEEP_BYTES);
+	if (!base.lat || (strstr(modes, "cold") && !sweep)) {
 		fprintf(stderr, "bench %s: out of memory\n", contender_name);
 		return 1;
 	}
 	char *list = strdup(modes), *save = NULL;
 	int failed = 0;
 	for (char *m = strtok_r(list, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
-		int mode = parse_enum(m, mode_names, 3);
+		int mode = parse_enum(m, mode_names, 4);
 		if (mode < 0)
 			usage();
 		struct bench_ctx x = base;
 		x.mode = (enum bench_mode)mode;
+		if (x.mode == BENCH_COLD)
+			x.n = cold_n;
 		contender_run(&x);
 		report(&x, run);
 		failed |= x.drain_failed;
@@ -335,5 +353,6 @@ int main(int argc, char **argv)
 	free(list);
 	contender_close(1);
 	munmap(base.lat, lat_bytes);
+	free((void *)sweep);
 	return failed ? 3 : 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — shmlog against its peers, on one harness (bench/bench.h).
 #
-#   bench/run.sh                   everything: latency (burst, flood), throughput,
+#   bench/run.sh                   everything: latency (burst, flood, cold), throughput,
 #                                  end to end, idle CPU, instructions per call
 #   bench/run.sh --quick           the same with smaller counts and one run (a smoke test)
 #   bench/run.sh --instructions    only the instructions per call (callgrind)
@@ -23,11 +23,11 @@ ARGS="$*"
 BENCH=$ROOT/bench
 RESULTS=$BENCH/results
 
-RUNS=3 N=1000000 WARMUP=100000 E2E_N=2000000 DELIVERY_S=5 IDLE_S=5 QUICK=0
+RUNS=3 N=1000000 COLD_N=20000 WARMUP=100000 E2E_N=2000000 DELIVERY_S=5 IDLE_S=5 QUICK=0
 DO_LATENCY=1 DO_INSTR=1
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--quick) QUICK=1 RUNS=1 N=100000 WARMUP=10000 E2E_N=400000 DELIVERY_S=2 IDLE_S=2 ;;
+	--quick) QUICK=1 RUNS=1 N=100000 COLD_N=5000 WARMUP=10000 E2E_N=400000 DELIVERY_S=2 IDLE_S=2 ;;
 	--instructions) DO_LATENCY=0 DO_INSTR=1 ;;
 	--no-instructions) DO_INSTR=0 ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
@@ -172,7 +172,12 @@ FAILURES=()
 run_case() { # CONTENDER MSG RUN
 	local c=$1 msg=$2 run=$3 out="" rc=0 bin=$ROOT/build-release/bench/bench_$1
 	[ "$c" = empty ] && bin=$ROOT/build-release/bench/bench_fprintf
-	local args=(--msg "$msg" --modes burst,flood,throughput --n "$N" --warmup "$WARMUP" --run "$run"
+	local modes=burst,flood
+	# cold calls (each after a cache sweep and a system call) for message 1 and the timer;
+	# throughput comes last: its final flush is `lttng stop` for LTTng
+	case "$msg" in m1 | empty) modes+=,cold ;; esac
+	modes+=,throughput
+	local args=(--msg "$msg" --modes "$modes" --n "$N" --cold-n "$COLD_N" --warmup "$WARMUP" --run "$run"
 		--cpu "$CPU" --bg-cpu "$BG")
 	case "$c" in
 	shmlog) start_collector || { FAILURES+=("$c/$msg/run$run: collector"); return; }
@@ -333,7 +338,7 @@ fi
 [ $DO_INSTR -eq 1 ] && instructions
 say "report (${SECONDS} s of benchmarking)"
 python3 "$BENCH/report.py" --tmp "$TMP" --results "$RESULTS" --start "$START" --elapsed "$SECONDS" \
-	--quick "$QUICK" --runs "$RUNS" --n "$N" --warmup "$WARMUP" --lttng-why "$LTTNG_WHY" \
+	--quick "$QUICK" --runs "$RUNS" --n "$N" --cold-n "$COLD_N" --warmup "$WARMUP" --lttng-why "$LTTNG_WHY" \
 	--latency "$DO_LATENCY" --instructions "$DO_INSTR" --command "bench/run.sh${ARGS:+ $ARGS}" \
 	--failures "$(printf '%s\n' "${FAILURES[@]+"${FAILURES[@]}"}")"
 if [ ${#FAILURES[@]} -gt 0 ]; then
