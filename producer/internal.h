@@ -50,7 +50,7 @@ struct site_map_entry {
 };
 
 struct shmlog {
-	struct shmlog__hot hot; /* must stay first: read inline (level, serial, tsc) */
+	struct shmlog__hot hot; /* must stay first: the inline path reads level when the thread's slot 0 is not this logger's */
 	int full_policy;
 	int block_timeout_ms;
 	int sync_level;      /* 0: off */

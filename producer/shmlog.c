@@ -38,6 +38,12 @@ static struct shmlog *live_head;
 static uint32_t next_serial = 1;
 static pthread_key_t thread_key;
 static pthread_once_t process_once = PTHREAD_ONCE_INIT;
+/* a shmlog_set_level() found live_lock taken: whoever holds it copies the
+ * thresholds into the slots before letting it go (see live_unlock) */
+static _Atomic bool levels_pending;
+/* this thread's exit destructor has run: a later log call (from another
+ * library's destructor) must not register a slot that is about to vanish */
+static __thread bool thread_gone __attribute__((tls_model("initial-exec")));
 
 SHMLOG_EXPORT __thread struct shmlog__tls shmlog__tls_slots[SHMLOG__TLS_SLOTS]
 	__attribute__((tls_model("initial-exec"), aligned(64)));
@@ -45,6 +51,31 @@ SHMLOG_EXPORT __thread struct shmlog__tls shmlog__tls_slots[SHMLOG__TLS_SLOTS]
 
 static void thread_exit(void *arg);
 static int segment_create(struct shmlog *lg);
+
+/* Copy every live logger's threshold into the thread slots registered with
+ * it. The caller holds live_lock. */
+static void apply_levels_locked(void)
+{
+	for (struct shmlog *l = live_head; l; l = l->next_live) {
+		int level = atomic_load_explicit(&l->hot.level, memory_order_relaxed);
+		for (uint32_t i = 0; i < l->ring_count; i++)
+			if (l->slots[i])
+				atomic_store_explicit(&l->slots[i]->level, level, memory_order_relaxed);
+	}
+}
+
+/* Let go of live_lock, first applying what a shmlog_set_level() that could
+ * not take it left pending, also when that happened just before the unlock. */
+static void live_unlock(void)
+{
+	for (;;) {
+		if (atomic_exchange(&levels_pending, false))
+			apply_levels_locked();
+		pthread_mutex_unlock(&live_lock);
+		if (!atomic_load(&levels_pending) || pthread_mutex_trylock(&live_lock) != 0)
+			return; /* nothing pending, or the holder that has the lock now applies it */
+	}
+}
 
 /* exit() or a return from main: say so in every segment, so the collector can
  * tell a normal end from a kill. */
@@ -54,7 +85,7 @@ static void at_exit(void)
 	for (struct shmlog *l = live_head; l; l = l->next_live)
 		if (l->hdr)
 			atomic_store_explicit(&l->hdr->ended, SHMLOG_END_EXIT, memory_order_release);
-	pthread_mutex_unlock(&live_lock);
+	live_unlock();
 }
 
 static void fork_prepare(void)
@@ -64,7 +95,7 @@ static void fork_prepare(void)
 
 static void fork_parent(void)
 {
-	pthread_mutex_unlock(&live_lock);
+	live_unlock();
 }
 
 /*
@@ -79,6 +110,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	pthread_mutex_init(&live_lock, NULL);
+	atomic_store(&levels_pending, false); /* the slots it was for are gone */
 	memset(tls_slots, 0, sizeof tls_slots);
 	for (struct shmlog *l = live_head; l; l = l->next_live) {
 		pthread_mutex_init(&l->site_lock, NULL);
@@ -333,7 +365,7 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 	}
 	pthread_mutex_lock(&live_lock);
 	lg->hot.serial = next_serial++;
-	pthread_mutex_unlock(&live_lock);
+	live_unlock();
 	int err = segment_create(lg);
 	if (err) {
 		free_logger(lg);
@@ -342,7 +374,7 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 	pthread_mutex_lock(&live_lock);
 	lg->next_live = live_head;
 	live_head = lg;
-	pthread_mutex_unlock(&live_lock);
+	live_unlock();
 	if (o.crash_handler && (err = shmlog__crash_install(lg)) < 0) {
 		shmlog_close(lg);
 		return err;
@@ -365,13 +397,14 @@ static bool logger_live(const struct shmlog *l, uint32_t serial)
 {
 	pthread_mutex_lock(&live_lock);
 	bool live = logger_live_locked(l, serial);
-	pthread_mutex_unlock(&live_lock);
+	live_unlock();
 	return live;
 }
 
 static void thread_exit(void *arg)
 {
 	(void)arg;
+	thread_gone = true;
 	pthread_mutex_lock(&live_lock);
 	for (int i = 0; i < SHMLOG__TLS_SLOTS; i++) {
 		struct shmlog__tls *s = &tls_slots[i];
@@ -387,7 +420,7 @@ static void thread_exit(void *arg)
 		}
 		atomic_store_explicit(&s->lg, NULL, memory_order_relaxed);
 	}
-	pthread_mutex_unlock(&live_lock);
+	live_unlock();
 }
 
 SHMLOG_EXPORT void shmlog_close(struct shmlog *lg)
@@ -409,7 +442,7 @@ SHMLOG_EXPORT void shmlog_close(struct shmlog *lg)
 	for (int i = 0; i < SHMLOG__TLS_SLOTS; i++) /* this thread's unregistered ones (claimed in a signal handler) */
 		if (atomic_load_explicit(&tls_slots[i].lg, memory_order_relaxed) == lg)
 			atomic_store_explicit(&tls_slots[i].lg, NULL, memory_order_relaxed);
-	pthread_mutex_unlock(&live_lock);
+	live_unlock();
 	shmlog__crash_remove(lg);
 	if (!lg->base) { /* a forked child whose segment could not be created */
 		free_logger(lg);
@@ -436,14 +469,15 @@ SHMLOG_EXPORT int shmlog_set_level(struct shmlog *lg, int level)
 {
 	if (level < SHMLOG_LEVEL_TRACE || level > SHMLOG_LEVEL_OFF)
 		return -EINVAL;
-	/* under live_lock, so a thread installing a slot copies either the old
-	 * level and gets the new one written here, or copies the new one */
-	pthread_mutex_lock(&live_lock);
 	atomic_store_explicit(&lg->hot.level, level, memory_order_relaxed);
-	for (uint32_t i = 0; i < lg->ring_count; i++)
-		if (lg->slots[i])
-			atomic_store_explicit(&lg->slots[i]->level, level, memory_order_relaxed);
-	pthread_mutex_unlock(&live_lock);
+	/* Never wait for live_lock: the caller may be a signal handler or a
+	 * pthread_atfork handler that interrupted its holder. Whoever holds it
+	 * (a claim, which copies the level under it, included) applies the
+	 * change before letting go. seq_cst: the level is stored before the flag
+	 * is seen (pairs with the exchange in live_unlock). */
+	atomic_store(&levels_pending, true);
+	if (pthread_mutex_trylock(&live_lock) == 0)
+		live_unlock();
 	return 0;
 }
 
@@ -467,6 +501,8 @@ SHMLOG_EXPORT const char *shmlog_segment_path(const struct shmlog *lg)
 static struct shmlog__ring *thread_ring(struct shmlog *lg, bool in_signal)
 {
 	struct shmlog__tls *free_slot = NULL;
+	if (thread_gone)
+		return NULL; /* logging from a later thread-exit destructor: the overflow ring */
 	for (int i = 0; i < SHMLOG__TLS_SLOTS; i++) {
 		struct shmlog__tls *s = &tls_slots[i];
 		struct shmlog *l = atomic_load_explicit(&s->lg, memory_order_relaxed);
@@ -518,7 +554,7 @@ static struct shmlog__ring *thread_ring(struct shmlog *lg, bool in_signal)
 		atomic_store_explicit(&free_slot->lg, lg, memory_order_relaxed);
 		if (!in_signal) {
 			lg->slots[i] = free_slot;
-			pthread_mutex_unlock(&live_lock);
+			live_unlock();
 		}
 		return rp;
 	}

@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define SHMLOG_VERSION_MAJOR 0
-#define SHMLOG_VERSION_MINOR 1
+#define SHMLOG_VERSION_MINOR 2
 
 /* Levels, in increasing severity (0 is "unset" in options). SHMLOG_LEVEL_OFF as a threshold logs nothing. */
 #define SHMLOG_LEVEL_TRACE 1
@@ -100,7 +100,13 @@ int shmlog_open(struct shmlog **out, const struct shmlog_options *opts);
  */
 void shmlog_close(struct shmlog *lg);
 
-/* Change the threshold at run time (any thread). Returns 0, or -EINVAL for a bad level. */
+/*
+ * Change the threshold at run time, from any thread. It never waits for a
+ * lock, so a signal handler or a pthread_atfork() handler may call it too.
+ * Every thread's next log call sees the new threshold (each thread logs
+ * against its own copy, which this updates). Returns 0, or -EINVAL for a bad
+ * level.
+ */
 int shmlog_set_level(struct shmlog *lg, int level);
 
 /* The current threshold. */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <shmlog.h>
@@ -284,8 +285,11 @@ Test(producer, a_threshold_set_in_one_thread_applies_to_the_inline_path_of_anoth
  * must not have its own slot changed by shmlog_set_level() on a logger the
  * first thread used.
  */
+static void *volatile slot_of_first, *volatile slot_of_second;
+
 static void *log_once(void *arg)
 {
+	slot_of_first = &shmlog__tls_slots[0];
 	SHMLOG_INFO((struct shmlog *)arg, "once");
 	SHMLOG_INFO((struct shmlog *)arg, "twice");
 	return NULL;
@@ -294,6 +298,7 @@ static void *log_once(void *arg)
 static void *log_after_set_level(void *arg)
 {
 	struct shmlog *other = arg;
+	slot_of_second = &shmlog__tls_slots[0];
 	SHMLOG_INFO(other, "first");
 	pthread_barrier_wait(&bar); /* main turns lg off */
 	pthread_barrier_wait(&bar);
@@ -318,6 +323,8 @@ Test(producer, a_level_change_after_a_thread_ended_leaves_later_threads_alone)
 	pthread_barrier_wait(&bar);
 	pthread_join(t, NULL);
 	pthread_barrier_destroy(&bar);
+	if (slot_of_first != slot_of_second) /* nothing to check: the C library gave the second thread new memory */
+		cr_skip_test("the second thread did not get the first one's thread-local memory back");
 
 	char err[256];
 	struct seg s2;
@@ -336,6 +343,102 @@ Test(producer, a_level_change_after_a_thread_ended_leaves_later_threads_alone)
 	shmlog_close(other);
 	th_rmrf(d2);
 	free(d2);
+}
+
+/* Records in ring i of the segment at path. */
+static int records_in_ring(const char *path, uint32_t i)
+{
+	char err[256];
+	struct seg s;
+	cr_assert_eq(seg_open(&s, path, false, err, sizeof err), 0, "%s", err);
+	uint64_t head, tail, pos;
+	const char *why;
+	struct seg_rec r;
+	int n = 0;
+	cr_assert(seg_ring_positions(&s, i, &head, &tail, &why));
+	for (pos = 0; seg_ring_next(&s, i, &pos, tail, &r, &why) == 1; pos += r.size)
+		n++;
+	seg_close(&s);
+	return n;
+}
+
+/*
+ * shmlog_set_level() never waits for the library's lock: from a
+ * pthread_atfork() prepare handler registered before the library's own (so it
+ * runs while the library holds its lock for the fork), it must neither hang
+ * the fork nor be lost. Run in a child process, so that a hang is a timeout.
+ */
+static struct shmlog *fork_lg;
+
+static void set_error_level(void)
+{
+	shmlog_set_level(fork_lg, SHMLOG_LEVEL_ERROR);
+}
+
+/* its own suite: the producer suite's setup would open a logger (and register
+ * the library's fork handlers) before the test's handler */
+Test(fork_handler, a_threshold_set_in_a_fork_handler_neither_hangs_the_fork_nor_is_lost)
+{
+	char *d = th_mkdtemp(true);
+	pid_t driver = fork();
+	cr_assert_geq(driver, 0);
+	if (driver == 0) {
+		pthread_atfork(set_error_level, NULL, NULL); /* before shmlog_open registers the library's */
+		struct shmlog_options o = {.dir = d, .min_level = SHMLOG_LEVEL_INFO};
+		if (shmlog_open(&fork_lg, &o) != 0)
+			_exit(10);
+		SHMLOG_INFO(fork_lg, "before the fork"); /* claims this thread's slot */
+		SHMLOG_INFO(fork_lg, "before the fork, inline");
+		pid_t p = fork();
+		if (p == 0)
+			_exit(0);
+		waitpid(p, NULL, 0);
+		SHMLOG_WARN(fork_lg, "below the threshold set in the handler");
+		SHMLOG_ERROR(fork_lg, "at it");
+		_exit(records_in_ring(shmlog_segment_path(fork_lg), 0) == 3 ? 0 : 11);
+	}
+	int st = th_waitpid_timeout(driver, 10000);
+	cr_assert_neq(st, -1, "fork() hung: set_level waited for the lock the library holds across fork");
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "the driver failed (status %d): 10 open failed, 11 the threshold change was not applied", st);
+	th_rmrf(d);
+	free(d);
+}
+
+/*
+ * A log call made after the thread's exit destructor ran (from another
+ * library's destructor, later in the same round) goes to the overflow ring:
+ * a ring claimed then would register a slot in memory about to be freed.
+ */
+static pthread_key_t late_key;
+static struct shmlog *late_lg;
+
+static void late_destructor(void *arg)
+{
+	(void)arg;
+	SHMLOG_INFO(late_lg, "from a later destructor");
+}
+
+static void *log_then_exit(void *arg)
+{
+	(void)arg;
+	SHMLOG_INFO(late_lg, "from the thread");
+	pthread_setspecific(late_key, (void *)1);
+	return NULL;
+}
+
+Test(producer, a_log_call_from_a_later_thread_destructor_uses_the_overflow_ring)
+{
+	late_lg = lg; /* the suite's logger: its exit destructor's key exists before late_key */
+	cr_assert_eq(pthread_key_create(&late_key, late_destructor), 0);
+	pthread_t t;
+	pthread_create(&t, NULL, log_then_exit, NULL);
+	pthread_join(t, NULL);
+	const char *path = shmlog_segment_path(lg);
+	cr_assert_eq(records_in_ring(path, 0), 1, "the thread's own record is in its ring");
+	cr_assert_eq(records_in_ring(path, 1), 0, "no ring was claimed after the thread's exit destructor");
+	cr_assert_eq(records_in_ring(path, 2), 1, "the late record is in the overflow ring");
+	pthread_key_delete(late_key);
 }
 
 /*
