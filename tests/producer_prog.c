@@ -3,7 +3,7 @@
  *
  *   producer_prog -d DIR [-n NAME] [-t THREADS] [-r RECORDS] [-p drop|block]
  *                 [-R RING_BYTES] [-m MAX_THREADS] [-f FLUSH_MS] [-C] [-k] [-T BLOCK_TIMEOUT_MS]
- *                 [-H] [-S] [-A] [-y SYNC_MS] [-L] [-F CHILD_RECORDS] [-W FILE]
+ *                 [-H] [-S] [-A] [-y SYNC_MS] [-L] [-F CHILD_RECORDS] [-W FILE] [-w WAVES] [-V]
  *
  * Each thread t logs RECORDS records "rec t=T i=I s=S d=D x=X" (see
  * EXPECT_FMT) at INFO, plus one DEBUG record (below the default threshold).
@@ -17,8 +17,12 @@
  * -W waits until FILE exists before exiting (keeps the process alive).
  * -w WAVES runs the threads WAVES times (each wave's threads exit and give
  * their rings back; wave k logs i = k * RECORDS ... (k + 1) * RECORDS - 1).
+ * -V keeps one more thread switching the threshold between TRACE and INFO
+ * while the waves run (the INFO records are logged either way).
  */
 #include <getopt.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +40,15 @@
 static struct shmlog *lg;
 static long records = 10;
 static long wave;
+static atomic_bool waves_done;
+
+static void *level_switcher(void *arg)
+{
+	(void)arg;
+	for (unsigned k = 0; !atomic_load(&waves_done); k++)
+		shmlog_set_level(lg, k & 1 ? SHMLOG_LEVEL_TRACE : SHMLOG_LEVEL_INFO);
+	return NULL;
+}
 
 static void *worker(void *arg)
 {
@@ -52,8 +65,9 @@ int main(int argc, char **argv)
 	int threads = 1, flush_ms = -1, opt;
 	int do_close = 0, do_kill = 0, do_segv = 0, do_abort = 0, sync_ms = -1, durable = 0;
 	long child_records = -1, waves = 1;
+	int switch_levels = 0;
 	const char *wait_file = NULL;
-	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:w:V")) != -1) {
 		switch (opt) {
 		case 'd': o.dir = optarg; break;
 		case 'n': o.name = optarg; break;
@@ -74,6 +88,7 @@ int main(int argc, char **argv)
 		case 'F': child_records = atol(optarg); break;
 		case 'W': wait_file = optarg; break;
 		case 'w': waves = atol(optarg); break;
+		case 'V': switch_levels = 1; break;
 		default: return 2;
 		}
 	}
@@ -82,12 +97,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "open failed: %d\n", rc);
 		return 1;
 	}
-	pthread_t th[256];
+	pthread_t th[256], switcher;
+	if (switch_levels)
+		pthread_create(&switcher, NULL, level_switcher, NULL);
 	for (wave = 0; wave < waves; wave++) {
 		for (int t = 0; t < threads && t < 256; t++)
 			pthread_create(&th[t], NULL, worker, (void *)(long)t);
 		for (int t = 0; t < threads && t < 256; t++)
 			pthread_join(th[t], NULL);
+	}
+	if (switch_levels) {
+		atomic_store(&waves_done, true);
+		pthread_join(switcher, NULL);
 	}
 	if (durable) {
 		struct timespec a, b;
