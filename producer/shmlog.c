@@ -469,6 +469,8 @@ SHMLOG_EXPORT int shmlog_set_level(struct shmlog *lg, int level)
 {
 	if (level < SHMLOG_LEVEL_TRACE || level > SHMLOG_LEVEL_OFF)
 		return -EINVAL;
+	if (!lg->base) /* a forked child whose own segment could not be created: it stays off */
+		return -ENODEV;
 	atomic_store_explicit(&lg->hot.level, level, memory_order_relaxed);
 	/* Never wait for live_lock: the caller may be a signal handler or a
 	 * pthread_atfork handler that interrupted its holder. Whoever holds it

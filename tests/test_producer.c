@@ -522,6 +522,40 @@ Test(segment_memory, a_full_segment_directory_fails_at_open)
 	cr_assert_eq(files, 0, "nothing is left behind");
 }
 
+/* A forked child whose own segment cannot be created: its loggers are off
+ * and stay off (turning one back on would log into no segment). */
+Test(segment_memory, a_child_without_a_segment_stays_off)
+{
+	mem_dir = th_mkdtemp(false);
+	if (!th_mount_tmpfs(mem_dir, "1m"))
+		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
+	struct shmlog_options o = {.dir = mem_dir, .ring_bytes = 4096, .max_threads = 1};
+	struct shmlog *l = NULL;
+	cr_assert_eq(shmlog_open(&l, &o), 0);
+	char fill[PATH_MAX];
+	snprintf(fill, sizeof fill, "%s/fill", mem_dir);
+	FILE *f = fopen(fill, "w");
+	cr_assert(f);
+	static char block[4096];
+	while (fwrite(block, 1, sizeof block, f) == sizeof block && fflush(f) == 0)
+		;
+	fclose(f);
+	pid_t c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0) {
+		if (shmlog_get_level(l) != SHMLOG_LEVEL_OFF)
+			_exit(10);
+		if (shmlog_set_level(l, SHMLOG_LEVEL_INFO) != -ENODEV)
+			_exit(11);
+		SHMLOG_ERROR(l, "nowhere to go");
+		_exit(0);
+	}
+	int st = th_waitpid_timeout(c, 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		  "child status %d: 10 logger not off, 11 set_level did not refuse, or it crashed", st);
+	shmlog_close(l);
+}
+
 Test(segment_memory, a_thread_whose_ring_finds_no_memory_logs_through_the_overflow_ring)
 {
 	const uint32_t R = 64 * 1024;
