@@ -103,8 +103,8 @@ void shmlog_close(struct shmlog *lg);
 /*
  * Change the threshold at run time, from any thread. It never waits for a
  * lock, so a signal handler or a pthread_atfork() handler may call it too.
- * Every thread's next log call sees the new threshold (each thread logs
- * against its own copy, which this updates). Returns 0, -EINVAL for a bad
+ * Other threads see it within a few calls at most (each thread logs against
+ * its own copy of the threshold, which this updates). Returns 0, -EINVAL for a bad
  * level, or -ENODEV in a forked child whose own segment could not be created
  * (its loggers are switched off, and stay off).
  */
