@@ -72,6 +72,9 @@ static void live_unlock(void)
 		if (atomic_exchange(&levels_pending, false))
 			apply_levels_locked();
 		pthread_mutex_unlock(&live_lock);
+		/* a store-then-read handshake with set_level's flag-then-trylock: a
+		 * full fence on each side, so one of the two always sees the other */
+		atomic_thread_fence(memory_order_seq_cst);
 		if (!atomic_load(&levels_pending) || pthread_mutex_trylock(&live_lock) != 0)
 			return; /* nothing pending, or the holder that has the lock now applies it */
 	}
@@ -475,9 +478,12 @@ SHMLOG_EXPORT int shmlog_set_level(struct shmlog *lg, int level)
 	/* Never wait for live_lock: the caller may be a signal handler or a
 	 * pthread_atfork handler that interrupted its holder. Whoever holds it
 	 * (a claim, which copies the level under it, included) applies the
-	 * change before letting go. seq_cst: the level is stored before the flag
-	 * is seen (pairs with the exchange in live_unlock). */
-	atomic_store(&levels_pending, true);
+	 * change before letting go. An exchange, not a store: whichever setter's
+	 * flag the holder consumes, the read-modify-write chain carries every
+	 * earlier setter's level with it (pairs with the exchange in
+	 * live_unlock); then a full fence before the trylock (see live_unlock). */
+	atomic_exchange(&levels_pending, true);
+	atomic_thread_fence(memory_order_seq_cst);
 	if (pthread_mutex_trylock(&live_lock) == 0)
 		live_unlock();
 	return 0;
