@@ -14,7 +14,7 @@
  * waiting), 100 us after a small one so that records gather, after half the
  * merge window while records are held back for ordering, and otherwise with
  * a sleep that doubles from 1 ms up to poll_max_ms. Idle, that is a few dozen
- * cheap wakeups per second.
+ * cheap wakeups per second; with no segment at all, one a second (the rescan).
  */
 #include <errno.h>
 #include <signal.h>
@@ -236,7 +236,9 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			idle_us = idle_us ? idle_us * 2 : 1000;
 			if (idle_us > cfg->poll_max_ms * 1000u)
 				idle_us = cfg->poll_max_ms * 1000u;
-			us = idle_us;
+			/* with no segment there is no ring to poll: a new one is an
+			 * inotify event (or, without inotify, the next rescan) */
+			us = c.n_segs ? idle_us : RESCAN_MS * 1000u;
 		}
 		wait_events(&c, us);
 	}
