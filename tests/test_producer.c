@@ -279,6 +279,26 @@ Test(producer, a_threshold_set_in_one_thread_applies_to_the_inline_path_of_anoth
 	pthread_barrier_destroy(&bar);
 }
 
+/* Records in ring `ring` of the segment at path, or in all its rings when ring < 0. */
+static int records_in_ring(const char *path, long ring)
+{
+	char err[256];
+	struct seg s;
+	cr_assert_eq(seg_open(&s, path, false, err, sizeof err), 0, "%s", err);
+	uint64_t head, tail, pos;
+	const char *why;
+	struct seg_rec r;
+	int n = 0;
+	uint32_t first = ring < 0 ? 0 : (uint32_t)ring, end = ring < 0 ? s.ring_count : (uint32_t)ring + 1;
+	for (uint32_t i = first; i < end; i++) {
+		cr_assert(seg_ring_positions(&s, i, &head, &tail, &why));
+		for (pos = 0; seg_ring_next(&s, i, &pos, tail, &r, &why) == 1; pos += r.size)
+			n++;
+	}
+	seg_close(&s);
+	return n;
+}
+
 /*
  * A thread that ends takes its slots out of its loggers: a later thread
  * (which usually gets the same thread-local memory back from the C library)
@@ -326,40 +346,11 @@ Test(producer, a_level_change_after_a_thread_ended_leaves_later_threads_alone)
 	if (slot_of_first != slot_of_second) /* nothing to check: the C library gave the second thread new memory */
 		cr_skip_test("the second thread did not get the first one's thread-local memory back");
 
-	char err[256];
-	struct seg s2;
-	cr_assert_eq(seg_open(&s2, shmlog_segment_path(other), false, err, sizeof err), 0, "%s", err);
-	uint64_t head, tail, pos = 0;
-	const char *why;
-	int n = 0;
-	struct seg_rec r;
-	for (uint32_t i = 0; i < s2.ring_count; i++) {
-		cr_assert(seg_ring_positions(&s2, i, &head, &tail, &why));
-		for (pos = 0; seg_ring_next(&s2, i, &pos, tail, &r, &why) == 1; pos += r.size)
-			n++;
-	}
-	cr_assert_eq(n, 2, "the second thread's logger lost a record to a level change on another logger");
-	seg_close(&s2);
+	cr_assert_eq(records_in_ring(shmlog_segment_path(other), -1), 2,
+		     "the second thread's logger lost a record to a level change on another logger");
 	shmlog_close(other);
 	th_rmrf(d2);
 	free(d2);
-}
-
-/* Records in ring i of the segment at path. */
-static int records_in_ring(const char *path, uint32_t i)
-{
-	char err[256];
-	struct seg s;
-	cr_assert_eq(seg_open(&s, path, false, err, sizeof err), 0, "%s", err);
-	uint64_t head, tail, pos;
-	const char *why;
-	struct seg_rec r;
-	int n = 0;
-	cr_assert(seg_ring_positions(&s, i, &head, &tail, &why));
-	for (pos = 0; seg_ring_next(&s, i, &pos, tail, &r, &why) == 1; pos += r.size)
-		n++;
-	seg_close(&s);
-	return n;
 }
 
 /*
