@@ -120,6 +120,15 @@ static inline int bench_msg_logs(enum bench_msg m)
 /* A contender's log_xxx(): forced inline, so every contender's call sits in the timing loop itself. */
 #define BENCH_LOG_FN static inline __attribute__((always_inline)) void
 
+/* Call i, timed, into x->lat[i]. */
+static inline __attribute__((always_inline)) void bench_timed(struct bench_ctx *x, void (*fn)(uint64_t), uint64_t i)
+{
+	uint64_t t0 = bench_tsc_begin();
+	fn(i);
+	uint64_t t1 = bench_tsc_end();
+	x->lat[i] = t1 - t0;
+}
+
 static inline __attribute__((always_inline)) void bench_case(struct bench_ctx *x, void (*fn)(uint64_t))
 {
 	uint64_t i;
@@ -133,10 +142,7 @@ static inline __attribute__((always_inline)) void bench_case(struct bench_ctx *x
 		}
 		bench_expect(x, x->warmup * logs);
 		for (i = 0; i < x->n; i++) {
-			uint64_t t0 = bench_tsc_begin();
-			fn(i);
-			uint64_t t1 = bench_tsc_end();
-			x->lat[i] = t1 - t0;
+			bench_timed(x, fn, i);
 			if (i % x->burst == x->burst - 1)
 				bench_spin_ticks(x->pause_ticks);
 		}
@@ -145,12 +151,8 @@ static inline __attribute__((always_inline)) void bench_case(struct bench_ctx *x
 	case BENCH_FLOOD:
 		for (i = 0; i < x->warmup; i++)
 			fn(i);
-		for (i = 0; i < x->n; i++) {
-			uint64_t t0 = bench_tsc_begin();
-			fn(i);
-			uint64_t t1 = bench_tsc_end();
-			x->lat[i] = t1 - t0;
-		}
+		for (i = 0; i < x->n; i++)
+			bench_timed(x, fn, i);
 		bench_expect(x, (x->warmup + x->n) * logs);
 		break;
 	case BENCH_COLD: /* every timed call is the first one after bench_chill() */
@@ -159,10 +161,7 @@ static inline __attribute__((always_inline)) void bench_case(struct bench_ctx *x
 		bench_expect(x, x->warmup * logs);
 		for (i = 0; i < x->n; i++) {
 			bench_chill();
-			uint64_t t0 = bench_tsc_begin();
-			fn(i);
-			uint64_t t1 = bench_tsc_end();
-			x->lat[i] = t1 - t0;
+			bench_timed(x, fn, i);
 		}
 		bench_expect(x, x->n * logs);
 		break;

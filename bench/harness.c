@@ -330,9 +330,10 @@ int main(int argc, char **argv)
 	}
 	base.pause_ticks = (uint64_t)(pause_us * 1000.0 / ns_per_tick);
 	base.lat = alloc_samples(base.n > cold_n ? base.n : cold_n, &lat_bytes);
-	if (strstr(modes, "cold") && (sweep = malloc(COLD_SWEEP_BYTES)) != NULL)
+	int cold = strstr(modes, "cold") != NULL;
+	if (cold && (sweep = malloc(COLD_SWEEP_BYTES)) != NULL)
 		memset((void *)sweep, 0, COLD_SWEEP_BYTES);
-	if (!base.lat || (strstr(modes, "cold") && !sweep)) {
+	if (!base.lat || (cold && !sweep)) {
 		fprintf(stderr, "bench %s: out of memory\n", contender_name);
 		return 1;
 	}
