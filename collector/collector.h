@@ -122,6 +122,8 @@ struct collector {
 	struct sbuf msg; /* scratch for one rendered message */
 	struct batch *bq_head, *bq_tail; /* undelivered batches, oldest first */
 	long long last_rescan_ms;
+	bool bells_usable; /* inotify sees IN_ATTRIB and membarrier() can reach the producers */
+	bool bells_set;    /* discover_set_bells(c, true) since the last activity */
 };
 
 /* discover.c */
@@ -134,6 +136,10 @@ void discover_reap(struct collector *c);
 void discover_detach_all(struct collector *c);
 /* Mark a segment broken with a reason (printed once); it stays on disk. */
 void discover_reject(struct collector *c, struct cseg *s, const char *why);
+/* Set (on) or clear every ring's bell in the segments a producer may still
+ * write to (the doorbell, shared/abi.h). Setting does nothing and returns
+ * false when one of them does not ring. */
+bool discover_set_bells(struct collector *c, bool on);
 /* Write our clock calibration into every attached segment. */
 void discover_publish_clock(struct collector *c);
 

@@ -2,7 +2,7 @@
  * config.c — reading the collector's libconfig file and opening its writers.
  *
  * The file has two top-level settings, the group "collector" (dir,
- * merge_window_us, poll_max_ms) and the list "writers" (groups with a
+ * merge_window_us, poll_max_ms, sleep_after_ms, rescan_ms) and the list "writers" (groups with a
  * required "type"; the rest is read by writer_open and the type). Anything
  * else is an error rather than being ignored: a misspelt key would otherwise
  * silently fall back to a default. Every error is one line,
@@ -23,12 +23,19 @@
 #define CONFIG_POLL_MAX_MS_DEFAULT 20u
 #define CONFIG_POLL_MAX_MS_MIN 1
 #define CONFIG_POLL_MAX_MS_MAX 1000
+#define CONFIG_SLEEP_AFTER_MS_DEFAULT 200u
+#define CONFIG_SLEEP_AFTER_MS_MAX 3600000
+#define CONFIG_RESCAN_MS_DEFAULT 1000u
+#define CONFIG_RESCAN_MS_MIN 10
+#define CONFIG_RESCAN_MS_MAX 3600000
 
 static void set_defaults(struct collector_config *c)
 {
 	memset(c, 0, sizeof *c);
 	c->merge_window_us = CONFIG_MERGE_WINDOW_US_DEFAULT;
 	c->poll_max_ms = CONFIG_POLL_MAX_MS_DEFAULT;
+	c->sleep_after_ms = CONFIG_SLEEP_AFTER_MS_DEFAULT;
+	c->rescan_ms = CONFIG_RESCAN_MS_DEFAULT;
 	for (unsigned i = 0; i < CONFIG_MAX_WRITERS; i++)
 		c->writers[i].fd = -1;
 }
@@ -59,7 +66,7 @@ static int read_uint(const config_setting_t *grp, const char *key, long long min
 
 static int read_collector(struct collector_config *c, const config_setting_t *grp, struct diag *d)
 {
-	static const char *const keys[] = {"dir", "merge_window_us", "poll_max_ms"};
+	static const char *const keys[] = {"dir", "merge_window_us", "poll_max_ms", "sleep_after_ms", "rescan_ms"};
 	if (config_setting_type(grp) != CONFIG_TYPE_GROUP) {
 		writer_diag(d, grp, NULL, "expected a group { ... }");
 		return -EINVAL;
@@ -72,7 +79,8 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
 			known = known || strcmp(name, keys[k]) == 0;
 		if (!known) {
-			writer_diag(d, s, NULL, "unknown key (known: dir, merge_window_us, poll_max_ms)");
+			writer_diag(d, s, NULL, "unknown key (known: dir, merge_window_us, poll_max_ms, sleep_after_ms, "
+					    "rescan_ms)");
 			return -EINVAL;
 		}
 	}
@@ -92,8 +100,13 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 	r = read_uint(grp, "merge_window_us", 0, CONFIG_MERGE_WINDOW_US_MAX, &c->merge_window_us, d);
 	if (r < 0)
 		return r;
-	return read_uint(grp, "poll_max_ms", CONFIG_POLL_MAX_MS_MIN, CONFIG_POLL_MAX_MS_MAX,
-			 &c->poll_max_ms, d);
+	r = read_uint(grp, "poll_max_ms", CONFIG_POLL_MAX_MS_MIN, CONFIG_POLL_MAX_MS_MAX, &c->poll_max_ms, d);
+	if (r < 0)
+		return r;
+	r = read_uint(grp, "sleep_after_ms", 0, CONFIG_SLEEP_AFTER_MS_MAX, &c->sleep_after_ms, d);
+	if (r < 0)
+		return r;
+	return read_uint(grp, "rescan_ms", CONFIG_RESCAN_MS_MIN, CONFIG_RESCAN_MS_MAX, &c->rescan_ms, d);
 }
 
 /* Open writers.[i] into the next slot of c. Returns 0 or -errno. */

@@ -2,8 +2,8 @@
  * discover.c — finding, validating, attaching and retiring segments.
  *
  * The directory is watched with inotify (a segment appears by rename, so
- * IN_MOVED_TO is what announces it) and rescanned every second as a safety
- * net. Each candidate "*.shm" file is validated by seg_open(); a file that
+ * IN_MOVED_TO is what announces it; IN_ATTRIB is a producer ringing the
+ * doorbell, loop.c) and rescanned every rescan_ms as a safety net. Each candidate "*.shm" file is validated by seg_open(); a file that
  * fails is reported once and remembered by name and inode. For an attached
  * segment the producer's lifetime is watched with a pidfd polled through the
  * event ring; the pid is checked against the process start time recorded in
@@ -35,7 +35,7 @@ int discover_init(struct collector *c)
 	}
 	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (c->inotify_fd < 0 ||
-	    inotify_add_watch(c->inotify_fd, c->dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE) < 0) {
+	    inotify_add_watch(c->inotify_fd, c->dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE | IN_ATTRIB) < 0) {
 		/* not fatal: the periodic rescan still finds segments */
 		collector_warn("%s: inotify unavailable (%s); relying on periodic rescans", c->dir, strerror(errno));
 		if (c->inotify_fd >= 0)
@@ -239,6 +239,24 @@ void discover_detach_all(struct collector *c)
 	free(c->rejects);
 	c->rejects = NULL;
 	c->n_rejects = c->cap_rejects = 0;
+}
+
+bool discover_set_bells(struct collector *c, bool on)
+{
+	if (on)
+		for (unsigned i = 0; i < c->n_segs; i++) {
+			const struct cseg *s = c->segs[i];
+			if (!s->dead && !s->broken && !s->seg.bell)
+				return false; /* a producer that never rings: keep polling */
+		}
+	for (unsigned i = 0; i < c->n_segs; i++) {
+		const struct cseg *s = c->segs[i];
+		if (s->dead || s->broken)
+			continue;
+		for (uint32_t r = 0; r < s->seg.ring_count; r++) /* free rings too: a thread may claim one */
+			atomic_store_explicit(&seg_ring(&s->seg, r)->bell, on, memory_order_relaxed);
+	}
+	return true;
 }
 
 void discover_publish_clock(struct collector *c)

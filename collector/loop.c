@@ -7,28 +7,38 @@
  * timeout. Writes go through a second ring (uio.c) so that waiting for a
  * batch's completions never swallows an event.
  *
- * The rings themselves cannot signal: producers never make a syscall to wake
- * us. So the loop polls them, in batches and with backoff, never spinning on
- * a producer's tail (a consumer re-reading it continuously slows the
- * producer down): right away again only after a big batch (more is surely
- * waiting), 100 us after a small one so that records gather, after half the
- * merge window while records are held back for ordering, and otherwise with
- * a sleep that doubles from 1 ms up to poll_max_ms. Idle, that is a few dozen
- * cheap wakeups per second; with no segment at all, one a second (the rescan).
+ * While records flow, the rings cannot signal: a producer makes no system
+ * call per record. So the loop polls them, in batches and with backoff,
+ * never spinning on a producer's tail (a consumer re-reading it continuously
+ * slows the producer down): right away again only after a big batch (more is
+ * surely waiting), 100 us after a small one so that records gather, after
+ * half the merge window while records are held back for ordering, and
+ * otherwise with a sleep that doubles from 1 ms up to poll_max_ms.
+ *
+ * Once nothing has come for sleep_after_ms, the loop stops polling: it sets
+ * the doorbell in every ring (shared/abi.h), runs membarrier() so that no
+ * producer's tail store can slip past it unseen, looks at every ring once
+ * more, and then sleeps until the next rescan. A producer's first record
+ * after that rings (utimensat() on its segment: an inotify IN_ATTRIB event),
+ * which ends the sleep at once. This needs inotify, membarrier's global
+ * expedited command, and producers that ring (SHMLOG_SEG_BELL); when one is
+ * missing the loop keeps polling every poll_max_ms. With no segment at all
+ * it sleeps until inotify reports one, or the next rescan.
  */
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "collector.h"
 
-#define RESCAN_MS 1000
 #define BUSY_BATCH 1024u /* records in a cycle above which the next cycle starts at once */
 #define TRICKLE_US 100u  /* pause after a smaller cycle */
 #define RECALIBRATE_NS 1000000000ull
@@ -67,6 +77,19 @@ static void arm_read(struct collector *c, int fd, void *buf, unsigned len, uint6
 	io_uring_submit(&c->ev);
 }
 
+/* Whether the len bytes of events in inotify_buf are all doorbells (IN_ATTRIB
+ * on a file): nothing to rescan for, the next drain cycle finds the records. */
+static bool only_bells(int len)
+{
+	for (int off = 0; off + (int)sizeof(struct inotify_event) <= len;) {
+		const struct inotify_event *e = (const struct inotify_event *)(const void *)(inotify_buf + off);
+		if (e->mask != IN_ATTRIB)
+			return false;
+		off += (int)sizeof *e + (int)e->len;
+	}
+	return true;
+}
+
 /* Handle every completed event without blocking. */
 static void handle_events(struct collector *c)
 {
@@ -77,7 +100,7 @@ static void handle_events(struct collector *c)
 		io_uring_cqe_seen(&c->ev, cqe);
 		uint64_t tag = ud & (0xffull << EV_TAG_SHIFT);
 		if (tag == EV_INOTIFY) {
-			c->rescan = true;
+			c->rescan |= res <= 0 || !only_bells(res);
 			if (res >= 0 || res == -EAGAIN || res == -EINTR)
 				arm_read(c, c->inotify_fd, inotify_buf, sizeof inotify_buf, EV_INOTIFY);
 		} else if (tag == EV_SIGNAL) {
@@ -135,6 +158,9 @@ static int setup(struct collector *c)
 	rc = discover_init(c);
 	if (rc < 0)
 		return rc;
+	long mb = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	c->bells_usable = c->cfg->sleep_after_ms && c->inotify_fd >= 0 && mb > 0 &&
+			  (mb & MEMBARRIER_CMD_GLOBAL_EXPEDITED);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -208,11 +234,14 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 		return 0;
 	}
 	uint32_t idle_us = 0;
+	long long active_ms = collector_now_ms(); /* when records last came */
+	bool armed = false; /* bells set and fenced, and every ring looked at since */
 	while (!c.stop) {
-		if (c.rescan || collector_now_ms() - c.last_rescan_ms >= RESCAN_MS) {
+		if (c.rescan || collector_now_ms() - c.last_rescan_ms >= cfg->rescan_ms) {
 			c.rescan = false;
 			discover_scan(&c);
 			discover_reap(&c);
+			armed = false; /* a segment attached now has no bell set */
 		}
 		maybe_recalibrate(&c);
 		bool held, more;
@@ -222,6 +251,12 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			finished |= c.segs[i]->finished;
 		if (finished)
 			discover_reap(&c);
+		if (n > 0 || held || more) {
+			active_ms = collector_now_ms();
+			if (c.bells_set) /* awake again: producers need not ring */
+				c.bells_set = !discover_set_bells(&c, false);
+			armed = false;
+		}
 		uint32_t us;
 		if (n >= (long)BUSY_BATCH || more) { /* a big or cut batch: more is waiting */
 			idle_us = 0;
@@ -232,15 +267,33 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			us = held ? cfg->merge_window_us / 2 : TRICKLE_US;
 			if (us < 20)
 				us = 20;
+		} else if (!c.n_segs || armed) {
+			/* nothing to poll, or every producer rings: sleep until an
+			 * event (a new segment, a doorbell) or the next rescan */
+			long long left = c.last_rescan_ms + cfg->rescan_ms - collector_now_ms();
+			us = left > 0 ? (uint32_t)left * 1000u : 1000u;
+		} else if (c.bells_usable && collector_now_ms() - active_ms >= cfg->sleep_after_ms &&
+			   !c.bq_head && !drain_backlog(&c) && discover_set_bells(&c, true)) {
+			/* idle long enough: the bells are set; after the barrier, one
+			 * more look at every ring decides whether to sleep */
+			c.bells_set = true;
+			if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0) {
+				armed = true;
+			} else {
+				collector_warn("membarrier failed (%s): polling every %u ms instead of sleeping",
+					       strerror(errno), cfg->poll_max_ms);
+				c.bells_usable = false;
+				c.bells_set = !discover_set_bells(&c, false);
+			}
+			continue;
 		} else { /* idle: back off to poll_max_ms */
 			idle_us = idle_us ? idle_us * 2 : 1000;
 			if (idle_us > cfg->poll_max_ms * 1000u)
 				idle_us = cfg->poll_max_ms * 1000u;
-			/* with no segment there is no ring to poll: a new one is an
-			 * inotify event (or, without inotify, the next rescan) */
-			us = c.n_segs ? idle_us : RESCAN_MS * 1000u;
+			us = idle_us;
 		}
 		wait_events(&c, us);
+		armed = false; /* after any wait, arm again before the next long sleep */
 	}
 	discover_scan(&c); /* segments that appeared since the last scan count too */
 	drain_all(&c);

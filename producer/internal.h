@@ -21,6 +21,8 @@
 #define SHMLOG_DEFAULT_STRINGS_BYTES (512u * 1024u)
 #define SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS 1000
 static_assert(SHMLOG_MAX_STRING <= SHMLOG_MAX_STRING_MAX, "string lengths must fit the 15-bit length field");
+static_assert(SHMLOG__BELL_OFF == offsetof(struct shmlog_ring_header, bell) - offsetof(struct shmlog_ring_header, tail),
+	      "the inline path finds the bell from the tail");
 /* registration compares the macros' type codes with the format's kinds byte for byte */
 static_assert(SHMLOG__T_INT32 == SHMLOG_ARG_INT32 && SHMLOG__T_INT64 == SHMLOG_ARG_INT64 &&
 		      SHMLOG__T_DOUBLE == SHMLOG_ARG_DOUBLE && SHMLOG__T_LDOUBLE == SHMLOG_ARG_LDOUBLE &&
@@ -55,6 +57,7 @@ struct shmlog {
 	int block_timeout_ms;
 	int sync_level;      /* 0: off */
 	int sync_timeout_ms;
+	bool doorbell;       /* ring bells (shared/abi.h); its segment carries SHMLOG_SEG_BELL */
 	uint32_t max_string;
 	int fd;
 	uint8_t *base;
@@ -92,11 +95,25 @@ struct shmlog__ring *shmlog__thread_ring(struct shmlog *lg);
 int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id);
 
 /* Sleep until *pos (rh->head or rh->synced) >= target or timeout_ms passes
- * (< 0: forever). Returns 0 or -ETIMEDOUT. */
-int shmlog__wait_pos(struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target, int timeout_ms);
+ * (< 0: forever), waking the collector first if it sleeps. Returns 0 or -ETIMEDOUT. */
+int shmlog__wait_pos(struct shmlog *lg, struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target,
+		     int timeout_ms);
 
 /* Ask the collector to sync rh up to target, and wait for it. Returns 0 or -ETIMEDOUT. */
-int shmlog__wait_synced(struct shmlog_ring_header *rh, uint64_t target, int timeout_ms);
+int shmlog__wait_synced(struct shmlog *lg, struct shmlog_ring_header *rh, uint64_t target, int timeout_ms);
+
+/* rh's bell was found set: clear it and, if this call cleared it, wake the collector. */
+void shmlog__bell_ring(struct shmlog *lg, struct shmlog_ring_header *rh);
+
+/* After a tail store (or before a wait): if rh's bell is set, the collector
+ * sleeps; clear the bell and wake it (shared/abi.h). */
+static inline void shmlog__bell(struct shmlog *lg, struct shmlog_ring_header *rh)
+{
+	/* a compiler barrier only: the collector's membarrier() orders our tail store before this load */
+	atomic_signal_fence(memory_order_seq_cst);
+	if (__builtin_expect(atomic_load_explicit(&rh->bell, memory_order_relaxed) != 0, 0))
+		shmlog__bell_ring(lg, rh);
+}
 
 /* The calling thread's ring for lg, for use inside a signal handler: never
  * allocates or takes a lock; NULL if the thread has none and none is free. */

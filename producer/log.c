@@ -37,11 +37,12 @@ static inline void put_pad(struct shmlog__ring *rp, uint32_t pad)
 	rp->tail += pad;
 }
 
-static inline void publish(struct shmlog__ring *rp)
+static inline void publish(struct shmlog *lg, struct shmlog__ring *rp)
 {
 	/* release: the record bytes are written before the consumer can see the
 	 * new tail (pairs with the collector's acquire load of tail) */
 	atomic_store_explicit(&ring_hdr(rp)->tail, rp->tail, memory_order_release);
+	shmlog__bell(lg, ring_hdr(rp));
 }
 
 static void count_lost(struct shmlog__ring *rp)
@@ -74,7 +75,7 @@ static __attribute__((noinline)) bool wait_room(struct shmlog *lg, struct shmlog
 	/* sleep until the collector has moved head far enough: tail + pad + size - head <= cap */
 	uint32_t to_end = ring_to_end(rp->tail, rp->cap);
 	uint32_t total = size <= to_end ? size : to_end + size;
-	shmlog__wait_pos(ring_hdr(rp), &ring_hdr(rp)->head, rp->tail + total - rp->cap, lg->block_timeout_ms);
+	shmlog__wait_pos(lg, ring_hdr(rp), &ring_hdr(rp)->head, rp->tail + total - rp->cap, lg->block_timeout_ms);
 	return has_room(rp, size, pad);
 }
 
@@ -104,7 +105,7 @@ static inline uint8_t *reserve(struct shmlog *lg, struct shmlog__ring *rp, uint3
 	}
 	if (__builtin_expect(!has_room(rp, size, &pad), 0)) {
 		if (!block || !wait_room(lg, rp, size, &pad)) {
-			publish(rp); /* a loss record written above must not be lost */
+			publish(lg, rp); /* a loss record written above must not be lost */
 			count_lost(rp);
 			return NULL;
 		}
@@ -138,7 +139,7 @@ static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shml
 	if (site->nargs)
 		record_args_encode(p + sizeof h, slen, site->kinds, site->nargs, ap);
 	rp->tail += size;
-	publish(rp);
+	publish(lg, rp);
 }
 
 void shmlog__write(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
@@ -176,7 +177,7 @@ SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...
 	}
 	va_end(ap);
 	if (__builtin_expect(lg->sync_level != 0, 0) && site->level >= lg->sync_level)
-		shmlog__wait_synced(ring_hdr(rp), atomic_load_explicit(&ring_hdr(rp)->tail, memory_order_relaxed),
+		shmlog__wait_synced(lg, ring_hdr(rp), atomic_load_explicit(&ring_hdr(rp)->tail, memory_order_relaxed),
 				    lg->sync_timeout_ms);
 }
 

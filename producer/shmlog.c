@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +251,11 @@ static int segment_create(struct shmlog *lg)
 	h->ring_header_bytes = SHMLOG_RING_HEADER_BYTES;
 	h->site_entry_bytes = SHMLOG_SITE_ENTRY_BYTES;
 	h->flags = lg->hot.tsc ? SHMLOG_SEG_CLOCK_TSC : 0;
+	/* the doorbell needs the collector's membarrier() to reach our threads
+	 * (shared/abi.h); registering is per process, so a forked child does it
+	 * again here */
+	if (lg->doorbell && syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0)
+		h->flags |= SHMLOG_SEG_BELL;
 	h->segment_bytes = lg->size;
 	h->pid = (uint32_t)getpid();
 	h->uid = (uint32_t)geteuid();
@@ -349,6 +355,7 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 	lg->block_timeout_ms = o.block_timeout_ms ? o.block_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
 	lg->sync_level = o.sync_level;
 	lg->sync_timeout_ms = o.sync_timeout_ms ? o.sync_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
+	lg->doorbell = !o.no_doorbell;
 	lg->max_string = SHMLOG_MAX_STRING;
 	lg->ring_count = max_threads + 1;
 	lg->ring_bytes = ring_bytes;
@@ -659,6 +666,25 @@ int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 	return rc;
 }
 
+void shmlog__bell_ring(struct shmlog *lg, struct shmlog_ring_header *rh)
+{
+	/* relaxed: the bell carries no data. Only the thread that takes the 1
+	 * rings, so a burst of records costs one system call per sleep. An
+	 * attribute change is an inotify IN_ATTRIB event for the collector; if
+	 * it fails (the file is gone), the collector's next rescan comes anyway. */
+	if (atomic_exchange_explicit(&rh->bell, 0, memory_order_relaxed))
+		utimensat(AT_FDCWD, lg->path, NULL, 0);
+}
+
+SHMLOG_EXPORT void shmlog__ring_bell(struct shmlog__ring *rp)
+{
+	/* the inline path only writes through a thread slot's own ring */
+	struct shmlog__tls *t = (struct shmlog__tls *)(void *)((char *)rp - offsetof(struct shmlog__tls, rp));
+	struct shmlog *lg = atomic_load_explicit(&t->lg, memory_order_relaxed);
+	if (lg)
+		shmlog__bell_ring(lg, ring_hdr(rp));
+}
+
 static long futex_wait(_Atomic uint32_t *word, uint32_t val, const struct timespec *rel)
 {
 	/* shared futex: the word lives in a MAP_SHARED mapping the collector wakes */
@@ -672,13 +698,15 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int shmlog__wait_pos(struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target, int timeout_ms)
+int shmlog__wait_pos(struct shmlog *lg, struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target,
+		     int timeout_ms)
 {
 	long long end = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	int rc = 0;
 	/* seq_cst: our waiters increment and the collector's head store / waiters
 	 * load are totally ordered, so either we see its new head or it sees us */
 	atomic_fetch_add_explicit(&rh->waiters, 1, memory_order_seq_cst);
+	shmlog__bell(lg, rh); /* a sleeping collector would not see us until its next rescan */
 	for (;;) {
 		uint32_t seq = atomic_load_explicit(&rh->wake_seq, memory_order_seq_cst);
 		if (atomic_load_explicit(pos, memory_order_seq_cst) >= target)
@@ -728,20 +756,20 @@ SHMLOG_EXPORT int shmlog_flush(struct shmlog *lg, int timeout_ms)
 		if (end >= 0 && left <= 0)
 			rc = -ETIMEDOUT;
 		else
-			rc = shmlog__wait_pos(rh, &rh->head, target[i], left);
+			rc = shmlog__wait_pos(lg, rh, &rh->head, target[i], left);
 	}
 	free(target);
 	return rc;
 }
 
-int shmlog__wait_synced(struct shmlog_ring_header *rh, uint64_t target, int timeout_ms)
+int shmlog__wait_synced(struct shmlog *lg, struct shmlog_ring_header *rh, uint64_t target, int timeout_ms)
 {
 	/* atomic max: several threads may ask for different positions */
 	uint64_t cur = atomic_load_explicit(&rh->sync_req, memory_order_relaxed);
 	while (cur < target && !atomic_compare_exchange_weak_explicit(&rh->sync_req, &cur, target,
 								      memory_order_seq_cst, memory_order_relaxed))
 		;
-	return shmlog__wait_pos(rh, &rh->synced, target, timeout_ms);
+	return shmlog__wait_pos(lg, rh, &rh->synced, target, timeout_ms);
 }
 
 SHMLOG_EXPORT int shmlog_sync(struct shmlog *lg, int timeout_ms)
@@ -757,7 +785,7 @@ SHMLOG_EXPORT int shmlog_sync(struct shmlog *lg, int timeout_ms)
 		if (atomic_load_explicit(&rh->synced, memory_order_acquire) >= target)
 			continue;
 		int left = end < 0 ? -1 : (int)(end - mono_ms());
-		rc = end >= 0 && left <= 0 ? -ETIMEDOUT : shmlog__wait_synced(rh, target, left);
+		rc = end >= 0 && left <= 0 ? -ETIMEDOUT : shmlog__wait_synced(lg, rh, target, left);
 	}
 	return rc;
 }

@@ -82,6 +82,12 @@ struct shmlog_options {
 	int sync_level;         /* a record at or above this level makes its log call wait until the
 				   collector has written it and synced the files it went to; 0 = off */
 	int sync_timeout_ms;    /* longest such wait; default 1000 */
+	int no_doorbell;        /* nonzero: a log call never wakes the collector. By default, once the
+				   collector has had nothing to do for a while (its sleep_after_ms) it
+				   stops polling, and the first record (or flush, sync) after that
+				   wakes it with one system call, utimensat() on the segment file.
+				   With this set, no log call ever makes a system call, and the
+				   collector keeps polling every poll_max_ms while this segment lives */
 };
 
 struct shmlog;
@@ -151,8 +157,9 @@ const char *shmlog_segment_path(const struct shmlog *lg);
  * another logger or to none), and an inline fast path: shmlog__begin()
  * reserves room for the worst case in the calling thread's ring and writes the
  * record header, one small store function per argument (chosen by its type at
- * compile time) copies the values, and shmlog__end() writes the real size and
- * release-stores the new tail. No va_list, no loop over a format, no call.
+ * compile time) copies the values, and shmlog__end() writes the real size,
+ * release-stores the new tail and looks at the ring's doorbell (set only
+ * while the collector sleeps). No va_list, no loop over a format, no call.
  *
  * The fast path is taken once the thread's slot 0 holds this logger, the
  * call site is registered in it and its argument types are exactly the kinds
@@ -233,6 +240,11 @@ struct shmlog__site {
 
 void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...);
 
+/* The ring header's bell, this many bytes after its tail (shared/abi.h). */
+#define SHMLOG__BELL_OFF 24
+/* The collector sleeps: wake it (one system call; at most once per ring per sleep). rp: a slot's ring. */
+void shmlog__ring_bell(struct shmlog__ring *rp);
+
 static inline __attribute__((format(printf, 1, 2))) void shmlog__check_format(const char *fmt, ...)
 {
 	(void)fmt;
@@ -293,6 +305,14 @@ static inline __attribute__((always_inline)) void shmlog__end(struct shmlog__rin
 	/* release: the record bytes are written before the consumer can see the
 	 * new tail (pairs with the collector's acquire load of tail) */
 	atomic_store_explicit(rp->tail_pub, rp->tail, memory_order_release);
+	/* The doorbell: a sleeping collector set the bell on our ring's line.
+	 * Only a compiler barrier orders the tail store before this load; the
+	 * collector's membarrier() does the rest (shared/abi.h). */
+	atomic_signal_fence(memory_order_seq_cst);
+	if (__builtin_expect(atomic_load_explicit((_Atomic uint32_t *)(void *)((char *)rp->tail_pub + SHMLOG__BELL_OFF),
+						  memory_order_relaxed) != 0,
+			     0))
+		shmlog__ring_bell(rp);
 }
 
 static inline uint8_t *shmlog__put_i32(uint8_t *p, int v)

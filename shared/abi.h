@@ -26,6 +26,8 @@
  *   seg header collector_*         C                            P reads
  *   ring tail, lost, tid           P (owner thread)             C reads (tail: acquire)
  *   ring waiters, sync_req         P (any thread, atomic)       C reads
+ *   ring bell                      C sets before it sleeps,     P clears when it rings
+ *                                  clears when it wakes
  *   ring head, synced, wake_seq,
  *   lost_reported, records_consumed C                           P reads (head: acquire)
  *   ring state                     P claims (CAS), P releases,  C frees a drained ring (CAS)
@@ -58,6 +60,20 @@
  * The producer writes a record's bytes, then release-stores the new tail: a
  * record is visible to a reader completely or not at all, also when the
  * producer dies in the middle of writing it.
+ *
+ * The doorbell (segments with SHMLOG_SEG_BELL). A collector that has had
+ * nothing to do for a while stops polling: it sets every ring's bell to 1,
+ * runs membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), looks at every tail once
+ * more and, if nothing moved, sleeps. A producer, after each tail store (and
+ * before it waits in flush or sync), loads its ring's bell with no fence at
+ * all; when it finds 1 it exchanges it to 0 and, if it got the 1, "rings":
+ * utimensat() on its segment file, which the collector sees as an inotify
+ * IN_ATTRIB event. The membarrier is what makes the fence-free load safe: a
+ * tail store either became visible before the collector's last look, or the
+ * producer's load comes after the collector's store of 1 and rings. A
+ * producer sets SHMLOG_SEG_BELL only once it has registered its process for
+ * MEMBARRIER_CMD_GLOBAL_EXPEDITED (without that the barrier skips it); the
+ * collector keeps polling while any live segment lacks the flag.
  */
 #ifndef SHMLOG_ABI_H
 #define SHMLOG_ABI_H
@@ -69,7 +85,7 @@
 
 #define SHMLOG_MAGIC 0x00474f4c4d48530aULL /* "\nSHMLOG\0" read as little-endian u64 */
 #define SHMLOG_ABI_MAJOR 1u
-#define SHMLOG_ABI_MINOR 0u
+#define SHMLOG_ABI_MINOR 1u /* 1: the doorbell (ring bell, SHMLOG_SEG_BELL) */
 
 #define SHMLOG_CACHE_LINE 64u
 #define SHMLOG_SEG_HEADER_BYTES 4096u
@@ -100,6 +116,7 @@
 
 /* seg header flags */
 #define SHMLOG_SEG_CLOCK_TSC 0x1u /* ts are TSC ticks; otherwise CLOCK_REALTIME ns */
+#define SHMLOG_SEG_BELL 0x2u      /* the producer rings ring bells (see the doorbell above) */
 
 /* seg header state */
 #define SHMLOG_SEG_LIVE 1u
@@ -175,7 +192,8 @@ struct shmlog_ring_header {
 	_Atomic uint64_t lost;     /*   8 records dropped (ring full or timed out) */
 	_Atomic uint32_t tid;      /*  16 kernel tid of the owner */
 	_Atomic uint32_t waiters;  /*  20 threads sleeping on wake_seq (flush, block) */
-	uint64_t reserved0;        /*  24 */
+	_Atomic uint32_t bell;     /*  24 1: the collector sleeps until rung (the doorbell above) */
+	uint32_t reserved0;        /*  28 */
 	_Atomic uint64_t sync_req; /*  32 highest position a producer waits to see synced (atomic max) */
 	uint8_t pad0[64 - 40];
 	/* line 1: written by the collector */
@@ -223,6 +241,7 @@ static_assert(offsetof(struct shmlog_ring_header, head) == 64, "head on its own 
 static_assert(offsetof(struct shmlog_ring_header, wake_seq) == 80, "wake_seq offset");
 static_assert(offsetof(struct shmlog_ring_header, lost_reported) == 88, "lost_reported offset");
 static_assert(offsetof(struct shmlog_ring_header, sync_req) == 32, "sync_req offset");
+static_assert(offsetof(struct shmlog_ring_header, bell) == 24, "bell offset (SHMLOG__BELL_OFF in shmlog.h)");
 static_assert(offsetof(struct shmlog_ring_header, records_consumed) == 96, "records_consumed offset");
 static_assert(offsetof(struct shmlog_ring_header, state) == 128, "state on its own line");
 static_assert(sizeof(struct shmlog_site_entry) == SHMLOG_SITE_ENTRY_BYTES, "site entry size");

@@ -163,6 +163,7 @@ int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t e
 	s->name[SHMLOG_NAME_BYTES - 1] = 0;
 	s->name_len = strlen(s->name);
 	s->tsc = (h->flags & SHMLOG_SEG_CLOCK_TSC) != 0;
+	s->bell = (h->flags & SHMLOG_SEG_BELL) != 0;
 	s->ring_count = h->ring_count;
 	s->ring_bytes = h->ring_bytes;
 	s->max_sites = h->max_sites;

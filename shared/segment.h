@@ -51,6 +51,7 @@ struct seg {
 	char name[SHMLOG_NAME_BYTES];
 	size_t name_len;
 	bool tsc;
+	bool bell; /* the producer rings ring bells (SHMLOG_SEG_BELL) */
 	uint32_t ring_count, ring_bytes, max_sites, strings_bytes;
 	uint64_t rings_off, data_off, sites_off, strings_off;
 	struct seg_site **sites; /* lazily parsed, max_sites slots */

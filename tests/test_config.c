@@ -73,6 +73,8 @@ Test(config, uses_defaults_and_one_console_writer_without_a_file)
 	cr_assert_str_eq(c.dir, "");
 	cr_assert_eq(c.merge_window_us, 100);
 	cr_assert_eq(c.poll_max_ms, 20);
+	cr_assert_eq(c.sleep_after_ms, 200);
+	cr_assert_eq(c.rescan_ms, 1000);
 	cr_assert_eq(c.n_writers, 1);
 	cr_assert_str_eq(c.writers[0].name, "console");
 	cr_assert_eq(c.writers[0].ops, writer_lookup("console"));
@@ -93,6 +95,8 @@ Test(config, loads_a_full_valid_config)
 		 "  dir = \"/dev/shm/shmlog-test\";\n"
 		 "  merge_window_us = 250;\n"
 		 "  poll_max_ms = 5;\n"
+		 "  sleep_after_ms = 0;\n"
+		 "  rescan_ms = 250;\n"
 		 "};\n"
 		 "writers = (\n"
 		 "  { type = \"console\"; stream = \"stderr\"; color = \"never\"; min_level = \"debug\"; },\n"
@@ -110,6 +114,8 @@ Test(config, loads_a_full_valid_config)
 	cr_assert_str_eq(c.dir, "/dev/shm/shmlog-test");
 	cr_assert_eq(c.merge_window_us, 250);
 	cr_assert_eq(c.poll_max_ms, 5);
+	cr_assert_eq(c.sleep_after_ms, 0);
+	cr_assert_eq(c.rescan_ms, 250);
 	cr_assert_eq(c.n_writers, 2);
 
 	struct writer *con = &c.writers[0], *file = &c.writers[1];
@@ -192,7 +198,8 @@ Test(config, rejects_unknown_top_level_key)
 Test(config, rejects_unknown_collector_key)
 {
 	expect_error("collector: {\n  dir = \"/tmp\";\n  poll_ms = 3;\n};\n", -EINVAL,
-		     "3: collector.poll_ms: unknown key (known: dir, merge_window_us, poll_max_ms)");
+		     "3: collector.poll_ms: unknown key (known: dir, merge_window_us, poll_max_ms, sleep_after_ms, "
+		     "rescan_ms)");
 }
 
 Test(config, rejects_collector_that_is_not_a_group)
@@ -221,6 +228,10 @@ Test(config, rejects_out_of_range_values)
 		     "2: collector.poll_max_ms: 0 is out of range (1 to 1000)");
 	expect_error("collector: {\n  poll_max_ms = 1001;\n};\n", -EINVAL,
 		     "2: collector.poll_max_ms: 1001 is out of range (1 to 1000)");
+	expect_error("collector: {\n  sleep_after_ms = -1;\n};\n", -EINVAL,
+		     "2: collector.sleep_after_ms: -1 is out of range (0 to 3600000)");
+	expect_error("collector: {\n  rescan_ms = 9;\n};\n", -EINVAL,
+		     "2: collector.rescan_ms: 9 is out of range (10 to 3600000)");
 	expect_error("collector: {\n\n  merge_window_us = 1000001;\n};\n", -EINVAL,
 		     "3: collector.merge_window_us: 1000001 is out of range (0 to 1000000)");
 	expect_error("collector: {\n  merge_window_us = -1;\n};\n", -EINVAL,

@@ -1,0 +1,132 @@
+/*
+ * test_doorbell.c — the collector stops polling when nothing comes, and a
+ * producer's first record (or sync) after that wakes it (shared/abi.h, "The
+ * doorbell"). The collector runs with sleep_after_ms = 10 and a rescan only
+ * every 10 minutes, so a record that did not wake it would wait for that
+ * rescan: every wait below is bounded at 10 s and fails long before it.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <shmlog.h>
+
+#include "e2e_util.h"
+#include "helpers.h"
+#include "shared/segment.h"
+
+#define WAIT_MS 10000
+
+static struct shmlog *lg;
+static struct seg rseg;  /* the logger's segment, read-only */
+static char *out, *cfg;
+static pid_t collector;
+
+static void open_logger(int no_doorbell)
+{
+	struct shmlog_options o = {.dir = dir, .max_threads = 2, .no_doorbell = no_doorbell};
+	cr_assert_eq(shmlog_open(&lg, &o), 0);
+	char err[256];
+	cr_assert_eq(seg_open(&rseg, shmlog_segment_path(lg), false, err, sizeof err), 0, "%s", err);
+	out = wpath("out.log");
+	cfg = wconfig("collector: { sleep_after_ms = 10; rescan_ms = 600000; };\n"
+		      "writers = ( { type = \"file\"; path = \"%s\"; } );\n",
+		      out);
+	collector = start_collector(NULL, NULL, "--config", cfg);
+}
+
+static void fini(void)
+{
+	if (lg) {
+		seg_close(&rseg);
+		shmlog_close(lg);
+		lg = NULL;
+	}
+	if (collector > 0)
+		stop_collector(collector);
+	collector = 0;
+	free(out);
+	free(cfg);
+	teardown();
+}
+
+TestSuite(doorbell, .init = setup, .fini = fini, .timeout = 120);
+
+/* Ring 0 (the test thread's) has its bell set: the collector is going to sleep. */
+static bool bell_set(void *arg)
+{
+	(void)arg;
+	return atomic_load_explicit(&seg_ring(&rseg, 0)->bell, memory_order_relaxed) != 0;
+}
+
+static bool collector_seen_after(void *arg)
+{
+	return atomic_load_explicit(&rseg.hdr->collector_seen_ns, memory_order_relaxed) > *(uint64_t *)arg;
+}
+
+static void wait_lines(long n)
+{
+	struct file_wait fw = {out, n};
+	cr_assert(th_wait_until(file_has_lines, &fw, WAIT_MS), "record %ld did not arrive within %d ms", n, WAIT_MS);
+}
+
+static void log_value(int i)
+{
+	SHMLOG_INFO(lg, "value %d", i); /* one call site: from its second call on, the inline path */
+}
+
+Test(doorbell, a_sleeping_collector_is_woken_by_the_next_record_on_either_path)
+{
+	open_logger(0);
+	cr_assert(rseg.bell, "the segment announces that its producer rings");
+	log_value(0);
+	wait_lines(1);
+	for (int i = 1; i <= 3; i++) {
+		cr_assert(th_wait_until(bell_set, NULL, WAIT_MS), "the collector never went to sleep");
+		log_value(i); /* inline path */
+		cr_assert_not(bell_set(NULL), "the producer took the bell when it rang");
+		wait_lines(i + 1);
+	}
+	cr_assert(th_wait_until(bell_set, NULL, WAIT_MS));
+	SHMLOG_WARN(lg, "a new call site: %s", "general path"); /* first call: registration, shmlog__log */
+	wait_lines(5);
+	char *text = th_read_file(out, NULL);
+	cr_assert(text);
+	for (int i = 0; i <= 3; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "]: value %d\n", i);
+		cr_assert(strstr(text, want), "%s missing in\n%s", want, text);
+	}
+	cr_assert(strstr(text, "]: a new call site: general path\n"), "%s", text);
+	free(text);
+}
+
+Test(doorbell, sync_wakes_a_sleeping_collector)
+{
+	open_logger(0);
+	log_value(1);
+	wait_lines(1); /* written, not yet synced: nothing left for the collector to poll for */
+	cr_assert(th_wait_until(bell_set, NULL, WAIT_MS), "the collector never went to sleep");
+	cr_assert_eq(shmlog_sync(lg, WAIT_MS), 0, "sync woke the collector instead of waiting for its rescan");
+	cr_assert_eq(shmlog_flush(lg, WAIT_MS), 0);
+}
+
+Test(doorbell, a_producer_that_does_not_ring_keeps_the_collector_polling)
+{
+	open_logger(1);
+	cr_assert_not(rseg.bell, "no_doorbell: the segment must not promise ringing");
+	log_value(1);
+	wait_lines(1);
+	/* well past sleep_after_ms (10 ms): the collector still drains this
+	 * segment, and it never set a bell, which would have meant sleeping */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t later = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 300000000ull;
+	cr_assert(th_wait_until(collector_seen_after, &later, WAIT_MS), "the collector stopped polling");
+	for (uint32_t r = 0; r < rseg.ring_count; r++)
+		cr_assert_eq(atomic_load_explicit(&seg_ring(&rseg, r)->bell, memory_order_relaxed), 0, "ring %u", r);
+	log_value(2);
+	wait_lines(2);
+}
