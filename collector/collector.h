@@ -140,6 +140,8 @@ void discover_reject(struct collector *c, struct cseg *s, const char *why);
  * write to (the doorbell, shared/abi.h). Setting does nothing and returns
  * false when one of them does not ring. */
 bool discover_set_bells(struct collector *c, bool on);
+/* Whether every ring of those segments still has its bell set. */
+bool discover_bells_intact(const struct collector *c);
 /* Write our clock calibration into every attached segment. */
 void discover_publish_clock(struct collector *c);
 

@@ -259,6 +259,19 @@ bool discover_set_bells(struct collector *c, bool on)
 	return true;
 }
 
+bool discover_bells_intact(const struct collector *c)
+{
+	for (unsigned i = 0; i < c->n_segs; i++) {
+		const struct cseg *s = c->segs[i];
+		if (s->dead || s->broken)
+			continue;
+		for (uint32_t r = 0; r < s->seg.ring_count; r++)
+			if (!atomic_load_explicit(&seg_ring(&s->seg, r)->bell, memory_order_relaxed))
+				return false;
+	}
+	return true;
+}
+
 void discover_publish_clock(struct collector *c)
 {
 	for (unsigned i = 0; i < c->n_segs; i++)

@@ -15,15 +15,18 @@
  * half the merge window while records are held back for ordering, and
  * otherwise with a sleep that doubles from 1 ms up to poll_max_ms.
  *
- * Once nothing has come for sleep_after_ms, the loop stops polling: it sets
- * the doorbell in every ring (shared/abi.h), runs membarrier() so that no
- * producer's tail store can slip past it unseen, looks at every ring once
- * more, and then sleeps until the next rescan. A producer's first record
- * after that rings (utimensat() on its segment: an inotify IN_ATTRIB event),
- * which ends the sleep at once. This needs inotify, membarrier's global
- * expedited command, and producers that ring (SHMLOG_SEG_BELL); when one is
- * missing the loop keeps polling every poll_max_ms. With no segment at all
- * it sleeps until inotify reports one, or the next rescan.
+ * Once nothing has come for sleep_after_ms (which must be at least twice
+ * the quiet spell after which a producer's inline path looks at its bell),
+ * the loop stops polling: it sets the doorbell in every ring (shared/abi.h),
+ * runs membarrier() so that no producer's tail store can slip past it
+ * unseen, looks at every ring once more, and then sleeps until the next
+ * rescan. A producer's first record after that rings (utimensat() on its
+ * segment: an inotify IN_ATTRIB event), which ends the sleep at once. Waking
+ * with nothing to do (a rescan), it sleeps again without a new barrier while
+ * every bell is still set. This needs inotify, membarrier's global expedited
+ * command, and producers that ring (SHMLOG_SEG_BELL); when one is missing
+ * the loop keeps polling every poll_max_ms. With no segment at all it sleeps
+ * until inotify reports one, or the next rescan.
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -151,7 +154,8 @@ static int setup(struct collector *c)
 		collector_warn("cannot install the SIGBUS guard: %s", strerror(-rc));
 		return rc;
 	}
-	if (clock_calibrate(&c->calib_first, 10) < 0)
+	bool tsc = clock_calibrate(&c->calib_first, 10) == 0;
+	if (!tsc)
 		c->calib_first = (struct clock_calib){0, clock_realtime_ns(), 1ull << 32};
 	c->calib = c->calib_first;
 	c->calib_at_ns = clock_realtime_ns();
@@ -161,6 +165,17 @@ static int setup(struct collector *c)
 	long mb = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
 	c->bells_usable = c->cfg->sleep_after_ms && c->inotify_fd >= 0 && mb > 0 &&
 			  (mb & MEMBARRIER_CMD_GLOBAL_EXPEDITED);
+	/* a producer's inline path looks at its bell only after this long
+	 * without a record (shared/abi.h): sleep only after twice that */
+	uint64_t quiet_ms = tsc ? (uint64_t)(((unsigned __int128)1 << SHMLOG_BELL_QUIET_SHIFT) * c->calib_first.mult >>
+					    32) / 1000000u + 1
+				: 0;
+	if (c->bells_usable && 2 * quiet_ms > c->cfg->sleep_after_ms) {
+		collector_warn("sleep_after_ms %u is less than twice the %llu ms after which producers look at the "
+			       "doorbell on this machine: polling every %u ms instead of sleeping",
+			       c->cfg->sleep_after_ms, (unsigned long long)quiet_ms, c->cfg->poll_max_ms);
+		c->bells_usable = false;
+	}
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -235,13 +250,11 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 	}
 	uint32_t idle_us = 0;
 	long long active_ms = collector_now_ms(); /* when records last came */
-	bool armed = false; /* bells set and fenced, and every ring looked at since */
 	while (!c.stop) {
 		if (c.rescan || collector_now_ms() - c.last_rescan_ms >= cfg->rescan_ms) {
 			c.rescan = false;
 			discover_scan(&c);
 			discover_reap(&c);
-			armed = false; /* a segment attached now has no bell set */
 		}
 		maybe_recalibrate(&c);
 		bool held, more;
@@ -255,7 +268,6 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			active_ms = collector_now_ms();
 			if (c.bells_set) /* awake again: producers need not ring */
 				c.bells_set = !discover_set_bells(&c, false);
-			armed = false;
 		}
 		uint32_t us;
 		if (n >= (long)BUSY_BATCH || more) { /* a big or cut batch: more is waiting */
@@ -267,19 +279,23 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			us = held ? cfg->merge_window_us / 2 : TRICKLE_US;
 			if (us < 20)
 				us = 20;
-		} else if (!c.n_segs || armed) {
-			/* nothing to poll, or every producer rings: sleep until an
-			 * event (a new segment, a doorbell) or the next rescan */
+		} else if (!c.n_segs || (c.bells_set && discover_bells_intact(&c))) {
+			/* nothing to poll, or every ring's bell has been set (and
+			 * fenced, and looked at) and none was taken since, so any
+			 * record written after our last look rings: sleep until an
+			 * event (a new segment, a doorbell) or the next rescan. A
+			 * segment attached since has no bell set yet, and a bell a
+			 * producer took for flush or sync is clear: both arm again. */
 			long long left = c.last_rescan_ms + cfg->rescan_ms - collector_now_ms();
 			us = left > 0 ? (uint32_t)left * 1000u : 1000u;
 		} else if (c.bells_usable && collector_now_ms() - active_ms >= cfg->sleep_after_ms &&
 			   !c.bq_head && !drain_backlog(&c) && discover_set_bells(&c, true)) {
-			/* idle long enough: the bells are set; after the barrier, one
-			 * more look at every ring decides whether to sleep */
+			/* idle long enough: the bells are set; after the barrier (an
+			 * interrupt on every CPU running a producer thread, so once
+			 * per idle spell, not per wake-up), one more look at every
+			 * ring decides whether to sleep */
 			c.bells_set = true;
-			if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0) {
-				armed = true;
-			} else {
+			if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0) {
 				collector_warn("membarrier failed (%s): polling every %u ms instead of sleeping",
 					       strerror(errno), cfg->poll_max_ms);
 				c.bells_usable = false;
@@ -293,7 +309,6 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			us = idle_us;
 		}
 		wait_events(&c, us);
-		armed = false; /* after any wait, arm again before the next long sleep */
 	}
 	discover_scan(&c); /* segments that appeared since the last scan count too */
 	drain_all(&c);

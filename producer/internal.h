@@ -21,8 +21,7 @@
 #define SHMLOG_DEFAULT_STRINGS_BYTES (512u * 1024u)
 #define SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS 1000
 static_assert(SHMLOG_MAX_STRING <= SHMLOG_MAX_STRING_MAX, "string lengths must fit the 15-bit length field");
-static_assert(SHMLOG__BELL_OFF == offsetof(struct shmlog_ring_header, bell) - offsetof(struct shmlog_ring_header, tail),
-	      "the inline path finds the bell from the tail");
+static_assert(SHMLOG__QUIET_SHIFT == SHMLOG_BELL_QUIET_SHIFT, "the inline path's quiet spell is the ABI's");
 /* registration compares the macros' type codes with the format's kinds byte for byte */
 static_assert(SHMLOG__T_INT32 == SHMLOG_ARG_INT32 && SHMLOG__T_INT64 == SHMLOG_ARG_INT64 &&
 		      SHMLOG__T_DOUBLE == SHMLOG_ARG_DOUBLE && SHMLOG__T_LDOUBLE == SHMLOG_ARG_LDOUBLE &&
@@ -106,7 +105,8 @@ int shmlog__wait_synced(struct shmlog *lg, struct shmlog_ring_header *rh, uint64
 void shmlog__bell_ring(struct shmlog *lg, struct shmlog_ring_header *rh);
 
 /* After a tail store (or before a wait): if rh's bell is set, the collector
- * sleeps; clear the bell and wake it (shared/abi.h). */
+ * sleeps; clear the bell and wake it (shared/abi.h). The general path does
+ * this after every record: it is not the path that has to be fast. */
 static inline void shmlog__bell(struct shmlog *lg, struct shmlog_ring_header *rh)
 {
 	/* a compiler barrier only: the collector's membarrier() orders our tail store before this load */

@@ -560,6 +560,7 @@ static struct shmlog__ring *thread_ring(struct shmlog *lg, bool in_signal)
 		rp->tail = atomic_load_explicit(&rh->tail, memory_order_relaxed);
 		rp->head_cache = atomic_load_explicit(&rh->head, memory_order_acquire);
 		rp->pending_lost = 0;
+		rp->last_win = 0; /* the first record looks at the bell */
 		ring_update_fast_limit(rp);
 		free_slot->serial = lg->hot.serial;
 		if (!in_signal)
@@ -682,7 +683,7 @@ SHMLOG_EXPORT void shmlog__ring_bell(struct shmlog__ring *rp)
 	struct shmlog__tls *t = (struct shmlog__tls *)(void *)((char *)rp - offsetof(struct shmlog__tls, rp));
 	struct shmlog *lg = atomic_load_explicit(&t->lg, memory_order_relaxed);
 	if (lg)
-		shmlog__bell_ring(lg, ring_hdr(rp));
+		shmlog__bell(lg, ring_hdr(rp));
 }
 
 static long futex_wait(_Atomic uint32_t *word, uint32_t val, const struct timespec *rel)

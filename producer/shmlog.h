@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define SHMLOG_VERSION_MAJOR 0
-#define SHMLOG_VERSION_MINOR 2
+#define SHMLOG_VERSION_MINOR 3
 
 /* Levels, in increasing severity (0 is "unset" in options). SHMLOG_LEVEL_OFF as a threshold logs nothing. */
 #define SHMLOG_LEVEL_TRACE 1
@@ -158,8 +158,9 @@ const char *shmlog_segment_path(const struct shmlog *lg);
  * reserves room for the worst case in the calling thread's ring and writes the
  * record header, one small store function per argument (chosen by its type at
  * compile time) copies the values, and shmlog__end() writes the real size,
- * release-stores the new tail and looks at the ring's doorbell (set only
- * while the collector sleeps). No va_list, no loop over a format, no call.
+ * release-stores the new tail and, only after a quiet spell in this ring,
+ * calls out to look at the doorbell. No va_list, no loop over a format, no
+ * call.
  *
  * The fast path is taken once the thread's slot 0 holds this logger, the
  * call site is registered in it and its argument types are exactly the kinds
@@ -188,6 +189,7 @@ struct shmlog__ring {
 	_Atomic uint64_t *tail_pub;   /* the ring header's tail */
 	uint32_t cap;                 /* data bytes, a power of two */
 	uint32_t index;
+	uint64_t last_win;            /* stamp >> SHMLOG__QUIET_SHIFT of the last record (0: none yet) */
 	uint64_t head_cache;          /* last consumer position read */
 	uint64_t pending_lost;        /* drops not yet reported by a loss record */
 	void *rh;                     /* the ring header */
@@ -240,9 +242,12 @@ struct shmlog__site {
 
 void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...);
 
-/* The ring header's bell, this many bytes after its tail (shared/abi.h). */
-#define SHMLOG__BELL_OFF 24
-/* The collector sleeps: wake it (one system call; at most once per ring per sleep). rp: a slot's ring. */
+/* Records are grouped in windows of 2^this TSC ticks; the first record of a
+ * ring in a new window looks at the doorbell (SHMLOG_BELL_QUIET_SHIFT in
+ * shared/abi.h). */
+#define SHMLOG__QUIET_SHIFT 26
+/* After a quiet spell: if the collector sleeps, wake it (one system call, by
+ * one thread per sleep). rp: a slot's ring, whose tail was just published. */
 void shmlog__ring_bell(struct shmlog__ring *rp);
 
 static inline __attribute__((format(printf, 1, 2))) void shmlog__check_format(const char *fmt, ...)
@@ -275,7 +280,8 @@ static inline __attribute__((always_inline)) int shmlog__enabled(const struct sh
  * fast here, not enough room, a loss to report first).
  */
 static inline __attribute__((always_inline)) uint8_t *shmlog__begin(struct shmlog__tls *t, struct shmlog__site *site,
-								     uint32_t worst, struct shmlog__ring **rpo)
+								     uint32_t worst, struct shmlog__ring **rpo,
+								     uint64_t *tso)
 {
 	if (__builtin_expect(t == (struct shmlog__tls *)0, 0))
 		return (uint8_t *)0;
@@ -293,11 +299,24 @@ static inline __attribute__((always_inline)) uint8_t *shmlog__begin(struct shmlo
 	__builtin_memcpy(p + 4, &id, 4);
 	__builtin_memcpy(p + 8, &ts, 8);
 	*rpo = rp;
+	*tso = ts;
 	return p + 16;
 }
 
-/* Write the record's size and publish it. */
-static inline __attribute__((always_inline)) void shmlog__end(struct shmlog__ring *rp, uint8_t *start, uint8_t *end)
+/*
+ * Write the record's size and publish it. Then the doorbell: the collector
+ * only sleeps after a quiet spell longer than 2^SHMLOG__QUIET_SHIFT TSC ticks
+ * (shared/abi.h), so only a record that comes after such a spell in this
+ * ring needs to look at the bell, which lives in shared memory (a cache
+ * miss, as the collector reads that line while it polls). A record whose
+ * stamp falls in a later window of that many ticks than the ring's previous
+ * one looks (after such a spell it always does); every other call compares
+ * two numbers of its own. ts: the stamp from shmlog__begin, passed in a
+ * register (reading it back from the record would wait for the record's
+ * cache line when that misses).
+ */
+static inline __attribute__((always_inline)) void shmlog__end(struct shmlog__ring *rp, uint8_t *start, uint8_t *end,
+								 uint64_t ts)
 {
 	uint32_t size = ((uint32_t)(end - start) + 7u) & ~7u;
 	__builtin_memcpy(start, &size, 4);
@@ -305,14 +324,11 @@ static inline __attribute__((always_inline)) void shmlog__end(struct shmlog__rin
 	/* release: the record bytes are written before the consumer can see the
 	 * new tail (pairs with the collector's acquire load of tail) */
 	atomic_store_explicit(rp->tail_pub, rp->tail, memory_order_release);
-	/* The doorbell: a sleeping collector set the bell on our ring's line.
-	 * Only a compiler barrier orders the tail store before this load; the
-	 * collector's membarrier() does the rest (shared/abi.h). */
-	atomic_signal_fence(memory_order_seq_cst);
-	if (__builtin_expect(atomic_load_explicit((_Atomic uint32_t *)(void *)((char *)rp->tail_pub + SHMLOG__BELL_OFF),
-						  memory_order_relaxed) != 0,
-			     0))
+	uint64_t win = ts >> SHMLOG__QUIET_SHIFT;
+	if (__builtin_expect(win != rp->last_win, 0)) {
+		rp->last_win = win;
 		shmlog__ring_bell(rp);
+	}
 }
 
 static inline uint8_t *shmlog__put_i32(uint8_t *p, int v)
@@ -466,13 +482,14 @@ __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint
 			if (0)                                                                             \
 				shmlog__check_format(fmt, ##__VA_ARGS__);                                  \
 			struct shmlog__ring *shmlog__rp_;                                                  \
+			uint64_t shmlog__ts_;                                                              \
 			uint8_t *shmlog__p_ = shmlog__begin(                                               \
 				shmlog__t_, &shmlog__site_, 16u SHMLOG__EACH(SHMLOG__W_, ##__VA_ARGS__),  \
-				&shmlog__rp_);                                                             \
+				&shmlog__rp_, &shmlog__ts_);                                               \
 			if (__builtin_expect(shmlog__p_ != (uint8_t *)0, 1)) {                             \
 				uint8_t *shmlog__start_ = shmlog__p_ - 16;                                 \
 				SHMLOG__EACH(SHMLOG__P_, ##__VA_ARGS__)                                    \
-				shmlog__end(shmlog__rp_, shmlog__start_, shmlog__p_);                      \
+				shmlog__end(shmlog__rp_, shmlog__start_, shmlog__p_, shmlog__ts_);         \
 			} else {                                                                           \
 				shmlog__log(shmlog__lg_, &shmlog__site_, ##__VA_ARGS__);                   \
 			}                                                                                  \

@@ -61,19 +61,31 @@
  * record is visible to a reader completely or not at all, also when the
  * producer dies in the middle of writing it.
  *
- * The doorbell (segments with SHMLOG_SEG_BELL). A collector that has had
- * nothing to do for a while stops polling: it sets every ring's bell to 1,
- * runs membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), looks at every tail once
- * more and, if nothing moved, sleeps. A producer, after each tail store (and
- * before it waits in flush or sync), loads its ring's bell with no fence at
- * all; when it finds 1 it exchanges it to 0 and, if it got the 1, "rings":
- * utimensat() on its segment file, which the collector sees as an inotify
- * IN_ATTRIB event. The membarrier is what makes the fence-free load safe: a
- * tail store either became visible before the collector's last look, or the
- * producer's load comes after the collector's store of 1 and rings. A
- * producer sets SHMLOG_SEG_BELL only once it has registered its process for
- * MEMBARRIER_CMD_GLOBAL_EXPEDITED (without that the barrier skips it); the
- * collector keeps polling while any live segment lacks the flag.
+ * The doorbell (segments with SHMLOG_SEG_BELL). A collector that has seen
+ * no record for a while stops polling: it sets every ring's bell to 1, runs
+ * membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), looks at every tail once more
+ * and, if nothing moved, sleeps. A producer loads its ring's bell after a
+ * tail store, with no fence at all; when it finds 1 it exchanges it to 0
+ * and, if it got the 1, "rings": utimensat() on its segment file, which the
+ * collector sees as an inotify IN_ATTRIB event. The membarrier is what makes
+ * the fence-free load safe: a tail store either became visible before the
+ * collector's last look, or the producer's load comes after the collector's
+ * store of 1 and rings.
+ *
+ * The load is a cache miss (the collector reads that line while it polls),
+ * so the inline path skips it unless the record's TSC stamp falls in a later
+ * window of 2^SHMLOG_BELL_QUIET_SHIFT ticks than the ring's previous record,
+ * as it does whenever that many ticks passed between them (the general path,
+ * and flush and sync before they wait, always look). Hence the
+ * collector's side of the rule: it sleeps only after seeing no record for at
+ * least twice that time (in ns, by its TSC calibration). Then the first
+ * record of any ring after its last look follows a spell at least that
+ * quiet, and looks. (A thread stalled for that long between its TSC read and
+ * its tail store can publish without looking; its record then waits for the
+ * collector's next rescan.) A producer sets SHMLOG_SEG_BELL only once it has
+ * registered its process for MEMBARRIER_CMD_GLOBAL_EXPEDITED (without that
+ * the barrier skips it); the collector keeps polling while any live segment
+ * lacks the flag.
  */
 #ifndef SHMLOG_ABI_H
 #define SHMLOG_ABI_H
@@ -117,6 +129,7 @@
 /* seg header flags */
 #define SHMLOG_SEG_CLOCK_TSC 0x1u /* ts are TSC ticks; otherwise CLOCK_REALTIME ns */
 #define SHMLOG_SEG_BELL 0x2u      /* the producer rings ring bells (see the doorbell above) */
+#define SHMLOG_BELL_QUIET_SHIFT 26u /* the inline path looks at the bell in a new window of 2^26 ticks */
 
 /* seg header state */
 #define SHMLOG_SEG_LIVE 1u
@@ -241,7 +254,6 @@ static_assert(offsetof(struct shmlog_ring_header, head) == 64, "head on its own 
 static_assert(offsetof(struct shmlog_ring_header, wake_seq) == 80, "wake_seq offset");
 static_assert(offsetof(struct shmlog_ring_header, lost_reported) == 88, "lost_reported offset");
 static_assert(offsetof(struct shmlog_ring_header, sync_req) == 32, "sync_req offset");
-static_assert(offsetof(struct shmlog_ring_header, bell) == 24, "bell offset (SHMLOG__BELL_OFF in shmlog.h)");
 static_assert(offsetof(struct shmlog_ring_header, records_consumed) == 96, "records_consumed offset");
 static_assert(offsetof(struct shmlog_ring_header, state) == 128, "state on its own line");
 static_assert(sizeof(struct shmlog_site_entry) == SHMLOG_SITE_ENTRY_BYTES, "site entry size");

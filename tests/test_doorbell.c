@@ -1,7 +1,7 @@
 /*
  * test_doorbell.c — the collector stops polling when nothing comes, and a
  * producer's first record (or sync) after that wakes it (shared/abi.h, "The
- * doorbell"). The collector runs with sleep_after_ms = 10 and a rescan only
+ * doorbell"). The collector runs with sleep_after_ms = 100 and a rescan only
  * every 10 minutes, so a record that did not wake it would wait for that
  * rescan: every wait below is bounded at 10 s and fails long before it.
  */
@@ -24,17 +24,22 @@ static struct seg rseg;  /* the logger's segment, read-only */
 static char *out, *cfg;
 static pid_t collector;
 
-static void open_logger(int no_doorbell)
+static void open_logger_rescan(int no_doorbell, int rescan_ms)
 {
 	struct shmlog_options o = {.dir = dir, .max_threads = 2, .no_doorbell = no_doorbell};
 	cr_assert_eq(shmlog_open(&lg, &o), 0);
 	char err[256];
 	cr_assert_eq(seg_open(&rseg, shmlog_segment_path(lg), false, err, sizeof err), 0, "%s", err);
 	out = wpath("out.log");
-	cfg = wconfig("collector: { sleep_after_ms = 10; rescan_ms = 600000; };\n"
+	cfg = wconfig("collector: { sleep_after_ms = 100; rescan_ms = %d; };\n"
 		      "writers = ( { type = \"file\"; path = \"%s\"; } );\n",
-		      out);
+		      rescan_ms, out);
 	collector = start_collector(NULL, NULL, "--config", cfg);
+}
+
+static void open_logger(int no_doorbell)
+{
+	open_logger_rescan(no_doorbell, 600000);
 }
 
 static void fini(void)
@@ -64,6 +69,14 @@ static bool bell_set(void *arg)
 static bool collector_seen_after(void *arg)
 {
 	return atomic_load_explicit(&rseg.hdr->collector_seen_ns, memory_order_relaxed) > *(uint64_t *)arg;
+}
+
+/* CLOCK_REALTIME ns (the clock of collector_seen_ns) plus ms. */
+static uint64_t realtime_in(int ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (uint64_t)ms * 1000000ull;
 }
 
 static void wait_lines(long n)
@@ -119,14 +132,60 @@ Test(doorbell, a_producer_that_does_not_ring_keeps_the_collector_polling)
 	cr_assert_not(rseg.bell, "no_doorbell: the segment must not promise ringing");
 	log_value(1);
 	wait_lines(1);
-	/* well past sleep_after_ms (10 ms): the collector still drains this
+	/* well past sleep_after_ms (100 ms): the collector still drains this
 	 * segment, and it never set a bell, which would have meant sleeping */
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	uint64_t later = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + 300000000ull;
+	uint64_t later = realtime_in(500);
 	cr_assert(th_wait_until(collector_seen_after, &later, WAIT_MS), "the collector stopped polling");
 	for (uint32_t r = 0; r < rseg.ring_count; r++)
 		cr_assert_eq(atomic_load_explicit(&seg_ring(&rseg, r)->bell, memory_order_relaxed), 0, "ring %u", r);
 	log_value(2);
 	wait_lines(2);
+}
+
+Test(doorbell, a_collector_woken_by_its_rescan_goes_back_to_sleep_with_the_bells_still_set)
+{
+	open_logger_rescan(0, 50);
+	log_value(1);
+	wait_lines(1);
+	cr_assert(th_wait_until(bell_set, NULL, WAIT_MS), "the collector never went to sleep");
+	/* a drain cycle a few rescans later: the collector woke with nothing to do */
+	uint64_t later = realtime_in(300);
+	cr_assert(th_wait_until(collector_seen_after, &later, WAIT_MS), "the collector stopped rescanning");
+	cr_assert(bell_set(NULL), "the bells stay set across wake-ups that find nothing");
+	log_value(2);
+	cr_assert_not(bell_set(NULL), "the record rang");
+	wait_lines(2);
+}
+
+static bool has_warning(void *arg)
+{
+	char *text = th_read_file((const char *)arg, NULL);
+	bool found = text && strstr(text, "shmlog-collector: sleep_after_ms 10 is less than twice the ") &&
+		     strstr(text, " ms after which producers look at the doorbell on this machine: polling every 20 ms "
+				  "instead of sleeping\n");
+	free(text);
+	return found;
+}
+
+Test(doorbell, a_sleep_after_ms_shorter_than_the_producers_quiet_spell_keeps_polling_with_a_warning)
+{
+	struct shmlog_options o = {.dir = dir, .max_threads = 2};
+	cr_assert_eq(shmlog_open(&lg, &o), 0);
+	char err[256];
+	cr_assert_eq(seg_open(&rseg, shmlog_segment_path(lg), false, err, sizeof err), 0, "%s", err);
+	out = wpath("out.log");
+	char *errf = wpath("err.log");
+	cfg = wconfig("collector: { sleep_after_ms = 10; rescan_ms = 600000; };\n"
+		      "writers = ( { type = \"file\"; path = \"%s\"; } );\n",
+		      out);
+	collector = start_collector(NULL, errf, "--config", cfg);
+	cr_assert(th_wait_until(has_warning, errf, WAIT_MS), "no warning");
+	log_value(1);
+	wait_lines(1);
+	uint64_t later = realtime_in(300);
+	cr_assert(th_wait_until(collector_seen_after, &later, WAIT_MS), "the collector stopped polling");
+	cr_assert_not(bell_set(NULL));
+	log_value(2);
+	wait_lines(2);
+	free(errf);
 }
