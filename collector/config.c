@@ -2,8 +2,8 @@
  * config.c — reading the collector's libconfig file and opening its writers.
  *
  * The file has two top-level settings, the group "collector" (dir,
- * merge_window_us, poll_max_ms, sleep_after_ms, rescan_ms) and the list "writers" (groups with a
- * required "type"; the rest is read by writer_open and the type). Anything
+ * merge_window_us, poll_max_ms, sleep_after_ms, idle_poll_ms, rescan_ms) and
+ * the list "writers" (groups with a required "type"; the rest is read by writer_open and the type). Anything
  * else is an error rather than being ignored: a misspelt key would otherwise
  * silently fall back to a default. Every error is one line,
  * "FILE:LINE: KEY: problem", with KEY a path such as "writers.[1].type".
@@ -23,8 +23,10 @@
 #define CONFIG_POLL_MAX_MS_DEFAULT 20u
 #define CONFIG_POLL_MAX_MS_MIN 1
 #define CONFIG_POLL_MAX_MS_MAX 1000
-#define CONFIG_SLEEP_AFTER_MS_DEFAULT 200u
+#define CONFIG_SLEEP_AFTER_MS_DEFAULT 500u
 #define CONFIG_SLEEP_AFTER_MS_MAX 3600000
+#define CONFIG_IDLE_POLL_MS_DEFAULT 200u
+#define CONFIG_IDLE_POLL_MS_MAX 60000
 #define CONFIG_RESCAN_MS_DEFAULT 1000u
 #define CONFIG_RESCAN_MS_MIN 10
 #define CONFIG_RESCAN_MS_MAX 3600000
@@ -35,6 +37,7 @@ static void set_defaults(struct collector_config *c)
 	c->merge_window_us = CONFIG_MERGE_WINDOW_US_DEFAULT;
 	c->poll_max_ms = CONFIG_POLL_MAX_MS_DEFAULT;
 	c->sleep_after_ms = CONFIG_SLEEP_AFTER_MS_DEFAULT;
+	c->idle_poll_ms = CONFIG_IDLE_POLL_MS_DEFAULT;
 	c->rescan_ms = CONFIG_RESCAN_MS_DEFAULT;
 	for (unsigned i = 0; i < CONFIG_MAX_WRITERS; i++)
 		c->writers[i].fd = -1;
@@ -66,7 +69,8 @@ static int read_uint(const config_setting_t *grp, const char *key, long long min
 
 static int read_collector(struct collector_config *c, const config_setting_t *grp, struct diag *d)
 {
-	static const char *const keys[] = {"dir", "merge_window_us", "poll_max_ms", "sleep_after_ms", "rescan_ms"};
+	static const char *const keys[] = {"dir", "merge_window_us", "poll_max_ms", "sleep_after_ms",
+					   "idle_poll_ms", "rescan_ms"};
 	if (config_setting_type(grp) != CONFIG_TYPE_GROUP) {
 		writer_diag(d, grp, NULL, "expected a group { ... }");
 		return -EINVAL;
@@ -80,7 +84,7 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 			known = known || strcmp(name, keys[k]) == 0;
 		if (!known) {
 			writer_diag(d, s, NULL, "unknown key (known: dir, merge_window_us, poll_max_ms, sleep_after_ms, "
-					    "rescan_ms)");
+					    "idle_poll_ms, rescan_ms)");
 			return -EINVAL;
 		}
 	}
@@ -104,6 +108,9 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 	if (r < 0)
 		return r;
 	r = read_uint(grp, "sleep_after_ms", 0, CONFIG_SLEEP_AFTER_MS_MAX, &c->sleep_after_ms, d);
+	if (r < 0)
+		return r;
+	r = read_uint(grp, "idle_poll_ms", 1, CONFIG_IDLE_POLL_MS_MAX, &c->idle_poll_ms, d);
 	if (r < 0)
 		return r;
 	return read_uint(grp, "rescan_ms", CONFIG_RESCAN_MS_MIN, CONFIG_RESCAN_MS_MAX, &c->rescan_ms, d);

@@ -6,8 +6,9 @@
  *     dir = "/dev/shm/shmlog";      # segment directory
  *     merge_window_us = 100;         # reorder window across rings
  *     poll_max_ms = 20;              # longest idle sleep between polls
- *     sleep_after_ms = 200;          # idle this long: stop polling until a producer wakes us
- *     rescan_ms = 1000;              # directory rescan (safety net), and the longest such sleep
+ *     sleep_after_ms = 500;          # idle this long: poll every idle_poll_ms (or, doorbell, sleep)
+ *     idle_poll_ms = 200;            # poll interval after such a quiet spell
+ *     rescan_ms = 1000;              # directory rescan (safety net), and the longest sleep
  *   };
  *   writers = (
  *     { type = "console"; stream = "stdout"; color = "auto"; },
@@ -31,7 +32,8 @@ struct collector_config {
 	char dir[4096];            /* segment directory; "" = library default */
 	uint32_t merge_window_us;  /* default 100 */
 	uint32_t poll_max_ms;      /* default 20 */
-	uint32_t sleep_after_ms;   /* default 200; 0: never stop polling */
+	uint32_t sleep_after_ms;   /* default 500; 0: keep polling every poll_max_ms at most */
+	uint32_t idle_poll_ms;     /* default 200 */
 	uint32_t rescan_ms;        /* default 1000 */
 	unsigned n_writers;
 	struct writer writers[CONFIG_MAX_WRITERS]; /* opened */

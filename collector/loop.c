@@ -15,18 +15,23 @@
  * half the merge window while records are held back for ordering, and
  * otherwise with a sleep that doubles from 1 ms up to poll_max_ms.
  *
- * Once nothing has come for sleep_after_ms (which must be at least twice
- * the quiet spell after which a producer's inline path looks at its bell),
- * the loop stops polling: it sets the doorbell in every ring (shared/abi.h),
- * runs membarrier() so that no producer's tail store can slip past it
- * unseen, looks at every ring once more, and then sleeps until the next
- * rescan. A producer's first record after that rings (utimensat() on its
- * segment: an inotify IN_ATTRIB event), which ends the sleep at once. Waking
- * with nothing to do (a rescan), it sleeps again without a new barrier while
- * every bell is still set. This needs inotify, membarrier's global expedited
- * command, and producers that ring (SHMLOG_SEG_BELL); when one is missing
- * the loop keeps polling every poll_max_ms. With no segment at all it sleeps
- * until inotify reports one, or the next rescan.
+ * Once nothing has come for sleep_after_ms, the loop polls only every
+ * idle_poll_ms: a producer never makes a system call to wake us (unless it
+ * asked to, below), so a record after a quiet spell waits up to that long;
+ * a flush or sync wakes us at once (utimensat() on its segment: an inotify
+ * IN_ATTRIB event), as it waits anyway.
+ *
+ * If every live segment rings the doorbell (SHMLOG_SEG_BELL, an option of
+ * the producer), the loop stops polling instead: it sets the bell in every
+ * ring (shared/abi.h), runs membarrier() so that no producer's tail store
+ * can slip past it unseen, looks at every ring once more, and then sleeps
+ * until the next rescan. A producer's first record after that rings, which
+ * ends the sleep at once. Waking with nothing to do (a rescan), it sleeps
+ * again without a new barrier while every bell is still set. This needs
+ * inotify, membarrier's global expedited command, and a sleep_after_ms of
+ * at least twice the quiet spell after which a producer's inline path looks
+ * at its bell. With no segment at all the loop sleeps until inotify reports
+ * one, or the next rescan.
  */
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -173,7 +178,7 @@ static int setup(struct collector *c)
 	if (c->bells_usable && 2 * quiet_ms > c->cfg->sleep_after_ms) {
 		collector_warn("sleep_after_ms %u is less than twice the %llu ms after which producers look at the "
 			       "doorbell on this machine: polling every %u ms instead of sleeping",
-			       c->cfg->sleep_after_ms, (unsigned long long)quiet_ms, c->cfg->poll_max_ms);
+			       c->cfg->sleep_after_ms, (unsigned long long)quiet_ms, c->cfg->idle_poll_ms);
 		c->bells_usable = false;
 	}
 	sigset_t set;
@@ -297,11 +302,15 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			c.bells_set = true;
 			if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0) {
 				collector_warn("membarrier failed (%s): polling every %u ms instead of sleeping",
-					       strerror(errno), cfg->poll_max_ms);
+					       strerror(errno), cfg->idle_poll_ms);
 				c.bells_usable = false;
 				c.bells_set = !discover_set_bells(&c, false);
 			}
 			continue;
+		} else if (cfg->sleep_after_ms && collector_now_ms() - active_ms >= cfg->sleep_after_ms) {
+			/* a quiet spell, and some producer does not ring: poll slowly
+			 * (flush and sync wake us, see shmlog__wait_pos) */
+			us = cfg->idle_poll_ms * 1000u;
 		} else { /* idle: back off to poll_max_ms */
 			idle_us = idle_us ? idle_us * 2 : 1000;
 			if (idle_us > cfg->poll_max_ms * 1000u)

@@ -56,7 +56,7 @@ struct shmlog {
 	int block_timeout_ms;
 	int sync_level;      /* 0: off */
 	int sync_timeout_ms;
-	bool doorbell;       /* ring bells (shared/abi.h); its segment carries SHMLOG_SEG_BELL */
+	bool doorbell;       /* ring bells (shared/abi.h); its segment carries SHMLOG_SEG_BELL if registered */
 	uint32_t max_string;
 	int fd;
 	uint8_t *base;
@@ -94,7 +94,8 @@ struct shmlog__ring *shmlog__thread_ring(struct shmlog *lg);
 int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id);
 
 /* Sleep until *pos (rh->head or rh->synced) >= target or timeout_ms passes
- * (< 0: forever), waking the collector first if it sleeps. Returns 0 or -ETIMEDOUT. */
+ * (< 0: forever), waking the collector first (it may poll slowly, or sleep).
+ * Returns 0 or -ETIMEDOUT. */
 int shmlog__wait_pos(struct shmlog *lg, struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target,
 		     int timeout_ms);
 
@@ -104,11 +105,14 @@ int shmlog__wait_synced(struct shmlog *lg, struct shmlog_ring_header *rh, uint64
 /* rh's bell was found set: clear it and, if this call cleared it, wake the collector. */
 void shmlog__bell_ring(struct shmlog *lg, struct shmlog_ring_header *rh);
 
-/* After a tail store (or before a wait): if rh's bell is set, the collector
- * sleeps; clear the bell and wake it (shared/abi.h). The general path does
- * this after every record: it is not the path that has to be fast. */
+/* After a tail store, for a logger that rings the doorbell: if rh's bell is
+ * set, the collector sleeps; clear the bell and wake it (shared/abi.h). The
+ * general path does this after every record: it is not the path that has to
+ * be fast. */
 static inline void shmlog__bell(struct shmlog *lg, struct shmlog_ring_header *rh)
 {
+	if (!lg->doorbell) /* nobody sets its bells: do not even read the shared line */
+		return;
 	/* a compiler barrier only: the collector's membarrier() orders our tail store before this load */
 	atomic_signal_fence(memory_order_seq_cst);
 	if (__builtin_expect(atomic_load_explicit(&rh->bell, memory_order_relaxed) != 0, 0))

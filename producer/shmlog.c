@@ -355,7 +355,7 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 	lg->block_timeout_ms = o.block_timeout_ms ? o.block_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
 	lg->sync_level = o.sync_level;
 	lg->sync_timeout_ms = o.sync_timeout_ms ? o.sync_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
-	lg->doorbell = !o.no_doorbell;
+	lg->doorbell = o.doorbell != 0;
 	lg->max_string = SHMLOG_MAX_STRING;
 	lg->ring_count = max_threads + 1;
 	lg->ring_bytes = ring_bytes;
@@ -667,14 +667,20 @@ int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 	return rc;
 }
 
+/* Wake the collector: an attribute change of our segment is an inotify
+ * IN_ATTRIB event for it. If it fails (the file is gone), the collector's
+ * next poll or rescan comes anyway. */
+static void kick_collector(const struct shmlog *lg)
+{
+	utimensat(AT_FDCWD, lg->path, NULL, 0);
+}
+
 void shmlog__bell_ring(struct shmlog *lg, struct shmlog_ring_header *rh)
 {
 	/* relaxed: the bell carries no data. Only the thread that takes the 1
-	 * rings, so a burst of records costs one system call per sleep. An
-	 * attribute change is an inotify IN_ATTRIB event for the collector; if
-	 * it fails (the file is gone), the collector's next rescan comes anyway. */
+	 * rings, so a burst of records costs one system call per sleep. */
 	if (atomic_exchange_explicit(&rh->bell, 0, memory_order_relaxed))
-		utimensat(AT_FDCWD, lg->path, NULL, 0);
+		kick_collector(lg);
 }
 
 SHMLOG_EXPORT void shmlog__ring_bell(struct shmlog__ring *rp)
@@ -707,7 +713,10 @@ int shmlog__wait_pos(struct shmlog *lg, struct shmlog_ring_header *rh, _Atomic u
 	/* seq_cst: our waiters increment and the collector's head store / waiters
 	 * load are totally ordered, so either we see its new head or it sees us */
 	atomic_fetch_add_explicit(&rh->waiters, 1, memory_order_seq_cst);
-	shmlog__bell(lg, rh); /* a sleeping collector would not see us until its next rescan */
+	/* we are about to wait anyway: wake the collector, which may be polling
+	 * slowly or asleep; a bell is taken so that it is not rung again */
+	atomic_store_explicit(&rh->bell, 0, memory_order_relaxed);
+	kick_collector(lg);
 	for (;;) {
 		uint32_t seq = atomic_load_explicit(&rh->wake_seq, memory_order_seq_cst);
 		if (atomic_load_explicit(pos, memory_order_seq_cst) >= target)

@@ -82,12 +82,14 @@ struct shmlog_options {
 	int sync_level;         /* a record at or above this level makes its log call wait until the
 				   collector has written it and synced the files it went to; 0 = off */
 	int sync_timeout_ms;    /* longest such wait; default 1000 */
-	int no_doorbell;        /* nonzero: a log call never wakes the collector. By default, once the
-				   collector has had nothing to do for a while (its sleep_after_ms) it
-				   stops polling, and the first record (or flush, sync) after that
-				   wakes it with one system call, utimensat() on the segment file.
-				   With this set, no log call ever makes a system call, and the
-				   collector keeps polling every poll_max_ms while this segment lives */
+	int doorbell;           /* nonzero: ring the collector's doorbell. Once the collector has had
+				   nothing to do for its sleep_after_ms, it slows its polling down to
+				   idle_poll_ms (so a record after a quiet spell may wait that long)
+				   unless every live segment rings: then it stops polling, and the
+				   first record after the spell wakes it at once, with one system
+				   call (utimensat() on the segment file) made by that log call:
+				   tens of microseconds on a virtual machine. Default off: no log
+				   call ever makes a system call */
 };
 
 struct shmlog;

@@ -73,7 +73,8 @@ Test(config, uses_defaults_and_one_console_writer_without_a_file)
 	cr_assert_str_eq(c.dir, "");
 	cr_assert_eq(c.merge_window_us, 100);
 	cr_assert_eq(c.poll_max_ms, 20);
-	cr_assert_eq(c.sleep_after_ms, 200);
+	cr_assert_eq(c.sleep_after_ms, 500);
+	cr_assert_eq(c.idle_poll_ms, 200);
 	cr_assert_eq(c.rescan_ms, 1000);
 	cr_assert_eq(c.n_writers, 1);
 	cr_assert_str_eq(c.writers[0].name, "console");
@@ -96,6 +97,7 @@ Test(config, loads_a_full_valid_config)
 		 "  merge_window_us = 250;\n"
 		 "  poll_max_ms = 5;\n"
 		 "  sleep_after_ms = 0;\n"
+		 "  idle_poll_ms = 1000;\n"
 		 "  rescan_ms = 250;\n"
 		 "};\n"
 		 "writers = (\n"
@@ -115,6 +117,7 @@ Test(config, loads_a_full_valid_config)
 	cr_assert_eq(c.merge_window_us, 250);
 	cr_assert_eq(c.poll_max_ms, 5);
 	cr_assert_eq(c.sleep_after_ms, 0);
+	cr_assert_eq(c.idle_poll_ms, 1000);
 	cr_assert_eq(c.rescan_ms, 250);
 	cr_assert_eq(c.n_writers, 2);
 
@@ -199,7 +202,7 @@ Test(config, rejects_unknown_collector_key)
 {
 	expect_error("collector: {\n  dir = \"/tmp\";\n  poll_ms = 3;\n};\n", -EINVAL,
 		     "3: collector.poll_ms: unknown key (known: dir, merge_window_us, poll_max_ms, sleep_after_ms, "
-		     "rescan_ms)");
+		     "idle_poll_ms, rescan_ms)");
 }
 
 Test(config, rejects_collector_that_is_not_a_group)
@@ -230,6 +233,8 @@ Test(config, rejects_out_of_range_values)
 		     "2: collector.poll_max_ms: 1001 is out of range (1 to 1000)");
 	expect_error("collector: {\n  sleep_after_ms = -1;\n};\n", -EINVAL,
 		     "2: collector.sleep_after_ms: -1 is out of range (0 to 3600000)");
+	expect_error("collector: {\n  idle_poll_ms = 0;\n};\n", -EINVAL,
+		     "2: collector.idle_poll_ms: 0 is out of range (1 to 60000)");
 	expect_error("collector: {\n  rescan_ms = 9;\n};\n", -EINVAL,
 		     "2: collector.rescan_ms: 9 is out of range (10 to 3600000)");
 	expect_error("collector: {\n\n  merge_window_us = 1000001;\n};\n", -EINVAL,

@@ -1,9 +1,12 @@
 /*
- * test_doorbell.c — the collector stops polling when nothing comes, and a
- * producer's first record (or sync) after that wakes it (shared/abi.h, "The
- * doorbell"). The collector runs with sleep_after_ms = 100 and a rescan only
- * every 10 minutes, so a record that did not wake it would wait for that
- * rescan: every wait below is bounded at 10 s and fails long before it.
+ * test_doorbell.c — what the collector does when nothing comes: it polls
+ * every idle_poll_ms, or, when every producer rings the doorbell, stops
+ * polling until a producer's first record after the quiet spell wakes it
+ * (shared/abi.h, "The doorbell"); flush and sync always wake it. The
+ * collector runs with sleep_after_ms = 100, and a rescan (and, in most
+ * tests, an idle poll) only every 10 minutes, so a record that did not wake
+ * it would wait that long: every wait below is bounded at 10 s and fails
+ * long before.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -24,22 +27,22 @@ static struct seg rseg;  /* the logger's segment, read-only */
 static char *out, *cfg;
 static pid_t collector;
 
-static void open_logger_rescan(int no_doorbell, int rescan_ms)
+static void open_logger_cfg(int doorbell, int idle_poll_ms, int rescan_ms)
 {
-	struct shmlog_options o = {.dir = dir, .max_threads = 2, .no_doorbell = no_doorbell};
+	struct shmlog_options o = {.dir = dir, .max_threads = 2, .doorbell = doorbell};
 	cr_assert_eq(shmlog_open(&lg, &o), 0);
 	char err[256];
 	cr_assert_eq(seg_open(&rseg, shmlog_segment_path(lg), false, err, sizeof err), 0, "%s", err);
 	out = wpath("out.log");
-	cfg = wconfig("collector: { sleep_after_ms = 100; rescan_ms = %d; };\n"
+	cfg = wconfig("collector: { sleep_after_ms = 100; idle_poll_ms = %d; rescan_ms = %d; };\n"
 		      "writers = ( { type = \"file\"; path = \"%s\"; } );\n",
-		      rescan_ms, out);
+		      idle_poll_ms, rescan_ms, out);
 	collector = start_collector(NULL, NULL, "--config", cfg);
 }
 
-static void open_logger(int no_doorbell)
+static void open_logger(int doorbell)
 {
-	open_logger_rescan(no_doorbell, 600000);
+	open_logger_cfg(doorbell, 60000, 600000);
 }
 
 static void fini(void)
@@ -79,6 +82,13 @@ static uint64_t realtime_in(int ms)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + (uint64_t)ms * 1000000ull;
 }
 
+/* The collector has not drained our segment for 300 ms. */
+static bool collector_quiet(void *arg)
+{
+	(void)arg;
+	return atomic_load_explicit(&rseg.hdr->collector_seen_ns, memory_order_relaxed) + 300000000ull < realtime_in(0);
+}
+
 static void wait_lines(long n)
 {
 	struct file_wait fw = {out, n};
@@ -92,7 +102,7 @@ static void log_value(int i)
 
 Test(doorbell, a_sleeping_collector_is_woken_by_the_next_record_on_either_path)
 {
-	open_logger(0);
+	open_logger(1);
 	cr_assert(rseg.bell, "the segment announces that its producer rings");
 	log_value(0);
 	wait_lines(1);
@@ -118,7 +128,7 @@ Test(doorbell, a_sleeping_collector_is_woken_by_the_next_record_on_either_path)
 
 Test(doorbell, sync_wakes_a_sleeping_collector)
 {
-	open_logger(0);
+	open_logger(1);
 	log_value(1);
 	wait_lines(1); /* written, not yet synced: nothing left for the collector to poll for */
 	cr_assert(th_wait_until(bell_set, NULL, WAIT_MS), "the collector never went to sleep");
@@ -126,10 +136,23 @@ Test(doorbell, sync_wakes_a_sleeping_collector)
 	cr_assert_eq(shmlog_flush(lg, WAIT_MS), 0);
 }
 
-Test(doorbell, a_producer_that_does_not_ring_keeps_the_collector_polling)
+Test(doorbell, flush_wakes_a_slowly_polling_collector)
 {
-	open_logger(1);
-	cr_assert_not(rseg.bell, "no_doorbell: the segment must not promise ringing");
+	open_logger(0); /* no doorbell: after the quiet spell, one poll a minute */
+	cr_assert_not(rseg.bell, "the segment must not promise ringing");
+	log_value(1);
+	wait_lines(1);
+	/* polling every 20 ms at most while records came in the last 100 ms, so
+	 * 300 ms without a drain cycle means it polls once a minute now */
+	cr_assert(th_wait_until(collector_quiet, NULL, WAIT_MS), "the collector never slowed down");
+	log_value(2); /* waits for the next idle poll, a minute away */
+	cr_assert_eq(shmlog_flush(lg, WAIT_MS), 0, "flush woke the collector instead of waiting for its poll");
+	wait_lines(2);
+}
+
+Test(doorbell, a_producer_that_does_not_ring_is_polled_every_idle_poll_ms)
+{
+	open_logger_cfg(0, 50, 600000);
 	log_value(1);
 	wait_lines(1);
 	/* well past sleep_after_ms (100 ms): the collector still drains this
@@ -144,7 +167,7 @@ Test(doorbell, a_producer_that_does_not_ring_keeps_the_collector_polling)
 
 Test(doorbell, a_collector_woken_by_its_rescan_goes_back_to_sleep_with_the_bells_still_set)
 {
-	open_logger_rescan(0, 50);
+	open_logger_cfg(1, 60000, 50);
 	log_value(1);
 	wait_lines(1);
 	cr_assert(th_wait_until(bell_set, NULL, WAIT_MS), "the collector never went to sleep");
@@ -161,7 +184,7 @@ static bool has_warning(void *arg)
 {
 	char *text = th_read_file((const char *)arg, NULL);
 	bool found = text && strstr(text, "shmlog-collector: sleep_after_ms 10 is less than twice the ") &&
-		     strstr(text, " ms after which producers look at the doorbell on this machine: polling every 20 ms "
+		     strstr(text, " ms after which producers look at the doorbell on this machine: polling every 50 ms "
 				  "instead of sleeping\n");
 	free(text);
 	return found;
@@ -169,13 +192,13 @@ static bool has_warning(void *arg)
 
 Test(doorbell, a_sleep_after_ms_shorter_than_the_producers_quiet_spell_keeps_polling_with_a_warning)
 {
-	struct shmlog_options o = {.dir = dir, .max_threads = 2};
+	struct shmlog_options o = {.dir = dir, .max_threads = 2, .doorbell = 1};
 	cr_assert_eq(shmlog_open(&lg, &o), 0);
 	char err[256];
 	cr_assert_eq(seg_open(&rseg, shmlog_segment_path(lg), false, err, sizeof err), 0, "%s", err);
 	out = wpath("out.log");
 	char *errf = wpath("err.log");
-	cfg = wconfig("collector: { sleep_after_ms = 10; rescan_ms = 600000; };\n"
+	cfg = wconfig("collector: { sleep_after_ms = 10; idle_poll_ms = 50; rescan_ms = 600000; };\n"
 		      "writers = ( { type = \"file\"; path = \"%s\"; } );\n",
 		      out);
 	collector = start_collector(NULL, errf, "--config", cfg);
