@@ -13,6 +13,7 @@
 #define SHMLOG_COLLECTOR_H
 
 #include <liburing.h>
+#include <sys/inotify.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,6 +23,9 @@
 #include "config.h"
 
 #define COLLECTOR_MAX_SEGS 4096
+/* inotify events on the segment directory: a segment appears (IN_MOVED_TO;
+ * the others as a safety net), or a producer wakes us (IN_ATTRIB, IN_MODIFY) */
+#define DISCOVER_WATCH_MASK (IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE | IN_ATTRIB | IN_MODIFY)
 /* io_uring user_data of event-ring operations: tag in the top byte */
 #define EV_TAG_SHIFT 56
 #define EV_INOTIFY (1ull << EV_TAG_SHIFT)
@@ -123,6 +127,7 @@ struct collector {
 	struct batch *bq_head, *bq_tail; /* undelivered batches, oldest first */
 	long long last_rescan_ms;
 	bool bells_usable; /* inotify sees IN_ATTRIB and membarrier() can reach the producers */
+	bool watch_lost;   /* the directory's inotify watch went away (IN_IGNORED): add it again */
 	bool bells_set;    /* discover_set_bells(c, true) since the last activity */
 };
 
@@ -155,6 +160,9 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more);
 
 /* Bytes waiting in writers' backlogs (a writer that cannot write). */
 uint64_t drain_backlog(const struct collector *c);
+
+/* Whether a producer waits for a sync not yet published (sync_req beyond synced). */
+bool drain_sync_wanted(const struct collector *c);
 
 /* Free undelivered batches (at exit: their records stay in the segments). */
 void drain_forget_batches(struct collector *c);

@@ -2,8 +2,8 @@
  * discover.c — finding, validating, attaching and retiring segments.
  *
  * The directory is watched with inotify (a segment appears by rename, so
- * IN_MOVED_TO is what announces it; IN_ATTRIB is a producer ringing the
- * doorbell, loop.c) and rescanned every rescan_ms as a safety net. Each candidate "*.shm" file is validated by seg_open(); a file that
+ * IN_MOVED_TO is what announces it; IN_ATTRIB or IN_MODIFY is a producer
+ * waking us, loop.c) and rescanned every rescan_ms as a safety net. Each candidate "*.shm" file is validated by seg_open(); a file that
  * fails is reported once and remembered by name and inode. For an attached
  * segment the producer's lifetime is watched with a pidfd polled through the
  * event ring; the pid is checked against the process start time recorded in
@@ -35,7 +35,7 @@ int discover_init(struct collector *c)
 	}
 	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (c->inotify_fd < 0 ||
-	    inotify_add_watch(c->inotify_fd, c->dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE | IN_ATTRIB) < 0) {
+	    inotify_add_watch(c->inotify_fd, c->dir, DISCOVER_WATCH_MASK) < 0) {
 		/* not fatal: the periodic rescan still finds segments */
 		collector_warn("%s: inotify unavailable (%s); relying on periodic rescans", c->dir, strerror(errno));
 		if (c->inotify_fd >= 0)
@@ -154,6 +154,9 @@ static void attach(struct collector *c, const char *name, uint64_t ino)
 void discover_scan(struct collector *c)
 {
 	c->last_rescan_ms = collector_now_ms();
+	/* the directory was removed (and maybe made again): watch it again */
+	if (c->watch_lost && inotify_add_watch(c->inotify_fd, c->dir, DISCOVER_WATCH_MASK) >= 0)
+		c->watch_lost = false;
 	DIR *d = opendir(c->dir);
 	if (!d)
 		return;

@@ -396,18 +396,23 @@ void drain_forget_batches(struct collector *c)
  * writer and publish synced = consumed for every ring: everything consumed
  * has been written, and is now on disk.
  */
-static void publish_synced(struct collector *c)
+bool drain_sync_wanted(const struct collector *c)
 {
-	bool need = false;
-	for (unsigned si = 0; si < c->n_segs && !need; si++) {
-		struct cseg *s = c->segs[si];
-		for (uint32_t i = 0; !s->broken && i < s->seg.ring_count && !need; i++) {
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		const struct cseg *s = c->segs[si];
+		for (uint32_t i = 0; !s->broken && i < s->seg.ring_count; i++) {
 			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
-			need = atomic_load_explicit(&rh->sync_req, memory_order_seq_cst) >
-			       atomic_load_explicit(&rh->synced, memory_order_relaxed);
+			if (atomic_load_explicit(&rh->sync_req, memory_order_seq_cst) >
+			    atomic_load_explicit(&rh->synced, memory_order_relaxed))
+				return true;
 		}
 	}
-	if (!need)
+	return false;
+}
+
+static void publish_synced(struct collector *c)
+{
+	if (!drain_sync_wanted(c))
 		return;
 	for (unsigned i = 0; i < c->cfg->n_writers; i++) {
 		struct writer *w = &c->cfg->writers[i];

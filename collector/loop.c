@@ -85,17 +85,22 @@ static void arm_read(struct collector *c, int fd, void *buf, unsigned len, uint6
 	io_uring_submit(&c->ev);
 }
 
-/* Whether the len bytes of events in inotify_buf are all doorbells (IN_ATTRIB
- * on a file): nothing to rescan for, the next drain cycle finds the records. */
-static bool only_bells(int len)
+/* Whether the len bytes of events in inotify_buf call for a rescan: not
+ * when they are all wake-ups (IN_ATTRIB, IN_MODIFY on a file: the next drain
+ * cycle finds the records). IN_IGNORED: the watch is gone (the directory was
+ * removed), so until it is added again nothing can wake us. */
+static bool needs_rescan(struct collector *c, int len)
 {
+	bool rescan = len <= 0;
 	for (int off = 0; off + (int)sizeof(struct inotify_event) <= len;) {
 		const struct inotify_event *e = (const struct inotify_event *)(const void *)(inotify_buf + off);
-		if (e->mask != IN_ATTRIB)
-			return false;
+		if (e->mask & IN_IGNORED)
+			c->watch_lost = true;
+		if (e->mask != IN_ATTRIB && e->mask != IN_MODIFY)
+			rescan = true;
 		off += (int)sizeof *e + (int)e->len;
 	}
-	return true;
+	return rescan;
 }
 
 /* Handle every completed event without blocking. */
@@ -108,7 +113,7 @@ static void handle_events(struct collector *c)
 		io_uring_cqe_seen(&c->ev, cqe);
 		uint64_t tag = ud & (0xffull << EV_TAG_SHIFT);
 		if (tag == EV_INOTIFY) {
-			c->rescan |= res <= 0 || !only_bells(res);
+			c->rescan |= needs_rescan(c, res);
 			if (res >= 0 || res == -EAGAIN || res == -EINTR)
 				arm_read(c, c->inotify_fd, inotify_buf, sizeof inotify_buf, EV_INOTIFY);
 		} else if (tag == EV_SIGNAL) {
@@ -284,7 +289,9 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			us = held ? cfg->merge_window_us / 2 : TRICKLE_US;
 			if (us < 20)
 				us = 20;
-		} else if (!c.n_segs || (c.bells_set && discover_bells_intact(&c))) {
+		} else if (drain_sync_wanted(&c)) { /* a sync that failed: try again soon, whatever the quiet */
+			us = cfg->poll_max_ms * 1000u;
+		} else if (!c.n_segs || (c.bells_set && !c.watch_lost && discover_bells_intact(&c))) {
 			/* nothing to poll, or every ring's bell has been set (and
 			 * fenced, and looked at) and none was taken since, so any
 			 * record written after our last look rings: sleep until an
@@ -293,7 +300,7 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			 * producer took for flush or sync is clear: both arm again. */
 			long long left = c.last_rescan_ms + cfg->rescan_ms - collector_now_ms();
 			us = left > 0 ? (uint32_t)left * 1000u : 1000u;
-		} else if (c.bells_usable && collector_now_ms() - active_ms >= cfg->sleep_after_ms &&
+		} else if (c.bells_usable && !c.watch_lost && collector_now_ms() - active_ms >= cfg->sleep_after_ms &&
 			   !c.bq_head && !drain_backlog(&c) && discover_set_bells(&c, true)) {
 			/* idle long enough: the bells are set; after the barrier (an
 			 * interrupt on every CPU running a producer thread, so once
@@ -309,7 +316,10 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			continue;
 		} else if (cfg->sleep_after_ms && collector_now_ms() - active_ms >= cfg->sleep_after_ms) {
 			/* a quiet spell, and some producer does not ring: poll slowly
-			 * (flush and sync wake us, see shmlog__wait_pos) */
+			 * (flush and sync wake us, see shmlog__wait_pos). Bells set
+			 * before such a segment came would only cost their rings. */
+			if (c.bells_set)
+				c.bells_set = !discover_set_bells(&c, false);
 			us = cfg->idle_poll_ms * 1000u;
 		} else { /* idle: back off to poll_max_ms */
 			idle_us = idle_us ? idle_us * 2 : 1000;

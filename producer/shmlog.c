@@ -212,6 +212,13 @@ static int segment_create(struct shmlog *lg)
 	int err = seg_mkdir_p(lg->dir, lg->world_dir);
 	if (err)
 		return err;
+	if (lg->dir[0] != '/') { /* the path must still lead to the segment after a chdir() (kick_collector) */
+		char *abs = realpath(lg->dir, NULL);
+		if (!abs)
+			return -errno;
+		free(lg->dir);
+		lg->dir = abs;
+	}
 	uint32_t id = lg->hot.serial;
 	lg->fd = -1;
 	for (int attempt = 0; attempt < 100; attempt++) {
@@ -245,6 +252,11 @@ static int segment_create(struct shmlog *lg)
 		goto fail;
 	struct shmlog_seg_header *h = (struct shmlog_seg_header *)lg->base;
 	lg->hdr = h;
+	struct stat st;
+	if (fstat(lg->fd, &st) == 0) {
+		lg->ino = st.st_ino;
+		lg->dev = st.st_dev;
+	}
 	h->abi_major = SHMLOG_ABI_MAJOR;
 	h->abi_minor = SHMLOG_ABI_MINOR;
 	h->header_bytes = SHMLOG_SEG_HEADER_BYTES;
@@ -668,11 +680,23 @@ int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 }
 
 /* Wake the collector: an attribute change of our segment is an inotify
- * IN_ATTRIB event for it. If it fails (the file is gone), the collector's
- * next poll or rescan comes anyway. */
+ * IN_ATTRIB event for it. That fails once the process is no longer the
+ * file's owner (it changed its user) or the path no longer leads to the file;
+ * then a write of one reserved header byte (with its own value, 0) through
+ * our descriptor is an IN_MODIFY event, once fstat() says the descriptor
+ * still is our segment (the program may have closed it, and the number may
+ * now be another file's). If both fail, the collector's next poll or rescan
+ * comes anyway. */
 static void kick_collector(const struct shmlog *lg)
 {
-	utimensat(AT_FDCWD, lg->path, NULL, 0);
+	if (utimensat(AT_FDCWD, lg->path, NULL, 0) == 0)
+		return;
+	static const uint8_t zero;
+	struct stat st;
+	if (lg->fd >= 0 && fstat(lg->fd, &st) == 0 && st.st_ino == lg->ino && st.st_dev == lg->dev) {
+		ssize_t n = pwrite(lg->fd, &zero, 1, (off_t)offsetof(struct shmlog_seg_header, reserved3));
+		(void)n;
+	}
 }
 
 void shmlog__bell_ring(struct shmlog *lg, struct shmlog_ring_header *rh)

@@ -66,8 +66,9 @@
  * membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), looks at every tail once more
  * and, if nothing moved, sleeps. A producer loads its ring's bell after a
  * tail store, with no fence at all; when it finds 1 it exchanges it to 0
- * and, if it got the 1, "rings": utimensat() on its segment file, which the
- * collector sees as an inotify IN_ATTRIB event. The membarrier is what makes
+ * and, if it got the 1, "rings": utimensat() on its segment file (failing
+ * that, a write of header byte 344 through its descriptor), which the
+ * collector sees as an inotify IN_ATTRIB (IN_MODIFY) event. The membarrier is what makes
  * the fence-free load safe: a tail store either became visible before the
  * collector's last look, or the producer's load comes after the collector's
  * store of 1 and rings.
@@ -192,7 +193,9 @@ struct shmlog_seg_header {
 	_Atomic uint32_t state;        /* 328 SHMLOG_SEG_LIVE / _CLOSED */
 	_Atomic uint32_t ended;        /* 332 how the process ended: SHMLOG_END_* | signal << 8 */
 	_Atomic uint64_t registry_lost; /* 336 records dropped: registry full */
-	uint8_t reserved3[384 - 344];  /* 344 */
+	uint8_t reserved3[384 - 344];  /* 344 always 0: a producer that cannot utimensat() its
+					 * segment writes byte 344 through its descriptor to wake
+					 * the collector (an inotify IN_MODIFY event) */
 	/* line 6: collector-written */
 	_Atomic uint64_t collector_pid;  /* 384 pid of the collector attached, 0 if none */
 	_Atomic uint64_t collector_seen_ns; /* 392 last time it drained this segment */

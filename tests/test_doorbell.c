@@ -212,3 +212,87 @@ Test(doorbell, a_sleep_after_ms_shorter_than_the_producers_quiet_spell_keeps_pol
 	wait_lines(2);
 	free(errf);
 }
+
+Test(doorbell, a_producer_that_changed_its_directory_still_rings)
+{
+	/* a relative segment directory, then chdir: the path it rings by must still lead to the segment */
+	char *slash = strrchr(dir, '/');
+	*slash = 0;
+	cr_assert_eq(chdir(dir), 0);
+	*slash = '/';
+	struct shmlog_options o = {.dir = slash + 1, .max_threads = 2, .doorbell = 1};
+	cr_assert_eq(shmlog_open(&lg, &o), 0);
+	cr_assert_eq(chdir("/"), 0);
+	char err[256];
+	cr_assert_eq(seg_open(&rseg, shmlog_segment_path(lg), false, err, sizeof err), 0, "%s", err);
+	out = wpath("out.log");
+	cfg = wconfig("collector: { sleep_after_ms = 100; rescan_ms = 600000; };\n"
+		      "writers = ( { type = \"file\"; path = \"%s\"; } );\n",
+		      out);
+	collector = start_collector(NULL, NULL, "--config", cfg);
+	log_value(1);
+	wait_lines(1);
+	cr_assert(th_wait_until(bell_set, NULL, WAIT_MS), "the collector never went to sleep");
+	log_value(2);
+	wait_lines(2);
+}
+
+static bool any_bell_set(void *arg)
+{
+	(void)arg;
+	for (uint32_t r = 0; r < rseg.ring_count; r++)
+		if (atomic_load_explicit(&seg_ring(&rseg, r)->bell, memory_order_relaxed))
+			return true;
+	return false;
+}
+
+Test(doorbell, a_producer_that_gave_up_root_still_rings)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root, to change user");
+	out = wpath("out.log");
+	cfg = wconfig("collector: { sleep_after_ms = 100; rescan_ms = 600000; };\n"
+		      "writers = ( { type = \"file\"; path = \"%s\"; } );\n",
+		      out);
+	collector = start_collector(NULL, NULL, "--config", cfg);
+	int go[2], ready[2];
+	cr_assert_eq(pipe(go), 0);
+	cr_assert_eq(pipe(ready), 0);
+	pid_t child = fork();
+	cr_assert(child >= 0);
+	if (child == 0) {
+		/* opens its logger as root (a 0600 segment owned by root), then
+		 * becomes nobody: utimensat() on the segment now fails (EACCES) */
+		struct shmlog *clg;
+		struct shmlog_options o = {.dir = dir, .max_threads = 2, .doorbell = 1};
+		char c = 0;
+		close(go[1]);
+		close(ready[0]);
+		if (shmlog_open(&clg, &o) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+		    setresuid(65534, 65534, 65534) != 0)
+			_exit(1);
+		SHMLOG_INFO(clg, "value %d", 1);
+		if (write(ready[1], shmlog_segment_path(clg), strlen(shmlog_segment_path(clg)) + 1) < 0 ||
+		    read(go[0], &c, 1) != 1)
+			_exit(2);
+		SHMLOG_INFO(clg, "value %d", 2);
+		/* alive until the parent is done: a dead producer's segment is drained anyway */
+		_exit(read(go[0], &c, 1) == 0 ? 0 : 3);
+	}
+	close(go[0]);
+	close(ready[1]);
+	char path[4096];
+	ssize_t n = read(ready[0], path, sizeof path);
+	cr_assert(n > 0, "the child could not open its logger and change user");
+	char err[256];
+	cr_assert_eq(seg_open(&rseg, path, false, err, sizeof err), 0, "%s", err);
+	wait_lines(1);
+	cr_assert(th_wait_until(any_bell_set, NULL, WAIT_MS), "the collector never went to sleep");
+	cr_assert(write(go[1], "g", 1) == 1);
+	struct file_wait fw = {out, 2};
+	bool arrived = th_wait_until(file_has_lines, &fw, WAIT_MS);
+	close(go[1]);
+	cr_assert(th_waitpid_timeout(child, 10000) == 0);
+	seg_close(&rseg);
+	cr_assert(arrived, "the record of a producer that changed user did not wake the collector");
+}
