@@ -3,8 +3,9 @@
  *
  * The file has two top-level settings, the group "collector" (dir,
  * merge_window_us, poll_max_ms, sleep_after_ms, idle_poll_ms, rescan_ms) and
- * the list "writers" (groups with a required "type"; the rest is read by writer_open and the type). Anything
- * else is an error rather than being ignored: a misspelt key would otherwise
+ * the list "writers" (groups with a required "type"; the rest is read by
+ * writer_open and the type). Anything else is an error rather than being
+ * ignored: a misspelt key would otherwise
  * silently fall back to a default. Every error is one line,
  * "FILE:LINE: KEY: problem", with KEY a path such as "writers.[1].type".
  *

@@ -3,8 +3,9 @@
  *
  * The directory is watched with inotify (a segment appears by rename, so
  * IN_MOVED_TO is what announces it; IN_ATTRIB or IN_MODIFY is a producer
- * waking us, loop.c) and rescanned every rescan_ms as a safety net. Each candidate "*.shm" file is validated by seg_open(); a file that
- * fails is reported once and remembered by name and inode. For an attached
+ * waking us, loop.c) and rescanned every rescan_ms as a safety net. Each
+ * candidate "*.shm" file is validated by seg_open(); a file that fails is
+ * reported once and remembered by name and inode. For an attached
  * segment the producer's lifetime is watched with a pidfd polled through the
  * event ring; the pid is checked against the process start time recorded in
  * the segment, so a reused pid is not mistaken for the producer. A segment
@@ -244,19 +245,20 @@ void discover_detach_all(struct collector *c)
 	c->n_rejects = c->cap_rejects = 0;
 }
 
+/* A producer may still write to s (the doorbell concerns only those). */
+static bool may_write(const struct cseg *s)
+{
+	return !s->dead && !s->broken;
+}
+
 bool discover_set_bells(struct collector *c, bool on)
 {
-	if (on)
-		for (unsigned i = 0; i < c->n_segs; i++) {
-			const struct cseg *s = c->segs[i];
-			if (!s->dead && !s->broken && !s->seg.bell)
-				return false; /* a producer that never rings: keep polling */
-		}
+	for (unsigned i = 0; on && i < c->n_segs; i++)
+		if (may_write(c->segs[i]) && !c->segs[i]->seg.bell)
+			return false; /* a producer that never rings: keep polling */
 	for (unsigned i = 0; i < c->n_segs; i++) {
 		const struct cseg *s = c->segs[i];
-		if (s->dead || s->broken)
-			continue;
-		for (uint32_t r = 0; r < s->seg.ring_count; r++) /* free rings too: a thread may claim one */
+		for (uint32_t r = 0; may_write(s) && r < s->seg.ring_count; r++) /* free rings too: a thread may claim one */
 			atomic_store_explicit(&seg_ring(&s->seg, r)->bell, on, memory_order_relaxed);
 	}
 	return true;
@@ -266,9 +268,7 @@ bool discover_bells_intact(const struct collector *c)
 {
 	for (unsigned i = 0; i < c->n_segs; i++) {
 		const struct cseg *s = c->segs[i];
-		if (s->dead || s->broken)
-			continue;
-		for (uint32_t r = 0; r < s->seg.ring_count; r++)
+		for (uint32_t r = 0; may_write(s) && r < s->seg.ring_count; r++)
 			if (!atomic_load_explicit(&seg_ring(&s->seg, r)->bell, memory_order_relaxed))
 				return false;
 	}

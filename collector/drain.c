@@ -391,11 +391,6 @@ void drain_forget_batches(struct collector *c)
 		c->segs[si]->pending = 0;
 }
 
-/*
- * If a producer waits for durability (sync_req beyond synced), sync every
- * writer and publish synced = consumed for every ring: everything consumed
- * has been written, and is now on disk.
- */
 bool drain_sync_wanted(const struct collector *c)
 {
 	for (unsigned si = 0; si < c->n_segs; si++) {
@@ -410,6 +405,11 @@ bool drain_sync_wanted(const struct collector *c)
 	return false;
 }
 
+/*
+ * If a producer waits for durability (sync_req beyond synced), sync every
+ * writer and publish synced = consumed for every ring: everything consumed
+ * has been written, and is now on disk.
+ */
 static void publish_synced(struct collector *c)
 {
 	if (!drain_sync_wanted(c))

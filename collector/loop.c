@@ -177,9 +177,8 @@ static int setup(struct collector *c)
 			  (mb & MEMBARRIER_CMD_GLOBAL_EXPEDITED);
 	/* a producer's inline path looks at its bell only after this long
 	 * without a record (shared/abi.h): sleep only after twice that */
-	uint64_t quiet_ms = tsc ? (uint64_t)(((unsigned __int128)1 << SHMLOG_BELL_QUIET_SHIFT) * c->calib_first.mult >>
-					    32) / 1000000u + 1
-				: 0;
+	const struct clock_calib *k = &c->calib_first;
+	uint64_t quiet_ms = tsc ? (clock_to_ns(k, k->tsc + (1ull << SHMLOG_BELL_QUIET_SHIFT)) - k->ns) / 1000000u + 1 : 0;
 	if (c->bells_usable && 2 * quiet_ms > c->cfg->sleep_after_ms) {
 		collector_warn("sleep_after_ms %u is less than twice the %llu ms after which producers look at the "
 			       "doorbell on this machine: polling every %u ms instead of sleeping",
