@@ -6,7 +6,9 @@
  * count its lines.
  *
  * $BENCH_RING_BYTES overrides the ring size (the instruction count runs use a
- * ring large enough never to fill, as no collector runs under valgrind).
+ * ring large enough never to fill, as no collector runs under valgrind), and
+ * $BENCH_BLOCK_SPIN_US the option block_spin_us (for A/B runs by hand; run.sh
+ * leaves it at its default).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +23,14 @@ static struct shmlog *lg;
 int contender_open(const char *out)
 {
 	(void)out;
-	const char *rb = getenv("BENCH_RING_BYTES");
+	const char *rb = getenv("BENCH_RING_BYTES"), *spin = getenv("BENCH_BLOCK_SPIN_US");
 	struct shmlog_options o = {
 		.name = "bench",
 		.full_policy = SHMLOG_FULL_BLOCK,
 		.block_timeout_ms = 10000,
 		.min_level = SHMLOG_LEVEL_INFO,
 		.ring_bytes = rb ? (uint32_t)strtoul(rb, NULL, 0) : 0,
+		.block_spin_us = spin ? atoi(spin) : 0,
 	};
 	int rc = shmlog_open(&lg, &o);
 	if (rc < 0) {

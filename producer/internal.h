@@ -20,6 +20,8 @@
 #define SHMLOG_DEFAULT_MAX_SITES 8192u
 #define SHMLOG_DEFAULT_STRINGS_BYTES (512u * 1024u)
 #define SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS 1000
+#define SHMLOG_DEFAULT_BLOCK_SPIN_US 30
+#define SPIN_YIELD_NS 50000 /* a busy-waiting thread offers its CPU this often */
 static_assert(SHMLOG_MAX_STRING <= SHMLOG_MAX_STRING_MAX, "string lengths must fit the 15-bit length field");
 static_assert(SHMLOG__QUIET_SHIFT == SHMLOG_BELL_QUIET_SHIFT, "the inline path's quiet spell is the ABI's");
 /* registration compares the macros' type codes with the format's kinds byte for byte */
@@ -54,6 +56,7 @@ struct shmlog {
 	struct shmlog__hot hot; /* must stay first: the inline path reads level when the thread's slot 0 is not this logger's */
 	int full_policy;
 	int block_timeout_ms;
+	int block_spin_us;   /* negative: none */
 	int sync_level;      /* 0: off */
 	int sync_timeout_ms;
 	bool doorbell;       /* ring bells (shared/abi.h); its segment carries SHMLOG_SEG_BELL if registered */
@@ -99,6 +102,9 @@ int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
  * Returns 0 or -ETIMEDOUT. */
 int shmlog__wait_pos(struct shmlog *lg, struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target,
 		     int timeout_ms);
+
+/* CLOCK_MONOTONIC in ns. */
+long long shmlog__mono_ns(void);
 
 /* Ask the collector to sync rh up to target, and wait for it. Returns 0 or -ETIMEDOUT. */
 int shmlog__wait_synced(struct shmlog *lg, struct shmlog_ring_header *rh, uint64_t target, int timeout_ms);

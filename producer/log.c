@@ -12,6 +12,7 @@
  * far the fast path may write.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <string.h>
 #include <x86intrin.h>
@@ -22,7 +23,6 @@
 #include "internal.h"
 
 #define SHMLOG_EXPORT __attribute__((visibility("default")))
-#define SPIN_BEFORE_SLEEP 2000
 
 static inline uint64_t now_ts(const struct shmlog *lg)
 {
@@ -65,17 +65,42 @@ static inline bool has_room(struct shmlog__ring *rp, uint32_t size, uint32_t *pa
 	return ring_plan(rp->tail, rp->head_cache, rp->cap, size, pad);
 }
 
+/*
+ * SHMLOG_FULL_BLOCK: wait until size bytes (after any pad) fit. A collector at
+ * work frees room once per cycle, within hundreds of microseconds, so first
+ * busy-wait up to block_spin_us, offering the CPU every SPIN_YIELD_NS in case
+ * the collector waits for this one: that spares the futex sleep and wake-up
+ * (on a virtual machine also the vCPU's halt and the host's wake-up) and the
+ * system call that wakes the collector. Then sleep until the collector wakes
+ * us, for what is left of block_timeout_ms.
+ */
 static __attribute__((noinline)) bool wait_room(struct shmlog *lg, struct shmlog__ring *rp, uint32_t size, uint32_t *pad)
 {
-	for (int i = 0; i < SPIN_BEFORE_SLEEP; i++) {
-		_mm_pause();
-		if (has_room(rp, size, pad))
-			return true;
+	int timeout_ms = lg->block_timeout_ms;
+	if (lg->block_spin_us > 0) {
+		long long start = shmlog__mono_ns(), now = start;
+		long long until = start + lg->block_spin_us * 1000LL, yield_at = start + SPIN_YIELD_NS;
+		if (timeout_ms >= 0 && until > start + timeout_ms * 1000000LL)
+			until = start + timeout_ms * 1000000LL;
+		while (now < until) {
+			for (int i = 0; i < 64; i++) {
+				if (has_room(rp, size, pad))
+					return true;
+				_mm_pause();
+			}
+			now = shmlog__mono_ns();
+			if (now >= yield_at) {
+				sched_yield();
+				yield_at = now + SPIN_YIELD_NS;
+			}
+		}
+		if (timeout_ms >= 0)
+			timeout_ms = timeout_ms > (now - start) / 1000000 ? timeout_ms - (int)((now - start) / 1000000) : 0;
 	}
 	/* sleep until the collector has moved head far enough: tail + pad + size - head <= cap */
 	uint32_t to_end = ring_to_end(rp->tail, rp->cap);
 	uint32_t total = size <= to_end ? size : to_end + size;
-	shmlog__wait_pos(lg, ring_hdr(rp), &ring_hdr(rp)->head, rp->tail + total - rp->cap, lg->block_timeout_ms);
+	shmlog__wait_pos(lg, ring_hdr(rp), &ring_hdr(rp)->head, rp->tail + total - rp->cap, timeout_ms);
 	return has_room(rp, size, pad);
 }
 

@@ -365,6 +365,7 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 	atomic_init(&lg->hot.level, level);
 	lg->full_policy = policy;
 	lg->block_timeout_ms = o.block_timeout_ms ? o.block_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
+	lg->block_spin_us = o.block_spin_us ? o.block_spin_us : SHMLOG_DEFAULT_BLOCK_SPIN_US;
 	lg->sync_level = o.sync_level;
 	lg->sync_timeout_ms = o.sync_timeout_ms ? o.sync_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
 	lg->doorbell = o.doorbell != 0;
@@ -722,11 +723,16 @@ static long futex_wait(_Atomic uint32_t *word, uint32_t val, const struct timesp
 	return syscall(SYS_futex, word, FUTEX_WAIT, val, rel, NULL, 0);
 }
 
-static long long mono_ms(void)
+long long shmlog__mono_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static long long mono_ms(void)
+{
+	return shmlog__mono_ns() / 1000000;
 }
 
 int shmlog__wait_pos(struct shmlog *lg, struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target,

@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 #define SHMLOG_VERSION_MAJOR 0
-#define SHMLOG_VERSION_MINOR 3
+#define SHMLOG_VERSION_MINOR 4
 
 /* Levels, in increasing severity (0 is "unset" in options). SHMLOG_LEVEL_OFF as a threshold logs nothing. */
 #define SHMLOG_LEVEL_TRACE 1
@@ -90,6 +90,13 @@ struct shmlog_options {
 				   call (utimensat() on the segment file) made by that log call:
 				   tens of microseconds on a virtual machine. Default off: no log
 				   call ever makes a system call */
+	int block_spin_us;      /* SHMLOG_FULL_BLOCK: how long a call that found its ring full
+				   busy-waits (offering its CPU to others every 50 us) before it
+				   wakes the collector and sleeps until the collector wakes it;
+				   within block_timeout_ms. A collector at work frees room once
+				   per cycle (hundreds of microseconds): about 1000 spares most
+				   sleeps and wake-ups, on dedicated cores. Default 30;
+				   negative = sleep at once */
 };
 
 struct shmlog;

@@ -3,10 +3,15 @@
  * read back through wrap-arounds by an in-process consumer.
  */
 #include <criterion/criterion.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <shmlog.h>
 
@@ -201,4 +206,127 @@ Test(ring, a_thread_gives_its_ring_back_when_it_exits, .init = setup, .fini = te
 	cr_assert_eq(seg_ring_count(&s, 1, 0, atomic_load(&seg_ring(&s, 1)->tail), &why), 1);
 	seg_close(&s);
 	shmlog_close(thr_lg);
+}
+
+/* ---- SHMLOG_FULL_BLOCK: busy-wait first (block_spin_us), then sleep ---- */
+
+#define BLOCK_CALLS 200 /* more than a 4 KiB ring holds, fewer than two ringfuls */
+
+struct blocker {
+	struct shmlog *lg;
+	_Atomic pid_t tid;
+	long nvcsw; /* voluntary context switches (sleeps) during the calls */
+};
+
+static void *fill_past_full(void *arg)
+{
+	struct blocker *b = arg;
+	SHMLOG_INFO(b->lg, "claim"); /* the ring is claimed (and its memory committed) before counting */
+	atomic_store(&b->tid, (pid_t)syscall(SYS_gettid));
+	struct rusage r0, r1;
+	getrusage(RUSAGE_THREAD, &r0);
+	for (int i = 0; i < BLOCK_CALLS; i++)
+		SHMLOG_INFO(b->lg, "fill %d", i);
+	getrusage(RUSAGE_THREAD, &r1);
+	b->nvcsw = r1.ru_nvcsw - r0.ru_nvcsw;
+	return NULL;
+}
+
+/* Whether ring 0 is too full for one more "fill %d" record: the filling
+ * thread is then in, or about to enter, its wait for room. */
+static bool ring0_full(void *arg)
+{
+	struct shmlog_ring_header *rh = seg_ring(arg, 0);
+	return atomic_load(&rh->tail) - atomic_load(&rh->head) > 4096 - 32;
+}
+
+static bool thread_sleeps(void *arg)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)atomic_load(&((struct blocker *)arg)->tid));
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *st = strrchr(buf, ')'); /* "pid (comm) S ..." */
+	return st && st[1] == ' ' && st[2] == 'S';
+}
+
+/* Consume every record of ring 0 (head = tail) the way the collector does,
+ * waking sleepers only if asked. Returns how many records there were. */
+static long consume_all(struct seg *s, bool wake)
+{
+	uint64_t head, tail;
+	const char *why = NULL;
+	cr_assert(seg_ring_positions(s, 0, &head, &tail, &why), "%s", why);
+	long n = 0;
+	struct seg_rec r;
+	for (uint64_t pos = head; seg_ring_next(s, 0, &pos, tail, &r, &why) == 1; pos += r.size)
+		n++;
+	struct shmlog_ring_header *rh = seg_ring(s, 0);
+	atomic_store(&rh->head, tail);
+	if (wake) {
+		atomic_fetch_add(&rh->wake_seq, 1);
+		syscall(SYS_futex, &rh->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
+	return n;
+}
+
+/* Fill a 4 KiB ring from a thread until a call blocks; returns that thread. */
+static pthread_t start_blocked(struct shmlog **lg, struct seg *s, struct blocker *b, int spin_us)
+{
+	struct shmlog_options o = {.dir = dir, .ring_bytes = 4096, .max_threads = 1, .full_policy = SHMLOG_FULL_BLOCK,
+				   .block_timeout_ms = 60000, .block_spin_us = spin_us};
+	cr_assert_eq(shmlog_open(lg, &o), 0);
+	char err[256];
+	cr_assert_eq(seg_open(s, shmlog_segment_path(*lg), true, err, sizeof err), 0, "%s", err);
+	b->lg = *lg;
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, fill_past_full, b), 0);
+	cr_assert(th_wait_until(ring0_full, s, 10000), "the ring fills up");
+	return t;
+}
+
+static void finish_blocked(struct shmlog *lg, struct seg *s, pthread_t t, long before)
+{
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	long after = consume_all(s, false);
+	cr_assert_eq(before + after, BLOCK_CALLS + 1, "every record is there once: %ld + %ld", before, after);
+	struct shmlog_stats st;
+	shmlog_get_stats(lg, &st);
+	cr_assert_eq(st.lost, 0);
+	seg_close(s);
+	shmlog_close(lg);
+}
+
+Test(ring, a_blocked_call_busy_waits_and_takes_the_room_made_meanwhile_without_sleeping, .init = setup,
+     .fini = teardown)
+{
+	struct shmlog *lg;
+	struct seg s;
+	struct blocker b = {0};
+	/* a spin far longer than the test: the room comes while it spins */
+	pthread_t t = start_blocked(&lg, &s, &b, 60 * 1000 * 1000);
+	/* blocked on the full ring, it keeps running: a call that slept would
+	 * show state S here within microseconds */
+	cr_assert_not(th_wait_until(thread_sleeps, &b, 300), "the blocked call went to sleep");
+	/* the room is made without the futex wake: a sleeper would only notice
+	 * at its periodic wake-up, and would count a sleep */
+	long before = consume_all(&s, false);
+	finish_blocked(lg, &s, t, before);
+	cr_assert_eq(b.nvcsw, 0, "the blocked call never slept (%ld voluntary context switches)", b.nvcsw);
+}
+
+Test(ring, a_negative_block_spin_us_sleeps_until_the_collector_wakes_it, .init = setup, .fini = teardown)
+{
+	struct shmlog *lg;
+	struct seg s;
+	struct blocker b = {0};
+	pthread_t t = start_blocked(&lg, &s, &b, -1);
+	cr_assert(th_wait_until(thread_sleeps, &b, 10000), "the blocked call sleeps");
+	long before = consume_all(&s, true);
+	finish_blocked(lg, &s, t, before);
+	cr_assert_geq(b.nvcsw, 1, "it slept");
 }
