@@ -8,7 +8,8 @@
  * $BENCH_RING_BYTES overrides the ring size (the instruction count runs use a
  * ring large enough never to fill, as no collector runs under valgrind), and
  * $BENCH_BLOCK_SPIN_US the option block_spin_us (for A/B runs by hand; run.sh
- * leaves it at its default).
+ * leaves it at its default; 0 also means the default, 30 us, and a negative
+ * value no spin).
  */
 #include <stdio.h>
 #include <stdlib.h>

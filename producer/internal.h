@@ -21,7 +21,6 @@
 #define SHMLOG_DEFAULT_STRINGS_BYTES (512u * 1024u)
 #define SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS 1000
 #define SHMLOG_DEFAULT_BLOCK_SPIN_US 30
-#define SPIN_YIELD_NS 50000 /* a busy-waiting thread offers its CPU this often */
 static_assert(SHMLOG_MAX_STRING <= SHMLOG_MAX_STRING_MAX, "string lengths must fit the 15-bit length field");
 static_assert(SHMLOG__QUIET_SHIFT == SHMLOG_BELL_QUIET_SHIFT, "the inline path's quiet spell is the ABI's");
 /* registration compares the macros' type codes with the format's kinds byte for byte */
@@ -97,17 +96,19 @@ struct shmlog__ring *shmlog__thread_ring(struct shmlog *lg);
 /* Register site in lg's segment (slow path). Sets *id. Returns 0 or -ENOSPC. */
 int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id);
 
-/* Sleep until *pos (rh->head or rh->synced) >= target or timeout_ms passes
- * (< 0: forever), waking the collector first (it may poll slowly, or sleep).
- * Returns 0 or -ETIMEDOUT. */
+/* Sleep until *pos (rh->head or rh->synced) >= target or the monotonic clock
+ * reaches deadline_ns (< 0: never), waking the collector first (it may poll
+ * slowly, or sleep). Returns 0 or -ETIMEDOUT. */
 int shmlog__wait_pos(struct shmlog *lg, struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target,
-		     int timeout_ms);
+		     long long deadline_ns);
 
-/* CLOCK_MONOTONIC in ns. */
+/* CLOCK_MONOTONIC in ns, and that clock timeout_ms from now (-1 for a negative timeout). */
 long long shmlog__mono_ns(void);
+long long shmlog__deadline_ns(int timeout_ms);
 
-/* Ask the collector to sync rh up to target, and wait for it. Returns 0 or -ETIMEDOUT. */
-int shmlog__wait_synced(struct shmlog *lg, struct shmlog_ring_header *rh, uint64_t target, int timeout_ms);
+/* Ask the collector to sync rh up to target, and wait for it until deadline_ns
+ * (as shmlog__wait_pos). Returns 0 or -ETIMEDOUT. */
+int shmlog__wait_synced(struct shmlog *lg, struct shmlog_ring_header *rh, uint64_t target, long long deadline_ns);
 
 /* rh's bell was found set: clear it and, if this call cleared it, wake the collector. */
 void shmlog__bell_ring(struct shmlog *lg, struct shmlog_ring_header *rh);

@@ -23,6 +23,7 @@
 #include "internal.h"
 
 #define SHMLOG_EXPORT __attribute__((visibility("default")))
+#define SPIN_YIELD_NS 50000 /* a busy-waiting thread offers its CPU this often */
 
 static inline uint64_t now_ts(const struct shmlog *lg)
 {
@@ -76,12 +77,12 @@ static inline bool has_room(struct shmlog__ring *rp, uint32_t size, uint32_t *pa
  */
 static __attribute__((noinline)) bool wait_room(struct shmlog *lg, struct shmlog__ring *rp, uint32_t size, uint32_t *pad)
 {
-	int timeout_ms = lg->block_timeout_ms;
+	long long deadline = shmlog__deadline_ns(lg->block_timeout_ms);
 	if (lg->block_spin_us > 0) {
-		long long start = shmlog__mono_ns(), now = start;
-		long long until = start + lg->block_spin_us * 1000LL, yield_at = start + SPIN_YIELD_NS;
-		if (timeout_ms >= 0 && until > start + timeout_ms * 1000000LL)
-			until = start + timeout_ms * 1000000LL;
+		long long now = shmlog__mono_ns(), yield_at = now + SPIN_YIELD_NS;
+		long long until = now + lg->block_spin_us * 1000LL;
+		if (deadline >= 0 && until > deadline)
+			until = deadline;
 		while (now < until) {
 			for (int i = 0; i < 64; i++) {
 				if (has_room(rp, size, pad))
@@ -94,13 +95,13 @@ static __attribute__((noinline)) bool wait_room(struct shmlog *lg, struct shmlog
 				yield_at = now + SPIN_YIELD_NS;
 			}
 		}
-		if (timeout_ms >= 0)
-			timeout_ms = timeout_ms > (now - start) / 1000000 ? timeout_ms - (int)((now - start) / 1000000) : 0;
+		if (deadline >= 0 && now >= deadline) /* the spin took the whole timeout */
+			return has_room(rp, size, pad);
 	}
 	/* sleep until the collector has moved head far enough: tail + pad + size - head <= cap */
 	uint32_t to_end = ring_to_end(rp->tail, rp->cap);
 	uint32_t total = size <= to_end ? size : to_end + size;
-	shmlog__wait_pos(lg, ring_hdr(rp), &ring_hdr(rp)->head, rp->tail + total - rp->cap, timeout_ms);
+	shmlog__wait_pos(lg, ring_hdr(rp), &ring_hdr(rp)->head, rp->tail + total - rp->cap, deadline);
 	return has_room(rp, size, pad);
 }
 
@@ -204,7 +205,7 @@ SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...
 	va_end(ap);
 	if (__builtin_expect(lg->sync_level != 0, 0) && site->level >= lg->sync_level)
 		shmlog__wait_synced(lg, ring_hdr(rp), atomic_load_explicit(&ring_hdr(rp)->tail, memory_order_relaxed),
-				    lg->sync_timeout_ms);
+				    shmlog__deadline_ns(lg->sync_timeout_ms));
 }
 
 void shmlog__crash_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, ...)

@@ -730,15 +730,14 @@ long long shmlog__mono_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static long long mono_ms(void)
+long long shmlog__deadline_ns(int timeout_ms)
 {
-	return shmlog__mono_ns() / 1000000;
+	return timeout_ms < 0 ? -1 : shmlog__mono_ns() + timeout_ms * 1000000LL;
 }
 
 int shmlog__wait_pos(struct shmlog *lg, struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target,
-		     int timeout_ms)
+		     long long deadline_ns)
 {
-	long long end = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 	int rc = 0;
 	/* seq_cst: our waiters increment and the collector's head store / waiters
 	 * load are totally ordered, so either we see its new head or it sees us */
@@ -751,25 +750,19 @@ int shmlog__wait_pos(struct shmlog *lg, struct shmlog_ring_header *rh, _Atomic u
 		uint32_t seq = atomic_load_explicit(&rh->wake_seq, memory_order_seq_cst);
 		if (atomic_load_explicit(pos, memory_order_seq_cst) >= target)
 			break;
-		struct timespec rel, *relp = NULL;
-		if (end >= 0) {
-			long long left = end - mono_ms();
-			if (left <= 0) {
+		/* wake at least every 50 ms: a collector that died never bumps wake_seq */
+		long long left = 50 * 1000000LL;
+		if (deadline_ns >= 0) {
+			long long to_end = deadline_ns - shmlog__mono_ns();
+			if (to_end <= 0) {
 				rc = -ETIMEDOUT;
 				break;
 			}
-			/* wake at least every 50 ms: a collector that died never bumps wake_seq */
-			if (left > 50)
-				left = 50;
-			rel.tv_sec = left / 1000;
-			rel.tv_nsec = (left % 1000) * 1000000L;
-			relp = &rel;
-		} else {
-			rel.tv_sec = 0;
-			rel.tv_nsec = 50 * 1000000L;
-			relp = &rel;
+			if (to_end < left)
+				left = to_end;
 		}
-		futex_wait(&rh->wake_seq, seq, relp);
+		struct timespec rel = {left / 1000000000LL, left % 1000000000LL};
+		futex_wait(&rh->wake_seq, seq, &rel);
 	}
 	atomic_fetch_sub_explicit(&rh->waiters, 1, memory_order_seq_cst);
 	return rc;
@@ -779,7 +772,7 @@ SHMLOG_EXPORT int shmlog_flush(struct shmlog *lg, int timeout_ms)
 {
 	if (!lg->base)
 		return -EIO;
-	long long end = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	long long deadline = shmlog__deadline_ns(timeout_ms);
 	uint64_t *target = calloc(lg->ring_count, sizeof *target);
 	if (!target)
 		return -ENOMEM;
@@ -790,42 +783,35 @@ SHMLOG_EXPORT int shmlog_flush(struct shmlog *lg, int timeout_ms)
 	int rc = 0;
 	for (uint32_t i = 0; i < lg->ring_count && rc == 0; i++) {
 		struct shmlog_ring_header *rh = shmlog__ring_header(lg, i);
-		if (atomic_load_explicit(&rh->head, memory_order_acquire) >= target[i])
-			continue;
-		int left = end < 0 ? -1 : (int)(end - mono_ms());
-		if (end >= 0 && left <= 0)
-			rc = -ETIMEDOUT;
-		else
-			rc = shmlog__wait_pos(lg, rh, &rh->head, target[i], left);
+		if (atomic_load_explicit(&rh->head, memory_order_acquire) < target[i])
+			rc = shmlog__wait_pos(lg, rh, &rh->head, target[i], deadline);
 	}
 	free(target);
 	return rc;
 }
 
-int shmlog__wait_synced(struct shmlog *lg, struct shmlog_ring_header *rh, uint64_t target, int timeout_ms)
+int shmlog__wait_synced(struct shmlog *lg, struct shmlog_ring_header *rh, uint64_t target, long long deadline_ns)
 {
 	/* atomic max: several threads may ask for different positions */
 	uint64_t cur = atomic_load_explicit(&rh->sync_req, memory_order_relaxed);
 	while (cur < target && !atomic_compare_exchange_weak_explicit(&rh->sync_req, &cur, target,
 								      memory_order_seq_cst, memory_order_relaxed))
 		;
-	return shmlog__wait_pos(lg, rh, &rh->synced, target, timeout_ms);
+	return shmlog__wait_pos(lg, rh, &rh->synced, target, deadline_ns);
 }
 
 SHMLOG_EXPORT int shmlog_sync(struct shmlog *lg, int timeout_ms)
 {
 	if (!lg->base)
 		return -EIO;
-	long long end = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	long long deadline = shmlog__deadline_ns(timeout_ms);
 	int rc = 0;
 	for (uint32_t i = 0; i < lg->ring_count && rc == 0; i++) {
 		struct shmlog_ring_header *rh = shmlog__ring_header(lg, i);
 		/* acquire: pairs with the producers' release of tail */
 		uint64_t target = atomic_load_explicit(&rh->tail, memory_order_acquire);
-		if (atomic_load_explicit(&rh->synced, memory_order_acquire) >= target)
-			continue;
-		int left = end < 0 ? -1 : (int)(end - mono_ms());
-		rc = end >= 0 && left <= 0 ? -ETIMEDOUT : shmlog__wait_synced(lg, rh, target, left);
+		if (atomic_load_explicit(&rh->synced, memory_order_acquire) < target)
+			rc = shmlog__wait_synced(lg, rh, target, deadline);
 	}
 	return rc;
 }

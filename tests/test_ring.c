@@ -210,10 +210,13 @@ Test(ring, a_thread_gives_its_ring_back_when_it_exits, .init = setup, .fini = te
 
 /* ---- SHMLOG_FULL_BLOCK: busy-wait first (block_spin_us), then sleep ---- */
 
-#define BLOCK_CALLS 200 /* more than a 4 KiB ring holds, fewer than two ringfuls */
+/* "fill %d" records take 24 bytes: a 4 KiB ring holds about 170 of them, so
+ * 200 calls block once, and the rest fit after one consume */
+#define BLOCK_CALLS 200
 
 struct blocker {
 	struct shmlog *lg;
+	struct seg *seg;
 	_Atomic pid_t tid;
 	long nvcsw; /* voluntary context switches (sleeps) during the calls */
 };
@@ -319,14 +322,42 @@ Test(ring, a_blocked_call_busy_waits_and_takes_the_room_made_meanwhile_without_s
 	cr_assert_eq(b.nvcsw, 0, "the blocked call never slept (%ld voluntary context switches)", b.nvcsw);
 }
 
-Test(ring, a_negative_block_spin_us_sleeps_until_the_collector_wakes_it, .init = setup, .fini = teardown)
+static bool ring0_waiter_sleeps(void *arg)
+{
+	struct blocker *b = arg;
+	return thread_sleeps(b) && atomic_load(&seg_ring(b->seg, 0)->waiters) == 1;
+}
+
+Test(ring, a_negative_block_spin_us_sleeps_as_a_waiter_the_collector_wakes, .init = setup, .fini = teardown)
 {
 	struct shmlog *lg;
 	struct seg s;
-	struct blocker b = {0};
+	struct blocker b = {.seg = &s};
 	pthread_t t = start_blocked(&lg, &s, &b, -1);
-	cr_assert(th_wait_until(thread_sleeps, &b, 10000), "the blocked call sleeps");
+	/* counted in waiters, so the collector's head store is followed by a futex wake */
+	cr_assert(th_wait_until(ring0_waiter_sleeps, &b, 10000), "the blocked call sleeps as a waiter");
 	long before = consume_all(&s, true);
 	finish_blocked(lg, &s, t, before);
 	cr_assert_geq(b.nvcsw, 1, "it slept");
+}
+
+Test(ring, a_spin_longer_than_block_timeout_ms_ends_with_the_timeout, .init = setup, .fini = teardown)
+{
+	struct shmlog *lg;
+	struct shmlog_options o = {.dir = dir, .ring_bytes = 4096, .max_threads = 1, .full_policy = SHMLOG_FULL_BLOCK,
+				   .block_timeout_ms = 100, .block_spin_us = 60 * 1000 * 1000};
+	cr_assert_eq(shmlog_open(&lg, &o), 0);
+	struct shmlog_stats st = {0};
+	long long took = 0;
+	/* nobody consumes: the call that finds the ring full waits 100 ms, then drops */
+	for (int i = 0; i < 1000 && st.lost == 0; i++) {
+		long long t0 = th_now_ms();
+		SHMLOG_INFO(lg, "fill %d", i);
+		took = th_now_ms() - t0;
+		shmlog_get_stats(lg, &st);
+	}
+	cr_assert_eq(st.lost, 1);
+	cr_assert_geq(took, 100, "the call waited its block_timeout_ms (%lld ms)", took);
+	cr_assert_lt(took, 30000, "the 60 s spin stopped at the timeout (%lld ms)", took);
+	shmlog_close(lg);
 }
