@@ -98,7 +98,8 @@ int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 
 /* Sleep until *pos (rh->head or rh->synced) >= target or the monotonic clock
  * reaches deadline_ns (< 0: never), waking the collector first (it may poll
- * slowly, or sleep). Returns 0 or -ETIMEDOUT. */
+ * slowly, or sleep) unless the deadline has already passed. Returns 0 or
+ * -ETIMEDOUT. */
 int shmlog__wait_pos(struct shmlog *lg, struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target,
 		     long long deadline_ns);
 

@@ -95,8 +95,6 @@ static __attribute__((noinline)) bool wait_room(struct shmlog *lg, struct shmlog
 				yield_at = now + SPIN_YIELD_NS;
 			}
 		}
-		if (deadline >= 0 && now >= deadline) /* the spin took the whole timeout */
-			return has_room(rp, size, pad);
 	}
 	/* sleep until the collector has moved head far enough: tail + pad + size - head <= cap */
 	uint32_t to_end = ring_to_end(rp->tail, rp->cap);

@@ -738,6 +738,8 @@ long long shmlog__deadline_ns(int timeout_ms)
 int shmlog__wait_pos(struct shmlog *lg, struct shmlog_ring_header *rh, _Atomic uint64_t *pos, uint64_t target,
 		     long long deadline_ns)
 {
+	if (deadline_ns >= 0 && shmlog__mono_ns() >= deadline_ns) /* spent already (a spin, earlier rings) */
+		return atomic_load_explicit(pos, memory_order_acquire) >= target ? 0 : -ETIMEDOUT;
 	int rc = 0;
 	/* seq_cst: our waiters increment and the collector's head store / waiters
 	 * load are totally ordered, so either we see its new head or it sees us */
