@@ -14,6 +14,7 @@
 
 #include <liburing.h>
 #include <sys/inotify.h>
+#include <sys/types.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,8 +25,13 @@
 
 #define COLLECTOR_MAX_SEGS 4096
 /* inotify events on the segment directory: a segment appears (IN_MOVED_TO;
- * the others as a safety net), or a producer wakes us (IN_ATTRIB, IN_MODIFY) */
-#define DISCOVER_WATCH_MASK (IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE | IN_ATTRIB | IN_MODIFY)
+ * the others as a safety net), a producer wakes us (IN_ATTRIB, IN_MODIFY),
+ * or the directory itself goes away (IN_DELETE_SELF; IN_MOVE_SELF, as the
+ * watch would follow it to its new name). A removed directory that a mapped
+ * segment keeps alive says nothing until it is unmapped: discover_scan()
+ * also looks. */
+#define DISCOVER_WATCH_MASK \
+	(IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE | IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF)
 /* io_uring user_data of event-ring operations: tag in the top byte */
 #define EV_TAG_SHIFT 56
 #define EV_INOTIFY (1ull << EV_TAG_SHIFT)
@@ -113,6 +119,9 @@ struct collector {
 	struct io_uring ev; /* events: inotify, signals, pidfds, timeouts */
 	struct io_uring io; /* writes */
 	int inotify_fd;
+	int watch_wd;   /* the watch on dir */
+	dev_t dir_dev;  /* which directory dir is (made or found by discover.c) */
+	ino_t dir_ino;
 	int signal_fd;
 	bool stop;
 	bool rescan;
@@ -127,7 +136,8 @@ struct collector {
 	struct batch *bq_head, *bq_tail; /* undelivered batches, oldest first */
 	long long last_rescan_ms;
 	bool bells_usable; /* inotify sees IN_ATTRIB and membarrier() can reach the producers */
-	bool watch_lost;   /* the directory's inotify watch went away (IN_IGNORED): add it again */
+	bool watch_lost;   /* dir was removed or renamed (or its watch went away): watch it again */
+	bool watch_warned; /* and adding it again failed, which was said once */
 	bool bells_set;    /* discover_set_bells(c, true) since the last activity */
 };
 

@@ -3,7 +3,8 @@
  *
  * The directory is watched with inotify (a segment appears by rename, so
  * IN_MOVED_TO is what announces it; IN_ATTRIB or IN_MODIFY is a producer
- * waking us, loop.c) and rescanned every rescan_ms as a safety net. Each
+ * waking us, loop.c) and rescanned every rescan_ms as a safety net; a
+ * directory removed or renamed is made again and the new one watched. Each
  * candidate "*.shm" file is validated by seg_open(); a file that fails is
  * reported once and remembered by name and inode. For an attached
  * segment the producer's lifetime is watched with a pidfd polled through the
@@ -27,16 +28,43 @@
 
 #include "collector.h"
 
-int discover_init(struct collector *c)
+/* Make dir if missing (the default one open to every user, as producers
+ * make it) and remember which directory it is. */
+static int make_dir(struct collector *c)
 {
 	int rc = seg_mkdir_p(c->dir, strcmp(c->dir, "/dev/shm/shmlog") == 0);
+	struct stat sb;
+	if (rc == 0 && stat(c->dir, &sb) < 0)
+		rc = -errno;
+	if (rc == 0) {
+		c->dir_dev = sb.st_dev;
+		c->dir_ino = sb.st_ino;
+	}
+	return rc;
+}
+
+/* Watch dir with inotify, in place of an earlier watch. */
+static int watch_dir(struct collector *c)
+{
+	int wd = inotify_add_watch(c->inotify_fd, c->dir, DISCOVER_WATCH_MASK);
+	if (wd < 0)
+		return -errno;
+	if (c->watch_wd >= 0 && wd != c->watch_wd)
+		inotify_rm_watch(c->inotify_fd, c->watch_wd); /* fails if gone already: nothing to do */
+	c->watch_wd = wd;
+	return 0;
+}
+
+int discover_init(struct collector *c)
+{
+	int rc = make_dir(c);
 	if (rc < 0) {
 		collector_warn("%s: cannot create segment directory: %s", c->dir, strerror(-rc));
 		return rc;
 	}
+	c->watch_wd = -1;
 	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (c->inotify_fd < 0 ||
-	    inotify_add_watch(c->inotify_fd, c->dir, DISCOVER_WATCH_MASK) < 0) {
+	if (c->inotify_fd < 0 || watch_dir(c) < 0) {
 		/* not fatal: the periodic rescan still finds segments */
 		collector_warn("%s: inotify unavailable (%s); relying on periodic rescans", c->dir, strerror(errno));
 		if (c->inotify_fd >= 0)
@@ -155,9 +183,27 @@ static void attach(struct collector *c, const char *name, uint64_t ino)
 void discover_scan(struct collector *c)
 {
 	c->last_rescan_ms = collector_now_ms();
-	/* the directory was removed (and maybe made again): watch it again */
-	if (c->watch_lost && inotify_add_watch(c->inotify_fd, c->dir, DISCOVER_WATCH_MASK) >= 0)
-		c->watch_lost = false;
+	/* The directory was removed or renamed (inotify says so at once when
+	 * nothing in it is mapped; else this look at it does): make it again,
+	 * as at start, and watch the new one before reading it, so that a
+	 * segment made in it is either read below or announced. Segments
+	 * attached from the old one stay mapped and are still drained. */
+	struct stat sb;
+	if (stat(c->dir, &sb) < 0 || sb.st_dev != c->dir_dev || sb.st_ino != c->dir_ino)
+		c->watch_lost = true;
+	if (c->watch_lost) {
+		int rc = make_dir(c);
+		if (rc == 0 && c->inotify_fd >= 0)
+			rc = watch_dir(c);
+		if (rc < 0) {
+			if (!c->watch_warned)
+				collector_warn("%s: segment directory gone and cannot be made or watched again (%s); "
+					       "retrying at each rescan", c->dir, strerror(-rc));
+			c->watch_warned = true;
+		} else {
+			c->watch_lost = c->watch_warned = false;
+		}
+	}
 	DIR *d = opendir(c->dir);
 	if (!d)
 		return;

@@ -87,14 +87,15 @@ static void arm_read(struct collector *c, int fd, void *buf, unsigned len, uint6
 
 /* Whether the len bytes of events in inotify_buf call for a rescan: not
  * when they are all wake-ups (IN_ATTRIB, IN_MODIFY on a file: the next drain
- * cycle finds the records). IN_IGNORED: the watch is gone (the directory was
- * removed), so until it is added again nothing can wake us. */
+ * cycle finds the records). The directory removed or renamed, or its watch
+ * gone: until a new directory is watched nothing can wake us. (Events of a
+ * watch replaced since only ask for a rescan.) */
 static bool needs_rescan(struct collector *c, int len)
 {
 	bool rescan = len <= 0;
 	for (int off = 0; off + (int)sizeof(struct inotify_event) <= len;) {
 		const struct inotify_event *e = (const struct inotify_event *)(const void *)(inotify_buf + off);
-		if (e->mask & IN_IGNORED)
+		if ((e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) && e->wd == c->watch_wd)
 			c->watch_lost = true;
 		if (e->mask != IN_ATTRIB && e->mask != IN_MODIFY)
 			rescan = true;

@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "e2e_util.h"
 #include "helpers.h"
 #include "producer_prog.h"
+#include "shmlog.h"
 
 TestSuite(e2e, .init = setup, .fini = teardown, .timeout = 240);
 
@@ -294,4 +296,100 @@ Test(e2e, a_segment_truncated_under_the_collector_is_rejected_without_crashing_i
 	free(out);
 	free(err);
 	free(stop);
+}
+
+static bool is_dir(void *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Occurrences of s in text. */
+static int count_of(const char *text, const char *s)
+{
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, s)); p++)
+		n++;
+	return n;
+}
+
+/* Run producer_prog (one thread, n records, flushed and closed) and assert it delivered them all. */
+static void produce_and_flush(const char *name, const char *n)
+{
+	char *pout = wpath("prod.out");
+	char *args[] = {"-n", (char *)name, "-t", "1", "-r", (char *)n, "-f", "10000", "-C", NULL};
+	int st = run_producer(pout, args, NULL);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char *po = th_read_file(pout, NULL);
+	cr_assert(strstr(po, "lost=0\n") && strstr(po, "flush=0\n"), "producer %s said: %s", name, po);
+	free(po);
+	free(pout);
+}
+
+/* The collector on dir rescanning every rescan_ms, and the output and stderr it wrote when stopped. */
+struct rescan_run {
+	char *out, *err, *cfg;
+	pid_t pid;
+};
+
+static void rescan_start(struct rescan_run *r, int rescan_ms)
+{
+	r->out = wpath("out.log");
+	r->err = wpath("err.log");
+	r->cfg = wconfig("collector: { rescan_ms = %d; };\n", rescan_ms);
+	r->pid = start_collector(r->out, r->err, "--config", r->cfg);
+}
+
+/* Stop the collector; returns its output (malloc'd) after asserting that it said nothing on stderr. */
+static char *rescan_stop(struct rescan_run *r)
+{
+	stop_collector(r->pid);
+	char *o = th_read_file(r->out, NULL), *e = th_read_file(r->err, NULL);
+	cr_assert(o && e);
+	cr_assert_str_empty(e);
+	free(e);
+	free(r->out);
+	free(r->err);
+	free(r->cfg);
+	return o;
+}
+
+Test(e2e, a_removed_segment_directory_is_made_again_and_watched_again)
+{
+	/* no rescan for an hour: only inotify can tell the collector about the
+	 * removal and then about the new producer */
+	struct rescan_run r;
+	rescan_start(&r, 3600000);
+	produce_and_flush("first", "10");
+	cr_assert(th_wait_until(no_segments, NULL, 10000), "the first segment was not removed");
+	th_rmrf(dir);
+	cr_assert(th_wait_until(is_dir, dir, 10000), "the collector did not make its directory again");
+	produce_and_flush("second", "10");
+	char *o = rescan_stop(&r);
+	cr_assert(count_of(o, " first[") == 10 && count_of(o, " second[") == 10, "%s", o);
+	free(o);
+}
+
+Test(e2e, a_segment_directory_removed_under_an_attached_producer_is_made_again_at_the_next_rescan)
+{
+	/* a mapped segment keeps the removed directory alive, and inotify quiet:
+	 * the rescan sees that the path now leads nowhere */
+	struct rescan_run r;
+	rescan_start(&r, 100);
+	struct shmlog *lg;
+	struct shmlog_options o = {.dir = dir, .name = "first", .max_threads = 2};
+	cr_assert_eq(shmlog_open(&lg, &o), 0);
+	SHMLOG_INFO(lg, "before removal %d", 1);
+	cr_assert_eq(shmlog_flush(lg, 10000), 0, "the first producer is attached");
+	th_rmrf(dir);
+	cr_assert(th_wait_until(is_dir, dir, 10000), "the collector did not make its directory again");
+	/* the attached producer, whose segment is gone from the directory, is still drained */
+	SHMLOG_INFO(lg, "after removal %d", 2);
+	cr_assert_eq(shmlog_flush(lg, 10000), 0);
+	produce_and_flush("second", "10");
+	shmlog_close(lg);
+	char *out = rescan_stop(&r);
+	cr_assert(strstr(out, "before removal 1\n") && strstr(out, "after removal 2\n"), "%s", out);
+	cr_assert_eq(count_of(out, " second["), 10, "%s", out);
+	free(out);
 }
