@@ -26,6 +26,8 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "digits.h"
+
 #define FMT_TRUNCATED_MARK_LEN (sizeof(FMT_TRUNCATED_MARK) - 1)
 
 /* A resolved conversion spec: '%', flags, up to two 11-digit numbers, "ll", conv. */
@@ -388,10 +390,7 @@ static void fmt_render_int_plain(struct sbuf *out, const struct fmt_conv *c, int
 		break;
 	}
 	default:
-		do {
-			*--p = (char)('0' + u % 10u);
-			u /= 10u;
-		} while (u);
+		p = digits_back(e, u);
 		break;
 	}
 	if (neg)
@@ -552,19 +551,21 @@ static bool fmt_render_fixed(struct sbuf *out, double v, int32_t prec, int64_t w
 		if (rem > half || (rem == half && (q & 1)))
 			q++;
 	}
-	unsigned __int128 ipart = q / pow10[prec];
-	if (ipart >> 64)
-		return false;
-	uint64_t ip = (uint64_t)ipart, fp = (uint64_t)(q % pow10[prec]);
-	char tmp[48], *e = tmp + sizeof tmp, *p = e;
-	for (int i = 0; i < prec; i++, fp /= 10)
-		*--p = (char)('0' + fp % 10);
+	uint64_t ip, fp;
+	if (q >> 64) { /* v * 10^prec >= 2^64: a 128-bit division */
+		unsigned __int128 ipart = q / pow10[prec];
+		if (ipart >> 64)
+			return false;
+		ip = (uint64_t)ipart;
+		fp = (uint64_t)(q % pow10[prec]);
+	} else {
+		ip = (uint64_t)q / pow10[prec];
+		fp = (uint64_t)q % pow10[prec];
+	}
+	char tmp[48], *e = tmp + sizeof tmp, *p = digits_fixed_back(e, fp, prec);
 	if (prec)
 		*--p = '.';
-	do {
-		*--p = (char)('0' + ip % 10);
-		ip /= 10;
-	} while (ip);
+	p = digits_back(p, ip);
 	if (neg)
 		*--p = '-';
 	size_t len = (size_t)(e - p);

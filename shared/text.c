@@ -17,6 +17,8 @@
 
 #include <string.h>
 
+#include "digits.h"
+
 /* Indexed by level - TEXT_LEVEL_TRACE; the last entry is OFF. */
 static const char *const level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "OFF"};
 static const unsigned char level_name_lens[] = {5, 5, 4, 4, 5, 8, 3};
@@ -92,23 +94,9 @@ int text_level_parse(const char *s)
 
 static inline char *put2(char *p, unsigned v)
 {
-	p[0] = (char)('0' + v / 10);
-	p[1] = (char)('0' + v % 10);
-	return p + 2;
+	return digits_fixed_back(p + 2, v, 2) + 2;
 }
 
-static inline char *put_u32(char *p, uint32_t v)
-{
-	char tmp[10];
-	unsigned n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
 
 /*
  * Write the 30 characters of the RFC 3339 timestamp (no NUL) at p.
@@ -128,9 +116,7 @@ static char *put_ts(char *p, uint64_t ts_ns)
 	}
 	memcpy(p, cached, 20); /* "YYYY-MM-DDTHH:MM:SS." */
 	p += 20;
-	uint32_t ns = (uint32_t)(ts_ns % 1000000000u);
-	for (int i = 8; i >= 0; i--, ns /= 10)
-		p[i] = (char)('0' + ns % 10);
+	digits_fixed_back(p + 9, ts_ns % 1000000000u, 9);
 	p[9] = 'Z';
 	return p + 10;
 }
@@ -170,11 +156,7 @@ static char *put_ts_slow(char *p, uint64_t ts_ns)
 	*p++ = ':';
 	p = put2(p, sod % 60);
 	*p++ = '.';
-	for (int i = 8; i >= 0; i--) {
-		p[i] = (char)('0' + ns % 10);
-		ns /= 10;
-	}
-	p += 9;
+	p = digits_fixed_back(p + 9, ns, 9) + 9;
 	*p++ = 'Z';
 	return p;
 }
@@ -292,9 +274,9 @@ static void append_text(struct sbuf *out, const struct text_record *r, bool colo
 	*p++ = ' ';
 	p = put_text_escaped(p, r->name, name_len);
 	*p++ = '[';
-	p = put_u32(p, r->pid);
+	p = digits_put(p, r->pid);
 	*p++ = '/';
-	p = put_u32(p, r->tid);
+	p = digits_put(p, r->tid);
 	p = PUT_LIT(p, "]: ");
 	p = put_text_escaped(p, r->msg, msg_len);
 	*p++ = '\n';
@@ -320,9 +302,9 @@ static void append_json(struct sbuf *out, const struct text_record *r)
 	p = PUT_LIT(p, "\",\"name\":\"");
 	p = put_json_escaped(p, r->name, name_len);
 	p = PUT_LIT(p, "\",\"pid\":");
-	p = put_u32(p, r->pid);
+	p = digits_put(p, r->pid);
 	p = PUT_LIT(p, ",\"tid\":");
-	p = put_u32(p, r->tid);
+	p = digits_put(p, r->tid);
 	if (r->file) {
 		p = PUT_LIT(p, ",\"file\":\"");
 		p = put_json_escaped(p, r->file, file_len);
@@ -330,7 +312,7 @@ static void append_json(struct sbuf *out, const struct text_record *r)
 	} else {
 		p = PUT_LIT(p, ",\"file\":null,\"line\":");
 	}
-	p = put_u32(p, r->line);
+	p = digits_put(p, r->line);
 	p = PUT_LIT(p, ",\"msg\":\"");
 	p = put_json_escaped(p, r->msg, msg_len);
 	*p++ = '"';

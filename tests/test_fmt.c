@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "shared/digits.h"
 #include "shared/fmt.h"
 #include "shared/record.h"
 
@@ -1009,5 +1010,40 @@ Test(fmt, fixed_point_fast_path_matches_snprintf_on_ties_and_random_values)
 		else
 			snprintf(fmtbuf, sizeof fmtbuf, "%%.%df", prec);
 		check_double(fmtbuf, 0, 0, 0, v);
+	}
+}
+
+/* The digit helpers of fmt.c and text.c against snprintf: every power of ten
+ * and its neighbours (where the digit count changes), the ends, random bits. */
+Test(fmt, digit_helpers_match_snprintf_where_the_count_changes_and_on_random_values)
+{
+	uint64_t vals[80 + 2000], x = 0x2545f4914f6cdd1dull;
+	size_t n = 0;
+	vals[n++] = 0;
+	vals[n++] = UINT64_MAX;
+	for (uint64_t p = 1, k = 0; k < 20; k++, p *= 10) {
+		vals[n++] = p - 1;
+		vals[n++] = p;
+		vals[n++] = p + 1;
+	}
+	while (n < sizeof vals / sizeof vals[0]) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		vals[n++] = x >> (x % 64); /* every magnitude */
+	}
+	for (size_t i = 0; i < n; i++) {
+		char want[32], got[32];
+		int len = snprintf(want, sizeof want, "%llu", (unsigned long long)vals[i]);
+		cr_assert_eq(digits_count(vals[i]), len, "digits_count(%s)", want);
+		char *end = digits_put(got, vals[i]);
+		cr_assert(end - got == len && memcmp(got, want, (size_t)len) == 0, "digits_put(%s)", want);
+		char *start = digits_back(got + sizeof got, vals[i]);
+		cr_assert(got + sizeof got - start == len && memcmp(start, want, (size_t)len) == 0, "digits_back(%s)", want);
+		int w = len + (int)(i % 3); /* exact width, and wider: leading zeros */
+		snprintf(want, sizeof want, "%0*llu", w, (unsigned long long)vals[i]);
+		start = digits_fixed_back(got + sizeof got, vals[i], w);
+		cr_assert(got + sizeof got - start == w && memcmp(start, want, (size_t)w) == 0,
+			  "digits_fixed_back(%s, %d)", want, w);
 	}
 }

@@ -1,0 +1,96 @@
+/*
+ * digits.h — decimal digits two at a time, for the collector's per-record
+ * formatting (text.c: pids, tids, nanoseconds; fmt.c: %d, %u, %f). One
+ * division by 100 and a two-byte copy from a table replace two divisions
+ * by 10: the digit loops were a quarter of the collector's instructions
+ * per record.
+ */
+#ifndef SHMLOG_DIGITS_H
+#define SHMLOG_DIGITS_H
+
+#include <stdint.h>
+#include <string.h>
+
+static const char digit_pairs[201] = "00010203040506070809"
+				     "10111213141516171819"
+				     "20212223242526272829"
+				     "30313233343536373839"
+				     "40414243444546474849"
+				     "50515253545556575859"
+				     "60616263646566676869"
+				     "70717273747576777879"
+				     "80818283848586878889"
+				     "90919293949596979899";
+
+/* Write v as exactly n digits (v < 10^n, leading zeros) ending just before
+ * end; returns where they start (end - n). */
+static inline char *digits_fixed_back(char *end, uint64_t v, int n)
+{
+	for (; n >= 2; n -= 2) {
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (n)
+		*--end = (char)('0' + v % 10);
+	return end;
+}
+
+/* Write the digits of v (no leading zeros; "0" for 0) ending just before
+ * end; returns where they start. */
+static inline char *digits_back(char *end, uint64_t v)
+{
+	while (v >= 100) {
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * (v % 100), 2);
+		v /= 100;
+	}
+	if (v >= 10) {
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * v, 2);
+	} else {
+		*--end = (char)('0' + v);
+	}
+	return end;
+}
+
+/* How many digits v has (1 for 0). */
+static inline int digits_count(uint64_t v)
+{
+	static const uint64_t pow10[20] = {1ull,
+					   10ull,
+					   100ull,
+					   1000ull,
+					   10000ull,
+					   100000ull,
+					   1000000ull,
+					   10000000ull,
+					   100000000ull,
+					   1000000000ull,
+					   10000000000ull,
+					   100000000000ull,
+					   1000000000000ull,
+					   10000000000000ull,
+					   100000000000000ull,
+					   1000000000000000ull,
+					   10000000000000000ull,
+					   100000000000000000ull,
+					   1000000000000000000ull,
+					   10000000000000000000ull};
+	/* log10(2) ~ 1233 / 4096: t is the count or one less. v | 1 is on the
+	 * same side of every power of ten above 1 (they are even), and makes 0
+	 * count as one digit. */
+	uint64_t w = v | 1;
+	int t = ((64 - __builtin_clzll(w)) * 1233) >> 12;
+	return t + (w >= pow10[t]);
+}
+
+/* Write the digits of v at p; returns the end. */
+static inline char *digits_put(char *p, uint64_t v)
+{
+	char *end = p + digits_count(v);
+	digits_back(end, v);
+	return end;
+}
+
+#endif
