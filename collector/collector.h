@@ -56,6 +56,8 @@ struct cseg {
 	uint64_t id;       /* unique per attach, for io_uring user_data */
 	uint64_t ino;      /* inode, to tell a replaced file */
 	int pidfd;         /* -1 if none */
+	int wd;            /* the directory watch when attached: its producer rings
+			    * there (by its descriptor once the path is gone) */
 	bool dead;         /* producer process has ended */
 	bool broken;       /* rejected after attach (corrupt ring, SIGBUS) */
 	bool finished;     /* producer gone or closed, drained, end reported: remove */

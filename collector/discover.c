@@ -43,15 +43,27 @@ static int make_dir(struct collector *c)
 	return rc;
 }
 
+/* Remove watch wd, an earlier directory's, unless a segment attached from
+ * that directory still needs it: its producer rings there. */
+static void release_watch(struct collector *c, int wd)
+{
+	if (wd < 0 || wd == c->watch_wd)
+		return;
+	for (unsigned i = 0; i < c->n_segs; i++)
+		if (c->segs[i]->wd == wd)
+			return;
+	inotify_rm_watch(c->inotify_fd, wd); /* fails if gone already: nothing to do */
+}
+
 /* Watch dir with inotify, in place of an earlier watch. */
 static int watch_dir(struct collector *c)
 {
 	int wd = inotify_add_watch(c->inotify_fd, c->dir, DISCOVER_WATCH_MASK);
 	if (wd < 0)
 		return -errno;
-	if (c->watch_wd >= 0 && wd != c->watch_wd)
-		inotify_rm_watch(c->inotify_fd, c->watch_wd); /* fails if gone already: nothing to do */
+	int old = c->watch_wd;
 	c->watch_wd = wd;
+	release_watch(c, old);
 	return 0;
 }
 
@@ -173,6 +185,7 @@ static void attach(struct collector *c, const char *name, uint64_t ino)
 	s->id = ++c->next_id;
 	s->ino = ino;
 	s->pidfd = -1;
+	s->wd = c->watch_wd;
 	atomic_store_explicit(&s->seg.hdr->collector_pid, (uint64_t)getpid(), memory_order_relaxed);
 	clock_store(s->seg.hdr, &c->calib);
 	c->segs[c->n_segs++] = s;
@@ -187,22 +200,24 @@ void discover_scan(struct collector *c)
 	 * nothing in it is mapped; else this look at it does): make it again,
 	 * as at start, and watch the new one before reading it, so that a
 	 * segment made in it is either read below or announced. Segments
-	 * attached from the old one stay mapped and are still drained. */
+	 * attached from the old one stay mapped and are still drained, and
+	 * the old watch stays for them (release_watch). */
 	struct stat sb;
 	if (stat(c->dir, &sb) < 0 || sb.st_dev != c->dir_dev || sb.st_ino != c->dir_ino)
 		c->watch_lost = true;
 	if (c->watch_lost) {
 		int rc = make_dir(c);
-		if (rc == 0 && c->inotify_fd >= 0)
-			rc = watch_dir(c);
 		if (rc < 0) {
 			if (!c->watch_warned)
-				collector_warn("%s: segment directory gone and cannot be made or watched again (%s); "
+				collector_warn("%s: segment directory gone and cannot be made again (%s); "
 					       "retrying at each rescan", c->dir, strerror(-rc));
-			c->watch_warned = true;
-		} else {
-			c->watch_lost = c->watch_warned = false;
+		} else if (c->inotify_fd >= 0 && (rc = watch_dir(c)) < 0) {
+			if (!c->watch_warned)
+				collector_warn("%s: segment directory made again but cannot be watched (%s); "
+					       "retrying at each rescan", c->dir, strerror(-rc));
 		}
+		c->watch_warned = rc < 0;
+		c->watch_lost = rc < 0;
 	}
 	DIR *d = opendir(c->dir);
 	if (!d)
@@ -246,16 +261,19 @@ void discover_process_died(struct collector *c, uint64_t seg_id)
 static void detach(struct collector *c, unsigned idx, bool remove)
 {
 	struct cseg *s = c->segs[idx];
-	if (remove && unlink(s->seg.path) < 0 && errno != ENOENT)
-		collector_warn("%s: cannot remove drained segment: %s", s->seg.path, strerror(errno));
 	if (s->pidfd >= 0)
 		close(s->pidfd); /* the pending poll completes with an error and is ignored */
 	if (!remove && !s->broken) /* a broken file may not even have its header page any more */
 		atomic_store_explicit(&s->seg.hdr->collector_pid, 0, memory_order_relaxed);
 	seg_close(&s->seg);
+	/* unmapped first: once the file is gone from the directory, nothing of
+	 * ours keeps the directory alive (and inotify quiet, were it removed) */
+	if (remove && unlink(s->seg.path) < 0 && errno != ENOENT)
+		collector_warn("%s: cannot remove drained segment: %s", s->seg.path, strerror(errno));
+	c->segs[idx] = c->segs[--c->n_segs];
+	release_watch(c, s->wd);
 	free(s->rings);
 	free(s);
-	c->segs[idx] = c->segs[--c->n_segs];
 }
 
 void discover_reap(struct collector *c)

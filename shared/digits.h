@@ -54,35 +54,37 @@ static inline char *digits_back(char *end, uint64_t v)
 	return end;
 }
 
+/* 10^0 to 10^19: every power of ten a uint64_t holds. */
+static const uint64_t digits_pow10[20] = {1ull,
+					  10ull,
+					  100ull,
+					  1000ull,
+					  10000ull,
+					  100000ull,
+					  1000000ull,
+					  10000000ull,
+					  100000000ull,
+					  1000000000ull,
+					  10000000000ull,
+					  100000000000ull,
+					  1000000000000ull,
+					  10000000000000ull,
+					  100000000000000ull,
+					  1000000000000000ull,
+					  10000000000000000ull,
+					  100000000000000000ull,
+					  1000000000000000000ull,
+					  10000000000000000000ull};
+
 /* How many digits v has (1 for 0). */
 static inline int digits_count(uint64_t v)
 {
-	static const uint64_t pow10[20] = {1ull,
-					   10ull,
-					   100ull,
-					   1000ull,
-					   10000ull,
-					   100000ull,
-					   1000000ull,
-					   10000000ull,
-					   100000000ull,
-					   1000000000ull,
-					   10000000000ull,
-					   100000000000ull,
-					   1000000000000ull,
-					   10000000000000ull,
-					   100000000000000ull,
-					   1000000000000000ull,
-					   10000000000000000ull,
-					   100000000000000000ull,
-					   1000000000000000000ull,
-					   10000000000000000000ull};
 	/* log10(2) ~ 1233 / 4096: t is the count or one less. v | 1 is on the
 	 * same side of every power of ten above 1 (they are even), and makes 0
 	 * count as one digit. */
 	uint64_t w = v | 1;
 	int t = ((64 - __builtin_clzll(w)) * 1233) >> 12;
-	return t + (w >= pow10[t]);
+	return t + (w >= digits_pow10[t]);
 }
 
 /* Write the digits of v at p; returns the end. */

@@ -520,8 +520,6 @@ static int fmt_render_snprintf(struct sbuf *out, const struct fmt_conv *c, const
  */
 static bool fmt_render_fixed(struct sbuf *out, double v, int32_t prec, int64_t width)
 {
-	static const uint64_t pow10[10] = {1,	   10,	    100,      1000,	 10000,
-					   100000, 1000000, 10000000, 100000000, 1000000000};
 	if (prec > 9)
 		return false;
 	uint64_t bits;
@@ -538,7 +536,7 @@ static bool fmt_render_fixed(struct sbuf *out, double v, int32_t prec, int64_t w
 	int e2 = exp - 1075;
 	if (e2 > 11)
 		return false; /* v >= 2^64 */
-	unsigned __int128 n = (unsigned __int128)mant * pow10[prec]; /* < 2^83 */
+	unsigned __int128 n = (unsigned __int128)mant * digits_pow10[prec]; /* < 2^83 */
 	unsigned __int128 q;
 	if (e2 >= 0) {
 		q = n << e2;
@@ -553,14 +551,14 @@ static bool fmt_render_fixed(struct sbuf *out, double v, int32_t prec, int64_t w
 	}
 	uint64_t ip, fp;
 	if (q >> 64) { /* v * 10^prec >= 2^64: a 128-bit division */
-		unsigned __int128 ipart = q / pow10[prec];
+		unsigned __int128 ipart = q / digits_pow10[prec];
 		if (ipart >> 64)
 			return false;
 		ip = (uint64_t)ipart;
-		fp = (uint64_t)(q % pow10[prec]);
+		fp = (uint64_t)(q % digits_pow10[prec]);
 	} else {
-		ip = (uint64_t)q / pow10[prec];
-		fp = (uint64_t)q % pow10[prec];
+		ip = (uint64_t)q / digits_pow10[prec];
+		fp = (uint64_t)q % digits_pow10[prec];
 	}
 	char tmp[48], *e = tmp + sizeof tmp, *p = digits_fixed_back(e, fp, prec);
 	if (prec)

@@ -97,7 +97,6 @@ static inline char *put2(char *p, unsigned v)
 	return digits_fixed_back(p + 2, v, 2) + 2;
 }
 
-
 /*
  * Write the 30 characters of the RFC 3339 timestamp (no NUL) at p.
  * Returns the end of what was written.

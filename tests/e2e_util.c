@@ -235,3 +235,9 @@ bool file_has_lines(void *arg)
 	free(t);
 	return n >= w->n;
 }
+
+bool is_dir(void *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}

@@ -59,6 +59,9 @@ struct file_wait {
 bool file_has_bytes(void *arg);
 bool file_has_lines(void *arg);
 
+/* For th_wait_until: path is a directory. */
+bool is_dir(void *path);
+
 /* Segment files in dir. */
 int count_segments(void);
 bool no_segments(void *arg);

@@ -296,3 +296,23 @@ Test(doorbell, a_producer_that_gave_up_root_still_rings)
 	seg_close(&rseg);
 	cr_assert(arrived, "the record of a producer that changed user did not wake the collector");
 }
+
+Test(doorbell, a_producer_attached_from_a_renamed_directory_still_rings)
+{
+	/* the collector makes its directory again and watches the new one; the
+	 * producer, whose path now leads nowhere, rings through its descriptor
+	 * into the old directory, whose watch must stay (no rescan for 10 min) */
+	open_logger(1);
+	log_value(1);
+	wait_lines(1);
+	char *old;
+	cr_assert(asprintf(&old, "%s.old", dir) > 0);
+	cr_assert_eq(rename(dir, old), 0);
+	cr_assert(th_wait_until(is_dir, dir, WAIT_MS), "the collector did not make its directory again");
+	cr_assert(th_wait_until(bell_set, NULL, WAIT_MS), "the collector never went to sleep");
+	log_value(2);
+	wait_lines(2);
+	cr_assert_eq(shmlog_flush(lg, WAIT_MS), 0);
+	th_rmrf(old);
+	free(old);
+}

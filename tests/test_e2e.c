@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -296,12 +295,6 @@ Test(e2e, a_segment_truncated_under_the_collector_is_rejected_without_crashing_i
 	free(out);
 	free(err);
 	free(stop);
-}
-
-static bool is_dir(void *path)
-{
-	struct stat sb;
-	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
 /* Occurrences of s in text. */
