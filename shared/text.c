@@ -97,33 +97,32 @@ static inline char *put2(char *p, unsigned v)
 	return digits_fixed_back(p + 2, v, 2) + 2;
 }
 
+/* Write the 20 characters "YYYY-MM-DDTHH:MM:SS." of second secs at p. */
+static void put_date_time(char *p, uint64_t secs);
+
 /*
  * Write the 30 characters of the RFC 3339 timestamp (no NUL) at p.
- * Returns the end of what was written.
+ * Returns the end of what was written. The date and time up to the second
+ * change once a second: they are reused.
  */
-static char *put_ts_slow(char *p, uint64_t ts_ns);
-
-/* The date and time up to the second change once a second: reuse them. */
 static char *put_ts(char *p, uint64_t ts_ns)
 {
 	static _Thread_local uint64_t cached_secs = UINT64_MAX;
-	static _Thread_local char cached[TEXT_TS_BYTES];
+	static _Thread_local char cached[20];
 	uint64_t secs = ts_ns / 1000000000u;
 	if (secs != cached_secs) {
-		put_ts_slow(cached, secs * 1000000000u);
+		put_date_time(cached, secs);
 		cached_secs = secs;
 	}
-	memcpy(p, cached, 20); /* "YYYY-MM-DDTHH:MM:SS." */
+	memcpy(p, cached, 20);
 	p += 20;
 	digits_fixed_back(p + 9, ts_ns % 1000000000u, 9);
 	p[9] = 'Z';
 	return p + 10;
 }
 
-static char *put_ts_slow(char *p, uint64_t ts_ns)
+static void put_date_time(char *p, uint64_t secs)
 {
-	uint64_t secs = ts_ns / 1000000000u;
-	uint32_t ns = (uint32_t)(ts_ns % 1000000000u);
 	uint64_t days = secs / 86400u;
 	uint32_t sod = (uint32_t)(secs % 86400u);
 
@@ -154,10 +153,7 @@ static char *put_ts_slow(char *p, uint64_t ts_ns)
 	p = put2(p, sod / 60 % 60);
 	*p++ = ':';
 	p = put2(p, sod % 60);
-	*p++ = '.';
-	p = digits_fixed_back(p + 9, ns, 9) + 9;
-	*p++ = 'Z';
-	return p;
+	*p = '.';
 }
 
 /*
