@@ -452,8 +452,13 @@ int seg_mkdir_p(const char *dir, bool world)
 		*p = '/';
 	}
 	if (mkdir(tmp, world ? 01777 : 0700) < 0) {
+		struct stat sb;
 		if (errno != EEXIST)
 			return -errno;
+		if (stat(tmp, &sb) < 0)
+			return -errno;
+		if (!S_ISDIR(sb.st_mode))
+			return -ENOTDIR; /* a file in its place */
 	} else if (world) {
 		chmod(tmp, 01777); /* mkdir's mode is cut by the umask */
 	}

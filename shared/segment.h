@@ -144,7 +144,8 @@ void seg_notice(const struct seg *s, uint32_t tid, int level, struct text_record
 /*
  * Create dir and its missing parents. The last component gets mode 1777
  * (sticky, world-writable, like /tmp) when world is true — the shared default
- * directory, where every user's processes log — else 0700. Returns 0 or -errno.
+ * directory, where every user's processes log — else 0700. Returns 0 or -errno
+ * (-ENOTDIR when something else than a directory is in its place).
  */
 int seg_mkdir_p(const char *dir, bool world);
 
