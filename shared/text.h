@@ -39,6 +39,35 @@ enum text_format {
 
 #define TEXT_TS_BYTES 31 /* "2026-11-24T01:59:46.123456789Z" + NUL */
 
+/* Structured fields (SHMLOG_*_KV): typed key/value pairs after the message. */
+#define TEXT_MAX_FIELDS 16
+
+enum text_field_type {
+	TEXT_FIELD_I64 = 1,  /* every signed integer type */
+	TEXT_FIELD_U64 = 2,  /* every unsigned integer type */
+	TEXT_FIELD_F64 = 3,  /* float, double */
+	TEXT_FIELD_BOOL = 4, /* bool */
+	TEXT_FIELD_STR = 5,  /* char *, copied by value; may be NULL */
+};
+
+struct text_field {
+	const char *key;    /* not NUL-terminated */
+	uint32_t key_len;
+	uint8_t type;       /* TEXT_FIELD_* */
+	bool null;          /* TEXT_FIELD_STR: the producer passed NULL */
+	bool truncated;     /* TEXT_FIELD_STR: cut at the segment's max_string_bytes */
+	union {
+		int64_t i;
+		uint64_t u;
+		double d;
+		bool b;
+		struct {
+			const char *p; /* not NUL-terminated */
+			uint32_t len;
+		} s;
+	} v;
+};
+
 struct text_record {
 	uint64_t ts_ns;     /* UTC, ns since the epoch */
 	int level;          /* TEXT_LEVEL_* */
@@ -52,6 +81,8 @@ struct text_record {
 	size_t file_len;
 	uint32_t line;
 	bool consumed;      /* already consumed by a collector (shmlog read --all) */
+	const struct text_field *fields; /* n_fields structured fields, in call order */
+	uint32_t n_fields;
 };
 
 /* "TRACE" .. "CRITICAL", "OFF"; "?" for anything else. */
