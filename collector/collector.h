@@ -5,8 +5,11 @@
  *               watches their producers' lifetime (pidfd), detaches and removes
  *               them when drained
  *   drain.c     one drain cycle: gather committed records from every ring,
- *               merge them in timestamp order, render, hand to the writers,
- *               write through io_uring, then publish consumed positions
+ *               merge them in timestamp order, render, hand them to the
+ *               output side
+ *   output.c    the live writers and the routes (output.h)
+ *   ledger.c    the batches in flight: publish consumed positions once every
+ *               writer is done with them
  *   loop.c      the io_uring event loop tying them together
  */
 #ifndef SHMLOG_COLLECTOR_H
@@ -22,6 +25,7 @@
 #include "../shared/sbuf.h"
 #include "../shared/segment.h"
 #include "config.h"
+#include "output.h"
 
 #define COLLECTOR_MAX_SEGS 4096
 /* inotify events on the segment directory: a segment appears (IN_MOVED_TO;
@@ -67,9 +71,9 @@ struct cseg {
 
 /*
  * A batch handed to the writers but not yet delivered by all of them: the
- * ring positions it brings each ring to, and where it ends in each writer's
- * output (bytes counted since start). Batches are delivered in order; when
- * one is, its positions are published as the rings' heads.
+ * ring positions it brings each ring to, and the records each writer had
+ * been given when it ended (output_marks). Batches are delivered in order;
+ * when one is, its positions are published as the rings' heads.
  */
 struct batch_pos {
 	struct cseg *s;
@@ -81,14 +85,10 @@ struct batch_pos {
 
 struct batch {
 	struct batch *next;
-	uint64_t end[CONFIG_MAX_WRITERS];
+	uint64_t mark[CONFIG_MAX_WRITERS];
 	uint32_t n;
 	struct batch_pos p[];
 };
-
-/* Output held for writers that cannot write (bytes); beyond it no new
- * records are gathered until they recover. */
-#define COLLECTOR_BACKLOG_MAX (64u << 20)
 
 /* A rejected file, remembered so that it is reported once. */
 struct reject {
@@ -113,6 +113,7 @@ struct run {
 
 struct collector {
 	struct collector_config *cfg;
+	struct output out;  /* the live writers and routes */
 	struct cand *cands;
 	uint32_t cap_cands;
 	struct run *runs;
@@ -170,22 +171,26 @@ void discover_publish_clock(struct collector *c);
  */
 long drain_cycle(struct collector *c, bool final, bool *held, bool *more);
 
-/* Bytes waiting in writers' backlogs (a writer that cannot write). */
-uint64_t drain_backlog(const struct collector *c);
-
-/* Whether a producer waits for a sync not yet published (sync_req beyond synced). */
-bool drain_sync_wanted(const struct collector *c);
-
+/* ledger.c: queue this cycle's new ring positions as a batch (after its records went to the output). */
+void ledger_push(struct collector *c);
+/* Publish the positions of every batch the writers are done with, oldest first; wake producers. */
+void ledger_pop(struct collector *c);
 /* Free undelivered batches (at exit: their records stay in the segments). */
-void drain_forget_batches(struct collector *c);
+void ledger_forget(struct collector *c);
+/* Whether a producer waits for a sync not yet published (sync_req beyond synced). */
+bool ledger_sync_wanted(const struct collector *c);
+/* If a producer waits for durability: sync every writer, then publish synced = consumed. */
+void ledger_publish_synced(struct collector *c);
 
 /* Report a line on stderr, prefixed with the program name. */
 void collector_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 long long collector_now_ms(void);
 
-/* loop.c: run until SIGTERM/SIGINT (or, with once, until everything present
- * is drained). Returns 0, or -errno for a setup failure (message printed). */
+/* loop.c: open the output (taking cfg's writers and routes) and run until
+ * SIGTERM/SIGINT (or, with once, until everything present is drained); SIGHUP
+ * reopens the writers' files. Returns 0, or -errno for a setup failure
+ * (message printed). */
 int collector_run(struct collector_config *cfg, const char *dir, bool once);
 
 #endif

@@ -1,16 +1,16 @@
 /*
  * config.c — reading the collector's libconfig file and opening its writers.
  *
- * The file has two top-level settings, the group "collector" (dir,
- * merge_window_us, poll_max_ms, sleep_after_ms, idle_poll_ms, rescan_ms) and
+ * The file has four top-level settings: the group "collector" (dir,
+ * merge_window_us, poll_max_ms, sleep_after_ms, idle_poll_ms, rescan_ms),
  * the list "writers" (groups with a required "type"; the rest is read by
- * writer_open and the type). Anything else is an error rather than being
- * ignored: a misspelt key would otherwise
- * silently fall back to a default. Every error is one line,
- * "FILE:LINE: KEY: problem", with KEY a path such as "writers.[1].type".
+ * writer_configure and the type), and "routes" and "default", compiled by
+ * router.c. Anything else is an error rather than being ignored: a misspelt
+ * key would otherwise silently fall back to a default. Every error is one
+ * line, "FILE:LINE: KEY: problem", with KEY a path such as "writers.[1].type".
  *
- * Loading either succeeds completely or leaves nothing open: writers opened
- * before an error are closed again.
+ * Loading opens nothing (output.c opens the writers), and either succeeds
+ * completely or leaves nothing allocated.
  */
 #include "config.h"
 
@@ -117,8 +117,29 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 	return read_uint(grp, "rescan_ms", CONFIG_RESCAN_MS_MIN, CONFIG_RESCAN_MS_MAX, &c->rescan_ms, d);
 }
 
-/* Open writers.[i] into the next slot of c. Returns 0 or -errno. */
-static int open_writer(struct collector_config *c, const config_setting_t *grp, struct diag *d)
+/*
+ * Writers are addressed by name in routes, so a name given twice is an
+ * error. A writer without a name is named after its type; two such writers
+ * of one type are fine while nothing addresses writers by name.
+ * Returns 0 or -EINVAL with d filled.
+ */
+static int check_name(const struct collector_config *c, const config_setting_t *grp, bool by_name,
+		      struct diag *d)
+{
+	const struct writer *w = &c->writers[c->n_writers];
+	const config_setting_t *name = config_setting_get_member(grp, "name");
+	for (unsigned i = 0; i < c->n_writers; i++) {
+		if (strcmp(c->writers[i].name, w->name) != 0 || (!name && !by_name))
+			continue;
+		writer_diag(d, name ? name : grp, NULL, "writer \"%s\" is named twice (the first is writers.[%u])",
+			    w->name, i);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Configure writers.[i] into the next slot of c. Returns 0 or -errno. */
+static int add_writer(struct collector_config *c, const config_setting_t *grp, bool by_name, struct diag *d)
 {
 	if (config_setting_type(grp) != CONFIG_TYPE_GROUP) {
 		writer_diag(d, grp, NULL, "expected a group { type = ...; }");
@@ -140,14 +161,16 @@ static int open_writer(struct collector_config *c, const config_setting_t *grp, 
 			    writer_types_list(known, sizeof known));
 		return -EINVAL;
 	}
-	r = writer_open(&c->writers[c->n_writers], ops, grp, d);
+	r = writer_configure(&c->writers[c->n_writers], ops, grp, d);
+	if (r == 0 && (r = check_name(c, grp, by_name, d)) < 0)
+		writer_close(&c->writers[c->n_writers]);
 	if (r < 0)
 		return r;
 	c->n_writers++;
 	return 0;
 }
 
-static int read_writers(struct collector_config *c, const config_setting_t *list, struct diag *d)
+static int read_writers(struct collector_config *c, const config_setting_t *list, bool by_name, struct diag *d)
 {
 	int type = config_setting_type(list);
 	int n = config_setting_length(list);
@@ -165,7 +188,7 @@ static int read_writers(struct collector_config *c, const config_setting_t *list
 		return -EINVAL;
 	}
 	for (int i = 0; i < n; i++) {
-		int r = open_writer(c, config_setting_get_elem(list, (unsigned)i), d);
+		int r = add_writer(c, config_setting_get_elem(list, (unsigned)i), by_name, d);
 		if (r < 0)
 			return r;
 	}
@@ -174,13 +197,37 @@ static int read_writers(struct collector_config *c, const config_setting_t *list
 
 static int default_writer(struct collector_config *c, struct diag *d)
 {
-	int r = writer_open(&c->writers[0], writer_lookup("console"), NULL, d);
+	int r = writer_configure(&c->writers[0], writer_lookup("console"), NULL, d);
 	if (r == 0)
 		c->n_writers = 1;
 	return r;
 }
 
-static int read_file(struct collector_config *c, config_t *cfg, const char *path, struct diag *d)
+/* Forwards the router's warnings to config_load's caller. */
+struct warn_to {
+	void (*fn)(const char *line);
+};
+
+static void forward_warning(void *arg, const char *line)
+{
+	const struct warn_to *to = arg;
+	if (to->fn)
+		to->fn(line);
+}
+
+/* Compile routes and default against the writers' names. Returns 0 or -errno with d filled. */
+static int read_routes(struct collector_config *c, const config_setting_t *routes, const config_setting_t *dflt,
+		       struct diag *d, void (*warn)(const char *))
+{
+	const char *names[CONFIG_MAX_WRITERS];
+	for (unsigned i = 0; i < c->n_writers; i++)
+		names[i] = c->writers[i].name;
+	struct warn_to to = {warn};
+	return router_open(&c->router, routes, dflt, names, c->n_writers, d, forward_warning, &to);
+}
+
+static int read_file(struct collector_config *c, config_t *cfg, const char *path, struct diag *d,
+		     void (*warn)(const char *))
 {
 	/* libconfig reports an unreadable file as a bare "file I/O error"; find the reason first. */
 	FILE *f = fopen(path, "r");
@@ -199,7 +246,7 @@ static int read_file(struct collector_config *c, config_t *cfg, const char *path
 	}
 
 	config_setting_t *root = config_root_setting(cfg);
-	config_setting_t *collector = NULL, *writers = NULL;
+	config_setting_t *collector = NULL, *writers = NULL, *routes = NULL, *dflt = NULL;
 	int n = config_setting_length(root);
 	for (int i = 0; i < n; i++) {
 		config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
@@ -208,8 +255,12 @@ static int read_file(struct collector_config *c, config_t *cfg, const char *path
 			collector = s;
 		} else if (strcmp(name, "writers") == 0) {
 			writers = s;
+		} else if (strcmp(name, "routes") == 0) {
+			routes = s;
+		} else if (strcmp(name, "default") == 0) {
+			dflt = s;
 		} else {
-			writer_diag(d, s, NULL, "unknown key (known: collector, writers)");
+			writer_diag(d, s, NULL, "unknown key (known: collector, writers, routes, default)");
 			return -EINVAL;
 		}
 	}
@@ -217,37 +268,45 @@ static int read_file(struct collector_config *c, config_t *cfg, const char *path
 	int r = collector ? read_collector(c, collector, d) : 0;
 	if (r < 0)
 		return r;
-	return writers ? read_writers(c, writers, d) : default_writer(c, d);
+	r = writers ? read_writers(c, writers, routes || dflt, d) : default_writer(c, d);
+	if (r < 0)
+		return r;
+	return read_routes(c, routes, dflt, d, warn);
 }
 
 /*
  * Load the config at path (NULL: built-in defaults and one console writer on
- * stdout) into *c, which needs no initialisation, and open its writers.
- * Returns 0, or -errno with d->msg holding one line "FILE:LINE: KEY: problem"
+ * stdout) into *c, which needs no initialisation: configure its writers and
+ * compile its routes; warn(line), if not NULL, gets each warning. Returns 0,
+ * or -errno with d->msg holding one line "FILE:LINE: KEY: problem"
  * ("FILE:LINE: problem" for a syntax error, "FILE: cannot read: reason" for
- * an unreadable file) and nothing left open: -EINVAL for a bad config, the
- * open's -errno for an unreadable config or a writer that cannot open.
+ * an unreadable file) and nothing left allocated: -EINVAL for a bad config,
+ * the -errno of an unreadable config.
  */
-int config_load(struct collector_config *c, const char *path, struct diag *d)
+int config_load(struct collector_config *c, const char *path, struct diag *d, void (*warn)(const char *line))
 {
 	set_defaults(c);
 	d->msg[0] = '\0';
-	if (!path)
-		return default_writer(c, d);
+	if (!path) {
+		int r = default_writer(c, d);
+		return r < 0 ? r : read_routes(c, NULL, NULL, d, warn);
+	}
 
 	config_t cfg;
 	config_init(&cfg);
-	int r = read_file(c, &cfg, path, d);
+	int r = read_file(c, &cfg, path, d, warn);
 	config_destroy(&cfg);
 	if (r < 0)
 		config_free(c);
 	return r;
 }
 
-/* Close every writer; c may then be loaded again. Returns nothing. */
+/* Free the writers and routes output_open did not take; c may then be loaded again. Returns nothing. */
 void config_free(struct collector_config *c)
 {
 	for (unsigned i = 0; i < c->n_writers; i++)
 		writer_close(&c->writers[i]);
 	c->n_writers = 0;
+	router_close(c->router);
+	c->router = NULL;
 }

@@ -14,9 +14,16 @@
  *     { type = "console"; stream = "stdout"; color = "auto"; },
  *     { type = "file"; name = "app"; path = "/var/log/app.log"; min_level = "WARN"; format = "json"; }
  *   );
+ *   routes = ( { level = ["ERROR", "CRITICAL"]; to = ["app"]; } );   # router.h
+ *   default = ["console"];
  *
  * With no config file the collector uses the defaults and one console writer
  * on stdout. Every error names the file, the line and the key.
+ *
+ * Loading parses and checks everything, configures the writers and compiles
+ * the routes, but opens nothing: the live writers belong to the output module
+ * (output.h), which takes them from here. So `--check-config` can load a file
+ * without creating any log file.
  */
 #ifndef SHMLOG_CONFIG_H
 #define SHMLOG_CONFIG_H
@@ -24,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "router.h"
 #include "writer.h"
 
 #define CONFIG_MAX_WRITERS 32
@@ -36,18 +44,20 @@ struct collector_config {
 	uint32_t idle_poll_ms;     /* default 200 */
 	uint32_t rescan_ms;        /* default 1000 */
 	unsigned n_writers;
-	struct writer writers[CONFIG_MAX_WRITERS]; /* opened */
+	struct writer writers[CONFIG_MAX_WRITERS]; /* configured, not opened; output_open takes them */
+	struct router *router;     /* compiled routes; output_open takes it */
 };
 
 /*
- * Load path (NULL: built-in defaults, one console writer on stdout) into *c
- * and open its writers. On error d->msg holds one line
- * "FILE:LINE: KEY: problem" and nothing stays open.
+ * Load path (NULL: built-in defaults, one console writer on stdout) into *c:
+ * configure its writers and compile its routes (nothing is opened). On error
+ * d->msg holds one line "FILE:LINE: KEY: problem". warn(line) is called for
+ * each warning (a writer nothing routes to); it may be NULL.
  * Returns 0 or -errno (-EINVAL for a bad config).
  */
-int config_load(struct collector_config *c, const char *path, struct diag *d);
+int config_load(struct collector_config *c, const char *path, struct diag *d, void (*warn)(const char *line));
 
-/* Close every writer. */
+/* Free what output_open did not take. */
 void config_free(struct collector_config *c);
 
 #endif

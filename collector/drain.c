@@ -1,5 +1,5 @@
 /*
- * drain.c — one drain cycle: gather, merge, render, write, publish.
+ * drain.c — one drain cycle: gather, merge, render, hand to the output, publish.
  *
  * Gather: for every attached segment and ring, read the published tail
  * (acquire) and walk the records in place from our consumer position,
@@ -8,10 +8,11 @@
  * final or the producer is gone. Merge: each ring's records are already in
  * time order, so a binary heap over the rings' runs yields the global
  * timestamp order. Render: each record's message is formatted once (in place:
- * arguments are decoded straight from the ring) and each writer appends its
- * own line. Write: every writer's batch goes out in one io_uring submission.
- * Publish: only then are the consumed positions stored, so a collector killed
- * mid-cycle re-reads (at most) the batch that was in flight.
+ * arguments are decoded straight from the ring) and handed to the output
+ * side (output.c), which routes it to its writers. Write: every writer's
+ * output goes out in one io_uring submission. Publish: only once the writers
+ * are done are the consumed positions stored (ledger.c), so a collector killed
+ * mid-cycle re-reads (at most) the batches that were in flight.
  *
  * Under load a cycle takes at most about COLLECTOR_BATCH_RECORDS records,
  * shared between the rings that have any. A ring cut short sets a limit, the
@@ -24,14 +25,10 @@
  * the segment, which is rejected here.
  */
 #include <errno.h>
-#include <limits.h>
-#include <linux/futex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "../shared/text.h"
 #include "collector.h"
@@ -114,12 +111,6 @@ static bool gather_ring(struct collector *c, struct cseg *s, uint32_t i, bool fi
 	return true;
 }
 
-static void add_to_writers(struct collector *c, const struct text_record *tr)
-{
-	for (unsigned w = 0; w < c->cfg->n_writers; w++)
-		writer_add(&c->cfg->writers[w], tr);
-}
-
 /* A line the collector itself writes about segment s. */
 static void notice(struct collector *c, struct cseg *s, uint32_t tid, int level, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
@@ -132,7 +123,7 @@ static void notice(struct collector *c, struct cseg *s, uint32_t tid, int level,
 	va_start(ap, fmt);
 	seg_notice(&s->seg, tid, level, &tr, buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	add_to_writers(c, &tr);
+	output_add(&c->out, &tr);
 }
 
 static void emit(struct collector *c, const struct cand *k)
@@ -142,7 +133,7 @@ static void emit(struct collector *c, const struct cand *k)
 	cr->lost_reported += seg_render(&k->s->seg, cr->tid, &k->r, k->ts_ns, &c->msg, &tr);
 	if (k->r.site != SHMLOG_SITE_LOSS)
 		cr->records_consumed++;
-	add_to_writers(c, &tr);
+	output_add(&c->out, &tr);
 }
 
 static inline bool run_less(const struct collector *c, const struct run *a, const struct run *b)
@@ -236,206 +227,6 @@ static void finish_segment(struct collector *c, struct cseg *s)
 	s->finished = true;
 }
 
-/* Wake producers sleeping on rh (flush, block policy, sync). */
-static void wake_waiters(struct shmlog_ring_header *rh)
-{
-	/* seq_cst: ordered against the head/synced store before it and the
-	 * producer's waiters increment (shmlog__wait_pos) */
-	if (atomic_load_explicit(&rh->waiters, memory_order_seq_cst)) {
-		atomic_fetch_add_explicit(&rh->wake_seq, 1, memory_order_seq_cst);
-		syscall(SYS_futex, &rh->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-	}
-}
-
-/*
- * Write what every writer holds (this cycle's output and any backlog) in one
- * io_uring submission, and drop the written bytes from the front of its
- * buffer. A durable writer that fails keeps the rest for the next cycle; a
- * non-durable one (console) drops it. Each condition is reported once.
- */
-static void write_batches(struct collector *c)
-{
-	struct uio_req reqs[CONFIG_MAX_WRITERS];
-	struct writer *who[CONFIG_MAX_WRITERS];
-	unsigned n = 0;
-	for (unsigned i = 0; i < c->cfg->n_writers; i++) {
-		struct writer *w = &c->cfg->writers[i];
-		if (w->buf.len == 0)
-			continue;
-		int rc = w->ops->prepare(w, &reqs[n]);
-		if (rc > 0)
-			who[n++] = w;
-		else if (rc < 0 && rc != w->last_err) {
-			collector_warn("writer %s: %s", w->name, strerror(-rc));
-			w->last_err = rc;
-		}
-	}
-	if (n)
-		uio_write_batch(&c->io, reqs, n);
-	for (unsigned i = 0; i < n; i++) {
-		struct writer *w = who[i];
-		size_t done = reqs[i].done;
-		if (reqs[i].err && !w->durable)
-			done = w->buf.len; /* nowhere to keep it: count it as gone */
-		memmove(w->buf.data, w->buf.data + done, w->buf.len - done);
-		w->buf.len -= done;
-		w->written += done;
-		w->stats.bytes += reqs[i].done;
-		if (reqs[i].err) {
-			w->stats.errors++;
-			if (reqs[i].err != w->last_err)
-				collector_warn("writer %s: write failed: %s%s", w->name, strerror(-reqs[i].err),
-					       w->durable ? "; keeping its records until it can write again"
-							  : "; output dropped");
-			w->last_err = reqs[i].err;
-		} else if (w->last_err) {
-			collector_warn("writer %s: writing again", w->name);
-			w->last_err = 0;
-		}
-	}
-}
-
-uint64_t drain_backlog(const struct collector *c)
-{
-	uint64_t b = 0;
-	for (unsigned i = 0; i < c->cfg->n_writers; i++)
-		b += c->cfg->writers[i].buf.len;
-	return b;
-}
-
-/* Queue this cycle's ring positions as a batch ending at the writers' current output. */
-static void push_batch(struct collector *c)
-{
-	uint32_t moved = 0;
-	for (unsigned si = 0; si < c->n_segs; si++) {
-		struct cseg *s = c->segs[si];
-		for (uint32_t i = 0; i < s->seg.ring_count; i++)
-			moved += s->rings[i].new_read != s->rings[i].read;
-	}
-	if (!moved)
-		return;
-	struct batch *b = malloc(sizeof *b + moved * sizeof b->p[0]);
-	if (!b)
-		return; /* positions stay unread: the records are gathered again */
-	b->next = NULL;
-	b->n = 0;
-	for (unsigned i = 0; i < c->cfg->n_writers; i++)
-		b->end[i] = c->cfg->writers[i].written + c->cfg->writers[i].buf.len;
-	for (unsigned si = 0; si < c->n_segs; si++) {
-		struct cseg *s = c->segs[si];
-		bool any = false;
-		for (uint32_t i = 0; i < s->seg.ring_count; i++) {
-			struct cring *cr = &s->rings[i];
-			if (cr->new_read == cr->read)
-				continue;
-			b->p[b->n++] = (struct batch_pos){s, i, cr->new_read, cr->lost_reported, cr->records_consumed};
-			cr->read = cr->new_read;
-			any = true;
-		}
-		s->pending += any;
-	}
-	if (c->bq_tail)
-		c->bq_tail->next = b;
-	else
-		c->bq_head = b;
-	c->bq_tail = b;
-}
-
-static bool delivered(const struct collector *c, const struct batch *b)
-{
-	for (unsigned i = 0; i < c->cfg->n_writers; i++)
-		if (c->cfg->writers[i].written < b->end[i])
-			return false;
-	return true;
-}
-
-/* Pop delivered batches: their positions become the rings' consumed heads. */
-static void pop_batches(struct collector *c)
-{
-	while (c->bq_head && delivered(c, c->bq_head)) {
-		struct batch *b = c->bq_head;
-		struct cseg *last = NULL;
-		for (uint32_t k = 0; k < b->n; k++) {
-			struct batch_pos *p = &b->p[k];
-			p->s->rings[p->ring].pos = p->pos;
-			if (!p->s->broken) {
-				struct shmlog_ring_header *rh = seg_ring(&p->s->seg, p->ring);
-				/* counters first: a collector that restarts reads them with head,
-				 * so a loss reported in an undelivered batch is not counted twice */
-				atomic_store_explicit(&rh->lost_reported, p->lost_reported, memory_order_relaxed);
-				atomic_store_explicit(&rh->records_consumed, p->records_consumed, memory_order_relaxed);
-				/* seq_cst: ordered against the waiters load in wake_waiters */
-				atomic_store_explicit(&rh->head, p->pos, memory_order_seq_cst);
-				wake_waiters(rh);
-			}
-			if (p->s != last)
-				p->s->pending--;
-			last = p->s;
-		}
-		c->bq_head = b->next;
-		if (!c->bq_head)
-			c->bq_tail = NULL;
-		free(b);
-	}
-}
-
-void drain_forget_batches(struct collector *c)
-{
-	while (c->bq_head) {
-		struct batch *b = c->bq_head;
-		c->bq_head = b->next;
-		free(b);
-	}
-	c->bq_tail = NULL;
-	for (unsigned si = 0; si < c->n_segs; si++)
-		c->segs[si]->pending = 0;
-}
-
-bool drain_sync_wanted(const struct collector *c)
-{
-	for (unsigned si = 0; si < c->n_segs; si++) {
-		const struct cseg *s = c->segs[si];
-		for (uint32_t i = 0; !s->broken && i < s->seg.ring_count; i++) {
-			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
-			if (atomic_load_explicit(&rh->sync_req, memory_order_seq_cst) >
-			    atomic_load_explicit(&rh->synced, memory_order_relaxed))
-				return true;
-		}
-	}
-	return false;
-}
-
-/*
- * If a producer waits for durability (sync_req beyond synced), sync every
- * writer and publish synced = consumed for every ring: everything consumed
- * has been written, and is now on disk.
- */
-static void publish_synced(struct collector *c)
-{
-	if (!drain_sync_wanted(c))
-		return;
-	for (unsigned i = 0; i < c->cfg->n_writers; i++) {
-		struct writer *w = &c->cfg->writers[i];
-		int rc = w->ops->sync ? w->ops->sync(w) : 0;
-		if (rc < 0) {
-			if (rc != w->last_err)
-				collector_warn("writer %s: sync failed: %s", w->name, strerror(-rc));
-			w->last_err = rc;
-			return; /* not durable: nobody is told it is */
-		}
-	}
-	for (unsigned si = 0; si < c->n_segs; si++) {
-		struct cseg *s = c->segs[si];
-		for (uint32_t i = 0; !s->broken && i < s->seg.ring_count; i++) {
-			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
-			if (atomic_load_explicit(&rh->synced, memory_order_relaxed) >= s->rings[i].pos)
-				continue;
-			atomic_store_explicit(&rh->synced, s->rings[i].pos, memory_order_seq_cst);
-			wake_waiters(rh);
-		}
-	}
-}
-
 /* Free released rings that are consumed. Idle, this only reads: nothing in
  * shared memory is dirtied. */
 static void publish(struct collector *c)
@@ -478,7 +269,7 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 	uint64_t now = clock_realtime_ns();
 	uint64_t cutoff = now - (uint64_t)c->cfg->merge_window_us * 1000u;
 	uint64_t future = now + 1000000000ull; /* a stamp this far ahead is not waited for */
-	bool gather = drain_backlog(c) < COLLECTOR_BACKLOG_MAX;
+	bool gather = !output_full(&c->out);
 
 	/* share the batch between the rings that have records */
 	uint32_t active = 0;
@@ -534,10 +325,10 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 		if (all)
 			finish_segment(c, s);
 	}
-	push_batch(c);
-	write_batches(c);
-	pop_batches(c);
+	ledger_push(c);
+	output_write(&c->out, &c->io);
+	ledger_pop(c);
 	publish(c);
-	publish_synced(c);
+	ledger_publish_synced(c);
 	return emitted;
 }

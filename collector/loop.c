@@ -3,7 +3,7 @@
  *
  * Everything the collector waits for arrives on one io_uring (the "event
  * ring"): inotify reads (a segment appeared), signalfd reads (SIGTERM,
- * SIGINT: drain and exit), pidfd polls (a producer ended) and the poll
+ * SIGINT: drain and exit; SIGHUP: reopen the writers' files), pidfd polls (a producer ended) and the poll
  * timeout. Writes go through a second ring (uio.c) so that waiting for a
  * batch's completions never swallows an event.
  *
@@ -118,10 +118,13 @@ static void handle_events(struct collector *c)
 			if (res >= 0 || res == -EAGAIN || res == -EINTR)
 				arm_read(c, c->inotify_fd, inotify_buf, sizeof inotify_buf, EV_INOTIFY);
 		} else if (tag == EV_SIGNAL) {
-			if (res == (int)sizeof sig_info)
+			bool hup = res == (int)sizeof sig_info && sig_info.ssi_signo == SIGHUP;
+			if (res == (int)sizeof sig_info && !hup)
 				c->stop = true;
 			else
 				arm_read(c, c->signal_fd, &sig_info, sizeof sig_info, EV_SIGNAL);
+			if (hup) /* log rotation: the files are opened again by name */
+				output_reopen(&c->out);
 		} else if (tag == EV_PID) {
 			if (res >= 0)
 				discover_process_died(c, ud & ((1ull << EV_TAG_SHIFT) - 1));
@@ -190,6 +193,7 @@ static int setup(struct collector *c)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	c->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -202,12 +206,8 @@ static int setup(struct collector *c)
 
 static void teardown(struct collector *c)
 {
-	for (unsigned i = 0; i < c->cfg->n_writers; i++) {
-		struct writer *w = &c->cfg->writers[i];
-		if (w->ops->sync)
-			w->ops->sync(w);
-	}
-	drain_forget_batches(c);
+	output_close(&c->out);
+	ledger_forget(c);
 	discover_detach_all(c);
 	io_uring_queue_exit(&c->ev);
 	io_uring_queue_exit(&c->io);
@@ -232,22 +232,28 @@ static void drain_all(struct collector *c)
 		;
 	/* one more for segments whose end became visible in the last cycle */
 	drain_cycle(c, true, &held, &more);
-	for (int k = 0; k < 20 && drain_backlog(c); k++) {
+	for (int k = 0; k < 20 && output_backlog(&c->out); k++) {
 		struct timespec d = {0, 50 * 1000 * 1000}; /* retry backoff for a full disk */
 		nanosleep(&d, NULL);
 		drain_cycle(c, true, &held, &more);
 	}
-	if (drain_backlog(c))
+	if (output_backlog(&c->out))
 		collector_warn("%llu bytes of output could not be written; their records were not consumed and "
 			       "stay in their segments",
-			       (unsigned long long)drain_backlog(c));
+			       (unsigned long long)output_backlog(&c->out));
 	discover_reap(c);
 }
 
 int collector_run(struct collector_config *cfg, const char *dir, bool once)
 {
 	struct collector c = {.cfg = cfg, .dir = dir, .inotify_fd = -1, .signal_fd = -1};
-	int rc = setup(&c);
+	struct diag d;
+	int rc = output_open(&c.out, cfg, &d);
+	if (rc < 0) {
+		collector_warn("%s", d.msg);
+		return rc;
+	}
+	rc = setup(&c);
 	if (rc < 0) {
 		teardown(&c);
 		return rc;
@@ -289,7 +295,7 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			us = held ? cfg->merge_window_us / 2 : TRICKLE_US;
 			if (us < 20)
 				us = 20;
-		} else if (drain_sync_wanted(&c)) { /* a sync that failed: try again soon, whatever the quiet */
+		} else if (ledger_sync_wanted(&c)) { /* a sync that failed: try again soon, whatever the quiet */
 			us = cfg->poll_max_ms * 1000u;
 		} else if (!c.n_segs || (c.bells_set && !c.watch_lost && discover_bells_intact(&c))) {
 			/* nothing to poll, or every ring's bell has been set (and
@@ -301,7 +307,7 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 			long long left = c.last_rescan_ms + cfg->rescan_ms - collector_now_ms();
 			us = left > 0 ? (uint32_t)left * 1000u : 1000u;
 		} else if (c.bells_usable && !c.watch_lost && collector_now_ms() - active_ms >= cfg->sleep_after_ms &&
-			   !c.bq_head && !drain_backlog(&c) && discover_set_bells(&c, true)) {
+			   !c.bq_head && !output_backlog(&c.out) && discover_set_bells(&c, true)) {
 			/* idle long enough: the bells are set; after the barrier (an
 			 * interrupt on every CPU running a producer thread, so once
 			 * per idle spell, not per wake-up), one more look at every

@@ -8,11 +8,13 @@
 
 #include "collector.h"
 #include "config.h"
+#include "output.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: shmlog-collector [--dir DIR] [--config FILE] [--once]\n"
+		"       shmlog-collector --check-config FILE\n"
 		"\n"
 		"Collect the logs that programs linked with libshmlog write into shared\n"
 		"memory, and write them to the configured outputs (default: stdout).\n"
@@ -22,9 +24,34 @@ static void usage(FILE *f)
 		"  -c, --config FILE  libconfig file declaring writers and options\n"
 		"                     (default: built-in, one console writer on stdout)\n"
 		"  -1, --once         drain what is there now and exit\n"
+		"  -C, --check-config FILE\n"
+		"                     load FILE, compile its routes and print one line\n"
+		"                     per writer and per route; exit 0, or 1 with the error\n"
+		"                     (opens no writer)\n"
 		"  -h, --help         show this help\n"
 		"\n"
-		"SIGTERM or SIGINT: drain everything committed, flush, exit 0.\n");
+		"SIGTERM or SIGINT: drain everything committed, flush, exit 0.\n"
+		"SIGHUP: reopen the files written to (after log rotation).\n");
+}
+
+static void warn_line(const char *line)
+{
+	fprintf(stderr, "shmlog-collector: warning: %s\n", line);
+}
+
+/* --check-config FILE: exit status 0 when FILE loads, 1 with its error. */
+static int check_config(const char *path)
+{
+	static struct collector_config cfg;
+	struct diag d = {{0}};
+	if (config_load(&cfg, path, &d, warn_line) < 0) {
+		fprintf(stderr, "shmlog-collector: %s\n", d.msg);
+		return 1;
+	}
+	output_describe(&cfg, stdout);
+	config_free(&cfg);
+	printf("%s: OK\n", path);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -33,17 +60,19 @@ int main(int argc, char **argv)
 		{"dir", required_argument, NULL, 'd'},
 		{"config", required_argument, NULL, 'c'},
 		{"once", no_argument, NULL, '1'},
+		{"check-config", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL, *config_path = NULL;
+	const char *dir = NULL, *config_path = NULL, *check = NULL;
 	bool once = false;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "d:c:1h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:c:1C:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd': dir = optarg; break;
 		case 'c': config_path = optarg; break;
 		case '1': once = true; break;
+		case 'C': check = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -53,9 +82,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (check && (config_path || dir || once)) {
+		fprintf(stderr, "shmlog-collector: --check-config takes no other option\n");
+		usage(stderr);
+		return 2;
+	}
+	if (check)
+		return check_config(check);
 	static struct collector_config cfg;
 	struct diag d = {{0}};
-	if (config_load(&cfg, config_path, &d) < 0) {
+	if (config_load(&cfg, config_path, &d, warn_line) < 0) {
 		fprintf(stderr, "shmlog-collector: %s\n", d.msg);
 		return 1;
 	}

@@ -6,19 +6,20 @@
  * type's own file (writer_console.c, writer_file.c); adding a type means one
  * new file and one line in writer_types[] below.
  *
- * writer_open() reads the common keys, refuses any key neither it nor the
- * type knows (a misspelt key should not silently do nothing), and then hands
- * the group to the type's open. writer_add() is on the hot path: a level test
- * and one text_append() into the writer's batch buffer.
+ * writer_configure() reads the common keys, refuses any key neither it nor
+ * the type knows (a misspelt key should not silently do nothing), and then
+ * hands the group to the type's configure; writer_open() then opens it.
  *
- * The helpers below (writer_diag, writer_cfg_string, writer_prepare_buf,
- * writer_types_list) are shared by the type files and config.c.
+ * The helpers below are shared by the type files, config.c and router.c:
+ * config errors (writer_diag, writer_cfg_string, writer_types_list) and the
+ * line writers' add/prepare/complete over struct wout.
  */
 #include "writer.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct writer_ops *const writer_types[] = {
@@ -26,6 +27,9 @@ static const struct writer_ops *const writer_types[] = {
 	&writer_file_ops,
 };
 #define WRITER_TYPE_COUNT (sizeof writer_types / sizeof writer_types[0])
+
+/* Bytes a writer may hold unwritten before the core gathers no more records. */
+#define WRITER_BACKLOG_MAX (64u << 20)
 
 static const char *const writer_common_keys[] = {"type", "name", "min_level", "format", NULL};
 
@@ -121,26 +125,6 @@ int writer_cfg_string(const config_setting_t *grp, const char *key, const char *
 	return 1;
 }
 
-/*
- * The default prepare: write the batch buffer as it is to w->fd.
- * text_append never leaves part of a line behind, so after an allocation
- * failure (w->buf.oom) the buffer still holds whole lines, only fewer of
- * them; those are written rather than lost too.
- * Returns 1 with *req filled when the buffer holds bytes, 0 when it is empty,
- * -ENOMEM when it is empty because records were lost to an allocation failure.
- */
-int writer_prepare_buf(struct writer *w, struct uio_req *req)
-{
-	if (w->buf.len == 0)
-		return w->buf.oom ? -ENOMEM : 0;
-	req->fd = w->fd;
-	req->buf = w->buf.data;
-	req->len = w->buf.len;
-	req->done = 0;
-	req->err = 0;
-	return 1;
-}
-
 static bool key_in(const char *const *keys, const char *key)
 {
 	for (; keys && *keys; keys++)
@@ -208,50 +192,104 @@ static int read_common(struct writer *w, const config_setting_t *cfg,
 }
 
 /*
- * Open w as a writer of type ops from its config group cfg (NULL: all
- * defaults — the type name as name, every level, text format). w needs no
- * initialisation. Returns 0, or -errno with d->msg filled and w left closed
- * (writer_close on it is harmless).
+ * Configure w as a writer of type ops from its config group cfg (NULL: all
+ * defaults: the type name as name, every level, text format). w needs no
+ * initialisation; nothing is opened. Returns 0, or -errno with d->msg filled
+ * (writer_close on w is harmless then).
  */
-int writer_open(struct writer *w, const struct writer_ops *ops, const config_setting_t *cfg,
-		struct diag *d)
+int writer_configure(struct writer *w, const struct writer_ops *ops, const config_setting_t *cfg,
+		     struct diag *d)
 {
 	memset(w, 0, sizeof *w);
 	w->fd = -1;
 	w->ops = ops;
 	w->min_level = TEXT_LEVEL_TRACE;
 	w->format = TEXT_FORMAT_TEXT;
+	w->backlog_max = WRITER_BACKLOG_MAX;
 	snprintf(w->name, sizeof w->name, "%s", ops->type);
-
-	int r = 0;
-	if (cfg)
-		r = read_common(w, cfg, d);
+	int r = cfg ? read_common(w, cfg, d) : 0;
 	if (r == 0)
-		r = ops->open(w, cfg, d);
-	if (r < 0) {
-		sbuf_free(&w->buf);
-		w->ops = NULL;
-		w->fd = -1;
-	}
+		r = ops->configure(w, cfg, d);
+	if (r < 0)
+		writer_close(w);
 	return r;
 }
 
-/*
- * Append r to the batch when w wants it: at or above min_level, in w's
- * format and colour. Counts it in stats.records. Returns nothing; an
- * allocation failure shows as w->buf.oom.
- */
-void writer_add(struct writer *w, const struct text_record *r)
+/* writer_configure, then the type's open. Returns 0, or -errno with d->msg filled and w closed. */
+int writer_open(struct writer *w, const struct writer_ops *ops, const config_setting_t *cfg, struct diag *d)
 {
-	if (r->level < w->min_level)
-		return;
-	size_t before = w->buf.len;
-	text_append(&w->buf, r, w->format, w->color);
-	if (w->buf.len != before)
-		w->stats.records++;
+	int r = writer_configure(w, ops, cfg, d);
+	if (r == 0 && (r = w->ops->open(w, d)) < 0)
+		writer_close(w);
+	return r;
 }
 
-/* Close w through its type and free its buffer. Safe on a closed or failed writer. Returns nothing. */
+/* Take rec as one line in w's format. Returns 0 or -ENOMEM (the record is then lost to w). */
+int writer_add_line(struct writer *w, struct output_rec *rec)
+{
+	return output_rec_append(rec, w->format, w->color, &w->out.buf);
+}
+
+/* Remember that the bytes now held end a batch of w->taken records. */
+static void wout_mark(struct writer *w)
+{
+	struct wout *o = &w->out;
+	uint64_t end = o->written + o->buf.len;
+	if (o->n_marks && o->marks[o->n_marks - 1].bytes == end)
+		return;
+	if (o->n_marks == o->cap_marks) {
+		uint32_t cap = o->cap_marks ? 2 * o->cap_marks : 16;
+		struct wout_mark *m = realloc(o->marks, cap * sizeof *m);
+		if (!m) { /* the next mark that fits covers these records too */
+			o->lost_oom = true;
+			return;
+		}
+		o->marks = m;
+		o->cap_marks = cap;
+	}
+	o->marks[o->n_marks++] = (struct wout_mark){end, w->taken};
+}
+
+/*
+ * prepare() of line writers: everything w->out holds, to w->fd. Output
+ * never holds part of a line (output_rec_append reserves a whole line).
+ * Returns 1 with *req filled, 0 when nothing is held.
+ */
+int writer_prepare_line(struct writer *w, struct uio_req *req)
+{
+	if (w->out.buf.len == 0)
+		return 0;
+	wout_mark(w);
+	*req = (struct uio_req){.fd = w->fd, .buf = w->out.buf.data, .len = w->out.buf.len};
+	return 1;
+}
+
+/*
+ * complete() of line writers: drop the req->done bytes written from the
+ * front of w->out; a non-durable writer (console) that failed drops the rest
+ * too, as it has nowhere to keep it. Returns the records wholly written (or
+ * dropped) since open.
+ */
+uint64_t writer_complete_line(struct writer *w, const struct uio_req *req)
+{
+	struct wout *o = &w->out;
+	size_t done = req->done;
+	if (req->err && !w->durable)
+		done = o->buf.len;
+	memmove(o->buf.data, o->buf.data + done, o->buf.len - done);
+	o->buf.len -= done;
+	o->written += done;
+	uint32_t k = 0;
+	while (k < o->n_marks && o->marks[k].bytes <= o->written)
+		o->records_done = o->marks[k++].records;
+	memmove(o->marks, o->marks + k, (o->n_marks - k) * sizeof *o->marks);
+	o->n_marks -= k;
+	if (o->buf.len == 0) /* everything taken is written, also what a lost mark covered */
+		o->records_done = w->taken;
+	return o->records_done;
+}
+
+/* Close w through its type and free its buffers. Safe on a closed or failed writer. Returns nothing. */
 void writer_close(struct writer *w)
 {
 	if (w->ops && w->ops->close)
@@ -259,5 +297,8 @@ void writer_close(struct writer *w)
 	w->ops = NULL;
 	w->fd = -1;
 	w->priv = NULL;
-	sbuf_free(&w->buf);
+	sbuf_free(&w->out.buf);
+	free(w->out.marks);
+	w->out.marks = NULL;
+	w->out.n_marks = w->out.cap_marks = 0;
 }

@@ -1,16 +1,22 @@
 /*
  * writer.h — the one interface every output of the collector implements.
  *
- * A writer receives records already rendered (the message text and the
- * metadata), chooses whether it wants each one (min_level), appends its own
- * representation (text line or JSON line) to its batch buffer, and at the end
- * of each batch hands the bytes to the core, which writes every writer's batch
- * through io_uring in one submission (uio.h). Only after a batch is written
- * does the collector publish the rings' consumed positions.
+ * A writer type owns how it represents a record (a text or JSON line, later
+ * a syslog frame, a binary record, an encrypted chunk) and what it hands the
+ * core to write; the core (output.c) owns routing, batching, progress and
+ * retries, and never looks inside a writer's bytes. Progress is counted in
+ * records: a writer says how many of the records it took are done (written,
+ * or dropped for good by a writer that cannot keep them), so a transforming
+ * writer needs no byte arithmetic in the core.
  *
- * Writer types are looked up by name in a table (writer.c); console and file
- * live in writer_console.c and writer_file.c. Later types (rotating, syslog,
- * TLS, encrypted, binary) add a file and a table entry.
+ * Life of a writer: configure (read its config group; no side effects, so
+ * `--check-config` can run it), open (files, sockets), then per batch: add()
+ * for each record routed to it, prepare() what to write, complete() with
+ * what was written; sync() for durability, reopen() on SIGHUP, close().
+ *
+ * Writer types are looked up by name in a table (writer.c); each type lives
+ * in its own file (writer_console.c, writer_file.c). Line-shaped writers
+ * share struct wout and its helpers below.
  */
 #ifndef SHMLOG_WRITER_H
 #define SHMLOG_WRITER_H
@@ -30,62 +36,102 @@ struct diag {
 	char msg[512];
 };
 
+/*
+ * A record on its way to the writers: decoded once, and rendered at most
+ * once per line format (output_rec_append in output.c keeps the first
+ * rendering and copies it for the next writer that asks for the same one).
+ */
+struct output_rec {
+	const struct text_record *tr;
+	struct sbuf *line_buf[4]; /* where each (format, colour) rendering lives, NULL if not yet */
+	size_t line_off[4];
+	size_t line_len[4];
+};
+
+/* Append rec as one line in format f (with colour) to dst. Returns 0 or -ENOMEM. */
+int output_rec_append(struct output_rec *rec, enum text_format f, bool color, struct sbuf *dst);
+
 struct writer_ops {
-	const char *type; /* the config's writer type name */
+	const char *type;        /* the config's writer type name */
 	const char *const *keys; /* its config keys beyond the common ones, NULL-terminated */
-	/*
-	 * Configure from the writer's config group (NULL for the built-in
-	 * default console writer) and open. Fills d->msg naming file, line and
-	 * key on error. Returns 0 or -errno.
-	 */
-	int (*open)(struct writer *w, const config_setting_t *cfg, struct diag *d);
-	/*
-	 * Fill *req with what to write for the output in w->buf. The core
-	 * removes the bytes written from the front of w->buf afterwards, so
-	 * req must describe w->buf itself (a transforming writer keeps its own
-	 * state behind w->buf). Returns 1 when there is something to write, 0
-	 * when not, -errno on failure.
-	 */
+	/* Read the type's keys from cfg (NULL: defaults). No side effects. 0 or -errno, d filled. */
+	int (*configure)(struct writer *w, const config_setting_t *cfg, struct diag *d);
+	/* Acquire what writing needs (open the file). 0 or -errno, d filled. */
+	int (*open)(struct writer *w, struct diag *d);
+	/* Take one record. 0, or -errno when it could not be taken (it then counts as done, lost). */
+	int (*add)(struct writer *w, struct output_rec *rec);
+	/* Fill *req with what to write now. 1 when there is something, 0 when not, -errno on failure. */
 	int (*prepare)(struct writer *w, struct uio_req *req);
-	/* Durable writers: make everything written so far survive a crash. 0 or -errno. */
+	/* req (from prepare) ended: req->done bytes written, req->err why it stopped. Returns the
+	 * records now done in total since open (written, or given up by a non-durable writer). */
+	uint64_t (*complete)(struct writer *w, const struct uio_req *req);
+	/* Make everything written so far survive a crash. 0 or -errno. NULL: nothing to do. */
 	int (*sync)(struct writer *w);
+	/* SIGHUP: reopen files by name (log rotation). 0 or -errno. NULL: nothing to do. */
+	int (*reopen)(struct writer *w);
 	void (*close)(struct writer *w);
 };
 
 struct writer_stats {
-	uint64_t records; /* records accepted into batches */
+	uint64_t records; /* records taken */
 	uint64_t bytes;   /* bytes written */
 	uint64_t errors;  /* failed writes */
 };
 
+/*
+ * The bytes of a line-shaped writer not yet written, with the record count
+ * each batch of them ends at, so that written bytes translate to records.
+ */
+struct wout_mark {
+	uint64_t bytes;   /* total bytes (since open) at the end of a batch */
+	uint64_t records; /* total records taken at that point */
+};
+
+struct wout {
+	struct sbuf buf;        /* not yet written */
+	uint64_t written;       /* bytes written since open (buf holds the ones after) */
+	uint64_t records_done;  /* records wholly written */
+	struct wout_mark *marks; /* batches not yet wholly written, oldest first */
+	uint32_t n_marks, cap_marks;
+	bool lost_oom;          /* a batch mark could not be stored: records count as done later */
+};
+
 struct writer {
 	const struct writer_ops *ops;
-	char name[64];         /* from config, or the type name */
-	int min_level;         /* records below are not written; SHMLOG_LEVEL_* */
+	char name[64];           /* from config, or the type name */
+	int min_level;           /* records below are not taken; SHMLOG_LEVEL_* */
 	enum text_format format; /* TEXT_FORMAT_TEXT or TEXT_FORMAT_JSON */
-	bool color;            /* ANSI colour by level (console on a terminal) */
-	int fd;                /* where the batch goes, -1 if none */
-	bool durable;          /* a failed write is kept and retried (files); else it is dropped */
-	struct sbuf buf;       /* output not yet written: this batch, and any backlog */
-	uint64_t written;      /* bytes written since start (buf holds the ones after) */
+	bool color;              /* ANSI colour by level (console on a terminal) */
+	bool durable;            /* a failed write is kept and retried (files); else it is dropped */
+	int fd;                  /* line writers: where the bytes go, -1 if none */
+	uint64_t taken;          /* records taken since open (the core's count) */
+	uint64_t done;           /* records done since open, as complete() last said */
+	uint64_t backlog_max;    /* bytes held before the writer takes no more (the core stops gathering) */
+	struct wout out;         /* line writers' pending bytes */
 	struct writer_stats stats;
-	int last_err;          /* last error reported, to report each condition once */
-	void *priv;            /* type-specific state */
+	int last_err;            /* last error reported, to report each condition once */
+	void *priv;              /* type-specific state */
 };
 
 /* The type table: returns NULL for an unknown type name. */
 const struct writer_ops *writer_lookup(const char *type);
 
 /*
- * Open a writer of the given ops from cfg (may be NULL: defaults). Common keys
- * (name, min_level, format) are read here, the rest by ops->open.
- * Returns 0 or -errno with d->msg filled.
+ * Configure a writer of the given ops from cfg (may be NULL: defaults):
+ * common keys (name, min_level, format) here, the rest by ops->configure.
+ * Nothing is opened. Returns 0 or -errno with d->msg filled.
  */
-int writer_open(struct writer *w, const struct writer_ops *ops, const config_setting_t *cfg,
-		struct diag *d);
+int writer_configure(struct writer *w, const struct writer_ops *ops, const config_setting_t *cfg,
+		     struct diag *d);
 
-/* Append one record to w->buf if w wants it (level filter, format). */
-void writer_add(struct writer *w, const struct text_record *r);
+/* writer_configure, then ops->open. Returns 0 or -errno with d->msg filled (w is then closed). */
+int writer_open(struct writer *w, const struct writer_ops *ops, const config_setting_t *cfg, struct diag *d);
+
+/* Bytes w holds that are not written yet. */
+static inline uint64_t writer_pending(const struct writer *w)
+{
+	return w->out.buf.len;
+}
 
 void writer_close(struct writer *w);
 
@@ -102,10 +148,14 @@ void writer_diag(struct diag *d, const config_setting_t *s, const char *key, con
 /* Read string member key of grp into *out. Returns 1 if present, 0 if absent, -EINVAL (d filled) if not a string. */
 int writer_cfg_string(const config_setting_t *grp, const char *key, const char **out, struct diag *d);
 
-/* prepare() for writers that write their batch buffer as it is. */
-int writer_prepare_buf(struct writer *w, struct uio_req *req);
-
 /* The known type names, comma separated, into out. Returns out. */
 char *writer_types_list(char *out, size_t size);
+
+/* Line writers: add = the record's line in w's format into w->out. */
+int writer_add_line(struct writer *w, struct output_rec *rec);
+/* Line writers: prepare = w->out's bytes to w->fd. */
+int writer_prepare_line(struct writer *w, struct uio_req *req);
+/* Line writers: complete = drop the written bytes; a non-durable writer drops all on error. */
+uint64_t writer_complete_line(struct writer *w, const struct uio_req *req);
 
 #endif

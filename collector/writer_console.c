@@ -5,7 +5,8 @@
  * "always" | "never". "auto" colours the level names when the stream is a
  * terminal and NO_COLOR is unset or empty (https://no-color.org). The
  * stream's descriptor belongs to the process, so close leaves it open, and
- * there is nothing to make durable, so sync does nothing.
+ * there is nothing to make durable, so it has no sync. Its output is not
+ * durable: a failed write (a closed pipe) drops that batch.
  */
 #include "writer.h"
 
@@ -27,7 +28,7 @@ static bool no_color_env(void)
  * Read stream and color from cfg (NULL: stdout, auto) and point w at the
  * stream. Returns 0, or -EINVAL with d->msg naming the key.
  */
-static int console_open(struct writer *w, const config_setting_t *cfg, struct diag *d)
+static int console_configure(struct writer *w, const config_setting_t *cfg, struct diag *d)
 {
 	const char *stream = "stdout", *color = "auto";
 	if (cfg) {
@@ -63,10 +64,11 @@ static int console_open(struct writer *w, const config_setting_t *cfg, struct di
 	return 0;
 }
 
-/* Nothing to make durable on a terminal or pipe. Returns 0. */
-static int console_sync(struct writer *w)
+/* The stream is the process's: nothing to open. Returns 0. */
+static int console_open(struct writer *w, struct diag *d)
 {
 	(void)w;
+	(void)d;
 	return 0;
 }
 
@@ -79,8 +81,10 @@ static void console_close(struct writer *w)
 const struct writer_ops writer_console_ops = {
 	.keys = console_keys,
 	.type = "console",
+	.configure = console_configure,
 	.open = console_open,
-	.prepare = writer_prepare_buf,
-	.sync = console_sync,
-	.close = console_close,
+	.add = writer_add_line,
+	.prepare = writer_prepare_line,
+	.complete = writer_complete_line,
+	.close = console_close, /* nothing to make durable on a terminal or pipe: no sync */
 };

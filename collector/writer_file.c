@@ -31,6 +31,7 @@
 struct file_state {
 	char *path;
 	mode_t mode;
+	char where[sizeof(struct diag)]; /* "FILE:LINE: KEY: " of the path key, for the open's error */
 };
 
 static const char *const file_keys[] = {"path", "mode", NULL};
@@ -89,12 +90,8 @@ static int read_mode(const config_setting_t *cfg, mode_t *mode, struct diag *d)
 	return 0;
 }
 
-/*
- * Read path and mode and open the file for appending, creating it if need
- * be. Returns 0, or -errno with d->msg naming the key (and, when the open
- * fails, the path and the reason).
- */
-static int file_open(struct writer *w, const config_setting_t *cfg, struct diag *d)
+/* Read path and mode (nothing is opened). Returns 0, or -errno with d->msg naming the key. */
+static int file_configure(struct writer *w, const config_setting_t *cfg, struct diag *d)
 {
 	if (!cfg) {
 		snprintf(d->msg, sizeof d->msg, "file writer: path: missing required key");
@@ -112,25 +109,34 @@ static int file_open(struct writer *w, const config_setting_t *cfg, struct diag 
 	r = read_mode(cfg, &mode, d);
 	if (r < 0)
 		return r;
-
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
-	if (fd < 0) {
-		int e = errno;
-		writer_diag(d, config_setting_get_member(cfg, "path"), NULL, "cannot open \"%s\": %s", path,
-			    strerror(e));
-		return -e;
-	}
 	struct file_state *fs = calloc(1, sizeof *fs);
 	if (!fs || !(fs->path = strdup(path))) {
 		free(fs);
-		close(fd);
 		snprintf(d->msg, sizeof d->msg, "out of memory");
 		return -ENOMEM;
 	}
+	/* the open's error names the key: "FILE:LINE: writers.[0].path: " */
+	struct diag where;
+	writer_diag(&where, config_setting_get_member(cfg, "path"), NULL, "%s", "");
+	snprintf(fs->where, sizeof fs->where, "%s", where.msg);
 	fs->mode = mode;
 	w->priv = fs;
-	w->fd = fd;
 	w->durable = true;
+	return 0;
+}
+
+/* Open the file for appending, creating it if need be. Returns 0, or -errno with d->msg naming the path. */
+static int file_open(struct writer *w, struct diag *d)
+{
+	struct file_state *fs = w->priv;
+	int fd = open(fs->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, fs->mode);
+	if (fd < 0) {
+		int e = errno;
+		if (snprintf(d->msg, sizeof d->msg, "%scannot open \"%s\": %s", fs->where, fs->path, strerror(e)) < 0)
+			d->msg[0] = '\0';
+		return -e;
+	}
+	w->fd = fd;
 	return 0;
 }
 
@@ -158,7 +164,20 @@ static void file_check(struct writer *w)
 static int file_prepare(struct writer *w, struct uio_req *req)
 {
 	file_check(w);
-	return writer_prepare_buf(w, req);
+	return writer_prepare_line(w, req);
+}
+
+/* SIGHUP: make what went to the old file durable, then open the path again. Returns 0 or -errno. */
+static int file_reopen(struct writer *w)
+{
+	struct file_state *fs = w->priv;
+	int fd = open(fs->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, fs->mode);
+	if (fd < 0)
+		return -errno;
+	fdatasync(w->fd);
+	close(w->fd);
+	w->fd = fd;
+	return 0;
 }
 
 /* fdatasync the file. Returns 0 or -errno. */
@@ -182,8 +201,12 @@ static void file_close(struct writer *w)
 const struct writer_ops writer_file_ops = {
 	.keys = file_keys,
 	.type = "file",
+	.configure = file_configure,
 	.open = file_open,
+	.add = writer_add_line,
 	.prepare = file_prepare,
+	.complete = writer_complete_line,
 	.sync = file_sync,
+	.reopen = file_reopen,
 	.close = file_close,
 };

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "collector/config.h"
+#include "collector/output.h"
 #include "tests/helpers.h"
 
 static char *tmpdir;
@@ -46,12 +47,21 @@ static void expect_error(const char *text, int want_ret, const char *rest)
 	write_config(text);
 	struct collector_config c;
 	struct diag d;
-	int r = config_load(&c, cfg_path, &d);
+	int r = config_load(&c, cfg_path, &d, NULL);
 	char want[1024];
 	snprintf(want, sizeof want, "%s:%s", cfg_path, rest);
 	cr_assert_eq(r, want_ret, "ret %d (%s)", r, d.msg);
 	cr_assert_str_eq(d.msg, want);
 	cr_assert_eq(c.n_writers, 0);
+}
+
+/* config_load, then output_open as the collector does. Returns the first failure's result. */
+static int load_and_open(struct collector_config *c, struct output *o, struct diag *d)
+{
+	int r = config_load(c, cfg_path, d, NULL);
+	if (r == 0 && (r = output_open(o, c, d)) < 0)
+		config_free(c);
+	return r;
 }
 
 static int count_fds(void)
@@ -69,7 +79,7 @@ Test(config, uses_defaults_and_one_console_writer_without_a_file)
 {
 	struct collector_config c;
 	struct diag d;
-	cr_assert_eq(config_load(&c, NULL, &d), 0);
+	cr_assert_eq(config_load(&c, NULL, &d, NULL), 0);
 	cr_assert_str_eq(c.dir, "");
 	cr_assert_eq(c.merge_window_us, 100);
 	cr_assert_eq(c.poll_max_ms, 20);
@@ -110,9 +120,10 @@ Test(config, loads_a_full_valid_config)
 	mode_t old = umask(022);
 	struct collector_config c;
 	struct diag d;
-	int r = config_load(&c, cfg_path, &d);
-	umask(old);
+	int r = config_load(&c, cfg_path, &d, NULL);
 	cr_assert_eq(r, 0, "%s", d.msg);
+	struct stat st;
+	cr_assert_neq(stat(log_path, &st), 0, "loading a config opens no file");
 	cr_assert_str_eq(c.dir, "/dev/shm/shmlog-test");
 	cr_assert_eq(c.merge_window_us, 250);
 	cr_assert_eq(c.poll_max_ms, 5);
@@ -130,12 +141,16 @@ Test(config, loads_a_full_valid_config)
 
 	cr_assert_str_eq(file->name, "app");
 	cr_assert_eq(file->ops, writer_lookup("file"));
-	cr_assert_geq(file->fd, 0);
 	cr_assert_eq(file->min_level, TEXT_LEVEL_WARN);
 	cr_assert_eq(file->format, TEXT_FORMAT_JSON);
-	struct stat st;
+	struct output o;
+	cr_assert_eq(output_open(&o, &c, &d), 0, "%s", d.msg);
+	umask(old);
+	cr_assert_eq(c.n_writers, 0, "the output took the writers");
+	cr_assert_geq(o.w[1].fd, 0);
 	cr_assert_eq(stat(log_path, &st), 0);
 	cr_assert_eq(st.st_mode & 07777, 0600);
+	output_close(&o);
 	config_free(&c);
 }
 
@@ -144,7 +159,7 @@ Test(config, uses_default_console_writer_when_writers_key_is_absent)
 	write_config("collector: { poll_max_ms = 1000; merge_window_us = 0; };\n");
 	struct collector_config c;
 	struct diag d;
-	cr_assert_eq(config_load(&c, cfg_path, &d), 0, "%s", d.msg);
+	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
 	cr_assert_eq(c.poll_max_ms, 1000);
 	cr_assert_eq(c.merge_window_us, 0);
 	cr_assert_eq(c.n_writers, 1);
@@ -163,13 +178,15 @@ Test(config, reads_file_mode_as_octal_digits_string_or_hex)
 		write_config(text);
 		mode_t old = umask(0);
 		struct collector_config c;
+		struct output o;
 		struct diag d;
-		int r = config_load(&c, cfg_path, &d);
+		int r = load_and_open(&c, &o, &d);
 		umask(old);
 		cr_assert_eq(r, 0, "%s: %s", modes[i], d.msg);
 		struct stat st;
 		cr_assert_eq(stat(log_path, &st), 0);
 		cr_assert_eq(st.st_mode & 07777, 0604, "mode %s gave %o", modes[i], st.st_mode & 07777);
+		output_close(&o);
 		config_free(&c);
 	}
 }
@@ -185,7 +202,7 @@ Test(config, reports_unreadable_file_with_reason)
 	snprintf(missing, sizeof missing, "%s/nope.conf", tmpdir);
 	struct collector_config c;
 	struct diag d;
-	cr_assert_eq(config_load(&c, missing, &d), -ENOENT);
+	cr_assert_eq(config_load(&c, missing, &d, NULL), -ENOENT);
 	char want[700];
 	snprintf(want, sizeof want, "%s: cannot read: %s", missing, strerror(ENOENT));
 	cr_assert_str_eq(d.msg, want);
@@ -195,7 +212,7 @@ Test(config, reports_unreadable_file_with_reason)
 Test(config, rejects_unknown_top_level_key)
 {
 	expect_error("collector: { };\n\nwriter = ( { type = \"console\"; } );\n", -EINVAL,
-		     "3: writer: unknown key (known: collector, writers)");
+		     "3: writer: unknown key (known: collector, writers, routes, default)");
 }
 
 Test(config, rejects_unknown_collector_key)
@@ -314,22 +331,31 @@ Test(config, accepts_exactly_max_writers)
 	write_config(text);
 	struct collector_config c;
 	struct diag d;
-	cr_assert_eq(config_load(&c, cfg_path, &d), 0, "%s", d.msg);
+	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
 	cr_assert_eq(c.n_writers, CONFIG_MAX_WRITERS);
 	config_free(&c);
 }
 
 Test(config, rejects_file_writer_that_cannot_open_its_path)
 {
-	char text[1024], rest[1024];
-	snprintf(text, sizeof text, "writers = (\n  { type = \"file\";\n    path = \"%s/no/such/dir/x.log\"; }\n);\n",
-		 tmpdir);
-	snprintf(rest, sizeof rest, "3: writers.[0].path: cannot open \"%s/no/such/dir/x.log\": %s", tmpdir,
-		 strerror(ENOENT));
-	expect_error(text, -ENOENT, rest);
+	char text[1024], want[1024];
+	snprintf(text, sizeof text,
+		 "writers = (\n  { type = \"file\"; path = \"%s/ok.log\"; },\n  { type = \"file\";\n"
+		 "    path = \"%s/no/such/dir/x.log\"; }\n);\n",
+		 tmpdir, tmpdir);
+	write_config(text);
+	snprintf(want, sizeof want, "%s:4: writers.[1].path: cannot open \"%s/no/such/dir/x.log\": %s", cfg_path,
+		 tmpdir, strerror(ENOENT));
+	int before = count_fds();
+	struct collector_config c;
+	struct output o;
+	struct diag d;
+	cr_assert_eq(load_and_open(&c, &o, &d), -ENOENT, "%s", d.msg);
+	cr_assert_str_eq(d.msg, want);
+	cr_assert_eq(count_fds(), before, "the file opened first must be closed again");
 }
 
-Test(config, closes_writers_opened_before_an_error)
+Test(config, rejects_unknown_type_after_valid_writers)
 {
 	char text[1024];
 	snprintf(text, sizeof text,
@@ -341,19 +367,30 @@ Test(config, closes_writers_opened_before_an_error)
 		 tmpdir, tmpdir);
 	int before = count_fds();
 	expect_error(text, -EINVAL, "4: writers.[2].type: unknown writer type \"bogus\" (known: console, file)");
-	cr_assert_eq(count_fds(), before, "the file writers opened first must be closed again");
+	cr_assert_eq(count_fds(), before);
 }
 
-Test(config, config_free_closes_every_writer)
+Test(config, rejects_a_writer_named_twice)
+{
+	expect_error("writers = (\n  { type = \"console\"; name = \"out\"; },\n"
+		     "  { type = \"console\";\n    name = \"out\"; }\n);\n",
+		     -EINVAL, "4: writers.[1].name: writer \"out\" is named twice (the first is writers.[0])");
+}
+
+Test(config, output_close_closes_every_writer)
 {
 	char text[1024];
 	snprintf(text, sizeof text, "writers = ( { type = \"file\"; path = \"%s/a.log\"; } );\n", tmpdir);
 	write_config(text);
 	int before = count_fds();
 	struct collector_config c;
+	struct output o;
 	struct diag d;
-	cr_assert_eq(config_load(&c, cfg_path, &d), 0, "%s", d.msg);
+	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
+	cr_assert_eq(count_fds(), before, "loading opens nothing");
+	cr_assert_eq(output_open(&o, &c, &d), 0, "%s", d.msg);
 	cr_assert_eq(count_fds(), before + 1);
+	output_close(&o);
 	config_free(&c);
 	cr_assert_eq(count_fds(), before);
 }

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collector/config.h"
+#include "collector/output.h"
 #include "collector/uio.h"
 #include "collector/writer.h"
 #include "tests/helpers.h"
@@ -81,7 +83,16 @@ static struct text_record rec(int level, const char *msg, uint64_t ts_ns)
 	};
 }
 
-/* Write w's batch through the ring and reset the buffer. */
+/* Hand r to w as the core does. */
+static void add(struct writer *w, const struct text_record *r)
+{
+	struct output_rec rec = {.tr = r};
+	cr_assert_eq(w->ops->add(w, &rec), 0);
+	w->taken++;
+	w->stats.records++;
+}
+
+/* Write what w holds through the ring, as the core does; every record is then done. */
 static void flush(struct writer *w)
 {
 	struct uio_req req;
@@ -91,8 +102,9 @@ static void flush(struct writer *w)
 		cr_assert_eq(uio_write_batch(&ring, &req, 1), 0);
 		cr_assert_eq(req.done, req.len);
 		w->stats.bytes += req.done;
+		cr_assert_eq(w->ops->complete(w, &req), w->taken);
 	}
-	sbuf_reset(&w->buf);
+	cr_assert_eq(writer_pending(w), 0);
 }
 
 static char *file_path(const char *name)
@@ -129,11 +141,11 @@ Test(writer, file_writer_appends_batches_exactly_through_io_uring)
 
 	struct text_record r1 = rec(TEXT_LEVEL_INFO, "first", 1000000000u);
 	struct text_record r2 = rec(TEXT_LEVEL_ERROR, "second\nline", 2000000001u);
-	writer_add(&w, &r1);
-	writer_add(&w, &r2);
+	add(&w, &r1);
+	add(&w, &r2);
 	flush(&w);
 	struct text_record r3 = rec(TEXT_LEVEL_DEBUG, "third", 3000000000u);
-	writer_add(&w, &r3);
+	add(&w, &r3);
 	flush(&w);
 	cr_assert_eq(w.ops->sync(&w), 0);
 
@@ -159,50 +171,87 @@ Test(writer, prepare_reports_empty_batch)
 	struct uio_req req;
 	cr_assert_eq(w.ops->prepare(&w, &req), 0);
 	struct text_record r = rec(TEXT_LEVEL_INFO, "x", 0);
-	writer_add(&w, &r);
+	add(&w, &r);
 	cr_assert_eq(w.ops->prepare(&w, &req), 1);
 	cr_assert_eq(req.fd, STDOUT_FILENO);
-	cr_assert_eq(req.buf, w.buf.data);
-	cr_assert_eq(req.len, w.buf.len);
+	cr_assert_eq(req.buf, w.out.buf.data);
+	cr_assert_eq(req.len, w.out.buf.len);
 	writer_close(&w);
+}
+
+/* An output of the writers in the libconfig text of a "writers = (...)" list. */
+static void output_from(struct output *o, const char *writers)
+{
+	char *path = file_path("collector.conf");
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	fprintf(f, "writers = %s;\n", writers);
+	fclose(f);
+	static struct collector_config cfg;
+	struct diag d;
+	cr_assert_eq(config_load(&cfg, path, &d, NULL), 0, "%s", d.msg);
+	cr_assert_eq(output_open(o, &cfg, &d), 0, "%s", d.msg);
+	config_free(&cfg);
+	free(path);
 }
 
 Test(writer, min_level_filters_lower_records)
 {
 	need_ring();
 	char *path = file_path("warn.log");
-	char group[1024];
-	snprintf(group, sizeof group, "{ type = \"file\"; name = \"warn\"; path = \"%s\"; min_level = \"warn\"; }",
+	char list[1024];
+	snprintf(list, sizeof list, "( { type = \"file\"; name = \"warn\"; path = \"%s\"; min_level = \"warn\"; } )",
 		 path);
-	struct writer w;
-	struct diag d;
-	cr_assert_eq(open_from(&w, group, &d), 0, "%s", d.msg);
-	cr_assert_str_eq(w.name, "warn");
+	struct output o;
+	output_from(&o, list);
+	cr_assert_str_eq(o.w[0].name, "warn");
 	for (int l = TEXT_LEVEL_TRACE; l <= TEXT_LEVEL_CRITICAL; l++) {
 		struct text_record r = rec(l, text_level_name(l), 0);
-		writer_add(&w, &r);
+		output_add(&o, &r);
 	}
-	flush(&w);
+	output_write(&o, &ring);
 	char *got = th_read_file(path, NULL);
 	cr_assert_str_eq(got, "1970-01-01T00:00:00.000000000Z WARN app[7/8]: WARN\n"
 			      "1970-01-01T00:00:00.000000000Z ERROR app[7/8]: ERROR\n"
 			      "1970-01-01T00:00:00.000000000Z CRITICAL app[7/8]: CRITICAL\n");
-	cr_assert_eq(w.stats.records, 3);
+	cr_assert_eq(o.w[0].stats.records, 3);
+	cr_assert_eq(o.w[0].done, 3);
 	free(got);
-	writer_close(&w);
+	output_close(&o);
 	free(path);
 }
 
 Test(writer, min_level_off_writes_nothing)
 {
-	struct writer w;
-	struct diag d;
-	cr_assert_eq(open_from(&w, "{ type = \"console\"; min_level = \"OFF\"; }", &d), 0, "%s", d.msg);
+	struct output o;
+	output_from(&o, "( { type = \"console\"; min_level = \"OFF\"; } )");
 	struct text_record r = rec(TEXT_LEVEL_CRITICAL, "x", 0);
-	writer_add(&w, &r);
-	cr_assert_eq(w.buf.len, 0);
-	cr_assert_eq(w.stats.records, 0);
-	writer_close(&w);
+	cr_assert_eq(output_add(&o, &r), 0);
+	cr_assert_eq(writer_pending(&o.w[0]), 0);
+	cr_assert_eq(o.w[0].stats.records, 0);
+	output_close(&o);
+}
+
+Test(writer, one_rendering_serves_every_writer_of_a_format)
+{
+	need_ring();
+	char *a = file_path("a.log"), *b = file_path("b.log");
+	char list[1024];
+	snprintf(list, sizeof list, "( { type = \"file\"; name = \"a\"; path = \"%s\"; },"
+				    "  { type = \"file\"; name = \"b\"; path = \"%s\"; } )", a, b);
+	struct output o;
+	output_from(&o, list);
+	struct text_record r = rec(TEXT_LEVEL_INFO, "same", 0);
+	cr_assert_eq(output_add(&o, &r), 3u);
+	output_write(&o, &ring);
+	char *ga = th_read_file(a, NULL), *gb = th_read_file(b, NULL);
+	cr_assert_str_eq(ga, "1970-01-01T00:00:00.000000000Z INFO app[7/8]: same\n");
+	cr_assert_str_eq(gb, ga);
+	free(ga);
+	free(gb);
+	output_close(&o);
+	free(a);
+	free(b);
 }
 
 Test(writer, json_format_writes_json_lines)
@@ -215,7 +264,7 @@ Test(writer, json_format_writes_json_lines)
 	struct diag d;
 	cr_assert_eq(open_from(&w, group, &d), 0, "%s", d.msg);
 	struct text_record r = rec(TEXT_LEVEL_WARN, "disk \"full\"", 5);
-	writer_add(&w, &r);
+	add(&w, &r);
 	flush(&w);
 	char *got = th_read_file(path, NULL);
 	cr_assert_str_eq(got, "{\"ts\":\"1970-01-01T00:00:00.000000005Z\",\"level\":\"WARN\",\"name\":\"app\","
@@ -231,7 +280,7 @@ Test(writer, file_writer_error_names_path_and_reason)
 	snprintf(group, sizeof group, "{ type = \"file\"; path = \"%s/missing/x.log\"; }", tmpdir);
 	struct writer w;
 	struct diag d;
-	cr_assert_eq(open_from(&w, group, &d), -ENOENT);
+	cr_assert_eq(open_from(&w, group, &d), -ENOENT, "%s", d.msg);
 	snprintf(want, sizeof want, "config:1: w.path: cannot open \"%s/missing/x.log\": %s", tmpdir,
 		 strerror(ENOENT));
 	cr_assert_str_eq(d.msg, want);

@@ -1,0 +1,148 @@
+/*
+ * ledger.c — the batch ledger: which ring positions each cycle's records
+ * came from, and when every writer is done with them.
+ *
+ * A cycle's records are handed to the writers (output.c) and the cycle's
+ * new ring positions queued as a batch, together with the count of records
+ * each writer had been given by then (output_marks). Batches are delivered
+ * in order: once every writer is done up to a batch's marks
+ * (output_reached), its positions are published as the rings' consumed
+ * heads and waiting producers are woken. A collector killed before that
+ * re-reads (at most) the batches in flight. Durability (sync_req/synced)
+ * is published here too, after every writer synced.
+ */
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "collector.h"
+
+/* Wake producers sleeping on rh (flush, block policy, sync). */
+static void wake_waiters(struct shmlog_ring_header *rh)
+{
+	/* seq_cst: ordered against the head/synced store before it and the
+	 * producer's waiters increment (shmlog__wait_pos) */
+	if (atomic_load_explicit(&rh->waiters, memory_order_seq_cst)) {
+		atomic_fetch_add_explicit(&rh->wake_seq, 1, memory_order_seq_cst);
+		syscall(SYS_futex, &rh->wake_seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	}
+}
+
+/* Queue this cycle's ring positions as a batch ending at the records the writers have been given. */
+void ledger_push(struct collector *c)
+{
+	uint32_t moved = 0;
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		struct cseg *s = c->segs[si];
+		for (uint32_t i = 0; i < s->seg.ring_count; i++)
+			moved += s->rings[i].new_read != s->rings[i].read;
+	}
+	if (!moved)
+		return;
+	struct batch *b = malloc(sizeof *b + moved * sizeof b->p[0]);
+	if (!b)
+		return; /* positions stay unread: the records are gathered again */
+	b->next = NULL;
+	b->n = 0;
+	output_marks(&c->out, b->mark);
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		struct cseg *s = c->segs[si];
+		bool any = false;
+		for (uint32_t i = 0; i < s->seg.ring_count; i++) {
+			struct cring *cr = &s->rings[i];
+			if (cr->new_read == cr->read)
+				continue;
+			b->p[b->n++] = (struct batch_pos){s, i, cr->new_read, cr->lost_reported, cr->records_consumed};
+			cr->read = cr->new_read;
+			any = true;
+		}
+		s->pending += any;
+	}
+	if (c->bq_tail)
+		c->bq_tail->next = b;
+	else
+		c->bq_head = b;
+	c->bq_tail = b;
+}
+
+/* Pop delivered batches: their positions become the rings' consumed heads. */
+void ledger_pop(struct collector *c)
+{
+	while (c->bq_head && output_reached(&c->out, c->bq_head->mark)) {
+		struct batch *b = c->bq_head;
+		struct cseg *last = NULL;
+		for (uint32_t k = 0; k < b->n; k++) {
+			struct batch_pos *p = &b->p[k];
+			p->s->rings[p->ring].pos = p->pos;
+			if (!p->s->broken) {
+				struct shmlog_ring_header *rh = seg_ring(&p->s->seg, p->ring);
+				/* counters first: a collector that restarts reads them with head,
+				 * so a loss reported in an undelivered batch is not counted twice */
+				atomic_store_explicit(&rh->lost_reported, p->lost_reported, memory_order_relaxed);
+				atomic_store_explicit(&rh->records_consumed, p->records_consumed, memory_order_relaxed);
+				/* seq_cst: ordered against the waiters load in wake_waiters */
+				atomic_store_explicit(&rh->head, p->pos, memory_order_seq_cst);
+				wake_waiters(rh);
+			}
+			if (p->s != last)
+				p->s->pending--;
+			last = p->s;
+		}
+		c->bq_head = b->next;
+		if (!c->bq_head)
+			c->bq_tail = NULL;
+		free(b);
+	}
+}
+
+void ledger_forget(struct collector *c)
+{
+	while (c->bq_head) {
+		struct batch *b = c->bq_head;
+		c->bq_head = b->next;
+		free(b);
+	}
+	c->bq_tail = NULL;
+	for (unsigned si = 0; si < c->n_segs; si++)
+		c->segs[si]->pending = 0;
+}
+
+bool ledger_sync_wanted(const struct collector *c)
+{
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		const struct cseg *s = c->segs[si];
+		for (uint32_t i = 0; !s->broken && i < s->seg.ring_count; i++) {
+			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
+			if (atomic_load_explicit(&rh->sync_req, memory_order_seq_cst) >
+			    atomic_load_explicit(&rh->synced, memory_order_relaxed))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * If a producer waits for durability (sync_req beyond synced), sync every
+ * writer and publish synced = consumed for every ring: everything consumed
+ * has been written, and is now on disk.
+ */
+void ledger_publish_synced(struct collector *c)
+{
+	if (!ledger_sync_wanted(c))
+		return;
+	if (output_sync(&c->out) < 0)
+		return; /* not durable: nobody is told it is */
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		struct cseg *s = c->segs[si];
+		for (uint32_t i = 0; !s->broken && i < s->seg.ring_count; i++) {
+			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
+			if (atomic_load_explicit(&rh->synced, memory_order_relaxed) >= s->rings[i].pos)
+				continue;
+			atomic_store_explicit(&rh->synced, s->rings[i].pos, memory_order_seq_cst);
+			wake_waiters(rh);
+		}
+	}
+}
+

@@ -1,0 +1,224 @@
+/*
+ * output.c — the live writers: routing each record, rendering it once per
+ * format, writing every writer's bytes through io_uring, and counting each
+ * writer's progress in records (see output.h for the protocol).
+ *
+ * Rendering once: struct output_rec remembers, per (format, colour), which
+ * buffer holds the first rendering of the record and where; the next writer
+ * that wants the same line copies those bytes instead of rendering again.
+ */
+#include "output.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "collector.h"
+
+/* Index of a (format, colour) rendering in struct output_rec. */
+static inline unsigned line_kind(enum text_format f, bool color)
+{
+	return (unsigned)f * 2u + (color && f == TEXT_FORMAT_TEXT);
+}
+
+/*
+ * Append rec as one line in format f (with colour) to dst: rendered the
+ * first time it is asked for, copied from that rendering afterwards. Returns
+ * 0 or -ENOMEM (nothing appended).
+ */
+int output_rec_append(struct output_rec *rec, enum text_format f, bool color, struct sbuf *dst)
+{
+	unsigned k = line_kind(f, color);
+	struct sbuf *src = rec->line_buf[k];
+	if (src) {
+		if (sbuf_reserve(dst, rec->line_len[k]) != 0)
+			return -ENOMEM;
+		memcpy(dst->data + dst->len, src->data + rec->line_off[k], rec->line_len[k]);
+		dst->len += rec->line_len[k];
+		return 0;
+	}
+	size_t before = dst->len;
+	text_append(dst, rec->tr, f, color);
+	if (dst->len == before)
+		return -ENOMEM;
+	rec->line_buf[k] = dst;
+	rec->line_off[k] = before;
+	rec->line_len[k] = dst->len - before;
+	return 0;
+}
+
+static void compute_level_masks(struct output *o)
+{
+	for (int level = 0; level <= TEXT_LEVEL_OFF; level++) {
+		uint32_t m = 0;
+		for (unsigned i = 0; i < o->n; i++)
+			if (level >= o->w[i].min_level)
+				m |= 1u << i;
+		o->level_mask[level] = m;
+	}
+}
+
+int output_open(struct output *o, struct collector_config *cfg, struct diag *d)
+{
+	memset(o, 0, sizeof *o);
+	o->n = cfg->n_writers;
+	memcpy(o->w, cfg->writers, cfg->n_writers * sizeof cfg->writers[0]);
+	o->router = cfg->router;
+	cfg->n_writers = 0;
+	cfg->router = NULL;
+	for (unsigned i = 0; i < o->n; i++) {
+		int r = o->w[i].ops->open(&o->w[i], d);
+		if (r < 0) {
+			output_close(o);
+			return r;
+		}
+	}
+	compute_level_masks(o);
+	return 0;
+}
+
+/* A writer that could not take a record (out of memory): say so once until it takes one again. */
+static void add_failed(struct output *o, unsigned i, int err)
+{
+	if (!(o->add_failed & (1u << i)))
+		collector_warn("writer %s: a record could not be taken: %s", o->w[i].name, strerror(-err));
+	o->add_failed |= 1u << i;
+}
+
+uint32_t output_add(struct output *o, const struct text_record *tr)
+{
+	unsigned level = (unsigned)tr->level <= TEXT_LEVEL_OFF ? (unsigned)tr->level : TEXT_LEVEL_OFF;
+	uint32_t mask = router_route(o->router, tr) & o->level_mask[level];
+	struct output_rec rec = {.tr = tr};
+	for (uint32_t m = mask; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+		struct writer *w = &o->w[i];
+		int r = w->ops->add(w, &rec);
+		if (r < 0) {
+			add_failed(o, i, r);
+			continue;
+		}
+		o->add_failed &= ~(1u << i);
+		w->taken++;
+		w->stats.records++;
+	}
+	return mask;
+}
+
+/* Report how writer w's write ended, once per condition. */
+static void report_write(struct writer *w, const struct uio_req *req)
+{
+	w->stats.bytes += req->done;
+	if (req->err) {
+		w->stats.errors++;
+		if (req->err != w->last_err)
+			collector_warn("writer %s: write failed: %s%s", w->name, strerror(-req->err),
+				       w->durable ? "; keeping its records until it can write again" : "; output dropped");
+		w->last_err = req->err;
+	} else if (w->last_err) {
+		collector_warn("writer %s: writing again", w->name);
+		w->last_err = 0;
+	}
+}
+
+void output_write(struct output *o, struct io_uring *io)
+{
+	struct uio_req reqs[CONFIG_MAX_WRITERS];
+	struct writer *who[CONFIG_MAX_WRITERS];
+	unsigned n = 0;
+	for (unsigned i = 0; i < o->n; i++) {
+		struct writer *w = &o->w[i];
+		if (w->done == w->taken)
+			continue;
+		int rc = w->ops->prepare(w, &reqs[n]);
+		if (rc > 0)
+			who[n++] = w;
+		else if (rc < 0 && rc != w->last_err) {
+			collector_warn("writer %s: %s", w->name, strerror(-rc));
+			w->last_err = rc;
+		}
+	}
+	if (n)
+		uio_write_batch(io, reqs, n);
+	for (unsigned i = 0; i < n; i++) {
+		who[i]->done = who[i]->ops->complete(who[i], &reqs[i]);
+		report_write(who[i], &reqs[i]);
+	}
+}
+
+void output_marks(const struct output *o, uint64_t *mark)
+{
+	for (unsigned i = 0; i < o->n; i++)
+		mark[i] = o->w[i].taken;
+}
+
+bool output_reached(const struct output *o, const uint64_t *mark)
+{
+	for (unsigned i = 0; i < o->n; i++)
+		if (o->w[i].done < mark[i])
+			return false;
+	return true;
+}
+
+uint64_t output_backlog(const struct output *o)
+{
+	uint64_t b = 0;
+	for (unsigned i = 0; i < o->n; i++)
+		b += writer_pending(&o->w[i]);
+	return b;
+}
+
+bool output_full(const struct output *o)
+{
+	for (unsigned i = 0; i < o->n; i++)
+		if (writer_pending(&o->w[i]) >= o->w[i].backlog_max)
+			return true;
+	return false;
+}
+
+int output_sync(struct output *o)
+{
+	for (unsigned i = 0; i < o->n; i++) {
+		struct writer *w = &o->w[i];
+		int rc = w->ops->sync ? w->ops->sync(w) : 0;
+		if (rc < 0) {
+			if (rc != w->last_err)
+				collector_warn("writer %s: sync failed: %s", w->name, strerror(-rc));
+			w->last_err = rc;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void output_reopen(struct output *o)
+{
+	for (unsigned i = 0; i < o->n; i++) {
+		struct writer *w = &o->w[i];
+		int rc = w->ops->reopen ? w->ops->reopen(w) : 0;
+		if (rc < 0)
+			collector_warn("writer %s: reopen failed: %s; writing on to the open file", w->name,
+				       strerror(-rc));
+	}
+}
+
+void output_describe(const struct collector_config *cfg, FILE *f)
+{
+	for (unsigned i = 0; i < cfg->n_writers; i++) {
+		const struct writer *w = &cfg->writers[i];
+		fprintf(f, "writer %s: type %s, format %s, min_level %s\n", w->name, w->ops->type,
+			w->format == TEXT_FORMAT_JSON ? "json" : "text", text_level_name(w->min_level));
+	}
+	router_describe(cfg->router, f);
+}
+
+void output_close(struct output *o)
+{
+	for (unsigned i = 0; i < o->n; i++) {
+		if (o->w[i].ops && o->w[i].ops->sync)
+			o->w[i].ops->sync(&o->w[i]);
+		writer_close(&o->w[i]);
+	}
+	o->n = 0;
+	router_close(o->router);
+	o->router = NULL;
+}
