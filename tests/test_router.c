@@ -154,6 +154,8 @@ Test(router, seed_example_routes_as_the_issue_says)
 	cr_assert_eq(route_msg(TEXT_LEVEL_ERROR, "Database error"), ERRORS | CONSOLE);
 	cr_assert_eq(route_msg(TEXT_LEVEL_INFO, "User login successful"), SECURITY);
 	cr_assert_eq(route_msg(TEXT_LEVEL_INFO, "Processing request"), CONSOLE);
+	/* docs/routing.md's fourth row: both routes match */
+	cr_assert_eq(route_msg(TEXT_LEVEL_ERROR, "login failed"), ERRORS | CONSOLE | SECURITY);
 	cr_assert_str_eq(warnings, "");
 }
 
