@@ -33,8 +33,6 @@
  */
 #define ROUTER_MATCH_LIMIT 1000000
 
-/* Bits TEXT_LEVEL_TRACE..TEXT_LEVEL_CRITICAL: the levels a record can have. */
-#define ROUTER_RECORD_LEVELS (((1u << (TEXT_LEVEL_CRITICAL + 1)) - 1) & ~((1u << TEXT_LEVEL_TRACE) - 1))
 
 struct router_str {
 	const char *p; /* NUL-terminated copy, owned by the router */
@@ -138,6 +136,13 @@ static int router_oom(struct diag *d, const config_setting_t *s)
 	return -ENOMEM;
 }
 
+/* The same before any setting is involved. */
+static int router_nomem(struct diag *d)
+{
+	snprintf(d->msg, sizeof d->msg, "router: out of memory");
+	return -ENOMEM;
+}
+
 /* ---- reading lists of strings ---- */
 
 /*
@@ -167,7 +172,7 @@ static int string_list_length(const config_setting_t *s, const char *what, bool 
 static int copy_list(struct router_load *ld, const config_setting_t *s, unsigned n,
 		     struct router_list *out)
 {
-	out->items = router_alloc(ld->rt, n * sizeof *out->items + 1);
+	out->items = router_alloc(ld->rt, n * sizeof *out->items);
 	if (!out->items)
 		return router_oom(ld->d, s);
 	for (unsigned i = 0; i < n; i++)
@@ -248,16 +253,24 @@ static int parse_level(const config_setting_t *s, int *level, struct diag *d)
 	return 0;
 }
 
+/* Bits lo..hi of a level set. */
+static uint32_t level_bits(int lo, int hi)
+{
+	return ((1u << (hi + 1)) - 1) & ~((1u << lo) - 1);
+}
+
 static int read_level(struct router_load *ld, struct route *ro, const config_setting_t *s)
 {
 	int n = string_list_length(s, "levels", false, ld->d);
+	if (n < 0)
+		return n;
 	for (int i = 0; i < n; i++) {
 		int l;
 		if (parse_level(config_setting_get_elem(s, (unsigned)i), &l, ld->d) < 0)
 			return -EINVAL;
-		ro->level_list |= 1u << l;
+		ro->level_list |= level_bits(l, l);
 	}
-	return n < 0 ? n : 0;
+	return 0;
 }
 
 static int read_bound(const config_setting_t *s, int *level, struct diag *d)
@@ -425,8 +438,8 @@ static int route_levels(const config_setting_t *grp, struct route *ro, struct di
 		return -EINVAL;
 	}
 	ro->has_levels = ro->level_list || ro->min_level || ro->max_level;
-	uint32_t range = ((1u << (hi + 1)) - 1) & ~((1u << lo) - 1);
-	ro->levels = (ro->level_list ? ro->level_list : ROUTER_RECORD_LEVELS) & range;
+	/* With no `level` list, the range alone: it is TRACE..CRITICAL when unbounded. */
+	ro->levels = (ro->level_list ? ro->level_list : UINT32_MAX) & level_bits(lo, hi);
 	return 0;
 }
 
@@ -465,7 +478,7 @@ static int read_routes(struct router_load *ld, const config_setting_t *list)
 	}
 	struct router *rt = ld->rt;
 	rt->has_routes = true;
-	rt->routes = router_alloc(rt, (size_t)n * sizeof *rt->routes + 1);
+	rt->routes = router_alloc(rt, (size_t)n * sizeof *rt->routes);
 	if (!rt->routes)
 		return router_oom(ld->d, list);
 	/* Counted before reading, so router_close frees the regexes of a half-read list. */
@@ -483,17 +496,12 @@ static int read_routes(struct router_load *ld, const config_setting_t *list)
 static int copy_names(struct router_load *ld, const char *const *names, unsigned n)
 {
 	struct router *rt = ld->rt;
-	rt->names.items = router_alloc(rt, n * sizeof *rt->names.items + 1);
-	if (!rt->names.items) {
-		snprintf(ld->d->msg, sizeof ld->d->msg, "router: out of memory");
-		return -ENOMEM;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		if (router_copy(rt, names[i], &rt->names.items[i]) < 0) {
-			snprintf(ld->d->msg, sizeof ld->d->msg, "router: out of memory");
-			return -ENOMEM;
-		}
-	}
+	rt->names.items = router_alloc(rt, n * sizeof *rt->names.items);
+	if (!rt->names.items)
+		return router_nomem(ld->d);
+	for (unsigned i = 0; i < n; i++)
+		if (router_copy(rt, names[i], &rt->names.items[i]) < 0)
+			return router_nomem(ld->d);
 	rt->names.n = n;
 	return 0;
 }
@@ -533,10 +541,8 @@ static int router_load(struct router_load *ld, const config_setting_t *routes,
 	if (r < 0)
 		return r;
 	rt->mctx = pcre2_match_context_create(NULL);
-	if (!rt->mctx || pcre2_set_match_limit(rt->mctx, ROUTER_MATCH_LIMIT) != 0) {
-		snprintf(ld->d->msg, sizeof ld->d->msg, "router: out of memory");
-		return -ENOMEM;
-	}
+	if (!rt->mctx || pcre2_set_match_limit(rt->mctx, ROUTER_MATCH_LIMIT) != 0)
+		return router_nomem(ld->d);
 	if (routes && (r = read_routes(ld, routes)) < 0)
 		return r;
 	rt->has_default = dflt != NULL;
@@ -557,10 +563,8 @@ int router_open(struct router **out, const config_setting_t *routes, const confi
 {
 	d->msg[0] = '\0';
 	struct router *rt = calloc(1, sizeof *rt);
-	if (!rt) {
-		snprintf(d->msg, sizeof d->msg, "router: out of memory");
-		return -ENOMEM;
-	}
+	if (!rt)
+		return router_nomem(d);
 	struct router_load ld = {.rt = rt, .d = d};
 	int r = router_load(&ld, routes, dflt, names, n);
 	if (r < 0) {

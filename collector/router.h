@@ -51,7 +51,8 @@ int router_open(struct router **out, const config_setting_t *routes, const confi
  * tried in order, each matching route adds its `to` writers, a matching route
  * with stop ends the search; a record no route matches gets the default
  * (none when there is no default key). Without a routes key: the default, or
- * every writer when there is no default either. Allocates nothing.
+ * every writer when there is no default either. Allocates nothing; one thread
+ * at a time per router (each regex has one preallocated match data).
  * Returns the mask (0: no writer).
  */
 uint32_t router_route(struct router *rt, const struct text_record *r);
