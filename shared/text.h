@@ -50,6 +50,7 @@ enum text_field_type {
 	TEXT_FIELD_STR = 5,  /* char *, copied by value; may be NULL */
 };
 
+/* The segment's field kinds are these types (shared/abi.h, static_assert in text.c). */
 struct text_field {
 	const char *key;    /* not NUL-terminated */
 	uint32_t key_len;
