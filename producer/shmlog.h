@@ -670,7 +670,8 @@ static inline const char *shmlog__fv_str(const char *v) { return v; }
  * string literal of 1 to 255 bytes (anything else does not compile), stored
  * once per call site in the segment, never per record. A value is typed by
  * its C type: signed integers of every width (char included) are stored as
- * int64, unsigned ones as uint64, float and double as double, bool as bool,
+ * int64, unsigned ones as uint64, float and double as double, bool as bool
+ * (the constants true and false are ints in C: a bool variable or a cast),
  * char * and const char * by value as %s is (up to SHMLOG_MAX_STRING bytes,
  * then cut and marked truncated; NULL allowed). Any other type (a pointer, a
  * struct, long double) does not compile. Each value is evaluated exactly once,
