@@ -28,10 +28,11 @@ static void run_ok(char **argv, const char *out)
 	free(bin);
 }
 
-/* Log the seed's records into dir, then drain them with one collector run over cfg (stdout to out). */
-static void seed_and_collect(const char *cfg, const char *out)
+/* Log the seed's records (mode "fields": those with fields) into dir, then drain them with one
+ * collector run over cfg (stdout to out). */
+static void seed_and_collect(const char *cfg, const char *out, const char *mode)
 {
-	char *seed[] = {"tests/seed_prog", dir, NULL};
+	char *seed[] = {"tests/seed_prog", dir, (char *)mode, NULL};
 	run_ok(seed, NULL);
 	char *collector[] = {"shmlog-collector", "--dir", dir, "--config", (char *)cfg, "--once", NULL};
 	run_ok(collector, out);
@@ -66,7 +67,7 @@ Test(routing, seed_example_sends_each_record_where_the_routes_say)
 			    ");\n"
 			    "default = [\"console\"];\n",
 			    errors, security);
-	seed_and_collect(cfg, console);
+	seed_and_collect(cfg, console, NULL);
 	char *e = messages(errors), *s = messages(security), *c = messages(console);
 	cr_assert_str_eq(e, "ERROR Database error\nCRITICAL access denied\n");
 	cr_assert_str_eq(s, "INFO User login successful\nCRITICAL access denied\n");
@@ -77,6 +78,38 @@ Test(routing, seed_example_sends_each_record_where_the_routes_say)
 	free(c);
 	free(errors);
 	free(security);
+	free(console);
+	free(cfg);
+}
+
+Test(routing, field_filters_route_by_presence_and_typed_value)
+{
+	char *admins = wpath("admins.log"), *users = wpath("users.json"), *console = wpath("console.out");
+	char *cfg = wconfig("writers = (\n"
+			    "  { name = \"console\"; type = \"console\"; },\n"
+			    "  { name = \"admins\"; type = \"file\"; path = \"%s\"; },\n"
+			    "  { name = \"users\"; type = \"file\"; path = \"%s\"; format = \"json\"; }\n"
+			    ");\n"
+			    "routes = (\n"
+			    "  { fields = { user_id = 12345; admin = true; }; to = [\"admins\"]; stop = true; },\n"
+			    "  { has_field = [\"user_id\"]; to = [\"users\"]; }\n"
+			    ");\n"
+			    "default = [\"console\"];\n",
+			    admins, users);
+	seed_and_collect(cfg, console, "fields");
+	char *a = messages(admins), *c = messages(console), *u = th_read_file(users, NULL);
+	cr_assert_str_eq(a, "INFO user root logged in user_id=12345 admin=true\n");
+	cr_assert_str_eq(c, "ERROR order rejected order=18446744073709551615 note=(null)\nINFO no fields\n");
+	cr_assert(u && strstr(u, "\"msg\":\"user bob logged in\",\"fields\":{\"user_id\":12345,\"admin\":false}}\n"),
+		  "%s", u);
+	cr_assert(strstr(u, "\"msg\":\"slow\",\"fields\":{\"user_id\":777,\"ip\":\"10.0.0.1 x\",\"px\":1.5}}\n"),
+		  "%s", u);
+	cr_assert(!strstr(u, "root"), "a route with stop keeps the record from the later routes: %s", u);
+	free(a);
+	free(c);
+	free(u);
+	free(admins);
+	free(users);
 	free(console);
 	free(cfg);
 }
