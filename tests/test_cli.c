@@ -293,7 +293,33 @@ static uint64_t record_pos(struct mapped *m, uint32_t i, int k)
 struct result {
 	int status; /* exit status, 128 + signal if killed */
 	char *out, *err;
+	int ended; /* "[shmlog] process N ..." notices, taken out of out */
 };
+
+/*
+ * Take the notices on how a producer ended out of text (in place): the tool
+ * writes one for each dead producer, as the collector does, and the tests
+ * here are about the records. Returns how many there were.
+ */
+static int take_end_notices(char *text)
+{
+	int n = 0;
+	char *w = text;
+	for (char *l = text; *l;) {
+		char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) + 1 : strlen(l);
+		char *hit = strstr(l, "[shmlog] process ");
+		if (hit && hit < l + len) {
+			n++;
+		} else {
+			memmove(w, l, len);
+			w += len;
+		}
+		l += len;
+	}
+	*w = 0;
+	return n;
+}
 
 static void result_free(struct result *r)
 {
@@ -320,6 +346,7 @@ static struct result run_tool_argv(const char *const *args)
 	struct result r = {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), th_read_file(out, NULL),
 			   th_read_file(err, NULL)};
 	cr_assert(r.out && r.err);
+	r.ended = take_end_notices(r.out);
 	free(out);
 	free(err);
 	return r;
@@ -527,6 +554,7 @@ Test(cli, read_prints_records_of_a_producer_killed_while_its_threads_ran)
 	char *seg = segment_of(p.pid);
 	struct result r = run_tool("read", seg);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(r.ended, 1, "the tool tells how the producer ended, as the collector does");
 	check_all_records(r.out, p.pid, 2, 80);
 	result_free(&r);
 	free(seg);
@@ -869,6 +897,7 @@ Test(cli, recover_cleanup_appends_everything_to_the_file_and_removes_the_segment
 
 	char *text = th_read_file(outf, NULL);
 	cr_assert(text && strncmp(text, "earlier line\n", 13) == 0, "output not appended");
+	cr_assert_eq(take_end_notices(text), 2, "each dead producer's end is told: %s", text);
 	/* split the file by pid and check each producer's records */
 	char *mine[2] = {calloc(1, strlen(text) + 1), calloc(1, strlen(text) + 1)};
 	char needle_a[64];
@@ -930,6 +959,7 @@ Test(cli, recover_uses_shmlog_dir_by_default)
 	int st = th_waitpid_timeout(t, WAIT_MS);
 	cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	char *text = th_read_file(out, NULL);
+	cr_assert_eq(take_end_notices(text), 1);
 	check_all_records(text, p.pid, 1, 4);
 	free(text);
 	free(out);
