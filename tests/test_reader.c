@@ -137,6 +137,18 @@ static int read_all(struct seen *sn, struct reader_seg **segs, uint32_t n, uint3
 	return cycles;
 }
 
+/* Read the one segment s as rs through a fresh sn, answering rejections with answer. Returns the cycles. */
+static int read_one(struct seen *sn, struct reader_seg *rs, struct seg *s, uint32_t cap, enum reader_action answer)
+{
+	static const struct clock_calib cal; /* unused: the segments here are on the realtime clock */
+	cr_assert_eq(reader_seg_init(rs, s, &cal), 0);
+	memset(sn, 0, sizeof *sn);
+	sn->answer = answer;
+	sn->segs[0] = rs;
+	struct reader_seg *list[] = {rs};
+	return read_all(sn, list, 1, cap);
+}
+
 static void setup(void)
 {
 	dir = th_mkdtemp(true);
@@ -168,14 +180,9 @@ Test(reader, merges_the_rings_of_a_segment_in_timestamp_order)
 	open_rw(&s);
 	cr_assert_eq(restamp(&s, 0, interleaved), 50);
 	cr_assert_eq(restamp(&s, 1, interleaved), 50);
-	struct clock_calib cal = {0};
 	struct reader_seg rs;
-	cr_assert_eq(reader_seg_init(&rs, &s, &cal), 0);
 	static struct seen sn;
-	memset(&sn, 0, sizeof sn);
-	struct reader_seg *list[] = {&rs};
-	sn.segs[0] = &rs;
-	read_all(&sn, list, 1, 4096);
+	read_one(&sn, &rs, &s, 4096, READER_KEEP);
 	cr_assert_eq(sn.n, 100);
 	for (uint32_t j = 0; j < sn.n; j++) {
 		char want[64];
@@ -224,14 +231,9 @@ Test(reader, drops_no_loss_record_reported_become_one_notice_at_the_end)
 	make_segment(1, 400, 4096); /* nobody empties the 4 KiB ring: most records are dropped */
 	struct seg s;
 	open_rw(&s);
-	struct clock_calib cal = {0};
 	struct reader_seg rs;
-	cr_assert_eq(reader_seg_init(&rs, &s, &cal), 0);
 	static struct seen sn;
-	memset(&sn, 0, sizeof sn);
-	struct reader_seg *list[] = {&rs};
-	sn.segs[0] = &rs;
-	read_all(&sn, list, 1, 4096);
+	read_one(&sn, &rs, &s, 4096, READER_KEEP);
 	cr_assert(sn.n >= 2);
 	struct line *last = &sn.lines[sn.n - 1];
 	unsigned long long lost = 0;
@@ -260,13 +262,7 @@ static void read_with_corrupt_ring(struct seen *sn, enum reader_action answer, s
 	}
 	uint32_t huge = 0x7ffffff8u;
 	memcpy(s->base + s->data_off + s->ring_bytes + pos, &huge, 4);
-	static struct clock_calib cal;
-	cr_assert_eq(reader_seg_init(rs, s, &cal), 0);
-	memset(sn, 0, sizeof *sn);
-	sn->answer = answer;
-	sn->segs[0] = rs;
-	struct reader_seg *list[] = {rs};
-	read_all(sn, list, 1, 4096);
+	read_one(sn, rs, s, 4096, answer);
 	cr_assert_eq(sn->rejects, 1, "reported once");
 	cr_assert_eq(sn->reject_ring, 1);
 	char want[128];
@@ -316,15 +312,10 @@ Test(reader, the_cap_per_cycle_keeps_the_global_order)
 	open_rw(&s);
 	restamp(&s, 0, ring1_later);
 	restamp(&s, 1, ring1_later);
-	struct clock_calib cal = {0};
 	struct reader_seg rs;
-	cr_assert_eq(reader_seg_init(&rs, &s, &cal), 0);
 	static struct seen sn;
-	memset(&sn, 0, sizeof sn);
-	struct reader_seg *list[] = {&rs};
-	sn.segs[0] = &rs;
 	/* the smallest cap: each ring gives READER_RING_MIN_RECORDS a cycle */
-	int cycles = read_all(&sn, list, 1, 1);
+	int cycles = read_one(&sn, &rs, &s, 1, READER_KEEP);
 	cr_assert(cycles > 3, "cut into cycles: %d", cycles);
 	cr_assert_eq(sn.n, 1200);
 	for (uint32_t j = 1; j < sn.n; j++)
