@@ -138,7 +138,8 @@ bool discover_bells_intact(const struct collector *c);
 /* Write our clock calibration into every attached segment. */
 void discover_publish_clock(struct collector *c);
 
-/* drain.c: set up and free the reader (c->reader). */
+/* drain.c: set up the reader (c->reader) with drain.c's callbacks, and free
+ * it. Return nothing. */
 void drain_init(struct collector *c);
 void drain_free(struct collector *c);
 
