@@ -256,7 +256,8 @@ static void detach(struct collector *c, unsigned idx, bool remove)
 	 * ours keeps the directory alive (and inotify quiet, were it removed) */
 	if (remove && unlink(s->seg.path) < 0 && errno != ENOENT)
 		collector_warn("%s: cannot remove drained segment: %s", s->seg.path, strerror(errno));
-	c->segs[idx] = c->segs[--c->n_segs];
+	/* keep attach order: it is the merge's tie-break between segments (reader.h) */
+	memmove(&c->segs[idx], &c->segs[idx + 1], (--c->n_segs - idx) * sizeof c->segs[0]);
 	release_watch(c, s->wd);
 	reader_seg_free(&s->rd);
 	free(s);
