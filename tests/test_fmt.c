@@ -28,6 +28,7 @@
 
 #include "shared/digits.h"
 #include "shared/fmt.h"
+#include "tests/fmt_check.h"
 #include "shared/record.h"
 
 #define TEST_MAX_STR 4096u
@@ -676,30 +677,6 @@ Test(fmt, renders_truncated_strings_embedded_among_other_arguments)
 }
 
 /* ---- limits ------------------------------------------------------------- */
-
-static void parse_ok(struct fmt_parsed *pf, const char *fmt)
-{
-	const char *err = NULL;
-	int r = fmt_parse(pf, fmt, strlen(fmt), &err);
-	cr_assert_eq(r, 0, "fmt_parse(\"%s\") = %d (%s)", fmt, r, err ? err : "");
-}
-
-static void assert_refused(const char *fmt, size_t len, const char *reason_part)
-{
-	struct fmt_parsed pf;
-	const char *err = NULL;
-	int r = fmt_parse(&pf, fmt, len, &err);
-	cr_assert_eq(r, -EINVAL, "fmt_parse(\"%.*s\") = %d, want -EINVAL", (int)len, fmt, r);
-	cr_assert_not_null(err, "no reason for \"%.*s\"", (int)len, fmt);
-	cr_assert(strstr(err, reason_part) != NULL, "reason for \"%.*s\" is \"%s\", want it to mention \"%s\"",
-		  (int)len, fmt, err, reason_part);
-	cr_assert_eq(fmt_parse(&pf, fmt, len, NULL), -EINVAL, "a NULL err pointer is allowed");
-}
-
-static void refused(const char *fmt, const char *reason_part)
-{
-	assert_refused(fmt, strlen(fmt), reason_part);
-}
 
 Test(fmt, accepts_max_args_and_refuses_one_more)
 {
