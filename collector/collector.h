@@ -94,6 +94,7 @@ struct collector {
 	struct output out;  /* the live writers and routes */
 	struct reader reader;
 	struct reader_seg *cycle_segs[COLLECTOR_MAX_SEGS]; /* a cycle's segments, in segs[] order */
+	uint32_t batch_cap; /* records the next cycle gathers at most (drain.c), 0 before the first */
 	const char *dir;
 	struct io_uring ev; /* events: inotify, signals, pidfds, timeouts */
 	struct io_uring io; /* writes */

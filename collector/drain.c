@@ -78,6 +78,20 @@ static void publish(struct collector *c)
 	}
 }
 
+/*
+ * The next cycle's cap: what a cut cycle did not emit is gathered again by
+ * the next one, so after a time cut gather little more than what could be
+ * formatted in the time; grow back towards COLLECTOR_BATCH_RECORDS while
+ * cycles end uncut.
+ */
+static void adapt_batch_cap(struct collector *c, const struct reader_result *res, bool cut)
+{
+	uint32_t cap = cut ? res->emitted + res->emitted / 4 : c->batch_cap * 2;
+	if (cap < READER_RING_MIN_RECORDS)
+		cap = READER_RING_MIN_RECORDS;
+	c->batch_cap = cap < COLLECTOR_BATCH_RECORDS ? cap : COLLECTOR_BATCH_RECORDS;
+}
+
 long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 {
 	*held = false;
@@ -90,7 +104,7 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 		struct reader_params p = {
 			.now_ns = now,
 			.window_ns = (uint64_t)c->cfg->merge_window_us * 1000u,
-			.max_records = COLLECTOR_BATCH_RECORDS,
+			.max_records = c->batch_cap ? c->batch_cap : COLLECTOR_BATCH_RECORDS,
 			/* a blocked producer waits for the whole batch: keep it short
 			 * also when records are expensive to format */
 			.deadline_ns = now + BATCH_TIME_NS,
@@ -102,6 +116,7 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 			return 0; /* out of memory: nothing read, nothing lost */
 		*held = res.held;
 		*more = res.more;
+		adapt_batch_cap(c, &res, clock_realtime_ns() >= p.deadline_ns);
 	}
 	ledger_push(c);
 	output_write(&c->out, &c->io);
