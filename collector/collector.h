@@ -10,6 +10,7 @@
  *   output.c    the live writers and the routes (output.h)
  *   ledger.c    the batches in flight: publish consumed positions once every
  *               writer is done with them
+ *   replay.c    read a batch again for a writer that skipped it (full backlog)
  *   loop.c      the io_uring event loop tying them together
  */
 #ifndef SHMLOG_COLLECTOR_H
@@ -71,14 +72,34 @@ struct cseg {
 struct batch_pos {
 	struct cseg *s;
 	uint32_t ring;
-	uint64_t pos;
+	uint64_t start;            /* where the batch's records begin in the ring */
+	uint64_t pos;              /* and end */
 	uint64_t lost_reported;    /* the ring's counters as of this batch, */
 	uint64_t records_consumed; /* published with its head */
 };
 
+/* A notice (a line the reader wrote, not a record of a ring) that writers
+ * skipping live records missed: kept with its batch, to be read again. */
+struct kept_notice {
+	struct kept_notice *next;
+	uint32_t writers;      /* who still has to get it */
+	struct text_record tr; /* its strings point into text[] */
+	char text[];
+};
+
+/*
+ * skipped: writers that took none of the batch's records, as their backlog
+ * was full or they had batches to read again (output.h, skipping); the batch
+ * is read again for them (replay.c) before it can be delivered. calib: the
+ * stamps' conversion when it was read, so that the reading again gives the
+ * same lines.
+ */
 struct batch {
 	struct batch *next;
 	uint64_t mark[CONFIG_MAX_WRITERS];
+	uint32_t skipped;
+	struct clock_calib calib;
+	struct kept_notice *notices; /* oldest first */
 	uint32_t n;
 	struct batch_pos p[];
 };
@@ -95,6 +116,10 @@ struct collector {
 	struct reader reader;
 	struct reader_seg *cycle_segs[COLLECTOR_MAX_SEGS]; /* a cycle's segments, in segs[] order */
 	uint32_t batch_cap; /* records the next cycle gathers at most (drain.c), 0 before the first */
+	struct kept_notice *kept, **kept_tail; /* this cycle's notices for skipping writers (ledger.c) */
+	struct reader replay_reader;          /* reads batches again (replay.c) */
+	uint32_t replay_to;                   /* the writers a replay is for */
+	unsigned replayed;                    /* batches the last cycle read again */
 	const char *dir;
 	struct io_uring ev; /* events: inotify, signals, pidfds, timeouts */
 	struct io_uring io; /* writes */
@@ -158,6 +183,14 @@ void ledger_push(struct collector *c);
 void ledger_pop(struct collector *c);
 /* Free undelivered batches (at exit: their records stay in the segments). */
 void ledger_forget(struct collector *c);
+/* Keep notice tr for the skipping writers that missed it, with this cycle's batch. */
+void ledger_keep_notice(struct collector *c, const struct text_record *tr, uint32_t writers);
+
+/* replay.c: read batches again for writers that skipped them and have room now, oldest
+ * first; then stop skipping for writers with nothing left to read again. */
+void replay_init(struct collector *c);
+void replay_free(struct collector *c);
+unsigned replay_batches(struct collector *c); /* returns the batches read again (also in c->replayed) */
 /* Whether a producer waits for a sync not yet published (sync_req beyond synced). */
 bool ledger_sync_wanted(const struct collector *c);
 /* If a producer waits for durability: sync every writer, then publish synced = consumed. */

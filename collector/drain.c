@@ -7,7 +7,8 @@
  * order (ties: segment order in c->segs, ring, position), renders each once
  * and hands it here, for the output side (output.c), which routes it to its
  * writers. A corrupt ring or a SIGBUS is handed here too and rejects the
- * segment, dropping what this cycle read from it. Under load a cycle takes
+ * segment, dropping what this cycle read from it. Batches that writers with
+ * a full backlog skipped are read again for them first (replay.c). Under load a cycle takes
  * at most COLLECTOR_BATCH_RECORDS records and formats for at most
  * BATCH_TIME_NS; what is cut stays in the rings, in order. Write: every
  * writer's output goes out in one io_uring submission. Publish: only once the
@@ -25,13 +26,17 @@
 
 #define BATCH_TIME_NS 300000u /* formatting time of one batch at most */
 
-/* reader_record_fn: a record or notice in merge order goes to the output. */
+/* reader_record_fn: a record or notice in merge order goes to the output; a
+ * notice that skipping writers missed is kept for them (a record they read
+ * again from its ring). */
 static void on_record(void *clientd, struct reader_seg *rs, const struct seg_rec *rec, const struct text_record *tr)
 {
 	(void)rs;
-	(void)rec;
 	struct collector *c = clientd;
-	output_add(&c->out, tr);
+	uint32_t missed;
+	output_add(&c->out, tr, &missed);
+	if (missed && !rec)
+		ledger_keep_notice(c, tr, missed);
 }
 
 /* reader_reject_fn: the segment is rejected (once, with its reason). Returns READER_DROP. */
@@ -46,11 +51,13 @@ static enum reader_action on_reject(void *clientd, struct reader_seg *rs, uint32
 void drain_init(struct collector *c)
 {
 	reader_init(&c->reader, on_record, on_reject, c);
+	replay_init(c);
 }
 
 void drain_free(struct collector *c)
 {
 	reader_free(&c->reader);
+	replay_free(c);
 }
 
 /* Free released rings that are consumed. Idle, this only reads: nothing in
@@ -97,7 +104,10 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 	*held = false;
 	*more = false;
 	long emitted = 0;
-	if (!output_full(&c->out)) {
+	replay_batches(c);
+	/* while every writer skips, reading on would only queue batches to read again */
+	uint32_t all = c->out.n >= 32 ? UINT32_MAX : (1u << c->out.n) - 1;
+	if ((output_update_skipping(&c->out) & all) != all) {
 		for (unsigned si = 0; si < c->n_segs; si++)
 			c->cycle_segs[si] = &c->segs[si]->rd;
 		uint64_t now = clock_realtime_ns();

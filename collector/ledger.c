@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -30,6 +31,54 @@ static void wake_waiters(struct shmlog_ring_header *rh)
 	}
 }
 
+static void free_notices(struct kept_notice *k)
+{
+	while (k) {
+		struct kept_notice *next = k->next;
+		free(k);
+		k = next;
+	}
+}
+
+/* Copy n bytes of s to *p and return where they went; *p moves past them. */
+static const char *keep_text(char **p, const char *s, size_t n)
+{
+	const char *at = *p;
+	if (n)
+		memcpy(*p, s, n);
+	*p += n;
+	return at;
+}
+
+/*
+ * Keep notice tr (no fields: notices have none) for writers, which skip live
+ * records, with the batch this cycle makes. When memory runs out it is lost
+ * for them, and said so. Returns nothing.
+ */
+void ledger_keep_notice(struct collector *c, const struct text_record *tr, uint32_t writers)
+{
+	size_t name = tr->name ? tr->name_len : 0, msg = tr->msg ? tr->msg_len : 0;
+	size_t file = tr->file ? tr->file_len : 0;
+	struct kept_notice *k = malloc(sizeof *k + name + msg + file);
+	if (!k) {
+		collector_warn("out of memory: a notice is lost for writers that could not take it");
+		return;
+	}
+	char *p = k->text;
+	k->next = NULL;
+	k->writers = writers;
+	k->tr = *tr;
+	k->tr.name = keep_text(&p, tr->name, name);
+	k->tr.msg = keep_text(&p, tr->msg, msg);
+	k->tr.file = tr->file ? keep_text(&p, tr->file, file) : NULL;
+	k->tr.fields = NULL;
+	k->tr.n_fields = 0;
+	if (!c->kept_tail)
+		c->kept_tail = &c->kept;
+	*c->kept_tail = k;
+	c->kept_tail = &k->next;
+}
+
 /* Queue this cycle's ring positions as a batch ending at the records the writers have been given. */
 void ledger_push(struct collector *c)
 {
@@ -39,13 +88,22 @@ void ledger_push(struct collector *c)
 		for (uint32_t i = 0; i < s->seg.ring_count; i++)
 			moved += s->rd.rings[i].new_read != s->rd.rings[i].read;
 	}
-	if (!moved)
+	if (!moved && !c->kept)
 		return;
 	struct batch *b = malloc(sizeof *b + moved * sizeof b->p[0]);
-	if (!b)
-		return; /* positions stay unread: the records are gathered again */
+	if (!b) { /* positions stay unread: the records are gathered again */
+		for (unsigned si = 0; si < c->n_segs; si++)
+			for (uint32_t i = 0; i < c->segs[si]->seg.ring_count; i++)
+				c->segs[si]->rd.rings[i].new_read = c->segs[si]->rd.rings[i].read;
+		return;
+	}
 	b->next = NULL;
 	b->n = 0;
+	b->skipped = c->out.skipping;
+	b->calib = c->calib;
+	b->notices = c->kept;
+	c->kept = NULL;
+	c->kept_tail = &c->kept;
 	output_marks(&c->out, b->mark);
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		struct cseg *s = c->segs[si];
@@ -54,7 +112,8 @@ void ledger_push(struct collector *c)
 			struct reader_ring *cr = &s->rd.rings[i];
 			if (cr->new_read == cr->read)
 				continue;
-			b->p[b->n++] = (struct batch_pos){s, i, cr->new_read, cr->lost_reported, cr->records_consumed};
+			b->p[b->n++] = (struct batch_pos){s, i, cr->read, cr->new_read, cr->lost_reported,
+							  cr->records_consumed};
 			cr->read = cr->new_read;
 			any = true;
 		}
@@ -70,7 +129,7 @@ void ledger_push(struct collector *c)
 /* Pop delivered batches: their positions become the rings' consumed heads. */
 void ledger_pop(struct collector *c)
 {
-	while (c->bq_head && output_reached(&c->out, c->bq_head->mark)) {
+	while (c->bq_head && !c->bq_head->skipped && output_reached(&c->out, c->bq_head->mark)) {
 		struct batch *b = c->bq_head;
 		struct cseg *last = NULL;
 		for (uint32_t k = 0; k < b->n; k++) {
@@ -93,6 +152,7 @@ void ledger_pop(struct collector *c)
 		c->bq_head = b->next;
 		if (!c->bq_head)
 			c->bq_tail = NULL;
+		free_notices(b->notices);
 		free(b);
 	}
 }
@@ -102,9 +162,13 @@ void ledger_forget(struct collector *c)
 	while (c->bq_head) {
 		struct batch *b = c->bq_head;
 		c->bq_head = b->next;
+		free_notices(b->notices);
 		free(b);
 	}
 	c->bq_tail = NULL;
+	free_notices(c->kept);
+	c->kept = NULL;
+	c->kept_tail = &c->kept;
 	for (unsigned si = 0; si < c->n_segs; si++)
 		c->segs[si]->pending = 0;
 }

@@ -227,14 +227,15 @@ static void teardown(struct collector *c)
 static void drain_all(struct collector *c)
 {
 	bool held, more;
-	while (drain_cycle(c, true, &held, &more) > 0 || more)
+	while (drain_cycle(c, true, &held, &more) > 0 || more || c->replayed)
 		;
 	/* one more for segments whose end became visible in the last cycle */
 	drain_cycle(c, true, &held, &more);
-	for (int k = 0; k < 20 && output_backlog(&c->out); k++) {
+	for (int k = 0; k < 20 && (output_backlog(&c->out) || c->bq_head); k++) {
 		struct timespec d = {0, 50 * 1000 * 1000}; /* retry backoff for a full disk */
 		nanosleep(&d, NULL);
-		drain_cycle(c, true, &held, &more);
+		while (drain_cycle(c, true, &held, &more) > 0 || more || c->replayed)
+			;
 	}
 	if (output_backlog(&c->out))
 		collector_warn("%llu bytes of output could not be written; their records were not consumed and "

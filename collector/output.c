@@ -84,10 +84,9 @@ static void add_failed(struct output *o, unsigned i, int err)
 	o->add_failed |= 1u << i;
 }
 
-uint32_t output_add(struct output *o, const struct text_record *tr)
+/* Give tr to the writers in mask. Returns mask. */
+static uint32_t give(struct output *o, const struct text_record *tr, uint32_t mask)
 {
-	unsigned level = (unsigned)tr->level <= TEXT_LEVEL_OFF ? (unsigned)tr->level : TEXT_LEVEL_OFF;
-	uint32_t mask = router_route(o->router, tr) & o->level_mask[level];
 	struct output_rec rec = {.tr = tr};
 	for (uint32_t m = mask; m; m &= m - 1) {
 		unsigned i = (unsigned)__builtin_ctz(m);
@@ -102,6 +101,56 @@ uint32_t output_add(struct output *o, const struct text_record *tr)
 		w->stats.records++;
 	}
 	return mask;
+}
+
+
+/* The writers tr is routed to, their min_level passed. */
+static uint32_t route(struct output *o, const struct text_record *tr)
+{
+	unsigned level = (unsigned)tr->level <= TEXT_LEVEL_OFF ? (unsigned)tr->level : TEXT_LEVEL_OFF;
+	return router_route(o->router, tr) & o->level_mask[level];
+}
+
+uint32_t output_add(struct output *o, const struct text_record *tr, uint32_t *missed)
+{
+	uint32_t mask = route(o, tr);
+	if (missed)
+		*missed = mask & o->skipping;
+	return give(o, tr, mask & ~o->skipping);
+}
+
+uint32_t output_add_only(struct output *o, const struct text_record *tr, uint32_t only)
+{
+	return give(o, tr, route(o, tr) & only);
+}
+
+uint32_t output_update_skipping(struct output *o)
+{
+	for (unsigned i = 0; i < o->n; i++) {
+		if (writer_pending(&o->w[i]) < o->w[i].backlog_max || (o->skipping & (1u << i)))
+			continue;
+		collector_warn("writer %s: backlog full (%llu bytes); it takes no records until it can write, "
+			       "the others go on, and its records stay in the rings for it",
+			       o->w[i].name, (unsigned long long)writer_pending(&o->w[i]));
+		o->skipping |= 1u << i;
+	}
+	return o->skipping;
+}
+
+void output_stop_skipping(struct output *o, uint32_t writers)
+{
+	for (uint32_t m = writers & o->skipping; m; m &= m - 1)
+		collector_warn("writer %s: caught up; taking records again", o->w[__builtin_ctz(m)].name);
+	o->skipping &= ~writers;
+}
+
+uint32_t output_with_room(const struct output *o)
+{
+	uint32_t m = 0;
+	for (unsigned i = 0; i < o->n; i++)
+		if (writer_pending(&o->w[i]) < o->w[i].backlog_max / 2)
+			m |= 1u << i;
+	return m;
 }
 
 /* Report how writer w's write ended, once per condition. */
@@ -165,14 +214,6 @@ uint64_t output_backlog(const struct output *o)
 	for (unsigned i = 0; i < o->n; i++)
 		b += writer_pending(&o->w[i]);
 	return b;
-}
-
-bool output_full(const struct output *o)
-{
-	for (unsigned i = 0; i < o->n; i++)
-		if (writer_pending(&o->w[i]) >= o->w[i].backlog_max)
-			return true;
-	return false;
 }
 
 int output_sync(struct output *o)

@@ -13,9 +13,12 @@
  * publish the rings' consumed positions only once every writer is done.
  *
  * A writer that cannot write (disk full) keeps its own bounded backlog
- * (durable writers), or drops its output (console). While any writer's
- * backlog is full, output_full() says so and the drain gathers no new
- * records; the others still write what they hold.
+ * (durable writers; backlog_bytes), or drops its output (console). Once its
+ * backlog is full it is "skipping": it takes no live records, the others go
+ * on, and the batches it skipped are not delivered (their ring positions not
+ * published) until it has read them again from the rings (replay.c), oldest
+ * first, once it has room. So the rings are consumed up to what every
+ * writer has taken, and a full ring then holds the producers back.
  */
 #ifndef SHMLOG_OUTPUT_H
 #define SHMLOG_OUTPUT_H
@@ -35,6 +38,7 @@ struct output {
 	struct router *router;
 	uint32_t level_mask[TEXT_LEVEL_OFF + 1]; /* per level: the writers whose min_level lets it pass */
 	uint32_t add_failed;                    /* writers whose last add failed (reported once) */
+	uint32_t skipping;                      /* writers that take no live records (see above) */
 };
 
 /*
@@ -44,8 +48,24 @@ struct output {
  */
 int output_open(struct output *o, struct collector_config *cfg, struct diag *d);
 
-/* Route tr and give it to each writer that wants it. Returns the writers it went to (a mask). */
-uint32_t output_add(struct output *o, const struct text_record *tr);
+/*
+ * Route tr and give it to each writer that wants it, except those skipping.
+ * Returns the writers it went to (a mask); *missed (may be NULL) gets the
+ * skipping writers it would have gone to.
+ */
+uint32_t output_add(struct output *o, const struct text_record *tr, uint32_t *missed);
+
+/* Route tr and give it to the writers among only that want it, skipping or not. Returns those. */
+uint32_t output_add_only(struct output *o, const struct text_record *tr, uint32_t only);
+
+/* Mark the writers whose backlog is full as skipping. Returns o->skipping. */
+uint32_t output_update_skipping(struct output *o);
+
+/* Take writers off the skipping list (each said once). */
+void output_stop_skipping(struct output *o, uint32_t writers);
+
+/* The writers with room to take records again (backlog below half its bound). */
+uint32_t output_with_room(const struct output *o);
 
 /* Write what every writer holds in one io_uring submission; report failures once. */
 void output_write(struct output *o, struct io_uring *io);
@@ -59,8 +79,6 @@ bool output_reached(const struct output *o, const uint64_t *mark);
 /* Bytes waiting in writers' backlogs. */
 uint64_t output_backlog(const struct output *o);
 
-/* Whether a writer's backlog is full: gather no more records until it drains. */
-bool output_full(const struct output *o);
 
 /* Sync every writer that can. Returns 0, or the first -errno (reported once per writer). */
 int output_sync(struct output *o);

@@ -31,7 +31,9 @@ static const struct writer_ops *const writer_types[] = {
 /* Bytes a writer may hold unwritten before the core gathers no more records. */
 #define WRITER_BACKLOG_MAX (64u << 20)
 
-static const char *const writer_common_keys[] = {"type", "name", "min_level", "format", NULL};
+static const char *const writer_common_keys[] = {"type", "name", "min_level", "format", "backlog_bytes", NULL};
+#define WRITER_BACKLOG_MIN 4096
+#define WRITER_BACKLOG_LIMIT (1ll << 40)
 
 /* The ops for a type name. Returns NULL for an unknown (or NULL) name. */
 const struct writer_ops *writer_lookup(const char *type)
@@ -133,7 +135,24 @@ static bool key_in(const char *const *keys, const char *key)
 	return false;
 }
 
-/* Read name, min_level and format from cfg and refuse unknown keys. Returns 0 or -EINVAL. */
+/* Read backlog_bytes, if present. Returns 0 or -EINVAL with d filled. */
+static int read_backlog(struct writer *w, const config_setting_t *cfg, struct diag *d)
+{
+	config_setting_t *s = config_setting_get_member(cfg, "backlog_bytes");
+	if (!s)
+		return 0;
+	int type = config_setting_type(s);
+	long long v = type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64 ? config_setting_get_int64(s) : -1;
+	if (v < WRITER_BACKLOG_MIN || v > WRITER_BACKLOG_LIMIT) {
+		writer_diag(d, s, NULL, "must be an integer from %d to %lld (bytes)", WRITER_BACKLOG_MIN,
+			    (long long)WRITER_BACKLOG_LIMIT);
+		return -EINVAL;
+	}
+	w->backlog_max = (uint64_t)v;
+	return 0;
+}
+
+/* Read name, min_level, format and backlog_bytes from cfg and refuse unknown keys. Returns 0 or -EINVAL. */
 static int read_common(struct writer *w, const config_setting_t *cfg,
 		       struct diag *d)
 {
@@ -188,7 +207,7 @@ static int read_common(struct writer *w, const config_setting_t *cfg,
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return read_backlog(w, cfg, d);
 }
 
 /*

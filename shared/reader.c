@@ -37,6 +37,7 @@ int reader_seg_init(struct reader_seg *rs, struct seg *seg, const struct clock_c
 		struct reader_ring *rr = &rs->rings[i];
 		/* acquire: pairs with an earlier collector's release of head */
 		rr->pos = rr->read = rr->new_read = atomic_load_explicit(&rh->head, memory_order_acquire);
+		rr->stop = UINT64_MAX;
 		/* relaxed: that collector stored them before head (see its publish) */
 		rr->lost_reported = atomic_load_explicit(&rh->lost_reported, memory_order_relaxed);
 		rr->records_consumed = atomic_load_explicit(&rh->records_consumed, memory_order_relaxed);
@@ -134,6 +135,8 @@ static bool gather_ring(struct reader *rd, struct reader_seg *rs, uint32_t i, bo
 		reject(rd, rs, i, why);
 		return false;
 	}
+	if (tail > rr->stop)
+		tail = rr->stop;
 	if (tail == rr->read)
 		return true;
 	/* relaxed: the owner wrote tid before its first record, ordered by the tail acquire */
@@ -385,7 +388,7 @@ long reader_cycle(struct reader *rd, struct reader_seg *const *segs, uint32_t n,
 	res->more = g.limit != UINT64_MAX || cut;
 	for (uint32_t si = 0; si < n; si++) {
 		struct reader_seg *rs = segs[si];
-		if (!rs->rejected && !rs->finished && reader_seg_done(rs) && seg_drained(rs))
+		if (!p->no_finish && !rs->rejected && !rs->finished && reader_seg_done(rs) && seg_drained(rs))
 			finish_seg(rd, rs);
 	}
 	return res->emitted;

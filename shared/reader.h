@@ -62,6 +62,7 @@ struct reader_ring {
 	uint64_t read;       /* where the next cycle starts reading */
 	uint64_t new_read;   /* where read goes when the caller takes this cycle */
 	uint64_t replay_end; /* records before it were consumed already: marked, not counted */
+	uint64_t stop;       /* read no further than this (UINT64_MAX: up to the tail) */
 	uint64_t lost_reported;    /* drops reported so far (loss records and notices) */
 	uint64_t records_consumed; /* records emitted, loss records excluded */
 	uint32_t tid;        /* the ring's owner thread, as last seen */
@@ -132,6 +133,7 @@ struct reader_params {
 	uint32_t max_records; /* per cycle, shared between the rings with records */
 	uint64_t deadline_ns; /* stop emitting after this clock_realtime_ns(); UINT64_MAX: never */
 	bool final;           /* ignore the window: take everything committed */
+	bool no_finish;       /* read again what was read before (the rings' stop): no notices, no finish */
 };
 
 /* What a cycle did. */

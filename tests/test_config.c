@@ -394,3 +394,11 @@ Test(config, output_close_closes_every_writer)
 	config_free(&c);
 	cr_assert_eq(count_fds(), before);
 }
+
+Test(config, rejects_a_backlog_too_small_or_not_an_integer)
+{
+	expect_error("writers = ( { type = \"console\";\n  backlog_bytes = 100; } );\n", -EINVAL,
+		     "2: writers.[0].backlog_bytes: must be an integer from 4096 to 1099511627776 (bytes)");
+	expect_error("writers = ( { type = \"console\"; backlog_bytes = \"1m\"; } );\n", -EINVAL,
+		     "1: writers.[0].backlog_bytes: must be an integer from 4096 to 1099511627776 (bytes)");
+}

@@ -304,6 +304,68 @@ Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns
 	free(pout);
 }
 
+/* Fill the filesystem of path's directory: write zeros to path until it is full. */
+static void fill_disk(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	char zeros[4096] = {0};
+	while (fwrite(zeros, 1, sizeof zeros, f) == sizeof zeros)
+		;
+	fclose(f);
+}
+
+Test(survive, a_writer_with_a_full_backlog_skips_the_others_go_on_and_it_catches_up_in_order)
+{
+	char *mnt = wpath("small"), *filler, *stuck, *cfg, *other = wpath("other.log"), *err = wpath("err.log"),
+	     *pout = wpath("p.out");
+	mkdir(mnt, 0700);
+	if (!th_mount_tmpfs(mnt, "1m"))
+		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
+	cr_assert(asprintf(&filler, "%s/filler", mnt) > 0 && asprintf(&stuck, "%s/stuck.log", mnt) > 0);
+	cfg = wconfig("writers = ( { name = \"stuck\"; type = \"file\"; path = \"%s\"; backlog_bytes = 4096; },\n"
+		      "  { name = \"other\"; type = \"file\"; path = \"%s\"; } );\n",
+		      stuck, other);
+	fill_disk(filler);
+	pid_t c = start_collector("/dev/null", err, "--config", cfg);
+	char *args[] = {"-t", "2", "-r", "2000", "-f", "300", NULL};
+	run_producer(pout, args, NULL);
+	char *po = read_or_fail(pout);
+	cr_assert(strstr(po, "flush=-110\n"), "the stuck writer holds the rings: nothing is consumed: %s", po);
+	/* far more than the stuck writer's 4 KiB backlog reaches the other writer */
+	struct file_wait got = {other, 4001}; /* the records and the "process ended" notice */
+	cr_assert(th_wait_until(file_has_lines, &got, 10000), "the other writer goes on");
+	cr_assert_eq(count_segments(), 1, "the records stay in their segment until the stuck writer has them");
+	unlink(filler);
+	struct file_wait all = {stuck, 4001};
+	cr_assert(th_wait_until(file_has_lines, &all, 20000), "the stuck writer catches up by itself");
+	cr_assert(th_wait_until(no_segments, NULL, 10000), "then the segment is consumed and removed");
+	stop_collector(c);
+	for (int k = 0; k < 2; k++) {
+		struct tally ty = {.threads = 2, .records = 2000, .allow_other = true};
+		tally_output(k ? other : stuck, &ty);
+		cr_assert_eq(ty.seen, 4000, "every record exactly once, in order, in %s", k ? "other" : "stuck");
+		cr_assert_eq(ty.ended, 1, "the end notice once in %s", k ? "other" : "stuck");
+		free(ty.last);
+	}
+	char *a = read_or_fail(stuck), *b = read_or_fail(other), *e = read_or_fail(err);
+	cr_assert_str_eq(a, b, "both writers wrote the very same lines");
+	cr_assert(strstr(e, "writer stuck: backlog full (") && strstr(e, "writer stuck: caught up"),
+		  "the stuck writer's backlog stayed bounded, and it caught up: %s", e);
+	th_umount(mnt);
+	free(a);
+	free(b);
+	free(e);
+	free(po);
+	free(mnt);
+	free(filler);
+	free(stuck);
+	free(cfg);
+	free(other);
+	free(err);
+	free(pout);
+}
+
 Test(survive, a_removed_log_file_is_created_again)
 {
 	char *file = wpath("app.log"), *cfg, *err = wpath("err.log");

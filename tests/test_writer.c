@@ -207,7 +207,7 @@ Test(writer, min_level_filters_lower_records)
 	cr_assert_str_eq(o.w[0].name, "warn");
 	for (int l = TEXT_LEVEL_TRACE; l <= TEXT_LEVEL_CRITICAL; l++) {
 		struct text_record r = rec(l, text_level_name(l), 0);
-		output_add(&o, &r);
+		output_add(&o, &r, NULL);
 	}
 	output_write(&o, &ring);
 	char *got = th_read_file(path, NULL);
@@ -226,7 +226,7 @@ Test(writer, min_level_off_writes_nothing)
 	struct output o;
 	output_from(&o, "( { type = \"console\"; min_level = \"OFF\"; } )");
 	struct text_record r = rec(TEXT_LEVEL_CRITICAL, "x", 0);
-	cr_assert_eq(output_add(&o, &r), 0);
+	cr_assert_eq(output_add(&o, &r, NULL), 0);
 	cr_assert_eq(writer_pending(&o.w[0]), 0);
 	cr_assert_eq(o.w[0].stats.records, 0);
 	output_close(&o);
@@ -242,7 +242,7 @@ Test(writer, one_rendering_serves_every_writer_of_a_format)
 	struct output o;
 	output_from(&o, list);
 	struct text_record r = rec(TEXT_LEVEL_INFO, "same", 0);
-	cr_assert_eq(output_add(&o, &r), 3u);
+	cr_assert_eq(output_add(&o, &r, NULL), 3u);
 	output_write(&o, &ring);
 	char *ga = th_read_file(a, NULL), *gb = th_read_file(b, NULL);
 	cr_assert_str_eq(ga, "1970-01-01T00:00:00.000000000Z INFO app[7/8]: same\n");

@@ -1,0 +1,136 @@
+/*
+ * replay.c — reading a batch again for the writers that skipped it.
+ *
+ * A writer whose backlog is full skips live records (output.h): the other
+ * writers go on, and every batch read meanwhile records the writer in its
+ * skipped mask, so the batch is not delivered and its records stay in their
+ * rings (the ring heads do not move past them). Once the writer has room
+ * again, each batch it skipped is read again here, oldest first: the same
+ * ring ranges [start, pos), merged by the same reader with the same
+ * tie-break and the stamps converted by the calibration the batch was read
+ * with, so the writer gets the very lines the others got, in the same order.
+ * The notices of the batch it missed (kept_notice) follow. Only then is the
+ * writer taken off the skipping list and given live records again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector.h"
+
+/* Batches read again per cycle at most, so that a cycle stays short. */
+#define REPLAY_BATCHES_PER_CYCLE 4u
+
+/* reader_record_fn: a record read again goes to the writers it is replayed for. */
+static void on_replayed(void *clientd, struct reader_seg *rs, const struct seg_rec *rec,
+			const struct text_record *tr)
+{
+	(void)rs;
+	(void)rec;
+	struct collector *c = clientd;
+	output_add_only(&c->out, tr, c->replay_to);
+}
+
+/* reader_reject_fn: a ring read before is damaged now (its producer rewrote it). Returns READER_DROP. */
+static enum reader_action on_replay_reject(void *clientd, struct reader_seg *rs, uint32_t ring, const char *why)
+{
+	(void)ring;
+	struct cseg *s = (struct cseg *)(void *)((char *)rs - offsetof(struct cseg, rd));
+	discover_reject(clientd, s, why);
+	return READER_DROP;
+}
+
+void replay_init(struct collector *c)
+{
+	reader_init(&c->replay_reader, on_replayed, on_replay_reject, c);
+}
+
+void replay_free(struct collector *c)
+{
+	reader_free(&c->replay_reader);
+}
+
+/*
+ * A reader's view of segment s that reads exactly the batch's ranges of its
+ * rings, from k on in b->p (entries of one segment are adjacent). Returns the
+ * index past s's entries, or 0 when out of memory.
+ */
+static uint32_t view_of(const struct batch *b, uint32_t k, struct reader_seg *v)
+{
+	struct cseg *s = b->p[k].s;
+	*v = s->rd;
+	v->finished = false;
+	v->cal = &b->calib;
+	v->rings = malloc(s->seg.ring_count * sizeof *v->rings);
+	if (!v->rings)
+		return 0;
+	memcpy(v->rings, s->rd.rings, s->seg.ring_count * sizeof *v->rings);
+	for (uint32_t i = 0; i < s->seg.ring_count; i++)
+		v->rings[i].damaged = true; /* rings the batch did not read */
+	for (; k < b->n && b->p[k].s == s; k++) {
+		struct reader_ring *rr = &v->rings[b->p[k].ring];
+		rr->damaged = false;
+		rr->read = rr->new_read = b->p[k].start;
+		rr->stop = b->p[k].pos;
+		rr->replay_end = 0;
+	}
+	return k;
+}
+
+/* Read batch b again for writers. Returns false when out of memory (nothing was given). */
+static bool replay_one(struct collector *c, struct batch *b, uint32_t writers)
+{
+	struct reader_seg *views = calloc(b->n ? b->n : 1, sizeof *views);
+	struct reader_seg **list = calloc(b->n ? b->n : 1, sizeof *list);
+	uint32_t n = 0;
+	bool ok = views && list;
+	for (uint32_t k = 0; ok && k < b->n;) {
+		if (b->p[k].s->rd.rejected) { /* its records are not delivered anywhere */
+			k++;
+			continue;
+		}
+		uint32_t next = view_of(b, k, &views[n]);
+		ok = next != 0;
+		if (ok) {
+			list[n] = &views[n];
+			n++;
+		}
+		k = next;
+	}
+	c->replay_to = writers;
+	struct reader_params p = {.now_ns = clock_realtime_ns(), .max_records = UINT32_MAX,
+				  .deadline_ns = UINT64_MAX, .final = true, .no_finish = true};
+	struct reader_result res = {.more = ok};
+	while (ok && res.more)
+		ok = reader_cycle(&c->replay_reader, list, n, &p, &res) >= 0;
+	for (uint32_t i = 0; i < n; i++)
+		free(views[i].rings);
+	free(views);
+	free(list);
+	if (!ok)
+		return false;
+	for (struct kept_notice *k = b->notices; k; k = k->next) {
+		output_add_only(&c->out, &k->tr, k->writers & writers);
+		k->writers &= ~writers;
+	}
+	return true;
+}
+
+unsigned replay_batches(struct collector *c)
+{
+	uint32_t waiting = 0; /* writers with a batch not read again yet: later ones wait */
+	unsigned done = 0;
+	for (struct batch *b = c->bq_head; b; b = b->next) {
+		uint32_t w = b->skipped & output_with_room(&c->out) & ~waiting;
+		if (w && done < REPLAY_BATCHES_PER_CYCLE && replay_one(c, b, w)) {
+			done++;
+			b->skipped &= ~w;
+			for (uint32_t m = w; m; m &= m - 1)
+				b->mark[__builtin_ctz(m)] = c->out.w[__builtin_ctz(m)].taken;
+		}
+		waiting |= b->skipped;
+	}
+	/* a writer with nothing left to read again and room takes live records again */
+	output_stop_skipping(&c->out, ~waiting & output_with_room(&c->out));
+	c->replayed = done;
+	return done;
+}
