@@ -33,10 +33,13 @@ extern "C" {
 
 enum bench_mode { BENCH_BURST, BENCH_FLOOD, BENCH_THROUGHPUT, BENCH_COLD, BENCH_INSTR };
 
-enum bench_msg { BENCH_M1, BENCH_CONST, BENCH_MIXED8, BENCH_STR200, BENCH_BELOW, BENCH_EMPTY };
+/* BENCH_M1_ARGS2 / BENCH_M1_KV2 (shmlog only): message 1 with two more ints, as
+ * printf arguments or as two structured fields (SHMLOG_INFO_KV): the cost of fields. */
+enum bench_msg { BENCH_M1, BENCH_CONST, BENCH_MIXED8, BENCH_STR200, BENCH_BELOW, BENCH_EMPTY, BENCH_M1_ARGS2, BENCH_M1_KV2 };
 
 /* The message of every kind, printf style (spdlog spells the same text in fmt style). */
 #define BENCH_FMT_M1 "value=%d name=%s pi=%f"
+#define BENCH_FMT_M1_ARGS2 "value=%d name=%s pi=%f a=%d b=%d"
 #define BENCH_FMT_CONST "a constant message with no arguments"
 #define BENCH_FMT_MIXED8 "i=%d u=%u l=%ld x=%llx c=%c s=%s d=%f g=%g"
 #define BENCH_FMT_STR200 "payload=%s"

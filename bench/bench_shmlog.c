@@ -64,6 +64,16 @@ BENCH_LOG_FN log_str200(uint64_t i)
 	SHMLOG_INFO(lg, BENCH_FMT_STR200, BENCH_STR200_TEXT);
 }
 
+BENCH_LOG_FN log_m1_args2(uint64_t i)
+{
+	SHMLOG_INFO(lg, BENCH_FMT_M1_ARGS2, (int)i, BENCH_NAME, BENCH_PI, (int)i + 1, (int)i * 3);
+}
+
+BENCH_LOG_FN log_m1_kv2(uint64_t i)
+{
+	SHMLOG_INFO_KV(lg, ("a", (int)i + 1, "b", (int)i * 3), BENCH_FMT_M1, (int)i, BENCH_NAME, BENCH_PI);
+}
+
 BENCH_LOG_FN log_below(uint64_t i)
 {
 	SHMLOG_DEBUG(lg, BENCH_FMT_M1, (int)i, BENCH_NAME, BENCH_PI);
@@ -78,6 +88,8 @@ void contender_run(struct bench_ctx *x)
 	case BENCH_STR200: bench_case(x, log_str200); break;
 	case BENCH_BELOW: bench_case(x, log_below); break;
 	case BENCH_EMPTY: bench_case(x, bench_empty); break;
+	case BENCH_M1_ARGS2: bench_case(x, log_m1_args2); break;
+	case BENCH_M1_KV2: bench_case(x, log_m1_kv2); break;
 	}
 }
 

@@ -194,7 +194,7 @@ static double pct(const uint64_t *s, uint64_t n, double p)
 }
 
 static const char *const mode_names[] = {"burst", "flood", "throughput", "cold", "instr"};
-static const char *const msg_names[] = {"m1", "const", "mixed8", "str200", "below", "empty"};
+static const char *const msg_names[] = {"m1", "const", "mixed8", "str200", "below", "empty", "m1args2", "m1kv2"};
 
 static void report(struct bench_ctx *x, int run)
 {
@@ -282,7 +282,7 @@ int main(int argc, char **argv)
 		if (!v)
 			usage();
 		if (!strcmp(a, "--msg"))
-			msg = parse_enum(v, msg_names, 6);
+			msg = parse_enum(v, msg_names, (int)(sizeof msg_names / sizeof msg_names[0]));
 		else if (!strcmp(a, "--modes"))
 			modes = v;
 		else if (!strcmp(a, "--n"))

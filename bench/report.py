@@ -673,7 +673,7 @@ def main():
         names = [n for n in ["shmlog", "spdlog", "lttng", "fprintf", "snprintf"] if n in instr]
         t = Table("User-space instructions per log call, calling thread only (callgrind: (Ir(20000) − Ir(10000)) ÷ 10000)",
                   ["message"] + names)
-        for msg in MSGS:
+        for msg in MSGS + ["m1args2", "m1kv2"]:
             t.add(msg, *[("-" if instr[n].get(msg) is None else f"{instr[n][msg]:.0f}") for n in names])
         tables.append(t)
         if breakdown.get("exclusive"):

@@ -353,7 +353,9 @@ instructions() {
 		fprintf) cmd=("$B/bench_fprintf" --out "$TMP/fprintf.log") ;;
 		snprintf) INSTR_ENV=(BENCH_SNPRINTF=1) cmd=("$B/bench_fprintf") ;;
 		esac
-		for msg in m1 const mixed8 str200 below; do
+		msgs=(m1 const mixed8 str200 below)
+		[ "$name" = shmlog ] && msgs+=(m1args2 m1kv2) # the cost of two fields against two more arguments
+		for msg in "${msgs[@]}"; do
 			a=$(instr_total "$name" "$msg" 10000 "${cmd[@]}")
 			b=$(instr_total "$name" "$msg" 20000 "${cmd[@]}")
 			printf '  %-8s %-7s %s -> %s\n' "$name" "$msg" "$a" "$b" >&2

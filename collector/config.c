@@ -216,14 +216,17 @@ static void forward_warning(void *arg, const char *line)
 }
 
 /* Compile routes and default against the writers' names. Returns 0 or -errno with d filled. */
-static int read_routes(struct collector_config *c, const config_setting_t *routes, const config_setting_t *dflt,
-		       struct diag *d, void (*warn)(const char *))
+static int read_routes(struct collector_config *c, const config_setting_t *writers, const config_setting_t *routes,
+		       const config_setting_t *dflt, struct diag *d, void (*warn)(const char *))
 {
 	const char *names[CONFIG_MAX_WRITERS];
-	for (unsigned i = 0; i < c->n_writers; i++)
+	const config_setting_t *settings[CONFIG_MAX_WRITERS];
+	for (unsigned i = 0; i < c->n_writers; i++) {
 		names[i] = c->writers[i].name;
+		settings[i] = writers ? config_setting_get_elem(writers, i) : NULL;
+	}
 	struct warn_to to = {warn};
-	return router_open(&c->router, routes, dflt, names, c->n_writers, d, forward_warning, &to);
+	return router_open(&c->router, routes, dflt, names, settings, c->n_writers, d, forward_warning, &to);
 }
 
 static int read_file(struct collector_config *c, config_t *cfg, const char *path, struct diag *d,
@@ -271,7 +274,7 @@ static int read_file(struct collector_config *c, config_t *cfg, const char *path
 	r = writers ? read_writers(c, writers, routes || dflt, d) : default_writer(c, d);
 	if (r < 0)
 		return r;
-	return read_routes(c, routes, dflt, d, warn);
+	return read_routes(c, writers, routes, dflt, d, warn);
 }
 
 /*
@@ -289,7 +292,7 @@ int config_load(struct collector_config *c, const char *path, struct diag *d, vo
 	d->msg[0] = '\0';
 	if (!path) {
 		int r = default_writer(c, d);
-		return r < 0 ? r : read_routes(c, NULL, NULL, d, warn);
+		return r < 0 ? r : read_routes(c, NULL, NULL, NULL, d, warn);
 	}
 
 	config_t cfg;

@@ -28,6 +28,7 @@
 #ifndef SHMLOG_CONFIG_H
 #define SHMLOG_CONFIG_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -35,6 +36,7 @@
 #include "writer.h"
 
 #define CONFIG_MAX_WRITERS 32
+static_assert(CONFIG_MAX_WRITERS <= ROUTER_MAX_WRITERS, "a writer set is a router mask");
 
 struct collector_config {
 	char dir[4096];            /* segment directory; "" = library default */

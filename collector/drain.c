@@ -130,7 +130,8 @@ static void emit(struct collector *c, const struct cand *k)
 {
 	struct cring *cr = &k->s->rings[k->ring];
 	struct text_record tr;
-	cr->lost_reported += seg_render(&k->s->seg, cr->tid, &k->r, k->ts_ns, &c->msg, &tr);
+	struct text_field fields[TEXT_MAX_FIELDS];
+	cr->lost_reported += seg_render(&k->s->seg, cr->tid, &k->r, k->ts_ns, &c->msg, &tr, fields);
 	if (k->r.site != SHMLOG_SITE_LOSS)
 		cr->records_consumed++;
 	output_add(&c->out, &tr);

@@ -42,6 +42,8 @@ int main(int argc, char **argv)
 	for (long t = 0; t < threads; t++)
 		pthread_join(th[t], NULL);
 	SHMLOG_ERROR(lg, "a message with a newline\nstays on one line, escaped: %s", "ok");
+	SHMLOG_INFO(lg, "user %s login accepted", "alice");
+	SHMLOG_CRITICAL(lg, "permission denied for %s", "mallory");
 	rc = shmlog_flush(lg, 5000);
 	if (rc < 0)
 		fprintf(stderr, "shmlog-demo: flush: no collector took the records within 5 s (%d)\n", rc);

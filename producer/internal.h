@@ -28,6 +28,12 @@ static_assert(SHMLOG__T_INT32 == SHMLOG_ARG_INT32 && SHMLOG__T_INT64 == SHMLOG_A
 		      SHMLOG__T_DOUBLE == SHMLOG_ARG_DOUBLE && SHMLOG__T_LDOUBLE == SHMLOG_ARG_LDOUBLE &&
 		      SHMLOG__T_POINTER == SHMLOG_ARG_POINTER && SHMLOG__T_STRING == SHMLOG_ARG_STRING,
 	      "shmlog.h type codes are the ABI's argument kinds");
+static_assert(SHMLOG__F_I64 == SHMLOG_FIELD_I64 && SHMLOG__F_U64 == SHMLOG_FIELD_U64 &&
+		      SHMLOG__F_F64 == SHMLOG_FIELD_F64 && SHMLOG__F_BOOL == SHMLOG_FIELD_BOOL &&
+		      SHMLOG__F_STRING == SHMLOG_FIELD_STRING && SHMLOG__MAX_FIELDS == SHMLOG_MAX_FIELDS,
+	      "shmlog.h field codes are the ABI's field kinds");
+static_assert(SHMLOG_STR_NULL == 0xffffu && SHMLOG_STR_TRUNCATED == 0x8000u && SHMLOG_STR_LEN_MASK == 0x7fffu,
+	      "shmlog__put_str writes the ABI's string length codes");
 
 /* A producer's private view of one ring (its thread's, or the overflow
  * ring): struct shmlog__ring, declared in shmlog.h because the inline fast

@@ -139,15 +139,28 @@ static inline uint8_t *reserve(struct shmlog *lg, struct shmlog__ring *rp, uint3
 	return rp->data + ring_offset(rp->tail, rp->cap);
 }
 
+/* The bytes of a _KV site's field values, which the caller passed after its
+ * arguments (ap: just past the format's arguments); their string lengths in
+ * flen[]. A refused format stores no argument, but they were passed. */
+static uint32_t fields_size(const struct shmlog__site *site, uint16_t *flen, uint32_t max_str, va_list *ap)
+{
+	if (atomic_load_explicit(&site->parsed, memory_order_relaxed) == 2)
+		record_args_skip(site->types, site->ntypes, ap);
+	return record_fields_size(flen, site->fields->kinds, site->fields->n, max_str, ap);
+}
+
 static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id,
 			 uint64_t ts, bool may_block, va_list *ap)
 {
-	uint16_t slen[SHMLOG_MAX_ARGS];
+	uint16_t slen[SHMLOG_MAX_ARGS], flen[SHMLOG_MAX_FIELDS];
+	const struct shmlog__fields *f = site->fields;
 	uint32_t asz = 0;
-	if (site->nargs) {
+	if (site->nargs || f) {
 		va_list ap2;
 		va_copy(ap2, *ap);
 		asz = record_args_size(slen, site->kinds, site->nargs, lg->max_string, &ap2);
+		if (f)
+			asz += fields_size(site, flen, lg->max_string, &ap2);
 		va_end(ap2);
 	}
 	uint32_t size = shmlog_record_align(SHMLOG_RECORD_HEADER_BYTES + asz);
@@ -160,8 +173,12 @@ static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shml
 		return;
 	struct shmlog_record_header h = {size, id, ts};
 	memcpy(p, &h, sizeof h);
-	if (site->nargs)
-		record_args_encode(p + sizeof h, slen, site->kinds, site->nargs, ap);
+	uint8_t *end = record_args_encode(p + sizeof h, slen, site->kinds, site->nargs, ap);
+	if (f) {
+		if (atomic_load_explicit(&site->parsed, memory_order_relaxed) == 2)
+			record_args_skip(site->types, site->ntypes, ap);
+		record_fields_encode(end, flen, f->kinds, f->n, ap);
+	}
 	rp->tail += size;
 	rp->last_win = ts >> SHMLOG__QUIET_SHIFT; /* for the inline path's doorbell test (shmlog.h) */
 	publish(lg, rp);

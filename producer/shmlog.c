@@ -614,6 +614,24 @@ static uint32_t heap_put(struct shmlog *lg, const char *s, uint32_t len, bool *o
 	return used;
 }
 
+/* Put a _KV site's field descriptor (shared/abi.h) in the heap; 0 when it has none. */
+static uint32_t heap_put_fields(struct shmlog *lg, const struct shmlog__fields *f, bool *ok)
+{
+	if (!f || !*ok)
+		return 0;
+	uint8_t d[1 + SHMLOG_MAX_FIELDS * (2 + SHMLOG_FIELD_KEY_MAX)];
+	uint32_t n = 0;
+	d[n++] = f->n;
+	for (uint32_t i = 0; i < f->n; i++) {
+		size_t kl = strlen(f->keys[i]); /* 1..255: the macro's static assert */
+		d[n++] = f->kinds[i];
+		d[n++] = (uint8_t)kl;
+		memcpy(d + n, f->keys[i], kl);
+		n += (uint32_t)kl;
+	}
+	return heap_put(lg, (const char *)d, n, ok);
+}
+
 int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 {
 	pthread_mutex_lock(&lg->site_lock);
@@ -644,6 +662,7 @@ int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 		uint32_t flen = (uint32_t)strlen(site->fmt), slen = (uint32_t)strlen(site->file);
 		uint32_t foff = ok ? heap_put(lg, site->fmt, flen, &ok) : 0;
 		uint32_t soff = ok ? heap_put(lg, site->file, slen, &ok) : 0;
+		uint32_t doff = heap_put_fields(lg, site->fields, &ok);
 		if (!ok) {
 			rc = -ENOSPC;
 		} else {
@@ -655,6 +674,7 @@ int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 			e->fmt_len = flen;
 			e->file_off = soff;
 			e->file_len = slen;
+			e->fields_off = doff;
 			/* release: the entry and its strings are visible before ready
 			 * (pairs with the reader's acquire load of ready) */
 			atomic_store_explicit(&e->ready, 1u, memory_order_release);

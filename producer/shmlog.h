@@ -23,6 +23,9 @@
  * is copied by value, up to SHMLOG_MAX_STRING bytes; a longer one is cut and
  * shows "...[truncated]"; NULL prints as printf prints it.
  *
+ * SHMLOG_INFO_KV and the other _KV forms add typed key/value fields to a
+ * record (see their definition at the end of this header).
+ *
  * Threads: each thread logs into its own ring, claimed on its first log call
  * and given back when the thread exits (the collector frees it once drained).
  * Threads beyond max_threads share one extra overflow ring, serialised by a
@@ -233,7 +236,22 @@ extern __thread struct shmlog__tls shmlog__tls_slots[SHMLOG__TLS_SLOTS] __attrib
 #define SHMLOG__T_POINTER 5
 #define SHMLOG__T_STRING 6
 
+/* Field kinds, as in the segment format (shared/abi.h, shmlog_field_kind). */
+#define SHMLOG__F_I64 1
+#define SHMLOG__F_U64 2
+#define SHMLOG__F_F64 3
+#define SHMLOG__F_BOOL 4
+#define SHMLOG__F_STRING 5
+#define SHMLOG__MAX_FIELDS 16
+
 #define SHMLOG__SITE_FAST 0x80000000u /* in the low word of site->cache */
+
+/* A _KV call site's fields, static: registered once in the segment's string heap. */
+struct shmlog__fields {
+	uint8_t n;                              /* pairs */
+	uint8_t kinds[SHMLOG__MAX_FIELDS];      /* SHMLOG__F_* of each value (from _Generic) */
+	const char *keys[SHMLOG__MAX_FIELDS];   /* string literals */
+};
 
 /* One per call site, static. */
 struct shmlog__site {
@@ -247,6 +265,7 @@ struct shmlog__site {
 	_Atomic uint32_t parsed;  /* 0 not yet, 1 kinds valid, 2 format refused */
 	uint8_t nargs;            /* the format's arguments */
 	uint8_t kinds[32];        /* and their kinds */
+	const struct shmlog__fields *fields; /* SHMLOG_*_KV: values follow the arguments; else NULL */
 };
 
 void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...);
@@ -352,6 +371,18 @@ static inline uint8_t *shmlog__put_i64(uint8_t *p, long long v)
 	return p + 8;
 }
 
+static inline uint8_t *shmlog__put_u64(uint8_t *p, unsigned long long v)
+{
+	__builtin_memcpy(p, &v, 8);
+	return p + 8;
+}
+
+static inline uint8_t *shmlog__put_bool(uint8_t *p, _Bool v)
+{
+	*p = (uint8_t)v;
+	return p + 1;
+}
+
 static inline uint8_t *shmlog__put_f64(uint8_t *p, double v)
 {
 	__builtin_memcpy(p, &v, 8);
@@ -385,7 +416,7 @@ __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint
 {
 	uint16_t n;
 	if (!s) {
-		n = 0xffffu; /* NULL */
+		n = 0xffffu; /* NULL: SHMLOG_STR_NULL (static_assert in internal.h) */
 		__builtin_memcpy(p, &n, 2);
 		return p + 2;
 	}
@@ -405,7 +436,8 @@ __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint
 		}
 	}
 	size_t len = strnlen(s, SHMLOG_MAX_STRING + 1);
-	n = len > SHMLOG_MAX_STRING ? (uint16_t)(SHMLOG_MAX_STRING | 0x8000u) : (uint16_t)len; /* truncated */
+	/* 0x8000: SHMLOG_STR_TRUNCATED, 0x7fff: SHMLOG_STR_LEN_MASK (static_assert in internal.h) */
+	n = len > SHMLOG_MAX_STRING ? (uint16_t)(SHMLOG_MAX_STRING | 0x8000u) : (uint16_t)len;
 	len = n & 0x7fffu;
 	__builtin_memcpy(d, s, len);
 	__builtin_memcpy(p, &n, 2);
@@ -512,6 +544,146 @@ __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint
 #define SHMLOG_WARN(lg, fmt, ...) SHMLOG__LOG(lg, SHMLOG_LEVEL_WARN, fmt, ##__VA_ARGS__)
 #define SHMLOG_ERROR(lg, fmt, ...) SHMLOG__LOG(lg, SHMLOG_LEVEL_ERROR, fmt, ##__VA_ARGS__)
 #define SHMLOG_CRITICAL(lg, fmt, ...) SHMLOG__LOG(lg, SHMLOG_LEVEL_CRITICAL, fmt, ##__VA_ARGS__)
+
+/* ---- structured fields: the machinery of SHMLOG_*_KV ---- */
+
+/* A value's field kind; no default branch, so any other type does not compile. */
+#define SHMLOG__FKIND(v)                                                                                   \
+	_Generic((v), char: SHMLOG__F_I64, signed char: SHMLOG__F_I64, short: SHMLOG__F_I64,              \
+		int: SHMLOG__F_I64, long: SHMLOG__F_I64, long long: SHMLOG__F_I64,                        \
+		unsigned char: SHMLOG__F_U64, unsigned short: SHMLOG__F_U64, unsigned int: SHMLOG__F_U64, \
+		unsigned long: SHMLOG__F_U64, unsigned long long: SHMLOG__F_U64, float: SHMLOG__F_F64,    \
+		double: SHMLOG__F_F64, _Bool: SHMLOG__F_BOOL, char *: SHMLOG__F_STRING,                   \
+		const char *: SHMLOG__F_STRING)
+
+/* Bytes a value may take in a record. */
+#define SHMLOG__FWORST(v)                                                                                  \
+	_Generic((v), char: 8u, signed char: 8u, short: 8u, int: 8u, long: 8u, long long: 8u,             \
+		unsigned char: 8u, unsigned short: 8u, unsigned int: 8u, unsigned long: 8u,               \
+		unsigned long long: 8u, float: 8u, double: 8u, _Bool: 1u, char *: 2u + SHMLOG_MAX_STRING, \
+		const char *: 2u + SHMLOG_MAX_STRING)
+
+/* The inline path's store for a value. */
+#define SHMLOG__FPUT(v)                                                                                    \
+	_Generic((v), char: shmlog__put_i64, signed char: shmlog__put_i64, short: shmlog__put_i64,        \
+		int: shmlog__put_i64, long: shmlog__put_i64, long long: shmlog__put_i64,                  \
+		unsigned char: shmlog__put_u64, unsigned short: shmlog__put_u64,                          \
+		unsigned int: shmlog__put_u64, unsigned long: shmlog__put_u64,                            \
+		unsigned long long: shmlog__put_u64, float: shmlog__put_f64, double: shmlog__put_f64,     \
+		_Bool: shmlog__put_bool, char *: shmlog__put_str, const char *: shmlog__put_str)
+
+/* The general path reads field values from its va_list as these exact types. */
+static inline long long shmlog__fv_i64(long long v) { return v; }
+static inline unsigned long long shmlog__fv_u64(unsigned long long v) { return v; }
+static inline double shmlog__fv_f64(double v) { return v; }
+static inline int shmlog__fv_bool(_Bool v) { return v; }
+static inline const char *shmlog__fv_str(const char *v) { return v; }
+
+#define SHMLOG__FARG(v)                                                                                    \
+	_Generic((v), char: shmlog__fv_i64, signed char: shmlog__fv_i64, short: shmlog__fv_i64,           \
+		int: shmlog__fv_i64, long: shmlog__fv_i64, long long: shmlog__fv_i64,                     \
+		unsigned char: shmlog__fv_u64, unsigned short: shmlog__fv_u64,                            \
+		unsigned int: shmlog__fv_u64, unsigned long: shmlog__fv_u64,                              \
+		unsigned long long: shmlog__fv_u64, float: shmlog__fv_f64, double: shmlog__fv_f64,        \
+		_Bool: shmlog__fv_bool, char *: shmlog__fv_str, const char *: shmlog__fv_str)(v)
+
+/* Per-pair pieces, applied by SHMLOG__KV_EACH below. A key pasted between
+ * two empty literals is a string literal or a syntax error. */
+#define SHMLOG__FCHK_(k, v)                                                                                \
+	_Static_assert(sizeof("" k "") > 1 && sizeof("" k "") <= 256,                                      \
+		       "a SHMLOG_*_KV key is a non-empty string literal of at most 255 bytes");
+#define SHMLOG__FK_(k, v) SHMLOG__FKIND(v),
+#define SHMLOG__FKEY_(k, v) "" k "",
+#define SHMLOG__FW_(k, v) +SHMLOG__FWORST(v)
+#define SHMLOG__FP_(k, v) shmlog__p_ = SHMLOG__FPUT(v)(shmlog__p_, (v));
+#define SHMLOG__FA_(k, v) , SHMLOG__FARG(v)
+
+/* Elements of a parenthesised list (up to 40, so that 17 pairs still count
+ * and are refused by the static assert), and a per-pair map of up to 16. */
+#define SHMLOG__KVN(...) SHMLOG__KVN_(__VA_ARGS__, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1)
+#define SHMLOG__KVN_(_1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, _33, _34, _35, _36, _37, _38, _39, _40, n, ...) n
+#define SHMLOG__UNPAREN(...) __VA_ARGS__
+#define SHMLOG__KV_EACH(M, kv) SHMLOG__KV_EACH_(SHMLOG__CAT(SHMLOG__PAIRS_, SHMLOG__KVN kv), M, SHMLOG__UNPAREN kv)
+#define SHMLOG__KV_EACH_(F, M, ...) F(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_2(M, k, v) M(k, v)
+#define SHMLOG__PAIRS_4(M, k, v, ...) M(k, v) SHMLOG__PAIRS_2(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_6(M, k, v, ...) M(k, v) SHMLOG__PAIRS_4(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_8(M, k, v, ...) M(k, v) SHMLOG__PAIRS_6(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_10(M, k, v, ...) M(k, v) SHMLOG__PAIRS_8(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_12(M, k, v, ...) M(k, v) SHMLOG__PAIRS_10(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_14(M, k, v, ...) M(k, v) SHMLOG__PAIRS_12(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_16(M, k, v, ...) M(k, v) SHMLOG__PAIRS_14(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_18(M, k, v, ...) M(k, v) SHMLOG__PAIRS_16(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_20(M, k, v, ...) M(k, v) SHMLOG__PAIRS_18(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_22(M, k, v, ...) M(k, v) SHMLOG__PAIRS_20(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_24(M, k, v, ...) M(k, v) SHMLOG__PAIRS_22(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_26(M, k, v, ...) M(k, v) SHMLOG__PAIRS_24(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_28(M, k, v, ...) M(k, v) SHMLOG__PAIRS_26(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_30(M, k, v, ...) M(k, v) SHMLOG__PAIRS_28(M, __VA_ARGS__)
+#define SHMLOG__PAIRS_32(M, k, v, ...) M(k, v) SHMLOG__PAIRS_30(M, __VA_ARGS__)
+
+/* SHMLOG__LOG with fields: the same steps, the values stored after the
+ * arguments (inline) or passed after them, converted (general path). */
+#define SHMLOG__LOG_KV(lg, lvl, kv, fmt_, ...)                                                                \
+	do {                                                                                               \
+		_Static_assert(SHMLOG__KVN kv % 2 == 0 && SHMLOG__KVN kv <= 2 * SHMLOG__MAX_FIELDS,       \
+			       "SHMLOG_*_KV takes 1 to 16 (key, value) pairs");                            \
+		SHMLOG__KV_EACH(SHMLOG__FCHK_, kv)                                                         \
+		static const struct shmlog__fields shmlog__fields_ = {                                     \
+			SHMLOG__KVN kv / 2, {SHMLOG__KV_EACH(SHMLOG__FK_, kv)},                            \
+			{SHMLOG__KV_EACH(SHMLOG__FKEY_, kv)}};                                             \
+		static struct shmlog__site shmlog__site_ = {                                               \
+			.fmt = (fmt_), .file = __FILE__, .line = __LINE__, .level = (lvl),                  \
+			.ntypes = SHMLOG__NARGS(__VA_ARGS__),                                              \
+			.types = {SHMLOG__EACH(SHMLOG__T_, ##__VA_ARGS__) 0}, .fields = &shmlog__fields_}; \
+		struct shmlog *shmlog__lg_ = (lg);                                                         \
+		struct shmlog__tls *shmlog__t_ = shmlog__slot(shmlog__lg_);                                \
+		if (__builtin_expect(shmlog__enabled(shmlog__lg_, shmlog__t_, (lvl)), 1)) {                \
+			if (0)                                                                             \
+				shmlog__check_format(fmt_, ##__VA_ARGS__);                                  \
+			struct shmlog__ring *shmlog__rp_;                                                  \
+			uint64_t shmlog__ts_;                                                              \
+			uint8_t *shmlog__p_ = shmlog__begin(                                               \
+				shmlog__t_, &shmlog__site_,                                                \
+				16u SHMLOG__EACH(SHMLOG__W_, ##__VA_ARGS__) SHMLOG__KV_EACH(SHMLOG__FW_, kv), \
+				&shmlog__rp_, &shmlog__ts_);                                               \
+			if (__builtin_expect(shmlog__p_ != (uint8_t *)0, 1)) {                             \
+				uint8_t *shmlog__start_ = shmlog__p_ - 16;                                 \
+				SHMLOG__EACH(SHMLOG__P_, ##__VA_ARGS__)                                    \
+				SHMLOG__KV_EACH(SHMLOG__FP_, kv)                                           \
+				shmlog__end(shmlog__rp_, shmlog__start_, shmlog__p_, shmlog__ts_);         \
+			} else {                                                                           \
+				shmlog__log(shmlog__lg_, &shmlog__site_,                                   \
+					    ##__VA_ARGS__ SHMLOG__KV_EACH(SHMLOG__FA_, kv));               \
+			}                                                                                  \
+		}                                                                                          \
+	} while (0)
+
+/*
+ * Log at a level with structured fields: the first group is a parenthesised
+ * list of alternating keys and values, then the format and its arguments as
+ * for SHMLOG_INFO:
+ *
+ *   SHMLOG_INFO_KV(lg, ("user_id", uid, "ip", ip, "admin", is_admin), "user %s logged in", name);
+ *
+ * 1 to 16 pairs (more, an odd count or none do not compile). A key is a
+ * string literal of 1 to 255 bytes (anything else does not compile), stored
+ * once per call site in the segment, never per record. A value is typed by
+ * its C type: signed integers of every width (char included) are stored as
+ * int64, unsigned ones as uint64, float and double as double, bool as bool
+ * (the constants true and false are ints in C: a bool variable or a cast),
+ * char * and const char * by value as %s is (up to SHMLOG_MAX_STRING bytes,
+ * then cut and marked truncated; NULL allowed). Any other type (a pointer, a
+ * struct, long double) does not compile. Each value is evaluated exactly once,
+ * only when the level passes. The output shows the message, then the fields:
+ * " key=value" in the text format, a "fields" object in JSON (docs/fields.md).
+ */
+#define SHMLOG_TRACE_KV(lg, kv, fmt, ...) SHMLOG__LOG_KV(lg, SHMLOG_LEVEL_TRACE, kv, fmt, ##__VA_ARGS__)
+#define SHMLOG_DEBUG_KV(lg, kv, fmt, ...) SHMLOG__LOG_KV(lg, SHMLOG_LEVEL_DEBUG, kv, fmt, ##__VA_ARGS__)
+#define SHMLOG_INFO_KV(lg, kv, fmt, ...) SHMLOG__LOG_KV(lg, SHMLOG_LEVEL_INFO, kv, fmt, ##__VA_ARGS__)
+#define SHMLOG_WARN_KV(lg, kv, fmt, ...) SHMLOG__LOG_KV(lg, SHMLOG_LEVEL_WARN, kv, fmt, ##__VA_ARGS__)
+#define SHMLOG_ERROR_KV(lg, kv, fmt, ...) SHMLOG__LOG_KV(lg, SHMLOG_LEVEL_ERROR, kv, fmt, ##__VA_ARGS__)
+#define SHMLOG_CRITICAL_KV(lg, kv, fmt, ...) SHMLOG__LOG_KV(lg, SHMLOG_LEVEL_CRITICAL, kv, fmt, ##__VA_ARGS__)
 
 #ifdef __cplusplus
 }

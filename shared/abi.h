@@ -98,7 +98,7 @@
 
 #define SHMLOG_MAGIC 0x00474f4c4d48530aULL /* "\nSHMLOG\0" read as little-endian u64 */
 #define SHMLOG_ABI_MAJOR 1u
-#define SHMLOG_ABI_MINOR 1u /* 1: the doorbell (ring bell, SHMLOG_SEG_BELL) */
+#define SHMLOG_ABI_MINOR 2u /* 1: the doorbell (ring bell, SHMLOG_SEG_BELL); 2: structured fields */
 
 #define SHMLOG_CACHE_LINE 64u
 #define SHMLOG_SEG_HEADER_BYTES 4096u
@@ -126,6 +126,8 @@
 #define SHMLOG_STRINGS_BYTES_MAX (64u << 20)
 #define SHMLOG_MAX_ARGS 32u       /* arguments one format may take */
 #define SHMLOG_MAX_STRING_MAX 8192u /* upper bound for max_string_bytes */
+#define SHMLOG_MAX_FIELDS 16u     /* structured fields one call site may have */
+#define SHMLOG_FIELD_KEY_MAX 255u /* bytes of a field key (its u8 length) */
 
 /* seg header flags */
 #define SHMLOG_SEG_CLOCK_TSC 0x1u /* ts are TSC ticks; otherwise CLOCK_REALTIME ns */
@@ -153,6 +155,15 @@ enum shmlog_arg_kind {
 	SHMLOG_ARG_LDOUBLE = 4,
 	SHMLOG_ARG_POINTER = 5,
 	SHMLOG_ARG_STRING = 6,
+};
+
+/* Field kinds in a site's field descriptor (text.h's enum text_field_type). */
+enum shmlog_field_kind {
+	SHMLOG_FIELD_I64 = 1,
+	SHMLOG_FIELD_U64 = 2,
+	SHMLOG_FIELD_F64 = 3,
+	SHMLOG_FIELD_BOOL = 4,
+	SHMLOG_FIELD_STRING = 5,
 };
 
 struct shmlog_seg_header {
@@ -234,7 +245,7 @@ struct shmlog_site_entry {
 	uint32_t fmt_len;       /* 16 its length without NUL */
 	uint32_t file_off;      /* 20 source file name, offset in the string heap */
 	uint32_t file_len;      /* 24 */
-	uint32_t reserved;      /* 28 */
+	uint32_t fields_off;    /* 28 field descriptor, offset in the string heap; 0: no fields (minor < 2: always 0) */
 };
 
 struct shmlog_record_header {
@@ -260,6 +271,7 @@ static_assert(offsetof(struct shmlog_ring_header, sync_req) == 32, "sync_req off
 static_assert(offsetof(struct shmlog_ring_header, records_consumed) == 96, "records_consumed offset");
 static_assert(offsetof(struct shmlog_ring_header, state) == 128, "state on its own line");
 static_assert(sizeof(struct shmlog_site_entry) == SHMLOG_SITE_ENTRY_BYTES, "site entry size");
+static_assert(offsetof(struct shmlog_site_entry, fields_off) == 28, "fields_off offset");
 static_assert(sizeof(struct shmlog_record_header) == SHMLOG_RECORD_HEADER_BYTES, "record header");
 static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4, "atomic sizes");
 
@@ -279,6 +291,20 @@ static inline uint32_t shmlog_arg_fixed_bytes(enum shmlog_arg_kind k)
 	case SHMLOG_ARG_LDOUBLE: return 16;
 	case SHMLOG_ARG_POINTER: return 8;
 	case SHMLOG_ARG_STRING: return 2; /* the length prefix */
+	}
+	return 0;
+}
+
+/* Bytes a field value of this kind takes in a record, strings excluded;
+ * 0 for a kind that does not exist. */
+static inline uint32_t shmlog_field_fixed_bytes(uint32_t k)
+{
+	switch (k) {
+	case SHMLOG_FIELD_I64: return 8;
+	case SHMLOG_FIELD_U64: return 8;
+	case SHMLOG_FIELD_F64: return 8;
+	case SHMLOG_FIELD_BOOL: return 1;
+	case SHMLOG_FIELD_STRING: return 2; /* the length prefix */
 	}
 	return 0;
 }

@@ -211,6 +211,7 @@ void seg_close(struct seg *s)
 				continue;
 			free(s->sites[i]->fmt);
 			free(s->sites[i]->file);
+			free(s->sites[i]->fdesc);
 			free(s->sites[i]);
 		}
 		free(s->sites);
@@ -238,6 +239,39 @@ static char *heap_copy(const struct seg *s, uint32_t off, uint32_t len)
 	return c;
 }
 
+/*
+ * Parse the field descriptor at off in the heap (shared/abi.h) into st:
+ * count 1..SHMLOG_MAX_FIELDS, known kinds, keys of 1..255 bytes, all inside
+ * the heap. Returns false when it is malformed.
+ */
+static bool parse_fields(const struct seg *s, uint32_t off, struct seg_site *st)
+{
+	if (off == 0)
+		return true;
+	if (off >= s->strings_bytes)
+		return false;
+	const uint8_t *h = s->base + s->strings_off;
+	uint32_t avail = s->strings_bytes - off, n = h[off], len = 1;
+	if (n == 0 || n > SHMLOG_MAX_FIELDS)
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (avail - len < 2 || avail - len - 2 < h[off + len + 1] || h[off + len + 1] == 0 ||
+		    !shmlog_field_fixed_bytes(h[off + len]))
+			return false;
+		len += 2u + h[off + len + 1];
+	}
+	/* copied: the producer may rewrite its heap after we checked it */
+	if (!(st->fdesc = heap_copy(s, off, len)))
+		return false;
+	const uint8_t *d = (const uint8_t *)st->fdesc;
+	for (uint32_t i = 0, at = 1; i < n; i++) {
+		st->fields[i] = (struct text_field){.type = d[at], .key_len = d[at + 1], .key = st->fdesc + at + 2};
+		at += 2u + d[at + 1];
+	}
+	st->n_fields = n;
+	return true;
+}
+
 const struct seg_site *seg_site(struct seg *s, uint32_t id)
 {
 	if (id >= s->max_sites)
@@ -258,7 +292,8 @@ const struct seg_site *seg_site(struct seg *s, uint32_t id)
 	st->file_len = e->file_len;
 	st->fmt = heap_copy(s, e->fmt_off, e->fmt_len);
 	st->file = heap_copy(s, e->file_off, e->file_len);
-	if (!st->fmt || !st->file || st->level < 1 || st->level > 6) {
+	if (!st->fmt || !st->file || st->level < 1 || st->level > 6 || !parse_fields(s, e->fields_off, st)) {
+		free(st->fdesc);
 		free(st->fmt);
 		free(st->file);
 		free(st);
@@ -377,11 +412,39 @@ static void msg_printf(struct sbuf *msg, const char *fmt, ...)
 		sbuf_append(msg, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
+/* Render a record of site st: the message, then the field values into
+ * fields[] (*n_fields of them, 0 when malformed: the message says so). */
+static void render_site(const struct seg_site *st, const struct seg_rec *r, struct sbuf *msg,
+			struct text_field *fields, uint32_t *n_fields)
+{
+	struct fmt_arg args[SHMLOG_MAX_ARGS];
+	size_t used = 0;
+	*n_fields = 0;
+	if (st->err) {
+		msg_printf(msg, "[shmlog: format refused: %s] ", st->err);
+		sbuf_append(msg, st->fmt, st->fmt_len);
+	} else if (record_decode_args_used(args, st->pf.kinds, st->pf.n_args, r->args, r->args_len, &used) < 0) {
+		msg_printf(msg, "[shmlog: malformed record arguments] ");
+		sbuf_append(msg, st->fmt, st->fmt_len);
+		return;
+	} else {
+		fmt_render(msg, st->fmt, &st->pf, args);
+	}
+	if (!st->n_fields)
+		return;
+	memcpy(fields, st->fields, st->n_fields * sizeof *fields);
+	if (record_decode_fields(fields, st->n_fields, r->args + used, r->args_len - used) < 0)
+		msg_printf(msg, " [shmlog: malformed record fields]");
+	else
+		*n_fields = st->n_fields;
+}
+
 uint64_t seg_render(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64_t ts_ns, struct sbuf *msg,
-		    struct text_record *tr)
+		    struct text_record *tr, struct text_field *fields)
 {
 	uint64_t lost = 0;
 	const struct seg_site *st = NULL;
+	uint32_t n_fields = 0;
 	int level;
 	sbuf_reset(msg);
 	if (r->site == SHMLOG_SITE_LOSS) {
@@ -393,17 +456,8 @@ uint64_t seg_render(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64
 		msg_printf(msg, "[shmlog: record with unknown call-site id %u]", r->site);
 		level = TEXT_LEVEL_ERROR;
 	} else {
-		struct fmt_arg args[SHMLOG_MAX_ARGS];
 		level = st->level;
-		if (st->err) {
-			msg_printf(msg, "[shmlog: format refused: %s] ", st->err);
-			sbuf_append(msg, st->fmt, st->fmt_len);
-		} else if (record_decode_args(args, st->pf.kinds, st->pf.n_args, r->args, r->args_len) < 0) {
-			msg_printf(msg, "[shmlog: malformed record arguments] ");
-			sbuf_append(msg, st->fmt, st->fmt_len);
-		} else {
-			fmt_render(msg, st->fmt, &st->pf, args);
-		}
+		render_site(st, r, msg, fields, &n_fields);
 	}
 	*tr = (struct text_record){
 		.ts_ns = ts_ns,
@@ -417,6 +471,8 @@ uint64_t seg_render(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64
 		.file = st ? st->file : NULL,
 		.file_len = st ? st->file_len : 0,
 		.line = st ? st->line : 0,
+		.fields = n_fields ? fields : NULL,
+		.n_fields = n_fields,
 	};
 	return lost;
 }

@@ -37,6 +37,9 @@ struct seg_site {
 	uint32_t file_len;
 	const char *err; /* the format was refused: why (static); pf unused then */
 	struct fmt_parsed pf;
+	uint32_t n_fields; /* structured fields (SHMLOG_*_KV), 0..TEXT_MAX_FIELDS */
+	struct text_field fields[TEXT_MAX_FIELDS]; /* their keys (into fdesc) and types; no values */
+	char *fdesc; /* copy of the field descriptor, NULL if none */
 };
 
 struct seg {
@@ -124,14 +127,17 @@ bool seg_ring_positions(const struct seg *s, uint32_t i, uint64_t *head, uint64_
 
 /*
  * Render record r (from a ring whose owner thread is tid) into msg (reset
- * first) and fill *tr to print it: level, name, pid, tid, call site, and
- * msg's text. A loss record becomes "N records lost (ring full)"; a record
- * with an unknown call site, a refused format or malformed arguments becomes
- * a message saying so (never a crash). Returns the number of records a loss
- * record reports, 0 for any other record.
+ * first) and fill *tr to print it: level, name, pid, tid, call site, msg's
+ * text, and the record's structured fields, decoded into fields[] (the
+ * caller's, TEXT_MAX_FIELDS of them; tr->fields points there, string values
+ * into r's bytes, keys into s's copy of the site). A loss record becomes "N
+ * records lost (ring full)"; a record with an unknown call site, a refused
+ * format, malformed arguments or malformed field values becomes a message
+ * saying so, with no fields (never a crash). Returns the number of records a
+ * loss record reports, 0 for any other record.
  */
 uint64_t seg_render(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64_t ts_ns, struct sbuf *msg,
-		    struct text_record *tr);
+		    struct text_record *tr, struct text_field *fields);
 
 /*
  * Fill *tr for a line a reader writes about segment s itself rather than a

@@ -15,9 +15,14 @@
  */
 #include "text.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "digits.h"
+#include "fmt.h"
 
 /* Indexed by level - TEXT_LEVEL_TRACE; the last entry is OFF. */
 static const char *const level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "OFF"};
@@ -243,12 +248,153 @@ static inline char *put_lit(char *p, const char *s, size_t n)
 
 #define PUT_LIT(p, s) put_lit((p), (s), sizeof(s) - 1)
 
+/* ---- structured fields ---- */
+
+static_assert((int)TEXT_FIELD_I64 == (int)SHMLOG_FIELD_I64 && (int)TEXT_FIELD_U64 == (int)SHMLOG_FIELD_U64 &&
+		      (int)TEXT_FIELD_F64 == (int)SHMLOG_FIELD_F64 && (int)TEXT_FIELD_BOOL == (int)SHMLOG_FIELD_BOOL &&
+		      (int)TEXT_FIELD_STR == (int)SHMLOG_FIELD_STRING && TEXT_MAX_FIELDS == SHMLOG_MAX_FIELDS,
+	      "text field types are the segment's field kinds");
+
+#define FIELD_NUM_MAX 32 /* longest integer, double or bool form */
+#define TRUNC_MARK FMT_TRUNCATED_MARK
+#define TRUNC_MARK_LEN (sizeof TRUNC_MARK - 1)
+
+/* The shortest %g form of a finite d that strtod reads back as d (at most 24 bytes). */
+static size_t put_shortest_double(char *buf, double d)
+{
+	int n = 0;
+	for (int prec = 15; prec <= 17; prec++) {
+		n = snprintf(buf, FIELD_NUM_MAX, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* A number, bool or NaN/Infinity in its text and JSON form (JSON quotes the non-finite). */
+static char *put_field_scalar(char *p, const struct text_field *f, bool json)
+{
+	switch (f->type) {
+	case TEXT_FIELD_I64:
+		if (f->v.i < 0) {
+			*p++ = '-';
+			return digits_put(p, (uint64_t)0 - (uint64_t)f->v.i); /* INT64_MIN too */
+		}
+		return digits_put(p, (uint64_t)f->v.i);
+	case TEXT_FIELD_U64: return digits_put(p, f->v.u);
+	case TEXT_FIELD_BOOL: return f->v.b ? PUT_LIT(p, "true") : PUT_LIT(p, "false");
+	}
+	double d = f->v.d;
+	const char *word = isnan(d) ? "NaN" : isinf(d) ? (d < 0 ? "-Infinity" : "Infinity") : NULL;
+	if (!word)
+		return p + put_shortest_double(p, d);
+	if (json)
+		*p++ = '"';
+	p = put_lit(p, word, strlen(word));
+	if (json)
+		*p++ = '"';
+	return p;
+}
+
+/* Bytes that make a logfmt key or value need quotes: space, '"', '=', '\\', control bytes. */
+static bool needs_quotes(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == ' ' || c == '"' || c == '=' || text_esc[c])
+			return true;
+	}
+	return n == 0;
+}
+
+/* s[0..n) (and the truncation mark) as a logfmt token: as is, or quoted with
+ * \" and the line's escapes. Room: 4 * n + 2 + TRUNC_MARK_LEN. */
+static char *put_logfmt(char *p, const char *s, size_t n, bool truncated)
+{
+	if (!needs_quotes(s, n) || (n == 0 && truncated)) {
+		p = put_lit(p, s, n);
+		return truncated ? PUT_LIT(p, TRUNC_MARK) : p;
+	}
+	*p++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"') {
+			p = PUT_LIT(p, "\\\"");
+			continue;
+		}
+		p = put_text_escaped(p, s + i, 1);
+	}
+	if (truncated)
+		p = PUT_LIT(p, TRUNC_MARK);
+	*p++ = '"';
+	return p;
+}
+
+/* Worst bytes the fields take: esc is the escape growth per byte (4 text, 6 JSON). */
+static size_t fields_worst(const struct text_record *r, size_t esc)
+{
+	size_t w = 16; /* ,"fields":{} */
+	for (uint32_t i = 0; i < r->n_fields; i++) {
+		const struct text_field *f = &r->fields[i];
+		w += 4 + esc * f->key_len + FIELD_NUM_MAX;
+		if (f->type == TEXT_FIELD_STR)
+			w += 2 + esc * f->v.s.len + TRUNC_MARK_LEN;
+	}
+	return w;
+}
+
+/* " key=value" for each field (text.h). */
+static char *put_text_fields(char *p, const struct text_record *r)
+{
+	for (uint32_t i = 0; i < r->n_fields; i++) {
+		const struct text_field *f = &r->fields[i];
+		*p++ = ' ';
+		p = put_logfmt(p, f->key, f->key_len, false);
+		*p++ = '=';
+		if (f->type != TEXT_FIELD_STR)
+			p = put_field_scalar(p, f, false);
+		else if (f->null)
+			p = PUT_LIT(p, "(null)");
+		else
+			p = put_logfmt(p, f->v.s.p, f->v.s.len, f->truncated);
+	}
+	return p;
+}
+
+/* ,"fields":{"key":value,...} when the record has fields (text.h). */
+static char *put_json_fields(char *p, const struct text_record *r)
+{
+	if (!r->n_fields)
+		return p;
+	p = PUT_LIT(p, ",\"fields\":{");
+	for (uint32_t i = 0; i < r->n_fields; i++) {
+		const struct text_field *f = &r->fields[i];
+		if (i)
+			*p++ = ',';
+		*p++ = '"';
+		p = put_json_escaped(p, f->key, f->key_len);
+		p = PUT_LIT(p, "\":");
+		if (f->type != TEXT_FIELD_STR) {
+			p = put_field_scalar(p, f, true);
+		} else if (f->null) {
+			p = PUT_LIT(p, "null");
+		} else {
+			*p++ = '"';
+			p = put_json_escaped(p, f->v.s.p, f->v.s.len);
+			if (f->truncated)
+				p = PUT_LIT(p, TRUNC_MARK);
+			*p++ = '"';
+		}
+	}
+	*p++ = '}';
+	return p;
+}
+
 static void append_text(struct sbuf *out, const struct text_record *r, bool color)
 {
 	size_t name_len = r->name ? r->name_len : 0;
 	size_t msg_len = r->msg ? r->msg_len : 0;
 	/* ts + spaces/brackets + level + colour + two u32 + escaped name and message + LF */
-	size_t worst = 30 + 8 + 8 + COLOR_MAX_BYTES + 20 + 4 * (name_len + msg_len) + 1;
+	size_t worst = 30 + 8 + 8 + COLOR_MAX_BYTES + 20 + 4 * (name_len + msg_len) + 1 + fields_worst(r, 4);
 	if (sbuf_reserve(out, worst) != 0)
 		return;
 
@@ -274,6 +420,7 @@ static void append_text(struct sbuf *out, const struct text_record *r, bool colo
 	p = digits_put(p, r->tid);
 	p = PUT_LIT(p, "]: ");
 	p = put_text_escaped(p, r->msg, msg_len);
+	p = put_text_fields(p, r);
 	*p++ = '\n';
 	out->len = (size_t)(p - out->data);
 }
@@ -284,7 +431,7 @@ static void append_json(struct sbuf *out, const struct text_record *r)
 	size_t msg_len = r->msg ? r->msg_len : 0;
 	size_t file_len = r->file ? r->file_len : 0;
 	/* fixed keys and punctuation (< 96) + ts + level + three u32 + escaped strings */
-	size_t worst = 128 + 30 + 8 + 30 + 6 * (name_len + msg_len + file_len);
+	size_t worst = 128 + 30 + 8 + 30 + 6 * (name_len + msg_len + file_len) + fields_worst(r, 6);
 	if (sbuf_reserve(out, worst) != 0)
 		return;
 
@@ -311,6 +458,7 @@ static void append_json(struct sbuf *out, const struct text_record *r)
 	p = PUT_LIT(p, ",\"msg\":\"");
 	p = put_json_escaped(p, r->msg, msg_len);
 	*p++ = '"';
+	p = put_json_fields(p, r);
 	if (r->consumed)
 		p = PUT_LIT(p, ",\"consumed\":true");
 	*p++ = '}';

@@ -11,8 +11,17 @@
  * message can never end its line early or forge another record. With colour
  * the level name is wrapped in an ANSI SGR sequence.
  *
+ * Structured fields follow the message as " key=value" (logfmt): a key or
+ * value that is empty or holds a space, '"', '=', '\\' or a control byte is
+ * quoted, with \" and the escapes above inside; integers exact, bools
+ * true/false, doubles in the shortest form that reads back exactly (NaN,
+ * Infinity, -Infinity), a NULL string (null), a truncated one ends in
+ * "...[truncated]" (docs/fields.md).
+ *
  * JSON format: one object per line with keys ts, level, name, pid, tid, file,
- * line, msg (strings JSON-escaped; bytes >= 0x80 are passed through).
+ * line, msg (strings JSON-escaped; bytes >= 0x80 are passed through), then
+ * "fields" (an object of typed members; NaN and infinities as strings, a NULL
+ * string null) when the record has fields.
  */
 #ifndef SHMLOG_TEXT_H
 #define SHMLOG_TEXT_H
@@ -50,6 +59,7 @@ enum text_field_type {
 	TEXT_FIELD_STR = 5,  /* char *, copied by value; may be NULL */
 };
 
+/* The segment's field kinds are these types (shared/abi.h, static_assert in text.c). */
 struct text_field {
 	const char *key;    /* not NUL-terminated */
 	uint32_t key_len;

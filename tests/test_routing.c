@@ -28,10 +28,11 @@ static void run_ok(char **argv, const char *out)
 	free(bin);
 }
 
-/* Log the seed's records into dir, then drain them with one collector run over cfg (stdout to out). */
-static void seed_and_collect(const char *cfg, const char *out)
+/* Log the seed's records (mode "fields": those with fields) into dir, then drain them with one
+ * collector run over cfg (stdout to out). */
+static void seed_and_collect(const char *cfg, const char *out, const char *mode)
 {
-	char *seed[] = {"tests/seed_prog", dir, NULL};
+	char *seed[] = {"tests/seed_prog", dir, (char *)mode, NULL};
 	run_ok(seed, NULL);
 	char *collector[] = {"shmlog-collector", "--dir", dir, "--config", (char *)cfg, "--once", NULL};
 	run_ok(collector, out);
@@ -66,7 +67,7 @@ Test(routing, seed_example_sends_each_record_where_the_routes_say)
 			    ");\n"
 			    "default = [\"console\"];\n",
 			    errors, security);
-	seed_and_collect(cfg, console);
+	seed_and_collect(cfg, console, NULL);
 	char *e = messages(errors), *s = messages(security), *c = messages(console);
 	cr_assert_str_eq(e, "ERROR Database error\nCRITICAL access denied\n");
 	cr_assert_str_eq(s, "INFO User login successful\nCRITICAL access denied\n");
@@ -79,4 +80,116 @@ Test(routing, seed_example_sends_each_record_where_the_routes_say)
 	free(security);
 	free(console);
 	free(cfg);
+}
+
+Test(routing, field_filters_route_by_presence_and_typed_value)
+{
+	char *admins = wpath("admins.log"), *users = wpath("users.json"), *console = wpath("console.out");
+	char *cfg = wconfig("writers = (\n"
+			    "  { name = \"console\"; type = \"console\"; },\n"
+			    "  { name = \"admins\"; type = \"file\"; path = \"%s\"; },\n"
+			    "  { name = \"users\"; type = \"file\"; path = \"%s\"; format = \"json\"; }\n"
+			    ");\n"
+			    "routes = (\n"
+			    "  { fields = { user_id = 12345; admin = true; }; to = [\"admins\"]; stop = true; },\n"
+			    "  { has_field = [\"user_id\"]; to = [\"users\"]; }\n"
+			    ");\n"
+			    "default = [\"console\"];\n",
+			    admins, users);
+	seed_and_collect(cfg, console, "fields");
+	char *a = messages(admins), *c = messages(console), *u = th_read_file(users, NULL);
+	cr_assert_str_eq(a, "INFO user root logged in user_id=12345 admin=true\n");
+	cr_assert_str_eq(c, "ERROR order rejected order=18446744073709551615 note=(null)\nINFO no fields\n");
+	cr_assert(u && strstr(u, "\"msg\":\"user bob logged in\",\"fields\":{\"user_id\":12345,\"admin\":false}}\n"),
+		  "%s", u);
+	cr_assert(strstr(u, "\"msg\":\"slow\",\"fields\":{\"user_id\":777,\"ip\":\"10.0.0.1 x\",\"px\":1.5}}\n"),
+		  "%s", u);
+	cr_assert(!strstr(u, "root"), "a route with stop keeps the record from the later routes: %s", u);
+	free(a);
+	free(c);
+	free(u);
+	free(admins);
+	free(users);
+	free(console);
+	free(cfg);
+}
+
+/* Run shmlog-collector --check-config cfg; stdout and stderr into files. Returns the exit status. */
+static int check_config(const char *cfg, const char *out, const char *err)
+{
+	char *bin = th_build_path("shmlog-collector");
+	char *argv[] = {bin, "--check-config", (char *)cfg, NULL};
+	pid_t p = th_spawn(argv, out, err, NULL);
+	cr_assert_gt(p, 0);
+	int st = th_waitpid_timeout(p, 10000);
+	free(bin);
+	cr_assert(WIFEXITED(st), "status %d", st);
+	return WEXITSTATUS(st);
+}
+
+Test(routing, check_config_prints_each_writer_and_route_and_opens_nothing)
+{
+	char *errors = wpath("errors.log"), *out = wpath("out"), *err = wpath("err");
+	char *cfg = wconfig("writers = (\n"
+			    "  { name = \"console\"; type = \"console\"; },\n"
+			    "  { name = \"errors\"; type = \"file\"; path = \"%s\"; format = \"json\"; min_level = \"warn\"; },\n"
+			    "  { name = \"audit\"; type = \"console\"; stream = \"stderr\"; }\n"
+			    ");\n"
+			    "routes = ( { level = [\"ERROR\"]; to = [\"errors\"]; stop = true; } );\n"
+			    "default = [\"console\"];\n",
+			    errors);
+	cr_assert_eq(check_config(cfg, out, err), 0);
+	char *o = th_read_file(out, NULL), *e = th_read_file(err, NULL), want[2048];
+	snprintf(want, sizeof want,
+		 "writer console: type console, format text, min_level TRACE\n"
+		 "writer errors: type file, format json, min_level WARN\n"
+		 "writer audit: type console, format text, min_level TRACE\n"
+		 "route 1: level in [ERROR] -> errors (stop)\n"
+		 "default -> console\n"
+		 "%s: OK\n",
+		 cfg);
+	cr_assert_str_eq(o, want);
+	snprintf(want, sizeof want,
+		 "shmlog-collector: warning: %s:4: writers.[2]: writer \"audit\" is not reachable: no route and no "
+		 "default names it\n",
+		 cfg);
+	cr_assert_str_eq(e, want);
+	cr_assert_neq(access(errors, F_OK), 0, "checking a config creates no log file");
+	free(o);
+	free(e);
+	free(errors);
+	free(out);
+	free(err);
+	free(cfg);
+}
+
+Test(routing, check_config_fails_with_the_one_error_line)
+{
+	char *out = wpath("out"), *err = wpath("err");
+	char *cfg = wconfig("writers = ( { name = \"console\"; type = \"console\"; } );\n"
+			    "routes = ( { to = [\"console\"]; },\n"
+			    "  { message = \"(login\"; to = [\"console\"]; } );\n");
+	cr_assert_eq(check_config(cfg, out, err), 1);
+	char *e = th_read_file(err, NULL), want[1024];
+	snprintf(want, sizeof want,
+		 "shmlog-collector: %s:3: routes.[1].message: bad regex at offset 6: missing closing parenthesis\n", cfg);
+	cr_assert_str_eq(e, want);
+	free(e);
+	free(out);
+	free(err);
+	free(cfg);
+}
+
+Test(routing, check_config_with_other_options_is_a_usage_error)
+{
+	char *bin = th_build_path("shmlog-collector"), *err = wpath("err");
+	char *argv[] = {bin, "--check-config", "x.conf", "--once", NULL};
+	pid_t p = th_spawn(argv, "/dev/null", err, NULL);
+	int st = th_waitpid_timeout(p, 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+	char *e = th_read_file(err, NULL);
+	cr_assert(strstr(e, "--check-config takes no other option") && strstr(e, "usage:"), "%s", e);
+	free(e);
+	free(err);
+	free(bin);
 }

@@ -379,7 +379,8 @@ static int reader_start(struct reader *rd)
 static void emit_record(struct reader *rd, struct cursor *c, struct out *o)
 {
 	struct text_record tr;
-	uint64_t lost = seg_render(&rd->seg, c->tid, &c->rec, c->ts_ns, &rd->msg, &tr);
+	struct text_field fields[TEXT_MAX_FIELDS];
+	uint64_t lost = seg_render(&rd->seg, c->tid, &c->rec, c->ts_ns, &rd->msg, &tr, fields);
 	if (c->consumed) {
 		tr.consumed = true;
 		if (!rd->json) { /* text_append's text format has no field for it */
