@@ -59,7 +59,7 @@ fi
 CPU=0 BG=1
 if [ "$(nproc)" -lt 2 ]; then BG=0; fi
 PACKAGES=(gcc g++ make meson ninja-build pkg-config liburing-dev libsodium-dev libconfig-dev
-	libspdlog-dev libfmt-dev liblttng-ust-dev lttng-tools gnuplot-nox valgrind python3 util-linux procps)
+	libpcre2-dev libspdlog-dev libfmt-dev liblttng-ust-dev lttng-tools gnuplot-nox valgrind python3 util-linux procps)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 warn() { printf 'run.sh: %s\n' "$*" >&2; }
