@@ -14,10 +14,11 @@
  *                      routing config of run.sh; every K-th (default 4) has name=login
  *   common: --out FILE --collector-pid PID [--cpu 0] [--bg-cpu 1] [--run R]
  *
- *   bench_e2e fill --dir DIR --n N [--ring-bytes B]
+ *   bench_e2e fill --dir DIR --n N [--ring-bytes B] [--mix routing [--security-every K]]
  *                      no collector: log N message-1 records into one ring of DIR
  *                      (drop policy, so a ring too small shows as lost, never stalls)
- *                      and close, leaving the segment for `shmlog-collector --once`
+ *                      and close, leaving the segment for `shmlog-collector --once`;
+ *                      at INFO, or with --mix routing the routing scenario's records
  *
  * Routing: the records all match route 1 (level ERROR: errors + console), and
  * the name=login ones also route 2 (the security regex: security), so the
@@ -56,6 +57,7 @@ static long rate = 100000;
 static int run_no; /* --run: which run of run.sh, in the JSON */
 static uint64_t security_every = 4;
 static const char *fill_dir;
+static int fill_routing_mix; /* --mix routing */
 static uint32_t ring_bytes = 64u << 20;
 
 static uint64_t clock_ns(clockid_t c)
@@ -586,8 +588,12 @@ static int run_fill(void)
 		fprintf(stderr, "bench_e2e: shmlog_open %s: error %d\n", fill_dir, -rc);
 		return 1;
 	}
-	for (uint64_t i = 0; i < n_records; i++)
-		SHMLOG_INFO(lg, "value=%d name=%s pi=%f", (int)i, "hello", 3.14159265358979);
+	if (fill_routing_mix)
+		for (uint64_t i = 0; i < n_records; i++)
+			SHMLOG_ERROR(lg, "value=%d name=%s pi=%f", (int)i, routing_name(i), 3.14159265358979);
+	else
+		for (uint64_t i = 0; i < n_records; i++)
+			SHMLOG_INFO(lg, "value=%d name=%s pi=%f", (int)i, "hello", 3.14159265358979);
 	struct shmlog_stats st;
 	shmlog_get_stats(lg, &st);
 	shmlog_close(lg);
@@ -607,7 +613,7 @@ static void usage(void)
 			"       [--threads T] [--procs P] [--n N] [--rate R] [--seconds S] [--cpu 0] [--bg-cpu 1] [--run R]\n"
 			"       bench_e2e routing --errors FILE --security FILE --console FILE --collector-pid PID\n"
 			"       [--n N] [--security-every K] [--cpu 0] [--bg-cpu 1] [--run R]\n"
-			"       bench_e2e fill --dir DIR [--n N] [--ring-bytes B] [--run R]\n");
+			"       bench_e2e fill --dir DIR [--n N] [--ring-bytes B] [--mix routing [--security-every K]]\n");
 	exit(2);
 }
 
@@ -650,6 +656,8 @@ int main(int argc, char **argv)
 			security_every = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--dir"))
 			fill_dir = v;
+		else if (!strcmp(a, "--mix") && !strcmp(v, "routing"))
+			fill_routing_mix = 1;
 		else if (!strcmp(a, "--ring-bytes"))
 			ring_bytes = (uint32_t)strtoul(v, NULL, 0);
 		else

@@ -256,7 +256,7 @@ def collector_instr(rows, cg_dir):
     (slow: CLOCK_REALTIME slowed by bench/slowclock.c, no output cycle cut: the target's figure;
     plain: as callgrind runs it, every cycle cut by the 300 µs budget), and by function."""
     out = {"target": COLLECTOR_IR_TARGET}
-    for kind in ("slow", "plain"):
+    for kind in ("slow", "plain", "routing"):
         runs = []
         for r in rows:
             if r.get("clock", "plain") != kind:
@@ -275,7 +275,7 @@ def collector_instr(rows, cg_dir):
             fr = sorted((f for f in fr if f[1] >= 0.5), key=lambda f: -f[1])
             m[f"by_function_{how}"] = fr[:25]
         out[kind] = m
-    if "slow" not in out and "plain" not in out:
+    if not any(k in out for k in ("slow", "plain", "routing")):
         return {}
     out["median"] = (out.get("slow") or {}).get("median")
     out["pass"] = None if out["median"] is None else out["median"] <= COLLECTOR_IR_TARGET
@@ -628,7 +628,8 @@ def main():
                   f"shmlog-collector --once: (Ir({n2:,}) − Ir({n1:,})) ÷ {n2 - n1:,}); target ≤ "
                   f"{COLLECTOR_IR_TARGET:,}, judged with the slowed clock",
                   ["clock / run", f"Ir({n1:,})", f"Ir({n2:,})", "instructions/record"])
-        for kind, label in (("slow", "slowed (no cycle cut)"), ("plain", "plain (cycles cut)")):
+        for kind, label in (("slow", "slowed (no cycle cut)"), ("plain", "plain (cycles cut)"),
+                            ("routing", "routing config and mix, slowed (no target)")):
             k = cinstr.get(kind)
             if not k:
                 continue
@@ -644,13 +645,15 @@ def main():
                        "cycle reads the ring again from the first record not emitted. Under callgrind every cycle is "
                        "cut after 256 records, so the plain count mostly measures valgrind's slowness; with "
                        "CLOCK_REALTIME slowed 1000× (bench/slowclock.c, LD_PRELOAD) no cycle is cut and the count "
-                       "is the work per record.")
+                       "is the work per record. The routing row is the routing case's config and records (2.25 "
+                       "lines per record, one regex per record), for comparison.")
         tables.append(t)
-        for kind, how in (("slow", "exclusive"), ("slow", "inclusive"), ("plain", "exclusive")):
+        for kind, how in (("slow", "exclusive"), ("slow", "inclusive"), ("plain", "exclusive"),
+                          ("routing", "exclusive")):
             rows_ = (cinstr.get(kind) or {}).get(f"by_function_{how}") or []
             if rows_:
-                t = Table(f"Where a collector record's instructions go ({'slowed' if kind == 'slow' else 'plain'} "
-                          f"clock; per record; callgrind {how}, by function, release build; line by line: "
+                t = Table(f"Where a collector record's instructions go "
+                          f"({ {'slow': 'slowed clock', 'plain': 'plain clock', 'routing': 'routing config, slowed clock'}[kind]}; per record; callgrind {how}, by function, release build; line by line: "
                           f"bench/results/callgrind-collector-m1.txt)", ["function", "instructions/record"])
                 for name, v in rows_[:15]:
                     t.add(name, f"{v:.1f}")

@@ -404,20 +404,21 @@ instructions() {
 # is gathered ~16 times. The slowed clock (no cycle cut) is the collector's work per
 # record and the figure the target is judged on; the plain one is reported next to it.
 CI_N1=100000 CI_N2=200000
-collector_ir() { # BUILD_DIR N NAME [PRELOAD] -> prints the collector's Ir (callgrind file $TMP/ccg/NAME.out)
-	local build=$1 n=$2 name=$3 preload=${4:-} lines
-	rm -rf "$TMP/ccg/seg" "$TMP/shmlog.log"
+collector_ir() { # BUILD_DIR N NAME [PRELOAD [CONFIG FILE_WITH_N_RECORDS FILL_ARGS...]] -> prints the Ir
+	local build=$1 n=$2 name=$3 preload=${4:-} conf=${5:-$TMP/collector.conf} check=${6:-$TMP/shmlog.log} lines
+	shift 6 2>/dev/null || shift $#
+	rm -rf "$TMP/ccg/seg" "$TMP/shmlog.log" "$TMP/errors.log" "$TMP/security.log" "$TMP/console.out"
 	mkdir -p "$TMP/ccg/seg"
-	timeout 120 "$build/bench/bench_e2e" fill --dir "$TMP/ccg/seg" --n "$n" --ring-bytes $((64 << 20)) \
+	timeout 120 "$build/bench/bench_e2e" fill --dir "$TMP/ccg/seg" --n "$n" --ring-bytes $((64 << 20)) "$@" \
 		>>"$TMP/ccg/fill.jsonl" 2>>"$TMP/ccg/$name.err" || { echo -1; return; }
 	env ${preload:+LD_PRELOAD="$preload"} timeout --kill-after=10 600 valgrind --tool=callgrind \
 		--callgrind-out-file="$TMP/ccg/$name.out" \
-		"$build/shmlog-collector" --config "$TMP/collector.conf" --dir "$TMP/ccg/seg" --once \
-		>/dev/null 2>>"$TMP/ccg/$name.err" || { echo -1; return; }
+		"$build/shmlog-collector" --config "$conf" --dir "$TMP/ccg/seg" --once \
+		>"$TMP/console.out" 2>>"$TMP/ccg/$name.err" || { echo -1; return; }
 	# every record must have been written (a notice line, if any, is not a record)
-	lines=$(grep -vc ']: \[shmlog\] ' "$TMP/shmlog.log" 2>/dev/null || true)
+	lines=$(grep -vc ']: \[shmlog\] ' "$check" 2>/dev/null || true)
 	if [ "${lines:-0}" -ne "$n" ]; then
-		warn "collector instructions: $TMP/shmlog.log holds ${lines:-0} records, expected $n"
+		warn "collector instructions: $check holds ${lines:-0} records, expected $n"
 		echo -1; return
 	fi
 	awk '/^totals:/{print $2}' "$TMP/ccg/$name.out"
@@ -453,6 +454,14 @@ collector_instructions() {
 				FAILURES+=("collector instructions run $run ($kind): $(tail -2 "$TMP/ccg/$kind.$CI_N2.$run.err" | tr '\n' ' ')")
 		done
 	done
+	# for comparison (no target): the routing case's config and records, slowed clock, once
+	[ -f "$TMP/routing.conf" ] || routing_config
+	a=$(collector_ir "$B" "$CI_N1" "routing.$CI_N1.1" "$slow" "$TMP/routing.conf" "$TMP/errors.log" --mix routing)
+	b=$(collector_ir "$B" "$CI_N2" "routing.$CI_N2.1" "$slow" "$TMP/routing.conf" "$TMP/errors.log" --mix routing)
+	printf '  routing config, slow clock: %s -> %s\n' "$a" "$b" >&2
+	printf '{"run":1,"clock":"routing","n1":%s,"n2":%s,"ir_n1":%s,"ir_n2":%s}\n' "$CI_N1" "$CI_N2" "$a" "$b" \
+		>>"$TMP/cinstr.jsonl"
+	collector_annotate routing
 	# where a record's instructions go: by function from the release build (report.py takes
 	# the difference of the two N), and line by line from the release build with debug info
 	collector_annotate slow
