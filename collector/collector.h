@@ -4,9 +4,9 @@
  *   discover.c  finds segments in the directory, validates and attaches them,
  *               watches their producers' lifetime (pidfd), detaches and removes
  *               them when drained
- *   drain.c     one drain cycle: gather committed records from every ring,
- *               merge them in timestamp order, render, hand them to the
- *               output side
+ *   drain.c     one drain cycle: the reader (shared/reader.h) gathers and
+ *               merges the committed records of every segment, drain.c hands
+ *               them to the output side
  *   output.c    the live writers and the routes (output.h)
  *   ledger.c    the batches in flight: publish consumed positions once every
  *               writer is done with them
@@ -23,6 +23,7 @@
 
 #include "../shared/clock.h"
 #include "../shared/sbuf.h"
+#include "../shared/reader.h"
 #include "../shared/segment.h"
 #include "config.h"
 #include "output.h"
@@ -46,15 +47,6 @@
  * must take well under a millisecond: about 4096 records. */
 #define COLLECTOR_BATCH_RECORDS 4096u
 
-struct cring {
-	uint64_t pos;      /* consumed: delivered to every writer, published as head */
-	uint64_t read;     /* handed to the writers (>= pos while batches are pending) */
-	uint64_t new_read; /* where read goes if this cycle's gathering succeeds */
-	uint64_t lost_reported; /* drops reported so far (published to the ring header) */
-	uint64_t records_consumed; /* published to the ring header */
-	uint32_t tid;
-};
-
 struct cseg {
 	struct seg seg;
 	uint64_t id;       /* unique per attach, for io_uring user_data */
@@ -62,11 +54,12 @@ struct cseg {
 	int pidfd;         /* -1 if none */
 	int wd;            /* the directory watch when attached: its producer rings
 			    * there (by its descriptor once the path is gone) */
-	bool dead;         /* producer process has ended */
-	bool broken;       /* rejected after attach (corrupt ring, SIGBUS) */
-	bool finished;     /* producer gone or closed, drained, end reported: remove */
+	/* the reader's view (shared/reader.h): its rings' positions and
+	 * counters; rd.gone: the producer process has ended; rd.rejected: after
+	 * attach (corrupt ring, SIGBUS); rd.finished: producer gone or closed,
+	 * drained, end reported: remove */
+	struct reader_seg rd;
 	unsigned pending;  /* batches not yet delivered that cover this segment */
-	struct cring *rings;
 };
 
 /*
@@ -96,28 +89,12 @@ struct reject {
 	uint64_t ino;
 };
 
-/* A record gathered for this cycle, seen in place in its ring. */
-struct cand {
-	uint64_t ts_ns;
-	uint64_t pos; /* where the record starts in its ring */
-	struct cseg *s;
-	uint32_t ring;
-	struct seg_rec r;
-};
-
-/* The records of one ring in this cycle: cands[cur..end). */
-struct run {
-	uint32_t cur, end;
-	struct cring *cr;
-};
-
 struct collector {
 	struct collector_config *cfg;
 	struct output out;  /* the live writers and routes */
-	struct cand *cands;
-	uint32_t cap_cands;
-	struct run *runs;
-	uint32_t cap_runs;
+	struct reader reader;
+	struct reader_seg *cycle_segs[COLLECTOR_MAX_SEGS]; /* a cycle's segments, in segs[] order */
+	uint32_t batch_cap; /* records the next cycle gathers at most (drain.c), 0 before the first */
 	const char *dir;
 	struct io_uring ev; /* events: inotify, signals, pidfds, timeouts */
 	struct io_uring io; /* writes */
@@ -135,7 +112,6 @@ struct collector {
 	unsigned n_rejects, cap_rejects;
 	struct clock_calib calib_first, calib;
 	uint64_t calib_at_ns;
-	struct sbuf msg; /* scratch for one rendered message */
 	struct batch *bq_head, *bq_tail; /* undelivered batches, oldest first */
 	long long last_rescan_ms;
 	bool bells_usable; /* inotify sees IN_ATTRIB and membarrier() can reach the producers */
@@ -162,6 +138,11 @@ bool discover_set_bells(struct collector *c, bool on);
 bool discover_bells_intact(const struct collector *c);
 /* Write our clock calibration into every attached segment. */
 void discover_publish_clock(struct collector *c);
+
+/* drain.c: set up the reader (c->reader) with drain.c's callbacks, and free
+ * it. Return nothing. */
+void drain_init(struct collector *c);
+void drain_free(struct collector *c);
 
 /*
  * drain.c: one cycle. With final, ignore the merge window and drain

@@ -116,14 +116,14 @@ static void watch_pid(struct collector *c, struct cseg *s)
 	s->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s->seg.pid, 0);
 	if (s->pidfd < 0) {
 		/* ESRCH: gone already. Other errors: fall back to /proc checks in reap */
-		s->dead = errno == ESRCH;
+		s->rd.gone = errno == ESRCH;
 		s->pidfd = -1;
 		return;
 	}
 	/* the pid may have been reused since the producer died */
 	uint64_t st = seg_proc_start_time((pid_t)s->seg.pid);
 	if (s->seg.start_time && st != s->seg.start_time) {
-		s->dead = true;
+		s->rd.gone = true;
 		close(s->pidfd);
 		s->pidfd = -1;
 		return;
@@ -165,22 +165,10 @@ static void attach(struct collector *c, const char *name, uint64_t ino)
 		free(s);
 		return;
 	}
-	s->rings = calloc(s->seg.ring_count, sizeof *s->rings);
-	if (!s->rings) {
+	if (reader_seg_init(&s->rd, &s->seg, &c->calib) < 0) {
 		seg_close(&s->seg);
 		free(s);
 		return;
-	}
-	for (uint32_t i = 0; i < s->seg.ring_count; i++) {
-		/* acquire: pairs with an earlier collector's release of head */
-		struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
-		s->rings[i].pos = s->rings[i].read = atomic_load_explicit(&rh->head, memory_order_acquire);
-		s->rings[i].lost_reported = atomic_load_explicit(&rh->lost_reported, memory_order_relaxed);
-		s->rings[i].records_consumed = atomic_load_explicit(&rh->records_consumed, memory_order_relaxed);
-		if (s->rings[i].pos % SHMLOG_RECORD_ALIGN) {
-			discover_reject(c, s, "consumed position misaligned");
-			break;
-		}
 	}
 	s->id = ++c->next_id;
 	s->ino = ino;
@@ -189,7 +177,7 @@ static void attach(struct collector *c, const char *name, uint64_t ino)
 	atomic_store_explicit(&s->seg.hdr->collector_pid, (uint64_t)getpid(), memory_order_relaxed);
 	clock_store(s->seg.hdr, &c->calib);
 	c->segs[c->n_segs++] = s;
-	if (!s->broken)
+	if (!s->rd.rejected)
 		watch_pid(c, s);
 }
 
@@ -241,11 +229,9 @@ void discover_scan(struct collector *c)
 
 void discover_reject(struct collector *c, struct cseg *s, const char *why)
 {
-	if (s->broken)
+	if (s->rd.rejected)
 		return;
-	if (s->seg.bus_fault) /* whatever was seen after it, the cause is this */
-		why = "file truncated while mapped (SIGBUS)";
-	s->broken = true;
+	s->rd.rejected = true;
 	collector_warn("rejecting segment %s: %s (left on disk for `shmlog read`)", s->seg.path, why);
 	const char *p = strrchr(s->seg.path, '/');
 	remember_reject(c, p ? p + 1 : s->seg.path, s->ino);
@@ -255,7 +241,7 @@ void discover_process_died(struct collector *c, uint64_t seg_id)
 {
 	for (unsigned i = 0; i < c->n_segs; i++)
 		if (c->segs[i]->id == seg_id)
-			c->segs[i]->dead = true;
+			c->segs[i]->rd.gone = true;
 }
 
 static void detach(struct collector *c, unsigned idx, bool remove)
@@ -263,16 +249,17 @@ static void detach(struct collector *c, unsigned idx, bool remove)
 	struct cseg *s = c->segs[idx];
 	if (s->pidfd >= 0)
 		close(s->pidfd); /* the pending poll completes with an error and is ignored */
-	if (!remove && !s->broken) /* a broken file may not even have its header page any more */
+	if (!remove && !s->rd.rejected) /* a broken file may not even have its header page any more */
 		atomic_store_explicit(&s->seg.hdr->collector_pid, 0, memory_order_relaxed);
 	seg_close(&s->seg);
 	/* unmapped first: once the file is gone from the directory, nothing of
 	 * ours keeps the directory alive (and inotify quiet, were it removed) */
 	if (remove && unlink(s->seg.path) < 0 && errno != ENOENT)
 		collector_warn("%s: cannot remove drained segment: %s", s->seg.path, strerror(errno));
-	c->segs[idx] = c->segs[--c->n_segs];
+	/* keep attach order: it is the merge's tie-break between segments (reader.h) */
+	memmove(&c->segs[idx], &c->segs[idx + 1], (--c->n_segs - idx) * sizeof c->segs[0]);
 	release_watch(c, s->wd);
-	free(s->rings);
+	reader_seg_free(&s->rd);
 	free(s);
 }
 
@@ -284,15 +271,15 @@ void discover_reap(struct collector *c)
 			i++;
 			continue;
 		}
-		if (s->broken) {
+		if (s->rd.rejected) {
 			detach(c, i, false);
 			continue;
 		}
-		if (!s->dead && s->pidfd < 0 && kill((pid_t)s->seg.pid, 0) < 0 && errno == ESRCH)
-			s->dead = true;
+		if (!s->rd.gone && s->pidfd < 0 && kill((pid_t)s->seg.pid, 0) < 0 && errno == ESRCH)
+			s->rd.gone = true;
 		/* finished: producer gone or closed, drained, and its end written
 		 * out by the drain cycle (drain.c) */
-		if (s->finished) {
+		if (s->rd.finished) {
 			detach(c, i, true);
 			continue;
 		}
@@ -312,7 +299,7 @@ void discover_detach_all(struct collector *c)
 /* A producer may still write to s (the doorbell concerns only those). */
 static bool may_write(const struct cseg *s)
 {
-	return !s->dead && !s->broken;
+	return !s->rd.gone && !s->rd.rejected;
 }
 
 bool discover_set_bells(struct collector *c, bool on)
@@ -342,6 +329,6 @@ bool discover_bells_intact(const struct collector *c)
 void discover_publish_clock(struct collector *c)
 {
 	for (unsigned i = 0; i < c->n_segs; i++)
-		if (!c->segs[i]->broken)
+		if (!c->segs[i]->rd.rejected)
 			clock_store(c->segs[i]->seg.hdr, &c->calib);
 }

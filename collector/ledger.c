@@ -37,7 +37,7 @@ void ledger_push(struct collector *c)
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		struct cseg *s = c->segs[si];
 		for (uint32_t i = 0; i < s->seg.ring_count; i++)
-			moved += s->rings[i].new_read != s->rings[i].read;
+			moved += s->rd.rings[i].new_read != s->rd.rings[i].read;
 	}
 	if (!moved)
 		return;
@@ -51,7 +51,7 @@ void ledger_push(struct collector *c)
 		struct cseg *s = c->segs[si];
 		bool any = false;
 		for (uint32_t i = 0; i < s->seg.ring_count; i++) {
-			struct cring *cr = &s->rings[i];
+			struct reader_ring *cr = &s->rd.rings[i];
 			if (cr->new_read == cr->read)
 				continue;
 			b->p[b->n++] = (struct batch_pos){s, i, cr->new_read, cr->lost_reported, cr->records_consumed};
@@ -75,8 +75,8 @@ void ledger_pop(struct collector *c)
 		struct cseg *last = NULL;
 		for (uint32_t k = 0; k < b->n; k++) {
 			struct batch_pos *p = &b->p[k];
-			p->s->rings[p->ring].pos = p->pos;
-			if (!p->s->broken) {
+			p->s->rd.rings[p->ring].pos = p->pos;
+			if (!p->s->rd.rejected) {
 				struct shmlog_ring_header *rh = seg_ring(&p->s->seg, p->ring);
 				/* counters first: a collector that restarts reads them with head,
 				 * so a loss reported in an undelivered batch is not counted twice */
@@ -113,7 +113,7 @@ bool ledger_sync_wanted(const struct collector *c)
 {
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		const struct cseg *s = c->segs[si];
-		for (uint32_t i = 0; !s->broken && i < s->seg.ring_count; i++) {
+		for (uint32_t i = 0; !s->rd.rejected && i < s->seg.ring_count; i++) {
 			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
 			if (atomic_load_explicit(&rh->sync_req, memory_order_seq_cst) >
 			    atomic_load_explicit(&rh->synced, memory_order_relaxed))
@@ -136,11 +136,11 @@ void ledger_publish_synced(struct collector *c)
 		return; /* not durable: nobody is told it is */
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		struct cseg *s = c->segs[si];
-		for (uint32_t i = 0; !s->broken && i < s->seg.ring_count; i++) {
+		for (uint32_t i = 0; !s->rd.rejected && i < s->seg.ring_count; i++) {
 			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
-			if (atomic_load_explicit(&rh->synced, memory_order_relaxed) >= s->rings[i].pos)
+			if (atomic_load_explicit(&rh->synced, memory_order_relaxed) >= s->rd.rings[i].pos)
 				continue;
-			atomic_store_explicit(&rh->synced, s->rings[i].pos, memory_order_seq_cst);
+			atomic_store_explicit(&rh->synced, s->rd.rings[i].pos, memory_order_seq_cst);
 			wake_waiters(rh);
 		}
 	}

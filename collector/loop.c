@@ -152,6 +152,7 @@ static void maybe_recalibrate(struct collector *c)
 
 static int setup(struct collector *c)
 {
+	drain_init(c);
 	int rc = io_uring_queue_init(256, &c->ev, 0);
 	if (rc < 0) {
 		collector_warn("io_uring setup failed: %s", strerror(-rc));
@@ -215,9 +216,7 @@ static void teardown(struct collector *c)
 		close(c->inotify_fd);
 	if (c->signal_fd >= 0)
 		close(c->signal_fd);
-	free(c->cands);
-	free(c->runs);
-	sbuf_free(&c->msg);
+	drain_free(c);
 }
 
 /*
@@ -277,7 +276,7 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 		long n = drain_cycle(&c, false, &held, &more);
 		bool finished = false;
 		for (unsigned i = 0; i < c.n_segs; i++)
-			finished |= c.segs[i]->finished;
+			finished |= c.segs[i]->rd.finished;
 		if (finished)
 			discover_reap(&c);
 		if (n > 0 || held || more) {

@@ -18,6 +18,7 @@
 #include "helpers.h"
 #include "producer_prog.h"
 #include "shmlog.h"
+#include "shared/segment.h"
 
 TestSuite(e2e, .init = setup, .fini = teardown, .timeout = 240);
 
@@ -450,4 +451,103 @@ Test(e2e, a_segment_directory_that_cannot_be_made_again_is_reported_once_and_mad
 	free(out);
 	free(parent);
 	free(swap);
+}
+
+/* ------------------------------------------- one reader, two programs */
+
+/* The one segment file in dir; returns a malloc'd path. */
+static char *only_segment(void)
+{
+	DIR *d = opendir(dir);
+	cr_assert(d);
+	char *path = NULL;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strstr(e->d_name, ".shm") && e->d_name[0] != '.') {
+			cr_assert(!path, "more than one segment");
+			cr_assert(asprintf(&path, "%s/%s", dir, e->d_name) > 0);
+		}
+	closedir(d);
+	cr_assert(path, "no segment in %s", dir);
+	return path;
+}
+
+/* Stamp record k of every ring with base + 1000 k: the rings' records tie. Returns the rings that hold records. */
+static int tie_every_ring(const char *path)
+{
+	struct seg s;
+	char err[512];
+	cr_assert_eq(seg_open(&s, path, true, err, sizeof err), 0, "%s", err);
+	cr_assert(!s.tsc, "SHMLOG_CLOCK=realtime was not taken");
+	int used = 0;
+	for (uint32_t i = 0; i < s.ring_count; i++) {
+		uint64_t pos = atomic_load(&seg_ring(&s, i)->head), tail = atomic_load(&seg_ring(&s, i)->tail);
+		struct seg_rec r;
+		const char *why;
+		uint64_t ts = 1767225600000000000ull; /* 2026-01-01 */
+		used += tail != pos;
+		while (seg_ring_next(&s, i, &pos, tail, &r, &why) == 1) {
+			memcpy((uint8_t *)r.args - SHMLOG_RECORD_HEADER_BYTES + 8, &ts, 8);
+			ts += 1000;
+			pos += r.size;
+		}
+	}
+	seg_close(&s);
+	return used;
+}
+
+/* The lines of text without their timestamp when they are the reader's end notices (stamped now). */
+static char *unstamp_notices(const char *text)
+{
+	char *out = calloc(1, strlen(text) + 1), *w = out;
+	for (const char *l = text; *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) + 1 : strlen(l);
+		const char *sp = memchr(l, ' ', len);
+		bool notice = memmem(l, len, "[shmlog] process ", 17) != NULL;
+		const char *from = notice && sp ? sp : l;
+		memcpy(w, from, len - (size_t)(from - l));
+		w += len - (size_t)(from - l);
+		l += len;
+	}
+	return out;
+}
+
+Test(e2e, shmlog_read_and_the_collector_print_the_same_records_of_a_killed_producer_equal_stamps_included)
+{
+	char *args[] = {"-t", "3", "-r", "400", "-k", NULL}, *env[] = {"SHMLOG_CLOCK=realtime", NULL};
+	int st = run_producer("/dev/null", args, env);
+	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	char *seg = only_segment();
+	cr_assert_eq(tie_every_ring(seg), 3, "three rings share every stamp");
+
+	char *rout = wpath("read.out"), *rerr = wpath("read.err"), *tool = th_build_path("shmlog");
+	char *rargv[] = {tool, "read", seg, NULL};
+	st = th_waitpid_timeout(th_spawn(rargv, rout, rerr, NULL), 30000);
+	cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	char *cout = wpath("collector.out"), *cerr = wpath("collector.err"), *bin = th_build_path("shmlog-collector");
+	char *cargv[] = {bin, "--dir", dir, "--once", NULL};
+	st = th_waitpid_timeout(th_spawn(cargv, cout, cerr, NULL), 30000);
+	cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	char *a = th_read_file(rout, NULL), *b = th_read_file(cout, NULL);
+	cr_assert(a && b);
+	struct tally ty = {.threads = 3, .records = 400};
+	tally_output(rout, &ty);
+	cr_assert_eq(ty.seen, 1200);
+	cr_assert_eq(ty.ended, 1, "both tell how the producer ended");
+	char *ua = unstamp_notices(a), *ub = unstamp_notices(b);
+	cr_assert_str_eq(ua, ub, "shmlog read and the collector differ:\n--- read\n%s\n--- collector\n%s", a, b);
+	free(ua);
+	free(ub);
+	free(a);
+	free(b);
+	free(ty.last);
+	free(seg);
+	free(rout);
+	free(rerr);
+	free(tool);
+	free(cout);
+	free(cerr);
+	free(bin);
 }

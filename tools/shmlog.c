@@ -7,12 +7,12 @@
  *   shmlog stat [DIR]                           list segments and their rings
  *
  * A segment stays behind when its producer dies and no collector drains it.
- * This tool decodes it the way the collector would: every record is rendered
- * by seg_render() and printed by text_append(), so a line from `shmlog read`
- * is byte for byte the line the collector would have written (colour aside).
- * The records of one segment are printed merged across its rings in timestamp
- * order: each ring is already in time order, so a binary heap over one
- * cursor per ring yields them one by one, without copying a ring's contents.
+ * This tool reads it with the collector's own reader (shared/reader.h): the
+ * same merge across rings, the same order for equal timestamps, the same
+ * loss and end-of-process notices, every line printed by text_append(), so a
+ * record line from `shmlog read` is byte for byte the line the collector
+ * would have written (colour aside). The reader runs without a merge window:
+ * everything committed is printed.
  *
  * By default only unconsumed records are printed, [head, tail) of each ring.
  * With --all the records a collector already consumed are printed too, as far
@@ -27,7 +27,9 @@
  * The tool trusts nothing in a file: seg_open() validates the layout and
  * seg_ring_next() every record. A damaged ring is read as far as it is valid;
  * the tool then names the file, ring, position and reason on stderr and exits
- * with status 1, after printing everything valid. Segments are only ever
+ * with status 1, after printing everything valid. A file truncated while it
+ * is read (SIGBUS) reads as zeros (seg_guard_install) and is reported the
+ * same way. Segments are only ever
  * mapped read-only here; the only change the tool makes is unlinking a fully
  * recovered segment when `recover --cleanup` asks for it.
  *
@@ -39,7 +41,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,11 +53,13 @@
 #include "shared/abi.h"
 #include "shared/clock.h"
 #include "shared/sbuf.h"
+#include "shared/reader.h"
 #include "shared/segment.h"
 #include "shared/text.h"
 
 #define EXIT_MISUSE 2
 #define OUT_FLUSH_BYTES (64u * 1024u)  /* write the output buffer out beyond this */
+#define READ_BATCH_RECORDS 4096u    /* records per reader cycle */
 #define CONSUMED_MARK "[consumed] "    /* text-format prefix of --all's consumed records */
 
 /* ---------------------------------------------------------------- messages */
@@ -239,276 +242,131 @@ static bool seg_closed(const struct seg *s)
 
 /* ----------------------------------------------------------------- reading */
 
-/* One ring being walked: the record at pos, if any, is in rec. */
-struct cursor {
-	uint32_t ring;
-	uint32_t tid;
-	uint64_t pos;
-	uint64_t end;       /* head while walking consumed records, then tail */
-	uint64_t tail;
-	bool consumed;      /* walking [start, head) */
-	bool corrupt;       /* stopped at a damaged record */
-	struct seg_rec rec;
-	uint64_t ts_ns;
-	uint64_t lost_seen; /* drops reported by unconsumed loss records */
-};
-
-/* What reading one segment needs; on the heap so that it survives a siglongjmp. */
-struct reader {
+/* Reading one segment: the segment, the shared reader, and where lines go. */
+struct job {
 	struct seg seg;
 	struct clock_calib cal;
+	struct reader_seg rs;
+	struct reader rd;
+	struct out *o;
 	bool json, all;
-	struct cursor *cur;  /* one per ring in use */
-	struct cursor **heap; /* cursors with a record, earliest first */
-	uint32_t n_cur, n_heap;
-	struct sbuf msg, marked;
+	struct sbuf marked;
 	uint64_t printed;
 	bool damaged;
 };
 
 /*
- * Move c to its next record (from c->pos), switching from the consumed part
- * to the unconsumed part at head. A damaged record is reported and ends the
- * ring. Returns true if c->rec holds a record.
+ * reader_record_fn: append the record or notice to the output as one line in
+ * the collector's format, consumed records marked. Returns nothing (an
+ * allocation failure shows as o->buf.oom, reported on flush).
  */
-static bool cursor_fill(struct reader *rd, struct cursor *c)
+static void job_record(void *clientd, struct reader_seg *rs, const struct seg_rec *rec, const struct text_record *tr)
 {
-	for (;;) {
-		const char *why = "?";
-		int rc = seg_ring_next(&rd->seg, c->ring, &c->pos, c->end, &c->rec, &why);
-		if (rc == 1) {
-			c->ts_ns = seg_ts_ns(&rd->seg, &rd->cal, c->rec.ts);
-			return true;
-		}
-		if (rc == 0 && c->consumed) {
-			c->consumed = false;
-			c->end = c->tail;
-			continue;
-		}
-		if (rc < 0) {
-			complain("%s: ring %u corrupt at position %" PRIu64 ": %s; stopped there", rd->seg.path, c->ring,
-				 c->pos, why);
-			c->corrupt = true;
-			rd->damaged = true;
-		}
-		return false;
+	(void)rs;
+	struct job *j = clientd;
+	struct text_record t = *tr;
+	if (t.consumed && !j->json) { /* text_append's text format has no field for it */
+		sbuf_reset(&j->marked);
+		sbuf_append(&j->marked, CONSUMED_MARK, sizeof CONSUMED_MARK - 1);
+		sbuf_append(&j->marked, t.msg, t.msg_len);
+		t.msg = j->marked.data ? j->marked.data : "";
+		t.msg_len = j->marked.len;
 	}
+	text_append(&j->o->buf, &t, j->json ? TEXT_FORMAT_JSON : TEXT_FORMAT_TEXT, false);
+	j->printed += rec != NULL;
+	if (j->o->buf.len >= OUT_FLUSH_BYTES)
+		out_flush(j->o);
 }
 
-/* The merge order: earlier timestamp first, ties by ring index. Returns true if a goes first. */
-static bool cursor_before(const struct cursor *a, const struct cursor *b)
+/* reader_reject_fn: report the damage; the rest is still read. Returns READER_KEEP. */
+static enum reader_action job_reject(void *clientd, struct reader_seg *rs, uint32_t ring, const char *why)
 {
-	return a->ts_ns < b->ts_ns || (a->ts_ns == b->ts_ns && a->ring < b->ring);
+	(void)ring;
+	struct job *j = clientd;
+	complain("%s: %s; stopped there", rs->seg->path, why);
+	j->damaged = true;
+	return READER_KEEP;
 }
 
-/* Restore the heap order below slot i after its cursor moved on. Returns nothing. */
-static void heap_down(struct reader *rd, uint32_t i)
+/*
+ * --all: start each ring at the oldest record still intact, the first
+ * multiple of ring_bytes at or above tail - ring_bytes (records never wrap,
+ * so it is a record boundary), marking those before head as consumed.
+ */
+static void job_rewind(struct job *j)
 {
-	struct cursor **h = rd->heap;
-	for (;;) {
-		uint32_t l = 2 * i + 1, r = l + 1, m = i;
-		if (l < rd->n_heap && cursor_before(h[l], h[m]))
-			m = l;
-		if (r < rd->n_heap && cursor_before(h[r], h[m]))
-			m = r;
-		if (m == i)
-			return;
-		struct cursor *t = h[i];
-		h[i] = h[m];
-		h[m] = t;
-		i = m;
+	uint64_t cap = j->seg.ring_bytes;
+	for (uint32_t i = 0; i < j->seg.ring_count; i++) {
+		struct reader_ring *rr = &j->rs.rings[i];
+		/* acquire: pairs with the producer's release of tail */
+		uint64_t tail = atomic_load_explicit(&seg_ring(&j->seg, i)->tail, memory_order_acquire);
+		uint64_t start = tail >= cap ? (tail - cap + cap - 1) & ~(cap - 1) : 0;
+		if (start < rr->pos && tail - rr->pos <= cap) {
+			rr->read = rr->new_read = start;
+			rr->replay_end = rr->pos;
+		}
 	}
 }
 
 /*
- * Set up one cursor per ring that holds anything worth walking. A ring whose
- * positions are impossible is reported and skipped. Returns 0 or -ENOMEM.
+ * Print the records of the opened segment j->seg to j->o through the shared
+ * reader, until nothing more comes, and its notices. Returns true if it was
+ * read completely and without damage.
  */
-static int reader_start(struct reader *rd)
+static bool read_opened(struct job *j)
 {
-	struct seg *s = &rd->seg;
-	rd->cur = calloc(s->ring_count, sizeof *rd->cur);
-	rd->heap = calloc(s->ring_count, sizeof *rd->heap);
-	if (!rd->cur || !rd->heap)
-		return -ENOMEM;
-	if (!seg_clock(s, &rd->cal) && s->tsc) {
+	struct seg *s = &j->seg;
+	if (!seg_clock(s, &j->cal) && s->tsc) {
 		complain("%s: no readable clock calibration in the header; timestamps are wrong", s->path);
-		rd->damaged = true;
+		j->damaged = true;
 	}
-	for (uint32_t i = 0; i < s->ring_count; i++) {
-		struct shmlog_ring_header *rh = seg_ring(s, i);
-		uint64_t head, tail;
-		const char *why = "?";
-		if (!seg_ring_positions(s, i, &head, &tail, &why)) {
-			complain("%s: ring %u corrupt: %s (head %" PRIu64 ", tail %" PRIu64 "); skipped", s->path, i, why,
-				 head, tail);
-			rd->damaged = true;
-			continue;
-		}
-		if (tail == 0)
-			continue;
-		struct cursor *c = &rd->cur[rd->n_cur++];
-		c->ring = i;
-		/* relaxed: the owner wrote tid before its first record, ordered by the tail acquire above */
-		c->tid = atomic_load_explicit(&rh->tid, memory_order_relaxed);
-		c->tail = tail;
-		c->pos = head;
-		c->end = tail;
-		if (rd->all) {
-			uint64_t cap = s->ring_bytes;
-			uint64_t start = tail >= cap ? (tail - cap + cap - 1) & ~(cap - 1) : 0;
-			if (start < head) {
-				c->pos = start;
-				c->end = head;
-				c->consumed = true;
-			}
-		}
-		if (cursor_fill(rd, c))
-			rd->heap[rd->n_heap++] = c;
-	}
-	for (uint32_t i = rd->n_heap / 2; i-- > 0;)
-		heap_down(rd, i);
-	return 0;
-}
-
-/*
- * Append c's current record to o as one line in the collector's format,
- * consumed ones marked, and count the drops a loss record reports. Returns
- * nothing (an allocation failure shows as o->buf.oom, reported on flush).
- */
-static void emit_record(struct reader *rd, struct cursor *c, struct out *o)
-{
-	struct text_record tr;
-	struct text_field fields[TEXT_MAX_FIELDS];
-	uint64_t lost = seg_render(&rd->seg, c->tid, &c->rec, c->ts_ns, &rd->msg, &tr, fields);
-	if (c->consumed) {
-		tr.consumed = true;
-		if (!rd->json) { /* text_append's text format has no field for it */
-			sbuf_reset(&rd->marked);
-			sbuf_append(&rd->marked, CONSUMED_MARK, sizeof CONSUMED_MARK - 1);
-			sbuf_append(&rd->marked, tr.msg, tr.msg_len);
-			tr.msg = rd->marked.data ? rd->marked.data : "";
-			tr.msg_len = rd->marked.len;
-		}
-	} else {
-		c->lost_seen += lost;
-	}
-	text_append(&o->buf, &tr, rd->json ? TEXT_FORMAT_JSON : TEXT_FORMAT_TEXT, false);
-	rd->printed++;
-}
-
-/*
- * Append a line the tool writes about the segment itself (drops that no loss
- * record reports), stamped now, as the collector does. Returns nothing.
- */
-static void emit_notice(struct reader *rd, uint32_t tid, struct out *o, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void emit_notice(struct reader *rd, uint32_t tid, struct out *o, const char *fmt, ...)
-{
-	char buf[256];
-	struct text_record tr;
-	va_list ap;
-	va_start(ap, fmt);
-	seg_notice(&rd->seg, tid, TEXT_LEVEL_WARN, &tr, buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	text_append(&o->buf, &tr, rd->json ? TEXT_FORMAT_JSON : TEXT_FORMAT_TEXT, false);
-}
-
-/*
- * Append every cursor's records to o in timestamp order, flushing as the
- * buffer grows, then the drops no loss record reported. Returns nothing.
- */
-static void reader_run(struct reader *rd, struct out *o)
-{
-	while (rd->n_heap) {
-		struct cursor *c = rd->heap[0];
-		emit_record(rd, c, o);
-		c->pos += c->rec.size;
-		if (!cursor_fill(rd, c))
-			rd->heap[0] = rd->heap[--rd->n_heap];
-		heap_down(rd, 0);
-		if (o->buf.len >= OUT_FLUSH_BYTES)
-			out_flush(o);
-	}
-	for (uint32_t k = 0; k < rd->n_cur; k++) {
-		struct cursor *c = &rd->cur[k];
-		if (c->corrupt)
-			continue;
-		struct shmlog_ring_header *rh = seg_ring(&rd->seg, c->ring);
-		/* relaxed: counters, read after the records they describe */
-		uint64_t lost = atomic_load_explicit(&rh->lost, memory_order_relaxed);
-		uint64_t reported = atomic_load_explicit(&rh->lost_reported, memory_order_relaxed) + c->lost_seen;
-		if (lost > reported)
-			emit_notice(rd, c->tid, o, "%" PRIu64 " records lost (ring full)", lost - reported);
-	}
-	uint64_t rl = atomic_load_explicit(&rd->seg.hdr->registry_lost, memory_order_relaxed);
-	if (rl)
-		emit_notice(rd, 0, o, "%" PRIu64 " records lost (call-site registry full)", rl);
-}
-
-/* Close the segment and free everything rd holds, and rd. Returns nothing. */
-static void reader_free(struct reader *rd)
-{
-	seg_close(&rd->seg);
-	free(rd->cur);
-	free(rd->heap);
-	sbuf_free(&rd->msg);
-	sbuf_free(&rd->marked);
-	free(rd);
-}
-
-static sigjmp_buf *volatile bus_jmp;
-
-/*
- * SIGBUS: the mapped file shrank under us. While a segment is being read,
- * jump back to read_opened(); otherwise die of the signal as usual.
- */
-static void on_sigbus(int sig)
-{
-	if (bus_jmp)
-		siglongjmp(*bus_jmp, 1);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/*
- * Print the records of the opened segment rd->seg to o. A file truncated
- * under us (SIGBUS while reading the mapping) stops the reading like a
- * damaged ring. Returns true if the segment was read completely and without
- * damage.
- */
-static bool read_opened(struct reader *rd, struct out *o)
-{
-	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1)) {
-		bus_jmp = NULL;
-		complain("%s: file truncated while being read (SIGBUS); stopped there", rd->seg.path);
+	if (reader_seg_init(&j->rs, s, &j->cal) < 0) {
+		complain("%s: out of memory", s->path);
 		return false;
 	}
-	bus_jmp = &jb;
-	if (reader_start(rd) < 0) {
-		bus_jmp = NULL;
-		complain("%s: out of memory", rd->seg.path);
-		return false;
+	j->rs.gone = proc_state(s) != PROC_ALIVE;
+	if (j->all)
+		job_rewind(j);
+	reader_init(&j->rd, job_record, job_reject, j);
+	struct reader_seg *list[1] = {&j->rs};
+	struct reader_params p = {.max_records = READ_BATCH_RECORDS, .deadline_ns = UINT64_MAX, .final = true};
+	struct reader_result res;
+	long n;
+	do {
+		p.now_ns = clock_realtime_ns();
+		n = reader_cycle(&j->rd, list, 1, &p, &res);
+		reader_seg_take(&j->rs);
+	} while (n > 0 || (n == 0 && res.more));
+	if (n < 0) {
+		complain("%s: out of memory", s->path);
+		j->damaged = true;
 	}
-	reader_run(rd, o);
-	bus_jmp = NULL;
-	return !rd->damaged;
+	return !j->damaged && !j->rs.rejected;
 }
 
-/* A new reader (zeroed), or NULL after reporting that memory ran out. */
-static struct reader *reader_new(const char *path, bool json, bool all)
+/* Close the segment and free everything j holds, and j. Returns nothing. */
+static void job_free(struct job *j)
 {
-	struct reader *rd = calloc(1, sizeof *rd);
-	if (!rd) {
+	reader_free(&j->rd);
+	reader_seg_free(&j->rs);
+	seg_close(&j->seg);
+	sbuf_free(&j->marked);
+	free(j);
+}
+
+/* A new job (zeroed) writing to o, or NULL after reporting that memory ran out. */
+static struct job *job_new(const char *path, struct out *o, bool json, bool all)
+{
+	struct job *j = calloc(1, sizeof *j);
+	if (!j) {
 		complain("%s: out of memory", path);
 		return NULL;
 	}
-	rd->json = json;
-	rd->all = all;
-	rd->seg.fd = -1;
-	return rd;
+	j->o = o;
+	j->json = json;
+	j->all = all;
+	j->seg.fd = -1;
+	return j;
 }
 
 /* ------------------------------------------------------------------ read */
@@ -550,20 +408,20 @@ static int cmd_read(int argc, char **argv)
 	struct out o = {.fd = STDOUT_FILENO, .name = "standard output"};
 	int status = 0;
 	for (int i = optind; i < argc && !o.err; i++) {
-		struct reader *rd = reader_new(argv[i], json, all);
-		if (!rd) {
+		struct job *j = job_new(argv[i], &o, json, all);
+		if (!j) {
 			status = 1;
 			continue;
 		}
 		char err[PATH_MAX + 256];
-		if (seg_open(&rd->seg, argv[i], false, err, sizeof err) < 0) {
+		if (seg_open(&j->seg, argv[i], false, err, sizeof err) < 0) {
 			complain("%s", err);
 			status = 1;
-		} else if (!read_opened(rd, &o)) {
+		} else if (!read_opened(j)) {
 			status = 1;
 		}
 		out_flush(&o);
-		reader_free(rd);
+		job_free(j);
 	}
 	if (o.err)
 		status = 1;
@@ -629,23 +487,23 @@ static const struct option long_recover[] = {
  */
 static int recover_one(const char *path, struct out *o, bool json, bool cleanup)
 {
-	struct reader *rd = reader_new(path, json, false);
-	if (!rd)
+	struct job *j = job_new(path, o, json, false);
+	if (!j)
 		return 1;
 	char err[PATH_MAX + 256];
-	if (seg_open(&rd->seg, path, false, err, sizeof err) < 0) {
+	if (seg_open(&j->seg, path, false, err, sizeof err) < 0) {
 		complain("%s", err);
-		reader_free(rd);
+		job_free(j);
 		return 1;
 	}
-	enum proc_state ps = proc_state(&rd->seg);
-	bool closed = seg_closed(&rd->seg);
+	enum proc_state ps = proc_state(&j->seg);
+	bool closed = seg_closed(&j->seg);
 	if (ps == PROC_ALIVE && !closed) {
-		complain("%s: process %u (%s) is still running; skipped", path, rd->seg.pid, rd->seg.name);
-		reader_free(rd);
+		complain("%s: process %u (%s) is still running; skipped", path, j->seg.pid, j->seg.name);
+		job_free(j);
 		return 0;
 	}
-	bool ok = read_opened(rd, o);
+	bool ok = read_opened(j);
 	bool written = out_sync(o) == 0;
 	const char *why = ps == PROC_DEAD ? "ended" : ps == PROC_REUSED ? "ended (pid reused)" : "closed its log";
 	int status = ok && written ? 0 : 1;
@@ -655,13 +513,13 @@ static int recover_one(const char *path, struct out *o, bool json, bool cleanup)
 			status = 1;
 		} else {
 			complain("%s: recovered %" PRIu64 " records of process %u (%s), which %s; removed", path,
-				 rd->printed, rd->seg.pid, rd->seg.name, why);
+				 j->printed, j->seg.pid, j->seg.name, why);
 		}
 	} else {
-		complain("%s: recovered %" PRIu64 " records of process %u (%s), which %s%s", path, rd->printed,
-			 rd->seg.pid, rd->seg.name, why, cleanup ? "; kept (not fully recovered)" : "");
+		complain("%s: recovered %" PRIu64 " records of process %u (%s), which %s%s", path, j->printed,
+			 j->seg.pid, j->seg.name, why, cleanup ? "; kept (not fully recovered)" : "");
 	}
-	reader_free(rd);
+	job_free(j);
 	return status;
 }
 
@@ -850,7 +708,10 @@ static int cmd_stat(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	opterr = 0; /* misuse is reported by misuse(), one line plus the usage */
-	signal(SIGBUS, on_sigbus);
+	if (seg_guard_install() < 0) {
+		complain("cannot install the SIGBUS guard: %s", strerror(errno));
+		return 1;
+	}
 	if (argc < 2)
 		return misuse(usage_main, NULL, "no command given");
 	const char *cmd = argv[1];

@@ -1,0 +1,180 @@
+/*
+ * reader.h — the one reader of segments: gathering committed records from
+ * rings, merging them into one time order, loss and end-of-process notices.
+ * The collector and the `shmlog` tool both read through it; it knows nothing
+ * of either. Like Aeron's aeron_spsc_rb_read(rb, handler, clientd, limit) it
+ * hands every record, rendered by seg_render() into a struct text_record, and
+ * every rejection to the caller's callbacks with the caller's clientd.
+ *
+ * One cycle (reader_cycle) over a list of segments:
+ *
+ *  1. Gather. For each ring, load the published tail (acquire) and walk the
+ *     records in place from the ring's read position (seg_ring_next checks
+ *     each). A record stamped after now - window stays in the ring for a
+ *     later cycle unless the cycle is final or its segment is done (producer
+ *     gone, or the logger closed). Each ring takes at most max_records / (the
+ *     rings with records) records, 256 at least; a ring cut short lowers the
+ *     cycle's limit to the stamp of its first record not taken.
+ *  2. Merge. Each ring is in time order already, so a heap over the rings'
+ *     runs yields the global order. Only records stamped before the limit are
+ *     emitted, so records left behind by the cap never come out before older
+ *     ones of another ring: the order holds across cycles. Emitting stops at
+ *     the deadline (the time cut); the rest waits in its ring.
+ *  3. Finish. A done segment whose rings are all read (or damaged) gets its
+ *     notices: drops no loss record reported ("N records lost (ring full)"),
+ *     "(call-site registry full)", and how the process ended when it ended
+ *     without closing its logger. It is then finished.
+ *
+ * The merge order, for equal timestamps too, is: timestamp, then the
+ * segment's place in the list given to reader_cycle, then ring index, then
+ * position in the ring. It is deterministic: the same segments give the same
+ * output whoever reads them.
+ *
+ * Positions: a cycle moves only new_read (where read goes when the caller
+ * takes the cycle). The caller sets read = new_read (reader_seg_take) once it
+ * has accepted the records, and pos (consumed) once they are delivered; the
+ * reader never writes a ring header. Nothing is copied out of a ring and
+ * nothing is allocated per record: the per-cycle arrays grow and are reused.
+ *
+ * SIGBUS: the reader expects seg_guard_install(): a segment truncated under
+ * its mapping reads zeros and has bus_fault set; the reader then rejects the
+ * whole segment and forgets what the cycle gathered from it.
+ */
+#ifndef SHMLOG_READER_H
+#define SHMLOG_READER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "sbuf.h"
+#include "segment.h"
+#include "text.h"
+
+/* The ring index a rejection of a whole segment names. */
+#define READER_WHOLE_SEGMENT UINT32_MAX
+/* Records a ring may give a cycle at least, however many rings share it. */
+#define READER_RING_MIN_RECORDS 256u
+
+/* One ring's reading state; the caller keeps it across cycles. */
+struct reader_ring {
+	uint64_t pos;        /* consumed: delivered (published as head by the collector) */
+	uint64_t read;       /* where the next cycle starts reading */
+	uint64_t new_read;   /* where read goes when the caller takes this cycle */
+	uint64_t replay_end; /* records before it were consumed already: marked, not counted */
+	uint64_t lost_reported;    /* drops reported so far (loss records and notices) */
+	uint64_t records_consumed; /* records emitted, loss records excluded */
+	uint32_t tid;        /* the ring's owner thread, as last seen */
+	bool damaged;        /* rejected and kept: not read any more */
+};
+
+/* A segment as the reader sees it; embedded or owned by the caller. */
+struct reader_seg {
+	struct seg *seg;                /* opened by the caller */
+	const struct clock_calib *cal;  /* converts its stamps (the caller's) */
+	struct reader_ring *rings;      /* seg->ring_count, from reader_seg_init */
+	bool gone;     /* set by the caller: the producer process has ended */
+	bool rejected; /* set by the reader (or the caller): never read again */
+	bool finished; /* set by the reader: done, read, notices emitted */
+};
+
+/* What a rejection handler asks for. */
+enum reader_action {
+	READER_KEEP, /* deliver what was read before the damage, and the other rings */
+	READER_DROP, /* forget the segment's records of this cycle; reject it */
+};
+
+/*
+ * A record or notice in merge order: rec is the record in place in its ring
+ * (NULL for a notice the reader writes about the segment), tr its rendered
+ * form, valid until the handler returns.
+ */
+typedef void (*reader_record_fn)(void *clientd, struct reader_seg *rs, const struct seg_rec *rec,
+				 const struct text_record *tr);
+/*
+ * A rejection: ring (or READER_WHOLE_SEGMENT) of rs cannot be read further,
+ * why says how, in one line without the path. A whole segment is always
+ * dropped (the return value is ignored then).
+ */
+typedef enum reader_action (*reader_reject_fn)(void *clientd, struct reader_seg *rs, uint32_t ring,
+					       const char *why);
+
+/* A record gathered in a cycle, seen in place in its ring. */
+struct reader_cand {
+	uint64_t ts_ns;
+	uint64_t pos;   /* where it starts in its ring */
+	struct seg_rec r;
+};
+
+/* One ring's records of a cycle, cands[cur..end), and its merge key. */
+struct reader_run {
+	uint32_t cur, end;
+	uint64_t order; /* segment index << 32 | ring: the tie-break */
+	struct reader_seg *rs;
+	uint32_t ring;
+};
+
+struct reader {
+	reader_record_fn on_record;
+	reader_reject_fn on_reject;
+	void *clientd;
+	struct reader_cand *cands; /* this cycle's records, reused */
+	uint32_t n_cands, cap_cands;
+	struct reader_run *runs;
+	uint32_t n_runs, cap_runs;
+	struct sbuf msg;           /* one rendered message */
+};
+
+/* What a cycle may read. */
+struct reader_params {
+	uint64_t now_ns;      /* clock_realtime_ns() as of the cycle */
+	uint64_t window_ns;   /* merge window: newer records wait (not when final or done) */
+	uint32_t max_records; /* per cycle, shared between the rings with records */
+	uint64_t deadline_ns; /* stop emitting after this clock_realtime_ns(); UINT64_MAX: never */
+	bool final;           /* ignore the window: take everything committed */
+};
+
+/* What a cycle did. */
+struct reader_result {
+	uint32_t emitted; /* records handed to on_record (notices excluded) */
+	bool held;        /* records wait for the merge window */
+	bool more;        /* the cap or the deadline left records to read now */
+};
+
+/* Set up rd with its callbacks. Returns nothing; reader_free releases it. */
+void reader_init(struct reader *rd, reader_record_fn on_record, reader_reject_fn on_reject, void *clientd);
+
+/* Free what rd holds (not the segments). Returns nothing. */
+void reader_free(struct reader *rd);
+
+/*
+ * Make rs the reader's view of the opened segment seg, with stamps converted
+ * by cal (kept as a pointer): one reader_ring per ring, positioned at the
+ * ring's published head with its published counters. Returns 0 or -ENOMEM.
+ */
+int reader_seg_init(struct reader_seg *rs, struct seg *seg, const struct clock_calib *cal);
+
+/* Free rs's rings (not the segment). Returns nothing. */
+void reader_seg_free(struct reader_seg *rs);
+
+/* Accept rs's last cycle: read = new_read on every ring. Returns the rings that moved. */
+uint32_t reader_seg_take(struct reader_seg *rs);
+
+/*
+ * Whether rs's producer will write no more: gone, or its logger closed (the
+ * state is loaded with acquire, pairing with shmlog_close's release).
+ * Returns that.
+ */
+bool reader_seg_done(const struct reader_seg *rs);
+
+/*
+ * One cycle over segs[0..n) (rejected and finished ones are skipped): gather,
+ * merge and emit through on_record, reject through on_reject, finish done
+ * segments (see the file comment). Positions move in new_read only. Fills
+ * *res. Returns the records emitted (>= 0), or -ENOMEM when the cycle's
+ * arrays cannot grow (nothing was emitted then, nothing is lost).
+ */
+long reader_cycle(struct reader *rd, struct reader_seg *const *segs, uint32_t n, const struct reader_params *p,
+		  struct reader_result *res);
+
+#endif
