@@ -642,8 +642,8 @@ def main():
                                  "(PASS)" if cinstr["pass"] else "(FAIL)")
             t.add(f"{label} / median", "", "", "-" if k.get("median") is None else f"{k['median']:.1f}{verdict}")
         t.notes.append("  The collector ends an output cycle after 300 µs of wall time (BATCH_TIME_NS) and the next "
-                       "cycle reads the ring again from the first record not emitted. Under callgrind every cycle is "
-                       "cut after 256 records, so the plain count mostly measures valgrind's slowness; with "
+                       "cycle reads the rest again. Under callgrind every cycle is cut after 256 records, so the "
+                       "plain count depends on valgrind's speed (before a2df85a it was ~1.9× the slowed one); with "
                        "CLOCK_REALTIME slowed 1000× (bench/slowclock.c, LD_PRELOAD) no cycle is cut and the count "
                        "is the work per record. The routing row is the routing case's config and records (2.25 "
                        "lines per record, one regex per record), for comparison.")
