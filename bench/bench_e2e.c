@@ -9,7 +9,22 @@
  *   bench_e2e procs    --procs P --n N      P processes log N records in all
  *   bench_e2e delivery --rate R --seconds S one thread logs R records/s; a reader tails the file
  *   bench_e2e idle     --procs P --seconds S P processes log one record each and sleep
- *   common: --out FILE --collector-pid PID [--cpu 0] [--bg-cpu 1]
+ *   bench_e2e routing  --n N --errors FILE --security FILE --console FILE [--security-every K]
+ *                      one thread logs N message-1 records at ERROR through the three-writer
+ *                      routing config of run.sh; every K-th (default 4) has name=login
+ *   common: --out FILE --collector-pid PID [--cpu 0] [--bg-cpu 1] [--run R]
+ *
+ *   bench_e2e fill --dir DIR --n N [--ring-bytes B] [--mix routing [--security-every K]]
+ *                      no collector: log N message-1 records into one ring of DIR
+ *                      (drop policy, so a ring too small shows as lost, never stalls)
+ *                      and close, leaving the segment for `shmlog-collector --once`;
+ *                      at INFO, or with --mix routing the routing scenario's records
+ *
+ * Routing: the records all match route 1 (level ERROR: errors + console), and
+ * the name=login ones also route 2 (the security regex: security), so the
+ * collector writes N lines to errors, N to the console (its stdout, a file)
+ * and N/K to security; the run ends when all three files hold their records.
+ * "login" has the length of "hello": every record has the same size.
  *
  * Producers run on the measuring CPU (0) and use SHMLOG_FULL_BLOCK; the
  * delivery reader runs on the background CPU. Every wait is bounded. Prints
@@ -34,12 +49,16 @@
 
 #define WAIT_TIMEOUT_NS (120ull * 1000000000ull)
 
-static const char *out_path;
 static int collector_pid;
 static int cpu = 0, bg_cpu = 1;
 static uint64_t n_records = 2000000;
 static int n_threads = 1, n_procs = 16, seconds = 5;
 static long rate = 100000;
+static int run_no; /* --run: which run of run.sh, in the JSON */
+static uint64_t security_every = 4;
+static const char *fill_dir;
+static int fill_routing_mix; /* --mix routing */
+static uint32_t ring_bytes = 64u << 20;
 
 static uint64_t clock_ns(clockid_t c)
 {
@@ -107,36 +126,41 @@ static uint64_t collector_cpu_ns(uint64_t *stat_ns)
 
 /* ---- counting lines of the collector's output ---- */
 
-static int out_fd = -1;
-static uint64_t out_lines;
-static uint64_t reached_ns; /* when the last successful wait_lines() saw its count */
+/* One output file and the lines seen in it so far (read incrementally). */
+struct counted {
+	const char *path;
+	int fd;         /* -1 until the file could be opened */
+	uint64_t lines; /* newlines read so far */
+};
 
-static void count_output(void)
+static struct counted out = {.fd = -1}; /* --out */
+static struct counted errors_out = {.fd = -1}, security_out = {.fd = -1}, console_out = {.fd = -1}; /* routing */
+static uint64_t reached_ns;             /* when the last successful wait_lines() saw its count */
+
+static void count_output(struct counted *c)
 {
-	if (out_fd < 0 && (out_fd = open(out_path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (c->fd < 0 && (c->fd = open(c->path, O_RDONLY | O_CLOEXEC)) < 0)
 		return;
 	static char buf[1 << 16];
 	ssize_t r;
-	while ((r = read(out_fd, buf, sizeof buf)) > 0)
+	while ((r = read(c->fd, buf, sizeof buf)) > 0)
 		for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + r - p))) != NULL; p++)
-			out_lines++;
+			c->lines++;
 }
 
-static uint64_t count_notices(void);
-
-/* Wait until the output holds at least want lines. Returns 0, or -1 after WAIT_TIMEOUT_NS. */
-static int wait_lines(uint64_t want)
+/* Wait until c holds at least want lines. Returns 0, or -1 after WAIT_TIMEOUT_NS. */
+static int wait_lines(struct counted *c, uint64_t want)
 {
 	uint64_t deadline = mono_ns() + WAIT_TIMEOUT_NS;
 	for (;;) {
-		count_output();
-		if (out_lines >= want) {
+		count_output(c);
+		if (c->lines >= want) {
 			reached_ns = mono_ns();
 			return 0;
 		}
 		if (mono_ns() > deadline) {
-			fprintf(stderr, "bench_e2e: %s has %llu lines, expected %llu\n", out_path,
-				(unsigned long long)out_lines, (unsigned long long)want);
+			fprintf(stderr, "bench_e2e: %s has %llu lines, expected %llu\n", c->path,
+				(unsigned long long)c->lines, (unsigned long long)want);
 			return -1;
 		}
 		sleep_ns(100000);
@@ -144,9 +168,9 @@ static int wait_lines(uint64_t want)
 }
 
 /* Lines the collector wrote about producers rather than for them ("[shmlog] process N exited", ...). */
-static uint64_t count_notices(void)
+static uint64_t count_notices(const struct counted *c)
 {
-	FILE *f = fopen(out_path, "r");
+	FILE *f = fopen(c->path, "r");
 	if (!f)
 		return 0;
 	static char line[8192];
@@ -158,16 +182,16 @@ static uint64_t count_notices(void)
 	return n;
 }
 
-/* Wait until the output holds `records` records, not counting the collector's notices
+/* Wait until c holds `records` records, not counting the collector's notices
  * (re-reading the file for those is not timed: reached_ns is when the count was seen). */
-static int wait_records(uint64_t records)
+static int wait_records(struct counted *c, uint64_t records)
 {
 	uint64_t want = records;
 	for (int i = 0; i < 100; i++) {
-		if (wait_lines(want) < 0)
+		if (wait_lines(c, want) < 0)
 			return -1;
-		uint64_t notices = count_notices();
-		if (out_lines - notices >= records)
+		uint64_t notices = count_notices(c);
+		if (c->lines - notices >= records)
 			return 0;
 		want = records + notices;
 	}
@@ -187,14 +211,14 @@ static void report_run(const char *scenario, int producers, uint64_t records, ui
 		       uint64_t c0, uint64_t c1, uint64_t s0, uint64_t s1, int ok)
 {
 	double secs = (double)(t1 - t0) / 1e9;
-	uint64_t notices = count_notices();
-	printf("{\"scenario\":\"%s\",\"producers\":%d,\"records\":%llu,\"seconds\":%.6f,\"rps\":%.0f,"
+	uint64_t notices = count_notices(&out);
+	printf("{\"scenario\":\"%s\",\"run\":%d,\"producers\":%d,\"records\":%llu,\"seconds\":%.6f,\"rps\":%.0f,"
 	       "\"collector_cpu_s\":%.6f,\"collector_cpu_ms_per_M\":%.3f,\"collector_cpu_stat_ms_per_M\":%.3f,"
 	       "\"lines\":%llu,\"collector_notices\":%llu,\"ok\":%d}\n",
-	       scenario, producers, (unsigned long long)records, secs, (double)records / secs,
+	       scenario, run_no, producers, (unsigned long long)records, secs, (double)records / secs,
 	       (double)(c1 - c0) / 1e9, (double)(c1 - c0) / 1e6 / ((double)records / 1e6),
-	       (double)(s1 - s0) / 1e6 / ((double)records / 1e6), (unsigned long long)out_lines,
-	       (unsigned long long)notices, ok && out_lines - notices == records + (uint64_t)producers);
+	       (double)(s1 - s0) / 1e6 / ((double)records / 1e6), (unsigned long long)out.lines,
+	       (unsigned long long)notices, ok && out.lines - notices == records + (uint64_t)producers);
 }
 
 /* ---- threads: T threads of one process ---- */
@@ -225,14 +249,14 @@ static int run_threads(void)
 	for (int t = 0; t < n_threads; t++)
 		pthread_create(&th[t], NULL, producer_thread, (void *)(uintptr_t)(n_records / (uint64_t)n_threads));
 	pthread_barrier_wait(&start_barrier);
-	int ok = wait_lines((uint64_t)n_threads) == 0;
+	int ok = wait_lines(&out, (uint64_t)n_threads) == 0;
 	uint64_t s0, c0 = collector_cpu_ns(&s0), t0 = mono_ns();
 	pthread_barrier_wait(&start_barrier);
 	for (int t = 0; t < n_threads; t++)
 		pthread_join(th[t], NULL);
 	uint64_t records = n_records / (uint64_t)n_threads * (uint64_t)n_threads;
 	shmlog_flush(lg, 30000);
-	ok &= wait_records((uint64_t)n_threads + records) == 0;
+	ok &= wait_records(&out, (uint64_t)n_threads + records) == 0;
 	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
 	report_run("threads", n_threads, records, t0, t1, c0, c1, s0, s1, ok);
 	shmlog_close(lg);
@@ -315,13 +339,13 @@ static int run_procs(void)
 			ok = 0;
 			break;
 		}
-	ok &= wait_lines((uint64_t)n_procs) == 0;
+	ok &= wait_lines(&out, (uint64_t)n_procs) == 0;
 	uint64_t s0, c0 = collector_cpu_ns(&s0), t0 = mono_ns();
 	close(go[1]);
 	uint64_t records = per * (uint64_t)n_procs;
 	/* no polling of the output while the producers run (it would take CPU from them or the collector) */
 	reap(pids, n_procs, ok ? 0 : SIGKILL, 120);
-	ok &= wait_records((uint64_t)n_procs + records) == 0;
+	ok &= wait_records(&out, (uint64_t)n_procs + records) == 0;
 	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
 	report_run("procs", n_procs, records, t0, t1, c0, c1, s0, s1, ok);
 	return ok ? 0 : 3;
@@ -351,9 +375,9 @@ static void *reader_thread(void *arg)
 	(void)arg;
 	pin_cpu(bg_cpu);
 	int in = inotify_init1(IN_CLOEXEC);
-	int fd = open(out_path, O_RDONLY | O_CLOEXEC);
-	if (in < 0 || fd < 0 || inotify_add_watch(in, out_path, IN_MODIFY) < 0) {
-		fprintf(stderr, "bench_e2e: cannot watch %s: %s\n", out_path, strerror(errno));
+	int fd = open(out.path, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || fd < 0 || inotify_add_watch(in, out.path, IN_MODIFY) < 0) {
+		fprintf(stderr, "bench_e2e: cannot watch %s: %s\n", out.path, strerror(errno));
 		return NULL;
 	}
 	lseek(fd, 0, SEEK_END);
@@ -395,7 +419,7 @@ static int run_delivery(void)
 		return 1;
 	pin_cpu(cpu);
 	SHMLOG_INFO(lg, "warm-up");
-	int ok = wait_lines(1) == 0;
+	int ok = wait_lines(&out, 1) == 0;
 	pthread_t rt;
 	pthread_create(&rt, NULL, reader_thread, NULL);
 	sleep_ns(100000000);
@@ -410,7 +434,7 @@ static int run_delivery(void)
 	}
 	uint64_t t1 = mono_ns();
 	shmlog_flush(lg, 30000);
-	ok &= wait_lines(1 + delivery_total) == 0;
+	ok &= wait_lines(&out, 1 + delivery_total) == 0;
 	uint64_t s1, c1 = collector_cpu_ns(&s1);
 	sleep_ns(200000000); /* let the reader see the last lines */
 	reader_stop = 1;
@@ -472,7 +496,7 @@ static int run_idle(void)
 			exit(0);
 		}
 	}
-	int ok = wait_lines((uint64_t)n_procs) == 0;
+	int ok = wait_lines(&out, (uint64_t)n_procs) == 0;
 	sleep_ns(1000000000); /* let the collector's poll back off */
 	uint64_t s0, c0 = collector_cpu_ns(&s0), t0 = mono_ns();
 	sleep_ns((uint64_t)seconds * 1000000000u);
@@ -485,10 +509,111 @@ static int run_idle(void)
 	return ok ? 0 : 3;
 }
 
+/* ---- routing: one thread, three writers (two files and the console sent to a file) ---- */
+
+/* Record i of the routing run: every security_every-th one also matches the security regex. */
+static inline const char *routing_name(uint64_t i)
+{
+	return i % security_every == security_every - 1 ? "login" : "hello";
+}
+
+static void *routing_thread(void *arg)
+{
+	uint64_t n = (uint64_t)(uintptr_t)arg;
+	pin_cpu(cpu);
+	SHMLOG_ERROR(lg, "warm-up from a producer thread"); /* route 1: errors and console */
+	pthread_barrier_wait(&start_barrier); /* warm-up logged */
+	pthread_barrier_wait(&start_barrier); /* go */
+	for (uint64_t i = 0; i < n; i++)
+		SHMLOG_ERROR(lg, "value=%d name=%s pi=%f", (int)i, routing_name(i), 3.14159265358979);
+	return NULL;
+}
+
+/* Records file c should hold beyond its notices: 0 if it did, or -1 (message printed). */
+static int routing_check(const struct counted *c, uint64_t want)
+{
+	uint64_t got = c->lines - count_notices(c);
+	if (got == want)
+		return 0;
+	fprintf(stderr, "bench_e2e: %s holds %llu records, expected %llu\n", c->path, (unsigned long long)got,
+		(unsigned long long)want);
+	return -1;
+}
+
+static int run_routing(void)
+{
+	if (open_logger(&lg, "e2e-routing") < 0)
+		return 1;
+	pthread_t th;
+	pthread_barrier_init(&start_barrier, NULL, 2);
+	pthread_create(&th, NULL, routing_thread, (void *)(uintptr_t)n_records);
+	pthread_barrier_wait(&start_barrier);
+	int ok = wait_records(&errors_out, 1) == 0 && wait_records(&console_out, 1) == 0;
+	uint64_t s0, c0 = collector_cpu_ns(&s0), t0 = mono_ns();
+	pthread_barrier_wait(&start_barrier);
+	pthread_join(th, NULL);
+	shmlog_flush(lg, 30000);
+	uint64_t secured = n_records / security_every;
+	/* the run ends when the last of the three files holds its records: each wait
+	 * returns at once when its file is already complete, so reached_ns is that time */
+	ok &= wait_records(&errors_out, 1 + n_records) == 0;
+	ok &= wait_records(&security_out, secured) == 0;
+	ok &= wait_records(&console_out, 1 + n_records) == 0;
+	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
+	ok &= routing_check(&errors_out, 1 + n_records) == 0;
+	ok &= routing_check(&security_out, secured) == 0;
+	ok &= routing_check(&console_out, 1 + n_records) == 0;
+	double secs = (double)(t1 - t0) / 1e9;
+	printf("{\"scenario\":\"routing\",\"run\":%d,\"producers\":1,\"records\":%llu,\"seconds\":%.6f,"
+	       "\"rps\":%.0f,\"collector_cpu_s\":%.6f,\"collector_cpu_ms_per_M\":%.3f,"
+	       "\"collector_cpu_stat_ms_per_M\":%.3f,\"security_every\":%llu,\"errors_lines\":%llu,"
+	       "\"security_lines\":%llu,\"console_lines\":%llu,\"lines_written\":%llu,\"ok\":%d}\n",
+	       run_no, (unsigned long long)n_records, secs, (double)n_records / secs, (double)(c1 - c0) / 1e9,
+	       (double)(c1 - c0) / 1e6 / ((double)n_records / 1e6), (double)(s1 - s0) / 1e6 / ((double)n_records / 1e6),
+	       (unsigned long long)security_every, (unsigned long long)errors_out.lines,
+	       (unsigned long long)security_out.lines, (unsigned long long)console_out.lines,
+	       (unsigned long long)(errors_out.lines + security_out.lines + console_out.lines), ok);
+	shmlog_close(lg);
+	return ok ? 0 : 3;
+}
+
+/* ---- fill: a segment of N message-1 records for the collector's instruction count ---- */
+
+static int run_fill(void)
+{
+	struct shmlog_options o = {.name = "fill", .dir = fill_dir, .ring_bytes = ring_bytes,
+				   .min_level = SHMLOG_LEVEL_INFO, .full_policy = SHMLOG_FULL_DROP};
+	int rc = shmlog_open(&lg, &o);
+	if (rc < 0) {
+		fprintf(stderr, "bench_e2e: shmlog_open %s: error %d\n", fill_dir, -rc);
+		return 1;
+	}
+	if (fill_routing_mix)
+		for (uint64_t i = 0; i < n_records; i++)
+			SHMLOG_ERROR(lg, "value=%d name=%s pi=%f", (int)i, routing_name(i), 3.14159265358979);
+	else
+		for (uint64_t i = 0; i < n_records; i++)
+			SHMLOG_INFO(lg, "value=%d name=%s pi=%f", (int)i, "hello", 3.14159265358979);
+	struct shmlog_stats st;
+	shmlog_get_stats(lg, &st);
+	shmlog_close(lg);
+	printf("{\"scenario\":\"fill\",\"run\":%d,\"records\":%llu,\"committed_bytes\":%llu,\"lost\":%llu,"
+	       "\"ok\":%d}\n",
+	       run_no, (unsigned long long)n_records, (unsigned long long)st.committed_bytes,
+	       (unsigned long long)st.lost, st.lost == 0);
+	if (st.lost)
+		fprintf(stderr, "bench_e2e: fill: %llu of %llu records lost: the ring (%u bytes) is too small\n",
+			(unsigned long long)st.lost, (unsigned long long)n_records, ring_bytes);
+	return st.lost ? 3 : 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_e2e threads|procs|delivery|idle --out FILE --collector-pid PID\n"
-			"       [--threads T] [--procs P] [--n N] [--rate R] [--seconds S] [--cpu 0] [--bg-cpu 1]\n");
+			"       [--threads T] [--procs P] [--n N] [--rate R] [--seconds S] [--cpu 0] [--bg-cpu 1] [--run R]\n"
+			"       bench_e2e routing --errors FILE --security FILE --console FILE --collector-pid PID\n"
+			"       [--n N] [--security-every K] [--cpu 0] [--bg-cpu 1] [--run R]\n"
+			"       bench_e2e fill --dir DIR [--n N] [--ring-bytes B] [--mix routing [--security-every K]]\n");
 	exit(2);
 }
 
@@ -502,7 +627,7 @@ int main(int argc, char **argv)
 			usage();
 		const char *a = argv[i], *v = argv[i + 1];
 		if (!strcmp(a, "--out"))
-			out_path = v;
+			out.path = v;
 		else if (!strcmp(a, "--collector-pid"))
 			collector_pid = atoi(v);
 		else if (!strcmp(a, "--threads"))
@@ -519,10 +644,33 @@ int main(int argc, char **argv)
 			cpu = atoi(v);
 		else if (!strcmp(a, "--bg-cpu"))
 			bg_cpu = atoi(v);
+		else if (!strcmp(a, "--run"))
+			run_no = atoi(v);
+		else if (!strcmp(a, "--errors"))
+			errors_out.path = v;
+		else if (!strcmp(a, "--security"))
+			security_out.path = v;
+		else if (!strcmp(a, "--console"))
+			console_out.path = v;
+		else if (!strcmp(a, "--security-every"))
+			security_every = strtoull(v, NULL, 10);
+		else if (!strcmp(a, "--dir"))
+			fill_dir = v;
+		else if (!strcmp(a, "--mix") && !strcmp(v, "routing"))
+			fill_routing_mix = 1;
+		else if (!strcmp(a, "--ring-bytes"))
+			ring_bytes = (uint32_t)strtoul(v, NULL, 0);
 		else
 			usage();
 	}
-	if (!out_path || collector_pid <= 0 || n_threads < 1 || n_procs < 0 || rate < 1 || seconds < 1)
+	if (!strcmp(scenario, "fill"))
+		return fill_dir ? run_fill() : (usage(), 2);
+	if (!strcmp(scenario, "routing"))
+		return errors_out.path && security_out.path && console_out.path && collector_pid > 0 &&
+				       security_every >= 1 && n_records >= 1
+			       ? run_routing()
+			       : (usage(), 2);
+	if (!out.path || collector_pid <= 0 || n_threads < 1 || n_procs < 0 || rate < 1 || seconds < 1)
 		usage();
 	if (!strcmp(scenario, "threads"))
 		return run_threads();

@@ -2,20 +2,33 @@
 # bench/run.sh — shmlog against its peers, on one harness (bench/bench.h).
 #
 #   bench/run.sh                   everything: latency (burst, flood, cold), throughput,
-#                                  end to end, idle CPU, instructions per call
+#                                  end to end (routing included), idle CPU, instructions
+#                                  per call, the collector's instructions per record
 #   bench/run.sh --quick           the same with smaller counts and one run (a smoke test)
 #   bench/run.sh --instructions    only the instructions per call (callgrind)
-#   bench/run.sh --no-instructions everything but the instruction counts
-#   bench/run.sh --runs N          repeat each latency / end-to-end case N times (default 3)
+#   bench/run.sh --routing         only the routing case: one thread through a three-writer
+#                                  routing config (two files, the console sent to a file),
+#                                  each run paired with the single-file `threads 1` case;
+#                                  target: routing rate >= 0.8x single file (median of runs)
+#   bench/run.sh --collector-instructions
+#                                  only the collector's instructions per message-1 record
+#                                  written as text to one file (callgrind on --once over a
+#                                  segment of N records: N=200000 minus N=100000); target <= 1000
+#   bench/run.sh --no-instructions everything but the instruction counts (both callgrind parts)
+#   bench/run.sh --runs N          repeat each latency / end-to-end / routing / collector case N
+#                                  times (default 3)
+#   (--instructions, --routing and --collector-instructions combine: each adds its part)
 #
 # Installs what it needs from Debian (root or sudo), builds shmlog in release
 # mode into build-release/ and the bench programs into build-release/bench/,
 # runs, prints one table, and writes bench/results/latest.json (medians, ratios,
-# targets, every raw run) and bench/results/latency.png. The measuring thread
-# runs on CPU 0; loggers' background threads, shmlog-collector and LTTng's
-# daemons on CPU 1. Every process runs under `timeout`; a trap stops the
-# collector, the LTTng session and the session daemon we started, and removes
-# the scratch directory, also on failure or Ctrl-C.
+# targets, every raw run), bench/results/latency.png and the line-level callgrind
+# annotations (callgrind-shmlog-m1.txt: a producer call; callgrind-collector-m1.txt:
+# the collector's records). The measuring thread runs on CPU 0; loggers'
+# background threads, shmlog-collector and LTTng's daemons on CPU 1. Every
+# process runs under `timeout`; a trap stops the collector, the LTTng session and
+# the session daemon we started, and removes the scratch directory, also on
+# failure or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,23 +37,29 @@ BENCH=$ROOT/bench
 RESULTS=$BENCH/results
 
 RUNS=3 N=1000000 COLD_N=20000 WARMUP=100000 E2E_N=2000000 DELIVERY_S=5 IDLE_S=5 QUICK=0
-DO_LATENCY=1 DO_INSTR=1
+DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_CINSTR=1 ONLY=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 RUNS=1 N=100000 COLD_N=5000 WARMUP=10000 E2E_N=400000 DELIVERY_S=2 IDLE_S=2 ;;
-	--instructions) DO_LATENCY=0 DO_INSTR=1 ;;
-	--no-instructions) DO_INSTR=0 ;;
+	--instructions | --routing | --collector-instructions) ONLY+=" $1" ;;
+	--no-instructions) DO_INSTR=0 DO_CINSTR=0 ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
-	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
+if [ -n "$ONLY" ]; then # only the parts asked for
+	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_CINSTR=0
+	case "$ONLY " in *" --instructions "*) DO_INSTR=1 ;; esac
+	case "$ONLY " in *" --routing "*) DO_ROUTING=1 ;; esac
+	case "$ONLY " in *" --collector-instructions "*) DO_CINSTR=1 ;; esac
+fi
 
 CPU=0 BG=1
 if [ "$(nproc)" -lt 2 ]; then BG=0; fi
 PACKAGES=(gcc g++ make meson ninja-build pkg-config liburing-dev libsodium-dev libconfig-dev
-	libspdlog-dev libfmt-dev liblttng-ust-dev lttng-tools gnuplot-nox valgrind python3 util-linux procps)
+	libpcre2-dev libspdlog-dev libfmt-dev liblttng-ust-dev lttng-tools gnuplot-nox valgrind python3 util-linux procps)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 warn() { printf 'run.sh: %s\n' "$*" >&2; }
@@ -104,15 +123,16 @@ make_tmp() {
 }
 
 # ---- the shmlog collector ----
-start_collector() {
-	rm -f "$TMP/shmlog.log"
+start_collector() { # [CONFIG FILE_IT_CREATES STDOUT]: default the one-file-writer config
+	local conf=${1:-$TMP/collector.conf} made=${2:-$TMP/shmlog.log} out=${3:-$TMP/collector.out}
+	rm -f "$made"
 	# taskset execs the collector, so $! is the collector's own pid (its CPU time is read from /proc)
-	taskset -c "$BG" "$ROOT/build-release/shmlog-collector" --config "$TMP/collector.conf" \
-		>>"$TMP/collector.out" 2>&1 &
+	taskset -c "$BG" "$ROOT/build-release/shmlog-collector" --config "$conf" \
+		>>"$out" 2>>"$TMP/collector.out" &
 	COLLECTOR_PID=$!
 	local i
-	for i in $(seq 100); do [ -f "$TMP/shmlog.log" ] && return 0; sleep 0.05; done
-	warn "shmlog-collector did not create $TMP/shmlog.log within 5 s: $(tail -3 "$TMP/collector.out")"
+	for i in $(seq 100); do [ -f "$made" ] && return 0; sleep 0.05; done
+	warn "shmlog-collector did not create $made within 5 s: $(tail -3 "$TMP/collector.out")"
 	return 1
 }
 
@@ -232,13 +252,71 @@ e2e_case() { # SCENARIO ARGS...
 	if [ $rc -ne 0 ]; then FAILURES+=("e2e $*: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
 }
 
+# ---- routing end to end: three writers against the single file writer, same run ----
+# Every record is message 1 at ERROR (route 1: errors + console); every 4th has
+# name=login and also matches route 2's regex (security), so the collector writes
+# 2.25 lines per record: to errors.log, security.log and its stdout (console.out).
+routing_config() {
+	cat >"$TMP/routing.conf" <<-EOF
+		# the routing case: two files and the console writer (the collector's stdout, sent to a file)
+		collector: { dir = "$TMP/seg"; };
+		writers = (
+		  { name = "console";  type = "console"; },
+		  { name = "errors";   type = "file"; path = "$TMP/errors.log"; },
+		  { name = "security"; type = "file"; path = "$TMP/security.log"; }
+		);
+		routes = (
+		  { level = ["ERROR", "CRITICAL"]; to = ["errors", "console"]; },
+		  { message = "(login|logout|permission|access)"; to = ["security"]; stop = true; }
+		);
+		default = ["console"];
+	EOF
+}
+
+routing_case() { # RUN
+	local rc=0
+	[ -f "$TMP/routing.conf" ] || routing_config
+	rm -f "$TMP/errors.log" "$TMP/security.log" "$TMP/console.out"
+	start_collector "$TMP/routing.conf" "$TMP/security.log" "$TMP/console.out" ||
+		{ FAILURES+=("routing run $1: collector"); return; }
+	timeout --kill-after=10 600 "$ROOT/build-release/bench/bench_e2e" routing --n "$E2E_N" --security-every 4 \
+		--errors "$TMP/errors.log" --security "$TMP/security.log" --console "$TMP/console.out" \
+		--collector-pid "$COLLECTOR_PID" --cpu "$CPU" --bg-cpu "$BG" --run "$1" \
+		>>"$TMP/e2e.jsonl" 2>"$TMP/case.err" || rc=$?
+	stop_collector
+	rm -f "$TMP/errors.log" "$TMP/security.log" "$TMP/console.out"
+	if [ $rc -ne 0 ]; then FAILURES+=("routing run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
+}
+
+# The routing case and its reference, the single file writer (`threads 1`), back to back;
+# which comes first alternates from run to run so that a drift in the machine's load
+# does not always favour the same one. report.py pairs them by run.
+routing_pair() { # RUN
+	if [ $(($1 % 2)) -eq 1 ]; then
+		e2e_case threads --threads 1 --n "$E2E_N" --run "$1"
+		routing_case "$1"
+	else
+		routing_case "$1"
+		e2e_case threads --threads 1 --n "$E2E_N" --run "$1"
+	fi
+}
+
+routing() {
+	local run
+	for run in $(seq "$RUNS"); do
+		say "routing end to end against the single file writer, run $run of $RUNS ($E2E_N records each)"
+		routing_pair "$run"
+	done
+}
+
 end_to_end() {
 	local run t
 	for run in $(seq "$RUNS"); do
 		say "end to end, run $run of $RUNS"
-		for t in 1 2 4; do e2e_case threads --threads "$t" --n "$E2E_N"; done
-		e2e_case procs --procs 16 --n "$E2E_N"
-		e2e_case delivery --rate 100000 --seconds "$DELIVERY_S"
+		if [ $DO_ROUTING -eq 1 ]; then routing_pair "$run"; else e2e_case threads --threads 1 --n "$E2E_N" --run "$run"; fi
+		for t in 2 4; do e2e_case threads --threads "$t" --n "$E2E_N" --run "$run"; done
+		e2e_case procs --procs 16 --n "$E2E_N" --run "$run"
+		e2e_case delivery --rate 100000 --seconds "$DELIVERY_S" --run "$run"
 	done
 	say "collector CPU with idle producers (${IDLE_S} s each)"
 	e2e_case idle --procs 0 --seconds "$IDLE_S"
@@ -315,6 +393,94 @@ instructions() {
 		warn "line-level annotation failed"
 }
 
+# ---- the collector's instructions per record (callgrind, user space, whole process) ----
+# A producer with no collector running fills one 64 MiB ring (drop policy: a ring too
+# small shows as lost records and fails the case, it never stalls) with N message-1
+# records; then `shmlog-collector --once` with the one-file-writer config drains it
+# under callgrind. (Ir(200000) - Ir(100000)) / 100000 cancels start-up and teardown.
+# Each N runs twice: plain, and with bench/slowclock.c preloaded (CLOCK_REALTIME 1000x
+# slower), because the collector cuts a cycle after 300 us of wall time and reads the
+# rest again: under callgrind's slowdown every cycle is cut at 256 records, so the plain
+# count depends on valgrind's speed. The slowed clock (no cycle cut) is the collector's
+# work per record and the figure the target is judged on; the plain one is shown too.
+CI_N1=100000 CI_N2=200000
+collector_ir() { # BUILD_DIR N NAME [PRELOAD [CONFIG FILE_WITH_N_RECORDS FILL_ARGS...]] -> prints the Ir
+	local build=$1 n=$2 name=$3 preload=${4:-} conf=${5:-$TMP/collector.conf} check=${6:-$TMP/shmlog.log} lines
+	shift 6 2>/dev/null || shift $#
+	rm -rf "$TMP/ccg/seg" "$TMP/shmlog.log" "$TMP/errors.log" "$TMP/security.log" "$TMP/console.out"
+	mkdir -p "$TMP/ccg/seg"
+	timeout 120 "$build/bench/bench_e2e" fill --dir "$TMP/ccg/seg" --n "$n" --ring-bytes $((64 << 20)) "$@" \
+		>>"$TMP/ccg/fill.jsonl" 2>>"$TMP/ccg/$name.err" || { echo -1; return; }
+	env ${preload:+LD_PRELOAD="$preload"} timeout --kill-after=10 600 valgrind --tool=callgrind \
+		--callgrind-out-file="$TMP/ccg/$name.out" \
+		"$build/shmlog-collector" --config "$conf" --dir "$TMP/ccg/seg" --once \
+		>"$TMP/console.out" 2>>"$TMP/ccg/$name.err" || { echo -1; return; }
+	# every record must have been written (a notice line, if any, is not a record)
+	lines=$(grep -vc ']: \[shmlog\] ' "$check" 2>/dev/null || true)
+	if [ "${lines:-0}" -ne "$n" ]; then
+		warn "collector instructions: $check holds ${lines:-0} records, expected $n"
+		echo -1; return
+	fi
+	awk '/^totals:/{print $2}' "$TMP/ccg/$name.out"
+}
+
+collector_annotate() { # PREFIX: function-level annotations of PREFIX.N1.1 and PREFIX.N2.1 (report.py differences them)
+	local p=$1 k n
+	for k in 1 2; do
+		n=$CI_N1; [ $k -eq 2 ] && n=$CI_N2
+		callgrind_annotate --auto=no --threshold=100 "$TMP/ccg/$p.$n.1.out" >"$TMP/ccg/annot.$p.$k.txt" 2>/dev/null || true
+		callgrind_annotate --auto=no --threshold=100 --inclusive=yes "$TMP/ccg/$p.$n.1.out" \
+			>"$TMP/ccg/annot.$p.${k}i.txt" 2>/dev/null || true
+	done
+}
+
+collector_instructions() {
+	say "collector instructions per message-1 record, text to one file (callgrind on shmlog-collector --once: N=$CI_N2 minus N=$CI_N1, divided by $((CI_N2 - CI_N1)); slowed clock and plain)"
+	mkdir -p "$TMP/ccg"
+	: >"$TMP/cinstr.jsonl"
+	local B=$ROOT/build-release slow=$ROOT/build-release/bench/slowclock.so run kind a b
+	gcc -std=gnu11 -O2 -Wall -Wextra -shared -fPIC -o "$slow" "$BENCH/slowclock.c" -ldl ||
+		{ FAILURES+=("collector instructions: building slowclock.so"); return; }
+	for run in $(seq "$RUNS"); do
+		for kind in slow plain; do
+			local pre=""
+			[ $kind = slow ] && pre=$slow
+			a=$(collector_ir "$B" "$CI_N1" "$kind.$CI_N1.$run" "$pre")
+			b=$(collector_ir "$B" "$CI_N2" "$kind.$CI_N2.$run" "$pre")
+			printf '  run %s, %-5s clock: %s -> %s\n' "$run" "$kind" "$a" "$b" >&2
+			printf '{"run":%s,"clock":"%s","n1":%s,"n2":%s,"ir_n1":%s,"ir_n2":%s}\n' "$run" "$kind" \
+				"$CI_N1" "$CI_N2" "$a" "$b" >>"$TMP/cinstr.jsonl"
+			[ "$a" -gt 0 ] && [ "$b" -gt 0 ] ||
+				FAILURES+=("collector instructions run $run ($kind): $(tail -2 "$TMP/ccg/$kind.$CI_N2.$run.err" | tr '\n' ' ')")
+		done
+	done
+	# for comparison (no target): the routing case's config and records, slowed clock, once
+	[ -f "$TMP/routing.conf" ] || routing_config
+	a=$(collector_ir "$B" "$CI_N1" "routing.$CI_N1.1" "$slow" "$TMP/routing.conf" "$TMP/errors.log" --mix routing)
+	b=$(collector_ir "$B" "$CI_N2" "routing.$CI_N2.1" "$slow" "$TMP/routing.conf" "$TMP/errors.log" --mix routing)
+	printf '  routing config, slow clock: %s -> %s\n' "$a" "$b" >&2
+	printf '{"run":1,"clock":"routing","n1":%s,"n2":%s,"ir_n1":%s,"ir_n2":%s}\n' "$CI_N1" "$CI_N2" "$a" "$b" \
+		>>"$TMP/cinstr.jsonl"
+	collector_annotate routing
+	# where a record's instructions go: by function from the release build (report.py takes
+	# the difference of the two N), and line by line from the release build with debug info
+	collector_annotate slow
+	collector_annotate plain
+	if [ ! -f build-release-g/build.ninja ]; then
+		meson setup build-release-g --buildtype=release -Ddebug=true -Dtests=false >/dev/null
+	fi
+	{ ninja -C build-release-g >/dev/null &&
+		make -s -C bench SHMLOG_BUILD="$ROOT/build-release-g" OUT="$ROOT/build-release-g/bench" \
+			"$ROOT/build-release-g/bench/bench_e2e" >/dev/null &&
+		[ "$(collector_ir "$ROOT/build-release-g" "$CI_N2" "g.$CI_N2" "$slow")" -gt 0 ] &&
+		{ echo "# shmlog-collector --once over $CI_N2 message-1 records, text to one file, CLOCK_REALTIME slowed"
+		  echo "# 1000x (bench/slowclock.c: no output cycle cut); release build with debug info. Totals include"
+		  echo "# start-up: the per-record figures are in bench/results/latest.json (collector_instructions)."
+		  callgrind_annotate --auto=yes --show-percs=no --context=2 --threshold=99 "$TMP/ccg/g.$CI_N2.out"
+		} >"$RESULTS/callgrind-collector-m1.txt" 2>/dev/null; } ||
+		warn "collector line-level annotation failed"
+}
+
 # ---- main ----
 deps
 build
@@ -337,11 +503,14 @@ if [ $DO_LATENCY -eq 1 ]; then
 	timeout 60 "$ROOT/build-release/bench/probe_gaps" --seconds "$IDLE_S" >>"$TMP/e2e.jsonl" ||
 		warn "probe_gaps failed"
 fi
+[ $DO_ROUTING -eq 1 ] && [ $DO_LATENCY -eq 0 ] && routing
 [ $DO_INSTR -eq 1 ] && instructions
+[ $DO_CINSTR -eq 1 ] && collector_instructions
 say "report (${SECONDS} s of benchmarking)"
 python3 "$BENCH/report.py" --tmp "$TMP" --results "$RESULTS" --start "$START" --elapsed "$SECONDS" \
 	--quick "$QUICK" --runs "$RUNS" --n "$N" --cold-n "$COLD_N" --warmup "$WARMUP" --lttng-why "$LTTNG_WHY" \
-	--latency "$DO_LATENCY" --instructions "$DO_INSTR" --command "bench/run.sh${ARGS:+ $ARGS}" \
+	--latency "$DO_LATENCY" --instructions "$DO_INSTR" --routing "$DO_ROUTING" \
+	--collector-instructions "$DO_CINSTR" --command "bench/run.sh${ARGS:+ $ARGS}" \
 	--failures "$(printf '%s\n' "${FAILURES[@]+"${FAILURES[@]}"}")"
 if [ ${#FAILURES[@]} -gt 0 ]; then
 	warn "${#FAILURES[@]} case(s) failed:"
