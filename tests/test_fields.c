@@ -269,6 +269,18 @@ Test(fields, a_bad_field_descriptor_makes_the_site_unknown)
 	seg_close(&w);
 }
 
+Test(fields, a_minor_1_segment_without_field_descriptors_is_still_read)
+{
+	SHMLOG_INFO(lg, "plain %d", 7);
+	struct seg w;
+	first_record(&w);
+	/* what a 1.1 producer wrote: minor 1, and 0 where the descriptor offset is now */
+	w.hdr->abi_minor = 1;
+	cr_assert_eq(site0(&w)->fields_off, 0);
+	seg_close(&w);
+	cr_assert_str_eq(render_fresh(), "plain 7");
+}
+
 Test(fields, truncated_or_malformed_field_bytes_are_reported_not_read)
 {
 	bool yes = true;
