@@ -139,13 +139,21 @@ static inline uint8_t *reserve(struct shmlog *lg, struct shmlog__ring *rp, uint3
 	return rp->data + ring_offset(rp->tail, rp->cap);
 }
 
-/* The bytes of a _KV site's field values, which the caller passed after its
- * arguments (ap: just past the format's arguments); their string lengths in
- * flen[]. A refused format stores no argument, but they were passed. */
+/* Move ap (just past the arguments the format read) to a _KV site's field
+ * values, which follow every argument the call passed: a refused format read
+ * none of them, and a call may pass more than its format reads (C allows it). */
+static void skip_to_fields(const struct shmlog__site *site, va_list *ap)
+{
+	uint32_t read = atomic_load_explicit(&site->parsed, memory_order_relaxed) == 2 ? 0 : site->nargs;
+	if (site->ntypes > read)
+		record_args_skip(site->types + read, site->ntypes - read, ap);
+}
+
+/* The bytes of a _KV site's field values (ap: just past the format's
+ * arguments); their string lengths in flen[]. */
 static uint32_t fields_size(const struct shmlog__site *site, uint16_t *flen, uint32_t max_str, va_list *ap)
 {
-	if (atomic_load_explicit(&site->parsed, memory_order_relaxed) == 2)
-		record_args_skip(site->types, site->ntypes, ap);
+	skip_to_fields(site, ap);
 	return record_fields_size(flen, site->fields->kinds, site->fields->n, max_str, ap);
 }
 
@@ -175,8 +183,7 @@ static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shml
 	memcpy(p, &h, sizeof h);
 	uint8_t *end = record_args_encode(p + sizeof h, slen, site->kinds, site->nargs, ap);
 	if (f) {
-		if (atomic_load_explicit(&site->parsed, memory_order_relaxed) == 2)
-			record_args_skip(site->types, site->ntypes, ap);
+		skip_to_fields(site, ap);
 		record_fields_encode(end, flen, f->kinds, f->n, ap);
 	}
 	rp->tail += size;

@@ -250,21 +250,19 @@ static bool parse_fields(const struct seg *s, uint32_t off, struct seg_site *st)
 		return true;
 	if (off >= s->strings_bytes)
 		return false;
-	const uint8_t *h = s->base + s->strings_off;
-	uint32_t avail = s->strings_bytes - off, n = h[off], len = 1;
-	if (n == 0 || n > SHMLOG_MAX_FIELDS)
-		return false;
-	for (uint32_t i = 0; i < n; i++) {
-		if (avail - len < 2 || avail - len - 2 < h[off + len + 1] || h[off + len + 1] == 0 ||
-		    !shmlog_field_fixed_bytes(h[off + len]))
-			return false;
-		len += 2u + h[off + len + 1];
-	}
-	/* copied: the producer may rewrite its heap after we checked it */
+	/* copy the most a descriptor can take first, then check and parse only
+	 * the copy: the producer may rewrite its heap while we look */
+	uint32_t avail = s->strings_bytes - off, most = 1u + SHMLOG_MAX_FIELDS * (2u + SHMLOG_FIELD_KEY_MAX);
+	uint32_t len = avail < most ? avail : most;
 	if (!(st->fdesc = heap_copy(s, off, len)))
 		return false;
 	const uint8_t *d = (const uint8_t *)st->fdesc;
-	for (uint32_t i = 0, at = 1; i < n; i++) {
+	uint32_t n = d[0], at = 1;
+	if (n == 0 || n > SHMLOG_MAX_FIELDS)
+		return false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (len - at < 2 || len - at - 2 < d[at + 1] || d[at + 1] == 0 || !shmlog_field_fixed_bytes(d[at]))
+			return false;
 		st->fields[i] = (struct text_field){.type = d[at], .key_len = d[at + 1], .key = st->fdesc + at + 2};
 		at += 2u + d[at + 1];
 	}

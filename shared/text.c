@@ -296,35 +296,34 @@ static char *put_field_scalar(char *p, const struct text_field *f, bool json)
 	return p;
 }
 
-/* Bytes that make a logfmt key or value need quotes: space, '"', '=', '\\', control bytes. */
-static bool needs_quotes(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == ' ' || c == '"' || c == '=' || text_esc[c])
-			return true;
-	}
-	return n == 0;
-}
-
-/* s[0..n) (and the truncation mark) as a logfmt token: as is, or quoted with
- * \" and the line's escapes. Room: 4 * n + 2 + TRUNC_MARK_LEN. */
+/*
+ * s[0..n) (and the truncation mark) as a logfmt token: quoted, with \" and
+ * the line's escapes, when it is empty or holds a space, '"', '=', '\\' or a
+ * control byte; as is otherwise. Each byte is read once (a string value lies
+ * in a ring its producer may rewrite meanwhile): written quoted, and the
+ * quotes dropped when no byte needed them. Room: 4 * n + 2 + TRUNC_MARK_LEN.
+ */
 static char *put_logfmt(char *p, const char *s, size_t n, bool truncated)
 {
-	if (!needs_quotes(s, n) || (n == 0 && truncated)) {
-		p = put_lit(p, s, n);
-		return truncated ? PUT_LIT(p, TRUNC_MARK) : p;
-	}
+	char *start = p;
+	bool quote = n == 0 && !truncated;
 	*p++ = '"';
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"') {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"') {
 			p = PUT_LIT(p, "\\\"");
+			quote = true;
 			continue;
 		}
-		p = put_text_escaped(p, s + i, 1);
+		quote |= c == ' ' || c == '=' || text_esc[c];
+		p = put_text_escaped(p, (const char *)&c, 1);
 	}
 	if (truncated)
 		p = PUT_LIT(p, TRUNC_MARK);
+	if (!quote) { /* nothing was escaped: the bytes after the quote are the token */
+		memmove(start, start + 1, (size_t)(p - start - 1));
+		return p - 1;
+	}
 	*p++ = '"';
 	return p;
 }

@@ -140,6 +140,16 @@ Test(fields, message_keeps_its_arguments_before_the_fields)
 		 ("id", 7, "ip", "10.0.0.1"), "user %s logged in", name);
 }
 
+Test(fields, fields_follow_arguments_the_format_does_not_read)
+{
+	/* C allows more arguments than the format reads; the fields come after all of them */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-extra-args"
+	CHECK_KV("x 1 k=5 s=hello", "\"msg\":\"x 1\",\"fields\":{\"k\":5,\"s\":\"hello\"}", ("k", 5, "s", "hello"),
+		 "x %d", 1, 2.5, "extra");
+#pragma GCC diagnostic pop
+}
+
 Test(fields, text_quotes_value_with_space_quote_equals_or_backslash)
 {
 	CHECK_KV("s a=\"x y\" b=\"say \\\"hi\\\"\" c=\"k=v\" d=\"a\\\\b\" e=plain",
