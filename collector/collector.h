@@ -117,6 +117,8 @@ struct collector {
 	struct reader_seg *cycle_segs[COLLECTOR_MAX_SEGS]; /* a cycle's segments, in segs[] order */
 	uint32_t batch_cap; /* records the next cycle gathers at most (drain.c), 0 before the first */
 	struct kept_notice *kept, **kept_tail; /* this cycle's notices for skipping writers (ledger.c) */
+	struct batch *spare;                  /* the next cycle's batch, made ready before it reads */
+	uint32_t spare_cap;                   /* positions it has room for */
 	struct reader replay_reader;          /* reads batches again (replay.c) */
 	uint32_t replay_to;                   /* the writers a replay is for */
 	unsigned replayed;                    /* batches the last cycle read again */
@@ -177,7 +179,12 @@ void drain_free(struct collector *c);
  */
 long drain_cycle(struct collector *c, bool final, bool *held, bool *more);
 
-/* ledger.c: queue this cycle's new ring positions as a batch (after its records went to the output). */
+/* drain.c: the reader's rejection handler: the segment is rejected with its reason. READER_DROP. */
+enum reader_action drain_on_reject(void *clientd, struct reader_seg *rs, uint32_t ring, const char *why);
+
+/* ledger.c: have the next cycle's batch allocated before it reads; false when out of memory. */
+bool ledger_reserve(struct collector *c);
+/* Queue this cycle's new ring positions as a batch (after its records went to the output). */
 void ledger_push(struct collector *c);
 /* Publish the positions of every batch the writers are done with, oldest first; wake producers. */
 void ledger_pop(struct collector *c);

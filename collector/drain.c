@@ -40,7 +40,7 @@ static void on_record(void *clientd, struct reader_seg *rs, const struct seg_rec
 }
 
 /* reader_reject_fn: the segment is rejected (once, with its reason). Returns READER_DROP. */
-static enum reader_action on_reject(void *clientd, struct reader_seg *rs, uint32_t ring, const char *why)
+enum reader_action drain_on_reject(void *clientd, struct reader_seg *rs, uint32_t ring, const char *why)
 {
 	(void)ring;
 	struct cseg *s = (struct cseg *)(void *)((char *)rs - offsetof(struct cseg, rd));
@@ -50,7 +50,7 @@ static enum reader_action on_reject(void *clientd, struct reader_seg *rs, uint32
 
 void drain_init(struct collector *c)
 {
-	reader_init(&c->reader, on_record, on_reject, c);
+	reader_init(&c->reader, on_record, drain_on_reject, c);
 	replay_init(c);
 }
 
@@ -91,9 +91,9 @@ static void publish(struct collector *c)
  * formatted in the time; grow back towards COLLECTOR_BATCH_RECORDS while
  * cycles end uncut.
  */
-static void adapt_batch_cap(struct collector *c, const struct reader_result *res, bool cut)
+static void adapt_batch_cap(struct collector *c, const struct reader_result *res)
 {
-	uint32_t cap = cut ? res->emitted + res->emitted / 4 : c->batch_cap * 2;
+	uint32_t cap = res->cut ? res->emitted + res->emitted / 4 : c->batch_cap * 2;
 	if (cap < READER_RING_MIN_RECORDS)
 		cap = READER_RING_MIN_RECORDS;
 	c->batch_cap = cap < COLLECTOR_BATCH_RECORDS ? cap : COLLECTOR_BATCH_RECORDS;
@@ -107,7 +107,7 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 	replay_batches(c);
 	/* while every writer skips, reading on would only queue batches to read again */
 	uint32_t all = c->out.n >= 32 ? UINT32_MAX : (1u << c->out.n) - 1;
-	if ((output_update_skipping(&c->out) & all) != all) {
+	if ((output_update_skipping(&c->out) & all) != all && ledger_reserve(c)) {
 		for (unsigned si = 0; si < c->n_segs; si++)
 			c->cycle_segs[si] = &c->segs[si]->rd;
 		uint64_t now = clock_realtime_ns();
@@ -126,7 +126,7 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 			return 0; /* out of memory: nothing read, nothing lost */
 		*held = res.held;
 		*more = res.more;
-		adapt_batch_cap(c, &res, clock_realtime_ns() >= p.deadline_ns);
+		adapt_batch_cap(c, &res);
 	}
 	ledger_push(c);
 	output_write(&c->out, &c->io);

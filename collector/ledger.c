@@ -79,7 +79,27 @@ void ledger_keep_notice(struct collector *c, const struct text_record *tr, uint3
 	c->kept_tail = &k->next;
 }
 
-/* Queue this cycle's ring positions as a batch ending at the records the writers have been given. */
+/*
+ * Have a batch ready for the next cycle's positions, one entry per ring
+ * attached: it is allocated before the cycle reads, since records handed to
+ * the writers must be queued. Returns false when out of memory (the cycle
+ * then reads nothing).
+ */
+bool ledger_reserve(struct collector *c)
+{
+	uint32_t rings = 0;
+	for (unsigned si = 0; si < c->n_segs; si++)
+		rings += c->segs[si]->seg.ring_count;
+	if (c->spare && c->spare_cap >= rings)
+		return true;
+	free(c->spare);
+	c->spare = malloc(sizeof *c->spare + rings * sizeof c->spare->p[0]);
+	c->spare_cap = c->spare ? rings : 0;
+	return c->spare != NULL;
+}
+
+/* Queue this cycle's ring positions as a batch ending at the records the writers have been given
+ * (in the batch ledger_reserve made ready). */
 void ledger_push(struct collector *c)
 {
 	uint32_t moved = 0;
@@ -88,15 +108,10 @@ void ledger_push(struct collector *c)
 		for (uint32_t i = 0; i < s->seg.ring_count; i++)
 			moved += s->rd.rings[i].new_read != s->rd.rings[i].read;
 	}
-	if (!moved && !c->kept)
+	if ((!moved && !c->kept) || !c->spare)
 		return;
-	struct batch *b = malloc(sizeof *b + moved * sizeof b->p[0]);
-	if (!b) { /* positions stay unread: the records are gathered again */
-		for (unsigned si = 0; si < c->n_segs; si++)
-			for (uint32_t i = 0; i < c->segs[si]->seg.ring_count; i++)
-				c->segs[si]->rd.rings[i].new_read = c->segs[si]->rd.rings[i].read;
-		return;
-	}
+	struct batch *b = c->spare;
+	c->spare = NULL;
 	b->next = NULL;
 	b->n = 0;
 	b->skipped = c->out.skipping;
@@ -169,6 +184,9 @@ void ledger_forget(struct collector *c)
 	free_notices(c->kept);
 	c->kept = NULL;
 	c->kept_tail = &c->kept;
+	free(c->spare);
+	c->spare = NULL;
+	c->spare_cap = 0;
 	for (unsigned si = 0; si < c->n_segs; si++)
 		c->segs[si]->pending = 0;
 }

@@ -218,6 +218,7 @@ uint64_t output_backlog(const struct output *o)
 
 int output_sync(struct output *o)
 {
+	int first = 0;
 	for (unsigned i = 0; i < o->n; i++) {
 		struct writer *w = &o->w[i];
 		int rc = w->ops->sync ? w->ops->sync(w) : 0;
@@ -225,10 +226,10 @@ int output_sync(struct output *o)
 			if (rc != w->last_err)
 				collector_warn("writer %s: sync failed: %s", w->name, strerror(-rc));
 			w->last_err = rc;
-			return rc;
+			first = first ? first : rc;
 		}
 	}
-	return 0;
+	return first;
 }
 
 void output_reopen(struct output *o)

@@ -30,18 +30,9 @@ static void on_replayed(void *clientd, struct reader_seg *rs, const struct seg_r
 	output_add_only(&c->out, tr, c->replay_to);
 }
 
-/* reader_reject_fn: a ring read before is damaged now (its producer rewrote it). Returns READER_DROP. */
-static enum reader_action on_replay_reject(void *clientd, struct reader_seg *rs, uint32_t ring, const char *why)
-{
-	(void)ring;
-	struct cseg *s = (struct cseg *)(void *)((char *)rs - offsetof(struct cseg, rd));
-	discover_reject(clientd, s, why);
-	return READER_DROP;
-}
-
 void replay_init(struct collector *c)
 {
-	reader_init(&c->replay_reader, on_replayed, on_replay_reject, c);
+	reader_init(&c->replay_reader, on_replayed, drain_on_reject, c); /* a ring rewritten since */
 }
 
 void replay_free(struct collector *c)
@@ -71,42 +62,71 @@ static uint32_t view_of(const struct batch *b, uint32_t k, struct reader_seg *v)
 		rr->damaged = false;
 		rr->read = rr->new_read = b->p[k].start;
 		rr->stop = b->p[k].pos;
-		rr->replay_end = 0;
 	}
 	return k;
 }
 
-/* Read batch b again for writers. Returns false when out of memory (nothing was given). */
+/*
+ * After a replay that ran out of memory midway: when it was for every writer
+ * that skipped b, b's ranges start where it stopped, and the next replay goes
+ * on from there; otherwise the others still need the whole batch, and these
+ * writers will get its first records again. views[v] covers b->p from first[v].
+ */
+static void keep_progress(struct batch *b, uint32_t writers, const struct reader_seg *views,
+			  const uint32_t *first, uint32_t n)
+{
+	if (writers != b->skipped) {
+		collector_warn("out of memory while reading a batch again: some records will be written twice");
+		return;
+	}
+	for (uint32_t v = 0; v < n; v++)
+		for (uint32_t k = first[v]; k < b->n && b->p[k].s == b->p[first[v]].s; k++)
+			b->p[k].start = views[v].rings[b->p[k].ring].read;
+}
+
+/* Read b's ranges (views[0..n)) through the replay reader, taking each cycle. Returns false on -ENOMEM. */
+static bool read_views(struct collector *c, struct reader_seg *const *list, uint32_t n)
+{
+	struct reader_params p = {.now_ns = clock_realtime_ns(), .max_records = UINT32_MAX,
+				  .deadline_ns = UINT64_MAX, .final = true, .no_finish = true};
+	struct reader_result res = {.more = true};
+	while (res.more) {
+		if (reader_cycle(&c->replay_reader, list, n, &p, &res) < 0)
+			return false;
+		for (uint32_t i = 0; i < n; i++)
+			reader_seg_take(list[i]);
+	}
+	return true;
+}
+
+/* Read batch b again for writers. Returns false when out of memory (b is then read again later). */
 static bool replay_one(struct collector *c, struct batch *b, uint32_t writers)
 {
-	struct reader_seg *views = calloc(b->n ? b->n : 1, sizeof *views);
-	struct reader_seg **list = calloc(b->n ? b->n : 1, sizeof *list);
-	uint32_t n = 0;
-	bool ok = views && list;
+	uint32_t cap = b->n ? b->n : 1, n = 0;
+	struct reader_seg *views = calloc(cap, sizeof *views), **list = calloc(cap, sizeof *list);
+	uint32_t *first = calloc(cap, sizeof *first);
+	bool ok = views && list && first;
 	for (uint32_t k = 0; ok && k < b->n;) {
 		if (b->p[k].s->rd.rejected) { /* its records are not delivered anywhere */
 			k++;
 			continue;
 		}
-		uint32_t next = view_of(b, k, &views[n]);
-		ok = next != 0;
-		if (ok) {
-			list[n] = &views[n];
-			n++;
-		}
-		k = next;
+		first[n] = k;
+		k = view_of(b, k, &views[n]);
+		ok = k != 0;
+		list[n] = &views[n];
+		n += ok;
 	}
 	c->replay_to = writers;
-	struct reader_params p = {.now_ns = clock_realtime_ns(), .max_records = UINT32_MAX,
-				  .deadline_ns = UINT64_MAX, .final = true, .no_finish = true};
-	struct reader_result res = {.more = ok};
-	while (ok && res.more)
-		ok = reader_cycle(&c->replay_reader, list, n, &p, &res) >= 0;
+	bool read = ok && read_views(c, list, n);
+	if (ok && !read)
+		keep_progress(b, writers, views, first, n);
 	for (uint32_t i = 0; i < n; i++)
 		free(views[i].rings);
 	free(views);
 	free(list);
-	if (!ok)
+	free(first);
+	if (!read)
 		return false;
 	for (struct kept_notice *k = b->notices; k; k = k->next) {
 		output_add_only(&c->out, &k->tr, k->writers & writers);

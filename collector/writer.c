@@ -28,7 +28,7 @@ static const struct writer_ops *const writer_types[] = {
 };
 #define WRITER_TYPE_COUNT (sizeof writer_types / sizeof writer_types[0])
 
-/* Bytes a writer may hold unwritten before the core gathers no more records. */
+/* Bytes a writer may hold unwritten before it skips records (output.h). */
 #define WRITER_BACKLOG_MAX (64u << 20)
 
 static const char *const writer_common_keys[] = {"type", "name", "min_level", "format", "backlog_bytes", NULL};
@@ -259,10 +259,8 @@ static void wout_mark(struct writer *w)
 	if (o->n_marks == o->cap_marks) {
 		uint32_t cap = o->cap_marks ? 2 * o->cap_marks : 16;
 		struct wout_mark *m = realloc(o->marks, cap * sizeof *m);
-		if (!m) { /* the next mark that fits covers these records too */
-			o->lost_oom = true;
+		if (!m) /* the next mark that fits covers these records too */
 			return;
-		}
 		o->marks = m;
 		o->cap_marks = cap;
 	}
@@ -295,6 +293,8 @@ uint64_t writer_complete_line(struct writer *w, const struct uio_req *req)
 	size_t done = req->done;
 	if (req->err && !w->durable)
 		done = o->buf.len;
+	if (done == 0) /* a full disk: nothing moves (the backlog may be large) */
+		return o->records_done;
 	memmove(o->buf.data, o->buf.data + done, o->buf.len - done);
 	o->buf.len -= done;
 	o->written += done;

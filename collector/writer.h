@@ -93,7 +93,6 @@ struct wout {
 	uint64_t records_done;  /* records wholly written */
 	struct wout_mark *marks; /* batches not yet wholly written, oldest first */
 	uint32_t n_marks, cap_marks;
-	bool lost_oom;          /* a batch mark could not be stored: records count as done later */
 };
 
 struct writer {
@@ -106,7 +105,7 @@ struct writer {
 	int fd;                  /* line writers: where the bytes go, -1 if none */
 	uint64_t taken;          /* records taken since open (the core's count) */
 	uint64_t done;           /* records done since open, as complete() last said */
-	uint64_t backlog_max;    /* bytes held before the writer takes no more (the core stops gathering) */
+	uint64_t backlog_max;    /* bytes held before the writer skips records (output.h) */
 	struct wout out;         /* line writers' pending bytes */
 	struct writer_stats stats;
 	int last_err;            /* last error reported, to report each condition once */

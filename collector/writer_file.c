@@ -140,34 +140,11 @@ static int file_open(struct writer *w, struct diag *d)
 	return 0;
 }
 
-/* Reopen the path if it no longer names our file (removed, rotated). */
-static void file_check(struct writer *w)
-{
-	struct file_state *fs = w->priv;
-	struct stat a, b;
-	if (fstat(w->fd, &b) == 0 && stat(fs->path, &a) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-		return;
-	int fd = open(fs->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, fs->mode);
-	if (fd < 0) {
-		if (-errno != w->last_err)
-			collector_warn("writer %s: %s is gone and cannot be created again: %s", w->name, fs->path,
-				       strerror(errno));
-		w->last_err = -errno;
-		return;
-	}
-	collector_warn("writer %s: %s was removed or replaced; writing to a new file", w->name, fs->path);
-	fdatasync(w->fd); /* what went to the old file stays as durable as promised */
-	close(w->fd);
-	w->fd = fd;
-}
-
-static int file_prepare(struct writer *w, struct uio_req *req)
-{
-	file_check(w);
-	return writer_prepare_line(w, req);
-}
-
-/* SIGHUP: make what went to the old file durable, then open the path again. Returns 0 or -errno. */
+/*
+ * SIGHUP (and a file removed or renamed under us): open the path again and
+ * write there from now on, after making what went to the old file as durable
+ * as promised. Returns 0 or -errno (the old file stays in use then).
+ */
 static int file_reopen(struct writer *w)
 {
 	struct file_state *fs = w->priv;
@@ -178,6 +155,30 @@ static int file_reopen(struct writer *w)
 	close(w->fd);
 	w->fd = fd;
 	return 0;
+}
+
+/* Reopen the path if it no longer names our file (removed, rotated). */
+static void file_check(struct writer *w)
+{
+	struct file_state *fs = w->priv;
+	struct stat a, b;
+	if (fstat(w->fd, &b) == 0 && stat(fs->path, &a) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return;
+	int rc = file_reopen(w);
+	if (rc < 0) {
+		if (rc != w->last_err)
+			collector_warn("writer %s: %s is gone and cannot be created again: %s", w->name, fs->path,
+				       strerror(-rc));
+		w->last_err = rc;
+		return;
+	}
+	collector_warn("writer %s: %s was removed or replaced; writing to a new file", w->name, fs->path);
+}
+
+static int file_prepare(struct writer *w, struct uio_req *req)
+{
+	file_check(w);
+	return writer_prepare_line(w, req);
 }
 
 /* fdatasync the file. Returns 0 or -errno. */

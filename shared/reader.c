@@ -203,8 +203,9 @@ static uint32_t count_active(struct reader_seg *const *segs, uint32_t n, uint32_
 		*rings += rs->seg->ring_count;
 		for (uint32_t i = 0; !rs->rejected && !rs->finished && i < rs->seg->ring_count; i++)
 			/* acquire: pairs with the producer's release of tail */
-			active += atomic_load_explicit(&seg_ring(rs->seg, i)->tail, memory_order_acquire) !=
-				  rs->rings[i].read;
+			active += !rs->rings[i].damaged &&
+				  atomic_load_explicit(&seg_ring(rs->seg, i)->tail, memory_order_acquire) !=
+					  rs->rings[i].read;
 	}
 	return active;
 }
@@ -237,6 +238,8 @@ static void heap_down(struct reader *rd, uint32_t n, uint32_t i)
 static void emit(struct reader *rd, const struct reader_run *u, const struct reader_cand *k)
 {
 	struct reader_ring *rr = &u->rs->rings[u->ring];
+	if (u->rs->seg->bus_fault) /* truncated under us: zeros now; rejected in the next gather */
+		return;
 	struct text_record tr;
 	struct text_field fields[TEXT_MAX_FIELDS]; /* tr.fields: valid until on_record returns */
 	uint64_t lost = seg_render(u->rs->seg, rr->tid, &k->r, k->ts_ns, &rd->msg, &tr, fields);
@@ -386,6 +389,7 @@ long reader_cycle(struct reader *rd, struct reader_seg *const *segs, uint32_t n,
 	res->emitted = merge_emit(rd, g.limit, p->deadline_ns, &cut);
 	res->held = g.held;
 	res->more = g.limit != UINT64_MAX || cut;
+	res->cut = cut;
 	for (uint32_t si = 0; si < n; si++) {
 		struct reader_seg *rs = segs[si];
 		if (!p->no_finish && !rs->rejected && !rs->finished && reader_seg_done(rs) && seg_drained(rs))

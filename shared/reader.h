@@ -30,8 +30,14 @@
  * position in the ring. It is deterministic: the same segments give the same
  * output whoever reads them.
  *
+ * Reading again: a ring's stop position bounds what a cycle reads of it, and
+ * a no_finish cycle emits no notices and finishes nothing; with both, a
+ * caller reads a range it read before exactly as it was read (the
+ * collector's replay.c).
+ *
  * Positions: a cycle moves only new_read (where read goes when the caller
- * takes the cycle). The caller sets read = new_read (reader_seg_take) once it
+ * takes the cycle) and the counters of what it emitted (lost_reported,
+ * records_consumed). The caller sets read = new_read (reader_seg_take) once it
  * has accepted the records, and pos (consumed) once they are delivered; the
  * reader never writes a ring header. Nothing is copied out of a ring and
  * nothing is allocated per record: the per-cycle arrays grow and are reused.
@@ -141,6 +147,7 @@ struct reader_result {
 	uint32_t emitted; /* records handed to on_record (notices excluded) */
 	bool held;        /* records wait for the merge window */
 	bool more;        /* the cap or the deadline left records to read now */
+	bool cut;         /* the deadline ended the merge */
 };
 
 /* Set up rd with its callbacks. Returns nothing; reader_free releases it. */

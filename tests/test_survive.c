@@ -366,6 +366,34 @@ Test(survive, a_writer_with_a_full_backlog_skips_the_others_go_on_and_it_catches
 	free(pout);
 }
 
+static bool path_exists(void *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+Test(survive, sighup_reopens_the_files_and_the_collector_goes_on)
+{
+	char *file = wpath("app.log"), *rotated = wpath("app.log.1"), *cfg;
+	cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; } );\n", file);
+	pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
+	char *args[] = {"-t", "1", "-r", "10", "-f", "10000", "-C", NULL};
+	run_producer("/dev/null", args, NULL);
+	cr_assert_eq(rename(file, rotated), 0, "as logrotate moves the file away");
+	cr_assert_eq(kill(c, SIGHUP), 0);
+	cr_assert(th_wait_until(path_exists, file, 10000), "SIGHUP opens the path again: a new, empty file");
+	run_producer("/dev/null", args, NULL);
+	struct file_wait g = {file, 10};
+	cr_assert(th_wait_until(file_has_lines, &g, 10000), "the later records go to the new file");
+	stop_collector(c); /* and SIGHUP did not stop it */
+	struct tally ty = {.threads = 1, .records = 10};
+	tally_output(rotated, &ty);
+	cr_assert_eq(ty.seen, 10, "the first records stay in the rotated file");
+	free(ty.last);
+	free(file);
+	free(rotated);
+	free(cfg);
+}
+
 Test(survive, a_removed_log_file_is_created_again)
 {
 	char *file = wpath("app.log"), *cfg, *err = wpath("err.log");
