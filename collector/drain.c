@@ -13,8 +13,7 @@
  * BATCH_TIME_NS; what is cut stays in the rings, in order. Write: every
  * writer's output goes out in one io_uring submission. Publish: only once the
  * writers are done are the consumed positions stored (ledger.c), so a
- * collector killed mid-cycle re-reads (at most) the batches that were in
- * flight.
+ * collector killed mid-cycle reads again the batches that were not delivered.
  */
 #include <errno.h>
 #include <stddef.h>

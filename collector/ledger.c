@@ -8,7 +8,8 @@
  * in order: once every writer is done up to a batch's marks
  * (output_reached), its positions are published as the rings' consumed
  * heads and waiting producers are woken. A collector killed before that
- * re-reads (at most) the batches in flight. Durability (sync_req/synced)
+ * reads the undelivered batches again at its next start: the batches in
+ * flight, and those a skipping writer has not read again yet (replay.c). Durability (sync_req/synced)
  * is published here too, after every writer synced.
  */
 #include <limits.h>

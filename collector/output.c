@@ -10,7 +10,9 @@
 #include "output.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collector.h"
 
@@ -76,12 +78,27 @@ int output_open(struct output *o, struct collector_config *cfg, struct diag *d)
 	return 0;
 }
 
-/* A writer that could not take a record (out of memory): say so once until it takes one again. */
+/* A writer that could not take a record (out of memory): counted, said once until it takes one again. */
 static void add_failed(struct output *o, unsigned i, int err)
 {
-	if (!(o->add_failed & (1u << i)))
+	if (!o->lost[i])
 		collector_warn("writer %s: a record could not be taken: %s", o->w[i].name, strerror(-err));
-	o->add_failed |= 1u << i;
+	o->lost[i]++;
+}
+
+/* Writer i takes records again: its output says how many it lost meanwhile (a line of ours). */
+static void tell_lost(struct output *o, unsigned i)
+{
+	char msg[160];
+	int len = snprintf(msg, sizeof msg, "[shmlog] %llu records lost for this writer (out of memory)",
+			   (unsigned long long)o->lost[i]);
+	struct text_record tr = {.ts_ns = clock_realtime_ns(), .level = TEXT_LEVEL_WARN, .name = "shmlog-collector",
+				 .name_len = 16, .pid = (uint32_t)getpid(), .msg = msg, .msg_len = (size_t)len};
+	struct output_rec rec = {.tr = &tr};
+	if (o->w[i].ops->add(&o->w[i], &rec) == 0) {
+		o->w[i].taken++;
+		o->lost[i] = 0;
+	}
 }
 
 /* Give tr to the writers in mask. Returns mask. */
@@ -96,13 +113,13 @@ static uint32_t give(struct output *o, const struct text_record *tr, uint32_t ma
 			add_failed(o, i, r);
 			continue;
 		}
-		o->add_failed &= ~(1u << i);
 		w->taken++;
 		w->stats.records++;
+		if (o->lost[i])
+			tell_lost(o, i);
 	}
 	return mask;
 }
-
 
 /* The writers tr is routed to, their min_level passed. */
 static uint32_t route(struct output *o, const struct text_record *tr)

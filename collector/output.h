@@ -37,7 +37,7 @@ struct output {
 	struct writer w[CONFIG_MAX_WRITERS];
 	struct router *router;
 	uint32_t level_mask[TEXT_LEVEL_OFF + 1]; /* per level: the writers whose min_level lets it pass */
-	uint32_t add_failed;                    /* writers whose last add failed (reported once) */
+	uint64_t lost[CONFIG_MAX_WRITERS];      /* records a writer could not take (out of memory), not yet told */
 	uint32_t skipping;                      /* writers that take no live records (see above) */
 };
 

@@ -433,8 +433,8 @@ static int route_levels(const config_setting_t *grp, struct route *ro, struct di
 	int lo = ro->min_level ? ro->min_level : TEXT_LEVEL_TRACE;
 	int hi = ro->max_level ? ro->max_level : TEXT_LEVEL_CRITICAL;
 	if (lo > hi) {
-		writer_diag(d, grp, "min_level", "%s is above max_level %s", text_level_name(lo),
-			    text_level_name(hi));
+		writer_diag(d, config_setting_get_member(grp, "min_level"), NULL, "%s is above max_level %s",
+			    text_level_name(lo), text_level_name(hi));
 		return -EINVAL;
 	}
 	ro->has_levels = ro->level_list || ro->min_level || ro->max_level;

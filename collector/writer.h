@@ -67,6 +67,8 @@ struct writer_ops {
 	uint64_t (*complete)(struct writer *w, const struct uio_req *req);
 	/* Make everything written so far survive a crash. 0 or -errno. NULL: nothing to do. */
 	int (*sync)(struct writer *w);
+	/* Bytes held and not written yet (its backlog, bounded by backlog_bytes). NULL: w->out's. */
+	uint64_t (*pending)(const struct writer *w);
 	/* SIGHUP: reopen files by name (log rotation). 0 or -errno. NULL: nothing to do. */
 	int (*reopen)(struct writer *w);
 	void (*close)(struct writer *w);
@@ -126,10 +128,10 @@ int writer_configure(struct writer *w, const struct writer_ops *ops, const confi
 /* writer_configure, then ops->open. Returns 0 or -errno with d->msg filled (w is then closed). */
 int writer_open(struct writer *w, const struct writer_ops *ops, const config_setting_t *cfg, struct diag *d);
 
-/* Bytes w holds that are not written yet. */
+/* Bytes w holds that are not written yet (its type's pending, or its line buffer's). */
 static inline uint64_t writer_pending(const struct writer *w)
 {
-	return w->out.buf.len;
+	return w->ops->pending ? w->ops->pending(w) : w->out.buf.len;
 }
 
 void writer_close(struct writer *w);

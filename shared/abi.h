@@ -57,6 +57,22 @@
  *            NULL pointer; bit SHMLOG_STR_TRUNCATED set means the producer cut
  *            the string at max_string_bytes (low 15 bits are the stored len)
  *
+ * Structured fields (minor 2). A call site with fields (SHMLOG_*_KV) has a
+ * field descriptor in the string heap, at its entry's fields_off (0: none;
+ * offset 0 always holds the first site's format, so no descriptor is there):
+ *
+ *   u8 count                  1 .. SHMLOG_MAX_FIELDS
+ *   count times:
+ *     u8 kind                 enum shmlog_field_kind
+ *     u8 key_len              1 .. SHMLOG_FIELD_KEY_MAX
+ *     key_len bytes           the key (no NUL)
+ *
+ * Its records carry the field values right after the format's arguments
+ * (after the record header when the format was refused, which stores no
+ * argument), in descriptor order: I64, U64, F64 8 bytes each, BOOL 1 byte
+ * (0 or 1), STRING as the STRING argument above. A reader of minor 1 ignores
+ * the bytes after the arguments, so it shows the message without fields.
+ *
  * The producer writes a record's bytes, then release-stores the new tail: a
  * record is visible to a reader completely or not at all, also when the
  * producer dies in the middle of writing it.

@@ -38,7 +38,7 @@ int reader_seg_init(struct reader_seg *rs, struct seg *seg, const struct clock_c
 		/* acquire: pairs with an earlier collector's release of head */
 		rr->pos = rr->read = rr->new_read = atomic_load_explicit(&rh->head, memory_order_acquire);
 		rr->stop = UINT64_MAX;
-		/* relaxed: that collector stored them before head (see its publish) */
+		/* relaxed: that collector stored them before head (ledger_pop) */
 		rr->lost_reported = atomic_load_explicit(&rh->lost_reported, memory_order_relaxed);
 		rr->records_consumed = atomic_load_explicit(&rh->records_consumed, memory_order_relaxed);
 	}
