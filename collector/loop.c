@@ -244,6 +244,104 @@ static void drain_all(struct collector *c)
 	discover_reap(c);
 }
 
+/* What next_sleep_us() says besides a time to wait. */
+#define GO_ON_AFTER_EVENTS 0u     /* look at events without waiting, then the next cycle */
+#define GO_ON_NOW UINT32_MAX      /* the next cycle at once */
+
+/* After a quiet spell: set the bells and sleep, or poll slowly. */
+static uint32_t quiet_sleep_us(struct collector *c, long long active_ms, uint32_t *idle_us)
+{
+	const struct collector_config *cfg = c->cfg;
+	if (ledger_sync_wanted(c)) /* a sync that failed: try again soon, whatever the quiet */
+		return cfg->poll_max_ms * 1000u;
+	if (!c->n_segs || (c->bells_set && !c->watch_lost && discover_bells_intact(c))) {
+		/* nothing to poll, or every ring's bell has been set (and
+		 * fenced, and looked at) and none was taken since, so any
+		 * record written after our last look rings: sleep until an
+		 * event (a new segment, a doorbell) or the next rescan. A
+		 * segment attached since has no bell set yet, and a bell a
+		 * producer took for flush or sync is clear: both arm again. */
+		long long left = c->last_rescan_ms + cfg->rescan_ms - collector_now_ms();
+		return left > 0 ? (uint32_t)left * 1000u : 1000u;
+	}
+	bool quiet = collector_now_ms() - active_ms >= cfg->sleep_after_ms;
+	if (c->bells_usable && !c->watch_lost && quiet && !c->bq_head && !output_backlog(&c->out) &&
+	    discover_set_bells(c, true)) {
+		/* idle long enough: the bells are set; after the barrier (an
+		 * interrupt on every CPU running a producer thread, so once
+		 * per idle spell, not per wake-up), one more look at every
+		 * ring decides whether to sleep */
+		c->bells_set = true;
+		if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0) {
+			collector_warn("membarrier failed (%s): polling every %u ms instead of sleeping", strerror(errno),
+				       cfg->idle_poll_ms);
+			c->bells_usable = false;
+			c->bells_set = !discover_set_bells(c, false);
+		}
+		return GO_ON_NOW;
+	}
+	if (cfg->sleep_after_ms && quiet) {
+		/* a quiet spell, and some producer does not ring: poll slowly
+		 * (flush and sync wake us, see shmlog__wait_pos). Bells set
+		 * before such a segment came would only cost their rings. */
+		if (c->bells_set)
+			c->bells_set = !discover_set_bells(c, false);
+		return cfg->idle_poll_ms * 1000u;
+	}
+	/* idle: back off to poll_max_ms */
+	*idle_us = *idle_us ? *idle_us * 2 : 1000;
+	if (*idle_us > cfg->poll_max_ms * 1000u)
+		*idle_us = cfg->poll_max_ms * 1000u;
+	return *idle_us;
+}
+
+/* How long to wait after a cycle that emitted n records (see the file comment), or GO_ON_*. */
+static uint32_t next_sleep_us(struct collector *c, long n, bool held, bool more, long long active_ms,
+			      uint32_t *idle_us)
+{
+	if (n >= (long)BUSY_BATCH || more) { /* a big or cut batch: more is waiting */
+		*idle_us = 0;
+		return GO_ON_AFTER_EVENTS;
+	}
+	if (n > 0 || held) { /* a trickle: let it gather instead of re-reading tails */
+		*idle_us = 0;
+		uint32_t us = held ? c->cfg->merge_window_us / 2 : TRICKLE_US;
+		return us < 20 ? 20 : us;
+	}
+	return quiet_sleep_us(c, active_ms, idle_us);
+}
+
+/* Cycle until SIGTERM or SIGINT. */
+static void run_loop(struct collector *c)
+{
+	uint32_t idle_us = 0;
+	long long active_ms = collector_now_ms(); /* when records last came */
+	while (!c->stop) {
+		if (c->rescan || collector_now_ms() - c->last_rescan_ms >= c->cfg->rescan_ms) {
+			c->rescan = false;
+			discover_scan(c);
+			discover_reap(c);
+		}
+		maybe_recalibrate(c);
+		bool held, more, finished = false;
+		long n = drain_cycle(c, false, &held, &more);
+		for (unsigned i = 0; i < c->n_segs; i++)
+			finished |= c->segs[i]->rd.finished;
+		if (finished)
+			discover_reap(c);
+		if (n > 0 || held || more) {
+			active_ms = collector_now_ms();
+			if (c->bells_set) /* awake again: producers need not ring */
+				c->bells_set = !discover_set_bells(c, false);
+		}
+		uint32_t us = next_sleep_us(c, n, held, more, active_ms, &idle_us);
+		if (us == GO_ON_AFTER_EVENTS)
+			handle_events(c);
+		else if (us != GO_ON_NOW)
+			wait_events(c, us);
+	}
+}
+
 int collector_run(struct collector_config *cfg, const char *dir, bool once)
 {
 	struct collector c = {.cfg = cfg, .dir = dir, .inotify_fd = -1, .signal_fd = -1};
@@ -259,82 +357,8 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 		return rc;
 	}
 	discover_scan(&c);
-	if (once) {
-		drain_all(&c);
-		teardown(&c);
-		return 0;
-	}
-	uint32_t idle_us = 0;
-	long long active_ms = collector_now_ms(); /* when records last came */
-	while (!c.stop) {
-		if (c.rescan || collector_now_ms() - c.last_rescan_ms >= cfg->rescan_ms) {
-			c.rescan = false;
-			discover_scan(&c);
-			discover_reap(&c);
-		}
-		maybe_recalibrate(&c);
-		bool held, more;
-		long n = drain_cycle(&c, false, &held, &more);
-		bool finished = false;
-		for (unsigned i = 0; i < c.n_segs; i++)
-			finished |= c.segs[i]->rd.finished;
-		if (finished)
-			discover_reap(&c);
-		if (n > 0 || held || more) {
-			active_ms = collector_now_ms();
-			if (c.bells_set) /* awake again: producers need not ring */
-				c.bells_set = !discover_set_bells(&c, false);
-		}
-		uint32_t us;
-		if (n >= (long)BUSY_BATCH || more) { /* a big or cut batch: more is waiting */
-			idle_us = 0;
-			handle_events(&c);
-			continue;
-		} else if (n > 0 || held) { /* a trickle: let it gather instead of re-reading tails */
-			idle_us = 0;
-			us = held ? cfg->merge_window_us / 2 : TRICKLE_US;
-			if (us < 20)
-				us = 20;
-		} else if (ledger_sync_wanted(&c)) { /* a sync that failed: try again soon, whatever the quiet */
-			us = cfg->poll_max_ms * 1000u;
-		} else if (!c.n_segs || (c.bells_set && !c.watch_lost && discover_bells_intact(&c))) {
-			/* nothing to poll, or every ring's bell has been set (and
-			 * fenced, and looked at) and none was taken since, so any
-			 * record written after our last look rings: sleep until an
-			 * event (a new segment, a doorbell) or the next rescan. A
-			 * segment attached since has no bell set yet, and a bell a
-			 * producer took for flush or sync is clear: both arm again. */
-			long long left = c.last_rescan_ms + cfg->rescan_ms - collector_now_ms();
-			us = left > 0 ? (uint32_t)left * 1000u : 1000u;
-		} else if (c.bells_usable && !c.watch_lost && collector_now_ms() - active_ms >= cfg->sleep_after_ms &&
-			   !c.bq_head && !output_backlog(&c.out) && discover_set_bells(&c, true)) {
-			/* idle long enough: the bells are set; after the barrier (an
-			 * interrupt on every CPU running a producer thread, so once
-			 * per idle spell, not per wake-up), one more look at every
-			 * ring decides whether to sleep */
-			c.bells_set = true;
-			if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0) {
-				collector_warn("membarrier failed (%s): polling every %u ms instead of sleeping",
-					       strerror(errno), cfg->idle_poll_ms);
-				c.bells_usable = false;
-				c.bells_set = !discover_set_bells(&c, false);
-			}
-			continue;
-		} else if (cfg->sleep_after_ms && collector_now_ms() - active_ms >= cfg->sleep_after_ms) {
-			/* a quiet spell, and some producer does not ring: poll slowly
-			 * (flush and sync wake us, see shmlog__wait_pos). Bells set
-			 * before such a segment came would only cost their rings. */
-			if (c.bells_set)
-				c.bells_set = !discover_set_bells(&c, false);
-			us = cfg->idle_poll_ms * 1000u;
-		} else { /* idle: back off to poll_max_ms */
-			idle_us = idle_us ? idle_us * 2 : 1000;
-			if (idle_us > cfg->poll_max_ms * 1000u)
-				idle_us = cfg->poll_max_ms * 1000u;
-			us = idle_us;
-		}
-		wait_events(&c, us);
-	}
+	if (!once)
+		run_loop(&c);
 	discover_scan(&c); /* segments that appeared since the last scan count too */
 	drain_all(&c);
 	teardown(&c);
