@@ -632,22 +632,55 @@ static uint32_t heap_put_fields(struct shmlog *lg, const struct shmlog__fields *
 	return heap_put(lg, (const char *)d, n, ok);
 }
 
+/* Parse the site's format once per process: its argument kinds, or refused. Under site_lock. */
+static void parse_site_once(struct shmlog__site *site)
+{
+	if (atomic_load_explicit(&site->parsed, memory_order_acquire) != 0)
+		return;
+	struct fmt_parsed *pf = malloc(sizeof *pf);
+	bool good = pf && fmt_parse(pf, site->fmt, strlen(site->fmt), NULL) == 0;
+	if (good) {
+		site->nargs = (uint8_t)pf->n_args;
+		memcpy(site->kinds, pf->kinds, pf->n_args);
+	} else {
+		site->nargs = 0; /* the collector renders the refusal from the format */
+	}
+	free(pf);
+	/* release: nargs/kinds are written before parsed is seen set */
+	atomic_store_explicit(&site->parsed, good ? 1u : 2u, memory_order_release);
+}
+
+/* Write the site's entry (and its strings) into the segment's registry as id n. Returns 0 or -ENOSPC. */
+static int register_entry(struct shmlog *lg, const struct shmlog__site *site, uint32_t n)
+{
+	struct shmlog_seg_header *h = lg->hdr;
+	bool ok = n < h->max_sites;
+	uint32_t flen = (uint32_t)strlen(site->fmt), slen = (uint32_t)strlen(site->file);
+	uint32_t foff = ok ? heap_put(lg, site->fmt, flen, &ok) : 0;
+	uint32_t soff = ok ? heap_put(lg, site->file, slen, &ok) : 0;
+	uint32_t doff = heap_put_fields(lg, site->fields, &ok);
+	if (!ok)
+		return -ENOSPC;
+	struct shmlog_site_entry *e =
+		(struct shmlog_site_entry *)(lg->base + h->sites_off + (uint64_t)n * SHMLOG_SITE_ENTRY_BYTES);
+	e->level = (uint32_t)site->level;
+	e->line = (uint32_t)site->line;
+	e->fmt_off = foff;
+	e->fmt_len = flen;
+	e->file_off = soff;
+	e->file_len = slen;
+	e->fields_off = doff;
+	/* release: the entry and its strings are visible before ready
+	 * (pairs with the reader's acquire load of ready) */
+	atomic_store_explicit(&e->ready, 1u, memory_order_release);
+	atomic_store_explicit(&h->sites_used, n + 1, memory_order_release);
+	return 0;
+}
+
 int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 {
 	pthread_mutex_lock(&lg->site_lock);
-	if (atomic_load_explicit(&site->parsed, memory_order_acquire) == 0) {
-		struct fmt_parsed *pf = malloc(sizeof *pf);
-		bool good = pf && fmt_parse(pf, site->fmt, strlen(site->fmt), NULL) == 0;
-		if (good) {
-			site->nargs = (uint8_t)pf->n_args;
-			memcpy(site->kinds, pf->kinds, pf->n_args);
-		} else {
-			site->nargs = 0; /* the collector renders the refusal from the format */
-		}
-		free(pf);
-		/* release: nargs/kinds are written before parsed is seen set */
-		atomic_store_explicit(&site->parsed, good ? 1u : 2u, memory_order_release);
-	}
+	parse_site_once(site);
 	uint32_t mask = lg->site_map_cap - 1;
 	uint32_t slot = (uint32_t)(((uintptr_t)site >> 4) * 2654435761u) & mask;
 	int rc = 0;
@@ -656,29 +689,9 @@ int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 	if (lg->site_map[slot].site) {
 		*id = lg->site_map[slot].id;
 	} else {
-		struct shmlog_seg_header *h = lg->hdr;
-		uint32_t n = atomic_load_explicit(&h->sites_used, memory_order_relaxed);
-		bool ok = n < h->max_sites;
-		uint32_t flen = (uint32_t)strlen(site->fmt), slen = (uint32_t)strlen(site->file);
-		uint32_t foff = ok ? heap_put(lg, site->fmt, flen, &ok) : 0;
-		uint32_t soff = ok ? heap_put(lg, site->file, slen, &ok) : 0;
-		uint32_t doff = heap_put_fields(lg, site->fields, &ok);
-		if (!ok) {
-			rc = -ENOSPC;
-		} else {
-			struct shmlog_site_entry *e =
-				(struct shmlog_site_entry *)(lg->base + h->sites_off + (uint64_t)n * SHMLOG_SITE_ENTRY_BYTES);
-			e->level = (uint32_t)site->level;
-			e->line = (uint32_t)site->line;
-			e->fmt_off = foff;
-			e->fmt_len = flen;
-			e->file_off = soff;
-			e->file_len = slen;
-			e->fields_off = doff;
-			/* release: the entry and its strings are visible before ready
-			 * (pairs with the reader's acquire load of ready) */
-			atomic_store_explicit(&e->ready, 1u, memory_order_release);
-			atomic_store_explicit(&h->sites_used, n + 1, memory_order_release);
+		uint32_t n = atomic_load_explicit(&lg->hdr->sites_used, memory_order_relaxed);
+		rc = register_entry(lg, site, n);
+		if (rc == 0) {
 			lg->site_map[slot].site = site;
 			lg->site_map[slot].id = n;
 			*id = n;
