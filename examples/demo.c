@@ -1,10 +1,12 @@
 /*
- * demo.c — an example producer: a few threads log through libshmlog, then
- * wait until the collector has taken everything.
+ * demo.c — an example producer: a few threads log through libshmlog (one
+ * record with structured fields, SHMLOG_INFO_KV), then wait until the
+ * collector has taken everything.
  *
  *   shmlog-demo [THREADS [RECORDS_PER_THREAD]]
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -42,7 +44,8 @@ int main(int argc, char **argv)
 	for (long t = 0; t < threads; t++)
 		pthread_join(th[t], NULL);
 	SHMLOG_ERROR(lg, "a message with a newline\nstays on one line, escaped: %s", "ok");
-	SHMLOG_INFO(lg, "user %s login accepted", "alice");
+	bool admin = true;
+	SHMLOG_INFO_KV(lg, ("user", "alice", "uid", 1001, "admin", admin), "user %s login accepted", "alice");
 	SHMLOG_CRITICAL(lg, "permission denied for %s", "mallory");
 	rc = shmlog_flush(lg, 5000);
 	if (rc < 0)
