@@ -37,6 +37,8 @@ struct output {
 	struct writer w[CONFIG_MAX_WRITERS];
 	struct router *router;
 	uint32_t level_mask[TEXT_LEVEL_OFF + 1]; /* per level: the writers whose min_level lets it pass */
+	bool fixed;                             /* no routes: every record goes to fixed_mask */
+	uint32_t fixed_mask;
 	uint64_t lost[CONFIG_MAX_WRITERS];      /* records a writer could not take (out of memory), not yet told */
 	uint32_t skipping;                      /* writers that take no live records (see above) */
 };

@@ -694,6 +694,12 @@ uint32_t router_route(struct router *rt, const struct text_record *r)
 	return mask ? mask : rt->dflt;
 }
 
+bool router_fixed(const struct router *rt, uint32_t *mask)
+{
+	*mask = rt->dflt;
+	return rt->n_routes == 0;
+}
+
 /* ---- describe ---- */
 
 static void put_list(FILE *f, const struct router_list *l)

@@ -14,6 +14,7 @@
 #define SHMLOG_ROUTER_H
 
 #include <libconfig.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -56,6 +57,9 @@ int router_open(struct router **out, const config_setting_t *routes, const confi
  * Returns the mask (0: no writer).
  */
 uint32_t router_route(struct router *rt, const struct text_record *r);
+
+/* Whether every record goes to the same writers (no routes): then *mask holds them. Returns that. */
+bool router_fixed(const struct router *rt, uint32_t *mask);
 
 /*
  * For shmlog-collector --check-config: one line per route into f, e.g.
