@@ -197,7 +197,7 @@ void ledger_keep_notice(struct collector *c, const struct text_record *tr, uint3
  * first; then stop skipping for writers with nothing left to read again. */
 void replay_init(struct collector *c);
 void replay_free(struct collector *c);
-unsigned replay_batches(struct collector *c); /* returns the batches read again (also in c->replayed) */
+void replay_batches(struct collector *c); /* c->replayed: the batches it read again */
 /* Whether a producer waits for a sync not yet published (sync_req beyond synced). */
 bool ledger_sync_wanted(const struct collector *c);
 /* If a producer waits for durability: sync every writer, then publish synced = consumed. */

@@ -135,7 +135,7 @@ static bool replay_one(struct collector *c, struct batch *b, uint32_t writers)
 	return true;
 }
 
-unsigned replay_batches(struct collector *c)
+void replay_batches(struct collector *c)
 {
 	uint32_t waiting = 0; /* writers with a batch not read again yet: later ones wait */
 	unsigned done = 0;
@@ -152,5 +152,4 @@ unsigned replay_batches(struct collector *c)
 	/* a writer with nothing left to read again and room takes live records again */
 	output_stop_skipping(&c->out, ~waiting & output_with_room(&c->out));
 	c->replayed = done;
-	return done;
 }
