@@ -47,7 +47,7 @@ extern "C" {
 #endif
 
 #define SHMLOG_VERSION_MAJOR 0
-#define SHMLOG_VERSION_MINOR 4
+#define SHMLOG_VERSION_MINOR 5
 
 /* Levels, in increasing severity (0 is "unset" in options). SHMLOG_LEVEL_OFF as a threshold logs nothing. */
 #define SHMLOG_LEVEL_TRACE 1
