@@ -93,8 +93,9 @@ static void tell_lost(struct output *o, unsigned i)
 	char msg[160];
 	int len = snprintf(msg, sizeof msg, "[shmlog] %llu records lost for this writer (out of memory)",
 			   (unsigned long long)o->lost[i]);
-	struct text_record tr = {.ts_ns = clock_realtime_ns(), .level = TEXT_LEVEL_WARN, .name = "shmlog-collector",
-				 .name_len = 16, .pid = (uint32_t)getpid(), .msg = msg, .msg_len = (size_t)len};
+	static const char name[] = "shmlog-collector";
+	struct text_record tr = {.ts_ns = clock_realtime_ns(), .level = TEXT_LEVEL_WARN, .name = name,
+				 .name_len = sizeof name - 1, .pid = (uint32_t)getpid(), .msg = msg, .msg_len = (size_t)len};
 	struct output_rec rec = {.tr = &tr};
 	if (o->w[i].ops->add(&o->w[i], &rec) == 0) {
 		o->w[i].taken++;

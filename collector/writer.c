@@ -28,12 +28,12 @@ static const struct writer_ops *const writer_types[] = {
 };
 #define WRITER_TYPE_COUNT (sizeof writer_types / sizeof writer_types[0])
 
-/* Bytes a writer may hold unwritten before it skips records (output.h). */
+/* Bytes a writer may hold unwritten before it skips records (output.h): the default, and backlog_bytes' range. */
 #define WRITER_BACKLOG_MAX (64u << 20)
-
-static const char *const writer_common_keys[] = {"type", "name", "min_level", "format", "backlog_bytes", NULL};
 #define WRITER_BACKLOG_MIN 4096
 #define WRITER_BACKLOG_LIMIT (1ll << 40)
+
+static const char *const writer_common_keys[] = {"type", "name", "min_level", "format", "backlog_bytes", NULL};
 
 /* The ops for a type name. Returns NULL for an unknown (or NULL) name. */
 const struct writer_ops *writer_lookup(const char *type)
