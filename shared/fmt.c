@@ -450,6 +450,44 @@ static char *fmt_str_to(char *p, const struct fmt_arg *a, int64_t width, int64_t
 
 
 /*
+ * v * 10^prec rounded half to even, for v = mant * 2^e2 (mant < 2^53, e2 <=
+ * 11, prec <= 9), split into its integer part *ip and its prec fraction
+ * digits *fp. Most values (2^-11 <= v < 2^34) need only 64-bit arithmetic;
+ * the others a 128-bit product. Returns false when *ip does not fit 64 bits.
+ */
+static bool fmt_fixed_scaled(uint64_t mant, int e2, int32_t prec, uint64_t *ip, uint64_t *fp)
+{
+	unsigned __int128 n = (unsigned __int128)mant * digits_pow10[prec]; /* < 2^83 */
+	int k = -e2;
+	if (k >= 19 && k <= 63) { /* n >> k < 2^64 */
+		uint64_t lo = (uint64_t)n, hi = (uint64_t)(n >> 64);
+		uint64_t r = (lo >> k) | (hi << (64 - k));
+		uint64_t rem = lo & ((1ull << k) - 1), half = 1ull << (k - 1);
+		r += rem > half || (rem == half && (r & 1));
+		*ip = r / digits_pow10[prec];
+		*fp = r - *ip * digits_pow10[prec];
+		return true;
+	}
+	unsigned __int128 qq;
+	if (k <= 0) {
+		qq = n << -k;
+	} else if (k >= 100) {
+		qq = 0; /* n < 2^83 is below half of 2^100: rounds to 0 */
+	} else {
+		qq = n >> k;
+		unsigned __int128 rem = n & (((unsigned __int128)1 << k) - 1), half = (unsigned __int128)1 << (k - 1);
+		if (rem > half || (rem == half && (qq & 1)))
+			qq++;
+	}
+	unsigned __int128 ipart = qq / digits_pow10[prec];
+	if (ipart >> 64)
+		return false;
+	*ip = (uint64_t)ipart;
+	*fp = (uint64_t)(qq - ipart * digits_pow10[prec]);
+	return true;
+}
+
+/*
  * %f and %F with no flags, precision <= 9 and a finite value below 2^64, at
  * p: the exact decimal of the binary value, by integer arithmetic (v = mant *
  * 2^e2, so v * 10^prec = mant * 10^prec * 2^e2, rounded half to even as
@@ -474,33 +512,14 @@ static char *fmt_fixed_to(char *p, double v, int32_t prec, int64_t width)
 	int e2 = exp - 1075;
 	if (e2 > 11)
 		return NULL; /* v >= 2^64 */
-	unsigned __int128 n = (unsigned __int128)mant * digits_pow10[prec]; /* < 2^83 */
-	unsigned __int128 q;
-	if (e2 >= 0) {
-		q = n << e2;
-	} else if (-e2 >= 100) {
-		q = 0; /* n < 2^83 is below half of 2^100: rounds to 0 */
-	} else {
-		int k = -e2;
-		q = n >> k;
-		unsigned __int128 rem = n & (((unsigned __int128)1 << k) - 1), half = (unsigned __int128)1 << (k - 1);
-		if (rem > half || (rem == half && (q & 1)))
-			q++;
-	}
 	uint64_t ip, fp;
-	if (q >> 64) { /* v * 10^prec >= 2^64: a 128-bit division */
-		unsigned __int128 ipart = q / digits_pow10[prec];
-		if (ipart >> 64)
-			return NULL;
-		ip = (uint64_t)ipart;
-		fp = (uint64_t)(q % digits_pow10[prec]);
-	} else {
-		ip = (uint64_t)q / digits_pow10[prec];
-		fp = (uint64_t)q % digits_pow10[prec];
+	if (!fmt_fixed_scaled(mant, e2, prec, &ip, &fp))
+		return NULL;
+	if (width > 0) {
+		size_t len = (size_t)neg + (size_t)digits_count(ip) + (prec ? 1u + (size_t)prec : 0u);
+		if ((uint64_t)width > len)
+			p = fmt_pad_to(p, (size_t)width - len);
 	}
-	size_t len = (size_t)neg + (size_t)digits_count(ip) + (prec ? 1u + (size_t)prec : 0u);
-	if (width > 0 && (uint64_t)width > len)
-		p = fmt_pad_to(p, (size_t)width - len);
 	if (neg)
 		*p++ = '-';
 	p = digits_put(p, ip);
