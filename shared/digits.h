@@ -130,6 +130,10 @@ static inline char *digits_fixed_put(char *p, uint64_t v, int n)
  */
 static inline char *digits_put(char *p, uint64_t v)
 {
+	if (v < 10) { /* the commonest number of all */
+		*p = (char)('0' + v);
+		return p + 1;
+	}
 	return digits_fixed_put(p, v, digits_count(v));
 }
 

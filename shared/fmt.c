@@ -654,11 +654,6 @@ char *fmt_render_rec(char *p, const char *fmt, const struct fmt_parsed *pf, cons
 	return p ? fmt_lit_to(p, fmt + pf->tail_off, pf->tail_len, pf->tail_plain, esc) : NULL;
 }
 
-size_t fmt_worst_rec(const struct fmt_parsed *pf, size_t len, enum esc_mode esc)
-{
-	return pf->bounded ? pf->worst_raw + ESC_GROWTH(esc) * (pf->worst_esc + len) : SIZE_MAX;
-}
-
 size_t fmt_worst(const struct fmt_parsed *pf, const struct fmt_arg *args, enum esc_mode esc)
 {
 	if (!pf->bounded)

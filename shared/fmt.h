@@ -155,7 +155,10 @@ char *fmt_render_rec(char *p, const char *fmt, const struct fmt_parsed *pf, cons
 		     enum esc_mode esc);
 
 /* The most bytes fmt_render_rec() writes for len bytes of arguments; SIZE_MAX when pf is not bounded. */
-size_t fmt_worst_rec(const struct fmt_parsed *pf, size_t len, enum esc_mode esc);
+static inline size_t fmt_worst_rec(const struct fmt_parsed *pf, size_t len, enum esc_mode esc)
+{
+	return pf->bounded ? pf->worst_raw + ESC_GROWTH(esc) * (pf->worst_esc + len) : SIZE_MAX;
+}
 
 #define FMT_TRUNCATED_MARK "...[truncated]"
 

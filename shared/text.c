@@ -308,12 +308,14 @@ static char *put_malformed(char *p, const struct text_msg *m, enum esc_mode esc)
 	return esc_put(p, m->fmt, m->fmt_len, esc);
 }
 
-/* Most bytes m takes in mode esc when it is rendered as it is decoded (m->args NULL). */
-static size_t rec_worst(const struct text_msg *m, enum esc_mode esc)
+/*
+ * Most bytes m takes in mode esc when it is rendered as it is decoded
+ * (m->args NULL): what its arguments can make (fmt_worst_rec), or what it
+ * says when they are malformed, whichever is more; their sum bounds both.
+ */
+static inline size_t rec_worst(const struct text_msg *m, enum esc_mode esc)
 {
-	size_t ok = fmt_worst_rec(m->pf, m->bytes_len, esc);
-	size_t bad = MALFORMED_LEN + ESC_GROWTH(esc) * m->fmt_len;
-	return ok > bad ? ok : bad;
+	return fmt_worst_rec(m->pf, m->bytes_len + m->fmt_len, esc) + MALFORMED_LEN;
 }
 
 /* m at p in mode esc, for a bounded pf (room: rec_worst or fmt_worst). Returns the end. */
