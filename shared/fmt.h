@@ -95,6 +95,14 @@ enum fmt_fast {
 };
 #define FMT_FAST_WIDTH 64
 
+/* What fmt_worst() counts per FMT_FAST_* conversion (the mark is FMT_TRUNCATED_MARK). */
+/* The most bytes fmt_int_to() writes: 22 octal digits of a uint64_t, or a sign and 20 digits,
+ * and the DIGITS_SLACK it may overwrite past them. */
+#define FMT_INT_BYTES 32u /* >= 24 + DIGITS_SLACK (digits.h) */
+/* Room for a FMT_FAST_FIXED conversion that snprintf writes: 309 digits, '.', 9, the width. */
+#define FMT_FIXED_SLOW_BYTES 400u
+#define FMT_TRUNCATED_MARK_LEN (sizeof(FMT_TRUNCATED_MARK) - 1)
+
 /* A decoded argument. Strings point into the record (not NUL-terminated). */
 struct fmt_arg {
 	uint8_t kind; /* enum shmlog_arg_kind */
@@ -128,6 +136,13 @@ int fmt_parse(struct fmt_parsed *out, const char *fmt, size_t len, const char **
  * snprintf itself would fail (a '*' width of INT_MIN).
  */
 int fmt_render(struct sbuf *out, const char *fmt, const struct fmt_parsed *pf, const struct fmt_arg *args);
+
+/*
+ * The most bytes a FMT_FAST_* conversion writes that are never escaped:
+ * numbers, padding, marks (its string and %c bytes come on top, times the
+ * escape growth). 0 for FMT_FAST_NO and FMT_FAST_CHAR.
+ */
+uint32_t fmt_fast_raw_bytes(const struct fmt_conv *c);
 
 /*
  * For a bounded pf (pf->bounded): the most bytes fmt_render_to() writes for
