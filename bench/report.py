@@ -673,7 +673,7 @@ def main():
         tables.append(t)
 
     if instr:
-        names = [n for n in ["shmlog", "spdlog", "lttng", "fprintf", "snprintf"] if n in instr]
+        names = [n for n in ["shmlog", "shmlog-c++", "spdlog", "lttng", "fprintf", "snprintf"] if n in instr]
         t = Table("User-space instructions per log call, calling thread only (callgrind: (Ir(20000) − Ir(10000)) ÷ 10000)",
                   ["message"] + names)
         for msg in MSGS + ["m1args2", "m1kv2"]:
@@ -731,6 +731,9 @@ def main():
     stalls = L("shmlog", "flood", "m1", "stalls_1ms")
     target("flood calls stalled > 1 ms, message 1", stalls, 0, "calls")
     target("instructions per call, message 1", (instr.get("shmlog") or {}).get("m1"), 70, "instructions")
+    c_m1, cxx_m1 = (instr.get("shmlog") or {}).get("m1"), (instr.get("shmlog-c++") or {}).get("m1")
+    target("C++ instructions per message-1 call ÷ C's", cxx_m1 / c_m1 if c_m1 and cxx_m1 else None, 1.05, "×",
+           fmt=lambda v: f"{v:.3f}")
     target("below-threshold call, amortised", L("shmlog", "throughput", "below", "ns_per_call"), 2, "ns",
            fmt=lambda v: f"{v:.2f}")
     target("end to end, 1 producer thread", (e2e.get("threads:1") or {}).get("rps"), 5e6, "records/s", True,

@@ -340,13 +340,14 @@ instructions() {
 	say "instructions per call (callgrind: N=20000 minus N=10000, divided by 10000)"
 	mkdir -p "$TMP/cg"
 	local B=$ROOT/build-release/bench name msg a b cmd
-	local names=(shmlog spdlog fprintf snprintf)
-	[ $LTTNG_OK -eq 1 ] && names=(shmlog spdlog lttng fprintf snprintf)
+	local names=(shmlog shmlog-c++ spdlog fprintf snprintf)
+	[ $LTTNG_OK -eq 1 ] && names=(shmlog shmlog-c++ spdlog lttng fprintf snprintf)
 	: >"$TMP/instr.jsonl"
 	for name in "${names[@]}"; do
 		INSTR_ENV=()
 		case $name in
 		shmlog) INSTR_ENV=(BENCH_RING_BYTES=$((64 << 20))) cmd=("$B/bench_shmlog") ;;
+		shmlog-c++) INSTR_ENV=(BENCH_RING_BYTES=$((64 << 20))) cmd=("$B/bench_shmlog_cxx") ;;
 		spdlog) cmd=("$B/bench_spdlog" --out "$TMP/spdlog.log") ;;
 		lttng) INSTR_ENV=(LTTNG_UST_ALLOW_BLOCKING=1) cmd=("$B/bench_lttng")
 			lttng_session_start "shmlog-bench-$$-instr" "$TMP/lttng-trace" || { warn "lttng session setup failed"; lttng_session_end; continue; } ;;
@@ -354,7 +355,7 @@ instructions() {
 		snprintf) INSTR_ENV=(BENCH_SNPRINTF=1) cmd=("$B/bench_fprintf") ;;
 		esac
 		msgs=(m1 const mixed8 str200 below)
-		[ "$name" = shmlog ] && msgs+=(m1args2 m1kv2) # the cost of two fields against two more arguments
+		[ "${name#shmlog}" != "$name" ] && msgs+=(m1args2 m1kv2) # the cost of two fields against two more arguments
 		for msg in "${msgs[@]}"; do
 			a=$(instr_total "$name" "$msg" 10000 "${cmd[@]}")
 			b=$(instr_total "$name" "$msg" 20000 "${cmd[@]}")

@@ -37,10 +37,39 @@
 #ifndef SHMLOG_H
 #define SHMLOG_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+/*
+ * C and C++ (17 and later) see the same structs. C++ before 23 has no
+ * _Atomic: there an atomic field is its plain type (same size and alignment,
+ * checked by the static asserts below) that the inline path only touches
+ * through the __atomic builtins std::atomic_ref is built on.
+ */
+#ifdef __cplusplus
+#include <string>
+#include <string_view>
+#include <type_traits>
+#define SHMLOG__ATOMIC(T) T
+#define SHMLOG__BOOL bool
+#define SHMLOG__STATIC_ASSERT static_assert
+#define SHMLOG__RELAXED __ATOMIC_RELAXED
+#define SHMLOG__ACQUIRE __ATOMIC_ACQUIRE
+#define SHMLOG__RELEASE __ATOMIC_RELEASE
+#define SHMLOG__LOAD(obj, order) __atomic_load_n((obj), order)
+#define SHMLOG__STORE(obj, v, order) __atomic_store_n((obj), (v), order)
+#else
+#include <stdatomic.h>
+#define SHMLOG__ATOMIC(T) _Atomic(T)
+#define SHMLOG__BOOL _Bool
+#define SHMLOG__STATIC_ASSERT _Static_assert
+#define SHMLOG__RELAXED memory_order_relaxed
+#define SHMLOG__ACQUIRE memory_order_acquire
+#define SHMLOG__RELEASE memory_order_release
+#define SHMLOG__LOAD(obj, order) atomic_load_explicit((obj), order)
+#define SHMLOG__STORE(obj, v, order) atomic_store_explicit((obj), (v), order)
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -186,7 +215,7 @@ const char *shmlog_segment_path(const struct shmlog *lg);
 
 /* The first member of struct shmlog: read inline when the thread's slot 0 is not lg's. */
 struct shmlog__hot {
-	_Atomic int level; /* threshold */
+	SHMLOG__ATOMIC(int) level; /* threshold */
 	uint32_t serial;   /* process-unique logger number, never 0 */
 	int tsc;           /* stamp with the TSC, else CLOCK_REALTIME ns */
 };
@@ -198,7 +227,7 @@ struct shmlog__ring {
 	uint64_t tail;                /* our write position, published to *tail_pub */
 	uint64_t fast_limit;          /* the inline path may write up to here: min(head_cache + cap,
 					 end of the current lap), 0 while a loss waits to be reported */
-	_Atomic uint64_t *tail_pub;   /* the ring header's tail */
+	SHMLOG__ATOMIC(uint64_t) *tail_pub; /* the ring header's tail */
 	uint32_t cap;                 /* data bytes, a power of two */
 	uint32_t index;
 	uint64_t last_win;            /* stamp >> SHMLOG__QUIET_SHIFT of the last record (0: none yet) */
@@ -218,8 +247,8 @@ struct shmlog__ring {
  * gets the same address never matches an old slot.
  */
 struct shmlog__tls {
-	struct shmlog *_Atomic lg; /* the logger this slot belongs to, or NULL */
-	_Atomic int level;         /* copy of lg's threshold */
+	SHMLOG__ATOMIC(struct shmlog *) lg; /* the logger this slot belongs to, or NULL */
+	SHMLOG__ATOMIC(int) level;          /* copy of lg's threshold */
 	uint32_t serial;           /* lg's serial, compared with a call site's cached one */
 	struct shmlog__ring rp;
 };
@@ -261,12 +290,17 @@ struct shmlog__site {
 	int level;
 	uint8_t ntypes;           /* arguments at the call */
 	uint8_t types[33];        /* SHMLOG__T_* of each (from _Generic), then a 0 */
-	_Atomic uint64_t cache;   /* (logger serial << 32) | SITE_FAST? | site id, for the last logger used */
-	_Atomic uint32_t parsed;  /* 0 not yet, 1 kinds valid, 2 format refused */
+	SHMLOG__ATOMIC(uint64_t) cache;  /* (logger serial << 32) | SITE_FAST? | site id, for the last logger used */
+	SHMLOG__ATOMIC(uint32_t) parsed; /* 0 not yet, 1 kinds valid, 2 format refused */
 	uint8_t nargs;            /* the format's arguments */
 	uint8_t kinds[32];        /* and their kinds */
 	const struct shmlog__fields *fields; /* SHMLOG_*_KV: values follow the arguments; else NULL */
 };
+
+/* The layout compiled into programs: one definition, the same in C and C++ (x86-64). */
+SHMLOG__STATIC_ASSERT(sizeof(struct shmlog__tls) == 88 && offsetof(struct shmlog__tls, rp) == 16, "shmlog__tls layout");
+SHMLOG__STATIC_ASSERT(sizeof(struct shmlog__site) == 120 && offsetof(struct shmlog__site, cache) == 64 &&
+			      offsetof(struct shmlog__site, fields) == 112, "shmlog__site layout");
 
 void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...);
 
@@ -287,7 +321,7 @@ static inline __attribute__((format(printf, 1, 2))) void shmlog__check_format(co
 static inline __attribute__((always_inline)) struct shmlog__tls *shmlog__slot(const struct shmlog *lg)
 {
 	struct shmlog__tls *t = &shmlog__tls_slots[0];
-	return atomic_load_explicit(&t->lg, memory_order_relaxed) == lg ? t : (struct shmlog__tls *)0;
+	return SHMLOG__LOAD(&t->lg, SHMLOG__RELAXED) == lg ? t : (struct shmlog__tls *)0;
 }
 
 /* Whether level passes lg's threshold. t: shmlog__slot(lg). */
@@ -296,9 +330,8 @@ static inline __attribute__((always_inline)) int shmlog__enabled(const struct sh
 {
 	/* relaxed: a level change may take effect a few calls late in other threads */
 	if (__builtin_expect(t != (const struct shmlog__tls *)0, 1))
-		return level >= atomic_load_explicit(&t->level, memory_order_relaxed);
-	return level >= atomic_load_explicit(&((const struct shmlog__hot *)(const void *)lg)->level,
-					     memory_order_relaxed);
+		return level >= SHMLOG__LOAD(&t->level, SHMLOG__RELAXED);
+	return level >= SHMLOG__LOAD(&((const struct shmlog__hot *)(const void *)lg)->level, SHMLOG__RELAXED);
 }
 
 /*
@@ -314,7 +347,7 @@ static inline __attribute__((always_inline)) uint8_t *shmlog__begin(struct shmlo
 	if (__builtin_expect(t == (struct shmlog__tls *)0, 0))
 		return (uint8_t *)0;
 	/* acquire: pairs with the release in registration, which wrote the kinds first */
-	uint64_t c = atomic_load_explicit(&site->cache, memory_order_acquire);
+	uint64_t c = SHMLOG__LOAD(&site->cache, SHMLOG__ACQUIRE);
 	/* FAST is only ever set where the logger stamps with the TSC */
 	if (__builtin_expect((uint32_t)(c >> 32) != t->serial || !(c & SHMLOG__SITE_FAST), 0))
 		return (uint8_t *)0;
@@ -351,7 +384,7 @@ static inline __attribute__((always_inline)) void shmlog__end(struct shmlog__rin
 	rp->tail += size;
 	/* release: the record bytes are written before the consumer can see the
 	 * new tail (pairs with the collector's acquire load of tail) */
-	atomic_store_explicit(rp->tail_pub, rp->tail, memory_order_release);
+	SHMLOG__STORE(rp->tail_pub, rp->tail, SHMLOG__RELEASE);
 	uint64_t win = ts >> SHMLOG__QUIET_SHIFT;
 	if (__builtin_expect(win != rp->last_win, 0)) {
 		rp->last_win = win;
@@ -377,7 +410,7 @@ static inline uint8_t *shmlog__put_u64(uint8_t *p, unsigned long long v)
 	return p + 8;
 }
 
-static inline uint8_t *shmlog__put_bool(uint8_t *p, _Bool v)
+static inline uint8_t *shmlog__put_bool(uint8_t *p, SHMLOG__BOOL v)
 {
 	*p = (uint8_t)v;
 	return p + 1;
@@ -444,6 +477,7 @@ __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint
 	return d + len;
 }
 
+#ifndef __cplusplus
 #define SHMLOG__TYPE(x)                                                                                    \
 	_Generic((x), _Bool: SHMLOG__T_INT32, char: SHMLOG__T_INT32, signed char: SHMLOG__T_INT32,        \
 		unsigned char: SHMLOG__T_INT32, short: SHMLOG__T_INT32, unsigned short: SHMLOG__T_INT32,   \
@@ -471,9 +505,119 @@ __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint
 #define SHMLOG__T_(x) SHMLOG__TYPE(x),
 #define SHMLOG__W_(x) +SHMLOG__WORST1(x)
 #define SHMLOG__P_(x) shmlog__p_ = SHMLOG__PUT1(x)(shmlog__p_, (x));
+#define SHMLOG__V_(x) , (x)
+#else
+/*
+ * C++: templates stand where C uses _Generic. An argument's kind is its
+ * decayed type's (enums as their underlying type); std::string and
+ * std::string_view are strings, copied by value. The general path takes
+ * C-compatible values: a std::string_view is copied into a temporary
+ * std::string that lives until shmlog__log() returns (the end of the full
+ * expression).
+ */
+extern "C++" {
+namespace shmlog__cxx {
+template <class D, bool = std::is_enum_v<D>> struct unenum { using type = D; };
+template <class D> struct unenum<D, true> { using type = std::underlying_type_t<D>; };
+/* The type an argument is logged as: T as decltype((x)) or a const T & parameter. */
+template <class T> using arg_t = typename unenum<std::decay_t<T>>::type;
+template <class A> constexpr bool is_text = std::is_same_v<A, std::string> || std::is_same_v<A, std::string_view>;
+template <class A> constexpr bool is_cstr = std::is_same_v<A, char *> || std::is_same_v<A, const char *>;
+
+/* std::string(_view) by value: shmlog__put_str's record form, its length known. */
+inline uint8_t *put_strn(uint8_t *p, const char *s, size_t len)
+{
+	/* 0x8000: SHMLOG_STR_TRUNCATED, 0x7fff: SHMLOG_STR_LEN_MASK (static_assert in internal.h) */
+	uint16_t n = len > SHMLOG_MAX_STRING ? (uint16_t)(SHMLOG_MAX_STRING | 0x8000u) : (uint16_t)len;
+	len = n & 0x7fffu;
+	__builtin_memcpy(p + 2, s, len);
+	__builtin_memcpy(p, &n, 2);
+	return p + 2 + len;
+}
+
+/* Any string, argument or field value, by value. */
+template <class T> __attribute__((always_inline)) inline uint8_t *put_string(uint8_t *p, const T &v)
+{
+	if constexpr (is_text<arg_t<const T &>>)
+		return put_strn(p, v.data(), v.size());
+	else
+		return shmlog__put_str(p, v);
+}
+
+/* How a value is stored: its kind (SHMLOG__T_* or SHMLOG__F_*) and the most bytes it takes. */
+struct kind { int id; unsigned worst; };
+constexpr kind string_kind(int id) { return {id, 2u + SHMLOG_MAX_STRING}; }
+
+/* An argument's kind, as SHMLOG__TYPE and SHMLOG__WORST1 give it in C. */
+template <class A> constexpr kind arg_kind()
+{
+	if constexpr (is_text<A> || is_cstr<A>) {
+		return string_kind(SHMLOG__T_STRING);
+	} else if constexpr (std::is_integral_v<A>) {
+		static_assert(sizeof(A) <= 8, "a shmlog argument integer has at most 64 bits");
+		return {sizeof(A) <= 4 ? SHMLOG__T_INT32 : SHMLOG__T_INT64, 8u};
+	} else if constexpr (std::is_same_v<A, long double>) {
+		return {SHMLOG__T_LDOUBLE, 16u};
+	} else if constexpr (std::is_same_v<A, float> || std::is_same_v<A, double>) {
+		return {SHMLOG__T_DOUBLE, 8u};
+	} else {
+		static_assert(std::is_pointer_v<A> || std::is_null_pointer_v<A>,
+			      "a shmlog argument is an integer, a floating type, a pointer, a C string, "
+			      "std::string or std::string_view");
+		return {SHMLOG__T_POINTER, 8u};
+	}
+}
+
+template <class T> __attribute__((always_inline)) inline uint8_t *put(uint8_t *p, const T &v)
+{
+	using A = arg_t<const T &>;
+	constexpr int k = arg_kind<A>().id;
+	if constexpr (k == SHMLOG__T_STRING)
+		return put_string(p, v);
+	else if constexpr (k == SHMLOG__T_INT32)
+		return shmlog__put_i32(p, static_cast<int>(v));
+	else if constexpr (k == SHMLOG__T_INT64)
+		return shmlog__put_i64(p, static_cast<long long>(v));
+	else if constexpr (k == SHMLOG__T_DOUBLE)
+		return shmlog__put_f64(p, static_cast<double>(v));
+	else if constexpr (k == SHMLOG__T_LDOUBLE)
+		return shmlog__put_ld(p, v);
+	else
+		return shmlog__put_ptr(p, (const void *)v);
+}
+
+/* A value as the general path's va_list (and the printf check) take it. */
+template <class T> inline auto varg(const T &v, [[maybe_unused]] std::string &&tmp)
+{
+	using A = arg_t<const T &>;
+	if constexpr (std::is_same_v<A, std::string>) {
+		return v.c_str();
+	} else if constexpr (std::is_same_v<A, std::string_view>) {
+		tmp.assign(v.data(), v.size() > SHMLOG_MAX_STRING ? SHMLOG_MAX_STRING + 1 : v.size());
+		return tmp.c_str();
+	} else {
+		return static_cast<A>(v);
+	}
+}
+
+} /* namespace shmlog__cxx */
+}
+
+#define SHMLOG__T_(x) shmlog__cxx::arg_kind<shmlog__cxx::arg_t<decltype((x))>>().id,
+#define SHMLOG__W_(x) +shmlog__cxx::arg_kind<shmlog__cxx::arg_t<decltype((x))>>().worst
+#define SHMLOG__P_(x) shmlog__p_ = shmlog__cxx::put(shmlog__p_, (x));
+#define SHMLOG__V_(x) , shmlog__cxx::varg((x), std::string())
+#endif
 
 /* Argument counting and a per-argument map, up to 32 arguments. */
-#define SHMLOG__NARGS(...) SHMLOG__NARGS_(_, ##__VA_ARGS__, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+/* strict C++ (-std=c++17) keeps the comma of ", ##__VA_ARGS__" for present but empty arguments */
+#ifdef __cplusplus
+#define SHMLOG__COMMA_VA(...) __VA_OPT__(,) __VA_ARGS__
+#else
+#define SHMLOG__COMMA_VA(...) , ##__VA_ARGS__
+#endif
+#define SHMLOG__NARGS(...) SHMLOG__NARGS_X(_ SHMLOG__COMMA_VA(__VA_ARGS__), 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define SHMLOG__NARGS_X(...) SHMLOG__NARGS_(__VA_ARGS__)
 #define SHMLOG__NARGS_(_, _1, _2, _3, _4, _5, _6, _7, _8, _9, _10, _11, _12, _13, _14, _15, _16, _17, _18, _19, _20, _21, _22, _23, _24, _25, _26, _27, _28, _29, _30, _31, _32, n, ...) n
 #define SHMLOG__CAT(a, b) SHMLOG__CAT_(a, b)
 #define SHMLOG__CAT_(a, b) a##b
@@ -512,16 +656,19 @@ __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint
 #define SHMLOG__EACH_31(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22) M(a23) M(a24) M(a25) M(a26) M(a27) M(a28) M(a29) M(a30) M(a31)
 #define SHMLOG__EACH_32(M, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31, a32) M(a1) M(a2) M(a3) M(a4) M(a5) M(a6) M(a7) M(a8) M(a9) M(a10) M(a11) M(a12) M(a13) M(a14) M(a15) M(a16) M(a17) M(a18) M(a19) M(a20) M(a21) M(a22) M(a23) M(a24) M(a25) M(a26) M(a27) M(a28) M(a29) M(a30) M(a31) M(a32)
 
+/* A call site's static initializer, every member in order (C and C++ alike). */
+#define SHMLOG__SITE_INIT(fmt, lvl, fields, ...)                                                           \
+	{(fmt), __FILE__, __LINE__, (lvl), SHMLOG__NARGS(__VA_ARGS__),                                     \
+	 {SHMLOG__EACH(SHMLOG__T_, ##__VA_ARGS__) 0}, 0, 0, 0, {0}, (fields)}
+
 #define SHMLOG__LOG(lg, lvl, fmt, ...)                                                                     \
 	do {                                                                                               \
-		static struct shmlog__site shmlog__site_ = {(fmt), __FILE__, __LINE__, (lvl),              \
-							    SHMLOG__NARGS(__VA_ARGS__),                   \
-							    {SHMLOG__EACH(SHMLOG__T_, ##__VA_ARGS__) 0}}; \
+		static struct shmlog__site shmlog__site_ = SHMLOG__SITE_INIT(fmt, lvl, 0, ##__VA_ARGS__); \
 		struct shmlog *shmlog__lg_ = (lg);                                                         \
 		struct shmlog__tls *shmlog__t_ = shmlog__slot(shmlog__lg_);                                \
 		if (__builtin_expect(shmlog__enabled(shmlog__lg_, shmlog__t_, (lvl)), 1)) {                \
 			if (0)                                                                             \
-				shmlog__check_format(fmt, ##__VA_ARGS__);                                  \
+				shmlog__check_format(fmt SHMLOG__EACH(SHMLOG__V_, ##__VA_ARGS__));         \
 			struct shmlog__ring *shmlog__rp_;                                                  \
 			uint64_t shmlog__ts_;                                                              \
 			uint8_t *shmlog__p_ = shmlog__begin(                                               \
@@ -532,7 +679,7 @@ __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint
 				SHMLOG__EACH(SHMLOG__P_, ##__VA_ARGS__)                                    \
 				shmlog__end(shmlog__rp_, shmlog__start_, shmlog__p_, shmlog__ts_);         \
 			} else {                                                                           \
-				shmlog__log(shmlog__lg_, &shmlog__site_, ##__VA_ARGS__);                   \
+				shmlog__log(shmlog__lg_, &shmlog__site_ SHMLOG__EACH(SHMLOG__V_, ##__VA_ARGS__)); \
 			}                                                                                  \
 		}                                                                                          \
 	} while (0)
@@ -547,6 +694,7 @@ __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint
 
 /* ---- structured fields: the machinery of SHMLOG_*_KV ---- */
 
+#ifndef __cplusplus
 /* A value's field kind; no default branch, so any other type does not compile. */
 #define SHMLOG__FKIND(v)                                                                                   \
 	_Generic((v), char: SHMLOG__F_I64, signed char: SHMLOG__F_I64, short: SHMLOG__F_I64,              \
@@ -587,16 +735,78 @@ static inline const char *shmlog__fv_str(const char *v) { return v; }
 		unsigned long long: shmlog__fv_u64, float: shmlog__fv_f64, double: shmlog__fv_f64,        \
 		_Bool: shmlog__fv_bool, char *: shmlog__fv_str, const char *: shmlog__fv_str)(v)
 
-/* Per-pair pieces, applied by SHMLOG__KV_EACH below. A key pasted between
- * two empty literals is a string literal or a syntax error. */
-#define SHMLOG__FCHK_(k, v)                                                                                \
-	_Static_assert(sizeof("" k "") > 1 && sizeof("" k "") <= 256,                                      \
-		       "a SHMLOG_*_KV key is a non-empty string literal of at most 255 bytes");
 #define SHMLOG__FK_(k, v) SHMLOG__FKIND(v),
-#define SHMLOG__FKEY_(k, v) "" k "",
 #define SHMLOG__FW_(k, v) +SHMLOG__FWORST(v)
 #define SHMLOG__FP_(k, v) shmlog__p_ = SHMLOG__FPUT(v)(shmlog__p_, (v));
 #define SHMLOG__FA_(k, v) , SHMLOG__FARG(v)
+#else
+/* C++: a value's field kind, as SHMLOG__FKIND and SHMLOG__FWORST give it in C. */
+extern "C++" {
+namespace shmlog__cxx {
+template <class A> constexpr kind field_kind()
+{
+	if constexpr (std::is_same_v<A, bool>) {
+		return {SHMLOG__F_BOOL, 1u};
+	} else if constexpr (is_text<A> || is_cstr<A>) {
+		return string_kind(SHMLOG__F_STRING);
+	} else if constexpr (std::is_integral_v<A>) {
+		static_assert(sizeof(A) <= 8, "a SHMLOG_*_KV integer value has at most 64 bits");
+		return {std::is_same_v<A, char> || std::is_signed_v<A> ? SHMLOG__F_I64 : SHMLOG__F_U64, 8u};
+	} else {
+		static_assert(std::is_same_v<A, float> || std::is_same_v<A, double>,
+			      "a SHMLOG_*_KV value is an integer, float, double, bool, a C string, "
+			      "std::string or std::string_view");
+		return {SHMLOG__F_F64, 8u};
+	}
+}
+
+template <class T> __attribute__((always_inline)) inline uint8_t *fput(uint8_t *p, const T &v)
+{
+	using A = arg_t<const T &>;
+	constexpr int k = field_kind<A>().id;
+	if constexpr (k == SHMLOG__F_STRING)
+		return put_string(p, v);
+	else if constexpr (k == SHMLOG__F_BOOL)
+		return shmlog__put_bool(p, v);
+	else if constexpr (k == SHMLOG__F_I64)
+		return shmlog__put_i64(p, static_cast<long long>(v));
+	else if constexpr (k == SHMLOG__F_U64)
+		return shmlog__put_u64(p, static_cast<unsigned long long>(v));
+	else
+		return shmlog__put_f64(p, static_cast<double>(v));
+}
+
+/* A value as the general path reads it from its va_list (shmlog__fv_* in C). */
+template <class T> inline auto farg(const T &v, std::string &&tmp)
+{
+	using A = arg_t<const T &>;
+	constexpr int k = field_kind<A>().id;
+	if constexpr (k == SHMLOG__F_STRING)
+		return static_cast<const char *>(varg(v, static_cast<std::string &&>(tmp)));
+	else if constexpr (k == SHMLOG__F_BOOL)
+		return static_cast<int>(v);
+	else if constexpr (k == SHMLOG__F_I64)
+		return static_cast<long long>(v);
+	else if constexpr (k == SHMLOG__F_U64)
+		return static_cast<unsigned long long>(v);
+	else
+		return static_cast<double>(v);
+}
+} /* namespace shmlog__cxx */
+}
+
+#define SHMLOG__FK_(k, v) shmlog__cxx::field_kind<shmlog__cxx::arg_t<decltype((v))>>().id,
+#define SHMLOG__FW_(k, v) +shmlog__cxx::field_kind<shmlog__cxx::arg_t<decltype((v))>>().worst
+#define SHMLOG__FP_(k, v) shmlog__p_ = shmlog__cxx::fput(shmlog__p_, (v));
+#define SHMLOG__FA_(k, v) , shmlog__cxx::farg((v), std::string())
+#endif
+
+/* Per-pair pieces, applied by SHMLOG__KV_EACH below. A key pasted between
+ * two empty literals is a string literal or a syntax error. */
+#define SHMLOG__FCHK_(k, v)                                                                                \
+	SHMLOG__STATIC_ASSERT(sizeof("" k "") > 1 && sizeof("" k "") <= 256,                                      \
+		       "a SHMLOG_*_KV key is a non-empty string literal of at most 255 bytes");
+#define SHMLOG__FKEY_(k, v) "" k "",
 
 /* Elements of a parenthesised list (up to 40, so that 17 pairs still count
  * and are refused by the static assert), and a per-pair map of up to 16. */
@@ -626,21 +836,19 @@ static inline const char *shmlog__fv_str(const char *v) { return v; }
  * arguments (inline) or passed after them, converted (general path). */
 #define SHMLOG__LOG_KV(lg, lvl, kv, fmt_, ...)                                                                \
 	do {                                                                                               \
-		_Static_assert(SHMLOG__KVN kv % 2 == 0 && SHMLOG__KVN kv <= 2 * SHMLOG__MAX_FIELDS,       \
+		SHMLOG__STATIC_ASSERT(SHMLOG__KVN kv % 2 == 0 && SHMLOG__KVN kv <= 2 * SHMLOG__MAX_FIELDS,       \
 			       "SHMLOG_*_KV takes 1 to 16 (key, value) pairs");                            \
 		SHMLOG__KV_EACH(SHMLOG__FCHK_, kv)                                                         \
 		static const struct shmlog__fields shmlog__fields_ = {                                     \
 			SHMLOG__KVN kv / 2, {SHMLOG__KV_EACH(SHMLOG__FK_, kv)},                            \
 			{SHMLOG__KV_EACH(SHMLOG__FKEY_, kv)}};                                             \
-		static struct shmlog__site shmlog__site_ = {                                               \
-			.fmt = (fmt_), .file = __FILE__, .line = __LINE__, .level = (lvl),                  \
-			.ntypes = SHMLOG__NARGS(__VA_ARGS__),                                              \
-			.types = {SHMLOG__EACH(SHMLOG__T_, ##__VA_ARGS__) 0}, .fields = &shmlog__fields_}; \
+		static struct shmlog__site shmlog__site_ =                                                 \
+			SHMLOG__SITE_INIT(fmt_, lvl, &shmlog__fields_, ##__VA_ARGS__);                      \
 		struct shmlog *shmlog__lg_ = (lg);                                                         \
 		struct shmlog__tls *shmlog__t_ = shmlog__slot(shmlog__lg_);                                \
 		if (__builtin_expect(shmlog__enabled(shmlog__lg_, shmlog__t_, (lvl)), 1)) {                \
 			if (0)                                                                             \
-				shmlog__check_format(fmt_, ##__VA_ARGS__);                                  \
+				shmlog__check_format(fmt_ SHMLOG__EACH(SHMLOG__V_, ##__VA_ARGS__));        \
 			struct shmlog__ring *shmlog__rp_;                                                  \
 			uint64_t shmlog__ts_;                                                              \
 			uint8_t *shmlog__p_ = shmlog__begin(                                               \
@@ -653,8 +861,8 @@ static inline const char *shmlog__fv_str(const char *v) { return v; }
 				SHMLOG__KV_EACH(SHMLOG__FP_, kv)                                           \
 				shmlog__end(shmlog__rp_, shmlog__start_, shmlog__p_, shmlog__ts_);         \
 			} else {                                                                           \
-				shmlog__log(shmlog__lg_, &shmlog__site_,                                   \
-					    ##__VA_ARGS__ SHMLOG__KV_EACH(SHMLOG__FA_, kv));               \
+				shmlog__log(shmlog__lg_, &shmlog__site_ SHMLOG__EACH(SHMLOG__V_, ##__VA_ARGS__) \
+					    SHMLOG__KV_EACH(SHMLOG__FA_, kv));                             \
 			}                                                                                  \
 		}                                                                                          \
 	} while (0)

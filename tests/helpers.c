@@ -150,3 +150,19 @@ void th_umount(const char *dir)
 	char *argv[] = {"/bin/umount", "-l", (char *)dir, NULL};
 	th_waitpid_timeout(th_spawn(argv, "/dev/null", "/dev/null", NULL), 10000);
 }
+
+/* The source directory, from the build directory's meson-info. */
+char *th_source_dir(void)
+{
+	char *info = th_build_path("meson-info/meson-info.json");
+	char *j = th_read_file(info, NULL);
+	free(info);
+	const char *k = j ? strstr(j, "\"source\": \"") : NULL;
+	char *src = NULL;
+	if (k) {
+		k += strlen("\"source\": \"");
+		src = strndup(k, strcspn(k, "\""));
+	}
+	free(j);
+	return src;
+}

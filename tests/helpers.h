@@ -18,6 +18,9 @@ void th_rmrf(const char *path);
 /* Path of a built program: $SHMLOG_BUILD_DIR/rel. Returns a malloc'd path. */
 char *th_build_path(const char *rel);
 
+/* The source directory (from the build directory's meson-info): a malloc'd path, or NULL. */
+char *th_source_dir(void);
+
 /* Read a whole file (NUL-terminated, malloc'd); NULL if it cannot be read. *len may be NULL. */
 char *th_read_file(const char *path, size_t *len);
 

@@ -405,25 +405,11 @@ Test(fields, shmlog_read_prints_the_fields_in_text_and_json)
 
 /* ---- what must not compile ---- */
 
-/* The source directory, from the build directory's meson-info. Returns a malloc'd path. */
-static char *source_dir(void)
-{
-	char *info = th_build_path("meson-info/meson-info.json");
-	char *j = th_read_file(info, NULL);
-	free(info);
-	cr_assert(j, "no meson-info in the build directory");
-	const char *k = strstr(j, "\"source\": \"");
-	cr_assert(k);
-	k += strlen("\"source\": \"");
-	char *src = strndup(k, strcspn(k, "\""));
-	free(j);
-	return src;
-}
-
 /* Whether cc -fsyntax-only accepts a program with body inside main. */
 static bool compiles(const char *body)
 {
-	char *src = source_dir(), *file = NULL, *inc = NULL;
+	char *src = th_source_dir(), *file = NULL, *inc = NULL;
+	cr_assert(src, "no source directory in the build directory's meson-info");
 	cr_assert(asprintf(&file, "%s/snippet.c", dir) > 0 && asprintf(&inc, "-I%s/producer", src) > 0);
 	FILE *f = fopen(file, "w");
 	cr_assert(f);
