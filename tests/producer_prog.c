@@ -3,7 +3,7 @@
  *
  *   producer_prog -d DIR [-n NAME] [-t THREADS] [-r RECORDS] [-p drop|block]
  *                 [-R RING_BYTES] [-m MAX_THREADS] [-f FLUSH_MS] [-C] [-k] [-T BLOCK_TIMEOUT_MS]
- *                 [-H] [-S] [-A] [-y SYNC_MS] [-L] [-F CHILD_RECORDS] [-W FILE] [-w WAVES] [-V]
+ *                 [-H] [-S] [-A] [-y SYNC_MS] [-L] [-F CHILD_RECORDS] [-W FILE] [-G GATE] [-w WAVES] [-V]
  *
  * Each thread t logs RECORDS records "rec t=T i=I s=S d=D x=X" (see
  * EXPECT_FMT) at INFO, plus one DEBUG record (below the default threshold).
@@ -14,7 +14,8 @@
  * "durable" (prints "durable_ms=MS", how long the call took). -F forks after
  * the threads: the child logs CHILD_RECORDS records "child i=I" through the
  * same logger, flushes and exits (prints "child_flush=RC", "child=STATUS").
- * -W waits until FILE exists before exiting (keeps the process alive).
+ * -W waits until FILE exists before exiting (keeps the process alive); -G
+ * waits until GATE exists before logging (the segment exists meanwhile).
  * -w WAVES runs the threads WAVES times (each wave's threads exit and give
  * their rings back; wave k logs i = k * RECORDS ... (k + 1) * RECORDS - 1).
  * -V keeps one more thread switching the threshold between TRACE and INFO
@@ -59,6 +60,16 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Wait until file (if not NULL) exists: the test's go-ahead. */
+static void wait_for(const char *file)
+{
+	struct stat sb;
+	while (file && stat(file, &sb) != 0) {
+		struct timespec d = {0, 5 * 1000 * 1000};
+		nanosleep(&d, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct shmlog_options o = {.name = "prod"};
@@ -66,8 +77,8 @@ int main(int argc, char **argv)
 	int do_close = 0, do_kill = 0, do_segv = 0, do_abort = 0, sync_ms = -1, durable = 0;
 	long child_records = -1, waves = 1;
 	int switch_levels = 0;
-	const char *wait_file = NULL;
-	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:w:V")) != -1) {
+	const char *wait_file = NULL, *gate_file = NULL;
+	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:G:w:V")) != -1) {
 		switch (opt) {
 		case 'd': o.dir = optarg; break;
 		case 'n': o.name = optarg; break;
@@ -87,6 +98,7 @@ int main(int argc, char **argv)
 		case 'L': durable = 1; o.sync_level = SHMLOG_LEVEL_WARN; o.sync_timeout_ms = 5000; break;
 		case 'F': child_records = atol(optarg); break;
 		case 'W': wait_file = optarg; break;
+		case 'G': gate_file = optarg; break;
 		case 'w': waves = atol(optarg); break;
 		case 'V': switch_levels = 1; break;
 		default: return 2;
@@ -100,6 +112,7 @@ int main(int argc, char **argv)
 	pthread_t th[256], switcher;
 	if (switch_levels)
 		pthread_create(&switcher, NULL, level_switcher, NULL);
+	wait_for(gate_file);
 	for (wave = 0; wave < waves; wave++) {
 		for (int t = 0; t < threads && t < 256; t++)
 			pthread_create(&th[t], NULL, worker, (void *)(long)t);
@@ -147,11 +160,7 @@ int main(int argc, char **argv)
 		abort();
 	if (do_kill)
 		raise(SIGKILL);
-	struct stat sb;
-	while (wait_file && stat(wait_file, &sb) != 0) {
-		struct timespec d = {0, 5 * 1000 * 1000};
-		nanosleep(&d, NULL);
-	}
+	wait_for(wait_file);
 	if (do_close)
 		shmlog_close(lg);
 	return 0;

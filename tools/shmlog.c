@@ -5,6 +5,7 @@
  *   shmlog recover [--output FILE] [--cleanup] [--json] [DIR]
  *                                               read every orphaned segment
  *   shmlog stat [DIR]                           list segments and their rings
+ *   shmlog tail [-f] [--json] SEGMENT|NAME|PID  follow a live process (tools/tail.c)
  *
  * A segment stays behind when its producer dies and no collector drains it.
  * This tool reads it with the collector's own reader (shared/reader.h): the
@@ -56,18 +57,16 @@
 #include "shared/reader.h"
 #include "shared/segment.h"
 #include "shared/text.h"
+#include "tools/cli.h"
 
-#define EXIT_MISUSE 2
 #define OUT_FLUSH_BYTES (64u * 1024u)  /* write the output buffer out beyond this */
 #define READ_BATCH_RECORDS 4096u    /* records per reader cycle */
 #define CONSUMED_MARK "[consumed] "    /* text-format prefix of --all's consumed records */
 
 /* ---------------------------------------------------------------- messages */
 
-static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* Print "shmlog: <message>" as one line on stderr. Returns nothing. */
-static void complain(const char *fmt, ...)
+void complain(const char *fmt, ...)
 {
 	char line[PATH_MAX + 512];
 	va_list ap;
@@ -87,6 +86,7 @@ static const char usage_main[] =
 	"  recover [--output FILE] [--cleanup] [--json] [DIR]\n"
 	"                                       print the records of every orphaned segment in DIR\n"
 	"  stat [DIR]                           list the segments in DIR and their rings\n"
+	"  tail [-f] [--json] SEGMENT|NAME|PID  print a process's records, without consuming them\n"
 	"\n"
 	"DIR defaults to $SHMLOG_DIR, else " SHMLOG_DEFAULT_DIR ".\n"
 	"Run 'shmlog COMMAND --help' for a command's options.\n"
@@ -130,9 +130,8 @@ static const char usage_stat[] =
 	"  -h, --help   print this help\n";
 
 /* Report a misuse of cmd (one line), print its usage on stderr. Returns EXIT_MISUSE. */
-static int misuse(const char *usage, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static int misuse(const char *usage, const char *cmd, const char *fmt, ...)
+int misuse(const char *usage, const char *cmd, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -145,20 +144,12 @@ static int misuse(const char *usage, const char *cmd, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ output */
 
-/* Where formatted lines go: a buffer written out to fd when it grows. */
-struct out {
-	int fd;
-	const char *name; /* for messages: the file, or "standard output" */
-	struct sbuf buf;
-	int err;          /* first write error (-errno), 0 if none */
-};
-
 /*
  * Write everything buffered to o->fd, retrying short writes and EINTR. On the
  * first failure, report it (naming the output) and keep it in o->err; later
  * output is discarded. Returns 0, or o->err.
  */
-static int out_flush(struct out *o)
+int out_flush(struct out *o)
 {
 	size_t done = 0;
 	while (!o->err && done < o->buf.len) {
@@ -197,19 +188,13 @@ static int out_sync(struct out *o)
 
 /* --------------------------------------------------------------- processes */
 
-enum proc_state {
-	PROC_ALIVE,
-	PROC_DEAD,   /* no such process, or a zombie that will never write again */
-	PROC_REUSED, /* the pid belongs to a process started at another time */
-};
-
 /*
  * Whether the producer of s still runs: kill(pid, 0), then /proc/PID/stat for
  * zombies and for a start time different from the one in the header (the pid
  * was reused). When /proc cannot be read the process counts as alive, the
  * safe answer for recover. Returns a PROC_* value.
  */
-static enum proc_state proc_state(const struct seg *s)
+enum proc_state proc_state(const struct seg *s)
 {
 	pid_t pid = (pid_t)s->pid;
 	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
@@ -234,7 +219,7 @@ static enum proc_state proc_state(const struct seg *s)
 }
 
 /* Whether the producer closed its logger (nothing more will be written). Returns that. */
-static bool seg_closed(const struct seg *s)
+bool seg_closed(const struct seg *s)
 {
 	/* acquire: pairs with shmlog_close's release of the state */
 	return atomic_load_explicit(&s->hdr->state, memory_order_acquire) == SHMLOG_SEG_CLOSED;
@@ -383,7 +368,7 @@ static const struct option long_read[] = {
 };
 
 /* Report getopt's answer c ('?' unknown option, ':' missing argument) as a misuse. Returns EXIT_MISUSE. */
-static int option_misuse(const char *usage, const char *cmd, int c, char **argv)
+int option_misuse(const char *usage, const char *cmd, int c, char **argv)
 {
 	const char *arg = argv[optind - 1];
 	if (c == ':')
@@ -446,7 +431,7 @@ static int is_segment_name(const struct dirent *e)
  * The segment files in dir, sorted by name, in *names (free each and the
  * array). Reports a directory that cannot be read. Returns the count or -errno.
  */
-static int list_segments(const char *dir, struct dirent ***names)
+int list_segments(const char *dir, struct dirent ***names)
 {
 	int n = scandir(dir, names, is_segment_name, alphasort);
 	if (n < 0) {
@@ -458,14 +443,14 @@ static int list_segments(const char *dir, struct dirent ***names)
 }
 
 /* The segment directory when none is given: $SHMLOG_DIR, else the default. Returns it. */
-static const char *default_dir(void)
+const char *default_dir(void)
 {
 	const char *d = getenv("SHMLOG_DIR");
 	return d && *d ? d : SHMLOG_DEFAULT_DIR;
 }
 
 /* Free what list_segments() returned. Returns nothing. */
-static void free_names(struct dirent **names, int n)
+void free_names(struct dirent **names, int n)
 {
 	for (int i = 0; i < n; i++)
 		free(names[i]);
@@ -724,6 +709,7 @@ int main(int argc, char **argv)
 			const char *u = strcmp(sub, "read") == 0      ? usage_read
 					: strcmp(sub, "recover") == 0 ? usage_recover
 					: strcmp(sub, "stat") == 0    ? usage_stat
+					: strcmp(sub, "tail") == 0    ? usage_tail
 								      : NULL;
 			if (!u)
 				return misuse(usage_main, NULL, "unknown command '%s'", sub);
@@ -740,6 +726,8 @@ int main(int argc, char **argv)
 		return cmd_recover(argc - 1, argv + 1);
 	if (strcmp(cmd, "stat") == 0)
 		return cmd_stat(argc - 1, argv + 1);
+	if (strcmp(cmd, "tail") == 0)
+		return cmd_tail(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return misuse(usage_main, NULL, "unknown option '%s'", cmd);
 	return misuse(usage_main, NULL, "unknown command '%s'", cmd);

@@ -1,0 +1,268 @@
+/*
+ * test_cli_tail.c — `shmlog tail` on real producers: it prints a live
+ * segment without consuming it, finds a segment by logger name or pid,
+ * follows (-f) records committed after it started and stops by itself when
+ * the producer ends, prints JSON, and, overtaken by a real collector, says
+ * how many records it missed (printed + missed = committed). Misuse exits 2
+ * with the usage, an unknown name 1 with one line.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli_util.h"
+#include "helpers.h"
+
+TestSuite(tail, .init = setup, .fini = teardown);
+
+Test(tail, prints_a_live_segment_without_consuming_it)
+{
+	struct prod p = start_producer(2, 100, END_HOLD, 64 * 1024);
+	char *seg = segment_of(p.pid);
+	struct result r = run_tool("tail", seg);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_empty(r.err);
+	check_all_records(r.out, p.pid, 2, 100);
+	result_free(&r);
+	struct mapped m = map_rw(seg);
+	for (uint32_t i = 0; i < hdr_of(&m)->ring_count; i++)
+		cr_assert_eq(atomic_load(&ring_of(&m, i)->head), 0, "ring %u consumed by tail", i);
+	unmap(&m);
+	r = run_tool("read", seg); /* still all there for a collector */
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	check_all_records(r.out, p.pid, 2, 100);
+	result_free(&r);
+	prod_release(&p);
+	free(seg);
+}
+
+Test(tail, finds_the_segment_by_logger_name_and_by_pid_and_prints_json)
+{
+	struct prod p = start_producer(1, 40, END_HOLD, 64 * 1024);
+	cr_assert_eq(setenv("SHMLOG_DIR", dir, 1), 0);
+	struct result r = run_tool("tail", NAME);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	check_all_records(r.out, p.pid, 1, 40);
+	result_free(&r);
+	char pid[16];
+	snprintf(pid, sizeof pid, "%d", (int)p.pid);
+	r = run_tool("tail", "--json", pid);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	int lines = 0;
+	char *save = NULL;
+	for (char *l = strtok_r(r.out, "\n", &save); l; l = strtok_r(NULL, "\n", &save), lines++) {
+		struct jfield f[12];
+		struct line pl;
+		parse_json_line(l, p.pid, f, &pl);
+		int idx;
+		check_message(&pl, 1, 40, &idx);
+		cr_assert_eq(idx, lines, "in order");
+	}
+	cr_assert_eq(lines, 40);
+	result_free(&r);
+	prod_release(&p);
+}
+
+/* For th_wait_until: the tool's output file holds at least this many lines. */
+struct out_wait {
+	const char *path;
+	int lines;
+};
+
+static bool out_has_lines(void *arg)
+{
+	struct out_wait *w = arg;
+	char *s = th_read_file(w->path, NULL);
+	bool ok = s && count_lines(s) >= w->lines;
+	free(s);
+	return ok;
+}
+
+Test(tail, follow_stops_by_itself_when_the_producer_ends)
+{
+	struct prod p = start_producer(2, 50, END_HOLD, 64 * 1024);
+	/* tail must not hold the pipe whose closing releases the producer */
+	cr_assert(fcntl(p.release, F_SETFD, FD_CLOEXEC) == 0 && fcntl(p.ready, F_SETFD, FD_CLOEXEC) == 0);
+	char *seg = segment_of(p.pid), *out = NULL, *err = NULL;
+	cr_assert(asprintf(&out, "%s/tail.out", work) > 0 && asprintf(&err, "%s/tail.err", work) > 0);
+	char *argv[] = {bin, "tail", "-f", seg, NULL};
+	pid_t t = th_spawn(argv, out, err, NULL);
+	struct out_wait w = {out, 100};
+	cr_assert(th_wait_until(out_has_lines, &w, WAIT_MS), "tail -f did not print the 100 records");
+	cr_assert_eq(waitpid(t, NULL, WNOHANG), 0, "tail -f ended while the producer runs");
+	prod_release(&p);
+	int st = th_waitpid_timeout(t, WAIT_MS);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "tail -f did not end cleanly with its producer: 0x%x", st);
+	char *text = th_read_file(out, NULL);
+	cr_assert(text);
+	cr_assert_eq(take_end_notices(text), 1, "it says the process ended");
+	check_all_records(text, p.pid, 2, 50);
+	free(text);
+	free(seg);
+	free(out);
+	free(err);
+}
+
+/* Run tests/producer_prog on dir in the background: it logs once gate exists, then flushes. Returns its pid. */
+static pid_t spawn_gated(const char *gate, const char *records, const char *ring, const char *flush_ms)
+{
+	char *prog = th_build_path("tests/producer_prog");
+	char *argv[] = {prog, "-d", dir, "-n", "gated", "-r", (char *)records, "-R", (char *)ring, "-p", "block",
+			"-f", (char *)flush_ms, "-G", (char *)gate, NULL};
+	pid_t p = th_spawn(argv, "/dev/null", NULL, NULL);
+	cr_assert(p > 0);
+	free(prog);
+	return p;
+}
+
+/* For th_wait_until: the gated producer's segment is in dir. */
+static bool one_segment(void *arg)
+{
+	(void)arg;
+	DIR *d = opendir(dir);
+	cr_assert(d);
+	bool found = false;
+	for (struct dirent *e; !found && (e = readdir(d));)
+		found = strncmp(e->d_name, "gated.", 6) == 0;
+	closedir(d);
+	return found;
+}
+
+/* For th_wait_until: process *(pid_t *)arg has the gated segment mapped. */
+static bool maps_segment(void *arg)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)*(pid_t *)arg);
+	char *maps = th_read_file(path, NULL);
+	bool ok = maps && strstr(maps, "/gated.");
+	free(maps);
+	return ok;
+}
+
+/* The records of out ("rec t=0 i=I") are each of 0..n-1 at most once, in order; returns how many. */
+static long gated_records(const char *out, long n)
+{
+	char *copy = strdup(out), *save = NULL;
+	long count = 0, last = -1;
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		const char *m = strstr(l, ": rec t=0 i=");
+		if (!m)
+			continue;
+		long i = strtol(m + strlen(": rec t=0 i="), NULL, 10);
+		cr_assert(i > last && i < n, "record %ld after %ld", i, last);
+		last = i;
+		count++;
+	}
+	free(copy);
+	return count;
+}
+
+/* The sum of "N records missed" in err. */
+static long missed_in(const char *err)
+{
+	long sum = 0;
+	for (const char *s = strstr(err, "records missed"); s; s = strstr(s + 1, "records missed")) {
+		const char *b = s - 1;
+		while (b > err && b[-1] >= '0' && b[-1] <= '9')
+			b--;
+		sum += strtol(b, NULL, 10);
+	}
+	return sum;
+}
+
+Test(tail, follow_prints_records_committed_after_it_started)
+{
+	char *gate = NULL, *out = NULL, *err = NULL;
+	cr_assert(asprintf(&gate, "%s/gate", work) > 0 && asprintf(&out, "%s/tail.out", work) > 0 &&
+		  asprintf(&err, "%s/tail.err", work) > 0);
+	pid_t p = spawn_gated(gate, "300", "1048576", "0"); /* no collector: nothing to wait for */
+	cr_assert(th_wait_until(one_segment, NULL, WAIT_MS), "no segment");
+	cr_assert_eq(setenv("SHMLOG_DIR", dir, 1), 0);
+	char *argv[] = {bin, "tail", "-f", "gated", NULL};
+	pid_t t = th_spawn(argv, out, err, NULL);
+	FILE *g = fopen(gate, "w");
+	cr_assert(g);
+	fclose(g);
+	int st = th_waitpid_timeout(p, WAIT_MS);
+	cr_assert(st != -1 && WIFEXITED(st), "producer: 0x%x", st);
+	st = th_waitpid_timeout(t, WAIT_MS);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "tail -f: 0x%x", st);
+	char *text = th_read_file(out, NULL), *etext = th_read_file(err, NULL);
+	cr_assert(text && etext);
+	cr_assert_str_empty(etext);
+	cr_assert_eq(gated_records(text, 300), 300);
+	free(text);
+	free(etext);
+	free(gate);
+	free(out);
+	free(err);
+}
+
+Test(tail, overtaken_by_a_collector_says_how_many_records_it_missed)
+{
+	char *gate = NULL, *out = NULL, *err = NULL, *cout = NULL;
+	cr_assert(asprintf(&gate, "%s/gate", work) > 0 && asprintf(&out, "%s/tail.out", work) > 0 &&
+		  asprintf(&err, "%s/tail.err", work) > 0 && asprintf(&cout, "%s/collector.out", work) > 0);
+	char *collector = th_build_path("shmlog-collector");
+	char *cargv[] = {collector, "--dir", dir, NULL};
+	pid_t c = th_spawn(cargv, cout, "/dev/null", NULL);
+	pid_t p = spawn_gated(gate, "5000", "4096", "20000");
+	cr_assert(th_wait_until(one_segment, NULL, WAIT_MS), "no segment");
+	cr_assert_eq(setenv("SHMLOG_DIR", dir, 1), 0);
+	char *argv[] = {bin, "tail", "-f", "gated", NULL};
+	pid_t t = th_spawn(argv, out, err, NULL);
+	cr_assert(th_wait_until(maps_segment, &t, WAIT_MS), "tail -f did not open the segment");
+	cr_assert_eq(kill(t, SIGSTOP), 0); /* it falls behind: the collector frees the ring under it */
+	FILE *g = fopen(gate, "w");
+	cr_assert(g);
+	fclose(g);
+	int st = th_waitpid_timeout(p, WAIT_MS);
+	cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "producer: 0x%x", st);
+	cr_assert_eq(kill(t, SIGCONT), 0);
+	st = th_waitpid_timeout(t, WAIT_MS);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "tail -f: 0x%x", st);
+	kill(c, SIGTERM);
+	cr_assert_neq(th_waitpid_timeout(c, WAIT_MS), -1);
+	char *text = th_read_file(out, NULL), *etext = th_read_file(err, NULL), *ctext = th_read_file(cout, NULL);
+	cr_assert(text && etext && ctext);
+	long printed = gated_records(text, 5000), missed = missed_in(etext);
+	cr_assert_gt(missed, 0, "stderr: %s", etext);
+	cr_assert_eq(printed + missed, 5000, "%ld printed + %ld missed", printed, missed);
+	cr_assert_eq(gated_records(ctext, 5000), 5000, "the collector wrote everything: tail took nothing");
+	free(text);
+	free(etext);
+	free(ctext);
+	free(collector);
+	free(gate);
+	free(out);
+	free(err);
+	free(cout);
+}
+
+Test(tail, misuse_exits_2_with_the_usage_and_an_unknown_name_1)
+{
+	struct result r = run_tool("tail");
+	cr_assert_eq(r.status, 2);
+	cr_assert(strstr(r.err, "no SEGMENT, NAME or PID given") && strstr(r.err, "usage: shmlog tail"), "%s", r.err);
+	result_free(&r);
+	r = run_tool("tail", "--bogus", "x");
+	cr_assert_eq(r.status, 2);
+	result_free(&r);
+	r = run_tool("tail", "--help");
+	cr_assert_eq(r.status, 0);
+	cr_assert(strstr(r.out, "usage: shmlog tail"));
+	result_free(&r);
+	cr_assert_eq(setenv("SHMLOG_DIR", dir, 1), 0);
+	r = run_tool("tail", "nosuchlogger");
+	cr_assert_eq(r.status, 1);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "no segment of logger nosuchlogger"), "%s", r.err);
+	result_free(&r);
+}
