@@ -135,14 +135,18 @@ static bool one_segment(void *arg)
 	return found;
 }
 
-/* For th_wait_until: process *(pid_t *)arg has the gated segment mapped. */
-static bool maps_segment(void *arg)
+/* For th_wait_until: tail -f (pid *(pid_t *)arg) has the gated segment open and
+ * waits for records: it sleeps between polls (clock_nanosleep, syscall 230). */
+static bool tail_is_following(void *arg)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/maps", (int)*(pid_t *)arg);
 	char *maps = th_read_file(path, NULL);
-	bool ok = maps && strstr(maps, "/gated.");
+	snprintf(path, sizeof path, "/proc/%d/syscall", (int)*(pid_t *)arg);
+	char *sc = th_read_file(path, NULL);
+	bool ok = maps && strstr(maps, "/gated.") && sc && strncmp(sc, "230 ", 4) == 0;
 	free(maps);
+	free(sc);
 	return ok;
 }
 
@@ -218,7 +222,7 @@ Test(tail, overtaken_by_a_collector_says_how_many_records_it_missed)
 	cr_assert_eq(setenv("SHMLOG_DIR", dir, 1), 0);
 	char *argv[] = {bin, "tail", "-f", "gated", NULL};
 	pid_t t = th_spawn(argv, out, err, NULL);
-	cr_assert(th_wait_until(maps_segment, &t, WAIT_MS), "tail -f did not open the segment");
+	cr_assert(th_wait_until(tail_is_following, &t, WAIT_MS), "tail -f did not start following");
 	cr_assert_eq(kill(t, SIGSTOP), 0); /* it falls behind: the collector frees the ring under it */
 	FILE *g = fopen(gate, "w");
 	cr_assert(g);
