@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "notify.h"
 
 #define BUSY_BATCH 1024u /* records in a cycle above which the next cycle starts at once */
 #define TRICKLE_US 100u  /* pause after a smaller cycle */
@@ -357,8 +358,11 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 		return rc;
 	}
 	discover_scan(&c);
-	if (!once)
+	if (!once) {
+		notify_send("READY=1"); /* systemd Type=notify: set up, collecting */
 		run_loop(&c);
+		notify_send("STOPPING=1");
+	}
 	discover_scan(&c); /* segments that appeared since the last scan count too */
 	drain_all(&c);
 	teardown(&c);

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -94,6 +95,35 @@ Test(config, uses_defaults_and_one_console_writer_without_a_file)
 	cr_assert_eq(c.writers[0].format, TEXT_FORMAT_TEXT);
 	config_free(&c);
 	cr_assert_eq(c.n_writers, 0);
+}
+
+Test(config, the_installed_default_config_is_the_built_in_default)
+{
+	struct collector_config b, f;
+	struct diag d;
+	char *src = th_source_dir(), *path = NULL;
+	cr_assert(src && asprintf(&path, "%s/collector/dist/collector.conf", src) > 0);
+	cr_assert_eq(config_load(&b, NULL, &d, NULL), 0);
+	cr_assert_eq(config_load(&f, path, &d, NULL), 0, "%s", d.msg);
+	cr_assert_str_eq(f.dir, b.dir);
+	cr_assert_eq(f.merge_window_us, b.merge_window_us);
+	cr_assert_eq(f.poll_max_ms, b.poll_max_ms);
+	cr_assert_eq(f.sleep_after_ms, b.sleep_after_ms);
+	cr_assert_eq(f.idle_poll_ms, b.idle_poll_ms);
+	cr_assert_eq(f.rescan_ms, b.rescan_ms);
+	cr_assert_eq(f.n_writers, b.n_writers);
+	const struct writer *x = &f.writers[0], *y = &b.writers[0];
+	cr_assert_str_eq(x->name, y->name);
+	cr_assert_eq(x->ops, y->ops);
+	cr_assert_eq(x->fd, y->fd);
+	cr_assert_eq(x->min_level, y->min_level);
+	cr_assert_eq(x->format, y->format);
+	cr_assert_eq(x->color, y->color);
+	cr_assert_eq(x->backlog_max, y->backlog_max);
+	config_free(&f);
+	config_free(&b);
+	free(path);
+	free(src);
 }
 
 Test(config, loads_a_full_valid_config)
