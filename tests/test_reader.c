@@ -323,3 +323,116 @@ Test(reader, the_cap_per_cycle_keeps_the_global_order)
 	reader_seg_free(&rs);
 	seg_close(&s);
 }
+
+/* A test of lying stamps: two rings of n records each, restamped by st[ring], read with cap. */
+struct lying {
+	int n;
+	uint32_t ring_bytes;
+	uint64_t (*st[2])(uint32_t ring, int k);
+	uint32_t cap;
+	struct seg s;
+	struct reader_seg rs;
+	int cycles;
+};
+
+/*
+ * Make, restamp and read l's segment as read_one does, asserting that every
+ * cycle emits a record or ends the reading. Leaves l->rs and l->s open.
+ */
+static void read_lying(struct seen *sn, struct lying *l)
+{
+	static const struct clock_calib cal;
+	make_segment(2, l->n, l->ring_bytes);
+	open_rw(&l->s);
+	restamp(&l->s, 0, l->st[0]);
+	restamp(&l->s, 1, l->st[1]);
+	struct reader_seg *rs = &l->rs;
+	cr_assert_eq(reader_seg_init(rs, &l->s, &cal), 0);
+	memset(sn, 0, sizeof *sn);
+	sn->segs[0] = rs;
+	struct reader rd;
+	reader_init(&rd, on_record, on_reject, sn);
+	struct reader_params p = {.max_records = l->cap, .deadline_ns = UINT64_MAX, .final = true};
+	struct reader_result res;
+	do {
+		p.now_ns = clock_realtime_ns();
+		long got = reader_cycle(&rd, &rs, 1, &p, &res);
+		cr_assert(got > 0 || !res.more, "cycle %d emitted nothing and wants more", l->cycles);
+		reader_seg_take(rs);
+		cr_assert(++l->cycles < 1000, "the reading ends");
+	} while (res.more);
+	reader_free(&rd);
+}
+
+static void lying_free(struct lying *l)
+{
+	reader_seg_free(&l->rs);
+	seg_close(&l->s);
+}
+
+static uint64_t same(uint32_t ring, int k)
+{
+	(void)ring;
+	(void)k;
+	return 1000000000ull;
+}
+
+Test(reader, equal_timestamps_beyond_the_cap_move_every_cycle_in_ring_order)
+{
+	struct lying l = {.n = 1000, .ring_bytes = 256 * 1024, .st = {same, same}, .cap = 1};
+	static struct seen sn;
+	read_lying(&sn, &l);
+	cr_assert(l.cycles > 3, "cut into cycles: %d", l.cycles);
+	cr_assert_eq(sn.n, 2000);
+	for (uint32_t j = 0; j < sn.n; j++) {
+		char want[64];
+		snprintf(want, sizeof want, "t%u i%u", j / 1000, j % 1000);
+		cr_assert_str_eq(sn.lines[j].msg, want, "ties go by ring, then position: line %u", j);
+	}
+	lying_free(&l);
+}
+
+/* Ring 0 steps back by a second at its 256th record, where the cap cuts it; ring 1 is between. */
+static uint64_t stepped_back(uint32_t ring, int k)
+{
+	if (ring == 1)
+		return 1500000000ull + (uint64_t)k;
+	return (k < 256 ? 2000000000ull : 1000000000ull) + (uint64_t)k;
+}
+
+Test(reader, a_wall_clock_step_back_at_the_cut_keeps_ring_order_and_moves)
+{
+	struct lying l = {.n = 600, .ring_bytes = 256 * 1024, .st = {stepped_back, stepped_back}, .cap = 1};
+	static struct seen sn;
+	read_lying(&sn, &l);
+	cr_assert_eq(sn.n, 1200);
+	int next[2] = {0, 0};
+	for (uint32_t j = 0; j < sn.n; j++) {
+		int t, i;
+		cr_assert_eq(sscanf(sn.lines[j].msg, "t%d i%d", &t, &i), 2);
+		cr_assert_eq(i, next[t]++, "ring %d keeps its order: line %u", t, j);
+		cr_assert_eq(sn.lines[j].ts, stepped_back((uint32_t)t, i), "each record shows its own stamp");
+	}
+	lying_free(&l);
+}
+
+static uint64_t end_of_time_at_3(uint32_t ring, int k)
+{
+	return k == 3 ? UINT64_MAX : interleaved(ring, k);
+}
+
+Test(reader, a_record_stamped_at_the_end_of_time_does_not_block_its_ring)
+{
+	struct lying l = {.n = 10, .ring_bytes = 64 * 1024, .st = {end_of_time_at_3, interleaved}, .cap = 4096};
+	static struct seen sn;
+	read_lying(&sn, &l);
+	cr_assert_eq(sn.n, 20, "every record of both rings");
+	cr_assert_str_eq(sn.lines[13].msg, "t0 i3", "after every earlier stamp");
+	for (uint32_t j = 14; j < sn.n; j++) {
+		char want[64];
+		snprintf(want, sizeof want, "t0 i%u", j - 10);
+		cr_assert_str_eq(sn.lines[j].msg, want, "the rest of its ring follows it: line %u", j);
+	}
+	cr_assert(l.rs.finished);
+	lying_free(&l);
+}
