@@ -219,14 +219,26 @@ static void teardown(struct collector *c)
 	drain_free(c);
 }
 
+/* Read no ring past its tail of now: a producer still writing cannot hold the exit up. */
+static void freeze_tails(struct collector *c)
+{
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		struct cseg *s = c->segs[si];
+		for (uint32_t i = 0; !s->rd.rejected && i < s->seg.ring_count; i++)
+			/* acquire: pairs with the producer's release of tail */
+			s->rd.rings[i].stop = atomic_load_explicit(&seg_ring(&s->seg, i)->tail, memory_order_acquire);
+	}
+}
+
 /*
- * Drain everything committed until nothing moves, then retire finished
- * segments. A writer that cannot write gets a few more tries; what it still
- * holds then is not consumed, so its records stay in their segments.
+ * Drain everything committed when called until nothing moves, then retire
+ * finished segments. A writer that cannot write gets a few more tries; what
+ * it still holds then is not consumed, so its records stay in their segments.
  */
 static void drain_all(struct collector *c)
 {
 	bool held, more;
+	freeze_tails(c);
 	while (drain_cycle(c, true, &held, &more) > 0 || more || c->replayed)
 		;
 	/* one more for segments whose end became visible in the last cycle */

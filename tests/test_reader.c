@@ -11,7 +11,6 @@
  * keeps every line it is handed.
  */
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <shmlog.h>
 
 #include "helpers.h"
+#include "seg_util.h"
 #include "shared/reader.h"
 
 #define MAX_LINES 4096
@@ -64,49 +64,10 @@ static enum reader_action on_reject(void *clientd, struct reader_seg *rs, uint32
 	return sn->answer;
 }
 
-struct worker {
-	struct shmlog *lg;
-	int t, n;
-};
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	for (int i = 0; i < w->n; i++)
-		SHMLOG_INFO(w->lg, "t%d i%d", w->t, i);
-	return NULL;
-}
-
 /* A closed segment: threads 0..threads-1 log n records each, one after another (ring t each). */
 static void make_segment(int threads, int n, uint32_t ring_bytes)
 {
-	setenv("SHMLOG_CLOCK", "realtime", 1);
-	struct shmlog *lg;
-	struct shmlog_options o = {.dir = dir, .name = "readertest", .ring_bytes = ring_bytes, .max_threads = 4};
-	cr_assert_eq(shmlog_open(&lg, &o), 0);
-	for (int t = 0; t < threads; t++) {
-		pthread_t th;
-		struct worker w = {lg, t, n};
-		cr_assert_eq(pthread_create(&th, NULL, worker_main, &w), 0);
-		pthread_join(th, NULL);
-	}
-	snprintf(path, sizeof path, "%s", shmlog_segment_path(lg));
-	shmlog_close(lg);
-}
-
-/* Set the stamp of record k of ring i to stamp(i, k) for every record. Returns the records seen. */
-static int restamp(struct seg *s, uint32_t i, uint64_t (*stamp)(uint32_t, int))
-{
-	uint64_t pos = 0, tail = atomic_load(&seg_ring(s, i)->tail);
-	struct seg_rec r;
-	const char *why;
-	int k = 0;
-	while (seg_ring_next(s, i, &pos, tail, &r, &why) == 1) {
-		uint64_t ts = stamp(i, k++);
-		memcpy((uint8_t *)r.args - SHMLOG_RECORD_HEADER_BYTES + 8, &ts, 8);
-		pos += r.size;
-	}
-	return k;
+	shmlog_close(su_log(dir, "readertest", threads, n, ring_bytes, path, sizeof path));
 }
 
 static void open_rw(struct seg *s)
@@ -178,8 +139,8 @@ Test(reader, merges_the_rings_of_a_segment_in_timestamp_order)
 	make_segment(2, 50, 64 * 1024);
 	struct seg s;
 	open_rw(&s);
-	cr_assert_eq(restamp(&s, 0, interleaved), 50);
-	cr_assert_eq(restamp(&s, 1, interleaved), 50);
+	cr_assert_eq(su_restamp(&s, 0, interleaved), 50);
+	cr_assert_eq(su_restamp(&s, 1, interleaved), 50);
 	struct reader_seg rs;
 	static struct seen sn;
 	read_one(&sn, &rs, &s, 4096, READER_KEEP);
@@ -200,8 +161,8 @@ Test(reader, equal_timestamps_go_by_segment_order_then_ring_index)
 	make_segment(2, 30, 64 * 1024);
 	struct seg a, b;
 	open_rw(&a);
-	restamp(&a, 0, equal);
-	restamp(&a, 1, equal);
+	su_restamp(&a, 0, equal);
+	su_restamp(&a, 1, equal);
 	open_rw(&b); /* the same file again: a second segment with the same stamps */
 	struct clock_calib cal = {0};
 	struct reader_seg ra, rb;
@@ -251,8 +212,8 @@ static void read_with_corrupt_ring(struct seen *sn, enum reader_action answer, s
 {
 	make_segment(2, 10, 64 * 1024);
 	open_rw(s);
-	restamp(s, 0, interleaved);
-	restamp(s, 1, interleaved);
+	su_restamp(s, 0, interleaved);
+	su_restamp(s, 1, interleaved);
 	uint64_t pos = 0, tail = atomic_load(&seg_ring(s, 1)->tail);
 	struct seg_rec r;
 	const char *why;
@@ -310,8 +271,8 @@ Test(reader, the_cap_per_cycle_keeps_the_global_order)
 	make_segment(2, 600, 256 * 1024);
 	struct seg s;
 	open_rw(&s);
-	restamp(&s, 0, ring1_later);
-	restamp(&s, 1, ring1_later);
+	su_restamp(&s, 0, ring1_later);
+	su_restamp(&s, 1, ring1_later);
 	struct reader_seg rs;
 	static struct seen sn;
 	/* the smallest cap: each ring gives READER_RING_MIN_RECORDS a cycle */
@@ -344,8 +305,8 @@ static void read_lying(struct seen *sn, struct lying *l)
 	static const struct clock_calib cal;
 	make_segment(2, l->n, l->ring_bytes);
 	open_rw(&l->s);
-	restamp(&l->s, 0, l->st[0]);
-	restamp(&l->s, 1, l->st[1]);
+	su_restamp(&l->s, 0, l->st[0]);
+	su_restamp(&l->s, 1, l->st[1]);
 	struct reader_seg *rs = &l->rs;
 	cr_assert_eq(reader_seg_init(rs, &l->s, &cal), 0);
 	memset(sn, 0, sizeof *sn);
