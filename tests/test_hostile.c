@@ -16,15 +16,9 @@
 
 #include "e2e_util.h"
 #include "helpers.h"
+#include "hostile_util.h"
 #include "seg_util.h"
 #include "shared/clock.h"
-
-/* Bounds every test holds the collector to. */
-#define SIGTERM_EXIT_MS 5000   /* from SIGTERM to exit */
-#define IDLE_CPU_MS 150        /* CPU over IDLE_SPELL_MS once everything is written */
-#define IDLE_SPELL_MS 1000
-#define MAX_HWM_KB (64 * 1024) /* peak RSS */
-#define MAX_FDS 32
 
 TestSuite(hostile, .init = setup, .fini = teardown, .timeout = 120);
 
@@ -64,67 +58,6 @@ static int liar_lines_in_order(const char *out)
 	return k;
 }
 
-/*
- * The honest producer: 2 threads x 2000 records, all of them in out, which
- * has lines lines then: every segment is drained and removed unless live
- * (lines > 0).
- */
-static void run_honest_and_check_in(const char *out, long lines)
-{
-	char *args[] = {"-n", "honest", "-t", "2", "-r", "2000", "-C", NULL};
-	cr_assert_eq(run_producer("/dev/null", args, NULL), 0);
-	struct file_wait w = {out, lines};
-	if (lines)
-		cr_assert(th_wait_until(file_has_lines, &w, 20000), "every record is written");
-	else
-		cr_assert(th_wait_until(no_segments, NULL, 20000), "every segment is drained and removed");
-	struct tally ty = {.threads = 2, .records = 2000, .allow_other = true};
-	tally_output(out, &ty);
-	cr_assert_eq(ty.seen, 4000, "every honest record arrives");
-	free(ty.last);
-}
-
-static void run_honest_and_check(const char *out)
-{
-	run_honest_and_check_in(out, 0);
-}
-
-/* Assert c's memory and descriptor bounds, then that SIGTERM ends it in time with status 0. */
-static void check_bounds_and_stop(pid_t c)
-{
-	struct th_usage u;
-	cr_assert(th_usage(c, &u));
-	cr_assert_leq(u.hwm_kb, MAX_HWM_KB, "peak RSS %ld KiB", u.hwm_kb);
-	cr_assert_leq(u.fds, MAX_FDS, "%ld fds", u.fds);
-	long long t = th_now_ms();
-	kill(c, SIGTERM);
-	int st = th_waitpid_timeout(c, SIGTERM_EXIT_MS);
-	cr_assert(st != -1, "exit within %d ms of SIGTERM", SIGTERM_EXIT_MS);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d after %lld ms", st, th_now_ms() - t);
-}
-
-/* What c used over IDLE_SPELL_MS: *cpu_ms of CPU time, *wakeups voluntary context switches. */
-static void idle_spell(pid_t c, long *cpu_ms, long *wakeups)
-{
-	struct th_usage a, b;
-	cr_assert(th_usage(c, &a));
-	long long until = th_now_ms() + IDLE_SPELL_MS;
-	while (th_now_ms() < until) /* a measuring spell, not a wait for anything */
-		usleep(50 * 1000);
-	cr_assert(th_usage(c, &b));
-	*cpu_ms = b.cpu_ms - a.cpu_ms;
-	*wakeups = b.switches - a.switches;
-}
-
-/* Assert that c, with nothing left to do, uses little CPU; then its bounds and stop. */
-static void check_idle_and_stop(pid_t c)
-{
-	long cpu, wakeups;
-	idle_spell(c, &cpu, &wakeups);
-	cr_assert_leq(cpu, IDLE_CPU_MS, "idle CPU: %ld ms in %d ms", cpu, IDLE_SPELL_MS);
-	check_bounds_and_stop(c);
-}
-
 /* One liar of n records stamped by stamp, the honest producer, and the bounds. */
 static void liar_beside_honest(int n, uint64_t (*stamp)(uint32_t, int))
 {
@@ -133,7 +66,7 @@ static void liar_beside_honest(int n, uint64_t (*stamp)(uint32_t, int))
 	pid_t c = start_collector(out, NULL, NULL, NULL);
 	run_honest_and_check(out);
 	cr_assert_eq(liar_lines_in_order(out), n, "every record of the liar too");
-	check_idle_and_stop(c);
+	check_idle_and_stop(c, MAX_FDS);
 	free(out);
 }
 
@@ -199,7 +132,7 @@ Test(hostile, a_sync_request_that_can_never_be_met_costs_one_sync_not_one_per_po
 	/* polling every idle_poll_ms plus a rescan: about 6 wake-ups; a sync per poll_max_ms is 50 */
 	cr_assert_leq(wakeups, 20, "%ld wake-ups in %d ms", wakeups, IDLE_SPELL_MS);
 	cr_assert_leq(cpu, IDLE_CPU_MS, "idle CPU: %ld ms in %d ms", cpu, IDLE_SPELL_MS);
-	check_bounds_and_stop(c);
+	check_bounds_and_stop(c, MAX_FDS);
 	seg_close(&s);
 	shmlog_close(lg);
 	free(file);
@@ -216,7 +149,7 @@ Test(hostile, sigterm_ends_the_collector_in_time_while_a_producer_never_stops_wr
 	cr_assert(p > 0);
 	struct file_wait w = {out, 10000};
 	cr_assert(th_wait_until(file_has_lines, &w, 20000), "records flow");
-	check_bounds_and_stop(c);
+	check_bounds_and_stop(c, MAX_FDS);
 	kill(p, SIGKILL);
 	waitpid(p, NULL, 0);
 	free(bin);
