@@ -100,7 +100,8 @@ int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t e
 	if (strlen(path) >= sizeof s->path)
 		return fail(err, errlen, -ENAMETOOLONG, path, "path too long");
 	strcpy(s->path, path);
-	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
+	/* a FIFO or device named like a segment must not block the open: it is refused below */
+	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return fail(err, errlen, -errno, path, "cannot open: %s", strerror(errno));
 	struct stat st;
