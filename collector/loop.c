@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "../shared/escape.h"
 
 #define BUSY_BATCH 1024u /* records in a cycle above which the next cycle starts at once */
 #define TRICKLE_US 100u  /* pause after a smaller cycle */
@@ -54,14 +55,16 @@
 static char inotify_buf[4096] __attribute__((aligned(8)));
 static struct signalfd_siginfo sig_info;
 
+/* One line on stderr, escaped as message text is: it may name hostile files and loggers. */
 void collector_warn(const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[1024], line[4 * sizeof buf];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "shmlog-collector: %s\n", buf);
+	*esc_text(line, buf, strlen(buf)) = 0;
+	fprintf(stderr, "shmlog-collector: %s\n", line);
 }
 
 long long collector_now_ms(void)

@@ -113,3 +113,23 @@ Test(cli_hostile, stat_survives_a_segment_truncated_while_it_reads)
 	prod_release(&p);
 	free(seg);
 }
+
+Test(cli_hostile, stat_and_errors_escape_logger_and_file_names)
+{
+	struct prod p = start_producer(1, 5, END_EXIT, 64 * 1024);
+	char *seg = segment_of(p.pid);
+	struct mapped m = map_rw(seg);
+	memcpy(hdr_of(&m)->name, "ev\x1b[2Jil", 9); /* clears the screen of whoever runs stat */
+	unmap(&m);
+	char *fifo;
+	cr_assert(asprintf(&fifo, "%s/a\nshmlog: FORGED.shm", dir) > 0);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	struct result r = run_tool("stat", dir);
+	cr_assert_null(memchr(r.out, 0x1b, strlen(r.out)), "no ESC reaches the terminal: %s", r.out);
+	cr_assert(strstr(r.out, "name ev\\x1b[2Jil"), "%s", r.out);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "a\\nshmlog: FORGED.shm"), "%s", r.err);
+	result_free(&r);
+	free(fifo);
+	free(seg);
+}

@@ -198,3 +198,13 @@ Test(discover, twenty_thousand_garbage_files_cost_little_and_leave_no_memory_beh
 	free(out);
 	free(err);
 }
+
+Test(discover, a_file_name_holding_a_newline_cannot_forge_a_line_on_stderr)
+{
+	static char zeros[4096];
+	write_file("h\nshmlog-collector: FORGED LINE x.shm", zeros, sizeof zeros);
+	hostile_file_beside_honest("h\\nshmlog-collector: FORGED LINE x.shm: not initialised", 1);
+	char *err = wpath("err.log");
+	cr_assert_eq(count_in_file(err, "\nshmlog-collector: FORGED"), 0, "no line of stderr starts with the forgery");
+	free(err);
+}
