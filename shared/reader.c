@@ -94,13 +94,29 @@ static bool cands_reserve(struct reader *rd)
 	return true;
 }
 
+/*
+ * The merge key of the first record a cut ring could not give: only records
+ * before it in merge order (key, then ring order) are emitted this cycle.
+ * The cut ring's own records all are, so a cut cycle always moves on.
+ */
+struct merge_limit {
+	uint64_t key, order;
+};
+
 /* What one gathering pass shares between the rings. */
 struct gather {
 	uint64_t cutoff, future; /* the merge window: stamps in (cutoff, future) wait */
 	uint32_t ring_cap;       /* records per ring */
-	uint64_t limit;          /* stamp of the first record a cut ring could not give */
+	struct merge_limit limit; /* {UINT64_MAX, UINT64_MAX}: no ring was cut */
 	bool held;
 };
+
+/* Lower g's limit to the first record (key, order) a cut ring could not give. */
+static void lower_limit(struct gather *g, uint64_t key, uint64_t order)
+{
+	if (key < g->limit.key || (key == g->limit.key && order < g->limit.order))
+		g->limit = (struct merge_limit){key, order};
+}
 
 /* The published tail of ring i, checked against rr: false (with why) if impossible. */
 static bool ring_tail(const struct reader_seg *rs, uint32_t i, uint64_t *tail, char *why, size_t cap)
@@ -146,18 +162,19 @@ static bool gather_ring(struct reader *rd, struct reader_seg *rs, uint32_t i, bo
 	struct seg_rec r;
 	const char *bad = "?";
 	int rc;
+	uint64_t key = 0; /* a stamp behind the one before it in its ring merges as that one */
 	while ((rc = seg_ring_next(rs->seg, i, &pos, tail, &r, &bad)) == 1) {
 		uint64_t ns = seg_ts_ns(rs->seg, rs->cal, r.ts);
-		if (!final && ns > g->cutoff && ns < g->future) {
+		key = ns > key ? ns : key;
+		if (!final && key > g->cutoff && key < g->future) {
 			g->held = true;
 			break;
 		}
 		if (rd->n_cands - start == g->ring_cap || !cands_reserve(rd)) {
-			if (ns < g->limit)
-				g->limit = ns;
+			lower_limit(g, key, order);
 			break;
 		}
-		rd->cands[rd->n_cands++] = (struct reader_cand){ns, pos, r};
+		rd->cands[rd->n_cands++] = (struct reader_cand){ns, key, pos, r};
 		pos += r.size;
 	}
 	if (rd->n_cands > start)
@@ -212,8 +229,15 @@ static uint32_t count_active(struct reader_seg *const *segs, uint32_t n, uint32_
 
 static inline bool run_before(const struct reader *rd, const struct reader_run *a, const struct reader_run *b)
 {
-	uint64_t ta = rd->cands[a->cur].ts_ns, tb = rd->cands[b->cur].ts_ns;
+	uint64_t ta = rd->cands[a->cur].key, tb = rd->cands[b->cur].key;
 	return ta < tb || (ta == tb && a->order < b->order);
+}
+
+/* Whether run u's next record comes before the limit in merge order. */
+static inline bool run_before_limit(const struct reader *rd, const struct reader_run *u, struct merge_limit l)
+{
+	uint64_t k = rd->cands[u->cur].key;
+	return k < l.key || (k == l.key && u->order <= l.order);
 }
 
 static void heap_down(struct reader *rd, uint32_t n, uint32_t i)
@@ -253,17 +277,17 @@ static void emit(struct reader *rd, const struct reader_run *u, const struct rea
 }
 
 /*
- * Emit the runs' records stamped before limit in merge order, until the
- * deadline (then *cut). A run not used up resumes, next cycle, at its first
- * record not emitted. Returns the records emitted.
+ * Emit the runs' records before limit in merge order, until the deadline
+ * (then *cut). A run not used up resumes, next cycle, at its first record not
+ * emitted. Returns the records emitted.
  */
-static uint32_t merge_emit(struct reader *rd, uint64_t limit, uint64_t deadline, bool *cut)
+static uint32_t merge_emit(struct reader *rd, struct merge_limit limit, uint64_t deadline, bool *cut)
 {
 	struct reader_run *h = rd->runs;
 	uint32_t n = rd->n_runs, emitted = 0;
 	for (uint32_t i = n / 2; i-- > 0;)
 		heap_down(rd, n, i);
-	while (n && rd->cands[h[0].cur].ts_ns < limit) {
+	while (n && run_before_limit(rd, &h[0], limit)) {
 		if (deadline != UINT64_MAX && (emitted & 255) == 255 && clock_realtime_ns() > deadline) {
 			*cut = true;
 			break;
@@ -377,7 +401,7 @@ long reader_cycle(struct reader *rd, struct reader_seg *const *segs, uint32_t n,
 		.cutoff = p->now_ns - p->window_ns,
 		.future = p->now_ns + READER_FUTURE_NS,
 		.ring_cap = active ? p->max_records / active : p->max_records,
-		.limit = UINT64_MAX,
+		.limit = {UINT64_MAX, UINT64_MAX},
 	};
 	if (g.ring_cap < READER_RING_MIN_RECORDS)
 		g.ring_cap = READER_RING_MIN_RECORDS;
@@ -388,7 +412,7 @@ long reader_cycle(struct reader *rd, struct reader_seg *const *segs, uint32_t n,
 	bool cut = false;
 	res->emitted = merge_emit(rd, g.limit, p->deadline_ns, &cut);
 	res->held = g.held;
-	res->more = g.limit != UINT64_MAX || cut;
+	res->more = g.limit.order != UINT64_MAX || cut;
 	res->cut = cut;
 	for (uint32_t si = 0; si < n; si++) {
 		struct reader_seg *rs = segs[si];

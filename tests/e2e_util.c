@@ -72,9 +72,15 @@ pid_t start_collector(const char *out, const char *err, const char *a1, const ch
 {
 	char *bin = th_build_path("shmlog-collector");
 	char *argv[] = {bin, "--dir", dir, (char *)a1, (char *)a2, NULL};
+	pid_t p = start_collector_argv(argv, out, err);
+	free(bin);
+	return p;
+}
+
+pid_t start_collector_argv(char *const argv[], const char *out, const char *err)
+{
 	pid_t p = th_spawn(argv, out, err, NULL);
 	cr_assert(p > 0);
-	free(bin);
 	for (int i = 0; i < 8; i++) {
 		if (running[i] <= 0) {
 			running[i] = p;
@@ -240,4 +246,14 @@ bool is_dir(void *path)
 {
 	struct stat sb;
 	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+int count_in_file(const char *path, const char *needle)
+{
+	char *t = th_read_file(path, NULL);
+	int n = 0;
+	for (const char *p = t; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	free(t);
+	return n;
 }

@@ -21,6 +21,10 @@ char *wpath(const char *name);
 char *wconfig(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start the collector on dir, stdout to out, stderr to err, with up to two more arguments. */
 pid_t start_collector(const char *out, const char *err, const char *a1, const char *a2);
+/* Start argv (a collector, perhaps behind a wrapper that execs it) as start_collector does. */
+pid_t start_collector_argv(char *const argv[], const char *out, const char *err);
+/* How many times needle occurs in the file at path (0 if it cannot be read). */
+int count_in_file(const char *path, const char *needle);
 /* SIGTERM the collector and assert it exits 0 within 30 s. */
 void stop_collector(pid_t p);
 /* Run tests/producer_prog with args (NULL-terminated) and wait; returns its wait status. */

@@ -3,6 +3,7 @@
  */
 #include "helpers.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -149,4 +150,40 @@ void th_umount(const char *dir)
 	/* lazy: a failed test may still hold a file in it open */
 	char *argv[] = {"/bin/umount", "-l", (char *)dir, NULL};
 	th_waitpid_timeout(th_spawn(argv, "/dev/null", "/dev/null", NULL), 10000);
+}
+
+/* The number after key in /proc/pid/status text, or -1. */
+static long status_field(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+bool th_usage(pid_t pid, struct th_usage *u)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	char *st = th_read_file(path, NULL);
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	char *ss = th_read_file(path, NULL);
+	const char *end = st ? strrchr(st, ')') : NULL; /* the name may hold anything */
+	unsigned long ut = 0, stt = 0;
+	bool ok = end && ss && sscanf(end + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt) == 2;
+	if (ok) {
+		u->cpu_ms = (long)((ut + stt) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
+		u->hwm_kb = status_field(ss, "VmHWM:");
+		u->rss_kb = status_field(ss, "VmRSS:");
+		u->switches = status_field(ss, "\nvoluntary_ctxt_switches:");
+		snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+		DIR *d = opendir(path);
+		u->fds = 0;
+		for (struct dirent *e; d && (e = readdir(d));)
+			u->fds += e->d_name[0] != '.';
+		if (d)
+			closedir(d);
+		ok = d != NULL;
+	}
+	free(st);
+	free(ss);
+	return ok;
 }

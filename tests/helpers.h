@@ -41,4 +41,14 @@ pid_t th_spawn(char *const argv[], const char *out_path, const char *err_path, c
 bool th_mount_tmpfs(const char *dir, const char *size);
 void th_umount(const char *dir);
 
+/* What a process uses, from /proc: CPU time, peak and current RSS, open fds, voluntary context switches. */
+struct th_usage {
+	long cpu_ms;
+	long hwm_kb, rss_kb;
+	long fds;
+	long switches;
+};
+/* Fill *u for pid. Returns false if pid's /proc entries cannot be read. */
+bool th_usage(pid_t pid, struct th_usage *u);
+
 #endif
