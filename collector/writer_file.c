@@ -11,9 +11,12 @@
  * someone else appends too; sync is fdatasync. The writer is durable: the
  * core keeps what it could not write (disk full) and retries. Before each
  * batch it checks (one stat, negligible against a batch) that the path still
- * names the open file; a file that was removed or renamed away (log
- * rotation) is reopened, i.e. created again, so no batch goes to a file
- * nobody can see.
+ * names the open file; a file that was removed (or replaced by another at
+ * the path) is reopened, i.e. created again, so no batch goes to a file
+ * nobody can see. A file renamed away with nothing at its path yet is
+ * written on until the path is back or SIGHUP comes: that is logrotate
+ * between its rename and its "create", which would find our new file in its
+ * way and move it aside.
  *
  * Rotation (max_bytes, rotate_every, ...) is the rotate.c layer: add tells
  * it where each line starts, prepare lets it rename the file once the bytes
@@ -175,10 +178,16 @@ static void file_check(struct writer *w)
 {
 	struct file_state *fs = w->priv;
 	struct stat a, b;
-	if (fstat(w->fd, &b) == 0 && stat(fs->path, &a) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+	bool have = fstat(w->fd, &b) == 0, there = stat(fs->path, &a) == 0;
+	if (have && there && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
 		rotate_resize(&fs->rot, (uint64_t)b.st_size, w->out.written, w->out.written + w->out.buf.len);
 		return;
 	}
+	/* renamed away and nothing there yet: logrotate between its rename and its create (which
+	 * must not find a file of ours); the file is still visible, so write on there until the
+	 * path is back or SIGHUP comes */
+	if (have && !there && errno == ENOENT && b.st_nlink > 0)
+		return;
 	int rc = file_reopen(w);
 	if (rc < 0) {
 		if (rc != w->last_err)
