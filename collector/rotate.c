@@ -13,12 +13,14 @@
 #include "rotate.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "collector.h"
 #include "rotate_int.h"
@@ -122,6 +124,46 @@ static int read_local(struct rotate *r, const config_setting_t *cfg, struct diag
 	return 0;
 }
 
+/* compress and compress_level. Returns 0 or -EINVAL (d filled). */
+static int read_compress(struct rotate *r, const config_setting_t *cfg, struct diag *d)
+{
+	const char *v;
+	int rc = writer_cfg_string(cfg, "compress", &v, d);
+	if (rc < 0)
+		return rc;
+	if (rc && strcmp(v, "zstd") != 0 && strcmp(v, "none") != 0) {
+		writer_diag(d, config_setting_get_member(cfg, "compress"), NULL,
+			    "must be \"zstd\" or \"none\", not \"%s\"", v);
+		return -EINVAL;
+	}
+	r->compress = rc && strcmp(v, "zstd") == 0;
+	long long level;
+	rc = cfg_int(cfg, "compress_level", 1, ZSTD_maxCLevel(), &level, d);
+	if (rc < 0)
+		return rc;
+	if (rc && !r->compress) {
+		writer_diag(d, config_setting_get_member(cfg, "compress_level"), NULL,
+			    "only applies with compress = \"zstd\"");
+		return -EINVAL;
+	}
+	r->level = rc ? (int)level : COMPRESS_LEVEL_DEFAULT;
+	return 0;
+}
+
+/* Refuse the keys that do nothing without a rotation. Returns 0 or -EINVAL (d filled). */
+static int need_rotation(const struct rotate *r, const config_setting_t *cfg, struct diag *d)
+{
+	static const char *const keys[] = {"backups", "compress", "local_time"};
+	for (size_t i = 0; !rotate_on(r) && i < sizeof keys / sizeof keys[0]; i++) {
+		config_setting_t *s = config_setting_get_member(cfg, keys[i]);
+		if (s) {
+			writer_diag(d, s, NULL, "only applies with max_bytes or rotate_every");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int rotate_configure(struct rotate *r, const config_setting_t *cfg, struct diag *d)
 {
 	memset(r, 0, sizeof *r);
@@ -139,9 +181,10 @@ int rotate_configure(struct rotate *r, const config_setting_t *cfg, struct diag 
 		return rc;
 	if (rc)
 		r->backups = (uint32_t)v;
-	if ((rc = read_every(r, cfg, d)) < 0 || (rc = read_at(r, cfg, d)) < 0)
+	if ((rc = read_every(r, cfg, d)) < 0 || (rc = read_at(r, cfg, d)) < 0 || (rc = read_local(r, cfg, d)) < 0 ||
+	    (rc = read_compress(r, cfg, d)) < 0)
 		return rc;
-	return read_local(r, cfg, d);
+	return need_rotation(r, cfg, d);
 }
 
 int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who)
@@ -151,16 +194,22 @@ int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who
 	r->mode = mode;
 	r->who = who;
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0 || !rotate_on(r))
+		return fd < 0 ? -errno : fd;
 	struct stat st;
-	if (rotate_on(r) && fstat(fd, &st) == 0) {
+	if (fstat(fd, &st) == 0) {
 		r->proj_bytes = (uint64_t)st.st_size;
 		if (st.st_size && r->every_s)
 			r->proj_start = rotate_interval_start(r, st.st_mtim.tv_sec);
 	}
-	if (rotate_on(r))
-		rotate_prune(r);
+	int rc = r->compress ? compressor_start(&r->zc, r->level, who) : 0;
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	rotate_prune(r);
+	if (r->compress)
+		rotate_recover(r);
 	return fd;
 }
 
@@ -202,15 +251,32 @@ static void report(struct rotate *r, int err, const char *what)
 	r->last_err = err;
 }
 
+/* rotate_rename_away and then rotate_prune, with the compressor's renames held off. Returns
+ * 0 or -errno; the rotated file's name into to. */
+static int rename_and_prune(struct rotate *r, int64_t start, char *to)
+{
+	if (r->compress)
+		compressor_lock(&r->zc);
+	int rc = rotate_rename_away(r, start, to);
+	if (rc == 0)
+		rotate_prune(r);
+	if (r->compress)
+		compressor_unlock(&r->zc);
+	if (rc == 0 && r->compress && access(to, F_OK) == 0)
+		compressor_queue(&r->zc, to); /* out of memory: the next open compresses it */
+	return rc;
+}
+
 /* Rename the live file away for a cut of interval start and open a new one into *fd. Returns 0 or -errno. */
 static int rotate_one(struct rotate *r, int64_t start, int *fd)
 {
-	int rc = rotate_rename_away(r, start);
+	char to[PATH_MAX];
+	int nfd = -1, rc = rename_and_prune(r, start, to);
 	if (rc < 0) {
 		report(r, rc, "cannot rotate");
 		return rc;
 	}
-	int nfd = open(r->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, r->mode);
+	nfd = open(r->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, r->mode);
 	if (nfd < 0) {
 		/* the records go on into the renamed file; file_check retries the path */
 		rc = -errno;
@@ -221,7 +287,6 @@ static int rotate_one(struct rotate *r, int64_t start, int *fd)
 	close(*fd);
 	*fd = nfd;
 	r->last_err = 0;
-	rotate_prune(r);
 	return 0;
 }
 
@@ -248,6 +313,8 @@ void rotate_resize(struct rotate *r, uint64_t size, uint64_t written, uint64_t e
 
 void rotate_close(struct rotate *r)
 {
+	if (r->compress)
+		compressor_stop(&r->zc);
 	free(r->path);
 	free(r->cuts);
 	r->path = NULL;

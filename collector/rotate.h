@@ -18,7 +18,9 @@
  * (PATH.2026-12-01, PATH.2026-12-01T13), and a size rotation inside an
  * interval shifts PATH.INTERVAL to PATH.INTERVAL.1, .2, ... (the bare name is
  * the interval's newest piece). A name that is taken is shifted up, never
- * overwritten. backups rotated files are kept; older ones are removed.
+ * overwritten. backups rotated files are kept; older ones are removed. With
+ * compress, each rotated file is then compressed to NAME.zst by a worker
+ * thread (compress.h).
  */
 #ifndef SHMLOG_ROTATE_H
 #define SHMLOG_ROTATE_H
@@ -28,10 +30,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "compress.h"
+
 struct diag;
 
 /* The config keys of the layer, for a writer type's key list. */
-#define ROTATE_KEYS "max_bytes", "backups", "rotate_every", "rotate_at", "local_time"
+#define ROTATE_KEYS "max_bytes", "backups", "rotate_every", "rotate_at", "local_time", "compress", "compress_level"
 
 #define ROTATE_BACKUPS_DEFAULT 7
 #define ROTATE_NO_INTERVAL INT64_MIN /* a file holding no time interval (yet) */
@@ -49,6 +53,8 @@ struct rotate {
 	bool daily;           /* rotate_every = "daily": intervals start at at_s past midnight */
 	uint32_t at_s;        /* rotate_at, seconds past midnight */
 	bool local_time;      /* boundaries and names in the system time zone, else UTC */
+	bool compress;        /* compress = "zstd": rotated files become .zst (compress.h) */
+	int level;            /* compress_level */
 	/* state */
 	char *path;           /* the live file */
 	mode_t mode;          /* its permissions when created */
@@ -58,6 +64,7 @@ struct rotate {
 	struct rotate_cut *cuts; /* not yet done, in stream order */
 	uint32_t n_cuts, cap_cuts;
 	int last_err;         /* the failure last reported, to report it once */
+	struct compressor zc; /* with compress */
 };
 
 /* Whether r rotates at all. */

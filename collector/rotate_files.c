@@ -27,6 +27,7 @@ static const char *const variants[] = {"", ".zst"}; /* a rotated file, and its c
 struct rotated {
 	char label[32];   /* interval, "" for none */
 	unsigned long num; /* 0 for a bare interval name */
+	bool zst;         /* the compressed form */
 	char *name;       /* the entry's name in the directory */
 };
 
@@ -48,8 +49,8 @@ static bool slot_taken(const char *base, unsigned slot)
 	return false;
 }
 
-/* Move every variant of slot k of base to slot k + 1. Returns 0 or -errno. */
-static int shift_slot(const char *base, unsigned k)
+/* Move every variant of slot k of base to slot k + 1 (telling r's compressor). Returns 0 or -errno. */
+static int shift_slot(struct rotate *r, const char *base, unsigned k)
 {
 	char from[PATH_MAX], to[PATH_MAX];
 	for (size_t v = 0; v < N_VARIANTS; v++) {
@@ -57,13 +58,15 @@ static int shift_slot(const char *base, unsigned k)
 			return -ENAMETOOLONG;
 		if (rename(from, to) < 0 && errno != ENOENT)
 			return -errno;
+		if (r->compress && !*variants[v])
+			compressor_renamed(&r->zc, from, to);
 	}
 	return 0;
 }
 
-int rotate_rename_away(struct rotate *r, int64_t start)
+int rotate_rename_away(struct rotate *r, int64_t start, char *to)
 {
-	char base[PATH_MAX], target[PATH_MAX];
+	char base[PATH_MAX];
 	unsigned first = 1;
 	if (start == ROTATE_NO_INTERVAL) {
 		snprintf(base, sizeof base, "%s", r->path);
@@ -78,13 +81,13 @@ int rotate_rename_away(struct rotate *r, int64_t start)
 	while (slot_taken(base, top))
 		top++;
 	for (unsigned k = top; k > first; k--) {
-		int rc = shift_slot(base, k - 1);
+		int rc = shift_slot(r, base, k - 1);
 		if (rc < 0)
 			return rc;
 	}
-	if (slot_name(target, base, first, "") < 0)
+	if (slot_name(to, base, first, "") < 0)
 		return -ENAMETOOLONG;
-	return rename(r->path, target) == 0 ? 0 : -errno;
+	return rename(r->path, to) == 0 ? 0 : -errno;
 }
 
 static bool all_digits(const char *s, size_t n)
@@ -108,12 +111,18 @@ static bool is_label(const char *s, size_t n)
 	return true;
 }
 
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+	return n > k && memcmp(s + n - k, suffix, k) == 0;
+}
+
 /* Parse the part of a name after "PATH.". Returns true for a rotated file of ours. */
 static bool parse_rotated(const char *rest, struct rotated *out)
 {
 	size_t n = strlen(rest);
-	if (n > 4 && strcmp(rest + n - 4, ".zst") == 0)
-		n -= 4;
+	out->zst = ends_with(rest, n, ".zst");
+	n -= out->zst ? 4 : 0;
 	out->label[0] = '\0';
 	out->num = 0;
 	if (all_digits(rest, n)) {
@@ -143,8 +152,9 @@ static int newest_first(const void *pa, const void *pb)
 	return a->num < b->num ? -1 : a->num > b->num;
 }
 
-/* The rotated files of stem in dir into *out (malloc'd). Returns their number, or -errno. */
-static long list_rotated(const char *dir, const char *stem, struct rotated **out)
+/* The rotated files of stem in dir (or, with tmp, the .zst.tmp files of rotated files) into
+ * *out (malloc'd). Returns their number, or -errno. */
+static long list_rotated(const char *dir, const char *stem, struct rotated **out, bool tmp)
 {
 	DIR *dh = opendir(dir);
 	if (!dh)
@@ -154,8 +164,13 @@ static long list_rotated(const char *dir, const char *stem, struct rotated **out
 	struct dirent *e;
 	while ((e = readdir(dh))) {
 		struct rotated one;
+		char rest[NAME_MAX + 1];
+		size_t n_rest = strlen(e->d_name) - (stem_n + 1);
 		if (strncmp(e->d_name, stem, stem_n) || e->d_name[stem_n] != '.' ||
-		    !parse_rotated(e->d_name + stem_n + 1, &one))
+		    tmp != ends_with(e->d_name, strlen(e->d_name), ".zst.tmp"))
+			continue;
+		snprintf(rest, sizeof rest, "%.*s", (int)(n_rest - (tmp ? 4 : 0)), e->d_name + stem_n + 1);
+		if (!parse_rotated(rest, &one))
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 16;
@@ -173,29 +188,69 @@ static long list_rotated(const char *dir, const char *stem, struct rotated **out
 	return (long)n;
 }
 
-void rotate_prune(struct rotate *r)
+/* The directory of r->path into dir (PATH_MAX bytes). Returns the file name part of r->path. */
+static const char *split_path(const struct rotate *r, char *dir)
 {
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s", r->path);
+	snprintf(dir, PATH_MAX, "%s", r->path);
 	const char *last = strrchr(r->path, '/');
-	const char *stem = last ? last + 1 : r->path;
 	char *slash = strrchr(dir, '/');
 	if (!slash)
-		snprintf(dir, sizeof dir, ".");
+		snprintf(dir, PATH_MAX, ".");
 	else if (slash == dir)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
+	return last ? last + 1 : r->path;
+}
+
+void rotate_prune(struct rotate *r)
+{
+	char dir[PATH_MAX];
+	const char *stem = split_path(r, dir);
 	struct rotated *v = NULL;
-	long n = list_rotated(dir, stem, &v);
+	long n = list_rotated(dir, stem, &v, false);
 	if (n > 1)
 		qsort(v, (size_t)n, sizeof *v, newest_first);
+	long kept = 0; /* distinct rotated files so far: a file and its .zst are one */
 	for (long i = 0; i < n; i++) {
 		char p[PATH_MAX];
-		if (i >= (long)r->backups && snprintf(p, sizeof p, "%s/%s", dir, v[i].name) < PATH_MAX &&
+		if (i == 0 || newest_first(&v[i - 1], &v[i]) != 0)
+			kept++;
+		if (kept > (long)r->backups && snprintf(p, sizeof p, "%s/%s", dir, v[i].name) < PATH_MAX &&
 		    unlink(p) < 0 && errno != ENOENT && r->last_err != -errno) {
 			r->last_err = -errno;
 			collector_warn("writer %s: cannot remove the old backup %s: %s", r->who, p, strerror(errno));
+		}
+		free(v[i].name);
+	}
+	free(v);
+}
+
+/* Remove what a crash left half done (tmp files; plain files whose .zst is complete), and queue
+ * every other plain rotated file. */
+void rotate_recover(struct rotate *r)
+{
+	char dir[PATH_MAX], p[PATH_MAX];
+	const char *stem = split_path(r, dir);
+	struct rotated *v = NULL;
+	long n = list_rotated(dir, stem, &v, true);
+	for (long i = 0; i < n; i++) {
+		if (snprintf(p, sizeof p, "%s/%s", dir, v[i].name) < PATH_MAX)
+			unlink(p);
+		free(v[i].name);
+	}
+	free(v);
+	n = list_rotated(dir, stem, &v, false);
+	if (n > 1)
+		qsort(v, (size_t)n, sizeof *v, newest_first);
+	for (long i = 0; i < n; i++) {
+		bool twin = (i > 0 && newest_first(&v[i - 1], &v[i]) == 0) ||
+			    (i + 1 < n && newest_first(&v[i], &v[i + 1]) == 0);
+		if (!v[i].zst && snprintf(p, sizeof p, "%s/%s", dir, v[i].name) < PATH_MAX) {
+			if (twin) /* its .zst was renamed in place: only the removal was left */
+				unlink(p);
+			else
+				compressor_queue(&r->zc, p);
 		}
 		free(v[i].name);
 	}

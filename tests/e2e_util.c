@@ -49,9 +49,7 @@ void teardown(void)
 
 char *wpath(const char *name)
 {
-	char *p;
-	cr_assert(asprintf(&p, "%s/%s", work, name) > 0);
-	return p;
+	return th_path(work, name);
 }
 
 /* Start the collector on dir, stdout to out, stderr to err; extra args may follow (NULL-terminated). */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,11 @@
 #include "helpers.h"
 
 TestSuite(files, .init = setup, .fini = teardown, .timeout = 240);
+
+static bool path_exists(void *path)
+{
+	return access(path, F_OK) == 0;
+}
 
 /* Append file path to the open file all; assert it ends a line. Returns its size. */
 static long append_file(FILE *all, const char *path)
@@ -150,11 +156,6 @@ Test(files, logrotate_copytruncate_while_a_producer_logs_repeats_and_tears_nothi
 	free(all);
 }
 
-static bool path_exists(void *path)
-{
-	return access(path, F_OK) == 0;
-}
-
 Test(files, a_file_renamed_away_is_written_on_until_its_path_is_back)
 {
 	char *app = wpath("app.log"), *moved = wpath("app.log.1");
@@ -185,4 +186,52 @@ Test(files, a_file_renamed_away_is_written_on_until_its_path_is_back)
 	free(app);
 	free(moved);
 	free(cfg);
+}
+
+/* For th_wait_until: the compressor is done with work/app.log.1. */
+static bool compressed(void *arg)
+{
+	(void)arg;
+	char *plain = wpath("app.log.1"), *zst = wpath("app.log.1.zst"), *tmp = wpath("app.log.1.zst.tmp");
+	bool done = access(plain, F_OK) != 0 && access(zst, F_OK) == 0 && access(tmp, F_OK) != 0;
+	free(plain);
+	free(zst);
+	free(tmp);
+	return done;
+}
+
+Test(files, a_collector_killed_while_compressing_leaves_the_file_and_the_next_one_compresses_it)
+{
+	char *app = wpath("app.log"), *rotated = wpath("app.log.1"), *tmp = wpath("app.log.1.zst.tmp");
+	char *zst = wpath("app.log.1.zst"), *scratch = wpath("unzstd.out");
+	FILE *f = fopen(rotated, "w");
+	cr_assert(f);
+	for (unsigned i = 0; i < 200000; i++) /* 8 MB: seconds at level 19 */
+		fprintf(f, "rotated line %u %08x %08x\n", i, i * 2654435761u, i * 40503u);
+	fclose(f);
+	char *want = th_read_file(rotated, NULL);
+	const char *fmt = "writers = ( { type = \"file\"; path = \"%s\"; max_bytes = 1048576;"
+			  " compress = \"zstd\"; compress_level = %d; } );\n";
+	char *cfg = wconfig(fmt, app, 19);
+	pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
+	cr_assert(th_wait_until(path_exists, tmp, 20000), "the restart did not queue app.log.1");
+	cr_assert_eq(kill(c, SIGKILL), 0);
+	cr_assert_neq(th_waitpid_timeout(c, 10000), -1);
+	cr_assert(access(rotated, F_OK) == 0, "killed in step 1: the file is still there");
+	cr_assert(access(zst, F_OK) != 0, "and no .zst, partial or not");
+	free(cfg);
+	cfg = wconfig(fmt, app, 3);
+	c = start_collector("/dev/null", NULL, "--config", cfg);
+	cr_assert(th_wait_until(compressed, NULL, 30000), "the next collector did not redo it");
+	stop_collector(c);
+	char *got = th_zstd_d(zst, scratch);
+	cr_assert(got && strcmp(got, want) == 0, "zstd -d gives back exactly the bytes");
+	free(got);
+	free(want);
+	free(cfg);
+	free(app);
+	free(rotated);
+	free(tmp);
+	free(zst);
+	free(scratch);
 }

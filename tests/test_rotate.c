@@ -21,25 +21,8 @@
 #include "tests/helpers.h"
 #include "tests/writer_util.h"
 
-static char *tmpdir;
-static struct io_uring ring;
 
-static void setup(void)
-{
-	tmpdir = th_mkdtemp(false);
-	cr_assert(tmpdir);
-	if (io_uring_queue_init(8, &ring, 0) != 0)
-		cr_skip_test("io_uring is not available");
-}
-
-static void teardown(void)
-{
-	io_uring_queue_exit(&ring);
-	th_rmrf(tmpdir);
-	free(tmpdir);
-}
-
-TestSuite(rotate, .init = setup, .fini = teardown);
+TestSuite(rotate, .init = wu_setup, .fini = wu_teardown);
 
 static char msgs[64][32];
 static unsigned n_msgs;
@@ -93,25 +76,11 @@ static char *lines(unsigned first, unsigned last)
 	return s;
 }
 
-static char *path_of(const char *name)
-{
-	char *p;
-	cr_assert(asprintf(&p, "%s/%s", tmpdir, name) > 0);
-	return p;
-}
-
-static bool exists(const char *name)
-{
-	char *p = path_of(name);
-	bool e = access(p, F_OK) == 0;
-	free(p);
-	return e;
-}
 
 /* Assert that file name holds exactly want. */
 static void holds(const char *name, const char *want)
 {
-	char *p = path_of(name);
+	char *p = wu_path(name);
 	char *got = th_read_file(p, NULL);
 	cr_assert(got, "%s is missing", name);
 	cr_assert_str_eq(got, want, "%s", name);
@@ -129,7 +98,7 @@ static void holds_records(const char *name, unsigned first, unsigned last)
 
 static void put(const char *name, const char *text)
 {
-	char *p = path_of(name);
+	char *p = wu_path(name);
 	FILE *f = fopen(p, "w");
 	cr_assert(f);
 	fputs(text, f);
@@ -137,12 +106,12 @@ static void put(const char *name, const char *text)
 	free(p);
 }
 
-/* An output with one file writer on tmpdir/app.log and the extra keys given. */
+/* An output with one file writer on wu_dir/app.log and the extra keys given. */
 static void open_app(struct output *o, const char *keys)
 {
 	char list[1024];
-	snprintf(list, sizeof list, "( { type = \"file\"; path = \"%s/app.log\"; %s } )", tmpdir, keys);
-	wu_output_from(o, tmpdir, list);
+	snprintf(list, sizeof list, "( { type = \"file\"; path = \"%s/app.log\"; %s } )", wu_dir, keys);
+	wu_output_from(o, wu_dir, list);
 }
 
 static void open_app_max(struct output *o, size_t max_bytes, const char *more)
@@ -155,7 +124,7 @@ static void open_app_max(struct output *o, size_t max_bytes, const char *more)
 /* Write what is held; every record is then done. */
 static void write_all(struct output *o)
 {
-	output_write(o, &ring);
+	output_write(o, &wu_ring);
 	cr_assert_eq(o->w[0].done, o->w[0].taken);
 }
 
@@ -167,7 +136,7 @@ Test(rotate, a_file_reaching_max_bytes_exactly_stays_and_the_next_record_rotates
 		give(&o, i);
 	write_all(&o);
 	holds_records("app.log", 0, 2);
-	cr_assert(!exists("app.log.1"));
+	cr_assert(!wu_exists("app.log.1"));
 	give(&o, 3);
 	write_all(&o);
 	holds_records("app.log.1", 0, 2);
@@ -227,7 +196,7 @@ Test(rotate, backups_keeps_only_the_newest_rotated_files)
 	holds_records("app.log", 5, 5);
 	holds_records("app.log.1", 4, 4);
 	holds_records("app.log.2", 3, 3);
-	cr_assert(!exists("app.log.3"));
+	cr_assert(!wu_exists("app.log.3"));
 	output_close(&o);
 }
 
@@ -239,7 +208,7 @@ Test(rotate, backups_zero_keeps_no_rotated_file)
 		give(&o, i);
 	write_all(&o);
 	holds_records("app.log", 2, 2);
-	cr_assert(!exists("app.log.1"));
+	cr_assert(!wu_exists("app.log.1"));
 	output_close(&o);
 }
 
@@ -251,7 +220,7 @@ Test(rotate, backups_defaults_to_seven)
 		give(&o, i);
 	write_all(&o);
 	holds_records("app.log.7", 2, 2);
-	cr_assert(!exists("app.log.8"));
+	cr_assert(!wu_exists("app.log.8"));
 	output_close(&o);
 }
 
@@ -270,7 +239,7 @@ Test(rotate, a_restart_shifts_the_existing_numbering_and_prunes_it)
 	holds("app.log.1", "cur\n");
 	holds("app.log.2", "old1\n");
 	holds("app.log.3", "old2\n");
-	cr_assert(!exists("app.log.4"));
+	cr_assert(!wu_exists("app.log.4"));
 	holds("app.log.old", "not ours\n");
 	output_close(&o);
 }
@@ -283,8 +252,8 @@ Test(rotate, opening_applies_backups_to_what_is_there)
 	struct output o;
 	open_app_max(&o, 1000, "backups = 1;");
 	holds("app.log.1", "old1\n");
-	cr_assert(!exists("app.log.2"));
-	cr_assert(!exists("app.log.3.zst"));
+	cr_assert(!wu_exists("app.log.2"));
+	cr_assert(!wu_exists("app.log.3.zst"));
 	output_close(&o);
 }
 
@@ -293,7 +262,7 @@ static void drop_root(void)
 {
 	if (geteuid() != 0)
 		return;
-	cr_assert_eq(chown(tmpdir, 65534, 65534), 0);
+	cr_assert_eq(chown(wu_dir, 65534, 65534), 0);
 	cr_assert_eq(setgid(65534), 0);
 	cr_assert_eq(setuid(65534), 0);
 }
@@ -312,21 +281,21 @@ static int count_lines_with(const char *path, const char *needle)
 Test(rotate, a_failed_rename_is_reported_once_and_the_file_keeps_every_record)
 {
 	drop_root();
-	char *err = path_of("stderr");
+	char *err = wu_path("stderr");
 	int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	cr_assert(fd >= 0);
 	int saved = dup(2);
 	dup2(fd, 2);
 	struct output o;
 	open_app_max(&o, line_len(), "");
-	cr_assert_eq(chmod(tmpdir, 0555), 0);
+	cr_assert_eq(chmod(wu_dir, 0555), 0);
 	for (unsigned i = 0; i < 5; i++) {
 		give(&o, i);
 		write_all(&o);
 	}
 	holds_records("app.log", 0, 4);
-	cr_assert(!exists("app.log.1"));
-	cr_assert_eq(chmod(tmpdir, 0755), 0);
+	cr_assert(!wu_exists("app.log.1"));
+	cr_assert_eq(chmod(wu_dir, 0755), 0);
 	give(&o, 5);
 	write_all(&o);
 	dup2(saved, 2);
@@ -480,7 +449,7 @@ Test(rotate, local_daily_spans_the_25_hour_day_of_a_dst_change)
 Test(rotate, a_restart_takes_the_interval_of_the_file_from_its_modification_time)
 {
 	put("app.log", "cur\n");
-	char *p = path_of("app.log");
+	char *p = wu_path("app.log");
 	int64_t t0 = utc(2026, 12, 1, 12, 10, 0), t1 = utc(2026, 12, 1, 13, 0, 0);
 	struct timespec times[2] = {{.tv_sec = (time_t)t0}, {.tv_sec = (time_t)t0}};
 	cr_assert_eq(utimensat(AT_FDCWD, p, times, 0), 0);
@@ -494,36 +463,22 @@ Test(rotate, a_restart_takes_the_interval_of_the_file_from_its_modification_time
 	output_close(&o);
 }
 
-/* Assert that loading a file writer with keys fails with "PATH:1: writers.[0].KEY: problem". */
-static void refused(const char *keys, const char *key_problem)
-{
-	char *conf = path_of("bad.conf");
-	FILE *f = fopen(conf, "w");
-	fprintf(f, "writers = ( { type = \"file\"; path = \"x.log\"; %s } );\n", keys);
-	fclose(f);
-	struct collector_config cfg;
-	struct diag d;
-	cr_assert_lt(config_load(&cfg, conf, &d, NULL), 0, "%s", keys);
-	char want[1024];
-	snprintf(want, sizeof want, "%s:1: writers.[0].%s", conf, key_problem);
-	cr_assert_str_eq(d.msg, want);
-	free(conf);
-}
-
 Test(rotate, bad_rotation_keys_get_one_line_naming_file_line_and_key)
 {
-	refused("max_bytes = 0;", "max_bytes: must be from 1 to 9223372036854775807, not 0");
-	refused("backups = -1;", "backups: must be from 0 to 100000, not -1");
-	refused("backups = \"7\";", "backups: expected an integer from 0 to 100000");
-	refused("rotate_every = \"weekly\";",
+	wu_refused("max_bytes = 0;", "max_bytes: must be from 1 to 9223372036854775807, not 0");
+	wu_refused("backups = -1;", "backups: must be from 0 to 100000, not -1");
+	wu_refused("backups = \"7\";", "backups: expected an integer from 0 to 100000");
+	wu_refused("rotate_every = \"weekly\";",
 		"rotate_every: expected \"hourly\", \"daily\" or a duration from 1s to 24h such as \"15m\" or \"6h\", "
 		"not \"weekly\"");
-	refused("rotate_every = \"25h\";",
+	wu_refused("rotate_every = \"25h\";",
 		"rotate_every: expected \"hourly\", \"daily\" or a duration from 1s to 24h such as \"15m\" or \"6h\", "
 		"not \"25h\"");
-	refused("rotate_every = \"hourly\"; rotate_at = \"06:30\";",
+	wu_refused("rotate_every = \"hourly\"; rotate_at = \"06:30\";",
 		"rotate_at: only applies with rotate_every = \"daily\"");
-	refused("rotate_every = \"daily\"; rotate_at = \"24:00\";",
+	wu_refused("rotate_every = \"daily\"; rotate_at = \"24:00\";",
 		"rotate_at: expected a time of day \"HH:MM\" (00:00 to 23:59), not \"24:00\"");
-	refused("local_time = 1;", "local_time: expected true or false");
+	wu_refused("rotate_every = \"daily\"; local_time = 1;", "local_time: expected true or false");
+	wu_refused("backups = 3;", "backups: only applies with max_bytes or rotate_every");
+	wu_refused("local_time = true;", "local_time: only applies with max_bytes or rotate_every");
 }
