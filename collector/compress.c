@@ -18,10 +18,37 @@
 
 #include "collector.h"
 
+#define COMPRESS_RETRY_NS 1000000000ll /* a failed job (a full disk) is tried again after this */
+
 struct compress_job {
 	struct compress_job *next;
+	long long not_before; /* CLOCK_MONOTONIC ns: not before (a retry) */
 	char name[PATH_MAX];
 };
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* Wait on c->cv (c->mu held) until CLOCK_MONOTONIC ns at. Returns pthread_cond_timedwait's result. */
+static int wait_until(struct compressor *c, long long at)
+{
+	struct timespec ts = {(time_t)(at / 1000000000ll), (long)(at % 1000000000ll)};
+	return pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+}
+
+/* Append j to c's queue (c->mu held). */
+static void append(struct compressor *c, struct compress_job *j)
+{
+	struct compress_job **end = &c->queue;
+	while (*end)
+		end = &(*end)->next;
+	j->next = NULL;
+	*end = j;
+}
 
 /* Write all len bytes of buf to fd. Returns 0 or -errno. */
 static int write_all(int fd, const void *buf, size_t len)
@@ -178,8 +205,11 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
 		struct compress_job *j = c->queue;
-		if (!j) {
-			pthread_cond_wait(&c->cv, &c->mu);
+		if (!j || j->not_before > mono_ns()) {
+			if (j)
+				wait_until(c, j->not_before);
+			else
+				pthread_cond_wait(&c->cv, &c->mu);
 			continue;
 		}
 		c->queue = j->next;
@@ -188,11 +218,18 @@ static void *worker(void *arg)
 		int rc = run_job(c, j);
 		pthread_mutex_lock(&c->mu);
 		if (rc < 0 && rc != c->last_err)
-			collector_warn("writer %s: cannot compress %s: %s; it stays uncompressed", c->who, j->name,
+			collector_warn("writer %s: cannot compress %s: %s; trying again every second", c->who, j->name,
 				       strerror(-rc));
-		c->last_err = rc < 0 ? rc : c->last_err;
+		else if (rc == 0 && c->last_err)
+			collector_warn("writer %s: compressing again", c->who);
+		c->last_err = rc;
 		c->current = NULL;
-		free(j);
+		if (rc < 0) {
+			j->not_before = mono_ns() + COMPRESS_RETRY_NS;
+			append(c, j);
+		} else {
+			free(j);
+		}
 		pthread_cond_broadcast(&c->cv);
 	}
 	pthread_mutex_unlock(&c->mu);
@@ -205,7 +242,11 @@ int compressor_start(struct compressor *c, int level, const char *who)
 	c->level = level;
 	c->who = who;
 	pthread_mutex_init(&c->mu, NULL);
-	pthread_cond_init(&c->cv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	/* signals are the event loop's (signalfd): the worker takes none */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -228,10 +269,7 @@ int compressor_queue(struct compressor *c, const char *path)
 		return -ENOMEM;
 	snprintf(j->name, sizeof j->name, "%s", path);
 	pthread_mutex_lock(&c->mu);
-	struct compress_job **end = &c->queue;
-	while (*end)
-		end = &(*end)->next;
-	*end = j;
+	append(c, j);
 	pthread_cond_broadcast(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	return 0;
@@ -254,25 +292,6 @@ void compressor_renamed(struct compressor *c, const char *from, const char *to)
 	for (struct compress_job *j = c->queue; j; j = j->next)
 		if (strcmp(j->name, from) == 0)
 			snprintf(j->name, sizeof j->name, "%s", to);
-}
-
-bool compressor_idle(struct compressor *c, int timeout_ms)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&c->mu);
-	int rc = 0;
-	while ((c->queue || c->current) && rc == 0)
-		rc = pthread_cond_timedwait(&c->cv, &c->mu, &until);
-	bool idle = !c->queue && !c->current;
-	pthread_mutex_unlock(&c->mu);
-	return idle;
 }
 
 void compressor_stop(struct compressor *c)

@@ -9,7 +9,8 @@
  *   3. rename X.zst.tmp to X.zst, fsync the directory   (X and a complete X.zst)
  *   4. remove X                       (X.zst)
  *
- * so at any point either X or a complete X.zst exists. On open, a writer
+ * so at any point either X or a complete X.zst exists. A job that fails (a
+ * full disk) is reported once and tried again every second. On open, a writer
  * removes leftover tmp files, removes X where X.zst exists, and queues every
  * other uncompressed rotated file (compress_recover in rotate_files.c).
  *
@@ -55,9 +56,6 @@ void compressor_renamed(struct compressor *c, const char *from, const char *to);
 
 /* Stop the worker after the job it runs (the queue is left: a later open redoes it). */
 void compressor_stop(struct compressor *c);
-
-/* Wait until the queue is empty and no job runs, at most timeout_ms. Returns true if it is. */
-bool compressor_idle(struct compressor *c, int timeout_ms);
 
 /*
  * The steps above for path, without the lock; after step stop_after (1..3)

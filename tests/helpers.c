@@ -153,6 +153,26 @@ char *th_zstd_d(const char *path, const char *scratch)
 	return st == 0 ? th_read_file(scratch, NULL) : NULL;
 }
 
+bool th_file_has_text(void *arg)
+{
+	struct th_file_has *fh = arg;
+	char *t = th_read_file(fh->path, NULL);
+	bool ok = t && strstr(t, fh->text);
+	free(t);
+	return ok;
+}
+
+void th_fill_disk(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		abort(); /* the test cannot go on */
+	char zeros[4096] = {0};
+	while (fwrite(zeros, 1, sizeof zeros, f) == sizeof zeros)
+		;
+	fclose(f);
+}
+
 bool th_mount_tmpfs(const char *dir, const char *size)
 {
 	char opt[64];

@@ -42,6 +42,16 @@ pid_t th_spawn(char *const argv[], const char *out_path, const char *err_path, c
 /* What the real `zstd -d` makes of path, through the file scratch (malloc'd; NULL if it fails). */
 char *th_zstd_d(const char *path, const char *scratch);
 
+/* For th_wait_until: the file path contains text. */
+struct th_file_has {
+	const char *path;
+	const char *text;
+};
+bool th_file_has_text(void *arg);
+
+/* Fill the filesystem of path's directory: write zeros to path until it is full. */
+void th_fill_disk(const char *path);
+
 /* Mount a tmpfs of size (mount's syntax: "1m") on the existing directory dir,
  * and unmount it. th_mount_tmpfs returns false when it cannot (not root). */
 bool th_mount_tmpfs(const char *dir, const char *size);

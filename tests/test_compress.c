@@ -6,9 +6,11 @@
  * finishes or redoes it.
  */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "collector/compress.h"
@@ -51,7 +53,14 @@ struct settled {
 	const char *plain, *zst, *tmp;
 };
 
-/* For th_wait_until: the worker is done with a file: plain gone, zst there, no tmp. */
+/* For th_wait_until: the worker is done with a file: plain gone, zst there, no tmp (full paths). */
+static bool is_settled_at(void *arg)
+{
+	struct settled *s = arg;
+	return access(s->plain, F_OK) != 0 && access(s->zst, F_OK) == 0 && access(s->tmp, F_OK) != 0;
+}
+
+/* is_settled_at, with names in wu_dir. */
 static bool is_settled(void *arg)
 {
 	struct settled *s = arg;
@@ -170,4 +179,54 @@ Test(compress, bad_compression_keys_get_one_line_naming_file_line_and_key)
 	wu_refused("compress = \"zstd\";", "compress: only applies with max_bytes or rotate_every");
 	wu_refused("max_bytes = 1; compress = \"zstd\"; compress_level = 0;", "compress_level: must be from 1 to 22, not 0");
 	wu_refused("max_bytes = 1; compress = \"zstd\"; compress_level = 23;", "compress_level: must be from 1 to 22, not 23");
+}
+
+Test(compress, a_job_that_fails_on_a_full_disk_is_done_once_space_returns)
+{
+	char *mnt = wu_path("mnt");
+	cr_assert_eq(mkdir(mnt, 0755), 0);
+	if (!th_mount_tmpfs(mnt, "1m"))
+		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
+	char *rotated = th_path(mnt, "app.log.1"), *filler = th_path(mnt, "filler"), *err = wu_path("stderr");
+	FILE *f = fopen(rotated, "w");
+	cr_assert(f);
+	uint32_t x = 12345;
+	for (int i = 0; i < 400000; i++) { /* 400 KB that zstd cannot shrink much */
+		x = x * 1103515245u + 12345u;
+		fputc("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[x >> 26], f);
+	}
+	fclose(f);
+	char *want = th_read_file(rotated, NULL);
+	th_fill_disk(filler);
+	int fd = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600), saved = dup(2);
+	dup2(fd, 2);
+	char list[1024];
+	snprintf(list, sizeof list, "( { type = \"file\"; path = \"%s/app.log\"; max_bytes = 1000000; compress = \"zstd\"; } )",
+		 mnt);
+	struct output o;
+	wu_output_from(&o, wu_dir, list);
+	struct th_file_has failed = {err, "cannot compress"};
+	cr_assert(th_wait_until(th_file_has_text, &failed, 10000), "the failure is reported");
+	cr_assert(access(rotated, F_OK) == 0, "the file stays");
+	unlink(filler);
+	char zst[4096], tmp[4096];
+	snprintf(zst, sizeof zst, "%s.zst", rotated);
+	snprintf(tmp, sizeof tmp, "%s.zst.tmp", rotated);
+	struct settled s = {rotated, zst, tmp};
+	bool settled = th_wait_until(is_settled_at, &s, 10000);
+	dup2(saved, 2);
+	char *said = th_read_file(err, NULL);
+	cr_assert(settled, "tried again once space returned; said: %s", said);
+	free(said);
+	output_close(&o);
+	char *scratch = wu_path("unzstd.out"), *got = th_zstd_d(zst, scratch);
+	cr_assert(got && strcmp(got, want) == 0, "zstd -d gives back exactly the bytes");
+	th_umount(mnt);
+	free(got);
+	free(scratch);
+	free(want);
+	free(rotated);
+	free(filler);
+	free(err);
+	free(mnt);
 }

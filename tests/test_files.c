@@ -23,27 +23,33 @@ static bool path_exists(void *path)
 	return access(path, F_OK) == 0;
 }
 
-/* Append file path to the open file all; assert it ends a line. Returns its size. */
+/* Append rotated file path (or, if only that exists, path.zst decompressed by zstd -d) to the open
+ * file all; assert that it ends a line. Returns its (decompressed) size. */
 static long append_file(FILE *all, const char *path)
 {
-	size_t len;
-	char *text = th_read_file(path, &len);
-	cr_assert(text, "%s is missing", path);
+	size_t len = 0;
+	char *text = th_read_file(path, &len), zst[4096], *scratch = wpath("unzstd.out");
+	snprintf(zst, sizeof zst, "%s.zst", path);
+	if (!text && (text = th_zstd_d(zst, scratch)))
+		len = strlen(text);
+	cr_assert(text, "%s is missing, and no %s decompresses", path, zst);
 	cr_assert(len == 0 || text[len - 1] == '\n', "%s ends inside a record", path);
 	fwrite(text, 1, len, all);
 	free(text);
+	free(scratch);
 	return (long)len;
 }
 
-/* Concatenate work/app.log.N .. app.log.1, app.log into work/all.log, asserting each is at most max bytes.
- * Returns the number of rotated files. */
+/* Concatenate app.N .. app.1 (plain or .zst), app into all_path, asserting each is at most max
+ * bytes. Returns the number of rotated files. */
 static int join_rotated(const char *app, const char *all_path, long max)
 {
 	int n = 0;
-	char p[4096];
+	char p[4096], z[4096];
 	for (;;) {
 		snprintf(p, sizeof p, "%s.%d", app, n + 1);
-		if (access(p, F_OK) != 0)
+		snprintf(z, sizeof z, "%s.%d.zst", app, n + 1);
+		if (!path_exists(p) && !path_exists(z))
 			break;
 		n++;
 	}
@@ -58,25 +64,41 @@ static int join_rotated(const char *app, const char *all_path, long max)
 	return n;
 }
 
-Test(files, size_rotation_while_four_threads_log_loses_and_repeats_nothing)
+static bool all_compressed(void *arg);
+
+/*
+ * A collector with one file writer at work/app.log rotating at max_bytes (and the keys more),
+ * 4 threads logging records each: once everything is consumed (and, with zstd, compressed),
+ * assert that the rotated files (at least min_files, none bigger than max_bytes) and the live one
+ * hold every record exactly once, in order. Returns nothing.
+ */
+static void rotate_under_load(long max_bytes, const char *more, long records, int min_files)
 {
-	char *app = wpath("app.log"), *all = wpath("all.log"), *pout = wpath("prod.out"), *cout = wpath("c.out");
-	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; max_bytes = 262144; backups = 10000; } );\n",
-			    app);
-	pid_t c = start_collector(cout, NULL, "--config", cfg);
-	char *args[] = {"-t", "4", "-r", "50000", "-p", "block", "-f", "30000", "-C", NULL};
+	char *app = wpath("app.log"), *all = wpath("all.log"), *pout = wpath("prod.out"), *r = NULL;
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; max_bytes = %ld; backups = 100000; %s } );\n",
+			    app, max_bytes, more);
+	pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
+	cr_assert(asprintf(&r, "%ld", records) > 0);
+	char *args[] = {"-t", "4", "-r", r, "-p", "block", "-f", "60000", "-C", NULL};
 	int st = run_producer(pout, args, NULL);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	cr_assert(th_wait_until(no_segments, NULL, 10000), "segment not removed after close");
+	cr_assert(th_wait_until(no_segments, NULL, 30000), "segment not removed after close");
+	if (strstr(more, "zstd"))
+		cr_assert(th_wait_until(all_compressed, app, 120000), "rotated files still uncompressed");
 	stop_collector(c);
-	int n = join_rotated(app, all, 262144);
-	cr_assert_geq(n, 30, "only %d rotations", n);
-	assert_every_record(all, 4, 50000);
+	int n = join_rotated(app, all, max_bytes);
+	cr_assert_geq(n, min_files, "only %d rotations", n);
+	assert_every_record(all, 4, records);
+	free(r);
 	free(app);
 	free(all);
 	free(pout);
-	free(cout);
 	free(cfg);
+}
+
+Test(files, size_rotation_while_four_threads_log_loses_and_repeats_nothing)
+{
+	rotate_under_load(262144, "", 50000, 30);
 }
 
 /* Run the real logrotate -s STATE -f on app with the directives given; assert that it succeeds. */
@@ -234,4 +256,61 @@ Test(files, a_collector_killed_while_compressing_leaves_the_file_and_the_next_on
 	free(tmp);
 	free(zst);
 	free(scratch);
+}
+
+/* For th_wait_until: no rotated file of app (arg) is waiting for compression. */
+static bool all_compressed(void *arg)
+{
+	const char *app = arg;
+	char p[4096];
+	for (int k = 1; k < 100000; k++) {
+		snprintf(p, sizeof p, "%s.%d", app, k);
+		if (path_exists(p))
+			return false;
+		snprintf(p, sizeof p, "%s.%d.zst", app, k);
+		if (!path_exists(p))
+			return true;
+	}
+	return true;
+}
+
+Test(files, a_million_records_through_1_mib_files_with_zstd_are_all_there_once_in_order)
+{
+	rotate_under_load(1048576, "compress = \"zstd\";", 250000, 50);
+}
+
+Test(files, a_full_disk_under_a_rotating_compressing_writer_loses_nothing_and_recovers_by_itself)
+{
+	char *mnt = wpath("mnt"), *err = wpath("c.err"), *pout = wpath("prod.out"), *all = wpath("all.log");
+	cr_assert_eq(mkdir(mnt, 0755), 0);
+	if (!th_mount_tmpfs(mnt, "1m"))
+		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
+	char *app = th_path(mnt, "app.log"), *filler = th_path(mnt, "filler");
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; max_bytes = 32768; backups = 1000;"
+			    " compress = \"zstd\"; } );\n", app);
+	th_fill_disk(filler);
+	pid_t c = start_collector("/dev/null", err, "--config", cfg);
+	char *args[] = {"-t", "2", "-r", "2000", "-f", "300", NULL};
+	run_producer(pout, args, NULL);
+	struct th_file_has nospace = {err, "No space left on device"};
+	cr_assert(th_wait_until(th_file_has_text, &nospace, 10000), "the condition is reported");
+	cr_assert_eq(count_segments(), 1, "nothing is consumed while the writer cannot write");
+	unlink(filler);
+	cr_assert(th_wait_until(no_segments, NULL, 20000), "the writer catches up by itself");
+	cr_assert(th_wait_until(all_compressed, app, 20000), "and compresses what it rotated");
+	stop_collector(c);
+	cr_assert_geq(join_rotated(app, all, 32768), 5);
+	struct tally ty = {.threads = 2, .records = 2000, .allow_other = true};
+	tally_output(all, &ty);
+	cr_assert_eq(ty.seen, 4000, "every record exactly once, in order");
+	cr_assert_eq(ty.ended, 1, "and the end notice");
+	free(ty.last);
+	th_umount(mnt);
+	free(mnt);
+	free(err);
+	free(pout);
+	free(all);
+	free(app);
+	free(filler);
+	free(cfg);
 }
