@@ -169,6 +169,8 @@ int rotate_configure(struct rotate *r, const config_setting_t *cfg, struct diag 
 	memset(r, 0, sizeof *r);
 	r->backups = ROTATE_BACKUPS_DEFAULT;
 	r->proj_start = ROTATE_NO_INTERVAL;
+	r->seen_lo = 1;
+	r->seen_hi = 0; /* an empty span */
 	if (!cfg)
 		return 0;
 	long long v;
@@ -228,9 +230,24 @@ static int push_cut(struct rotate *r, uint64_t at, int64_t start)
 	return 0;
 }
 
+/* The interval start of t, remembering the span of times known to share it: records come in time
+ * order, so the calendar arithmetic runs about once a second, not per record. */
+static int64_t interval_of(struct rotate *r, int64_t t)
+{
+	if (t >= r->seen_lo && t <= r->seen_hi)
+		return r->seen_start;
+	int64_t start = rotate_interval_start(r, t);
+	if (start != r->seen_start || r->seen_lo > r->seen_hi)
+		r->seen_lo = r->seen_hi = t;
+	r->seen_lo = t < r->seen_lo ? t : r->seen_lo;
+	r->seen_hi = t > r->seen_hi ? t : r->seen_hi;
+	r->seen_start = start;
+	return start;
+}
+
 void rotate_take(struct rotate *r, uint64_t at, uint64_t len, uint64_t ts_ns)
 {
-	int64_t start = r->every_s ? rotate_interval_start(r, (int64_t)(ts_ns / 1000000000u)) : ROTATE_NO_INTERVAL;
+	int64_t start = r->every_s ? interval_of(r, (int64_t)(ts_ns / 1000000000u)) : ROTATE_NO_INTERVAL;
 	bool full = r->max_bytes && r->proj_bytes + len > r->max_bytes;
 	/* a record older than the file's interval (merge window) stays in it */
 	bool later = r->every_s && r->proj_start != ROTATE_NO_INTERVAL && start > r->proj_start;

@@ -61,6 +61,7 @@ struct rotate {
 	const char *who;      /* the writer's name, for messages */
 	uint64_t proj_bytes;  /* bytes the file being filled will hold once everything taken is written */
 	int64_t proj_start;   /* the interval it holds */
+	int64_t seen_lo, seen_hi, seen_start; /* times [lo, hi] are known to be in the interval of seen_start */
 	struct rotate_cut *cuts; /* not yet done, in stream order */
 	uint32_t n_cuts, cap_cuts;
 	int last_err;         /* the failure last reported, to report it once */
