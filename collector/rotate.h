@@ -64,7 +64,8 @@ struct rotate {
 	int64_t seen_lo, seen_hi, seen_start; /* times [lo, hi] are known to be in the interval of seen_start */
 	struct rotate_cut *cuts; /* not yet done, in stream order */
 	uint32_t n_cuts, cap_cuts;
-	int last_err;         /* the failure last reported, to report it once */
+	int last_err;         /* the rotation failure last reported, to report it once */
+	int prune_err;        /* the same for removing old backups */
 	struct compressor zc; /* with compress */
 };
 

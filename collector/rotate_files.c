@@ -217,8 +217,8 @@ void rotate_prune(struct rotate *r)
 		if (i == 0 || newest_first(&v[i - 1], &v[i]) != 0)
 			kept++;
 		if (kept > (long)r->backups && snprintf(p, sizeof p, "%s/%s", dir, v[i].name) < PATH_MAX &&
-		    unlink(p) < 0 && errno != ENOENT && r->last_err != -errno) {
-			r->last_err = -errno;
+		    unlink(p) < 0 && errno != ENOENT && r->prune_err != -errno) {
+			r->prune_err = -errno;
 			collector_warn("writer %s: cannot remove the old backup %s: %s", r->who, p, strerror(errno));
 		}
 		free(v[i].name);
