@@ -58,7 +58,8 @@ static const char *keep_text(char **p, const char *s, size_t n)
  */
 void ledger_keep_notice(struct collector *c, const struct text_record *tr, uint32_t writers)
 {
-	size_t name = tr->name ? tr->name_len : 0, msg = tr->msg ? tr->msg_len : 0;
+	size_t name = tr->name ? tr->name_len : 0, msg;
+	const char *text = text_record_msg(tr, &msg);
 	size_t file = tr->file ? tr->file_len : 0;
 	struct kept_notice *k = malloc(sizeof *k + name + msg + file);
 	if (!k) {
@@ -70,7 +71,9 @@ void ledger_keep_notice(struct collector *c, const struct text_record *tr, uint3
 	k->writers = writers;
 	k->tr = *tr;
 	k->tr.name = keep_text(&p, tr->name, name);
-	k->tr.msg = keep_text(&p, tr->msg, msg);
+	k->tr.msg = keep_text(&p, text, msg);
+	k->tr.msg_len = msg;
+	k->tr.lazy = NULL;
 	k->tr.file = tr->file ? keep_text(&p, tr->file, file) : NULL;
 	k->tr.fields = NULL;
 	k->tr.n_fields = 0;

@@ -241,8 +241,8 @@ static void emit(struct reader *rd, const struct reader_run *u, const struct rea
 	if (u->rs->seg->bus_fault) /* truncated under us: zeros now; rejected in the next gather */
 		return;
 	struct text_record tr;
-	struct text_field fields[TEXT_MAX_FIELDS]; /* tr.fields: valid until on_record returns */
-	uint64_t lost = seg_render(u->rs->seg, rr->tid, &k->r, k->ts_ns, &rd->msg, &tr, fields);
+	struct seg_space sp; /* what tr points to: valid until on_record returns */
+	uint64_t lost = seg_decode(u->rs->seg, rr->tid, &k->r, k->ts_ns, &rd->msg, &tr, &sp);
 	if (k->pos < rr->replay_end) {
 		tr.consumed = true;
 	} else {

@@ -51,7 +51,9 @@ static void on_record(void *clientd, struct reader_seg *rs, const struct seg_rec
 	l->ts = tr->ts_ns;
 	l->notice = rec == NULL;
 	l->seg = rs == sn->segs[0] ? 0 : 1;
-	snprintf(l->msg, sizeof l->msg, "%.*s", (int)tr->msg_len, tr->msg);
+	size_t len;
+	const char *m = text_record_msg(tr, &len);
+	snprintf(l->msg, sizeof l->msg, "%.*s", (int)len, m);
 }
 
 static enum reader_action on_reject(void *clientd, struct reader_seg *rs, uint32_t ring, const char *why)

@@ -185,8 +185,8 @@ Test(segment, refused_formats_are_rendered_as_a_visible_error)
 	cr_assert_eq(seg_ring_next(&s, 0, &pos, tail, &r, &why), 1);
 	struct sbuf msg = {0};
 	struct text_record tr;
-	struct text_field fields[TEXT_MAX_FIELDS];
-	seg_render(&s, 0, &r, 0, &msg, &tr, fields);
+	struct seg_space sp;
+	seg_render(&s, 0, &r, 0, &msg, &tr, &sp);
 	cr_assert(strstr(msg.data, "format refused") && strstr(msg.data, "%n"), "%.*s", (int)msg.len, msg.data);
 	cr_assert_eq(n, 0, "%n never writes");
 	sbuf_free(&msg);

@@ -268,9 +268,12 @@ static void job_record(void *clientd, struct reader_seg *rs, const struct seg_re
 	if (t.consumed && !j->json) { /* text_append's text format has no field for it */
 		sbuf_reset(&j->marked);
 		sbuf_append(&j->marked, CONSUMED_MARK, sizeof CONSUMED_MARK - 1);
-		sbuf_append(&j->marked, t.msg, t.msg_len);
+		size_t len;
+		const char *m = text_record_msg(tr, &len);
+		sbuf_append(&j->marked, m, len);
 		t.msg = j->marked.data ? j->marked.data : "";
 		t.msg_len = j->marked.len;
+		t.lazy = NULL;
 	}
 	text_append(&j->o->buf, &t, j->json ? TEXT_FORMAT_JSON : TEXT_FORMAT_TEXT, false);
 	j->printed += rec != NULL;
