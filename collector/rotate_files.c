@@ -165,11 +165,12 @@ static long list_rotated(const char *dir, const char *stem, struct rotated **out
 	while ((e = readdir(dh))) {
 		struct rotated one;
 		char rest[NAME_MAX + 1];
-		size_t n_rest = strlen(e->d_name) - (stem_n + 1);
+		size_t len = strlen(e->d_name);
 		if (strncmp(e->d_name, stem, stem_n) || e->d_name[stem_n] != '.' ||
-		    tmp != ends_with(e->d_name, strlen(e->d_name), ".zst.tmp"))
+		    tmp != ends_with(e->d_name, len, ".zst.tmp"))
 			continue;
-		snprintf(rest, sizeof rest, "%.*s", (int)(n_rest - (tmp ? 4 : 0)), e->d_name + stem_n + 1);
+		/* what follows "STEM.", without the ".tmp" of a tmp file */
+		snprintf(rest, sizeof rest, "%.*s", (int)(len - stem_n - 1 - (tmp ? 4 : 0)), e->d_name + stem_n + 1);
 		if (!parse_rotated(rest, &one))
 			continue;
 		if (n == cap) {
