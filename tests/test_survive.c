@@ -239,20 +239,6 @@ Test(survive, a_forked_child_logs_into_its_own_segment)
 	free(out);
 }
 
-struct file_has {
-	const char *path;
-	const char *text;
-};
-
-static bool file_has_text(void *arg)
-{
-	struct file_has *fh = arg;
-	char *t = th_read_file(fh->path, NULL);
-	bool ok = t && strstr(t, fh->text);
-	free(t);
-	return ok;
-}
-
 Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns)
 {
 	char *mnt = wpath("small"), *filler, *file, *cfg, *out = wpath("out.log"),
@@ -262,19 +248,14 @@ Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns
 		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
 	cr_assert(asprintf(&filler, "%s/filler", mnt) > 0 && asprintf(&file, "%s/app.log", mnt) > 0);
 	cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; }, { type = \"console\"; } );\n", file);
-	/* fill the disk */
-	FILE *f = fopen(filler, "w");
-	char zeros[4096] = {0};
-	while (fwrite(zeros, 1, sizeof zeros, f) == sizeof zeros)
-		;
-	fclose(f);
+	th_fill_disk(filler);
 	pid_t c = start_collector(out, err, "--config", cfg);
 	char *args[] = {"-t", "2", "-r", "2000", "-f", "300", NULL};
 	run_producer(pout, args, NULL);
 	char *po = read_or_fail(pout);
 	cr_assert(strstr(po, "flush=-110\n"), "nothing is consumed while the file writer cannot write: %s", po);
-	struct file_has nospace = {err, "No space left on device"};
-	cr_assert(th_wait_until(file_has_text, &nospace, 10000), "the condition is reported");
+	struct th_file_has nospace = {err, "No space left on device"};
+	cr_assert(th_wait_until(th_file_has_text, &nospace, 10000), "the condition is reported");
 	/* the other writer is still served */
 	struct file_wait console = {out, 4000};
 	cr_assert(th_wait_until(file_has_lines, &console, 10000), "console writer got the records");
@@ -304,17 +285,6 @@ Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns
 	free(pout);
 }
 
-/* Fill the filesystem of path's directory: write zeros to path until it is full. */
-static void fill_disk(const char *path)
-{
-	FILE *f = fopen(path, "w");
-	cr_assert(f);
-	char zeros[4096] = {0};
-	while (fwrite(zeros, 1, sizeof zeros, f) == sizeof zeros)
-		;
-	fclose(f);
-}
-
 Test(survive, a_writer_with_a_full_backlog_skips_the_others_go_on_and_it_catches_up_in_order)
 {
 	char *mnt = wpath("small"), *filler, *stuck, *cfg, *other = wpath("other.log"), *err = wpath("err.log"),
@@ -326,7 +296,7 @@ Test(survive, a_writer_with_a_full_backlog_skips_the_others_go_on_and_it_catches
 	cfg = wconfig("writers = ( { name = \"stuck\"; type = \"file\"; path = \"%s\"; backlog_bytes = 4096; },\n"
 		      "  { name = \"other\"; type = \"file\"; path = \"%s\"; } );\n",
 		      stuck, other);
-	fill_disk(filler);
+	th_fill_disk(filler);
 	pid_t c = start_collector("/dev/null", err, "--config", cfg);
 	char *args[] = {"-t", "2", "-r", "2000", "-f", "300", NULL};
 	run_producer(pout, args, NULL);
