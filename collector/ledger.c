@@ -195,14 +195,21 @@ void ledger_forget(struct collector *c)
 		c->segs[si]->pending = 0;
 }
 
+/*
+ * A sync is wanted where a producer asks for more than is synced and there
+ * is more consumed than synced: what is not consumed yet cannot be synced,
+ * so a sync_req beyond the ring's records (never met) costs one sync, not
+ * one per poll.
+ */
 bool ledger_sync_wanted(const struct collector *c)
 {
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		const struct cseg *s = c->segs[si];
 		for (uint32_t i = 0; !s->rd.rejected && i < s->seg.ring_count; i++) {
 			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
-			if (atomic_load_explicit(&rh->sync_req, memory_order_seq_cst) >
-			    atomic_load_explicit(&rh->synced, memory_order_relaxed))
+			uint64_t synced = atomic_load_explicit(&rh->synced, memory_order_relaxed);
+			if (atomic_load_explicit(&rh->sync_req, memory_order_seq_cst) > synced &&
+			    s->rd.rings[i].pos > synced)
 				return true;
 		}
 	}

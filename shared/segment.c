@@ -88,6 +88,14 @@ int seg_guard_install(void)
 	return 0;
 }
 
+/* The site every id of a segment past its memory bound stands for: nothing is allocated for it. */
+static const struct seg_site site_over_bound = {
+	.level = TEXT_LEVEL_ERROR,
+	.fmt = "",
+	.file = "",
+	.err = "the segment's call sites take more than SEG_SITES_MEMORY_MAX (32 MiB)",
+};
+
 static bool range_ok(uint64_t off, uint64_t len, uint64_t size)
 {
 	return off <= size && len <= size - off;
@@ -100,7 +108,8 @@ int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t e
 	if (strlen(path) >= sizeof s->path)
 		return fail(err, errlen, -ENAMETOOLONG, path, "path too long");
 	strcpy(s->path, path);
-	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
+	/* a FIFO or device named like a segment must not block the open: it is refused below */
+	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return fail(err, errlen, -errno, path, "cannot open: %s", strerror(errno));
 	struct stat st;
@@ -207,7 +216,7 @@ void seg_close(struct seg *s)
 {
 	if (s->sites) {
 		for (uint32_t i = 0; i < s->max_sites; i++) {
-			if (!s->sites[i])
+			if (!s->sites[i] || s->sites[i] == &site_over_bound)
 				continue;
 			free(s->sites[i]->fmt);
 			free(s->sites[i]->file);
@@ -281,15 +290,21 @@ const struct seg_site *seg_site(struct seg *s, uint32_t id)
 	/* acquire: pairs with the producer's release of ready after filling the entry */
 	if (atomic_load_explicit(&((struct shmlog_site_entry *)e)->ready, memory_order_acquire) != 1)
 		return NULL;
+	/* a format past SEG_FORMAT_MAX is refused, and only its start is kept to show */
+	uint32_t fmt_len = e->fmt_len > SEG_FORMAT_MAX ? SEG_FORMAT_SHOWN : e->fmt_len;
+	uint32_t file_len = e->file_len > SEG_FILE_MAX ? SEG_FILE_MAX : e->file_len;
+	uint64_t bytes = sizeof(struct seg_site) + fmt_len + file_len + 2;
+	if (s->sites_bytes + bytes > SEG_SITES_MEMORY_MAX)
+		return s->sites[id] = (struct seg_site *)&site_over_bound;
 	struct seg_site *st = calloc(1, sizeof *st);
 	if (!st)
 		return NULL;
 	st->level = (int)e->level;
 	st->line = e->line;
-	st->fmt_len = e->fmt_len;
-	st->file_len = e->file_len;
-	st->fmt = heap_copy(s, e->fmt_off, e->fmt_len);
-	st->file = heap_copy(s, e->file_off, e->file_len);
+	st->fmt_len = fmt_len;
+	st->file_len = file_len;
+	st->fmt = heap_copy(s, e->fmt_off, fmt_len);
+	st->file = heap_copy(s, e->file_off, file_len);
 	if (!st->fmt || !st->file || st->level < 1 || st->level > 6 || !parse_fields(s, e->fields_off, st)) {
 		free(st->fdesc);
 		free(st->fmt);
@@ -297,8 +312,11 @@ const struct seg_site *seg_site(struct seg *s, uint32_t id)
 		free(st);
 		return NULL;
 	}
-	if (fmt_parse(&st->pf, st->fmt, st->fmt_len, &st->err) != 0 && !st->err)
+	if (e->fmt_len > SEG_FORMAT_MAX)
+		st->err = "format longer than SEG_FORMAT_MAX (64 KiB); its start";
+	else if (fmt_parse(&st->pf, st->fmt, st->fmt_len, &st->err) != 0 && !st->err)
 		st->err = "unparsable format";
+	s->sites_bytes += bytes;
 	s->sites[id] = st;
 	return st;
 }

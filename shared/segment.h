@@ -27,6 +27,17 @@
 #include "sbuf.h"
 #include "text.h"
 
+/*
+ * What a reader spends on a segment's call sites, at most: a format longer
+ * than SEG_FORMAT_MAX is refused (its first SEG_FORMAT_SHOWN bytes are kept,
+ * to show), a file name is cut at SEG_FILE_MAX, and once a segment's sites
+ * take SEG_SITES_MEMORY_MAX its further sites are refused without memory.
+ */
+#define SEG_FORMAT_MAX (64u << 10)
+#define SEG_FORMAT_SHOWN 256u
+#define SEG_FILE_MAX 4096u
+#define SEG_SITES_MEMORY_MAX (32u << 20)
+
 /* A parsed call site, owned by the reader. */
 struct seg_site {
 	int level;
@@ -58,6 +69,7 @@ struct seg {
 	uint32_t ring_count, ring_bytes, max_sites, strings_bytes;
 	uint64_t rings_off, data_off, sites_off, strings_off;
 	struct seg_site **sites; /* lazily parsed, max_sites slots */
+	uint64_t sites_bytes;    /* what the parsed sites take (SEG_SITES_MEMORY_MAX) */
 	volatile sig_atomic_t bus_fault; /* the file shrank under the mapping (seg_guard_install) */
 };
 
