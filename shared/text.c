@@ -172,7 +172,7 @@ void text_format_ts(char out[TEXT_TS_BYTES], uint64_t ts_ns)
 }
 
 /* Copy s[0..n) to p with text escapes; p has room for 4 * n bytes. Returns the end. */
-static char *put_text_escaped(char *p, const char *s, size_t n)
+char *text_put_escaped(char *p, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
@@ -255,7 +255,6 @@ static_assert((int)TEXT_FIELD_I64 == (int)SHMLOG_FIELD_I64 && (int)TEXT_FIELD_U6
 		      (int)TEXT_FIELD_STR == (int)SHMLOG_FIELD_STRING && TEXT_MAX_FIELDS == SHMLOG_MAX_FIELDS,
 	      "text field types are the segment's field kinds");
 
-#define FIELD_NUM_MAX 32 /* longest integer, double or bool form */
 #define TRUNC_MARK FMT_TRUNCATED_MARK
 #define TRUNC_MARK_LEN (sizeof TRUNC_MARK - 1)
 
@@ -264,7 +263,7 @@ static size_t put_shortest_double(char *buf, double d)
 {
 	int n = 0;
 	for (int prec = 15; prec <= 17; prec++) {
-		n = snprintf(buf, FIELD_NUM_MAX, "%.*g", prec, d);
+		n = snprintf(buf, TEXT_FIELD_NUM_MAX, "%.*g", prec, d);
 		if (strtod(buf, NULL) == d)
 			break;
 	}
@@ -296,6 +295,12 @@ static char *put_field_scalar(char *p, const struct text_field *f, bool json)
 	return p;
 }
 
+/* A number or bool field in its text form (text.h). Returns the end. */
+char *text_put_scalar(char *p, const struct text_field *f)
+{
+	return put_field_scalar(p, f, false);
+}
+
 /*
  * s[0..n) (and the truncation mark) as a logfmt token: quoted, with \" and
  * the line's escapes, when it is empty or holds a space, '"', '=', '\\' or a
@@ -316,7 +321,7 @@ static char *put_logfmt(char *p, const char *s, size_t n, bool truncated)
 			continue;
 		}
 		quote |= c == ' ' || c == '=' || text_esc[c];
-		p = put_text_escaped(p, (const char *)&c, 1);
+		p = text_put_escaped(p, (const char *)&c, 1);
 	}
 	if (truncated)
 		p = PUT_LIT(p, TRUNC_MARK);
@@ -334,7 +339,7 @@ static size_t fields_worst(const struct text_record *r, size_t esc)
 	size_t w = 16; /* ,"fields":{} */
 	for (uint32_t i = 0; i < r->n_fields; i++) {
 		const struct text_field *f = &r->fields[i];
-		w += 4 + esc * f->key_len + FIELD_NUM_MAX;
+		w += 4 + esc * f->key_len + TEXT_FIELD_NUM_MAX;
 		if (f->type == TEXT_FIELD_STR)
 			w += 2 + esc * f->v.s.len + TRUNC_MARK_LEN;
 	}
@@ -412,13 +417,13 @@ static void append_text(struct sbuf *out, const struct text_record *r, bool colo
 		*p++ = '?';
 	}
 	*p++ = ' ';
-	p = put_text_escaped(p, r->name, name_len);
+	p = text_put_escaped(p, r->name, name_len);
 	*p++ = '[';
 	p = digits_put(p, r->pid);
 	*p++ = '/';
 	p = digits_put(p, r->tid);
 	p = PUT_LIT(p, "]: ");
-	p = put_text_escaped(p, r->msg, msg_len);
+	p = text_put_escaped(p, r->msg, msg_len);
 	p = put_text_fields(p, r);
 	*p++ = '\n';
 	out->len = (size_t)(p - out->data);

@@ -104,6 +104,15 @@ int text_level_parse(const char *s);
 /* Write the RFC 3339 form of ts_ns into out (NUL-terminated). */
 void text_format_ts(char out[TEXT_TS_BYTES], uint64_t ts_ns);
 
+/* Longest text form of a number or bool field (text_put_scalar). */
+#define TEXT_FIELD_NUM_MAX 32
+
+/* Copy s[0..n) to p with the text escapes above; p has room for 4 * n bytes. Returns the end. */
+char *text_put_escaped(char *p, const char *s, size_t n);
+
+/* A non-string field f (integer, double, bool) as text writes it; room: TEXT_FIELD_NUM_MAX. Returns the end. */
+char *text_put_scalar(char *p, const struct text_field *f);
+
 /* Append r to out as one line (LF-terminated) in format f. */
 void text_append(struct sbuf *out, const struct text_record *r, enum text_format f, bool color);
 
