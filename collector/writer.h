@@ -141,6 +141,7 @@ void writer_close(struct writer *w);
 /* The types, so writer.c's table can name them. */
 extern const struct writer_ops writer_console_ops;
 extern const struct writer_ops writer_file_ops;
+extern const struct writer_ops writer_syslog_ops;
 
 /* Fill d->msg with "FILE:LINE: KEY: problem" for setting s (or its member key). */
 void writer_diag(struct diag *d, const config_setting_t *s, const char *key, const char *fmt, ...)
@@ -148,6 +149,13 @@ void writer_diag(struct diag *d, const config_setting_t *s, const char *key, con
 
 /* Read string member key of grp into *out. Returns 1 if present, 0 if absent, -EINVAL (d filled) if not a string. */
 int writer_cfg_string(const config_setting_t *grp, const char *key, const char **out, struct diag *d);
+
+/* Read integer member key of grp into *out if present, checked to lie in [min, max]. Returns 0 or -EINVAL (d filled). */
+int writer_cfg_uint(const config_setting_t *grp, const char *key, long long min, long long max, uint32_t *out,
+		    struct diag *d);
+
+/* Read boolean member key of grp into *out if present. Returns 0 or -EINVAL (d filled). */
+int writer_cfg_bool(const config_setting_t *grp, const char *key, bool *out, struct diag *d);
 
 /* The known type names, comma separated, into out. Returns out. */
 char *writer_types_list(char *out, size_t size);
