@@ -12,7 +12,9 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,9 +68,22 @@ static void conn_up(struct syslog_conn *c, const char *name)
 	c->ever_up = true;
 }
 
+/* Bytes sent on c's stream that its peer has not acknowledged: lost when the connection is. */
+static int unacked_bytes(const struct syslog_conn *c)
+{
+	int n = 0;
+	if (c->fd < 0 || c->transport == SYSLOG_UDP || ioctl(c->fd, SIOCOUTQ, &n) != 0)
+		return 0;
+	return n;
+}
+
 void syslog_conn_lost(struct syslog_conn *c, const char *name, int err)
 {
+	int unacked = c->state == SYSLOG_UP ? unacked_bytes(c) : 0;
 	syslog_conn_close(c);
+	if (unacked)
+		collector_warn("writer %s: %d bytes sent to %s:%u were not acknowledged and are lost", name, unacked,
+			       c->host, c->port);
 	if (!c->down_said)
 		collector_warn("writer %s: receiver %s:%u (%s) %s: %s; holding its records, reconnecting with backoff",
 			       name, c->host, c->port, syslog_transport_name(c->transport),

@@ -65,12 +65,19 @@ static unsigned free_udp_port(void)
 	return ntohs(a.sin_port);
 }
 
-/* For th_wait_until: rsyslogd holds the UDP port (we cannot bind it). */
-static bool udp_port_taken(void *arg)
+/*
+ * For th_wait_until: rsyslogd holds r's port (we cannot bind it). A TCP
+ * probe sets SO_REUSEADDR, so that only a listener, not the TIME_WAIT of an
+ * earlier connection, keeps it from binding.
+ */
+static bool port_taken(void *arg)
 {
-	unsigned port = *(unsigned *)arg;
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	const struct rsyslog *r = arg;
+	bool udp = r->input == RS_UDP;
+	int fd = socket(AF_INET, udp ? SOCK_DGRAM : SOCK_STREAM, 0), one = 1;
+	if (!udp)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	bool taken = bind(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno == EADDRINUSE;
 	close(fd);
@@ -130,9 +137,10 @@ static void rs_run(struct rsyslog *r)
 	r->pid = th_spawn(argv, log, log, NULL);
 	cr_assert_gt(r->pid, 0);
 	rs_track(r->pid, 0);
-	bool up = r->input == RS_UDP ? th_wait_until(udp_port_taken, &r->port, RS_START_MS)
-				     : th_wait_until(port_file_written, r, RS_START_MS);
-	cr_assert(up, "rsyslogd did not listen within %d ms (see %s)", RS_START_MS, log);
+	/* a TCP input on port 0 writes the port it took; a given port is probed */
+	bool up = r->port ? th_wait_until(port_taken, r, RS_START_MS) : th_wait_until(port_file_written, r, RS_START_MS);
+	char *said = up ? NULL : th_read_file(log, NULL);
+	cr_assert(up, "rsyslogd did not listen within %d ms; it said: %s", RS_START_MS, said ? said : "nothing");
 }
 
 void rs_start(struct rsyslog *r, const char *base, enum rs_input input, unsigned port)

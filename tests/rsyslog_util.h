@@ -9,9 +9,10 @@
  *
  *   PRI VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG|JSON
  *
- * Readiness: TCP inputs write their port to listenPortFileName, which is
- * polled for; imudp cannot, so its port is chosen first and polled until
- * rsyslogd holds it (bind fails with EADDRINUSE).
+ * Readiness: a TCP input on port 0 writes the port it took to
+ * listenPortFileName, which is polled for; imudp cannot, so its port is
+ * chosen first, and a restart reuses the port: those are polled until
+ * rsyslogd holds them (bind fails with EADDRINUSE).
  */
 #ifndef SHMLOG_TEST_RSYSLOG_UTIL_H
 #define SHMLOG_TEST_RSYSLOG_UTIL_H

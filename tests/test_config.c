@@ -402,3 +402,64 @@ Test(config, rejects_a_backlog_too_small_or_not_an_integer)
 	expect_error("writers = ( { type = \"console\"; backlog_bytes = \"1m\"; } );\n", -EINVAL,
 		     "1: writers.[0].backlog_bytes: must be an integer from 4096 to 1099511627776 (bytes)");
 }
+
+/* ---- the syslog writer's keys ---- */
+
+static void expect_syslog_error(const char *keys, const char *rest)
+{
+	char text[1024];
+	snprintf(text, sizeof text, "writers = (\n  { type = \"syslog\";\n    %s }\n);\n", keys);
+	expect_error(text, -EINVAL, rest);
+}
+
+Test(config, syslog_needs_a_host)
+{
+	expect_syslog_error("transport = \"tcp\";", "2: writers.[0].host: missing required key");
+}
+
+Test(config, syslog_rejects_bad_values_with_file_line_and_key)
+{
+	expect_syslog_error("host = \"h\"; transport = \"sctp\";",
+			    "3: writers.[0].transport: must be \"udp\" or \"tcp\", not \"sctp\"");
+	expect_syslog_error("host = \"h\"; port = 70000;", "3: writers.[0].port: 70000 is out of range (1 to 65535)");
+	expect_syslog_error("host = \"h\"; facility = \"local9\";",
+			    "3: writers.[0].facility: unknown facility \"local9\" (known: kern, user, mail, daemon, "
+			    "auth, syslog, lpr, news, uucp, cron, authpriv, ftp, ntp, audit, alert, clock, local0 .. "
+			    "local7)");
+	expect_syslog_error("host = \"h\"; hostname = \"my host\";",
+			    "3: writers.[0].hostname: must be 1 to 255 printable ASCII characters without spaces");
+	expect_syslog_error("host = \"h\"; sd_id = \"a=b\";",
+			    "3: writers.[0].sd_id: must be 1 to 32 printable ASCII characters without spaces or =]\"");
+	expect_syslog_error("host = \"h\"; max_message_bytes = 100;",
+			    "3: writers.[0].max_message_bytes: 100 is out of range (480 to 65507)");
+	expect_syslog_error("host = \"h\"; framing = \"lf\";",
+			    "3: writers.[0].framing: only for transport \"tcp\" (a datagram is its own frame)");
+	expect_syslog_error("host = \"h\"; transport = \"tcp\"; framing = \"nul\";",
+			    "3: writers.[0].framing: must be \"octet-counting\" or \"lf\", not \"nul\"");
+	expect_syslog_error("host = \"h\"; bom = 1;", "3: writers.[0].bom: expected true or false");
+	expect_syslog_error("host = \"h\"; reconnect_min_ms = 500; reconnect_max_ms = 100;",
+			    "2: writers.[0].reconnect_max_ms: must not be below reconnect_min_ms (500)");
+	expect_syslog_error("host = \"h\"; colour = \"red\";", "3: writers.[0].colour: unknown key for a syslog writer");
+}
+
+Test(config, syslog_refuses_what_is_not_built_yet)
+{
+	expect_syslog_error("host = \"h\"; transport = \"relp\";",
+			    "3: writers.[0].transport: \"relp\" is not built yet (known: \"udp\", \"tcp\")");
+	expect_syslog_error("host = \"h\"; spool_dir = \"/tmp\";",
+			    "3: writers.[0].spool_dir: not built yet in this version (docs/syslog.md)");
+}
+
+Test(config, syslog_accepts_the_issue_keys)
+{
+	write_config("writers = ( { name = \"central\"; type = \"syslog\"; transport = \"tcp\"; host = \"127.0.0.1\";\n"
+		     "  port = 6514; facility = \"local0\"; hostname = \"web-1\"; app_name = \"shop\"; msgid = \"ORD\";\n"
+		     "  sd_id = \"shop@12345\"; max_message_bytes = 4096; framing = \"lf\"; bom = true;\n"
+		     "  reconnect_min_ms = 50; reconnect_max_ms = 5000; } );\n");
+	struct collector_config c;
+	struct diag d;
+	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
+	cr_assert_eq(c.n_writers, 1);
+	cr_assert_str_eq(c.writers[0].ops->type, "syslog");
+	config_free(&c);
+}
