@@ -61,6 +61,7 @@ void syslog_conn_close(struct syslog_conn *c)
 static void conn_up(struct syslog_conn *c, const char *name)
 {
 	c->state = SYSLOG_UP;
+	c->epoch++;
 	if (c->down_said)
 		collector_warn("writer %s: receiver %s:%u (%s) is back; sending what was held", name, c->host, c->port,
 			       syslog_transport_name(c->transport));

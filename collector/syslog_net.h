@@ -43,6 +43,7 @@ struct syslog_conn {
 	uint32_t min_ms, max_ms;       /* reconnect_min_ms, reconnect_max_ms */
 	uint32_t backoff_ms;           /* the wait after the next failure */
 	long long next_try_ms;         /* collector_now_ms() of the next attempt */
+	uint32_t epoch;                /* connections made so far: a partly sent frame is begun again on a new one */
 	bool down_said;                /* the outage was reported; its end will be */
 	bool ever_up;
 };

@@ -135,6 +135,16 @@ int writer_cfg_string(const config_setting_t *grp, const char *key, const char *
 int writer_cfg_uint(const config_setting_t *grp, const char *key, long long min, long long max, uint32_t *out,
 		    struct diag *d)
 {
+	uint64_t v = *out;
+	int r = writer_cfg_u64(grp, key, min, max, &v, d);
+	*out = (uint32_t)v;
+	return r;
+}
+
+/* writer_cfg_uint for 64-bit values. Returns 0 (also when absent) or -EINVAL with d filled. */
+int writer_cfg_u64(const config_setting_t *grp, const char *key, long long min, long long max, uint64_t *out,
+		   struct diag *d)
+{
 	config_setting_t *s = config_setting_get_member(grp, key);
 	if (!s)
 		return 0;
@@ -148,7 +158,7 @@ int writer_cfg_uint(const config_setting_t *grp, const char *key, long long min,
 		writer_diag(d, s, NULL, "%lld is out of range (%lld to %lld)", v, min, max);
 		return -EINVAL;
 	}
-	*out = (uint32_t)v;
+	*out = (uint64_t)v;
 	return 0;
 }
 

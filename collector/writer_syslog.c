@@ -30,19 +30,32 @@
 #include "collector.h"
 #include "syslog_fmt.h"
 #include "syslog_net.h"
+#include "syslog_spool.h"
+
+/* What the last prepare() asked to write. */
+enum syslog_req {
+	REQ_NONE = 0,
+	REQ_LIVE = 1,   /* live frames to the socket */
+	REQ_REPLAY = 2, /* spooled frames to the socket */
+	REQ_SPOOL = 3,  /* live frames to the spool */
+};
 
 struct syslog_state {
 	struct syslog_fmt fmt;
 	struct syslog_conn conn;
 	bool lf;                 /* framing = "lf" (else octet counting) */
-	struct sbuf buf;         /* frames not yet sent, from byte head on */
-	size_t head;             /* bytes before the first frame held (sent, not yet compacted away) */
-	size_t sent;             /* bytes of the first frame already sent */
-	uint32_t *lens;          /* the frames' lengths: lens[first .. first + n) */
-	uint32_t first, n, cap;
+	struct frames live;      /* records taken, neither sent nor spooled */
+	struct frames replay;    /* frames read back from the spool, being sent */
+	struct syslog_spool spool;
+	char spool_dir[2048];    /* "" without a spool */
+	uint64_t spool_max;
+	enum syslog_req req;
+	uint32_t epoch;          /* the connection live.sent and the replay belong to */
+	uint64_t records_done;   /* sent, spooled, or dropped for good */
 	struct sbuf one;         /* one message before its octet-count prefix */
-	uint64_t lost;           /* UDP datagrams the kernel refused */
+	uint64_t udp_lost;       /* UDP datagrams the kernel refused */
 	char where[sizeof(struct diag)]; /* "FILE:LINE: KEY: " of the host key, for open's error */
+	char spool_where[sizeof(struct diag)]; /* the same of spool_dir */
 };
 
 static const char *const syslog_keys[] = {
@@ -50,7 +63,7 @@ static const char *const syslog_keys[] = {
 	"framing", "bom", "reconnect_min_ms", "reconnect_max_ms", "spool_dir", "spool_max_bytes", "tls", NULL};
 
 /* Keys of what is not built yet: refused with a clear line rather than ignored. */
-static const char *const syslog_later_keys[] = {"spool_dir", "spool_max_bytes", "tls", NULL};
+static const char *const syslog_later_keys[] = {"tls", NULL};
 
 #define SYSLOG_PORT_DEFAULT 514
 #define SYSLOG_UDP_MAX_DEFAULT 2048
@@ -60,6 +73,9 @@ static const char *const syslog_later_keys[] = {"spool_dir", "spool_max_bytes", 
 #define SYSLOG_RECONNECT_MIN_MS 100
 #define SYSLOG_RECONNECT_MAX_MS 30000
 #define SYSLOG_RECONNECT_LIMIT_MS 3600000
+#define SYSLOG_SPOOL_MAX_DEFAULT (256ull << 20)
+#define SYSLOG_SPOOL_MIN (64ull << 10)
+#define SYSLOG_SPOOL_LIMIT (1ll << 42)
 
 /* Read transport into *t. Returns 0 or -EINVAL with d filled. */
 static int read_transport(const config_setting_t *cfg, enum syslog_transport *t, struct diag *d)
@@ -201,6 +217,32 @@ static int read_peer(const config_setting_t *cfg, struct syslog_state *s, struct
 	return 0;
 }
 
+/* Read spool_dir and spool_max_bytes (stream transports only). Returns 0 or -EINVAL. */
+static int read_spool(const config_setting_t *cfg, struct syslog_state *s, struct diag *d)
+{
+	s->spool_max = SYSLOG_SPOOL_MAX_DEFAULT;
+	const char *v;
+	int r = writer_cfg_string(cfg, "spool_dir", &v, d);
+	if (r < 0)
+		return r;
+	config_setting_t *dir = config_setting_get_member(cfg, "spool_dir");
+	if (r > 0 && (!*v || strlen(v) >= sizeof s->spool_dir)) {
+		writer_diag(d, dir, NULL, "must be 1 to %zu bytes long", sizeof s->spool_dir - 1);
+		return -EINVAL;
+	}
+	if (r > 0 && s->conn.transport == SYSLOG_UDP) {
+		writer_diag(d, dir, NULL, "only for transport \"tcp\" (UDP does not know what arrived)");
+		return -EINVAL;
+	}
+	if (r > 0) {
+		strcpy(s->spool_dir, v);
+		struct diag where;
+		writer_diag(&where, dir, NULL, "%s", "");
+		snprintf(s->spool_where, sizeof s->spool_where, "%s", where.msg);
+	}
+	return writer_cfg_u64(cfg, "spool_max_bytes", SYSLOG_SPOOL_MIN, SYSLOG_SPOOL_LIMIT, &s->spool_max, d);
+}
+
 /* Refuse the keys of what is not built yet. Returns 0 or -EINVAL. */
 static int refuse_later_keys(const config_setting_t *cfg, struct diag *d)
 {
@@ -227,142 +269,210 @@ static int syslog_configure(struct writer *w, const config_setting_t *cfg, struc
 		return -ENOMEM;
 	}
 	s->conn.fd = -1;
+	s->spool.fd = s->spool.pos_fd = -1;
 	w->priv = s;
 	int r;
 	if ((r = refuse_later_keys(cfg, d)) < 0 || (r = read_transport(cfg, &s->conn.transport, d)) < 0 ||
-	    (r = read_peer(cfg, s, d)) < 0 || (r = read_message(cfg, s, d)) < 0)
+	    (r = read_peer(cfg, s, d)) < 0 || (r = read_message(cfg, s, d)) < 0 || (r = read_spool(cfg, s, d)) < 0)
 		return r;
 	w->durable = s->conn.transport != SYSLOG_UDP;
 	return 0;
 }
 
-/* Resolve the receiver's address; connecting waits for the first record. Returns 0 or -EINVAL. */
+/* Resolve the receiver's address and open the spool; connecting waits for the first record. Returns 0 or -errno. */
 static int syslog_open(struct writer *w, struct diag *d)
 {
 	struct syslog_state *s = w->priv;
-	return syslog_conn_resolve(&s->conn, s->where, d);
+	int r = syslog_conn_resolve(&s->conn, s->where, d);
+	if (r == 0 && s->spool_dir[0])
+		r = spool_open(&s->spool, s->spool_dir, w->name, s->spool_max, s->spool_where, d);
+	return r;
 }
 
-/* Append a frame length to the queue. Returns 0 or -ENOMEM. */
-static int frame_push(struct syslog_state *s, size_t len)
+/*
+ * Append tr's message as one frame of the transport to dst. Returns its
+ * length, or 0 when out of memory (nothing appended).
+ */
+static size_t frame_record(struct syslog_state *s, const struct text_record *tr, struct sbuf *dst)
 {
-	if (s->first + s->n == s->cap) {
-		if (s->first > 0) { /* room at the front: move the queue down */
-			memmove(s->lens, s->lens + s->first, s->n * sizeof *s->lens);
-			s->first = 0;
-		} else {
-			uint32_t cap = s->cap ? 2 * s->cap : 256;
-			uint32_t *l = realloc(s->lens, cap * sizeof *l);
-			if (!l)
-				return -ENOMEM;
-			s->lens = l;
-			s->cap = cap;
-		}
+	size_t start = dst->len;
+	if (s->conn.transport == SYSLOG_TCP && !s->lf) {
+		sbuf_reset(&s->one);
+		size_t n = syslog_fmt_append(&s->one, tr, &s->fmt);
+		char prefix[24];
+		int p = snprintf(prefix, sizeof prefix, "%zu ", n);
+		sbuf_append(dst, prefix, (size_t)p);
+		sbuf_append(dst, s->one.data, n);
+		if (n == 0 || s->one.oom)
+			dst->oom = true;
+	} else if (syslog_fmt_append(dst, tr, &s->fmt) == 0) {
+		dst->oom = true;
+	} else if (s->lf) {
+		sbuf_putc(dst, '\n');
 	}
-	s->lens[s->first + s->n++] = (uint32_t)len;
-	return 0;
+	if (dst->oom) {
+		dst->len = start;
+		dst->oom = false;
+		return 0;
+	}
+	return dst->len - start;
 }
 
-/* Append rec's message as one frame of its transport to s->buf. Returns 0 or -ENOMEM (nothing appended). */
+/* Take rec as one frame at the end of the live queue. Returns 0 or -ENOMEM (nothing taken). */
 static int syslog_add(struct writer *w, struct output_rec *rec)
 {
 	struct syslog_state *s = w->priv;
-	size_t start = s->buf.len;
-	if (s->conn.transport == SYSLOG_TCP && !s->lf) {
-		sbuf_reset(&s->one);
-		size_t n = syslog_fmt_append(&s->one, rec->tr, &s->fmt);
-		char prefix[24];
-		int p = snprintf(prefix, sizeof prefix, "%zu ", n);
-		sbuf_append(&s->buf, prefix, (size_t)p);
-		sbuf_append(&s->buf, s->one.data, n);
-		if (n == 0 || s->one.oom)
-			s->buf.oom = true;
-	} else if (syslog_fmt_append(&s->buf, rec->tr, &s->fmt) == 0) {
-		s->buf.oom = true;
-	} else if (s->lf) {
-		sbuf_putc(&s->buf, '\n');
-	}
-	if (s->buf.oom || frame_push(s, s->buf.len - start) < 0) {
-		s->buf.len = start;
-		s->buf.oom = false;
+	size_t start = s->live.buf.len, n = frame_record(s, rec->tr, &s->live.buf);
+	if (n == 0 || frames_push(&s->live, (uint32_t)n) < 0) {
+		s->live.buf.len = start;
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-/* What is held, to the socket once it is connected. Returns 1 with *req filled, 0 for nothing (yet). */
+/* Records the spool dropped, told before the live records that follow them: "[shmlog] N records lost (spool full)". */
+static void tell_spool_lost(struct syslog_state *s)
+{
+	char msg[96];
+	int len = snprintf(msg, sizeof msg, "[shmlog] %llu records lost (spool full)", (unsigned long long)s->spool.lost);
+	static const char name[] = "shmlog-collector";
+	struct text_record tr = {.ts_ns = clock_realtime_ns(), .level = TEXT_LEVEL_WARN, .name = name,
+				 .name_len = sizeof name - 1, .pid = (uint32_t)getpid(), .msg = msg, .msg_len = (size_t)len};
+	struct sbuf b = {0};
+	size_t n = frame_record(s, &tr, &b);
+	if (n && frames_push_front(&s->live, b.data, (uint32_t)n, FRAME_NOTICE) == 0)
+		s->spool.lost = 0;
+	sbuf_free(&b);
+}
+
+/* A new connection: a frame partly sent on the old one goes again whole, and the replay from the spool again. */
+static void begin_again(struct syslog_state *s)
+{
+	s->live.sent = 0;
+	if (s->replay.n) {
+		frames_free(&s->replay);
+		spool_rewind(&s->spool);
+	}
+	s->epoch = s->conn.epoch;
+}
+
+/* What to write now (see the file comment): the spool while down, its replay first once up. */
+static enum syslog_req choose(struct writer *w, struct syslog_state *s)
+{
+	bool spool = s->spool.fd >= 0;
+	bool up = syslog_conn_ready(&s->conn, w->name);
+	if (s->conn.epoch != s->epoch)
+		begin_again(s);
+	if (!up) {
+		if (!spool || s->live.n == 0)
+			return REQ_NONE;
+		s->records_done += spool_take(&s->spool, &s->live);
+		return s->spool.out.len ? REQ_SPOOL : REQ_NONE;
+	}
+	if (spool && s->replay.n == 0 && s->spool.read < s->spool.size)
+		spool_read(&s->spool, &s->replay, w->name);
+	if (s->replay.n)
+		return REQ_REPLAY;
+	if (spool && s->spool.lost && s->live.sent == 0)
+		tell_spool_lost(s);
+	return s->live.n ? REQ_LIVE : REQ_NONE;
+}
+
+/* q's bytes to the socket. */
+static void socket_req(const struct syslog_state *s, const struct frames *q, struct uio_req *req)
+{
+	bool udp = s->conn.transport == SYSLOG_UDP;
+	*req = (struct uio_req){.fd = s->conn.fd,
+				.buf = q->buf.data + q->head + q->sent,
+				.len = frames_bytes(q) - q->sent,
+				.sock = true,
+				.dgram = udp ? q->lens + q->first : NULL,
+				.n_dgram = udp ? q->n : 0};
+}
+
+/* A spool to send, or its loss to tell: the core calls prepare even when every record is done. */
+static bool syslog_busy(const struct writer *w)
+{
+	const struct syslog_state *s = w->priv;
+	return spool_busy(&s->spool) || s->replay.n || s->spool.lost;
+}
+
+/* Returns 1 with *req filled, 0 for nothing (yet). */
 static int syslog_prepare(struct writer *w, struct uio_req *req)
 {
 	struct syslog_state *s = w->priv;
-	if (s->n == 0 || !syslog_conn_ready(&s->conn, w->name))
+	if (s->live.n == 0 && !syslog_busy(w))
 		return 0;
-	bool udp = s->conn.transport == SYSLOG_UDP;
-	*req = (struct uio_req){.fd = s->conn.fd,
-				.buf = s->buf.data + s->head + s->sent,
-				.len = s->buf.len - s->head - s->sent,
-				.sock = true,
-				.dgram = udp ? s->lens + s->first : NULL,
-				.n_dgram = udp ? s->n : 0};
-	return 1;
+	s->req = choose(w, s);
+	if (s->req == REQ_SPOOL)
+		*req = (struct uio_req){.fd = s->spool.fd, .buf = s->spool.out.data, .len = s->spool.out.len};
+	else if (s->req != REQ_NONE)
+		socket_req(s, s->req == REQ_LIVE ? &s->live : &s->replay, req);
+	return s->req != REQ_NONE;
 }
 
-/* Drop the n_bytes of the first frames from the queue (they are done). */
-static void frames_done(struct syslog_state *s, size_t *n_bytes)
-{
-	while (s->n && s->lens[s->first] <= *n_bytes) {
-		*n_bytes -= s->lens[s->first];
-		s->head += s->lens[s->first];
-		s->first++;
-		s->n--;
-	}
-	if (s->n == 0 || s->head >= s->buf.len / 2) {
-		memmove(s->buf.data, s->buf.data + s->head, s->buf.len - s->head);
-		s->buf.len -= s->head;
-		s->head = 0;
-	}
-	if (s->n == 0)
-		s->first = 0;
-}
-
-/* A send failed: over UDP the datagram is dropped and counted, over TCP the connection is lost. */
-static void send_failed(struct writer *w, struct syslog_state *s, int err)
+/* A send of q failed: over UDP the datagram is dropped and counted, over TCP the connection is lost. */
+static void send_failed(struct writer *w, struct syslog_state *s, struct frames *q, int err)
 {
 	if (s->conn.transport == SYSLOG_UDP) {
-		size_t one = s->lens[s->first];
-		frames_done(s, &one);
-		if (s->lost++ == 0 || err != w->last_err)
+		s->records_done += frames_drop_first(q);
+		if (s->udp_lost++ == 0 || err != w->last_err)
 			collector_warn("writer %s: a datagram to %s:%u was dropped: %s (UDP can lose anything; "
 				       "%llu dropped so far)", w->name, s->conn.host, s->conn.port, strerror(-err),
-				       (unsigned long long)s->lost);
+				       (unsigned long long)s->udp_lost);
 		return;
 	}
-	s->sent = 0; /* a frame cut by the reset goes again whole on the next connection */
-	syslog_conn_lost(&s->conn, w->name, err);
+	syslog_conn_lost(&s->conn, w->name, err); /* the next connection begins the cut frame again */
+}
+
+/* Spooled frames were sent: their entries are done; on a failure the rest is read again from the spool. */
+static void replay_sent(struct writer *w, struct syslog_state *s, const struct uio_req *req)
+{
+	struct frames *q = &s->replay;
+	size_t bytes = frames_bytes(q);
+	uint32_t n = q->n;
+	frames_sent(q, req->done);
+	spool_sent(&s->spool, bytes - frames_bytes(q) + (uint64_t)(n - q->n) * SPOOL_ENTRY_HEAD);
+	if (req->err && q->n)
+		syslog_conn_lost(&s->conn, w->name, req->err); /* the next connection reads the rest again */
 }
 
 /*
- * req ended: the frames it covered wholly are done; a part of a frame
- * stays (the stream goes on from there). The writer says itself what went
- * wrong (w->last_err keeps the core quiet). Returns the records done since open.
+ * req ended. Frames it covered wholly are done; a part of a frame stays
+ * (the stream goes on from there). The writer says itself what went wrong
+ * (w->last_err keeps the core quiet). Returns the records done since open.
  */
 static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 {
 	struct syslog_state *s = w->priv;
-	size_t done = s->sent + req->done;
-	frames_done(s, &done);
-	s->sent = done;
-	if (req->err && s->n)
-		send_failed(w, s, req->err);
-	else if (req->done)
+	if (s->req == REQ_SPOOL) {
+		s->records_done += spool_appended(&s->spool, req->done, req->err);
+	} else if (s->req == REQ_REPLAY) {
+		replay_sent(w, s, req);
+	} else if (s->req == REQ_LIVE) {
+		s->records_done += frames_sent(&s->live, req->done);
+		if (req->err && s->live.n)
+			send_failed(w, s, &s->live, req->err);
+	}
+	if (!req->err && req->done && s->req != REQ_SPOOL)
 		syslog_conn_sent(&s->conn);
+	s->req = REQ_NONE;
 	w->last_err = req->err;
-	return w->taken - s->n;
+	return s->records_done;
 }
 
+/* The bytes held in memory: its backlog. */
 static uint64_t syslog_pending(const struct writer *w)
 {
 	const struct syslog_state *s = w->priv;
-	return s->buf.len - s->head;
+	return frames_bytes(&s->live) + s->spool.out.len;
+}
+
+/* fdatasync the spool, so that what counts as done survives a crash. Returns 0 or -errno. */
+static int syslog_sync(struct writer *w)
+{
+	struct syslog_state *s = w->priv;
+	return s->spool.fd < 0 || fdatasync(s->spool.fd) == 0 ? 0 : -errno;
 }
 
 /* A clean end: the stream is shut down (FIN) after what was sent, then closed. */
@@ -374,9 +484,10 @@ static void syslog_close(struct writer *w)
 	if (s->conn.fd >= 0 && s->conn.state == SYSLOG_UP && s->conn.transport != SYSLOG_UDP)
 		shutdown(s->conn.fd, SHUT_WR);
 	syslog_conn_close(&s->conn);
-	sbuf_free(&s->buf);
+	spool_close(&s->spool);
+	frames_free(&s->live);
+	frames_free(&s->replay);
 	sbuf_free(&s->one);
-	free(s->lens);
 	free(s);
 	w->priv = NULL;
 }
@@ -389,6 +500,8 @@ const struct writer_ops writer_syslog_ops = {
 	.add = syslog_add,
 	.prepare = syslog_prepare,
 	.complete = syslog_complete,
+	.sync = syslog_sync,
 	.pending = syslog_pending,
+	.busy = syslog_busy,
 	.close = syslog_close,
 };

@@ -49,7 +49,7 @@ void rs_restart(struct rsyslog *r);
 /* SIGTERM (rsyslogd flushes its output) and wait for it. */
 void rs_stop(struct rsyslog *r);
 
-/* SIGKILL it and wait for it: what it had not written is gone. */
+/* SIGKILL it and wait for it: what it had not written is gone, and so is a last line it wrote only in part. */
 void rs_kill(struct rsyslog *r);
 
 /* SIGKILL every rsyslogd still running (a test's fini, after a failed assertion). */

@@ -446,8 +446,18 @@ Test(config, syslog_refuses_what_is_not_built_yet)
 {
 	expect_syslog_error("host = \"h\"; transport = \"relp\";",
 			    "3: writers.[0].transport: \"relp\" is not built yet (known: \"udp\", \"tcp\")");
+	expect_syslog_error("host = \"h\"; tls = { ca_file = \"/x\"; };",
+			    "3: writers.[0].tls: not built yet in this version (docs/syslog.md)");
+}
+
+Test(config, syslog_spool_is_for_tcp)
+{
 	expect_syslog_error("host = \"h\"; spool_dir = \"/tmp\";",
-			    "3: writers.[0].spool_dir: not built yet in this version (docs/syslog.md)");
+			    "3: writers.[0].spool_dir: only for transport \"tcp\" (UDP does not know what arrived)");
+	expect_syslog_error("host = \"h\"; transport = \"tcp\"; spool_dir = \"\";",
+			    "3: writers.[0].spool_dir: must be 1 to 2047 bytes long");
+	expect_syslog_error("host = \"h\"; transport = \"tcp\"; spool_dir = \"/tmp\"; spool_max_bytes = 10;",
+			    "3: writers.[0].spool_max_bytes: 10 is out of range (65536 to 4398046511104)");
 }
 
 Test(config, syslog_accepts_the_issue_keys)
