@@ -81,6 +81,22 @@ uint64_t frames_sent(struct frames *q, size_t n_bytes)
 	return records;
 }
 
+int frames_move_first(struct frames *dst, struct frames *q)
+{
+	uint32_t l = q->lens[q->first];
+	if (sbuf_reserve(&dst->buf, FRAME_LEN(l)) != 0 || frames_push(dst, l) != 0)
+		return -ENOMEM;
+	if (dst->n == 1)
+		dst->sent = q->sent;
+	sbuf_append(&dst->buf, q->buf.data + q->head, FRAME_LEN(l));
+	q->first++;
+	q->n--;
+	q->head += FRAME_LEN(l);
+	q->sent = 0;
+	frames_compact(q);
+	return 0;
+}
+
 void frames_free(struct frames *q)
 {
 	sbuf_free(&q->buf);

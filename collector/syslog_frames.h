@@ -49,6 +49,9 @@ uint64_t frames_sent(struct frames *q, size_t n_bytes);
 /* Drop the first frame whatever was sent of it. Returns 1 if it was a record, else 0. */
 uint64_t frames_drop_first(struct frames *q);
 
+/* Move q's first frame (and what of it was sent) to the end of dst. Returns 0 or -ENOMEM (nothing moved). */
+int frames_move_first(struct frames *dst, struct frames *q);
+
 void frames_free(struct frames *q);
 
 #endif

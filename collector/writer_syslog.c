@@ -1,23 +1,33 @@
 /*
  * writer_syslog.c — the "syslog" writer: RFC 5424 messages to a remote
- * receiver over UDP (RFC 5426) or TCP (RFC 6587).
+ * receiver over UDP (RFC 5426) or TCP (RFC 6587). docs/syslog.md says what
+ * it promises; this is how.
  *
  * Each record taken becomes one frame: the message (syslog_fmt.c), as one
  * datagram over UDP; over TCP "LEN SP MSG" (octet counting, the default) or
- * the message and an LF (framing = "lf", with control bytes escaped). The
- * frames not yet sent wait in buf, in order, with their lengths in a queue,
- * so that progress is whole records: the records done are those taken minus
- * the frames still held. Sending goes through the core's io_uring batch
- * (uio.c) on a non-blocking socket: a full socket buffer ends the send with
- * what went out, and the rest waits for the next cycle, so a slow receiver
- * never stalls the drain.
+ * the message and an LF (framing = "lf", with control bytes escaped).
+ * Sending goes through the core's io_uring batch (uio.c) on a non-blocking
+ * socket: a full socket buffer ends the send with what went out, so a slow
+ * receiver never stalls the drain. Progress is whole records
+ * (records_done): a frame is done once sent, spooled, or dropped for good.
  *
- * The receiver going away (syslog_net.c): over TCP the writer is durable:
- * it holds its frames and reconnects with backoff; a frame cut by the reset
- * is sent again whole on the next connection. What it holds counts against
- * backlog_bytes; once that is full the core skips it and its records wait in
- * the rings (docs/output.md). Over UDP nothing is held: a datagram the kernel
- * refuses is dropped and counted.
+ * Frames wait in three queues (syslog_frames.c): live (taken, not begun),
+ * cont (the one live frame a send ended inside of: its rest must follow on
+ * the same connection) and replay (read back from the spool). Each cycle
+ * prepare() asks for one write, in this order (choose()):
+ *
+ *   1. receiver down, or (with a spool) its socket full at the last send
+ *      and the spool's turn: live goes to the spool (syslog_spool.c);
+ *   2. cont, to the socket;
+ *   3. replay, to the socket (the spool goes before anything newer);
+ *   4. live, to the socket (after the notice of a spool that overflowed).
+ *
+ * A lost connection (syslog_net.c reconnects with backoff) begins cont's
+ * frame again whole on the next one, and re-reads the replay from the
+ * spool's send position. Without a spool, what the writer holds is its
+ * backlog (backlog_bytes, then the core skips it and its records wait in
+ * the rings). Over UDP nothing is held: a datagram the kernel refuses is
+ * dropped and counted.
  */
 #include "writer.h"
 
@@ -38,19 +48,23 @@ enum syslog_req {
 	REQ_LIVE = 1,   /* live frames to the socket */
 	REQ_REPLAY = 2, /* spooled frames to the socket */
 	REQ_SPOOL = 3,  /* live frames to the spool */
+	REQ_CONT = 4,   /* the rest of a live frame begun on this connection */
 };
 
 struct syslog_state {
 	struct syslog_fmt fmt;
 	struct syslog_conn conn;
 	bool lf;                 /* framing = "lf" (else octet counting) */
-	struct frames live;      /* records taken, neither sent nor spooled */
+	struct frames live;      /* records taken, neither sent nor spooled, none begun */
+	struct frames cont;      /* a live frame begun on the socket: it goes first (at most one) */
 	struct frames replay;    /* frames read back from the spool, being sent */
 	struct syslog_spool spool;
 	char spool_dir[2048];    /* "" without a spool */
 	uint64_t spool_max;
 	enum syslog_req req;
 	uint32_t epoch;          /* the connection live.sent and the replay belong to */
+	bool stalled;            /* the last send filled the socket buffer: the receiver is behind */
+	enum syslog_req last;    /* the request before: while stalled, spool and socket take turns */
 	uint64_t records_done;   /* sent, spooled, or dropped for good */
 	struct sbuf one;         /* one message before its octet-count prefix */
 	uint64_t udp_lost;       /* UDP datagrams the kernel refused */
@@ -348,6 +362,7 @@ static void tell_spool_lost(struct syslog_state *s)
 /* A new connection: a frame partly sent on the old one goes again whole, and the replay from the spool again. */
 static void begin_again(struct syslog_state *s)
 {
+	s->cont.sent = 0;
 	s->live.sent = 0;
 	if (s->replay.n) {
 		frames_free(&s->replay);
@@ -363,17 +378,20 @@ static enum syslog_req choose(struct writer *w, struct syslog_state *s)
 	bool up = syslog_conn_ready(&s->conn, w->name);
 	if (s->conn.epoch != s->epoch)
 		begin_again(s);
-	if (!up) {
+	/* down, or a receiver that is behind (its socket full): spool, so that the rings are consumed */
+	if (!up || (spool && s->stalled && s->live.n && s->last != REQ_SPOOL)) {
 		if (!spool || s->live.n == 0)
 			return REQ_NONE;
 		s->records_done += spool_take(&s->spool, &s->live);
 		return s->spool.out.len ? REQ_SPOOL : REQ_NONE;
 	}
+	if (s->cont.n)
+		return REQ_CONT;
 	if (spool && s->replay.n == 0 && s->spool.read < s->spool.size)
 		spool_read(&s->spool, &s->replay, w->name);
 	if (s->replay.n)
 		return REQ_REPLAY;
-	if (spool && s->spool.lost && s->live.sent == 0)
+	if (spool && s->spool.lost)
 		tell_spool_lost(s);
 	return s->live.n ? REQ_LIVE : REQ_NONE;
 }
@@ -394,7 +412,7 @@ static void socket_req(const struct syslog_state *s, const struct frames *q, str
 static bool syslog_busy(const struct writer *w)
 {
 	const struct syslog_state *s = w->priv;
-	return spool_busy(&s->spool) || s->replay.n || s->spool.lost;
+	return spool_busy(&s->spool) || s->replay.n || s->spool.lost || s->cont.n;
 }
 
 /* Returns 1 with *req filled, 0 for nothing (yet). */
@@ -407,7 +425,7 @@ static int syslog_prepare(struct writer *w, struct uio_req *req)
 	if (s->req == REQ_SPOOL)
 		*req = (struct uio_req){.fd = s->spool.fd, .buf = s->spool.out.data, .len = s->spool.out.len};
 	else if (s->req != REQ_NONE)
-		socket_req(s, s->req == REQ_LIVE ? &s->live : &s->replay, req);
+		socket_req(s, s->req == REQ_LIVE ? &s->live : s->req == REQ_CONT ? &s->cont : &s->replay, req);
 	return s->req != REQ_NONE;
 }
 
@@ -449,13 +467,20 @@ static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 		s->records_done += spool_appended(&s->spool, req->done, req->err);
 	} else if (s->req == REQ_REPLAY) {
 		replay_sent(w, s, req);
-	} else if (s->req == REQ_LIVE) {
-		s->records_done += frames_sent(&s->live, req->done);
-		if (req->err && s->live.n)
-			send_failed(w, s, &s->live, req->err);
+	} else if (s->req == REQ_LIVE || s->req == REQ_CONT) {
+		struct frames *q = s->req == REQ_LIVE ? &s->live : &s->cont;
+		s->records_done += frames_sent(q, req->done);
+		if (req->err && q->n)
+			send_failed(w, s, q, req->err);
+		/* a frame begun stays apart, so that the rest of live can go to the spool */
+		if (s->live.sent && s->conn.transport != SYSLOG_UDP && frames_move_first(&s->cont, &s->live) < 0)
+			syslog_conn_lost(&s->conn, w->name, -ENOMEM); /* it goes again whole on a new connection */
 	}
 	if (!req->err && req->done && s->req != REQ_SPOOL)
 		syslog_conn_sent(&s->conn);
+	if (s->req != REQ_SPOOL)
+		s->stalled = !req->err && req->done < req->len;
+	s->last = s->req;
 	s->req = REQ_NONE;
 	w->last_err = req->err;
 	return s->records_done;
@@ -465,7 +490,7 @@ static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 static uint64_t syslog_pending(const struct writer *w)
 {
 	const struct syslog_state *s = w->priv;
-	return frames_bytes(&s->live) + s->spool.out.len;
+	return frames_bytes(&s->live) + frames_bytes(&s->cont) + s->spool.out.len;
 }
 
 /* fdatasync the spool, so that what counts as done survives a crash. Returns 0 or -errno. */
@@ -486,6 +511,7 @@ static void syslog_close(struct writer *w)
 	syslog_conn_close(&s->conn);
 	spool_close(&s->spool);
 	frames_free(&s->live);
+	frames_free(&s->cont);
 	frames_free(&s->replay);
 	sbuf_free(&s->one);
 	free(s);

@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,6 +326,75 @@ Test(syslog_down, collector_restarted_with_a_spool_sends_it_first)
 	free(spool_file);
 	free(seen);
 	free(file2);
+	free(err);
+	free(file);
+	free(spool);
+}
+
+/* A TCP listener on 127.0.0.1 with a tiny receive buffer, that nobody reads yet. Returns it; *port its port. */
+static int stalled_listener(unsigned *port)
+{
+	int ls = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+	cr_assert(ls >= 0 && setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+	cr_assert(bind(ls, (struct sockaddr *)&a, sizeof a) == 0 && listen(ls, 4) == 0 &&
+		  getsockname(ls, (struct sockaddr *)&a, &len) == 0);
+	*port = ntohs(a.sin_port);
+	return ls;
+}
+
+/* Read octet-counted frames from fd until n records arrived (bounded); asserts they are 0..n-1 in order. */
+static void read_frames(int fd, long n)
+{
+	size_t cap = 1 << 20, have = 0;
+	char *b = malloc(cap);
+	long next = 0;
+	for (long long end = th_now_ms() + 30000; next < n && th_now_ms() < end;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 200) <= 0)
+			continue; /* bounded by end */
+		ssize_t got = recv(fd, b + have, cap - have, 0);
+		cr_assert_gt(got, 0, "the collector closed the connection");
+		have += (size_t)got;
+		char *p0 = b, *sp;
+		while ((sp = memchr(p0, ' ', have - (size_t)(p0 - b)))) {
+			size_t flen = strtoul(p0, NULL, 10);
+			if ((size_t)(sp + 1 - b) + flen > have)
+				break;
+			char *rec = memmem(sp + 1, flen, " rec t=0 i=", 11);
+			cr_assert_not_null(rec, "a frame that is not a record: %.*s", (int)flen, sp + 1);
+			cr_assert_eq(strtol(rec + 11, NULL, 10), next, "record %ld in its place", next);
+			next++;
+			p0 = sp + 1 + flen;
+		}
+		memmove(b, p0, have - (size_t)(p0 - b));
+		have -= (size_t)(p0 - b);
+	}
+	cr_assert_eq(next, n, "every record arrived, in order");
+	free(b);
+}
+
+Test(syslog_down, stalled_receiver_never_stalls_the_drain)
+{
+	struct rsyslog fake = {0}; /* only its port is used */
+	int ls = stalled_listener(&fake.port);
+	char *spool = wpath("spool"), keys[600], *file = wpath("local.log"), *err = wpath("collector.err");
+	cr_assert_eq(mkdir(spool, 0755), 0);
+	snprintf(keys, sizeof keys, "spool_dir = \"%s\";", spool);
+	pid_t c = start_with(&fake, keys, file, err);
+	long n_rec = 50000; /* 5.5 MB of frames: more than the socket buffers hold */
+	/* 64 KiB rings that block: the producer gets through only if the rings are consumed */
+	cr_assert_eq(th_waitpid_timeout(produce("prod", n_rec, NULL, "65536"), 30000), 0, "the producer was not held back");
+	struct file_wait fw = {file, n_rec};
+	cr_assert(th_wait_until(file_has_lines, &fw, 20000), "the file writer got every record");
+	int cs = accept(ls, NULL, NULL); /* the receiver wakes up */
+	cr_assert_geq(cs, 0);
+	read_frames(cs, n_rec);
+	stop_collector(c);
+	check_file(file, n_rec);
+	close(cs);
+	close(ls);
 	free(err);
 	free(file);
 	free(spool);
