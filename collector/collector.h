@@ -27,9 +27,12 @@
 #include "../shared/reader.h"
 #include "../shared/segment.h"
 #include "config.h"
+#include "known.h"
 #include "output.h"
 
 #define COLLECTOR_MAX_SEGS 4096
+/* descriptors kept for writers, io_uring, inotify and the rest, outside the attach slots */
+#define COLLECTOR_RESERVED_FDS 64
 /* inotify events on the segment directory: a segment appears (IN_MOVED_TO;
  * the others as a safety net), a producer wakes us (IN_ATTRIB, IN_MODIFY),
  * or the directory itself goes away (IN_DELETE_SELF; IN_MOVE_SELF, as the
@@ -61,6 +64,7 @@ struct cseg {
 	 * drained, end reported: remove */
 	struct reader_seg rd;
 	unsigned pending;  /* batches not yet delivered that cover this segment */
+	uint32_t scan;     /* the scan (c->known.scan) that attached it */
 };
 
 /*
@@ -104,11 +108,6 @@ struct batch {
 	struct batch_pos p[];
 };
 
-/* A rejected file, remembered so that it is reported once. */
-struct reject {
-	char name[256];
-	uint64_t ino;
-};
 
 struct collector {
 	struct collector_config *cfg;
@@ -135,8 +134,11 @@ struct collector {
 	uint64_t next_id;
 	struct cseg *segs[COLLECTOR_MAX_SEGS];
 	unsigned n_segs;
-	struct reject *rejects;
-	unsigned n_rejects, cap_rejects;
+	struct known known;   /* the files looked at (known.h) */
+	unsigned max_attach;  /* segments attached at once at most: slots and descriptors */
+	uint64_t next_ticket; /* the next waiting file's place in the queue */
+	bool wait_warned;     /* that segments wait was said, and they still do */
+	long long last_turn_ms; /* when idle segments last gave their slots to waiting ones */
 	struct clock_calib calib_first, calib;
 	uint64_t calib_at_ns;
 	struct batch *bq_head, *bq_tail; /* undelivered batches, oldest first */

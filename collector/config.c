@@ -15,8 +15,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CONFIG_MAX_BYTES (1u << 20)    /* a config file, or a file it includes */
+#define CONFIG_MAX_INCLUDE_DEPTH 10    /* libconfig's own limit */
 
 
 #define CONFIG_MERGE_WINDOW_US_DEFAULT 100u
@@ -205,18 +213,83 @@ static int read_routes(struct collector_config *c, const config_setting_t *write
 	return router_open(&c->router, routes, dflt, names, settings, c->n_writers, d, forward_warning, &to);
 }
 
+/*
+ * The regular file at path, read whole into *text (malloc'd, NUL-terminated).
+ * A FIFO or a device is refused without blocking on its open. Returns 0 or
+ * -errno (d says why).
+ */
+static int slurp(const char *path, char **text, struct diag *d)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	int e = fd < 0 || fstat(fd, &st) < 0 ? errno : 0;
+	if (!e && !S_ISREG(st.st_mode))
+		e = EINVAL;
+	else if (!e && st.st_size > CONFIG_MAX_BYTES)
+		e = EFBIG;
+	char *t = e ? NULL : malloc((size_t)st.st_size + 1);
+	ssize_t n = t ? read(fd, t, (size_t)st.st_size) : -1;
+	if (!e && n < 0)
+		e = t ? errno : ENOMEM;
+	if (fd >= 0)
+		close(fd);
+	if (e) {
+		free(t);
+		snprintf(d->msg, sizeof d->msg, "%s: cannot read: %s", path,
+			 e == EINVAL ? "not a regular file" : e == EFBIG ? "larger than 1 MiB" : strerror(e));
+		return -e;
+	}
+	t[n] = 0;
+	*text = t;
+	return 0;
+}
+
+/*
+ * Check that every file text (of file path) includes, and every file they
+ * include, is a regular file that can be read: libconfig opens them itself,
+ * and would block forever on a FIFO. Returns 0 or -errno (d says why).
+ */
+static int check_includes(const char *path, const char *text, int depth, struct diag *d)
+{
+	int line = 1;
+	for (const char *p = text; *p; p += *p != 0) {
+		const char *q = p + strspn(p, " \t");
+		if (strncmp(q, "@include", 8) == 0 && (q = strchr(q, '"')) && strchr(q + 1, '"')) {
+			char inc[PATH_MAX], *sub;
+			const char *end = strchr(q + 1, '"');
+			snprintf(inc, sizeof inc, "%.*s", (int)(end - q - 1), q + 1);
+			int rc = depth >= CONFIG_MAX_INCLUDE_DEPTH ? -ELOOP : slurp(inc, &sub, d);
+			if (rc == 0) {
+				rc = check_includes(inc, sub, depth + 1, d);
+				free(sub);
+				if (rc < 0)
+					return rc;
+			} else {
+				char why[sizeof d->msg];
+				snprintf(why, sizeof why, "%s", rc == -ELOOP ? "includes nested too deep" : d->msg);
+				snprintf(d->msg, sizeof d->msg, "%s:%d: @include: %.400s", path, line, why);
+				return rc;
+			}
+		}
+		p += strcspn(p, "\n");
+		line++;
+	}
+	return 0;
+}
+
 static int read_file(struct collector_config *c, config_t *cfg, const char *path, struct diag *d,
 		     void (*warn)(const char *))
 {
-	/* libconfig reports an unreadable file as a bare "file I/O error"; find the reason first. */
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		int e = errno;
-		snprintf(d->msg, sizeof d->msg, "%s: cannot read: %s", path, strerror(e));
-		return -e;
-	}
-	fclose(f);
-
+	/* looked at here first: libconfig reports an unreadable file as a bare
+	 * "file I/O error", and would block on a FIFO (libconfig reads the file
+	 * again by name, so that errors name the file a setting came from) */
+	char *text = NULL;
+	int rc = slurp(path, &text, d);
+	if (rc == 0)
+		rc = check_includes(path, text, 0, d);
+	free(text);
+	if (rc < 0)
+		return rc;
 	if (config_read_file(cfg, path) != CONFIG_TRUE) {
 		const char *file = config_error_file(cfg);
 		snprintf(d->msg, sizeof d->msg, "%s:%d: %s", file ? file : path, config_error_line(cfg),

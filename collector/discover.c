@@ -6,7 +6,15 @@
  * waking us, loop.c) and rescanned every rescan_ms as a safety net; a
  * directory removed or renamed is made again and the new one watched. Each
  * candidate "*.shm" file is validated by seg_open(); a file that fails is
- * reported once and remembered by name and inode. For an attached
+ * reported once and remembered by name and inode (known.h), and looked at
+ * again, silently, only once its stat says it changed (a `cp` seen before it
+ * was complete), so that our own open and close of it (IN_CLOSE_WRITE)
+ * cannot start a rescan storm. At most max_attach segments are attached:
+ * COLLECTOR_MAX_SEGS, fewer when the descriptor limit (raised to its hard
+ * limit at start) is lower. Past that, or when no descriptor is left, files
+ * wait in a queue, never refused for it; at each rescan, segments with
+ * nothing to read give their slot to the files that waited longest, and
+ * wait again at the back (their records stay in their rings). For an attached
  * segment the producer's lifetime is watched with a pidfd polled through the
  * event ring; the pid is checked against the process start time recorded in
  * the segment, so a reused pid is not mistaken for the producer. A segment
@@ -22,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -67,8 +76,32 @@ static int watch_dir(struct collector *c)
 	return 0;
 }
 
+/*
+ * Raise the descriptor limit to its hard limit, and size the attach slots
+ * to it: two descriptors a segment (its file, its pidfd), the rest kept for
+ * writers and the loop.
+ */
+static void size_slots(struct collector *c)
+{
+	struct rlimit rl;
+	c->max_attach = COLLECTOR_MAX_SEGS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t cur = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			rl.rlim_cur = cur;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= 2 * COLLECTOR_MAX_SEGS + COLLECTOR_RESERVED_FDS)
+		return;
+	rlim_t spare = rl.rlim_cur > COLLECTOR_RESERVED_FDS + 2 ? rl.rlim_cur - COLLECTOR_RESERVED_FDS : 2;
+	c->max_attach = (unsigned)(spare / 2);
+}
+
 int discover_init(struct collector *c)
 {
+	size_slots(c);
 	int rc = make_dir(c);
 	if (rc < 0) {
 		collector_warn("%s: cannot create segment directory: %s", c->dir, strerror(-rc));
@@ -84,31 +117,6 @@ int discover_init(struct collector *c)
 		c->inotify_fd = -1;
 	}
 	return 0;
-}
-
-static bool rejected(struct collector *c, const char *name, uint64_t ino)
-{
-	for (unsigned i = 0; i < c->n_rejects; i++)
-		if (c->rejects[i].ino == ino && strcmp(c->rejects[i].name, name) == 0)
-			return true;
-	return false;
-}
-
-static void remember_reject(struct collector *c, const char *name, uint64_t ino)
-{
-	if (c->n_rejects == c->cap_rejects) {
-		unsigned cap = c->cap_rejects ? c->cap_rejects * 2 : 16;
-		struct reject *r = realloc(c->rejects, cap * sizeof *r);
-		if (!r)
-			return;
-		c->rejects = r;
-		c->cap_rejects = cap;
-	}
-	struct reject *r = &c->rejects[c->n_rejects++];
-	size_t n = strnlen(name, sizeof r->name - 1); /* a directory entry's name fits */
-	memcpy(r->name, name, n);
-	r->name[n] = 0;
-	r->ino = ino;
 }
 
 static void watch_pid(struct collector *c, struct cseg *s)
@@ -140,45 +148,160 @@ static void watch_pid(struct collector *c, struct cseg *s)
 	}
 }
 
-static void attach(struct collector *c, const char *name, uint64_t ino)
+/* The name of s in its directory. */
+static const char *seg_name(const struct cseg *s)
+{
+	const char *p = strrchr(s->seg.path, '/');
+	return p ? p + 1 : s->seg.path;
+}
+
+/* Whether an attach failed for want of a slot or a descriptor, not because of the file. */
+static bool transient(int rc)
+{
+	return rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM;
+}
+
+/* Open, check and attach the segment name (inode ino). Returns 0, or -errno (err says why). */
+static int attach(struct collector *c, const char *name, uint64_t ino, char *err, size_t errlen)
 {
 	char path[4096 + 256];
 	snprintf(path, sizeof path, "%s/%s", c->dir, name);
 	struct cseg *s = calloc(1, sizeof *s);
 	if (!s)
-		return;
-	char err[512];
-	int rc = seg_open(&s->seg, path, true, err, sizeof err);
-	if (rc == -EAGAIN || rc == -ENOENT) {
-		free(s); /* still being created, or gone: look again later */
-		return;
+		return -ENOMEM;
+	int rc = seg_open(&s->seg, path, true, err, errlen);
+	if (rc == 0 && reader_seg_init(&s->rd, &s->seg, &c->calib) < 0) {
+		seg_close(&s->seg);
+		rc = -ENOMEM;
 	}
 	if (rc < 0) {
-		collector_warn("rejecting segment %s", err);
-		remember_reject(c, name, ino);
 		free(s);
-		return;
-	}
-	if (c->n_segs == COLLECTOR_MAX_SEGS) {
-		collector_warn("%s: too many segments (%u); not attached", path, COLLECTOR_MAX_SEGS);
-		seg_close(&s->seg);
-		free(s);
-		return;
-	}
-	if (reader_seg_init(&s->rd, &s->seg, &c->calib) < 0) {
-		seg_close(&s->seg);
-		free(s);
-		return;
+		return rc;
 	}
 	s->id = ++c->next_id;
 	s->ino = ino;
 	s->pidfd = -1;
 	s->wd = c->watch_wd;
+	s->scan = c->known.scan;
 	atomic_store_explicit(&s->seg.hdr->collector_pid, (uint64_t)getpid(), memory_order_relaxed);
 	clock_store(s->seg.hdr, &c->calib);
 	c->segs[c->n_segs++] = s;
-	if (!s->rd.rejected)
-		watch_pid(c, s);
+	watch_pid(c, s);
+	return 0;
+}
+
+/* Put (ino, name) at the back of the queue of files waiting for a slot. */
+static void wait_turn(struct collector *c, uint64_t ino, const char *name)
+{
+	struct known_file *f = known_get(&c->known, ino, name);
+	if (f && f->state != KNOWN_WAITING) {
+		f->state = KNOWN_WAITING;
+		f->ticket = ++c->next_ticket;
+	}
+}
+
+/*
+ * Look at name (inode ino) of the directory dfd: attach it, refuse it
+ * (reported the first time only), or let it wait for a slot. Returns
+ * whether it waits.
+ */
+static bool look_at(struct collector *c, int dfd, const char *name, uint64_t ino)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false; /* gone already */
+	char err[512];
+	int rc = c->n_segs < c->max_attach ? attach(c, name, ino, err, sizeof err) : -EMFILE;
+	struct known_file *f = known_get(&c->known, ino, name);
+	if (!f || rc == -ENOENT)
+		return false; /* out of memory: looked at again next scan */
+	if (rc == 0) {
+		f->state = KNOWN_ATTACHED;
+		return false;
+	}
+	if (transient(rc)) {
+		wait_turn(c, ino, name);
+		return true;
+	}
+	if (f->state != KNOWN_REFUSED) /* a file that changed since is looked at again silently */
+		collector_warn("rejecting segment %s", err);
+	f->state = KNOWN_REFUSED;
+	f->sig = known_sig_of(&st);
+	return false;
+}
+
+/* Whether the refused file f (name in dfd) is as it was when looked at. */
+static bool unchanged(int dfd, const char *name, const struct known_file *f)
+{
+	struct stat st;
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && known_sig_same(known_sig_of(&st), f->sig);
+}
+
+/* The files that wait for a slot in a scan, to be attached in turn. */
+struct waiters {
+	struct waiter {
+		uint64_t ticket, ino;
+		char name[256];
+	} *v;
+	unsigned n, cap;
+};
+
+static void waiters_add(struct waiters *w, struct collector *c, uint64_t ino, const char *name)
+{
+	struct known_file *f = known_get(&c->known, ino, name);
+	if (!f || (w->n == w->cap && !(w->v = reallocarray(w->v, w->cap = w->cap ? w->cap * 2 : 16, sizeof *w->v))))
+		return; /* out of memory: it waits for the next scan */
+	struct waiter *x = &w->v[w->n++];
+	x->ticket = f->ticket;
+	x->ino = ino;
+	snprintf(x->name, sizeof x->name, "%s", name);
+}
+
+static int by_ticket(const void *a, const void *b)
+{
+	const struct waiter *x = a, *y = b;
+	return x->ticket < y->ticket ? -1 : x->ticket > y->ticket;
+}
+
+/* Attach the waiting files of w in their turn while slots are free; free w. Returns how many still wait. */
+static unsigned attach_waiters(struct collector *c, int dfd, struct waiters *w)
+{
+	unsigned left = 0;
+	if (w->n)
+		qsort(w->v, w->n, sizeof *w->v, by_ticket);
+	for (unsigned i = 0; i < w->n; i++)
+		left += c->n_segs >= c->max_attach || look_at(c, dfd, w->v[i].name, w->v[i].ino);
+	free(w->v);
+	return left;
+}
+
+/* Whether s has nothing to read or deliver and was attached before this scan: it may give its slot up. */
+static bool idle(const struct collector *c, const struct cseg *s)
+{
+	if (s->pending || s->rd.rejected || s->rd.finished || s->rd.gone || s->scan == c->known.scan)
+		return false;
+	for (uint32_t i = 0; i < s->seg.ring_count; i++)
+		/* acquire: pairs with the producer's release of tail */
+		if (atomic_load_explicit(&seg_ring(&s->seg, i)->tail, memory_order_acquire) != s->rd.rings[i].pos)
+			return false;
+	return true;
+}
+
+static void detach(struct collector *c, unsigned idx, bool remove);
+
+/* Give up to want slots of idle segments, attached longest, to the files that wait. */
+static void evict_idle(struct collector *c, unsigned want)
+{
+	for (unsigned i = 0; want && i < c->n_segs;) {
+		struct cseg *s = c->segs[i];
+		if (!idle(c, s)) {
+			i++;
+			continue;
+		}
+		wait_turn(c, s->ino, seg_name(s)); /* at the back of the queue: nothing of it is lost */
+		detach(c, i, false);
+		want--;
+	}
 }
 
 void discover_scan(struct collector *c)
@@ -210,21 +333,37 @@ void discover_scan(struct collector *c)
 	DIR *d = opendir(c->dir);
 	if (!d)
 		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
+	c->known.scan++;
+	struct waiters w = {0};
+	for (struct dirent *e; (e = readdir(d));) {
 		size_t n = strlen(e->d_name);
 		if (e->d_name[0] == '.' || n < 5 || strcmp(e->d_name + n - 4, ".shm") != 0)
 			continue;
-		bool known = false;
-		for (unsigned i = 0; i < c->n_segs && !known; i++) {
-			const char *p = strrchr(c->segs[i]->seg.path, '/');
-			known = c->segs[i]->ino == e->d_ino && p && strcmp(p + 1, e->d_name) == 0;
-		}
-		if (known || rejected(c, e->d_name, e->d_ino))
+		struct known_file *f = known_get(&c->known, e->d_ino, e->d_name);
+		if (!f)
+			continue; /* out of memory: the next scan */
+		f->scan = c->known.scan;
+		if (f->state == KNOWN_ATTACHED || (f->state == KNOWN_REFUSED && unchanged(dirfd(d), e->d_name, f)))
 			continue;
-		attach(c, e->d_name, e->d_ino);
+		if (f->state == KNOWN_WAITING || c->n_segs >= c->max_attach) {
+			wait_turn(c, e->d_ino, e->d_name);
+			waiters_add(&w, c, e->d_ino, e->d_name);
+		} else if (look_at(c, dirfd(d), e->d_name, e->d_ino)) {
+			waiters_add(&w, c, e->d_ino, e->d_name);
+		}
 	}
+	unsigned waiting = attach_waiters(c, dirfd(d), &w);
 	closedir(d);
+	/* turns at the periodic pace: a detach's close (IN_CLOSE_WRITE) starts a rescan too */
+	if (waiting && collector_now_ms() - c->last_turn_ms >= c->cfg->rescan_ms) {
+		c->last_turn_ms = collector_now_ms();
+		evict_idle(c, waiting);
+	}
+	known_sweep(&c->known);
+	if (waiting && !c->wait_warned)
+		collector_warn("%s: %u segments wait for one of the %u attach slots; idle segments take turns",
+			       c->dir, waiting, c->max_attach);
+	c->wait_warned = waiting > 0;
 }
 
 void discover_reject(struct collector *c, struct cseg *s, const char *why)
@@ -233,8 +372,12 @@ void discover_reject(struct collector *c, struct cseg *s, const char *why)
 		return;
 	s->rd.rejected = true;
 	collector_warn("rejecting segment %s: %s (left on disk for `shmlog read`)", s->seg.path, why);
-	const char *p = strrchr(s->seg.path, '/');
-	remember_reject(c, p ? p + 1 : s->seg.path, s->ino);
+	struct known_file *f = known_get(&c->known, s->ino, seg_name(s));
+	struct stat st;
+	if (f && fstat(s->seg.fd, &st) == 0) { /* looked at again only once it changes */
+		f->state = KNOWN_REFUSED;
+		f->sig = known_sig_of(&st);
+	}
 }
 
 void discover_process_died(struct collector *c, uint64_t seg_id)
@@ -256,6 +399,9 @@ static void detach(struct collector *c, unsigned idx, bool remove)
 	 * ours keeps the directory alive (and inotify quiet, were it removed) */
 	if (remove && unlink(s->seg.path) < 0 && errno != ENOENT)
 		collector_warn("%s: cannot remove drained segment: %s", s->seg.path, strerror(errno));
+	struct known_file *f = known_get(&c->known, s->ino, seg_name(s));
+	if (f && f->state == KNOWN_ATTACHED) /* listed again, it is looked at again */
+		f->state = KNOWN_NEW;
 	/* keep attach order: it is the merge's tie-break between segments (reader.h) */
 	memmove(&c->segs[idx], &c->segs[idx + 1], (--c->n_segs - idx) * sizeof c->segs[0]);
 	release_watch(c, s->wd);
@@ -291,9 +437,7 @@ void discover_detach_all(struct collector *c)
 {
 	while (c->n_segs)
 		detach(c, c->n_segs - 1, false);
-	free(c->rejects);
-	c->rejects = NULL;
-	c->n_rejects = c->cap_rejects = 0;
+	known_free(&c->known);
 }
 
 /* A producer may still write to s (the doorbell concerns only those). */

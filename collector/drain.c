@@ -42,7 +42,8 @@ static void on_record(void *clientd, struct reader_seg *rs, const struct seg_rec
 enum reader_action drain_on_reject(void *clientd, struct reader_seg *rs, uint32_t ring, const char *why)
 {
 	(void)ring;
-	struct cseg *s = (struct cseg *)(void *)((char *)rs - offsetof(struct cseg, rd));
+	/* from the segment, not rs: the replay reader's rs is a view, not the cseg's own */
+	struct cseg *s = (struct cseg *)(void *)((char *)rs->seg - offsetof(struct cseg, seg));
 	discover_reject(clientd, s, why);
 	return READER_DROP; /* its records stay in the file, for `shmlog read` */
 }

@@ -58,7 +58,8 @@ static const char *keep_text(char **p, const char *s, size_t n)
  */
 void ledger_keep_notice(struct collector *c, const struct text_record *tr, uint32_t writers)
 {
-	size_t name = tr->name ? tr->name_len : 0, msg = tr->msg ? tr->msg_len : 0;
+	size_t name = tr->name ? tr->name_len : 0, msg;
+	const char *text = text_record_msg(tr, &msg);
 	size_t file = tr->file ? tr->file_len : 0;
 	struct kept_notice *k = malloc(sizeof *k + name + msg + file);
 	if (!k) {
@@ -70,7 +71,9 @@ void ledger_keep_notice(struct collector *c, const struct text_record *tr, uint3
 	k->writers = writers;
 	k->tr = *tr;
 	k->tr.name = keep_text(&p, tr->name, name);
-	k->tr.msg = keep_text(&p, tr->msg, msg);
+	k->tr.msg = keep_text(&p, text, msg);
+	k->tr.msg_len = msg;
+	k->tr.lazy = NULL;
 	k->tr.file = tr->file ? keep_text(&p, tr->file, file) : NULL;
 	k->tr.fields = NULL;
 	k->tr.n_fields = 0;
@@ -192,14 +195,21 @@ void ledger_forget(struct collector *c)
 		c->segs[si]->pending = 0;
 }
 
+/*
+ * A sync is wanted where a producer asks for more than is synced and there
+ * is more consumed than synced: what is not consumed yet cannot be synced,
+ * so a sync_req beyond the ring's records (never met) costs one sync, not
+ * one per poll.
+ */
 bool ledger_sync_wanted(const struct collector *c)
 {
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		const struct cseg *s = c->segs[si];
 		for (uint32_t i = 0; !s->rd.rejected && i < s->seg.ring_count; i++) {
 			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
-			if (atomic_load_explicit(&rh->sync_req, memory_order_seq_cst) >
-			    atomic_load_explicit(&rh->synced, memory_order_relaxed))
+			uint64_t synced = atomic_load_explicit(&rh->synced, memory_order_relaxed);
+			if (atomic_load_explicit(&rh->sync_req, memory_order_seq_cst) > synced &&
+			    s->rd.rings[i].pos > synced)
 				return true;
 		}
 	}

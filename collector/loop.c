@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "../shared/escape.h"
 
 #define BUSY_BATCH 1024u /* records in a cycle above which the next cycle starts at once */
 #define TRICKLE_US 100u  /* pause after a smaller cycle */
@@ -54,14 +55,16 @@
 static char inotify_buf[4096] __attribute__((aligned(8)));
 static struct signalfd_siginfo sig_info;
 
+/* One line on stderr, escaped as message text is: it may name hostile files and loggers. */
 void collector_warn(const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[1024], line[4 * sizeof buf];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "shmlog-collector: %s\n", buf);
+	*esc_text(line, buf, strlen(buf)) = 0;
+	fprintf(stderr, "shmlog-collector: %s\n", line);
 }
 
 long long collector_now_ms(void)
@@ -219,14 +222,26 @@ static void teardown(struct collector *c)
 	drain_free(c);
 }
 
+/* Read no ring past its tail of now: a producer still writing cannot hold the exit up. */
+static void freeze_tails(struct collector *c)
+{
+	for (unsigned si = 0; si < c->n_segs; si++) {
+		struct cseg *s = c->segs[si];
+		for (uint32_t i = 0; !s->rd.rejected && i < s->seg.ring_count; i++)
+			/* acquire: pairs with the producer's release of tail */
+			s->rd.rings[i].stop = atomic_load_explicit(&seg_ring(&s->seg, i)->tail, memory_order_acquire);
+	}
+}
+
 /*
- * Drain everything committed until nothing moves, then retire finished
- * segments. A writer that cannot write gets a few more tries; what it still
- * holds then is not consumed, so its records stay in their segments.
+ * Drain everything committed when called until nothing moves, then retire
+ * finished segments. A writer that cannot write gets a few more tries; what
+ * it still holds then is not consumed, so its records stay in their segments.
  */
 static void drain_all(struct collector *c)
 {
 	bool held, more;
+	freeze_tails(c);
 	while (drain_cycle(c, true, &held, &more) > 0 || more || c->replayed)
 		;
 	/* one more for segments whose end became visible in the last cycle */

@@ -657,9 +657,10 @@ static bool fields_match(const struct route *ro, const struct text_record *r)
 static bool regex_matches(const struct router *rt, const struct route *ro, const struct text_record *r)
 {
 	/* PCRE2 10.42 refuses a NULL subject even at length 0. */
-	PCRE2_SPTR subject = (PCRE2_SPTR)(r->msg ? r->msg : "");
-	int rc = ro->jit ? pcre2_jit_match(ro->re, subject, r->msg_len, 0, 0, ro->md, rt->mctx)
-			 : pcre2_match(ro->re, subject, r->msg_len, 0, 0, ro->md, rt->mctx);
+	size_t len;
+	PCRE2_SPTR subject = (PCRE2_SPTR)text_record_msg(r, &len);
+	int rc = ro->jit ? pcre2_jit_match(ro->re, subject, len, 0, 0, ro->md, rt->mctx)
+			 : pcre2_match(ro->re, subject, len, 0, 0, ro->md, rt->mctx);
 	return rc >= 0; /* 0: matched, the ovector too small to hold every group */
 }
 

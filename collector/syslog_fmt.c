@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../shared/digits.h"
+#include "../shared/escape.h"
 #include "../shared/fmt.h"
 
 #define MARK FMT_TRUNCATED_MARK
@@ -116,7 +117,7 @@ static char *put_sd_byte(char *p, char c, bool escape_lf)
 		return p;
 	}
 	if (escape_lf && ((unsigned char)c < 0x20 || c == 0x7f))
-		return text_put_escaped(p, &c, 1);
+		return esc_text(p, &c, 1);
 	*p++ = c;
 	return p;
 }
@@ -191,8 +192,8 @@ static size_t msg_fit(const char *s, size_t n, size_t budget, bool escape_lf)
  */
 static char *put_msg(char *p, const struct text_record *r, const struct syslog_fmt *f, size_t room, bool cut)
 {
-	const char *msg = r->msg ? r->msg : "";
-	size_t n = r->msg ? r->msg_len : 0;
+	size_t n;
+	const char *msg = text_record_msg(r, &n);
 	*p++ = ' ';
 	room--;
 	if (f->bom) {
@@ -202,7 +203,7 @@ static char *put_msg(char *p, const struct text_record *r, const struct syslog_f
 	size_t keep = msg_fit(msg, n, cut ? room - MARK_LEN : room, f->escape_lf);
 	if (keep < n && !cut)
 		keep = msg_fit(msg, n, room - MARK_LEN, f->escape_lf);
-	p = f->escape_lf ? text_put_escaped(p, msg, keep) : put_bytes(p, msg, keep);
+	p = f->escape_lf ? esc_text(p, msg, keep) : put_bytes(p, msg, keep);
 	if (keep < n || cut)
 		p = put_bytes(p, MARK, MARK_LEN);
 	return p;
@@ -210,7 +211,8 @@ static char *put_msg(char *p, const struct text_record *r, const struct syslog_f
 
 size_t syslog_fmt_append(struct sbuf *out, const struct text_record *r, const struct syslog_fmt *f)
 {
-	size_t msg_len = r->msg ? r->msg_len : 0;
+	size_t msg_len;
+	text_record_msg(r, &msg_len); /* a lazy message is rendered here, once */
 	size_t worst = HEADER_MAX + sd_worst(r) + 4 + 4 * msg_len + MARK_LEN;
 	if (sbuf_reserve(out, worst) != 0)
 		return 0;

@@ -87,12 +87,54 @@ static inline int digits_count(uint64_t v)
 	return t + (w >= digits_pow10[t]);
 }
 
-/* Write the digits of v at p; returns the end. */
+/*
+ * The eight decimal digits of v < 10^8 (leading zeros) as ASCII in a word,
+ * the first digit in the lowest byte (stored little-endian, they read in
+ * order). Lanes are split in place: 4+4 digits in 32-bit lanes, then 2+2 in
+ * 16-bit lanes, then 1+1 in bytes; a division by 100 is (y * 5243) >> 19 for
+ * y < 10^4, by 10 is (y * 103) >> 10 for y < 100, and no lane's product
+ * reaches the next lane.
+ */
+static inline uint64_t digits_swar8(uint32_t v)
+{
+	uint64_t x = (uint64_t)(v / 10000u) | ((uint64_t)(v % 10000u) << 32);
+	uint64_t hundreds = ((x * 5243u) >> 19) & 0x0000007F0000007Full;
+	x = hundreds | ((x - hundreds * 100u) << 16);
+	uint64_t tens = ((x * 103u) >> 10) & 0x000F000F000F000Full;
+	x = tens | ((x - tens * 10u) << 8);
+	return x | 0x3030303030303030ull;
+}
+
+/* Room past the digits that digits_put() and digits_fixed_put() may overwrite. */
+#define DIGITS_SLACK 8
+
+/*
+ * Write v as exactly n digits (v < 10^n, leading zeros, 1 <= n <= 20) at p,
+ * and up to DIGITS_SLACK bytes of junk after them. Returns p + n.
+ */
+static inline char *digits_fixed_put(char *p, uint64_t v, int n)
+{
+	if (n > 8) {
+		p = digits_fixed_put(p, v / 100000000u, n - 8);
+		v %= 100000000u;
+		n = 8;
+	}
+	uint64_t x = digits_swar8((uint32_t)v) >> (8 * (8 - n)); /* drop the leading zeros beyond n */
+	memcpy(p, &x, 8);
+	return p + n;
+}
+
+/*
+ * Write the digits of v at p (no leading zeros; "0" for 0), and up to
+ * DIGITS_SLACK bytes of junk after them. Returns the end of the digits.
+ */
 static inline char *digits_put(char *p, uint64_t v)
 {
-	char *end = p + digits_count(v);
-	digits_back(end, v);
-	return end;
+	if (v < 10) { /* the commonest number of all */
+		*p = (char)('0' + v);
+		return p + 1;
+	}
+	return digits_fixed_put(p, v, digits_count(v));
 }
 
 #endif

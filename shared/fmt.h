@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "abi.h"
+#include "escape.h"
 #include "sbuf.h"
 
 #define FMT_MAX_CONVS 64u
@@ -63,6 +64,8 @@ struct fmt_conv {
 	uint8_t arg;       /* index of the value argument (after any '*' arguments) */
 	int32_t width;     /* >= 0, FMT_NONE or FMT_FROM_ARG (then argument arg-1 or arg-2) */
 	int32_t prec;      /* >= 0, FMT_NONE or FMT_FROM_ARG */
+	uint8_t fast;      /* FMT_FAST_*: how fmt_render_to() writes it; FMT_FAST_NO: it does not */
+	bool lit_plain;    /* the literal before it needs no escape (escape.h) */
 	char spec[FMT_SPEC_BYTES]; /* the conversion as written, NUL-terminated, e.g. "%-*.3lld" */
 };
 
@@ -71,9 +74,34 @@ struct fmt_parsed {
 	uint32_t tail_off; /* literal text after the last conversion */
 	uint32_t tail_len;
 	uint32_t n_args;   /* arguments consumed, '*' ones included */
+	bool tail_plain;   /* the tail literal needs no escape */
+	bool bounded;      /* every conversion is FMT_FAST_*: fmt_worst() and fmt_render_to() apply */
+	uint32_t worst_raw; /* fmt_worst(): bytes that are never escaped (numbers, padding, marks) */
+	uint32_t worst_esc; /* fmt_worst(): bytes of literals and %c that may be escaped */
 	uint8_t kinds[SHMLOG_MAX_ARGS]; /* enum shmlog_arg_kind of each argument, in order */
 	struct fmt_conv convs[FMT_MAX_CONVS];
 };
+
+/* The conversions fmt_render_to() writes itself, each with a bounded size. */
+enum fmt_fast {
+	FMT_FAST_NO = 0,  /* anything else: snprintf, through fmt_render() */
+	FMT_FAST_D32,     /* %d %i (an int) without flags, width or precision */
+	FMT_FAST_INT,     /* d i u o x X without flags, width or precision: the others */
+	FMT_FAST_CHAR,    /* %c without flags or width */
+	FMT_FAST_STR_PLAIN, /* %s without flags, width or precision */
+	FMT_FAST_STR,     /* %s, width and precision as numbers (not '*') */
+	FMT_FAST_FIXED,   /* %f %F without flags, width <= FMT_FAST_WIDTH, precision <= 9 */
+	FMT_FAST_PCT,     /* %% */
+};
+#define FMT_FAST_WIDTH 64
+
+/* What fmt_worst() counts per FMT_FAST_* conversion (the mark is FMT_TRUNCATED_MARK). */
+/* The most bytes fmt_int_to() writes: 22 octal digits of a uint64_t, or a sign and 20 digits,
+ * and the DIGITS_SLACK it may overwrite past them. */
+#define FMT_INT_BYTES 32u /* >= 24 + DIGITS_SLACK (digits.h) */
+/* Room for a FMT_FAST_FIXED conversion that snprintf writes: 309 digits, '.', 9, the width. */
+#define FMT_FIXED_SLOW_BYTES 400u
+#define FMT_TRUNCATED_MARK_LEN (sizeof(FMT_TRUNCATED_MARK) - 1)
 
 /* A decoded argument. Strings point into the record (not NUL-terminated). */
 struct fmt_arg {
@@ -108,6 +136,44 @@ int fmt_parse(struct fmt_parsed *out, const char *fmt, size_t len, const char **
  * snprintf itself would fail (a '*' width of INT_MIN).
  */
 int fmt_render(struct sbuf *out, const char *fmt, const struct fmt_parsed *pf, const struct fmt_arg *args);
+
+/*
+ * The most bytes a FMT_FAST_* conversion writes that are never escaped:
+ * numbers, padding, marks (its string and %c bytes come on top, times the
+ * escape growth). 0 for FMT_FAST_NO and FMT_FAST_CHAR.
+ */
+uint32_t fmt_fast_raw_bytes(const struct fmt_conv *c);
+
+/*
+ * For a bounded pf (pf->bounded): the most bytes fmt_render_to() writes for
+ * these arguments in escape mode esc (escape.h). Returns SIZE_MAX when pf is
+ * not bounded.
+ */
+size_t fmt_worst(const struct fmt_parsed *pf, const struct fmt_arg *args, enum esc_mode esc);
+
+/*
+ * Write the text snprintf(fmt, args...) would produce at p, escaped in mode
+ * esc, for a bounded pf; p has room for fmt_worst() bytes. The message is
+ * escaped as it is written, so a line writer needs no second pass over it.
+ * Returns the end of what was written.
+ */
+char *fmt_render_to(char *p, const char *fmt, const struct fmt_parsed *pf, const struct fmt_arg *args,
+		    enum esc_mode esc);
+
+/*
+ * As fmt_render_to(), with the arguments decoded from a record's bytes
+ * bytes[0..len) as it goes (each byte read once); p has room for
+ * fmt_worst_rec() bytes. Returns the end, or NULL when the arguments are
+ * malformed (what was written before is garbage then).
+ */
+char *fmt_render_rec(char *p, const char *fmt, const struct fmt_parsed *pf, const uint8_t *bytes, size_t len,
+		     enum esc_mode esc);
+
+/* The most bytes fmt_render_rec() writes for len bytes of arguments; SIZE_MAX when pf is not bounded. */
+static inline size_t fmt_worst_rec(const struct fmt_parsed *pf, size_t len, enum esc_mode esc)
+{
+	return pf->bounded ? pf->worst_raw + ESC_GROWTH(esc) * (pf->worst_esc + len) : SIZE_MAX;
+}
 
 #define FMT_TRUNCATED_MARK "...[truncated]"
 

@@ -15,7 +15,7 @@
 
 void reader_init(struct reader *rd, reader_record_fn on_record, reader_reject_fn on_reject, void *clientd)
 {
-	*rd = (struct reader){.on_record = on_record, .on_reject = on_reject, .clientd = clientd};
+	*rd = (struct reader){.on_record = on_record, .on_reject = on_reject, .clientd = clientd, .bound = UINT64_MAX};
 }
 
 void reader_free(struct reader *rd)
@@ -94,13 +94,32 @@ static bool cands_reserve(struct reader *rd)
 	return true;
 }
 
+/*
+ * The merge key of the first record a cut ring could not give: only records
+ * before it in merge order (key, then ring order) are emitted this cycle.
+ * The cut ring's own records all are, so a cut cycle always moves on.
+ */
+struct merge_limit {
+	uint64_t key, order;
+};
+
 /* What one gathering pass shares between the rings. */
 struct gather {
 	uint64_t cutoff, future; /* the merge window: stamps in (cutoff, future) wait */
+	uint64_t bound;          /* merge keys from here on wait for a later cycle (UINT64_MAX: none) */
 	uint32_t ring_cap;       /* records per ring */
-	uint64_t limit;          /* stamp of the first record a cut ring could not give */
+	struct merge_limit limit; /* {bound, 0}, or lower: the first record a cut ring could not give */
 	bool held;
+	bool capped;             /* a ring was cut by ring_cap (or memory) */
+	bool bounded;            /* a ring stopped at the bound */
 };
+
+/* Lower g's limit to the first record (key, order) a cut ring could not give. */
+static void lower_limit(struct gather *g, uint64_t key, uint64_t order)
+{
+	if (key < g->limit.key || (key == g->limit.key && order < g->limit.order))
+		g->limit = (struct merge_limit){key, order};
+}
 
 /* The published tail of ring i, checked against rr: false (with why) if impossible. */
 static bool ring_tail(const struct reader_seg *rs, uint32_t i, uint64_t *tail, char *why, size_t cap)
@@ -146,18 +165,24 @@ static bool gather_ring(struct reader *rd, struct reader_seg *rs, uint32_t i, bo
 	struct seg_rec r;
 	const char *bad = "?";
 	int rc;
+	uint64_t key = 0; /* a stamp behind the one before it in its ring merges as that one */
 	while ((rc = seg_ring_next(rs->seg, i, &pos, tail, &r, &bad)) == 1) {
 		uint64_t ns = seg_ts_ns(rs->seg, rs->cal, r.ts);
-		if (!final && ns > g->cutoff && ns < g->future) {
+		key = ns > key ? ns : key;
+		if (!final && key > g->cutoff && key < g->future) {
 			g->held = true;
 			break;
 		}
-		if (rd->n_cands - start == g->ring_cap || !cands_reserve(rd)) {
-			if (ns < g->limit)
-				g->limit = ns;
+		if (key >= g->bound && g->bound != UINT64_MAX) { /* after all any ring gives below it: no limit to lower */
+			g->bounded = true;
 			break;
 		}
-		rd->cands[rd->n_cands++] = (struct reader_cand){ns, pos, r};
+		if (rd->n_cands - start == g->ring_cap || !cands_reserve(rd)) {
+			lower_limit(g, key, order);
+			g->capped = true;
+			break;
+		}
+		rd->cands[rd->n_cands++] = (struct reader_cand){ns, key, pos, r};
 		pos += r.size;
 	}
 	if (rd->n_cands > start)
@@ -212,8 +237,15 @@ static uint32_t count_active(struct reader_seg *const *segs, uint32_t n, uint32_
 
 static inline bool run_before(const struct reader *rd, const struct reader_run *a, const struct reader_run *b)
 {
-	uint64_t ta = rd->cands[a->cur].ts_ns, tb = rd->cands[b->cur].ts_ns;
+	uint64_t ta = rd->cands[a->cur].key, tb = rd->cands[b->cur].key;
 	return ta < tb || (ta == tb && a->order < b->order);
+}
+
+/* Whether run u's next record comes before the limit in merge order. */
+static inline bool run_before_limit(const struct reader *rd, const struct reader_run *u, struct merge_limit l)
+{
+	uint64_t k = rd->cands[u->cur].key;
+	return k < l.key || (k == l.key && u->order <= l.order);
 }
 
 static void heap_down(struct reader *rd, uint32_t n, uint32_t i)
@@ -241,8 +273,8 @@ static void emit(struct reader *rd, const struct reader_run *u, const struct rea
 	if (u->rs->seg->bus_fault) /* truncated under us: zeros now; rejected in the next gather */
 		return;
 	struct text_record tr;
-	struct text_field fields[TEXT_MAX_FIELDS]; /* tr.fields: valid until on_record returns */
-	uint64_t lost = seg_render(u->rs->seg, rr->tid, &k->r, k->ts_ns, &rd->msg, &tr, fields);
+	struct seg_space sp; /* what tr points to: valid until on_record returns */
+	uint64_t lost = seg_decode(u->rs->seg, rr->tid, &k->r, k->ts_ns, &rd->msg, &tr, &sp);
 	if (k->pos < rr->replay_end) {
 		tr.consumed = true;
 	} else {
@@ -253,21 +285,24 @@ static void emit(struct reader *rd, const struct reader_run *u, const struct rea
 }
 
 /*
- * Emit the runs' records stamped before limit in merge order, until the
- * deadline (then *cut). A run not used up resumes, next cycle, at its first
- * record not emitted. Returns the records emitted.
+ * Emit the runs' records before limit in merge order, until the deadline
+ * (then *cut). A run not used up resumes, next cycle, at its first record not
+ * emitted. Returns the records emitted.
  */
-static uint32_t merge_emit(struct reader *rd, uint64_t limit, uint64_t deadline, bool *cut)
+static uint32_t merge_emit(struct reader *rd, struct merge_limit limit, uint64_t deadline, bool *cut)
 {
 	struct reader_run *h = rd->runs;
 	uint32_t n = rd->n_runs, emitted = 0;
 	for (uint32_t i = n / 2; i-- > 0;)
 		heap_down(rd, n, i);
-	while (n && rd->cands[h[0].cur].ts_ns < limit) {
+	while (n && run_before_limit(rd, &h[0], limit)) {
 		if (deadline != UINT64_MAX && (emitted & 255) == 255 && clock_realtime_ns() > deadline) {
 			*cut = true;
 			break;
 		}
+		if (!emitted)
+			rd->first_key = rd->cands[h[0].cur].key;
+		rd->last_key = rd->cands[h[0].cur].key;
 		emit(rd, &h[0], &rd->cands[h[0].cur]);
 		emitted++;
 		if (++h[0].cur == h[0].end)
@@ -365,6 +400,41 @@ static bool runs_reserve(struct reader *rd, uint32_t rings)
 	return true;
 }
 
+/* Gather every segment of segs under bound into rd's runs. */
+static void gather_all(struct reader *rd, struct reader_seg *const *segs, uint32_t n, const struct reader_params *p,
+		       uint32_t active, uint64_t bound, struct gather *g)
+{
+	*g = (struct gather){
+		.cutoff = p->now_ns - p->window_ns,
+		.future = p->now_ns + READER_FUTURE_NS,
+		.bound = bound,
+		/* under a bound the bound shares the records out; the cap only bounds memory */
+		.ring_cap = bound != UINT64_MAX || !active ? p->max_records : p->max_records / active,
+		.limit = {bound, bound == UINT64_MAX ? UINT64_MAX : 0},
+	};
+	if (g->ring_cap < READER_RING_MIN_RECORDS)
+		g->ring_cap = READER_RING_MIN_RECORDS;
+	rd->n_cands = rd->n_runs = 0;
+	for (uint32_t si = 0; si < n; si++)
+		if (!segs[si]->rejected && !segs[si]->finished)
+			gather_seg(rd, segs[si], si, p->final, g);
+}
+
+/*
+ * The bound of the next cycle (see reader.h, "Sharing"): none after a cycle
+ * that took every ring as far as it could, else the keys that max_records
+ * records (READER_RING_MIN_RECORDS at least) take at the density this cycle
+ * emitted them, after the last one.
+ */
+static uint64_t next_bound(const struct reader *rd, const struct gather *g, uint32_t emitted, uint32_t max_records)
+{
+	if (!emitted || !(g->capped || g->bounded))
+		return UINT64_MAX;
+	uint32_t budget = max_records > READER_RING_MIN_RECORDS ? max_records : READER_RING_MIN_RECORDS;
+	unsigned __int128 span = (unsigned __int128)(rd->last_key - rd->first_key + 1) * budget / emitted;
+	return span >= UINT64_MAX - rd->last_key ? UINT64_MAX : rd->last_key + (uint64_t)span;
+}
+
 long reader_cycle(struct reader *rd, struct reader_seg *const *segs, uint32_t n, const struct reader_params *p,
 		  struct reader_result *res)
 {
@@ -373,22 +443,16 @@ long reader_cycle(struct reader *rd, struct reader_seg *const *segs, uint32_t n,
 	uint32_t active = count_active(segs, n, &rings);
 	if (!runs_reserve(rd, rings))
 		return -ENOMEM;
-	struct gather g = {
-		.cutoff = p->now_ns - p->window_ns,
-		.future = p->now_ns + READER_FUTURE_NS,
-		.ring_cap = active ? p->max_records / active : p->max_records,
-		.limit = UINT64_MAX,
-	};
-	if (g.ring_cap < READER_RING_MIN_RECORDS)
-		g.ring_cap = READER_RING_MIN_RECORDS;
-	rd->n_cands = rd->n_runs = 0;
-	for (uint32_t si = 0; si < n; si++)
-		if (!segs[si]->rejected && !segs[si]->finished)
-			gather_seg(rd, segs[si], si, p->final, &g);
+	struct gather g;
+	gather_all(rd, segs, n, p, active, rd->bound, &g);
+	if (!rd->n_cands && g.bounded) /* every ring's next record is beyond the bound: drop it */
+		gather_all(rd, segs, n, p, active, UINT64_MAX, &g);
 	bool cut = false;
+	res->gathered = rd->n_cands;
 	res->emitted = merge_emit(rd, g.limit, p->deadline_ns, &cut);
+	rd->bound = next_bound(rd, &g, res->emitted, p->max_records);
 	res->held = g.held;
-	res->more = g.limit != UINT64_MAX || cut;
+	res->more = g.capped || g.bounded || cut;
 	res->cut = cut;
 	for (uint32_t si = 0; si < n; si++) {
 		struct reader_seg *rs = segs[si];

@@ -14,21 +14,44 @@
  *     later cycle unless the cycle is final or its segment is done (producer
  *     gone, or the logger closed). Each ring takes at most max_records / (the
  *     rings with records) records, 256 at least; a ring cut short lowers the
- *     cycle's limit to the stamp of its first record not taken.
- *  2. Merge. Each ring is in time order already, so a heap over the rings'
- *     runs yields the global order. Only records stamped before the limit are
- *     emitted, so records left behind by the cap never come out before older
- *     ones of another ring: the order holds across cycles. Emitting stops at
- *     the deadline (the time cut); the rest waits in its ring.
+ *     cycle's limit to the merge key of its first record not taken. Under a
+ *     bound (see "Sharing" below) a ring stops at its first record keyed at
+ *     or after the bound instead, and may take up to max_records.
+ *  2. Merge. Each ring's merge keys are in order, so a heap over the rings'
+ *     runs yields the global order. Only records before the limit in merge
+ *     order are emitted, so records left behind by the cap never come out
+ *     before older ones of another ring: the order holds across cycles. The
+ *     cut ring's own records are all before its limit, so a cycle that has
+ *     records always emits some. Emitting stops at the deadline (the time
+ *     cut, checked every 256 records); the rest waits in its ring.
  *  3. Finish. A done segment whose rings are all read (or damaged) gets its
  *     notices: drops no loss record reported ("N records lost (ring full)"),
  *     "(call-site registry full)", and how the process ended when it ended
  *     without closing its logger. It is then finished.
  *
- * The merge order, for equal timestamps too, is: timestamp, then the
+ * The merge order, for equal timestamps too, is: merge key, then the
  * segment's place in the list given to reader_cycle, then ring index, then
  * position in the ring. It is deterministic: the same segments give the same
- * output whoever reads them.
+ * output whoever reads them. A record's merge key is its timestamp, or, when
+ * the stamps of its ring go backwards (a wall clock stepped back, a hostile
+ * producer), the highest stamp of its ring so far in the cycle: a ring's
+ * records always come out in ring order, and a record stamped earlier than
+ * one before it follows that one. Each record still shows its own stamp. A
+ * cycle starts its rings' keys afresh, so records taken by a later cycle
+ * merge by their own stamps again (docs/collector.md, "Order").
+ *
+ * Sharing: records gathered but not emitted (after the limit) are walked
+ * again by the next cycle. With many rings and uneven densities that is
+ * most of them (64 producers: the limit, set by the densest ring, let a
+ * cycle emit about one record in twenty it walked). So a cycle that was cut
+ * sets a bound for the next one: the merge key that max_records records
+ * reach at the density it emitted them, past the last key it emitted. Every
+ * ring then gives what it holds below the bound, and the bound itself is
+ * the limit, so what is gathered is emitted. The order does not depend on
+ * the bound: every record before the limit in merge order is gathered,
+ * bound or not. A cycle that gathers nothing under its bound gathers again
+ * without one, and a cycle that took every ring as far as it could leaves
+ * the next one unbounded.
  *
  * Reading again: a ring's stop position bounds what a cycle reads of it, and
  * a no_finish cycle emits no notices and finishes nothing; with both, a
@@ -108,7 +131,8 @@ typedef enum reader_action (*reader_reject_fn)(void *clientd, struct reader_seg 
 
 /* A record gathered in a cycle, seen in place in its ring. */
 struct reader_cand {
-	uint64_t ts_ns;
+	uint64_t ts_ns; /* its own stamp, as printed */
+	uint64_t key;   /* its merge stamp: the highest stamp of its ring so far this cycle */
 	uint64_t pos;   /* where it starts in its ring */
 	struct seg_rec r;
 };
@@ -130,6 +154,8 @@ struct reader {
 	struct reader_run *runs;
 	uint32_t n_runs, cap_runs;
 	struct sbuf msg;           /* one rendered message */
+	uint64_t bound;            /* the next cycle's bound (UINT64_MAX: none); see "Sharing" above */
+	uint64_t first_key, last_key; /* the merge keys of the first and last record emitted */
 };
 
 /* What a cycle may read. */
@@ -148,6 +174,7 @@ struct reader_result {
 	bool held;        /* records wait for the merge window */
 	bool more;        /* the cap or the deadline left records to read now */
 	bool cut;         /* the deadline ended the merge */
+	uint32_t gathered; /* records walked and kept for the merge (emitted or walked again later) */
 };
 
 /* Set up rd with its callbacks. Returns nothing; reader_free releases it. */

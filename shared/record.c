@@ -19,39 +19,9 @@ int record_decode_args_used(struct fmt_arg *out, const uint8_t *kinds, uint32_t 
 			    size_t *used)
 {
 	size_t off = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		struct fmt_arg *a = &out[i];
-		a->kind = kinds[i];
-		size_t need = shmlog_arg_fixed_bytes((enum shmlog_arg_kind)kinds[i]);
-		if (need == 0 || len - off < need)
+	for (uint32_t i = 0; i < n; i++)
+		if (record_decode_arg(&out[i], kinds[i], p, len, &off) < 0)
 			return -EINVAL;
-		switch (kinds[i]) {
-		case SHMLOG_ARG_INT32: memcpy(&a->v.i32, p + off, 4); break;
-		case SHMLOG_ARG_INT64: memcpy(&a->v.i64, p + off, 8); break;
-		case SHMLOG_ARG_DOUBLE: memcpy(&a->v.d, p + off, 8); break;
-		case SHMLOG_ARG_LDOUBLE: {
-			long double v = 0;
-			memcpy(&v, p + off, sizeof v < 16 ? sizeof v : 16);
-			a->v.ld = v;
-			break;
-		}
-		case SHMLOG_ARG_POINTER: memcpy(&a->v.ptr, p + off, 8); break;
-		case SHMLOG_ARG_STRING: {
-			uint16_t l;
-			memcpy(&l, p + off, 2);
-			off += 2;
-			a->v.s.null = l == SHMLOG_STR_NULL;
-			a->v.s.truncated = !a->v.s.null && (l & SHMLOG_STR_TRUNCATED);
-			a->v.s.len = a->v.s.null ? 0 : (uint16_t)(l & SHMLOG_STR_LEN_MASK);
-			if (len - off < a->v.s.len)
-				return -EINVAL;
-			a->v.s.p = (const char *)p + off;
-			off += a->v.s.len;
-			continue;
-		}
-		}
-		off += need;
-	}
 	*used = off;
 	return 0;
 }

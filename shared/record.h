@@ -9,6 +9,7 @@
 #ifndef SHMLOG_RECORD_H
 #define SHMLOG_RECORD_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -183,6 +184,46 @@ static inline uint8_t *record_fields_encode(uint8_t *dst, const uint16_t *slen, 
 		}
 	}
 	return dst;
+}
+
+/*
+ * Decode one argument of the given kind at p[*off..len) into *a and move
+ * *off past it. Strings point into p. Returns 0, or -EINVAL when it overruns
+ * len or the kind is unknown.
+ */
+static inline int record_decode_arg(struct fmt_arg *a, uint8_t kind, const uint8_t *p, size_t len, size_t *off)
+{
+	size_t need = shmlog_arg_fixed_bytes((enum shmlog_arg_kind)kind);
+	a->kind = kind;
+	if (need == 0 || len - *off < need)
+		return -EINVAL;
+	switch (kind) {
+	case SHMLOG_ARG_INT32: memcpy(&a->v.i32, p + *off, 4); break;
+	case SHMLOG_ARG_INT64: memcpy(&a->v.i64, p + *off, 8); break;
+	case SHMLOG_ARG_DOUBLE: memcpy(&a->v.d, p + *off, 8); break;
+	case SHMLOG_ARG_LDOUBLE: {
+		long double v = 0;
+		memcpy(&v, p + *off, sizeof v < 16 ? sizeof v : 16);
+		a->v.ld = v;
+		break;
+	}
+	case SHMLOG_ARG_POINTER: memcpy(&a->v.ptr, p + *off, 8); break;
+	case SHMLOG_ARG_STRING: {
+		uint16_t l;
+		memcpy(&l, p + *off, 2);
+		*off += 2;
+		a->v.s.null = l == SHMLOG_STR_NULL;
+		a->v.s.truncated = !a->v.s.null && (l & SHMLOG_STR_TRUNCATED);
+		a->v.s.len = a->v.s.null ? 0 : (uint16_t)(l & SHMLOG_STR_LEN_MASK);
+		if (len - *off < a->v.s.len)
+			return -EINVAL;
+		a->v.s.p = (const char *)p + *off;
+		*off += a->v.s.len;
+		return 0;
+	}
+	}
+	*off += need;
+	return 0;
 }
 
 /*

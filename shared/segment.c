@@ -88,6 +88,14 @@ int seg_guard_install(void)
 	return 0;
 }
 
+/* The site every id of a segment past its memory bound stands for: nothing is allocated for it. */
+static const struct seg_site site_over_bound = {
+	.level = TEXT_LEVEL_ERROR,
+	.fmt = "",
+	.file = "",
+	.err = "the segment's call sites take more than SEG_SITES_MEMORY_MAX (32 MiB)",
+};
+
 static bool range_ok(uint64_t off, uint64_t len, uint64_t size)
 {
 	return off <= size && len <= size - off;
@@ -100,7 +108,8 @@ int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t e
 	if (strlen(path) >= sizeof s->path)
 		return fail(err, errlen, -ENAMETOOLONG, path, "path too long");
 	strcpy(s->path, path);
-	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
+	/* a FIFO or device named like a segment must not block the open: it is refused below */
+	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return fail(err, errlen, -errno, path, "cannot open: %s", strerror(errno));
 	struct stat st;
@@ -207,7 +216,7 @@ void seg_close(struct seg *s)
 {
 	if (s->sites) {
 		for (uint32_t i = 0; i < s->max_sites; i++) {
-			if (!s->sites[i])
+			if (!s->sites[i] || s->sites[i] == &site_over_bound)
 				continue;
 			free(s->sites[i]->fmt);
 			free(s->sites[i]->file);
@@ -281,15 +290,21 @@ const struct seg_site *seg_site(struct seg *s, uint32_t id)
 	/* acquire: pairs with the producer's release of ready after filling the entry */
 	if (atomic_load_explicit(&((struct shmlog_site_entry *)e)->ready, memory_order_acquire) != 1)
 		return NULL;
+	/* a format past SEG_FORMAT_MAX is refused, and only its start is kept to show */
+	uint32_t fmt_len = e->fmt_len > SEG_FORMAT_MAX ? SEG_FORMAT_SHOWN : e->fmt_len;
+	uint32_t file_len = e->file_len > SEG_FILE_MAX ? SEG_FILE_MAX : e->file_len;
+	uint64_t bytes = sizeof(struct seg_site) + fmt_len + file_len + 2;
+	if (s->sites_bytes + bytes > SEG_SITES_MEMORY_MAX)
+		return s->sites[id] = (struct seg_site *)&site_over_bound;
 	struct seg_site *st = calloc(1, sizeof *st);
 	if (!st)
 		return NULL;
 	st->level = (int)e->level;
 	st->line = e->line;
-	st->fmt_len = e->fmt_len;
-	st->file_len = e->file_len;
-	st->fmt = heap_copy(s, e->fmt_off, e->fmt_len);
-	st->file = heap_copy(s, e->file_off, e->file_len);
+	st->fmt_len = fmt_len;
+	st->file_len = file_len;
+	st->fmt = heap_copy(s, e->fmt_off, fmt_len);
+	st->file = heap_copy(s, e->file_off, file_len);
 	if (!st->fmt || !st->file || st->level < 1 || st->level > 6 || !parse_fields(s, e->fields_off, st)) {
 		free(st->fdesc);
 		free(st->fmt);
@@ -297,8 +312,11 @@ const struct seg_site *seg_site(struct seg *s, uint32_t id)
 		free(st);
 		return NULL;
 	}
-	if (fmt_parse(&st->pf, st->fmt, st->fmt_len, &st->err) != 0 && !st->err)
+	if (e->fmt_len > SEG_FORMAT_MAX)
+		st->err = "format longer than SEG_FORMAT_MAX (64 KiB); its start";
+	else if (fmt_parse(&st->pf, st->fmt, st->fmt_len, &st->err) != 0 && !st->err)
 		st->err = "unparsable format";
+	s->sites_bytes += bytes;
 	s->sites[id] = st;
 	return st;
 }
@@ -412,66 +430,85 @@ static void msg_printf(struct sbuf *msg, const char *fmt, ...)
 
 /* Render a record of site st: the message, then the field values into
  * fields[] (*n_fields of them, 0 when malformed: the message says so). */
-static void render_site(const struct seg_site *st, const struct seg_rec *r, struct sbuf *msg,
-			struct text_field *fields, uint32_t *n_fields)
+/* The message of r from site st: lazy in sp->msg, or one of shmlog's own in msg. */
+static void decode_site(const struct seg_site *st, const struct seg_rec *r, struct sbuf *msg,
+			struct text_record *tr, struct seg_space *sp)
 {
-	struct fmt_arg args[SHMLOG_MAX_ARGS];
-	size_t used = 0;
-	*n_fields = 0;
+	size_t used = 0; /* a refused format has no arguments: its producer writes only the fields */
+	sp->msg = (struct text_msg){.fmt = st->fmt, .fmt_len = st->fmt_len, .pf = &st->pf, .raw = msg};
 	if (st->err) {
 		msg_printf(msg, "[shmlog: format refused: %s] ", st->err);
 		sbuf_append(msg, st->fmt, st->fmt_len);
-	} else if (record_decode_args_used(args, st->pf.kinds, st->pf.n_args, r->args, r->args_len, &used) < 0) {
-		msg_printf(msg, "[shmlog: malformed record arguments] ");
+	} else if (st->pf.bounded && !st->n_fields) { /* decoded while it is rendered */
+		sp->msg.bytes = r->args;
+		sp->msg.bytes_len = r->args_len;
+		tr->lazy = &sp->msg;
+		return;
+	} else if (record_decode_args_used(sp->args, st->pf.kinds, st->pf.n_args, r->args, r->args_len, &used) < 0) {
+		sbuf_append(msg, TEXT_MALFORMED_ARGS, sizeof TEXT_MALFORMED_ARGS - 1);
 		sbuf_append(msg, st->fmt, st->fmt_len);
 		return;
 	} else {
-		fmt_render(msg, st->fmt, &st->pf, args);
+		sp->msg.args = sp->args;
+		tr->lazy = &sp->msg;
 	}
 	if (!st->n_fields)
 		return;
-	memcpy(fields, st->fields, st->n_fields * sizeof *fields);
-	if (record_decode_fields(fields, st->n_fields, r->args + used, r->args_len - used) < 0)
+	memcpy(sp->fields, st->fields, st->n_fields * sizeof sp->fields[0]);
+	if (record_decode_fields(sp->fields, st->n_fields, r->args + used, r->args_len - used) < 0) {
+		size_t len;
+		const char *m = text_record_msg(tr, &len); /* the message, then the complaint */
+		if (m != msg->data)
+			sbuf_append(msg, m, len);
 		msg_printf(msg, " [shmlog: malformed record fields]");
-	else
-		*n_fields = st->n_fields;
+		tr->lazy = NULL;
+	} else {
+		tr->fields = sp->fields;
+		tr->n_fields = st->n_fields;
+	}
 }
 
-uint64_t seg_render(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64_t ts_ns, struct sbuf *msg,
-		    struct text_record *tr, struct text_field *fields)
+uint64_t seg_decode(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64_t ts_ns, struct sbuf *msg,
+		    struct text_record *tr, struct seg_space *sp)
 {
 	uint64_t lost = 0;
 	const struct seg_site *st = NULL;
-	uint32_t n_fields = 0;
-	int level;
 	sbuf_reset(msg);
-	if (r->site == SHMLOG_SITE_LOSS) {
-		if (r->args_len >= 8)
-			memcpy(&lost, r->args, 8);
-		msg_printf(msg, "%llu records lost (ring full)", (unsigned long long)lost);
-		level = TEXT_LEVEL_WARN;
-	} else if (!(st = seg_site(s, r->site))) {
-		msg_printf(msg, "[shmlog: record with unknown call-site id %u]", r->site);
-		level = TEXT_LEVEL_ERROR;
-	} else {
-		level = st->level;
-		render_site(st, r, msg, fields, &n_fields);
-	}
 	*tr = (struct text_record){
 		.ts_ns = ts_ns,
-		.level = level,
 		.name = s->name,
 		.name_len = s->name_len,
 		.pid = s->pid,
 		.tid = tid,
-		.msg = msg->data ? msg->data : "",
-		.msg_len = msg->len,
-		.file = st ? st->file : NULL,
-		.file_len = st ? st->file_len : 0,
-		.line = st ? st->line : 0,
-		.fields = n_fields ? fields : NULL,
-		.n_fields = n_fields,
 	};
+	if (r->site == SHMLOG_SITE_LOSS) {
+		if (r->args_len >= 8)
+			memcpy(&lost, r->args, 8);
+		msg_printf(msg, "%llu records lost (ring full)", (unsigned long long)lost);
+		tr->level = TEXT_LEVEL_WARN;
+	} else if (!(st = seg_site(s, r->site))) {
+		msg_printf(msg, "[shmlog: record with unknown call-site id %u]", r->site);
+		tr->level = TEXT_LEVEL_ERROR;
+	} else {
+		tr->level = st->level;
+		tr->file = st->file;
+		tr->file_len = st->file_len;
+		tr->line = st->line;
+		decode_site(st, r, msg, tr, sp);
+	}
+	tr->msg = msg->data ? msg->data : "";
+	tr->msg_len = msg->len;
+	return lost;
+}
+
+uint64_t seg_render(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64_t ts_ns, struct sbuf *msg,
+		    struct text_record *tr, struct seg_space *sp)
+{
+	uint64_t lost = seg_decode(s, tid, r, ts_ns, msg, tr, sp);
+	if (tr->lazy) {
+		tr->msg = text_record_msg(tr, &tr->msg_len);
+		tr->lazy = NULL;
+	}
 	return lost;
 }
 

@@ -27,6 +27,17 @@
 #include "sbuf.h"
 #include "text.h"
 
+/*
+ * What a reader spends on a segment's call sites, at most: a format longer
+ * than SEG_FORMAT_MAX is refused (its first SEG_FORMAT_SHOWN bytes are kept,
+ * to show), a file name is cut at SEG_FILE_MAX, and once a segment's sites
+ * take SEG_SITES_MEMORY_MAX its further sites are refused without memory.
+ */
+#define SEG_FORMAT_MAX (64u << 10)
+#define SEG_FORMAT_SHOWN 256u
+#define SEG_FILE_MAX 4096u
+#define SEG_SITES_MEMORY_MAX (32u << 20)
+
 /* A parsed call site, owned by the reader. */
 struct seg_site {
 	int level;
@@ -58,6 +69,7 @@ struct seg {
 	uint32_t ring_count, ring_bytes, max_sites, strings_bytes;
 	uint64_t rings_off, data_off, sites_off, strings_off;
 	struct seg_site **sites; /* lazily parsed, max_sites slots */
+	uint64_t sites_bytes;    /* what the parsed sites take (SEG_SITES_MEMORY_MAX) */
 	volatile sig_atomic_t bus_fault; /* the file shrank under the mapping (seg_guard_install) */
 };
 
@@ -125,19 +137,31 @@ long long seg_ring_count(const struct seg *s, uint32_t i, uint64_t head, uint64_
  * impossible. */
 bool seg_ring_positions(const struct seg *s, uint32_t i, uint64_t *head, uint64_t *tail, const char **why);
 
+/* Caller storage for one decoded record: seg_decode()'s text_record points into it. */
+struct seg_space {
+	struct text_field fields[TEXT_MAX_FIELDS]; /* tr->fields */
+	struct fmt_arg args[SHMLOG_MAX_ARGS];      /* the message's arguments (tr->lazy) */
+	struct text_msg msg;                       /* tr->lazy */
+};
+
 /*
- * Render record r (from a ring whose owner thread is tid) into msg (reset
- * first) and fill *tr to print it: level, name, pid, tid, call site, msg's
- * text, and the record's structured fields, decoded into fields[] (the
- * caller's, TEXT_MAX_FIELDS of them; tr->fields points there, string values
- * into r's bytes, keys into s's copy of the site). A loss record becomes "N
- * records lost (ring full)"; a record with an unknown call site, a refused
- * format, malformed arguments or malformed field values becomes a message
- * saying so, with no fields (never a crash). Returns the number of records a
- * loss record reports, 0 for any other record.
+ * Decode record r (from a ring whose owner thread is tid) and fill *tr to
+ * print it: level, name, pid, tid, call site, its message and its structured
+ * fields, decoded into sp (tr points there, string values into r's bytes,
+ * keys into s's copy of the site). The message is left for the line writers
+ * to render (tr->lazy, raw into msg on demand: text_record_msg()) unless it
+ * is one of shmlog's own: a loss record becomes "N records lost (ring full)";
+ * a record with an unknown call site, a refused format, malformed arguments
+ * or malformed field values becomes a message saying so, with no fields
+ * (never a crash), written into msg. Returns the number of records a loss
+ * record reports, 0 for any other record.
  */
+uint64_t seg_decode(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64_t ts_ns, struct sbuf *msg,
+		    struct text_record *tr, struct seg_space *sp);
+
+/* As seg_decode(), with the message always rendered raw into msg (reset first) and in tr->msg. */
 uint64_t seg_render(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64_t ts_ns, struct sbuf *msg,
-		    struct text_record *tr, struct text_field *fields);
+		    struct text_record *tr, struct seg_space *sp);
 
 /*
  * Fill *tr for a line a reader writes about segment s itself rather than a

@@ -22,6 +22,7 @@
 
 #include "abi.h"
 #include "digits.h"
+#include "escape.h"
 #include "fmt.h"
 
 /* Indexed by level - TEXT_LEVEL_TRACE; the last entry is OFF. */
@@ -35,30 +36,6 @@ static const char *const level_colors[] = {
 };
 #define COLOR_RESET "\x1b[0m"
 #define COLOR_MAX_BYTES 12 /* longest colour sequence plus reset */
-
-static const char hex_digits[16] = "0123456789abcdef";
-
-/*
- * Text escapes: 0 = copy as is; 'x' = "\xHH"; anything else c = "\c".
- * Control bytes 0x00-0x1f and 0x7f and the backslash are escaped.
- */
-static const unsigned char text_esc[256] = {
-	'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 't', 'n', 'x', 'x', 'r', 'x', 'x',
-	'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x',
-	['\\'] = '\\',
-	[0x7f] = 'x',
-};
-
-/*
- * JSON escapes: 0 = copy as is; 'u' = "\u00HH"; anything else c = "\c".
- * Control bytes 0x00-0x1f, the quote and the backslash are escaped.
- */
-static const unsigned char json_esc[256] = {
-	'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
-	'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
-	['"'] = '"',
-	['\\'] = '\\',
-};
 
 /*
  * The name of a level: "TRACE" .. "CRITICAL", "OFF".
@@ -103,7 +80,8 @@ static inline char *put2(char *p, unsigned v)
 }
 
 /* Write the 20 characters "YYYY-MM-DDTHH:MM:SS." of second secs at p. */
-static void put_date_time(char *p, uint64_t secs);
+/* Once a second: out of put_ts()'s way (its registers), never inlined. */
+__attribute__((noinline, cold)) static void put_date_time(char *p, uint64_t secs);
 
 /*
  * Write the 30 characters of the RFC 3339 timestamp (no NUL) at p.
@@ -121,7 +99,10 @@ static char *put_ts(char *p, uint64_t ts_ns)
 	}
 	memcpy(p, cached, 20);
 	p += 20;
-	digits_fixed_back(p + 9, ts_ns % 1000000000u, 9);
+	uint32_t ns = (uint32_t)(ts_ns % 1000000000u);
+	uint64_t low8 = digits_swar8(ns % 100000000u);
+	*p = (char)('0' + ns / 100000000u);
+	memcpy(p + 1, &low8, 8);
 	p[9] = 'Z';
 	return p + 10;
 }
@@ -169,75 +150,6 @@ void text_format_ts(char out[TEXT_TS_BYTES], uint64_t ts_ns)
 {
 	char *end = put_ts(out, ts_ns);
 	*end = '\0';
-}
-
-/* Copy s[0..n) to p with text escapes; p has room for 4 * n bytes. Returns the end. */
-char *text_put_escaped(char *p, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < n) {
-		size_t run = i;
-		/* eight bytes at a time while none needs escaping: no byte below
-		 * 0x20, none equal to 0x7f or '\\' (the table below says the same
-		 * byte by byte) */
-		while (n - run >= 8) {
-			uint64_t w;
-			memcpy(&w, u + run, 8);
-			const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-			uint64_t lt20 = (w - ones * 0x20) & ~w & high;
-			uint64_t x7f = w ^ (ones * 0x7f), bsl = w ^ (ones * '\\');
-			uint64_t eq = ((x7f - ones) & ~x7f & high) | ((bsl - ones) & ~bsl & high);
-			if (lt20 | eq)
-				break;
-			run += 8;
-		}
-		while (run < n && !text_esc[u[run]])
-			run++;
-		memcpy(p, u + i, run - i);
-		p += run - i;
-		if (run == n)
-			break;
-		unsigned char c = u[run], e = text_esc[c];
-		*p++ = '\\';
-		if (e == 'x') {
-			*p++ = 'x';
-			*p++ = hex_digits[c >> 4];
-			*p++ = hex_digits[c & 15];
-		} else {
-			*p++ = (char)e;
-		}
-		i = run + 1;
-	}
-	return p;
-}
-
-/* Copy s[0..n) to p with JSON escapes; p has room for 6 * n bytes. Returns the end. */
-static char *put_json_escaped(char *p, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < n) {
-		size_t run = i;
-		while (run < n && !json_esc[u[run]])
-			run++;
-		memcpy(p, u + i, run - i);
-		p += run - i;
-		if (run == n)
-			break;
-		unsigned char c = u[run], e = json_esc[c];
-		*p++ = '\\';
-		if (e == 'u') {
-			memcpy(p, "u00", 3);
-			p += 3;
-			*p++ = hex_digits[c >> 4];
-			*p++ = hex_digits[c & 15];
-		} else {
-			*p++ = (char)e;
-		}
-		i = run + 1;
-	}
-	return p;
 }
 
 static inline char *put_lit(char *p, const char *s, size_t n)
@@ -320,8 +232,8 @@ static char *put_logfmt(char *p, const char *s, size_t n, bool truncated)
 			quote = true;
 			continue;
 		}
-		quote |= c == ' ' || c == '=' || text_esc[c];
-		p = text_put_escaped(p, (const char *)&c, 1);
+		quote |= c == ' ' || c == '=' || esc_text_table[c];
+		p = esc_text(p, (const char *)&c, 1);
 	}
 	if (truncated)
 		p = PUT_LIT(p, TRUNC_MARK);
@@ -375,7 +287,7 @@ static char *put_json_fields(char *p, const struct text_record *r)
 		if (i)
 			*p++ = ',';
 		*p++ = '"';
-		p = put_json_escaped(p, f->key, f->key_len);
+		p = esc_json(p, f->key, f->key_len);
 		p = PUT_LIT(p, "\":");
 		if (f->type != TEXT_FIELD_STR) {
 			p = put_field_scalar(p, f, true);
@@ -383,7 +295,7 @@ static char *put_json_fields(char *p, const struct text_record *r)
 			p = PUT_LIT(p, "null");
 		} else {
 			*p++ = '"';
-			p = put_json_escaped(p, f->v.s.p, f->v.s.len);
+			p = esc_json(p, f->v.s.p, f->v.s.len);
 			if (f->truncated)
 				p = PUT_LIT(p, TRUNC_MARK);
 			*p++ = '"';
@@ -393,12 +305,128 @@ static char *put_json_fields(char *p, const struct text_record *r)
 	return p;
 }
 
+#define MALFORMED_LEN (sizeof TEXT_MALFORMED_ARGS - 1)
+
+/* The message of a record with malformed arguments, at p, in mode esc. Returns the end. */
+static char *put_malformed(char *p, const struct text_msg *m, enum esc_mode esc)
+{
+	p = put_lit(p, TEXT_MALFORMED_ARGS, MALFORMED_LEN);
+	return esc_put(p, m->fmt, m->fmt_len, esc);
+}
+
+/*
+ * Most bytes m takes in mode esc when it is rendered as it is decoded
+ * (m->args NULL): what its arguments can make (fmt_worst_rec), or what it
+ * says when they are malformed, whichever is more; their sum bounds both.
+ */
+static inline size_t rec_worst(const struct text_msg *m, enum esc_mode esc)
+{
+	return fmt_worst_rec(m->pf, m->bytes_len + m->fmt_len, esc) + MALFORMED_LEN;
+}
+
+/* m at p in mode esc, for a bounded pf (room: rec_worst or fmt_worst). Returns the end. */
+static char *put_bounded(char *p, const struct text_msg *m, enum esc_mode esc)
+{
+	if (m->args)
+		return fmt_render_to(p, m->fmt, m->pf, m->args, esc);
+	char *e = fmt_render_rec(p, m->fmt, m->pf, m->bytes, m->bytes_len, esc);
+	return e ? e : put_malformed(p, m, esc);
+}
+
+const char *text_record_msg(const struct text_record *r, size_t *len)
+{
+	struct text_msg *m = r->lazy;
+	if (!m) {
+		*len = r->msg ? r->msg_len : 0;
+		return r->msg ? r->msg : "";
+	}
+	if (!m->rendered) {
+		sbuf_reset(m->raw);
+		if (m->args)
+			fmt_render(m->raw, m->fmt, m->pf, m->args);
+		else if (sbuf_reserve(m->raw, rec_worst(m, ESC_NONE)) == 0)
+			m->raw->len = (size_t)(put_bounded(m->raw->data, m, ESC_NONE) - m->raw->data);
+		m->rendered = true;
+	}
+	*len = m->raw->len;
+	return m->raw->data ? m->raw->data : "";
+}
+
+/*
+ * The room r's message takes in a line escaped in mode esc. *fused is set
+ * when it can be rendered straight into the line (put_bounded): it is lazy,
+ * not rendered yet, and of a bounded format. Otherwise *msg, *msg_len are
+ * its raw text, to be escaped into the line.
+ */
+static size_t msg_room(const struct text_record *r, enum esc_mode esc, bool *fused, const char **msg,
+		       size_t *msg_len)
+{
+	const struct text_msg *m = r->lazy;
+	*fused = m && !m->rendered && m->pf->bounded;
+	if (*fused)
+		return m->args ? fmt_worst(m->pf, m->args, esc) : rec_worst(m, esc);
+	*msg = text_record_msg(r, msg_len);
+	return ESC_GROWTH(esc) * *msg_len;
+}
+
+/* The message into the line at p, as msg_room() decided. Returns the end. */
+static char *put_msg(char *p, const struct text_record *r, enum esc_mode esc, bool fused, const char *msg,
+		     size_t msg_len)
+{
+	return fused ? put_bounded(p, r->lazy, esc) : esc_put(p, msg, msg_len, esc);
+}
+
+/* Room for the text line's head: " " NAME "[" PID "/" TID "]: ", the name escaped. */
+#define HEAD_BYTES (8 + 4 * SHMLOG_NAME_BYTES + 20 + DIGITS_SLACK)
+
+/*
+ * The text line's head of r at p; room: HEAD_BYTES + 4 * its name's length.
+ * A ring's records all have the same head: the last one made is kept and
+ * reused while logger name, pid and tid stay the same (compared by value).
+ * Returns the end.
+ */
+static char *put_head(char *p, const struct text_record *r)
+{
+	static _Thread_local struct {
+		uint32_t pid, tid, name_len, len;
+		char name[SHMLOG_NAME_BYTES];
+		char text[HEAD_BYTES];
+	} last;
+	size_t n = r->name ? r->name_len : 0;
+	if (last.len && r->pid == last.pid && r->tid == last.tid && n == last.name_len &&
+	    (n == 0 || memcmp(r->name, last.name, n) == 0)) {
+		memcpy(p, last.text, last.len);
+		return p + last.len;
+	}
+	char *start = p;
+	*p++ = ' ';
+	p = esc_text(p, r->name, n);
+	*p++ = '[';
+	p = digits_put(p, r->pid);
+	*p++ = '/';
+	p = digits_put(p, r->tid);
+	p = PUT_LIT(p, "]: ");
+	if (n <= sizeof last.name) {
+		last.pid = r->pid;
+		last.tid = r->tid;
+		last.name_len = (uint32_t)n;
+		last.len = (uint32_t)(p - start);
+		if (n)
+			memcpy(last.name, r->name, n);
+		memcpy(last.text, start, last.len);
+	}
+	return p;
+}
+
 static void append_text(struct sbuf *out, const struct text_record *r, bool color)
 {
 	size_t name_len = r->name ? r->name_len : 0;
-	size_t msg_len = r->msg ? r->msg_len : 0;
+	const char *msg = NULL;
+	size_t msg_len = 0;
+	bool fused;
+	size_t msg_worst = msg_room(r, ESC_TEXT, &fused, &msg, &msg_len);
 	/* ts + spaces/brackets + level + colour + two u32 + escaped name and message + LF */
-	size_t worst = 30 + 8 + 8 + COLOR_MAX_BYTES + 20 + 4 * (name_len + msg_len) + 1 + fields_worst(r, 4);
+	size_t worst = 30 + 8 + 8 + COLOR_MAX_BYTES + 20 + DIGITS_SLACK + 4 * name_len + msg_worst + 1 + fields_worst(r, 4);
 	if (sbuf_reserve(out, worst) != 0)
 		return;
 
@@ -416,14 +444,8 @@ static void append_text(struct sbuf *out, const struct text_record *r, bool colo
 	} else {
 		*p++ = '?';
 	}
-	*p++ = ' ';
-	p = text_put_escaped(p, r->name, name_len);
-	*p++ = '[';
-	p = digits_put(p, r->pid);
-	*p++ = '/';
-	p = digits_put(p, r->tid);
-	p = PUT_LIT(p, "]: ");
-	p = text_put_escaped(p, r->msg, msg_len);
+	p = put_head(p, r);
+	p = put_msg(p, r, ESC_TEXT, fused, msg, msg_len);
 	p = put_text_fields(p, r);
 	*p++ = '\n';
 	out->len = (size_t)(p - out->data);
@@ -432,10 +454,13 @@ static void append_text(struct sbuf *out, const struct text_record *r, bool colo
 static void append_json(struct sbuf *out, const struct text_record *r)
 {
 	size_t name_len = r->name ? r->name_len : 0;
-	size_t msg_len = r->msg ? r->msg_len : 0;
 	size_t file_len = r->file ? r->file_len : 0;
+	const char *msg = NULL;
+	size_t msg_len = 0;
+	bool fused;
+	size_t msg_worst = msg_room(r, ESC_JSON, &fused, &msg, &msg_len);
 	/* fixed keys and punctuation (< 96) + ts + level + three u32 + escaped strings */
-	size_t worst = 128 + 30 + 8 + 30 + 6 * (name_len + msg_len + file_len) + fields_worst(r, 6);
+	size_t worst = 128 + 30 + 8 + 30 + DIGITS_SLACK + 6 * (name_len + file_len) + msg_worst + fields_worst(r, 6);
 	if (sbuf_reserve(out, worst) != 0)
 		return;
 
@@ -446,21 +471,21 @@ static void append_json(struct sbuf *out, const struct text_record *r)
 	const char *lvl = text_level_name(r->level);
 	p = put_lit(p, lvl, strlen(lvl));
 	p = PUT_LIT(p, "\",\"name\":\"");
-	p = put_json_escaped(p, r->name, name_len);
+	p = esc_json(p, r->name, name_len);
 	p = PUT_LIT(p, "\",\"pid\":");
 	p = digits_put(p, r->pid);
 	p = PUT_LIT(p, ",\"tid\":");
 	p = digits_put(p, r->tid);
 	if (r->file) {
 		p = PUT_LIT(p, ",\"file\":\"");
-		p = put_json_escaped(p, r->file, file_len);
+		p = esc_json(p, r->file, file_len);
 		p = PUT_LIT(p, "\",\"line\":");
 	} else {
 		p = PUT_LIT(p, ",\"file\":null,\"line\":");
 	}
 	p = digits_put(p, r->line);
 	p = PUT_LIT(p, ",\"msg\":\"");
-	p = put_json_escaped(p, r->msg, msg_len);
+	p = put_msg(p, r, ESC_JSON, fused, msg, msg_len);
 	*p++ = '"';
 	p = put_json_fields(p, r);
 	if (r->consumed)

@@ -78,6 +78,29 @@ struct text_field {
 	} v;
 };
 
+struct fmt_parsed;
+struct fmt_arg;
+
+/*
+ * A record's message, not rendered yet: the format and the decoded arguments.
+ * A line writer renders it straight into its line, escaped as it goes
+ * (fmt_render_to); text_record_msg() renders it raw into *raw once, for
+ * whoever needs the plain text (a route's regex).
+ */
+struct text_msg {
+	const char *fmt;
+	uint32_t fmt_len;
+	const struct fmt_parsed *pf;
+	const struct fmt_arg *args;  /* the decoded arguments; NULL: decoded from bytes while */
+	const uint8_t *bytes;        /* rendering (a bounded pf), and the message says */
+	size_t bytes_len;            /* TEXT_MALFORMED_ARGS when they are malformed */
+	struct sbuf *raw;            /* where the raw rendering goes */
+	bool rendered;               /* raw holds it */
+};
+
+/* The message of a record whose arguments are malformed: this, then the format as written. */
+#define TEXT_MALFORMED_ARGS "[shmlog: malformed record arguments] "
+
 struct text_record {
 	uint64_t ts_ns;     /* UTC, ns since the epoch */
 	int level;          /* TEXT_LEVEL_* */
@@ -85,8 +108,9 @@ struct text_record {
 	size_t name_len;
 	uint32_t pid;
 	uint32_t tid;
-	const char *msg;    /* rendered message, raw (escaped on output) */
-	size_t msg_len;
+	const char *msg;    /* rendered message, raw (escaped on output); when lazy is set, */
+	size_t msg_len;     /* these are unused: read the message with text_record_msg() */
+	struct text_msg *lazy; /* the message, rendered when first needed; NULL: msg holds it */
 	const char *file;   /* call site, may be NULL */
 	size_t file_len;
 	uint32_t line;
@@ -104,11 +128,11 @@ int text_level_parse(const char *s);
 /* Write the RFC 3339 form of ts_ns into out (NUL-terminated). */
 void text_format_ts(char out[TEXT_TS_BYTES], uint64_t ts_ns);
 
+/* The raw message of r, rendered on first use when it is lazy; its length in *len. Never NULL. */
+const char *text_record_msg(const struct text_record *r, size_t *len);
+
 /* Longest text form of a number or bool field (text_put_scalar). */
 #define TEXT_FIELD_NUM_MAX 32
-
-/* Copy s[0..n) to p with the text escapes above; p has room for 4 * n bytes. Returns the end. */
-char *text_put_escaped(char *p, const char *s, size_t n);
 
 /* A non-string field f (integer, double, bool) as text writes it; room: TEXT_FIELD_NUM_MAX. Returns the end. */
 char *text_put_scalar(char *p, const struct text_field *f);

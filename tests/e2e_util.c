@@ -49,9 +49,7 @@ void teardown(void)
 
 char *wpath(const char *name)
 {
-	char *p;
-	cr_assert(asprintf(&p, "%s/%s", work, name) > 0);
-	return p;
+	return th_path(work, name);
 }
 
 /* Start the collector on dir, stdout to out, stderr to err; extra args may follow (NULL-terminated). */
@@ -72,9 +70,15 @@ pid_t start_collector(const char *out, const char *err, const char *a1, const ch
 {
 	char *bin = th_build_path("shmlog-collector");
 	char *argv[] = {bin, "--dir", dir, (char *)a1, (char *)a2, NULL};
+	pid_t p = start_collector_argv(argv, out, err);
+	free(bin);
+	return p;
+}
+
+pid_t start_collector_argv(char *const argv[], const char *out, const char *err)
+{
 	pid_t p = th_spawn(argv, out, err, NULL);
 	cr_assert(p > 0);
-	free(bin);
 	for (int i = 0; i < 8; i++) {
 		if (running[i] <= 0) {
 			running[i] = p;
@@ -95,8 +99,7 @@ void stop_collector(pid_t p)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "collector exit status %d", st);
 }
 
-/* Run the test producer with args (NULL-terminated) and wait; returns its wait status. */
-int run_producer(const char *out, char *const args[], char *const env[])
+pid_t spawn_producer(const char *out, char *const args[], char *const env[])
 {
 	char *bin = th_build_path("tests/producer_prog");
 	char *argv[32] = {bin, "-d", dir};
@@ -106,9 +109,15 @@ int run_producer(const char *out, char *const args[], char *const env[])
 	argv[n] = NULL;
 	pid_t p = th_spawn(argv, out, NULL, env);
 	cr_assert(p > 0);
-	int st = th_waitpid_timeout(p, 120000);
-	cr_assert(st != -1, "producer did not finish within 120 s");
 	free(bin);
+	return p;
+}
+
+/* Run the test producer with args (NULL-terminated) and wait; returns its wait status. */
+int run_producer(const char *out, char *const args[], char *const env[])
+{
+	int st = th_waitpid_timeout(spawn_producer(out, args, env), 120000);
+	cr_assert(st != -1, "producer did not finish within 120 s");
 	return st;
 }
 
@@ -225,6 +234,17 @@ bool file_has_bytes(void *arg)
 	return stat(w->path, &sb) == 0 && sb.st_size >= w->n;
 }
 
+void assert_every_record(const char *path, int threads, long records)
+{
+	struct tally ty = {.threads = threads, .records = records};
+	tally_output(path, &ty);
+	cr_assert_eq(ty.seen, threads * records, "%s: saw %ld of %ld records", path, ty.seen, threads * records);
+	for (int t = 0; t < threads; t++)
+		cr_assert_eq(ty.last[t], records - 1);
+	cr_assert_eq(ty.lost, 0);
+	free(ty.last);
+}
+
 bool file_has_lines(void *arg)
 {
 	struct file_wait *w = arg;
@@ -240,4 +260,14 @@ bool is_dir(void *path)
 {
 	struct stat sb;
 	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+int count_in_file(const char *path, const char *needle)
+{
+	char *t = th_read_file(path, NULL);
+	int n = 0;
+	for (const char *p = t; p && (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	free(t);
+	return n;
 }

@@ -3,6 +3,7 @@
  */
 #include "helpers.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -136,6 +137,43 @@ pid_t th_spawn(char *const argv[], const char *out_path, const char *err_path, c
 	_exit(127);
 }
 
+char *th_path(const char *dir, const char *name)
+{
+	char *p;
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		abort(); /* out of memory in a test */
+	return p;
+}
+
+char *th_zstd_d(const char *path, const char *scratch)
+{
+	char *argv[] = {"/usr/bin/zstd", "-d", "-q", "-c", (char *)path, NULL};
+	if (access(argv[0], X_OK) != 0)
+		return NULL;
+	int st = th_waitpid_timeout(th_spawn(argv, scratch, "/dev/null", NULL), 60000);
+	return st == 0 ? th_read_file(scratch, NULL) : NULL;
+}
+
+bool th_file_has_text(void *arg)
+{
+	struct th_file_has *fh = arg;
+	char *t = th_read_file(fh->path, NULL);
+	bool ok = t && strstr(t, fh->text);
+	free(t);
+	return ok;
+}
+
+void th_fill_disk(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		abort(); /* the test cannot go on */
+	char zeros[4096] = {0};
+	while (fwrite(zeros, 1, sizeof zeros, f) == sizeof zeros)
+		;
+	fclose(f);
+}
+
 bool th_mount_tmpfs(const char *dir, const char *size)
 {
 	char opt[64];
@@ -149,6 +187,42 @@ void th_umount(const char *dir)
 	/* lazy: a failed test may still hold a file in it open */
 	char *argv[] = {"/bin/umount", "-l", (char *)dir, NULL};
 	th_waitpid_timeout(th_spawn(argv, "/dev/null", "/dev/null", NULL), 10000);
+}
+
+/* The number after key in /proc/pid/status text, or -1. */
+static long status_field(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+bool th_usage(pid_t pid, struct th_usage *u)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	char *st = th_read_file(path, NULL);
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	char *ss = th_read_file(path, NULL);
+	const char *end = st ? strrchr(st, ')') : NULL; /* the name may hold anything */
+	unsigned long ut = 0, stt = 0;
+	bool ok = end && ss && sscanf(end + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt) == 2;
+	if (ok) {
+		u->cpu_ms = (long)((ut + stt) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
+		u->hwm_kb = status_field(ss, "VmHWM:");
+		u->rss_kb = status_field(ss, "VmRSS:");
+		u->switches = status_field(ss, "\nvoluntary_ctxt_switches:");
+		snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+		DIR *d = opendir(path);
+		u->fds = 0;
+		for (struct dirent *e; d && (e = readdir(d));)
+			u->fds += e->d_name[0] != '.';
+		if (d)
+			closedir(d);
+		ok = d != NULL;
+	}
+	free(st);
+	free(ss);
+	return ok;
 }
 
 uint64_t th_utc_ns(int y, int mon, int d, int h, int mi, int s, uint32_t ns)

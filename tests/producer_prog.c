@@ -4,7 +4,7 @@
  *   producer_prog -d DIR [-n NAME] [-t THREADS] [-r RECORDS] [-p drop|block]
  *                 [-R RING_BYTES] [-m MAX_THREADS] [-f FLUSH_MS] [-C] [-k] [-T BLOCK_TIMEOUT_MS]
  *                 [-H] [-S] [-A] [-y SYNC_MS] [-L] [-F CHILD_RECORDS] [-W FILE] [-w WAVES] [-V]
- *                 [-s RATE]
+ *                 [-P PAUSE_US] [-s RATE]
  *
  * Each thread t logs RECORDS records "rec t=T i=I s=S d=D x=X" (see
  * EXPECT_FMT) at INFO, plus one DEBUG record (below the default threshold).
@@ -19,7 +19,9 @@
  * -w WAVES runs the threads WAVES times (each wave's threads exit and give
  * their rings back; wave k logs i = k * RECORDS ... (k + 1) * RECORDS - 1).
  * -V keeps one more thread switching the threshold between TRACE and INFO
- * while the waves run (the INFO records are logged either way).
+ * while the waves run (the INFO records are logged either way). -P paces
+ * the threads: each pauses PAUSE_US microseconds after every 100 records, so
+ * that logging lasts while a test does something beside it.
  * -s RATE paces each thread at RATE records per second (a steady stream).
  */
 #include <getopt.h>
@@ -42,6 +44,7 @@
 static struct shmlog *lg;
 static long records = 10;
 static long wave;
+static long pause_us;
 static atomic_bool waves_done;
 static long rate; /* records per second per thread, 0: as fast as it can */
 
@@ -71,6 +74,8 @@ static void *worker(void *arg)
 	for (long i = wave * records; i < (wave + 1) * records; i++) {
 		pace(&start, i - wave * records);
 		SHMLOG_INFO(lg, EXPECT_FMT, EXPECT_ARGS(t, i));
+		if (pause_us && i % 100 == 99)
+			nanosleep(&(struct timespec){pause_us / 1000000, pause_us % 1000000 * 1000}, NULL);
 	}
 	SHMLOG_DEBUG(lg, "debug t=%d", t);
 	return NULL;
@@ -84,7 +89,7 @@ int main(int argc, char **argv)
 	long child_records = -1, waves = 1;
 	int switch_levels = 0;
 	const char *wait_file = NULL;
-	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:w:Vs:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:w:VP:s:")) != -1) {
 		switch (opt) {
 		case 'd': o.dir = optarg; break;
 		case 'n': o.name = optarg; break;
@@ -106,6 +111,7 @@ int main(int argc, char **argv)
 		case 'W': wait_file = optarg; break;
 		case 'w': waves = atol(optarg); break;
 		case 'V': switch_levels = 1; break;
+		case 'P': pause_us = atol(optarg); break;
 		case 's': rate = atol(optarg); break;
 		default: return 2;
 		}

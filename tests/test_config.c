@@ -403,6 +403,51 @@ Test(config, rejects_a_backlog_too_small_or_not_an_integer)
 		     "1: writers.[0].backlog_bytes: must be an integer from 4096 to 1099511627776 (bytes)");
 }
 
+/* A FIFO at tmpdir/name: opening it for reading without O_NONBLOCK would wait for a writer forever. */
+static void make_fifo(char *path, size_t cap, const char *name)
+{
+	snprintf(path, cap, "%s/%s", tmpdir, name);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+}
+
+Test(config, refuses_a_fifo_as_the_config_file_without_blocking, .timeout = 10)
+{
+	char fifo[600], want[700];
+	make_fifo(fifo, sizeof fifo, "fifo.conf");
+	struct collector_config c;
+	struct diag d;
+	cr_assert_eq(config_load(&c, fifo, &d, NULL), -EINVAL);
+	snprintf(want, sizeof want, "%s: cannot read: not a regular file", fifo);
+	cr_assert_str_eq(d.msg, want);
+}
+
+Test(config, refuses_an_include_of_a_fifo_with_file_and_line, .timeout = 10)
+{
+	char fifo[600], text[800];
+	make_fifo(fifo, sizeof fifo, "fifo.conf");
+	snprintf(text, sizeof text, "collector: { poll_max_ms = 5; };\n  @include \"%s\"\n", fifo);
+	char rest[800];
+	snprintf(rest, sizeof rest, "2: @include: %s: cannot read: not a regular file", fifo);
+	expect_error(text, -EINVAL, rest);
+}
+
+Test(config, reads_a_regular_file_it_includes)
+{
+	char inc[600], text[800];
+	snprintf(inc, sizeof inc, "%s/inc.conf", tmpdir);
+	FILE *f = fopen(inc, "w");
+	cr_assert(f);
+	fputs("collector: { poll_max_ms = 7; };\n", f);
+	fclose(f);
+	snprintf(text, sizeof text, "@include \"%s\"\n", inc);
+	write_config(text);
+	struct collector_config c;
+	struct diag d;
+	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
+	cr_assert_eq(c.poll_max_ms, 7u);
+	config_free(&c);
+}
+
 /* ---- the syslog writer's keys ---- */
 
 static void expect_syslog_error(const char *keys, const char *rest)

@@ -61,8 +61,8 @@ static const char *next_line(enum text_format f)
 	cr_assert_eq(seg_ring_next(&rseg, 0, &rpos, tail, &r, &why), 1, "no record: %s", why ? why : "");
 	rpos += r.size;
 	struct text_record tr;
-	struct text_field fields[TEXT_MAX_FIELDS];
-	seg_render(&rseg, 0, &r, 0, &msg, &tr, fields);
+	struct seg_space sp;
+	seg_render(&rseg, 0, &r, 0, &msg, &tr, &sp);
 	sbuf_reset(&line);
 	text_append(&line, &tr, f, false);
 	cr_assert(line.len > 0 && line.data[line.len - 1] == '\n');

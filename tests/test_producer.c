@@ -55,8 +55,8 @@ static const char *next_msg(void)
 	cr_assert_eq(seg_ring_next(&rseg, 0, &rpos, tail, &r, &why), 1, "no record: %s", why ? why : "");
 	rpos += r.size;
 	struct text_record tr;
-	struct text_field fields[TEXT_MAX_FIELDS];
-	seg_render(&rseg, 0, &r, 0, &msg, &tr, fields);
+	struct seg_space sp;
+	seg_render(&rseg, 0, &r, 0, &msg, &tr, &sp);
 	sbuf_putc(&msg, 0);
 	return msg.data;
 }
@@ -176,8 +176,8 @@ Test(producer, every_level_macro_logs_at_its_level)
 		cr_assert_eq(seg_ring_next(&rseg, 0, &rpos, tail, &r, &why), 1);
 		rpos += r.size;
 		struct text_record tr;
-		struct text_field fields[TEXT_MAX_FIELDS];
-		seg_render(&rseg, 0, &r, 0, &msg, &tr, fields);
+		struct seg_space sp;
+		seg_render(&rseg, 0, &r, 0, &msg, &tr, &sp);
 		cr_assert_eq(tr.level, SHMLOG_LEVEL_TRACE + k);
 		cr_assert_eq(msg.data[0], names[k]);
 	}
@@ -574,8 +574,8 @@ Test(segment_memory, a_thread_whose_ring_finds_no_memory_logs_through_the_overfl
 	cr_assert_eq(seg_ring_next(&s, overflow, &pos, tail, &r, &why), 1, "the record is in the overflow ring");
 	struct sbuf m = {0};
 	struct text_record tr;
-	struct text_field fields[TEXT_MAX_FIELDS];
-	seg_render(&s, 0, &r, 0, &m, &tr, fields);
+	struct seg_space sp;
+	seg_render(&s, 0, &r, 0, &m, &tr, &sp);
 	sbuf_putc(&m, 0);
 	cr_assert_str_eq(m.data, "still logged 42");
 	sbuf_free(&m);

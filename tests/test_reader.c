@@ -11,7 +11,6 @@
  * keeps every line it is handed.
  */
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +18,10 @@
 #include <shmlog.h>
 
 #include "helpers.h"
+#include "seg_util.h"
 #include "shared/reader.h"
 
-#define MAX_LINES 4096
+#define MAX_LINES 32768
 
 static char *dir;
 static char path[512];
@@ -41,6 +41,7 @@ struct seen {
 	uint32_t rejects, reject_ring;
 	char why[200];
 	enum reader_action answer; /* what the reject callback returns */
+	uint64_t gathered;         /* records the cycles walked (reader_result.gathered) */
 };
 
 static void on_record(void *clientd, struct reader_seg *rs, const struct seg_rec *rec, const struct text_record *tr)
@@ -51,7 +52,9 @@ static void on_record(void *clientd, struct reader_seg *rs, const struct seg_rec
 	l->ts = tr->ts_ns;
 	l->notice = rec == NULL;
 	l->seg = rs == sn->segs[0] ? 0 : 1;
-	snprintf(l->msg, sizeof l->msg, "%.*s", (int)tr->msg_len, tr->msg);
+	size_t len;
+	const char *m = text_record_msg(tr, &len);
+	snprintf(l->msg, sizeof l->msg, "%.*s", (int)len, m);
 }
 
 static enum reader_action on_reject(void *clientd, struct reader_seg *rs, uint32_t ring, const char *why)
@@ -64,49 +67,10 @@ static enum reader_action on_reject(void *clientd, struct reader_seg *rs, uint32
 	return sn->answer;
 }
 
-struct worker {
-	struct shmlog *lg;
-	int t, n;
-};
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	for (int i = 0; i < w->n; i++)
-		SHMLOG_INFO(w->lg, "t%d i%d", w->t, i);
-	return NULL;
-}
-
 /* A closed segment: threads 0..threads-1 log n records each, one after another (ring t each). */
 static void make_segment(int threads, int n, uint32_t ring_bytes)
 {
-	setenv("SHMLOG_CLOCK", "realtime", 1);
-	struct shmlog *lg;
-	struct shmlog_options o = {.dir = dir, .name = "readertest", .ring_bytes = ring_bytes, .max_threads = 4};
-	cr_assert_eq(shmlog_open(&lg, &o), 0);
-	for (int t = 0; t < threads; t++) {
-		pthread_t th;
-		struct worker w = {lg, t, n};
-		cr_assert_eq(pthread_create(&th, NULL, worker_main, &w), 0);
-		pthread_join(th, NULL);
-	}
-	snprintf(path, sizeof path, "%s", shmlog_segment_path(lg));
-	shmlog_close(lg);
-}
-
-/* Set the stamp of record k of ring i to stamp(i, k) for every record. Returns the records seen. */
-static int restamp(struct seg *s, uint32_t i, uint64_t (*stamp)(uint32_t, int))
-{
-	uint64_t pos = 0, tail = atomic_load(&seg_ring(s, i)->tail);
-	struct seg_rec r;
-	const char *why;
-	int k = 0;
-	while (seg_ring_next(s, i, &pos, tail, &r, &why) == 1) {
-		uint64_t ts = stamp(i, k++);
-		memcpy((uint8_t *)r.args - SHMLOG_RECORD_HEADER_BYTES + 8, &ts, 8);
-		pos += r.size;
-	}
-	return k;
+	shmlog_close(su_log(dir, "readertest", threads, n, ring_bytes, path, sizeof path));
 }
 
 static void open_rw(struct seg *s)
@@ -129,6 +93,7 @@ static int read_all(struct seen *sn, struct reader_seg **segs, uint32_t n, uint3
 		p.now_ns = clock_realtime_ns();
 		got = reader_cycle(&rd, segs, n, &p, &res);
 		cr_assert(got >= 0);
+		sn->gathered += res.gathered;
 		for (uint32_t i = 0; i < n; i++)
 			reader_seg_take(segs[i]);
 		cycles++;
@@ -178,8 +143,8 @@ Test(reader, merges_the_rings_of_a_segment_in_timestamp_order)
 	make_segment(2, 50, 64 * 1024);
 	struct seg s;
 	open_rw(&s);
-	cr_assert_eq(restamp(&s, 0, interleaved), 50);
-	cr_assert_eq(restamp(&s, 1, interleaved), 50);
+	cr_assert_eq(su_restamp(&s, 0, interleaved), 50);
+	cr_assert_eq(su_restamp(&s, 1, interleaved), 50);
 	struct reader_seg rs;
 	static struct seen sn;
 	read_one(&sn, &rs, &s, 4096, READER_KEEP);
@@ -200,8 +165,8 @@ Test(reader, equal_timestamps_go_by_segment_order_then_ring_index)
 	make_segment(2, 30, 64 * 1024);
 	struct seg a, b;
 	open_rw(&a);
-	restamp(&a, 0, equal);
-	restamp(&a, 1, equal);
+	su_restamp(&a, 0, equal);
+	su_restamp(&a, 1, equal);
 	open_rw(&b); /* the same file again: a second segment with the same stamps */
 	struct clock_calib cal = {0};
 	struct reader_seg ra, rb;
@@ -251,8 +216,8 @@ static void read_with_corrupt_ring(struct seen *sn, enum reader_action answer, s
 {
 	make_segment(2, 10, 64 * 1024);
 	open_rw(s);
-	restamp(s, 0, interleaved);
-	restamp(s, 1, interleaved);
+	su_restamp(s, 0, interleaved);
+	su_restamp(s, 1, interleaved);
 	uint64_t pos = 0, tail = atomic_load(&seg_ring(s, 1)->tail);
 	struct seg_rec r;
 	const char *why;
@@ -310,8 +275,8 @@ Test(reader, the_cap_per_cycle_keeps_the_global_order)
 	make_segment(2, 600, 256 * 1024);
 	struct seg s;
 	open_rw(&s);
-	restamp(&s, 0, ring1_later);
-	restamp(&s, 1, ring1_later);
+	su_restamp(&s, 0, ring1_later);
+	su_restamp(&s, 1, ring1_later);
 	struct reader_seg rs;
 	static struct seen sn;
 	/* the smallest cap: each ring gives READER_RING_MIN_RECORDS a cycle */
@@ -322,4 +287,144 @@ Test(reader, the_cap_per_cycle_keeps_the_global_order)
 		cr_assert(sn.lines[j - 1].ts <= sn.lines[j].ts, "line %u out of order", j);
 	reader_seg_free(&rs);
 	seg_close(&s);
+}
+
+static uint64_t one_dense_ring(uint32_t ring, int k)
+{
+	return 1000000000ull + (ring ? 50u * (uint64_t)k + ring : (uint64_t)k);
+}
+
+Test(reader, rings_of_uneven_density_are_walked_about_once)
+{
+	/* ring 0 logs a record a nanosecond, the 3 others one per 50 ns: a cycle
+	 * cut by ring 0 can emit little of what the others gave it */
+	enum { RINGS = 4, PER_RING = 3000 };
+	make_segment(RINGS, PER_RING, 256 * 1024);
+	struct seg s;
+	open_rw(&s);
+	for (uint32_t i = 0; i < RINGS; i++)
+		su_restamp(&s, i, one_dense_ring);
+	struct reader_seg rs;
+	static struct seen sn;
+	read_one(&sn, &rs, &s, 1, READER_KEEP);
+	cr_assert_eq(sn.n, RINGS * PER_RING);
+	for (uint32_t j = 1; j < sn.n; j++)
+		cr_assert(sn.lines[j - 1].ts <= sn.lines[j].ts, "line %u out of order", j);
+	cr_assert(sn.gathered <= sn.n + sn.n / 4, "%llu records walked for %u emitted",
+		  (unsigned long long)sn.gathered, sn.n);
+	reader_seg_free(&rs);
+	seg_close(&s);
+}
+
+/* A test of lying stamps: two rings of n records each, restamped by st[ring], read with cap. */
+struct lying {
+	int n;
+	uint32_t ring_bytes;
+	uint64_t (*st[2])(uint32_t ring, int k);
+	uint32_t cap;
+	struct seg s;
+	struct reader_seg rs;
+	int cycles;
+};
+
+/*
+ * Make, restamp and read l's segment as read_one does, asserting that every
+ * cycle emits a record or ends the reading. Leaves l->rs and l->s open.
+ */
+static void read_lying(struct seen *sn, struct lying *l)
+{
+	static const struct clock_calib cal;
+	make_segment(2, l->n, l->ring_bytes);
+	open_rw(&l->s);
+	su_restamp(&l->s, 0, l->st[0]);
+	su_restamp(&l->s, 1, l->st[1]);
+	struct reader_seg *rs = &l->rs;
+	cr_assert_eq(reader_seg_init(rs, &l->s, &cal), 0);
+	memset(sn, 0, sizeof *sn);
+	sn->segs[0] = rs;
+	struct reader rd;
+	reader_init(&rd, on_record, on_reject, sn);
+	struct reader_params p = {.max_records = l->cap, .deadline_ns = UINT64_MAX, .final = true};
+	struct reader_result res;
+	do {
+		p.now_ns = clock_realtime_ns();
+		long got = reader_cycle(&rd, &rs, 1, &p, &res);
+		cr_assert(got > 0 || !res.more, "cycle %d emitted nothing and wants more", l->cycles);
+		reader_seg_take(rs);
+		cr_assert(++l->cycles < 1000, "the reading ends");
+	} while (res.more);
+	reader_free(&rd);
+}
+
+static void lying_free(struct lying *l)
+{
+	reader_seg_free(&l->rs);
+	seg_close(&l->s);
+}
+
+static uint64_t same(uint32_t ring, int k)
+{
+	(void)ring;
+	(void)k;
+	return 1000000000ull;
+}
+
+Test(reader, equal_timestamps_beyond_the_cap_move_every_cycle_in_ring_order)
+{
+	struct lying l = {.n = 1000, .ring_bytes = 256 * 1024, .st = {same, same}, .cap = 1};
+	static struct seen sn;
+	read_lying(&sn, &l);
+	cr_assert(l.cycles > 3, "cut into cycles: %d", l.cycles);
+	cr_assert_eq(sn.n, 2000);
+	for (uint32_t j = 0; j < sn.n; j++) {
+		char want[64];
+		snprintf(want, sizeof want, "t%u i%u", j / 1000, j % 1000);
+		cr_assert_str_eq(sn.lines[j].msg, want, "ties go by ring, then position: line %u", j);
+	}
+	lying_free(&l);
+}
+
+/* Ring 0 steps back by a second at its 256th record, where the cap cuts it; ring 1 is between. */
+static uint64_t stepped_back(uint32_t ring, int k)
+{
+	if (ring == 1)
+		return 1500000000ull + (uint64_t)k;
+	return (k < 256 ? 2000000000ull : 1000000000ull) + (uint64_t)k;
+}
+
+Test(reader, a_wall_clock_step_back_at_the_cut_keeps_ring_order_and_moves)
+{
+	struct lying l = {.n = 600, .ring_bytes = 256 * 1024, .st = {stepped_back, stepped_back}, .cap = 1};
+	static struct seen sn;
+	read_lying(&sn, &l);
+	cr_assert_eq(sn.n, 1200);
+	int next[2] = {0, 0};
+	for (uint32_t j = 0; j < sn.n; j++) {
+		int t, i;
+		cr_assert_eq(sscanf(sn.lines[j].msg, "t%d i%d", &t, &i), 2);
+		cr_assert_eq(i, next[t]++, "ring %d keeps its order: line %u", t, j);
+		cr_assert_eq(sn.lines[j].ts, stepped_back((uint32_t)t, i), "each record shows its own stamp");
+	}
+	lying_free(&l);
+}
+
+static uint64_t end_of_time_at_3(uint32_t ring, int k)
+{
+	return k == 3 ? UINT64_MAX : interleaved(ring, k);
+}
+
+Test(reader, a_record_stamped_at_the_end_of_time_does_not_block_its_ring)
+{
+	struct lying l = {.n = 10, .ring_bytes = 64 * 1024, .st = {end_of_time_at_3, interleaved}, .cap = 4096};
+	static struct seen sn;
+	read_lying(&sn, &l);
+	cr_assert_eq(sn.n, 20, "every record of both rings");
+	cr_assert_str_eq(sn.lines[13].msg, "t0 i3", "after every earlier stamp");
+	for (uint32_t j = 14; j < sn.n; j++) {
+		char want[64];
+		snprintf(want, sizeof want, "t0 i%u", j - 10);
+		cr_assert_str_eq(sn.lines[j].msg, want, "the rest of its ring follows it: line %u", j);
+	}
+	cr_assert(l.rs.finished);
+	lying_free(&l);
 }

@@ -90,8 +90,8 @@ static long consume(struct seg *s, long *next, struct sbuf *msg)
 		int rc;
 		while ((rc = seg_ring_next(s, i, &pos, tail, &r, &why)) == 1) {
 			struct text_record tr;
-			struct text_field fields[TEXT_MAX_FIELDS];
-			seg_render(s, 0, &r, 0, msg, &tr, fields);
+			struct seg_space sp;
+			seg_render(s, 0, &r, 0, msg, &tr, &sp);
 			char want[2048], str[600];
 			long k = *next;
 			memset(str, 'a' + (int)(k % 26), (size_t)(k * 37 % 500));

@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <shmlog.h>
@@ -185,11 +187,70 @@ Test(segment, refused_formats_are_rendered_as_a_visible_error)
 	cr_assert_eq(seg_ring_next(&s, 0, &pos, tail, &r, &why), 1);
 	struct sbuf msg = {0};
 	struct text_record tr;
-	struct text_field fields[TEXT_MAX_FIELDS];
-	seg_render(&s, 0, &r, 0, &msg, &tr, fields);
+	struct seg_space sp;
+	seg_render(&s, 0, &r, 0, &msg, &tr, &sp);
 	cr_assert(strstr(msg.data, "format refused") && strstr(msg.data, "%n"), "%.*s", (int)msg.len, msg.data);
 	cr_assert_eq(n, 0, "%n never writes");
 	sbuf_free(&msg);
 	seg_close(&s);
 	shmlog_close(lg);
+}
+
+/* Move the copy's string heap to a sparse region of bytes at its end (zeros: a format of NULs). */
+static void grow_heap(uint32_t bytes)
+{
+	struct stat sb;
+	cr_assert_eq(stat(copy, &sb), 0);
+	uint64_t off = ((uint64_t)sb.st_size + 4095) & ~4095ull, size = off + bytes;
+	cr_assert_eq(truncate(copy, (off_t)size), 0);
+	poke(offsetof(struct shmlog_seg_header, strings_off), &off, 8);
+	poke(offsetof(struct shmlog_seg_header, strings_bytes), &bytes, 4);
+	poke(offsetof(struct shmlog_seg_header, segment_bytes), &size, 8);
+}
+
+/* Make site id of the copy claim a format of len bytes at off in its heap. */
+static void claim_site(uint32_t id, uint32_t off, uint32_t len)
+{
+	struct seg s;
+	char err[512];
+	cr_assert_eq(seg_open(&s, copy, false, err, sizeof err), 0, "%s", err);
+	uint64_t at = s.sites_off + (uint64_t)id * SHMLOG_SITE_ENTRY_BYTES;
+	seg_close(&s);
+	struct shmlog_site_entry e = {.ready = 1, .level = SHMLOG_LEVEL_INFO, .line = 1, .fmt_off = off, .fmt_len = len,
+				      .file_len = 1};
+	poke((off_t)at, &e, sizeof e);
+}
+
+Test(segment, a_format_longer_than_SEG_FORMAT_MAX_is_refused_keeping_only_its_start)
+{
+	grow_heap(16u << 20);
+	claim_site(0, 0, 16u << 20); /* 16 MiB, sparse: free for its producer */
+	struct seg s;
+	char err[512];
+	cr_assert_eq(seg_open(&s, copy, false, err, sizeof err), 0, "%s", err);
+	const struct seg_site *st = seg_site(&s, 0);
+	cr_assert(st);
+	cr_assert(st->err && strstr(st->err, "SEG_FORMAT_MAX"), "%s", st->err ? st->err : "(accepted)");
+	cr_assert_eq(st->fmt_len, SEG_FORMAT_SHOWN, "only its start is copied");
+	cr_assert_leq(s.sites_bytes, sizeof *st + SEG_FORMAT_SHOWN + SEG_FILE_MAX + 2);
+	seg_close(&s);
+}
+
+Test(segment, call_sites_past_SEG_SITES_MEMORY_MAX_are_refused_without_memory)
+{
+	grow_heap(60u << 20);
+	for (uint32_t id = 0; id < 1000; id++) /* 1,000 sites of 60 KiB: 60 MB of formats */
+		claim_site(id, id * (60u << 10), 60u << 10);
+	struct seg s;
+	char err[512];
+	cr_assert_eq(seg_open(&s, copy, false, err, sizeof err), 0, "%s", err);
+	uint32_t refused = 0;
+	for (uint32_t id = 0; id < 1000; id++) {
+		const struct seg_site *st = seg_site(&s, id);
+		cr_assert(st, "site %u", id);
+		refused += st->err && strstr(st->err, "SEG_SITES_MEMORY_MAX") != NULL;
+	}
+	cr_assert_leq(s.sites_bytes, SEG_SITES_MEMORY_MAX);
+	cr_assert(refused > 400 && refused < 600, "about half are past the bound: %u", refused);
+	seg_close(&s);
 }

@@ -52,6 +52,7 @@
 #include "producer/shmlog.h"
 #include "shared/abi.h"
 #include "shared/clock.h"
+#include "shared/escape.h"
 #include "shared/sbuf.h"
 #include "shared/reader.h"
 #include "shared/segment.h"
@@ -66,15 +67,22 @@
 
 static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Print "shmlog: <message>" as one line on stderr. Returns nothing. */
+/* s escaped as message text is (shared/escape.h), into buf of 4 * strlen(s) + 1 bytes. Returns buf. */
+static const char *escaped(char *buf, const char *s)
+{
+	*esc_text(buf, s, strlen(s)) = 0;
+	return buf;
+}
+
+/* Print "shmlog: <message>" as one line on stderr, escaped: it may name hostile files. Returns nothing. */
 static void complain(const char *fmt, ...)
 {
-	char line[PATH_MAX + 512];
+	char line[PATH_MAX + 512], esc[4 * sizeof line];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "shmlog: %s\n", line);
+	fprintf(stderr, "shmlog: %s\n", escaped(esc, line));
 }
 
 static const char usage_main[] =
@@ -268,9 +276,12 @@ static void job_record(void *clientd, struct reader_seg *rs, const struct seg_re
 	if (t.consumed && !j->json) { /* text_append's text format has no field for it */
 		sbuf_reset(&j->marked);
 		sbuf_append(&j->marked, CONSUMED_MARK, sizeof CONSUMED_MARK - 1);
-		sbuf_append(&j->marked, t.msg, t.msg_len);
+		size_t len;
+		const char *m = text_record_msg(tr, &len);
+		sbuf_append(&j->marked, m, len);
 		t.msg = j->marked.data ? j->marked.data : "";
 		t.msg_len = j->marked.len;
+		t.lazy = NULL;
 	}
 	text_append(&j->o->buf, &t, j->json ? TEXT_FORMAT_JSON : TEXT_FORMAT_TEXT, false);
 	j->printed += rec != NULL;
@@ -624,7 +635,9 @@ static int stat_one(const char *path)
 	for (uint32_t i = 0; i < s.ring_count; i++)
 		in_use += ring_used(&s, i);
 	uint64_t rl = atomic_load_explicit(&s.hdr->registry_lost, memory_order_relaxed);
-	printf("%s  pid %u  name %s  %s%s  rings %u/%u in use  ring bytes %u", path, s.pid, s.name,
+	char epath[4 * PATH_MAX], ename[4 * sizeof s.name];
+	printf("%s  pid %u  name %s  %s%s  rings %u/%u in use  ring bytes %u", escaped(epath, path), s.pid,
+	       escaped(ename, s.name),
 	       ps == PROC_ALIVE ? "alive" : ps == PROC_DEAD ? "dead" : "dead (pid reused)",
 	       seg_closed(&s) ? " closed" : "", in_use, s.ring_count, s.ring_bytes);
 	if (rl)

@@ -1,0 +1,74 @@
+/*
+ * escape.h — the escapes that keep a line one line: text and JSON.
+ *
+ * Text (text.h): a backslash is written as "\\", LF as "\n", CR as "\r",
+ * TAB as "\t" and every other control byte (0x00-0x1f, 0x7f) as "\xHH".
+ * JSON: strict JSON strings; the quote, the backslash and control bytes are
+ * escaped ("\n", "\t", ..., "\u00HH"), bytes >= 0x80 pass through.
+ *
+ * The source may lie in a ring that a hostile producer rewrites while it is
+ * read, so each source byte is read exactly once: the byte that was checked
+ * is the byte that is written. The destination needs room for
+ * ESC_GROWTH(mode) bytes per source byte.
+ */
+#ifndef SHMLOG_ESCAPE_H
+#define SHMLOG_ESCAPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+enum esc_mode {
+	ESC_NONE = 0, /* bytes as they are */
+	ESC_TEXT = 1, /* the text format's escapes */
+	ESC_JSON = 2, /* a JSON string's escapes */
+};
+
+/* The most bytes one source byte becomes: "\xHH" in text, "\u00HH" in JSON. */
+#define ESC_GROWTH(mode) ((mode) == ESC_NONE ? 1u : (mode) == ESC_TEXT ? 4u : 6u)
+
+/* Per byte: 0 = copied as is; 'x' ("\xHH") or 'u' ("\u00HH"); else c ("\c"). */
+extern const unsigned char esc_text_table[256];
+extern const unsigned char esc_json_table[256];
+
+/* Copy s[0..n) to p with the text escapes. Returns the end of what was written. */
+char *esc_text(char *p, const char *s, size_t n);
+
+/* Copy s[0..n) to p with the JSON escapes. Returns the end of what was written. */
+char *esc_json(char *p, const char *s, size_t n);
+
+/* True when no byte of s[0..n) is escaped by either mode (a literal checked once). */
+bool esc_plain(const char *s, size_t n);
+
+/* Copy n bytes, n small: inline, without a call to memcpy. Returns p + n. */
+static inline char *esc_copy(char *p, const char *s, size_t n)
+{
+	if (n >= 8) {
+		if (n > 16) {
+			memcpy(p, s, n);
+			return p + n;
+		}
+		memcpy(p, s, 8); /* two overlapping 8-byte moves cover 8..16 */
+		memcpy(p + n - 8, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(p, s, 4);
+		memcpy(p + n - 4, s + n - 4, 4);
+	} else if (n) {
+		p[0] = s[0];
+		p[n / 2] = s[n / 2];
+		p[n - 1] = s[n - 1];
+	}
+	return p + n;
+}
+
+/* Copy s[0..n) to p in mode m. Returns the end of what was written. */
+static inline char *esc_put(char *p, const char *s, size_t n, enum esc_mode m)
+{
+	switch (m) {
+	case ESC_TEXT: return esc_text(p, s, n);
+	case ESC_JSON: return esc_json(p, s, n);
+	default: return esc_copy(p, s, n);
+	}
+}
+
+#endif

@@ -1,0 +1,210 @@
+/*
+ * test_discover.c — a real collector against hostile files in its segment
+ * directory, beside an honest producer: a file of zeros, a ring head that is
+ * not 8-aligned, more live segments than it has slots or descriptors for, a
+ * segment seen by the collector while `cp` was still writing it, and
+ * thousands of garbage files. Each test checks that every honest record
+ * arrives, that the hostile file is reported once, and that CPU, memory and
+ * descriptors stay bounded.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e_util.h"
+#include "helpers.h"
+#include "hostile_util.h"
+#include "seg_util.h"
+
+TestSuite(discover, .init = setup, .fini = teardown, .timeout = 180);
+
+/* Write len bytes of buf to dir/name, created with mode 0600. */
+static void write_file(const char *name, const void *buf, size_t len)
+{
+	char path[512];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd >= 0, "%s", path);
+	cr_assert_eq(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+struct err_wait {
+	const char *path, *needle;
+	int n;
+};
+
+static bool err_has(void *arg)
+{
+	struct err_wait *w = arg;
+	return count_in_file(w->path, w->needle) >= w->n;
+}
+
+/* Start a collector, let it see the hostile file(s), run the honest producer, check idle and stop. */
+static void hostile_file_beside_honest(const char *needle, int reports)
+{
+	char *out = wpath("out.log"), *err = wpath("err.log");
+	pid_t c = start_collector(out, err, NULL, NULL);
+	struct err_wait w = {err, needle, reports};
+	cr_assert(th_wait_until(err_has, &w, 20000), "reported: %d", count_in_file(err, needle));
+	run_honest_and_check_in(out, 4000);
+	check_idle_and_stop(c, MAX_FDS);
+	cr_assert_eq(count_in_file(err, needle), reports, "reported once, not at every rescan");
+	free(out);
+	free(err);
+}
+
+Test(discover, a_file_of_zeros_is_reported_once_and_starts_no_rescan_storm)
+{
+	static char zeros[4096];
+	write_file("zeros.shm", zeros, sizeof zeros);
+	hostile_file_beside_honest("zeros.shm: not initialised", 1);
+}
+
+Test(discover, a_ring_head_not_8_aligned_is_reported_once_and_starts_no_rescan_storm)
+{
+	char path[512], err[512];
+	shmlog_close(su_log(dir, "skew", 1, 10, 64 * 1024, path, sizeof path));
+	struct seg s;
+	cr_assert_eq(seg_open(&s, path, true, err, sizeof err), 0, "%s", err);
+	atomic_store(&seg_ring(&s, 0)->head, 4); /* the consumed position, published by a collector */
+	seg_close(&s);
+	hostile_file_beside_honest("consumed position misaligned", 1);
+}
+
+/* n closed segments of 10 records each, made to look live and owned by pid 1 (which never ends). */
+static void make_pid1_segments(int n)
+{
+	uint64_t start = seg_proc_start_time(1);
+	for (int k = 0; k < n; k++) {
+		char path[512], err[512];
+		shmlog_close(su_log(dir, "squat", 1, 10, 4096, path, sizeof path));
+		struct seg s;
+		cr_assert_eq(seg_open(&s, path, true, err, sizeof err), 0, "%s", err);
+		s.hdr->pid = 1;
+		s.hdr->start_time = start;
+		atomic_store(&s.hdr->state, SHMLOG_SEG_LIVE);
+		seg_close(&s);
+	}
+}
+
+Test(discover, more_live_segments_than_descriptors_take_turns_and_the_honest_one_is_collected)
+{
+	/* 128 descriptors leave (128 - 64) / 2 = 32 attach slots for 70 squatters and the honest producer */
+	make_pid1_segments(70);
+	char *out = wpath("out.log"), *err = wpath("err.log");
+	char *bin = th_build_path("shmlog-collector");
+	char *argv[] = {"/usr/bin/prlimit", "--nofile=128:128", bin, "--dir", dir, NULL};
+	pid_t c = start_collector_argv(argv, out, err);
+	struct file_wait w = {out, 700};
+	cr_assert(th_wait_until(file_has_lines, &w, 20000), "every squatter's records, in turn");
+	run_honest_and_check_in(out, 4700);
+	check_idle_and_stop(c, 128);
+	cr_assert_eq(count_in_file(err, "segments wait for one of the 32 attach slots"), 1, "said once");
+	cr_assert_eq(count_in_file(err, "rejecting"), 0, "nothing is refused for want of a slot");
+	free(bin);
+	free(out);
+	free(err);
+}
+
+Test(discover, a_segment_seen_while_cp_was_still_writing_it_is_collected_once_complete)
+{
+	char path[512];
+	char *stage = th_mkdtemp(true); /* made there, copied into the segment directory */
+	shmlog_close(su_log(stage, "copied", 1, 100, 64 * 1024, path, sizeof path));
+	size_t len;
+	char *bytes = th_read_file(path, &len);
+	cr_assert(bytes && len > 8192);
+	char *out = wpath("out.log"), *err = wpath("err.log");
+	pid_t c = start_collector(out, err, NULL, NULL);
+	write_file("copied.shm", bytes, 4096); /* the first block only, as cp writes it */
+	struct err_wait w = {err, "copied.shm: truncated", 1};
+	cr_assert(th_wait_until(err_has, &w, 20000), "the incomplete copy is refused");
+	char full[512];
+	snprintf(full, sizeof full, "%s/copied.shm", dir);
+	int fd = open(full, O_WRONLY | O_APPEND);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, bytes + 4096, len - 4096), (ssize_t)(len - 4096));
+	close(fd);
+	run_honest_and_check_in(out, 4100);
+	cr_assert_eq(count_in_file(out, "copied["), 100, "every record of the copy");
+	check_idle_and_stop(c, MAX_FDS);
+	th_rmrf(stage);
+	free(stage);
+	free(bytes);
+	free(out);
+	free(err);
+}
+
+#ifndef __SANITIZE_ADDRESS__
+struct rss_wait {
+	pid_t pid;
+	long max_kb, last_kb;
+};
+
+static bool rss_within(void *arg)
+{
+	struct rss_wait *w = arg;
+	struct th_usage u;
+	w->last_kb = th_usage(w->pid, &u) ? u.rss_kb : -1;
+	return w->last_kb >= 0 && w->last_kb <= w->max_kb;
+}
+#endif
+
+/* Run the honest producer again, as honest2; assert all its records come. */
+static void run_honest_again(const char *out, long lines)
+{
+	char *args[] = {"-n", "honest2", "-t", "2", "-r", "2000", "-C", NULL};
+	cr_assert_eq(run_producer("/dev/null", args, NULL), 0);
+	struct file_wait w = {out, lines};
+	cr_assert(th_wait_until(file_has_lines, &w, 20000), "every record is written");
+	cr_assert_eq(count_in_file(out, " honest2["), 4000);
+}
+
+Test(discover, twenty_thousand_garbage_files_cost_little_and_leave_no_memory_behind_once_removed)
+{
+	char *out = wpath("out.log"), *err = wpath("err.log");
+	pid_t c = start_collector(out, err, NULL, NULL);
+	run_honest_and_check_in(out, 4000);
+	struct th_usage before; /* after a drain: its buffers are there */
+	cr_assert(th_usage(c, &before));
+	enum { N = 20000 };
+	for (int k = 0; k < N; k++) {
+		char name[64];
+		snprintf(name, sizeof name, "junk%05d.shm", k);
+		write_file(name, "junk", 4);
+	}
+	struct err_wait w = {err, "rejecting segment", N};
+	cr_assert(th_wait_until(err_has, &w, 60000), "each reported: %d", count_in_file(err, "rejecting segment"));
+	run_honest_again(out, 8000);
+	long cpu, wakeups;
+	idle_spell(c, &cpu, &wakeups);
+	cr_assert_leq(cpu, 100, "idle CPU with %d refused files: %ld ms in %d ms", N, cpu, IDLE_SPELL_MS);
+	for (int k = 0; k < N; k++) {
+		char path[512];
+		snprintf(path, sizeof path, "%s/junk%05d.shm", dir, k);
+		unlink(path);
+	}
+#ifndef __SANITIZE_ADDRESS__ /* AddressSanitizer keeps freed memory in quarantine: RSS says nothing there */
+	struct rss_wait rw = {c, before.rss_kb + 1024};
+	cr_assert(th_wait_until(rss_within, &rw, 5000), "RSS %ld KiB, %ld KiB before the files", rw.last_kb,
+		  before.rss_kb); /* the next rescan forgets the files */
+#endif
+	cr_assert_eq(count_in_file(err, "rejecting segment"), N, "each reported once");
+	check_bounds_and_stop(c, MAX_FDS);
+	free(out);
+	free(err);
+}
+
+Test(discover, a_file_name_holding_a_newline_cannot_forge_a_line_on_stderr)
+{
+	static char zeros[4096];
+	write_file("h\nshmlog-collector: FORGED LINE x.shm", zeros, sizeof zeros);
+	hostile_file_beside_honest("h\\nshmlog-collector: FORGED LINE x.shm: not initialised", 1);
+	char *err = wpath("err.log");
+	cr_assert_eq(count_in_file(err, "\nshmlog-collector: FORGED"), 0, "no line of stderr starts with the forgery");
+	free(err);
+}
