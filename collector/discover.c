@@ -107,6 +107,13 @@ int discover_init(struct collector *c)
 		collector_warn("%s: cannot create segment directory: %s", c->dir, strerror(-rc));
 		return rc;
 	}
+	DIR *d = opendir(c->dir); /* one that cannot be read would collect nothing, silently */
+	if (!d) {
+		rc = -errno;
+		collector_warn("%s: cannot read segment directory: %s", c->dir, strerror(-rc));
+		return rc;
+	}
+	closedir(d);
 	c->watch_wd = -1;
 	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (c->inotify_fd < 0 || watch_dir(c) < 0) {
