@@ -65,6 +65,7 @@ struct cseg {
 	struct reader_seg rd;
 	unsigned pending;  /* batches not yet delivered that cover this segment */
 	uint32_t scan;     /* the scan (c->known.scan) that attached it */
+	bool pid_foreign;  /* its pid is not a process of its owner: never watched, never told of */
 };
 
 /*

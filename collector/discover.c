@@ -143,6 +143,15 @@ static void watch_pid(struct collector *c, struct cseg *s)
 		s->pidfd = -1;
 		return;
 	}
+	if (s->seg.owner != 0 && !allow_pid_of(s->pidfd, (pid_t)s->seg.pid, s->seg.owner)) {
+		collector_warn("%s: claims pid %u, which is not a process of its owner (uid %u): its end is not "
+			       "watched, and nothing is said of it",
+			       s->seg.path, s->seg.pid, s->seg.owner);
+		s->pid_foreign = true;
+		close(s->pidfd);
+		s->pidfd = -1;
+		return;
+	}
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ev);
 	if (!sqe) {
 		io_uring_submit(&c->ev);
@@ -176,8 +185,13 @@ static int attach(struct collector *c, const char *name, uint64_t ino, char *err
 	struct cseg *s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
-	int rc = seg_open(&s->seg, path, true, err, errlen);
-	if (rc == 0 && reader_seg_init(&s->rd, &s->seg, &c->calib) < 0) {
+	int rc = seg_open_as(&s->seg, path, true, true, err, errlen);
+	if (rc == 0 && !allow_owner(&c->cfg->allow, (uid_t)s->seg.owner)) {
+		snprintf(err, errlen, "%.400s: owned by uid %u, who may not log here (collector.allow_users, "
+			 "collector.allow_groups)", path, s->seg.owner);
+		seg_close(&s->seg);
+		rc = -EPERM;
+	} else if (rc == 0 && reader_seg_init(&s->rd, &s->seg, &c->calib) < 0) {
 		seg_close(&s->seg);
 		rc = -ENOMEM;
 	}
@@ -428,7 +442,7 @@ void discover_reap(struct collector *c)
 			detach(c, i, false);
 			continue;
 		}
-		if (!s->rd.gone && s->pidfd < 0 && kill((pid_t)s->seg.pid, 0) < 0 && errno == ESRCH)
+		if (!s->rd.gone && !s->pid_foreign && s->pidfd < 0 && kill((pid_t)s->seg.pid, 0) < 0 && errno == ESRCH)
 			s->rd.gone = true;
 		/* finished: producer gone or closed, drained, and its end written
 		 * out by the drain cycle (drain.c) */
