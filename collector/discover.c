@@ -126,6 +126,31 @@ int discover_init(struct collector *c)
 	return 0;
 }
 
+/*
+ * Whether the pid s claims is its producer as far as we can tell: a process
+ * of the segment's owner (checked first, so that a hostile header gets no
+ * "process N ended" line for somebody else's process, whatever its start
+ * time), started when the segment says. Sets s->pid_foreign or s->rd.gone
+ * otherwise. Returns that.
+ */
+static bool pid_trusted(struct cseg *s)
+{
+	if (s->seg.owner != 0 && !allow_pid_of(s->pidfd, (pid_t)s->seg.pid, s->seg.owner)) {
+		collector_warn("%s: claims pid %u, which is not a process of its owner (uid %u): its end is not "
+			       "watched, and nothing is said of it",
+			       s->seg.path, s->seg.pid, s->seg.owner);
+		s->pid_foreign = true;
+		return false;
+	}
+	/* the pid may have been reused since the producer died */
+	uint64_t st = seg_proc_start_time((pid_t)s->seg.pid);
+	if (s->seg.start_time && st != s->seg.start_time) {
+		s->rd.gone = true;
+		return false;
+	}
+	return true;
+}
+
 static void watch_pid(struct collector *c, struct cseg *s)
 {
 	s->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s->seg.pid, 0);
@@ -135,19 +160,7 @@ static void watch_pid(struct collector *c, struct cseg *s)
 		s->pidfd = -1;
 		return;
 	}
-	/* the pid may have been reused since the producer died */
-	uint64_t st = seg_proc_start_time((pid_t)s->seg.pid);
-	if (s->seg.start_time && st != s->seg.start_time) {
-		s->rd.gone = true;
-		close(s->pidfd);
-		s->pidfd = -1;
-		return;
-	}
-	if (s->seg.owner != 0 && !allow_pid_of(s->pidfd, (pid_t)s->seg.pid, s->seg.owner)) {
-		collector_warn("%s: claims pid %u, which is not a process of its owner (uid %u): its end is not "
-			       "watched, and nothing is said of it",
-			       s->seg.path, s->seg.pid, s->seg.owner);
-		s->pid_foreign = true;
+	if (!pid_trusted(s)) {
 		close(s->pidfd);
 		s->pidfd = -1;
 		return;

@@ -165,3 +165,24 @@ Test(owner, a_collector_run_as_a_user_refuses_the_segments_of_other_users)
 	free(out);
 	free(err);
 }
+
+Test(owner, a_header_claiming_pid_1_of_another_start_tells_no_false_end)
+{
+	char *seg = segment_of("liar", NOBODY, 1), err[512];
+	struct seg s;
+	cr_assert_eq(seg_open(&s, seg, true, err, sizeof err), 0, "%s", err);
+	s.hdr->start_time = 12345; /* not pid 1's: a reused pid, were it honest */
+	seg_close(&s);
+	char *out = wpath("out.log"), *errp = wpath("err.log");
+	char *cfg = wconfig("collector = { allow_users = \"nobody\"; };\n");
+	pid_t c = collector_as(0, out, errp, cfg);
+	struct in_file w = {errp, "claims pid 1, which is not a process of its owner"};
+	cr_assert(th_wait_until(file_says, &w, 20000), "said once");
+	run_honest_and_check_in(out, 4010);
+	cr_assert_eq(count_in_file(out, "] process 1 "), 0, "no false \"process 1 ended\"");
+	check_idle_and_stop(c, MAX_FDS);
+	free(seg);
+	free(out);
+	free(errp);
+	free(cfg);
+}
