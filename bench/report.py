@@ -251,6 +251,35 @@ def routing_summary(rows):
     return m
 
 
+SCALING_TARGETS = {16: 0.8, 64: 0.7}  # rate with P producer processes ÷ rate with 1, same run
+
+
+def scaling_summary(rows):
+    """Producer processes 1, 4, 16, 64: each run's rate against the 1-process rate of the same run."""
+    procs = {}
+    for r in rows:
+        if r.get("scenario") == "procs" and r.get("producers"):
+            procs.setdefault(r["producers"], {})[r.get("run")] = r
+    one = procs.get(1, {})
+    if not one:
+        return {}
+    m = {"procs": {}, "targets": {str(k): v for k, v in SCALING_TARGETS.items()}}
+    for p in sorted(procs):
+        runs = []
+        for run, r in sorted(procs[p].items(), key=lambda x: x[0] or 0):
+            base = one.get(run)
+            runs.append({"run": run, "rps": r.get("rps"), "ok": bool(r.get("ok")),
+                         "ratio": r["rps"] / base["rps"] if base and base.get("rps") and r.get("rps") else None,
+                         "collector_cpu_ms_per_M": r.get("collector_cpu_ms_per_M")})
+        x = {"runs": runs, "median_rps": med([y["rps"] for y in runs]),
+             "median_ratio": med([y["ratio"] for y in runs]), "all_ok": all(y["ok"] for y in runs),
+             "median_collector_cpu_ms_per_M": med([y["collector_cpu_ms_per_M"] for y in runs])}
+        if p in SCALING_TARGETS and x["median_ratio"] is not None:
+            x["pass"] = x["median_ratio"] >= SCALING_TARGETS[p] and x["all_ok"]
+        m["procs"][str(p)] = x
+    return m
+
+
 def collector_instr(rows, cg_dir):
     """The collector's instructions per record, (Ir(n2) − Ir(n1)) ÷ (n2 − n1) per run, for each clock
     (slow: CLOCK_REALTIME slowed by bench/slowclock.c, no output cycle cut: the target's figure;
@@ -449,6 +478,7 @@ def main():
     ap.add_argument("--instructions", type=int, default=1)
     ap.add_argument("--routing", type=int, default=1)
     ap.add_argument("--collector-instructions", type=int, default=1)
+    ap.add_argument("--scaling", type=int, default=1)
     ap.add_argument("--command", default="bench/run.sh")
     ap.add_argument("--failures", default="")
     a = ap.parse_args()
@@ -471,6 +501,7 @@ def main():
     instr = instr_per_call(instr_raw)
     breakdown = shmlog_breakdown(os.path.join(a.tmp, "cg")) if a.instructions else {}
     routing = routing_summary(e2e_raw) if a.routing else previous.get("routing", {})
+    scaling = scaling_summary(e2e_raw) if a.scaling else previous.get("scaling", {})
     cinstr = collector_instr(load_jsonl(os.path.join(a.tmp, "cinstr.jsonl")), os.path.join(a.tmp, "ccg")) \
         if a.collector_instructions else previous.get("collector_instructions", {})
     if not a.routing and routing:
@@ -576,7 +607,9 @@ def main():
         t = Table("shmlog end to end (producer → collector → text file; m1 records; block policy)",
                   ["scenario", "records/s", "collector CPU per M records", "OK (all lines)"])
         for key, label in (("threads:1", "1 producer thread"), ("threads:2", "2 producer threads"),
-                           ("threads:4", "4 producer threads"), ("procs:16", "16 producer processes")):
+                           ("threads:4", "4 producer threads"), ("procs:1", "1 producer process"),
+                           ("procs:4", "4 producer processes"), ("procs:16", "16 producer processes"),
+                           ("procs:64", "64 producer processes")):
             m = e2e.get(key)
             if m:
                 t.add(label, fmt_rate(m.get("rps")), f"{m.get('collector_cpu_ms_per_M', 0):.0f} ms",
@@ -597,6 +630,19 @@ def main():
             if m:
                 t.add(label, f"{m.get('collector_cpu_pct', 0):.3f} % of a core "
                       f"(/proc stat ticks: {m.get('collector_cpu_stat_pct', 0):.2f} %)")
+        tables.append(t)
+
+    if scaling:
+        t = Table("Scaling: producer processes (message 1, block policy, sharing CPU 0; the collector on CPU 1), "
+                  "each run against the 1-process run of the same run",
+                  ["producers", "records/s (median)", "÷ 1 process (median of runs)", "runs", "collector CPU per M",
+                   "target", "OK (all lines)"])
+        for p, x in scaling["procs"].items():
+            tgt = scaling["targets"].get(p)
+            t.add(p, fmt_rate(x["median_rps"]), "-" if x["median_ratio"] is None else f"{x['median_ratio']:.3f}×",
+                  ", ".join("-" if y["ratio"] is None else f"{y['ratio']:.2f}" for y in x["runs"]),
+                  f"{x.get('median_collector_cpu_ms_per_M') or 0:.0f} ms",
+                  f"≥ {tgt:g}×" if tgt else "-", "yes" if x["all_ok"] else "NO")
         tables.append(t)
 
     if routing:
@@ -715,6 +761,8 @@ def main():
         ok = measured >= limit if higher else measured <= limit
         if name.startswith("routing") and not routing.get("all_ok"):
             ok = False  # a routing run that lost or misrouted lines does not pass whatever its rate
+        if "producer processes" in name and not ((scaling.get("procs") or {}).get(name.split()[0]) or {}).get("all_ok"):
+            ok = False  # likewise a scaling run that lost lines
         targets.append({"target": name, "limit": limit, "unit": unit, "measured": measured, "pass": ok, "higher": higher,
                         "shown": fmt(measured), "floor_same_run": floor,
                         "floor_shown": fmt(floor) if floor is not None else "-"})
@@ -742,6 +790,9 @@ def main():
            "× (same run)", True, fmt=lambda v: f"{v:.3f}")
     target("collector instructions per m1 record, text to one file", cinstr.get("median"), COLLECTOR_IR_TARGET,
            "instructions")
+    for p, lim in SCALING_TARGETS.items():
+        target(f"{p} producer processes ÷ 1, end to end", ((scaling.get("procs") or {}).get(str(p)) or {})
+               .get("median_ratio"), lim, "× (same run)", True, fmt=lambda v: f"{v:.3f}")
     t = Table("Targets (shmlog; the floor is bench_floor.c in the same run, for scale)",
               ["target", "limit", "measured", "floor", "result"])
     for x in targets:
@@ -774,6 +825,7 @@ def main():
 
     out = {"meta": meta, "latency": lat_json, "ratios_vs_peers": ratios, "end_to_end": e2e,
            "instructions_per_call": instr, "shmlog_instruction_breakdown": breakdown, "routing": routing,
+           "scaling": scaling,
            "collector_instructions": cinstr, "targets": targets,
            "plot": os.path.relpath(png, os.path.dirname(a.results.rstrip("/"))) if png else None,
            "raw": {"latency": raw, "end_to_end": e2e_raw, "instructions": instr_raw}}

@@ -14,10 +14,13 @@
 #                                  only the collector's instructions per message-1 record
 #                                  written as text to one file (callgrind on --once over a
 #                                  segment of N records: N=200000 minus N=100000); target <= 1000
+#   bench/run.sh --scaling         only the scaling case: 1, 4, 16 and 64 producer processes
+#                                  (message 1, block policy), each against the 1 of its run;
+#                                  targets: 16 >= 0.8x and 64 >= 0.7x of 1 (median of runs)
 #   bench/run.sh --no-instructions everything but the instruction counts (both callgrind parts)
 #   bench/run.sh --runs N          repeat each latency / end-to-end / routing / collector case N
 #                                  times (default 3)
-#   (--instructions, --routing and --collector-instructions combine: each adds its part)
+#   (--instructions, --routing, --collector-instructions and --scaling combine: each adds its part)
 #
 # Installs what it needs from Debian (root or sudo), builds shmlog in release
 # mode into build-release/ and the bench programs into build-release/bench/,
@@ -37,21 +40,22 @@ BENCH=$ROOT/bench
 RESULTS=$BENCH/results
 
 RUNS=3 N=1000000 COLD_N=20000 WARMUP=100000 E2E_N=2000000 DELIVERY_S=5 IDLE_S=5 QUICK=0
-DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_CINSTR=1 ONLY=""
+DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_CINSTR=1 DO_SCALING=1 ONLY=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 RUNS=1 N=100000 COLD_N=5000 WARMUP=10000 E2E_N=400000 DELIVERY_S=2 IDLE_S=2 ;;
-	--instructions | --routing | --collector-instructions) ONLY+=" $1" ;;
+	--instructions | --routing | --collector-instructions | --scaling) ONLY+=" $1" ;;
 	--no-instructions) DO_INSTR=0 DO_CINSTR=0 ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
-	-h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
 if [ -n "$ONLY" ]; then # only the parts asked for
-	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_CINSTR=0
+	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_CINSTR=0 DO_SCALING=0
 	case "$ONLY " in *" --instructions "*) DO_INSTR=1 ;; esac
+	case "$ONLY " in *" --scaling "*) DO_SCALING=1 ;; esac
 	case "$ONLY " in *" --routing "*) DO_ROUTING=1 ;; esac
 	case "$ONLY " in *" --collector-instructions "*) DO_CINSTR=1 ;; esac
 fi
@@ -309,13 +313,28 @@ routing() {
 	done
 }
 
+# ---- scaling: 1, 4, 16 and 64 producer processes, each run against its own 1 ----
+SCALING_PROCS="1 4 16 64"
+scaling_run() { # RUN
+	local p
+	for p in $SCALING_PROCS; do e2e_case procs --procs "$p" --n "$E2E_N" --run "$1"; done
+}
+
+scaling() {
+	local run
+	for run in $(seq "$RUNS"); do
+		say "scaling: $SCALING_PROCS producer processes, run $run of $RUNS ($E2E_N records each)"
+		scaling_run "$run"
+	done
+}
+
 end_to_end() {
 	local run t
 	for run in $(seq "$RUNS"); do
 		say "end to end, run $run of $RUNS"
 		if [ $DO_ROUTING -eq 1 ]; then routing_pair "$run"; else e2e_case threads --threads 1 --n "$E2E_N" --run "$run"; fi
 		for t in 2 4; do e2e_case threads --threads "$t" --n "$E2E_N" --run "$run"; done
-		e2e_case procs --procs 16 --n "$E2E_N" --run "$run"
+		if [ $DO_SCALING -eq 1 ]; then scaling_run "$run"; else e2e_case procs --procs 16 --n "$E2E_N" --run "$run"; fi
 		e2e_case delivery --rate 100000 --seconds "$DELIVERY_S" --run "$run"
 	done
 	say "collector CPU with idle producers (${IDLE_S} s each)"
@@ -504,13 +523,14 @@ if [ $DO_LATENCY -eq 1 ]; then
 		warn "probe_gaps failed"
 fi
 [ $DO_ROUTING -eq 1 ] && [ $DO_LATENCY -eq 0 ] && routing
+[ $DO_SCALING -eq 1 ] && [ $DO_LATENCY -eq 0 ] && scaling
 [ $DO_INSTR -eq 1 ] && instructions
 [ $DO_CINSTR -eq 1 ] && collector_instructions
 say "report (${SECONDS} s of benchmarking)"
 python3 "$BENCH/report.py" --tmp "$TMP" --results "$RESULTS" --start "$START" --elapsed "$SECONDS" \
 	--quick "$QUICK" --runs "$RUNS" --n "$N" --cold-n "$COLD_N" --warmup "$WARMUP" --lttng-why "$LTTNG_WHY" \
 	--latency "$DO_LATENCY" --instructions "$DO_INSTR" --routing "$DO_ROUTING" \
-	--collector-instructions "$DO_CINSTR" --command "bench/run.sh${ARGS:+ $ARGS}" \
+	--collector-instructions "$DO_CINSTR" --scaling "$DO_SCALING" --command "bench/run.sh${ARGS:+ $ARGS}" \
 	--failures "$(printf '%s\n' "${FAILURES[@]+"${FAILURES[@]}"}")"
 if [ ${#FAILURES[@]} -gt 0 ]; then
 	warn "${#FAILURES[@]} case(s) failed:"

@@ -113,7 +113,7 @@ static uint32_t give(struct output *o, const struct text_record *tr, uint32_t ma
 		unsigned i = (unsigned)__builtin_ctz(m);
 		struct writer *w = &o->w[i];
 		/* the line writers' add, called directly: one indirect call less per record */
-		int r = w->ops->add == writer_add_line ? output_rec_append(&rec, w->format, w->color, &w->out.buf)
+		int r = w->plain_add ? output_rec_append(&rec, w->format, w->color, &w->out.buf)
 						       : w->ops->add(w, &rec);
 		if (r < 0) {
 			add_failed(o, i, r);
@@ -193,18 +193,25 @@ static void report_write(struct writer *w, const struct uio_req *req)
 	}
 }
 
-void output_write(struct output *o, struct io_uring *io)
+/*
+ * One round: every writer in want with something to write prepares it, all
+ * go out in one submission, each completes. Returns the writers whose
+ * request was written whole and that still hold more (a writer stops at a
+ * rotation's cut: the next round starts the new file).
+ */
+static uint32_t write_round(struct output *o, struct io_uring *io, uint32_t want)
 {
 	struct uio_req reqs[CONFIG_MAX_WRITERS];
-	struct writer *who[CONFIG_MAX_WRITERS];
+	unsigned who[CONFIG_MAX_WRITERS];
 	unsigned n = 0;
-	for (unsigned i = 0; i < o->n; i++) {
+	for (uint32_t m = want; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
 		struct writer *w = &o->w[i];
 		if (w->done == w->taken)
 			continue;
 		int rc = w->ops->prepare(w, &reqs[n]);
 		if (rc > 0)
-			who[n++] = w;
+			who[n++] = i;
 		else if (rc < 0 && rc != w->last_err) {
 			collector_warn("writer %s: %s", w->name, strerror(-rc));
 			w->last_err = rc;
@@ -212,10 +219,24 @@ void output_write(struct output *o, struct io_uring *io)
 	}
 	if (n)
 		uio_write_batch(io, reqs, n);
-	for (unsigned i = 0; i < n; i++) {
-		who[i]->done = who[i]->ops->complete(who[i], &reqs[i]);
-		report_write(who[i], &reqs[i]);
+	uint32_t again = 0;
+	for (unsigned k = 0; k < n; k++) {
+		struct writer *w = &o->w[who[k]];
+		w->done = w->ops->complete(w, &reqs[k]);
+		report_write(w, &reqs[k]);
+		if (!reqs[k].err && reqs[k].done == reqs[k].len && w->done < w->taken && writer_pending(w))
+			again |= 1u << who[k];
 	}
+	return again;
+}
+
+#define WRITE_ROUNDS_MAX 64 /* rounds in one cycle; what is left goes in the next */
+
+void output_write(struct output *o, struct io_uring *io)
+{
+	uint32_t want = o->n >= 32 ? UINT32_MAX : (1u << o->n) - 1;
+	for (unsigned round = 0; want && round < WRITE_ROUNDS_MAX; round++)
+		want = write_round(o, io, want);
 }
 
 void output_marks(const struct output *o, uint64_t *mark)

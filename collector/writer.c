@@ -225,6 +225,7 @@ int writer_configure(struct writer *w, const struct writer_ops *ops, const confi
 	w->min_level = TEXT_LEVEL_TRACE;
 	w->format = TEXT_FORMAT_TEXT;
 	w->backlog_max = WRITER_BACKLOG_MAX;
+	w->plain_add = ops->add == writer_add_line;
 	snprintf(w->name, sizeof w->name, "%s", ops->type);
 	int r = cfg ? read_common(w, cfg, d) : 0;
 	if (r == 0)

@@ -104,6 +104,7 @@ struct writer {
 	enum text_format format; /* TEXT_FORMAT_TEXT or TEXT_FORMAT_JSON */
 	bool color;              /* ANSI colour by level (console on a terminal) */
 	bool durable;            /* a failed write is kept and retried (files); else it is dropped */
+	bool plain_add;          /* add is writer_add_line's work: the core does it without the call */
 	int fd;                  /* line writers: where the bytes go, -1 if none */
 	uint64_t taken;          /* records taken since open (the core's count) */
 	uint64_t done;           /* records done since open, as complete() last said */

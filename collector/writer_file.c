@@ -11,9 +11,16 @@
  * someone else appends too; sync is fdatasync. The writer is durable: the
  * core keeps what it could not write (disk full) and retries. Before each
  * batch it checks (one stat, negligible against a batch) that the path still
- * names the open file; a file that was removed or renamed away (log
- * rotation) is reopened, i.e. created again, so no batch goes to a file
- * nobody can see.
+ * names the open file; a file that was removed (or replaced by another at
+ * the path) is reopened, i.e. created again, so no batch goes to a file
+ * nobody can see. A file renamed away with nothing at its path yet is
+ * written on until the path is back or SIGHUP comes: that is logrotate
+ * between its rename and its "create", which would find our new file in its
+ * way and move it aside.
+ *
+ * Rotation (max_bytes, rotate_every, ...) is the rotate.c layer: add tells
+ * it where each line starts, prepare lets it rename the file once the bytes
+ * before a cut are written and writes no further than the next cut.
  */
 #include "writer.h"
 
@@ -27,14 +34,16 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "rotate.h"
 
 struct file_state {
 	char *path;
 	mode_t mode;
+	struct rotate rot;
 	char where[sizeof(struct diag)]; /* "FILE:LINE: KEY: " of the path key, for the open's error */
 };
 
-static const char *const file_keys[] = {"path", "mode", NULL};
+static const char *const file_keys[] = {"path", "mode", ROTATE_KEYS, NULL};
 
 #define FILE_MODE_DEFAULT 0640
 #define FILE_MODE_MAX 07777
@@ -109,12 +118,16 @@ static int file_configure(struct writer *w, const config_setting_t *cfg, struct 
 	r = read_mode(cfg, &mode, d);
 	if (r < 0)
 		return r;
+	struct rotate rot;
+	if ((r = rotate_configure(&rot, cfg, d)) < 0)
+		return r;
 	struct file_state *fs = calloc(1, sizeof *fs);
 	if (!fs || !(fs->path = strdup(path))) {
 		free(fs);
 		snprintf(d->msg, sizeof d->msg, "out of memory");
 		return -ENOMEM;
 	}
+	fs->rot = rot;
 	/* the open's error names the key: "FILE:LINE: writers.[0].path: " */
 	struct diag where;
 	writer_diag(&where, config_setting_get_member(cfg, "path"), NULL, "%s", "");
@@ -122,6 +135,7 @@ static int file_configure(struct writer *w, const config_setting_t *cfg, struct 
 	fs->mode = mode;
 	w->priv = fs;
 	w->durable = true;
+	w->plain_add = !rotate_on(&fs->rot);
 	return 0;
 }
 
@@ -129,12 +143,11 @@ static int file_configure(struct writer *w, const config_setting_t *cfg, struct 
 static int file_open(struct writer *w, struct diag *d)
 {
 	struct file_state *fs = w->priv;
-	int fd = open(fs->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, fs->mode);
+	int fd = rotate_open(&fs->rot, fs->path, fs->mode, w->name);
 	if (fd < 0) {
-		int e = errno;
-		if (snprintf(d->msg, sizeof d->msg, "%scannot open \"%s\": %s", fs->where, fs->path, strerror(e)) < 0)
+		if (snprintf(d->msg, sizeof d->msg, "%scannot open \"%s\": %s", fs->where, fs->path, strerror(-fd)) < 0)
 			d->msg[0] = '\0';
-		return -e;
+		return fd;
 	}
 	w->fd = fd;
 	return 0;
@@ -154,15 +167,26 @@ static int file_reopen(struct writer *w)
 	fdatasync(w->fd);
 	close(w->fd);
 	w->fd = fd;
+	struct stat st;
+	if (fstat(fd, &st) == 0)
+		rotate_resize(&fs->rot, (uint64_t)st.st_size, w->out.written, w->out.written + w->out.buf.len);
 	return 0;
 }
 
-/* Reopen the path if it no longer names our file (removed, rotated). */
+/* Reopen the path if it no longer names our file (removed, rotated); tell rotation the size it has. */
 static void file_check(struct writer *w)
 {
 	struct file_state *fs = w->priv;
 	struct stat a, b;
-	if (fstat(w->fd, &b) == 0 && stat(fs->path, &a) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+	bool have = fstat(w->fd, &b) == 0, there = stat(fs->path, &a) == 0;
+	if (have && there && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		rotate_resize(&fs->rot, (uint64_t)b.st_size, w->out.written, w->out.written + w->out.buf.len);
+		return;
+	}
+	/* renamed away and nothing there yet: logrotate between its rename and its create (which
+	 * must not find a file of ours); the file is still visible, so write on there until the
+	 * path is back or SIGHUP comes */
+	if (have && !there && errno == ENOENT && b.st_nlink > 0)
 		return;
 	int rc = file_reopen(w);
 	if (rc < 0) {
@@ -175,10 +199,28 @@ static void file_check(struct writer *w)
 	collector_warn("writer %s: %s was removed or replaced; writing to a new file", w->name, fs->path);
 }
 
+/* Take rec as a line, and tell rotation where it starts. Returns 0 or -ENOMEM. */
+static int file_add(struct writer *w, struct output_rec *rec)
+{
+	struct file_state *fs = w->priv;
+	size_t before = w->out.buf.len;
+	int rc = writer_add_line(w, rec);
+	if (rc == 0)
+		rotate_take(&fs->rot, w->out.written + before, w->out.buf.len - before, rec->tr->ts_ns);
+	return rc;
+}
+
+/* Rotate where every byte before a cut is written, then write up to the next cut. */
 static int file_prepare(struct writer *w, struct uio_req *req)
 {
+	struct file_state *fs = w->priv;
 	file_check(w);
-	return writer_prepare_line(w, req);
+	rotate_due(&fs->rot, w->out.written, &w->fd);
+	int rc = writer_prepare_line(w, req);
+	uint64_t room = rotate_room(&fs->rot, w->out.written);
+	if (rc > 0 && req->len > room)
+		req->len = (size_t)room;
+	return rc;
 }
 
 /* fdatasync the file. Returns 0 or -errno. */
@@ -193,8 +235,10 @@ static void file_close(struct writer *w)
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
-	if (fs)
+	if (fs) {
 		free(fs->path);
+		rotate_close(&fs->rot);
+	}
 	free(fs);
 	w->priv = NULL;
 }
@@ -204,7 +248,7 @@ const struct writer_ops writer_file_ops = {
 	.type = "file",
 	.configure = file_configure,
 	.open = file_open,
-	.add = writer_add_line,
+	.add = file_add,
 	.prepare = file_prepare,
 	.complete = writer_complete_line,
 	.sync = file_sync,

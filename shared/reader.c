@@ -15,7 +15,7 @@
 
 void reader_init(struct reader *rd, reader_record_fn on_record, reader_reject_fn on_reject, void *clientd)
 {
-	*rd = (struct reader){.on_record = on_record, .on_reject = on_reject, .clientd = clientd};
+	*rd = (struct reader){.on_record = on_record, .on_reject = on_reject, .clientd = clientd, .bound = UINT64_MAX};
 }
 
 void reader_free(struct reader *rd)
@@ -106,9 +106,12 @@ struct merge_limit {
 /* What one gathering pass shares between the rings. */
 struct gather {
 	uint64_t cutoff, future; /* the merge window: stamps in (cutoff, future) wait */
+	uint64_t bound;          /* merge keys from here on wait for a later cycle (UINT64_MAX: none) */
 	uint32_t ring_cap;       /* records per ring */
-	struct merge_limit limit; /* {UINT64_MAX, UINT64_MAX}: no ring was cut */
+	struct merge_limit limit; /* {bound, 0}, or lower: the first record a cut ring could not give */
 	bool held;
+	bool capped;             /* a ring was cut by ring_cap (or memory) */
+	bool bounded;            /* a ring stopped at the bound */
 };
 
 /* Lower g's limit to the first record (key, order) a cut ring could not give. */
@@ -170,8 +173,13 @@ static bool gather_ring(struct reader *rd, struct reader_seg *rs, uint32_t i, bo
 			g->held = true;
 			break;
 		}
+		if (key >= g->bound && g->bound != UINT64_MAX) { /* after all any ring gives below it: no limit to lower */
+			g->bounded = true;
+			break;
+		}
 		if (rd->n_cands - start == g->ring_cap || !cands_reserve(rd)) {
 			lower_limit(g, key, order);
+			g->capped = true;
 			break;
 		}
 		rd->cands[rd->n_cands++] = (struct reader_cand){ns, key, pos, r};
@@ -292,6 +300,9 @@ static uint32_t merge_emit(struct reader *rd, struct merge_limit limit, uint64_t
 			*cut = true;
 			break;
 		}
+		if (!emitted)
+			rd->first_key = rd->cands[h[0].cur].key;
+		rd->last_key = rd->cands[h[0].cur].key;
 		emit(rd, &h[0], &rd->cands[h[0].cur]);
 		emitted++;
 		if (++h[0].cur == h[0].end)
@@ -389,6 +400,41 @@ static bool runs_reserve(struct reader *rd, uint32_t rings)
 	return true;
 }
 
+/* Gather every segment of segs under bound into rd's runs. */
+static void gather_all(struct reader *rd, struct reader_seg *const *segs, uint32_t n, const struct reader_params *p,
+		       uint32_t active, uint64_t bound, struct gather *g)
+{
+	*g = (struct gather){
+		.cutoff = p->now_ns - p->window_ns,
+		.future = p->now_ns + READER_FUTURE_NS,
+		.bound = bound,
+		/* under a bound the bound shares the records out; the cap only bounds memory */
+		.ring_cap = bound != UINT64_MAX || !active ? p->max_records : p->max_records / active,
+		.limit = {bound, bound == UINT64_MAX ? UINT64_MAX : 0},
+	};
+	if (g->ring_cap < READER_RING_MIN_RECORDS)
+		g->ring_cap = READER_RING_MIN_RECORDS;
+	rd->n_cands = rd->n_runs = 0;
+	for (uint32_t si = 0; si < n; si++)
+		if (!segs[si]->rejected && !segs[si]->finished)
+			gather_seg(rd, segs[si], si, p->final, g);
+}
+
+/*
+ * The bound of the next cycle (see reader.h, "Sharing"): none after a cycle
+ * that took every ring as far as it could, else the keys that max_records
+ * records (READER_RING_MIN_RECORDS at least) take at the density this cycle
+ * emitted them, after the last one.
+ */
+static uint64_t next_bound(const struct reader *rd, const struct gather *g, uint32_t emitted, uint32_t max_records)
+{
+	if (!emitted || !(g->capped || g->bounded))
+		return UINT64_MAX;
+	uint32_t budget = max_records > READER_RING_MIN_RECORDS ? max_records : READER_RING_MIN_RECORDS;
+	unsigned __int128 span = (unsigned __int128)(rd->last_key - rd->first_key + 1) * budget / emitted;
+	return span >= UINT64_MAX - rd->last_key ? UINT64_MAX : rd->last_key + (uint64_t)span;
+}
+
 long reader_cycle(struct reader *rd, struct reader_seg *const *segs, uint32_t n, const struct reader_params *p,
 		  struct reader_result *res)
 {
@@ -397,22 +443,16 @@ long reader_cycle(struct reader *rd, struct reader_seg *const *segs, uint32_t n,
 	uint32_t active = count_active(segs, n, &rings);
 	if (!runs_reserve(rd, rings))
 		return -ENOMEM;
-	struct gather g = {
-		.cutoff = p->now_ns - p->window_ns,
-		.future = p->now_ns + READER_FUTURE_NS,
-		.ring_cap = active ? p->max_records / active : p->max_records,
-		.limit = {UINT64_MAX, UINT64_MAX},
-	};
-	if (g.ring_cap < READER_RING_MIN_RECORDS)
-		g.ring_cap = READER_RING_MIN_RECORDS;
-	rd->n_cands = rd->n_runs = 0;
-	for (uint32_t si = 0; si < n; si++)
-		if (!segs[si]->rejected && !segs[si]->finished)
-			gather_seg(rd, segs[si], si, p->final, &g);
+	struct gather g;
+	gather_all(rd, segs, n, p, active, rd->bound, &g);
+	if (!rd->n_cands && g.bounded) /* every ring's next record is beyond the bound: drop it */
+		gather_all(rd, segs, n, p, active, UINT64_MAX, &g);
 	bool cut = false;
+	res->gathered = rd->n_cands;
 	res->emitted = merge_emit(rd, g.limit, p->deadline_ns, &cut);
+	rd->bound = next_bound(rd, &g, res->emitted, p->max_records);
 	res->held = g.held;
-	res->more = g.limit.order != UINT64_MAX || cut;
+	res->more = g.capped || g.bounded || cut;
 	res->cut = cut;
 	for (uint32_t si = 0; si < n; si++) {
 		struct reader_seg *rs = segs[si];

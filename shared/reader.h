@@ -14,7 +14,9 @@
  *     later cycle unless the cycle is final or its segment is done (producer
  *     gone, or the logger closed). Each ring takes at most max_records / (the
  *     rings with records) records, 256 at least; a ring cut short lowers the
- *     cycle's limit to the merge key of its first record not taken.
+ *     cycle's limit to the merge key of its first record not taken. Under a
+ *     bound (see "Sharing" below) a ring stops at its first record keyed at
+ *     or after the bound instead, and may take up to max_records.
  *  2. Merge. Each ring's merge keys are in order, so a heap over the rings'
  *     runs yields the global order. Only records before the limit in merge
  *     order are emitted, so records left behind by the cap never come out
@@ -37,6 +39,19 @@
  * one before it follows that one. Each record still shows its own stamp. A
  * cycle starts its rings' keys afresh, so records taken by a later cycle
  * merge by their own stamps again (docs/collector.md, "Order").
+ *
+ * Sharing: records gathered but not emitted (after the limit) are walked
+ * again by the next cycle. With many rings and uneven densities that is
+ * most of them (64 producers: the limit, set by the densest ring, let a
+ * cycle emit about one record in twenty it walked). So a cycle that was cut
+ * sets a bound for the next one: the merge key that max_records records
+ * reach at the density it emitted them, past the last key it emitted. Every
+ * ring then gives what it holds below the bound, and the bound itself is
+ * the limit, so what is gathered is emitted. The order does not depend on
+ * the bound: every record before the limit in merge order is gathered,
+ * bound or not. A cycle that gathers nothing under its bound gathers again
+ * without one, and a cycle that took every ring as far as it could leaves
+ * the next one unbounded.
  *
  * Reading again: a ring's stop position bounds what a cycle reads of it, and
  * a no_finish cycle emits no notices and finishes nothing; with both, a
@@ -139,6 +154,8 @@ struct reader {
 	struct reader_run *runs;
 	uint32_t n_runs, cap_runs;
 	struct sbuf msg;           /* one rendered message */
+	uint64_t bound;            /* the next cycle's bound (UINT64_MAX: none); see "Sharing" above */
+	uint64_t first_key, last_key; /* the merge keys of the first and last record emitted */
 };
 
 /* What a cycle may read. */
@@ -157,6 +174,7 @@ struct reader_result {
 	bool held;        /* records wait for the merge window */
 	bool more;        /* the cap or the deadline left records to read now */
 	bool cut;         /* the deadline ended the merge */
+	uint32_t gathered; /* records walked and kept for the merge (emitted or walked again later) */
 };
 
 /* Set up rd with its callbacks. Returns nothing; reader_free releases it. */

@@ -80,7 +80,8 @@ static inline char *put2(char *p, unsigned v)
 }
 
 /* Write the 20 characters "YYYY-MM-DDTHH:MM:SS." of second secs at p. */
-static void put_date_time(char *p, uint64_t secs);
+/* Once a second: out of put_ts()'s way (its registers), never inlined. */
+__attribute__((noinline, cold)) static void put_date_time(char *p, uint64_t secs);
 
 /*
  * Write the 30 characters of the RFC 3339 timestamp (no NUL) at p.

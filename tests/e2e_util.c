@@ -49,9 +49,7 @@ void teardown(void)
 
 char *wpath(const char *name)
 {
-	char *p;
-	cr_assert(asprintf(&p, "%s/%s", work, name) > 0);
-	return p;
+	return th_path(work, name);
 }
 
 /* Start the collector on dir, stdout to out, stderr to err; extra args may follow (NULL-terminated). */
@@ -101,8 +99,7 @@ void stop_collector(pid_t p)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "collector exit status %d", st);
 }
 
-/* Run the test producer with args (NULL-terminated) and wait; returns its wait status. */
-int run_producer(const char *out, char *const args[], char *const env[])
+pid_t spawn_producer(const char *out, char *const args[], char *const env[])
 {
 	char *bin = th_build_path("tests/producer_prog");
 	char *argv[32] = {bin, "-d", dir};
@@ -112,9 +109,15 @@ int run_producer(const char *out, char *const args[], char *const env[])
 	argv[n] = NULL;
 	pid_t p = th_spawn(argv, out, NULL, env);
 	cr_assert(p > 0);
-	int st = th_waitpid_timeout(p, 120000);
-	cr_assert(st != -1, "producer did not finish within 120 s");
 	free(bin);
+	return p;
+}
+
+/* Run the test producer with args (NULL-terminated) and wait; returns its wait status. */
+int run_producer(const char *out, char *const args[], char *const env[])
+{
+	int st = th_waitpid_timeout(spawn_producer(out, args, env), 120000);
+	cr_assert(st != -1, "producer did not finish within 120 s");
 	return st;
 }
 
@@ -229,6 +232,17 @@ bool file_has_bytes(void *arg)
 	struct file_wait *w = arg;
 	struct stat sb;
 	return stat(w->path, &sb) == 0 && sb.st_size >= w->n;
+}
+
+void assert_every_record(const char *path, int threads, long records)
+{
+	struct tally ty = {.threads = threads, .records = records};
+	tally_output(path, &ty);
+	cr_assert_eq(ty.seen, threads * records, "%s: saw %ld of %ld records", path, ty.seen, threads * records);
+	for (int t = 0; t < threads; t++)
+		cr_assert_eq(ty.last[t], records - 1);
+	cr_assert_eq(ty.lost, 0);
+	free(ty.last);
 }
 
 bool file_has_lines(void *arg)

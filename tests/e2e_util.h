@@ -27,6 +27,8 @@ pid_t start_collector_argv(char *const argv[], const char *out, const char *err)
 int count_in_file(const char *path, const char *needle);
 /* SIGTERM the collector and assert it exits 0 within 30 s. */
 void stop_collector(pid_t p);
+/* Start tests/producer_prog with args (NULL-terminated); returns its pid. */
+pid_t spawn_producer(const char *out, char *const args[], char *const env[]);
 /* Run tests/producer_prog with args (NULL-terminated) and wait; returns its wait status. */
 int run_producer(const char *out, char *const args[], char *const env[]);
 /* The message producer_prog logs for (t, i), escaped as the collector writes it. */
@@ -55,6 +57,8 @@ struct tally {
 };
 /* Check every record line of out: exact text, INFO, per-thread order, no duplicates. */
 void tally_output(const char *out, struct tally *ty);
+/* tally_output, and assert that path holds every record of threads x records exactly once. */
+void assert_every_record(const char *path, int threads, long records);
 /* For th_wait_until: a file and a size in bytes (file_has_bytes) or a line count (file_has_lines). */
 struct file_wait {
 	const char *path;

@@ -137,6 +137,43 @@ pid_t th_spawn(char *const argv[], const char *out_path, const char *err_path, c
 	_exit(127);
 }
 
+char *th_path(const char *dir, const char *name)
+{
+	char *p;
+	if (asprintf(&p, "%s/%s", dir, name) < 0)
+		abort(); /* out of memory in a test */
+	return p;
+}
+
+char *th_zstd_d(const char *path, const char *scratch)
+{
+	char *argv[] = {"/usr/bin/zstd", "-d", "-q", "-c", (char *)path, NULL};
+	if (access(argv[0], X_OK) != 0)
+		return NULL;
+	int st = th_waitpid_timeout(th_spawn(argv, scratch, "/dev/null", NULL), 60000);
+	return st == 0 ? th_read_file(scratch, NULL) : NULL;
+}
+
+bool th_file_has_text(void *arg)
+{
+	struct th_file_has *fh = arg;
+	char *t = th_read_file(fh->path, NULL);
+	bool ok = t && strstr(t, fh->text);
+	free(t);
+	return ok;
+}
+
+void th_fill_disk(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		abort(); /* the test cannot go on */
+	char zeros[4096] = {0};
+	while (fwrite(zeros, 1, sizeof zeros, f) == sizeof zeros)
+		;
+	fclose(f);
+}
+
 bool th_mount_tmpfs(const char *dir, const char *size)
 {
 	char opt[64];

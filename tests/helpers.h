@@ -12,6 +12,9 @@
 /* Create a fresh directory under /tmp (or /dev/shm when shm is true); returns a malloc'd path. */
 char *th_mkdtemp(bool shm);
 
+/* dir/name, malloc'd (aborts out of memory). */
+char *th_path(const char *dir, const char *name);
+
 /* rm -rf path (best effort). */
 void th_rmrf(const char *path);
 
@@ -35,6 +38,19 @@ int th_waitpid_timeout(pid_t pid, int timeout_ms);
 
 /* fork+exec argv with stdout/stderr redirected to the given files (NULL = inherit). */
 pid_t th_spawn(char *const argv[], const char *out_path, const char *err_path, char *const envp_extra[]);
+
+/* What the real `zstd -d` makes of path, through the file scratch (malloc'd; NULL if it fails). */
+char *th_zstd_d(const char *path, const char *scratch);
+
+/* For th_wait_until: the file path contains text. */
+struct th_file_has {
+	const char *path;
+	const char *text;
+};
+bool th_file_has_text(void *arg);
+
+/* Fill the filesystem of path's directory: write zeros to path until it is full. */
+void th_fill_disk(const char *path);
 
 /* Mount a tmpfs of size (mount's syntax: "1m") on the existing directory dir,
  * and unmount it. th_mount_tmpfs returns false when it cannot (not root). */

@@ -4,6 +4,7 @@
  *   producer_prog -d DIR [-n NAME] [-t THREADS] [-r RECORDS] [-p drop|block]
  *                 [-R RING_BYTES] [-m MAX_THREADS] [-f FLUSH_MS] [-C] [-k] [-T BLOCK_TIMEOUT_MS]
  *                 [-H] [-S] [-A] [-y SYNC_MS] [-L] [-F CHILD_RECORDS] [-W FILE] [-w WAVES] [-V]
+ *                 [-P PAUSE_US]
  *
  * Each thread t logs RECORDS records "rec t=T i=I s=S d=D x=X" (see
  * EXPECT_FMT) at INFO, plus one DEBUG record (below the default threshold).
@@ -18,7 +19,9 @@
  * -w WAVES runs the threads WAVES times (each wave's threads exit and give
  * their rings back; wave k logs i = k * RECORDS ... (k + 1) * RECORDS - 1).
  * -V keeps one more thread switching the threshold between TRACE and INFO
- * while the waves run (the INFO records are logged either way).
+ * while the waves run (the INFO records are logged either way). -P paces
+ * the threads: each pauses PAUSE_US microseconds after every 100 records, so
+ * that logging lasts while a test does something beside it.
  */
 #include <getopt.h>
 #include <stdatomic.h>
@@ -40,6 +43,7 @@
 static struct shmlog *lg;
 static long records = 10;
 static long wave;
+static long pause_us;
 static atomic_bool waves_done;
 
 static void *level_switcher(void *arg)
@@ -53,8 +57,11 @@ static void *level_switcher(void *arg)
 static void *worker(void *arg)
 {
 	int t = (int)(long)arg;
-	for (long i = wave * records; i < (wave + 1) * records; i++)
+	for (long i = wave * records; i < (wave + 1) * records; i++) {
 		SHMLOG_INFO(lg, EXPECT_FMT, EXPECT_ARGS(t, i));
+		if (pause_us && i % 100 == 99)
+			nanosleep(&(struct timespec){pause_us / 1000000, pause_us % 1000000 * 1000}, NULL);
+	}
 	SHMLOG_DEBUG(lg, "debug t=%d", t);
 	return NULL;
 }
@@ -67,7 +74,7 @@ int main(int argc, char **argv)
 	long child_records = -1, waves = 1;
 	int switch_levels = 0;
 	const char *wait_file = NULL;
-	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:w:V")) != -1) {
+	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:w:VP:")) != -1) {
 		switch (opt) {
 		case 'd': o.dir = optarg; break;
 		case 'n': o.name = optarg; break;
@@ -89,6 +96,7 @@ int main(int argc, char **argv)
 		case 'W': wait_file = optarg; break;
 		case 'w': waves = atol(optarg); break;
 		case 'V': switch_levels = 1; break;
+		case 'P': pause_us = atol(optarg); break;
 		default: return 2;
 		}
 	}

@@ -239,20 +239,6 @@ Test(survive, a_forked_child_logs_into_its_own_segment)
 	free(out);
 }
 
-struct file_has {
-	const char *path;
-	const char *text;
-};
-
-static bool file_has_text(void *arg)
-{
-	struct file_has *fh = arg;
-	char *t = th_read_file(fh->path, NULL);
-	bool ok = t && strstr(t, fh->text);
-	free(t);
-	return ok;
-}
-
 Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns)
 {
 	char *mnt = wpath("small"), *filler, *file, *cfg, *out = wpath("out.log"),
@@ -262,19 +248,14 @@ Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns
 		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
 	cr_assert(asprintf(&filler, "%s/filler", mnt) > 0 && asprintf(&file, "%s/app.log", mnt) > 0);
 	cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; }, { type = \"console\"; } );\n", file);
-	/* fill the disk */
-	FILE *f = fopen(filler, "w");
-	char zeros[4096] = {0};
-	while (fwrite(zeros, 1, sizeof zeros, f) == sizeof zeros)
-		;
-	fclose(f);
+	th_fill_disk(filler);
 	pid_t c = start_collector(out, err, "--config", cfg);
 	char *args[] = {"-t", "2", "-r", "2000", "-f", "300", NULL};
 	run_producer(pout, args, NULL);
 	char *po = read_or_fail(pout);
 	cr_assert(strstr(po, "flush=-110\n"), "nothing is consumed while the file writer cannot write: %s", po);
-	struct file_has nospace = {err, "No space left on device"};
-	cr_assert(th_wait_until(file_has_text, &nospace, 10000), "the condition is reported");
+	struct th_file_has nospace = {err, "No space left on device"};
+	cr_assert(th_wait_until(th_file_has_text, &nospace, 10000), "the condition is reported");
 	/* the other writer is still served */
 	struct file_wait console = {out, 4000};
 	cr_assert(th_wait_until(file_has_lines, &console, 10000), "console writer got the records");
@@ -304,17 +285,6 @@ Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns
 	free(pout);
 }
 
-/* Fill the filesystem of path's directory: write zeros to path until it is full. */
-static void fill_disk(const char *path)
-{
-	FILE *f = fopen(path, "w");
-	cr_assert(f);
-	char zeros[4096] = {0};
-	while (fwrite(zeros, 1, sizeof zeros, f) == sizeof zeros)
-		;
-	fclose(f);
-}
-
 Test(survive, a_writer_with_a_full_backlog_skips_the_others_go_on_and_it_catches_up_in_order)
 {
 	char *mnt = wpath("small"), *filler, *stuck, *cfg, *other = wpath("other.log"), *err = wpath("err.log"),
@@ -326,7 +296,7 @@ Test(survive, a_writer_with_a_full_backlog_skips_the_others_go_on_and_it_catches
 	cfg = wconfig("writers = ( { name = \"stuck\"; type = \"file\"; path = \"%s\"; backlog_bytes = 4096; },\n"
 		      "  { name = \"other\"; type = \"file\"; path = \"%s\"; } );\n",
 		      stuck, other);
-	fill_disk(filler);
+	th_fill_disk(filler);
 	pid_t c = start_collector("/dev/null", err, "--config", cfg);
 	char *args[] = {"-t", "2", "-r", "2000", "-f", "300", NULL};
 	run_producer(pout, args, NULL);
@@ -391,6 +361,41 @@ Test(survive, sighup_reopens_the_files_and_the_collector_goes_on)
 	free(ty.last);
 	free(file);
 	free(rotated);
+	free(cfg);
+}
+
+Test(survive, a_reopen_that_fails_is_said_once_and_the_open_file_keeps_every_record)
+{
+	char *logdir = wpath("logs"), *moved = wpath("logs.old"), *err = wpath("err.log"), *cfg;
+	cr_assert_eq(mkdir(logdir, 0755), 0);
+	char *file = th_path(logdir, "app.log"), *kept = th_path(moved, "app.log");
+	cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; } );\n", file);
+	pid_t c = start_collector("/dev/null", err, "--config", cfg);
+	char *args[] = {"-t", "1", "-r", "10", "-f", "10000", "-C", NULL};
+	run_producer("/dev/null", args, NULL);
+	cr_assert_eq(rename(logdir, moved), 0, "the directory goes away: the path cannot be opened again");
+	cr_assert_eq(kill(c, SIGHUP), 0);
+	struct th_file_has said = {err, "reopen failed"};
+	cr_assert(th_wait_until(th_file_has_text, &said, 10000), "the failed reopen is said");
+	run_producer("/dev/null", args, NULL);
+	struct file_wait g = {kept, 20};
+	cr_assert(th_wait_until(file_has_lines, &g, 10000), "the later records go to the file still open");
+	stop_collector(c);
+	char *out = read_or_fail(kept), *e = read_or_fail(err);
+	int recs = 0;
+	for (char *q = out; (q = strstr(q, "]: rec t=0 i=")); q++)
+		recs++;
+	cr_assert_eq(recs, 20, "both producers' records, once each: %s", out);
+	free(out);
+	char *first = strstr(e, "reopen failed");
+	cr_assert(first && !strstr(first + 1, "reopen failed"), "said once: %s", e);
+	cr_assert_null(strstr(e, "records lost"), "%s", e);
+	free(e);
+	free(file);
+	free(kept);
+	free(logdir);
+	free(moved);
+	free(err);
 	free(cfg);
 }
 

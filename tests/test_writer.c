@@ -19,6 +19,7 @@
 #include "collector/uio.h"
 #include "collector/writer.h"
 #include "tests/helpers.h"
+#include "tests/writer_util.h"
 
 static char *tmpdir;
 static struct io_uring ring;
@@ -68,19 +69,7 @@ static int open_from(struct writer *w, const char *group, struct diag *d)
 
 static struct text_record rec(int level, const char *msg, uint64_t ts_ns)
 {
-	return (struct text_record){
-		.ts_ns = ts_ns,
-		.level = level,
-		.name = "app",
-		.name_len = 3,
-		.pid = 7,
-		.tid = 8,
-		.msg = msg,
-		.msg_len = strlen(msg),
-		.file = "a.c",
-		.file_len = 3,
-		.line = 9,
-	};
+	return wu_rec(level, msg, ts_ns);
 }
 
 /* Hand r to w as the core does. */
@@ -179,20 +168,9 @@ Test(writer, prepare_reports_empty_batch)
 	writer_close(&w);
 }
 
-/* An output of the writers in the libconfig text of a "writers = (...)" list. */
 static void output_from(struct output *o, const char *writers)
 {
-	char *path = file_path("collector.conf");
-	FILE *f = fopen(path, "w");
-	cr_assert(f);
-	fprintf(f, "writers = %s;\n", writers);
-	fclose(f);
-	static struct collector_config cfg;
-	struct diag d;
-	cr_assert_eq(config_load(&cfg, path, &d, NULL), 0, "%s", d.msg);
-	cr_assert_eq(output_open(o, &cfg, &d), 0, "%s", d.msg);
-	config_free(&cfg);
-	free(path);
+	wu_output_from(o, tmpdir, writers);
 }
 
 Test(writer, min_level_filters_lower_records)
