@@ -195,7 +195,10 @@ static int attach(struct collector *c, const char *name, uint64_t ino, char *err
 {
 	char path[4096 + 256];
 	snprintf(path, sizeof path, "%s/%s", c->dir, name);
-	struct cseg *s = calloc(1, sizeof *s);
+	/* a look that fails keeps its cseg for the next: thousands of refused
+	 * files cost no allocation each */
+	struct cseg *s = c->spare_cseg ? c->spare_cseg : calloc(1, sizeof *s);
+	c->spare_cseg = NULL;
 	if (!s)
 		return -ENOMEM;
 	int rc = seg_open_as(&s->seg, path, true, true, err, errlen);
@@ -209,7 +212,8 @@ static int attach(struct collector *c, const char *name, uint64_t ino, char *err
 		rc = -ENOMEM;
 	}
 	if (rc < 0) {
-		free(s);
+		memset(s, 0, sizeof *s);
+		c->spare_cseg = s;
 		return rc;
 	}
 	s->id = ++c->next_id;
@@ -472,6 +476,8 @@ void discover_detach_all(struct collector *c)
 	while (c->n_segs)
 		detach(c, c->n_segs - 1, false);
 	known_free(&c->known);
+	free(c->spare_cseg);
+	c->spare_cseg = NULL;
 }
 
 /* A producer may still write to s (the doorbell concerns only those). */
