@@ -251,6 +251,24 @@ def routing_summary(rows):
     return m
 
 
+TEXT_TARGET = 1.4  # text end to end (1 thread, m1) ÷ snprintf alone (the same messages, no I/O), same run
+
+
+def text_summary(rows):
+    """The 1-thread text end to end against snprintf alone (bench_e2e snprintf), paired by run."""
+    ref = {r.get("run"): r for r in rows if r.get("scenario") == "snprintf"}
+    runs = []
+    for r in rows:
+        s_ = ref.get(r.get("run"))
+        if r.get("scenario") == "threads" and r.get("producers") == 1 and s_ and s_.get("rps") and r.get("rps"):
+            runs.append({"run": r.get("run"), "e2e_rps": r["rps"], "snprintf_rps": s_["rps"],
+                         "ratio": r["rps"] / s_["rps"], "ok": bool(r.get("ok"))})
+    if not runs:
+        return {}
+    return {"runs": runs, "median_ratio": med([x["ratio"] for x in runs]), "target": TEXT_TARGET,
+            "median_snprintf_rps": med([x["snprintf_rps"] for x in runs]), "all_ok": all(x["ok"] for x in runs)}
+
+
 SCALING_TARGETS = {16: 0.8, 64: 0.7}  # rate with P producer processes ÷ rate with 1, same run
 
 
@@ -502,6 +520,7 @@ def main():
     breakdown = shmlog_breakdown(os.path.join(a.tmp, "cg")) if a.instructions else {}
     routing = routing_summary(e2e_raw) if a.routing else previous.get("routing", {})
     scaling = scaling_summary(e2e_raw) if a.scaling else previous.get("scaling", {})
+    text_vs = text_summary(e2e_raw) or previous.get("text_vs_snprintf", {})
     cinstr = collector_instr(load_jsonl(os.path.join(a.tmp, "cinstr.jsonl")), os.path.join(a.tmp, "ccg")) \
         if a.collector_instructions else previous.get("collector_instructions", {})
     if not a.routing and routing:
@@ -630,6 +649,15 @@ def main():
             if m:
                 t.add(label, f"{m.get('collector_cpu_pct', 0):.3f} % of a core "
                       f"(/proc stat ticks: {m.get('collector_cpu_stat_pct', 0):.2f} %)")
+        tables.append(t)
+
+    if text_vs:
+        t = Table("Text formatting: 1 producer thread end to end into a text file against formatting the same "
+                  "messages with snprintf alone (no I/O, on the collector's CPU), same run",
+                  ["run", "end to end records/s", "snprintf alone records/s", "ratio"])
+        for x in text_vs["runs"]:
+            t.add(f"run {x['run']}", fmt_rate(x["e2e_rps"]), fmt_rate(x["snprintf_rps"]), f"{x['ratio']:.3f}×")
+        t.add("median", "", fmt_rate(text_vs["median_snprintf_rps"]), f"{text_vs['median_ratio']:.3f}×")
         tables.append(t)
 
     if scaling:
@@ -790,6 +818,8 @@ def main():
            "× (same run)", True, fmt=lambda v: f"{v:.3f}")
     target("collector instructions per m1 record, text to one file", cinstr.get("median"), COLLECTOR_IR_TARGET,
            "instructions")
+    target("text end to end, 1 thread ÷ snprintf alone", text_vs.get("median_ratio"), TEXT_TARGET, "× (same run)",
+           True, fmt=lambda v: f"{v:.3f}")
     for p, lim in SCALING_TARGETS.items():
         target(f"{p} producer processes ÷ 1, end to end", ((scaling.get("procs") or {}).get(str(p)) or {})
                .get("median_ratio"), lim, "× (same run)", True, fmt=lambda v: f"{v:.3f}")
@@ -825,7 +855,7 @@ def main():
 
     out = {"meta": meta, "latency": lat_json, "ratios_vs_peers": ratios, "end_to_end": e2e,
            "instructions_per_call": instr, "shmlog_instruction_breakdown": breakdown, "routing": routing,
-           "scaling": scaling,
+           "scaling": scaling, "text_vs_snprintf": text_vs,
            "collector_instructions": cinstr, "targets": targets,
            "plot": os.path.relpath(png, os.path.dirname(a.results.rstrip("/"))) if png else None,
            "raw": {"latency": raw, "end_to_end": e2e_raw, "instructions": instr_raw}}
