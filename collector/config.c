@@ -54,8 +54,8 @@ static void set_defaults(struct collector_config *c)
 
 static int read_collector(struct collector_config *c, const config_setting_t *grp, struct diag *d)
 {
-	static const char *const keys[] = {"dir", "merge_window_us", "poll_max_ms", "sleep_after_ms",
-					   "idle_poll_ms", "rescan_ms"};
+	static const char *const keys[] = {"dir",	   "merge_window_us", "poll_max_ms", "sleep_after_ms",
+					   "idle_poll_ms", "rescan_ms",	      "allow_users", "allow_groups"};
 	if (config_setting_type(grp) != CONFIG_TYPE_GROUP) {
 		writer_diag(d, grp, NULL, "expected a group { ... }");
 		return -EINVAL;
@@ -69,7 +69,7 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 			known = known || strcmp(name, keys[k]) == 0;
 		if (!known) {
 			writer_diag(d, s, NULL, "unknown key (known: dir, merge_window_us, poll_max_ms, sleep_after_ms, "
-					    "idle_poll_ms, rescan_ms)");
+					    "idle_poll_ms, rescan_ms, allow_users, allow_groups)");
 			return -EINVAL;
 		}
 	}
@@ -86,6 +86,9 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 		}
 		strcpy(c->dir, dir);
 	}
+	r = allow_read(&c->allow, grp, d);
+	if (r < 0)
+		return r;
 	r = writer_cfg_uint(grp, "merge_window_us", 0, CONFIG_MERGE_WINDOW_US_MAX, &c->merge_window_us, d);
 	if (r < 0)
 		return r;

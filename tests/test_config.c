@@ -219,7 +219,7 @@ Test(config, rejects_unknown_collector_key)
 {
 	expect_error("collector: {\n  dir = \"/tmp\";\n  poll_ms = 3;\n};\n", -EINVAL,
 		     "3: collector.poll_ms: unknown key (known: dir, merge_window_us, poll_max_ms, sleep_after_ms, "
-		     "idle_poll_ms, rescan_ms)");
+		     "idle_poll_ms, rescan_ms, allow_users, allow_groups)");
 }
 
 Test(config, rejects_collector_that_is_not_a_group)
@@ -517,4 +517,30 @@ Test(config, syslog_accepts_the_issue_keys)
 	cr_assert_eq(c.n_writers, 1);
 	cr_assert_str_eq(c.writers[0].ops->type, "syslog");
 	config_free(&c);
+}
+
+Test(config, reads_allow_users_and_allow_groups_by_name)
+{
+	write_config("collector: { allow_users = [\"nobody\", \"root\"]; allow_groups = \"nogroup\"; };\n");
+	struct collector_config c;
+	struct diag d;
+	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
+	cr_assert_eq(c.allow.n_uids, 2);
+	cr_assert_eq(c.allow.uids[0], 65534u);
+	cr_assert_eq(c.allow.uids[1], 0u);
+	cr_assert_eq(c.allow.n_gids, 1);
+	cr_assert(!c.allow.all_users);
+	config_free(&c);
+	write_config("collector: { allow_users = \"*\"; };\n");
+	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
+	cr_assert(c.allow.all_users);
+	config_free(&c);
+}
+
+Test(config, rejects_an_unknown_user_or_group_with_file_and_line)
+{
+	expect_error("collector: {\n  allow_users = [\"nobody\",\n    \"no-such-user-x\"];\n};\n", -EINVAL,
+		     "3: collector.allow_users.[1]: no such user \"no-such-user-x\"");
+	expect_error("collector: {\n  allow_groups = 7;\n};\n", -EINVAL,
+		     "2: collector.allow_groups: expected a list of group names, or \"*\"");
 }
