@@ -222,34 +222,46 @@ ROUTING_TARGET = 0.8  # routing rate ÷ single-file rate, same run
 COLLECTOR_IR_TARGET = 1000  # collector instructions per message-1 record, text to one file
 
 
-def routing_summary(rows):
-    """The routing case against `threads 1` (the single file writer) of the same run, paired by run."""
+SYSLOG_TARGET = 0.7  # syslog (TCP to a local discarding receiver) rate ÷ single-file rate, same run
+
+
+def paired_summary(rows, scenario, target, extra=lambda r: {}):
+    """A scenario's runs against `threads 1` (the single file writer) of the same run, paired by run."""
     single = {r.get("run"): r for r in rows if r.get("scenario") == "threads" and r.get("producers") == 1}
     runs = []
     for r in rows:
-        if r.get("scenario") != "routing":
+        if r.get("scenario") != scenario:
             continue
         s = single.get(r.get("run"))
         ratio_ = r["rps"] / s["rps"] if s and s.get("rps") else None
-        runs.append({"run": r.get("run"), "single_rps": s.get("rps") if s else None, "routing_rps": r.get("rps"),
+        runs.append({"run": r.get("run"), "single_rps": s.get("rps") if s else None, f"{scenario}_rps": r.get("rps"),
                      "ratio": ratio_, "ok": bool(r.get("ok")) and bool(s and s.get("ok")),
-                     "lines": {k: r.get(f"{k}_lines") for k in ("errors", "security", "console")},
-                     "security_every": r.get("security_every"),
                      "collector_cpu_ms_per_M": r.get("collector_cpu_ms_per_M"),
-                     "single_collector_cpu_ms_per_M": s.get("collector_cpu_ms_per_M") if s else None})
+                     "single_collector_cpu_ms_per_M": s.get("collector_cpu_ms_per_M") if s else None, **extra(r)})
     if not runs:
         return {}
     runs.sort(key=lambda x: x["run"] or 0)
-    m = {"runs": runs, "target_ratio": ROUTING_TARGET,
+    m = {"runs": runs, "target_ratio": target,
          "median_ratio": med([x["ratio"] for x in runs]),
          "median_single_rps": med([x["single_rps"] for x in runs]),
-         "median_routing_rps": med([x["routing_rps"] for x in runs]),
+         f"median_{scenario}_rps": med([x[f"{scenario}_rps"] for x in runs]),
          "median_collector_cpu_ms_per_M": med([x["collector_cpu_ms_per_M"] for x in runs]),
          "median_single_collector_cpu_ms_per_M": med([x["single_collector_cpu_ms_per_M"] for x in runs]),
          "all_ok": all(x["ok"] for x in runs)}
-    m["pass"] = None if m["median_ratio"] is None else m["median_ratio"] >= ROUTING_TARGET and m["all_ok"]
+    m["pass"] = None if m["median_ratio"] is None else m["median_ratio"] >= target and m["all_ok"]
     return m
 
+
+def routing_summary(rows):
+    """The routing case against `threads 1` (the single file writer) of the same run, paired by run."""
+    return paired_summary(rows, "routing", ROUTING_TARGET, lambda r: {
+        "lines": {k: r.get(f"{k}_lines") for k in ("errors", "security", "console")},
+        "security_every": r.get("security_every")})
+
+
+def syslog_summary(rows):
+    """The syslog case (TCP, a local receiver that discards) against `threads 1` of the same run."""
+    return paired_summary(rows, "syslog", SYSLOG_TARGET, lambda r: {"frames": r.get("frames")})
 
 TEXT_TARGET = 1.4  # text end to end (1 thread, m1) ÷ snprintf alone (the same messages, no I/O), same run
 
@@ -495,6 +507,7 @@ def main():
     ap.add_argument("--latency", type=int, default=1)
     ap.add_argument("--instructions", type=int, default=1)
     ap.add_argument("--routing", type=int, default=1)
+    ap.add_argument("--syslog", type=int, default=1)
     ap.add_argument("--collector-instructions", type=int, default=1)
     ap.add_argument("--scaling", type=int, default=1)
     ap.add_argument("--command", default="bench/run.sh")
@@ -519,6 +532,7 @@ def main():
     instr = instr_per_call(instr_raw)
     breakdown = shmlog_breakdown(os.path.join(a.tmp, "cg")) if a.instructions else {}
     routing = routing_summary(e2e_raw) if a.routing else previous.get("routing", {})
+    syslog = syslog_summary(e2e_raw) if a.syslog else previous.get("syslog", {})
     scaling = scaling_summary(e2e_raw) if a.scaling else previous.get("scaling", {})
     text_vs = text_summary(e2e_raw) or previous.get("text_vs_snprintf", {})
     cinstr = collector_instr(load_jsonl(os.path.join(a.tmp, "cinstr.jsonl")), os.path.join(a.tmp, "ccg")) \
@@ -695,6 +709,24 @@ def main():
                        "is the median of those ratios. PASS needs it ≥ the target and every file complete.")
         tables.append(t)
 
+    if syslog:
+        t = Table(f"Syslog end to end: 1 producer thread, message 1, one syslog writer (TCP, octet counting) to a "
+                  f"local receiver that reads and discards, against the single file writer (threads 1) of the same "
+                  f"run; target ≥ {SYSLOG_TARGET:g}×", ["run", "single file records/s", "syslog records/s", "ratio",
+                                                        "collector CPU per M (single / syslog)", "OK (every frame)"])
+        for x in syslog["runs"]:
+            t.add(f"run {x['run']}", fmt_rate(x["single_rps"]), fmt_rate(x["syslog_rps"]),
+                  "-" if x["ratio"] is None else f"{x['ratio']:.3f}×",
+                  f"{x['single_collector_cpu_ms_per_M'] or 0:.0f} / {x['collector_cpu_ms_per_M'] or 0:.0f} ms",
+                  "yes" if x["ok"] else "NO")
+        mr = syslog.get("median_ratio")
+        t.add("median", fmt_rate(syslog.get("median_single_rps")), fmt_rate(syslog.get("median_syslog_rps")),
+              "-" if mr is None else f"{mr:.3f}×",
+              f"{syslog.get('median_single_collector_cpu_ms_per_M') or 0:.0f} / "
+              f"{syslog.get('median_collector_cpu_ms_per_M') or 0:.0f} ms",
+              "not measured" if syslog.get("pass") is None else ("PASS" if syslog["pass"] else "FAIL"))
+        tables.append(t)
+
     if cinstr:
         ref = (cinstr.get("slow") or cinstr.get("plain"))["runs"][0]
         n1, n2 = ref["n1"] or 0, ref["n2"] or 0
@@ -789,6 +821,8 @@ def main():
         ok = measured >= limit if higher else measured <= limit
         if name.startswith("routing") and not routing.get("all_ok"):
             ok = False  # a routing run that lost or misrouted lines does not pass whatever its rate
+        if name.startswith("syslog") and not syslog.get("all_ok"):
+            ok = False  # nor a syslog run whose receiver missed frames
         if "producer processes" in name and not ((scaling.get("procs") or {}).get(name.split()[0]) or {}).get("all_ok"):
             ok = False  # likewise a scaling run that lost lines
         targets.append({"target": name, "limit": limit, "unit": unit, "measured": measured, "pass": ok, "higher": higher,
@@ -819,6 +853,8 @@ def main():
     target("delivery latency p99 at 100k/s", (e2e.get("delivery:100000") or {}).get("p99_us"), 1000, "µs")
     target("routing (2 files + console) ÷ single file, end to end", routing.get("median_ratio"), ROUTING_TARGET,
            "× (same run)", True, fmt=lambda v: f"{v:.3f}")
+    target("syslog (TCP, local receiver) ÷ single file, end to end, message 1", syslog.get("median_ratio"),
+           SYSLOG_TARGET, "× (same run)", True, fmt=lambda v: f"{v:.3f}")
     target("collector instructions per m1 record, text to one file", cinstr.get("median"), COLLECTOR_IR_TARGET,
            "instructions")
     target("text end to end, 1 thread ÷ snprintf alone", text_vs.get("median_ratio"), TEXT_TARGET, "× (same run)",
@@ -858,7 +894,7 @@ def main():
 
     out = {"meta": meta, "latency": lat_json, "ratios_vs_peers": ratios, "end_to_end": e2e,
            "instructions_per_call": instr, "shmlog_instruction_breakdown": breakdown, "routing": routing,
-           "scaling": scaling, "text_vs_snprintf": text_vs,
+           "syslog": syslog, "scaling": scaling, "text_vs_snprintf": text_vs,
            "collector_instructions": cinstr, "targets": targets,
            "plot": os.path.relpath(png, os.path.dirname(a.results.rstrip("/"))) if png else None,
            "raw": {"latency": raw, "end_to_end": e2e_raw, "instructions": instr_raw}}

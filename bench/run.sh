@@ -10,6 +10,10 @@
 #                                  routing config (two files, the console sent to a file),
 #                                  each run paired with the single-file `threads 1` case;
 #                                  target: routing rate >= 0.8x single file (median of runs)
+#   bench/run.sh --syslog          only the syslog case: one thread to a syslog writer (TCP, octet
+#                                  counting) to a local receiver that reads and discards, each run
+#                                  paired with the single-file `threads 1` case;
+#                                  target: syslog rate >= 0.7x single file (median of runs)
 #   bench/run.sh --collector-instructions
 #                                  only the collector's instructions per message-1 record
 #                                  written as text to one file (callgrind on --once over a
@@ -20,7 +24,7 @@
 #   bench/run.sh --no-instructions everything but the instruction counts (both callgrind parts)
 #   bench/run.sh --runs N          repeat each latency / end-to-end / routing / collector case N
 #                                  times (default 3)
-#   (--instructions, --routing, --collector-instructions and --scaling combine: each adds its part)
+#   (--instructions, --routing, --syslog, --collector-instructions and --scaling combine: each adds its part)
 #
 # Installs what it needs from Debian (root or sudo), builds shmlog in release
 # mode into build-release/ and the bench programs into build-release/bench/,
@@ -40,23 +44,24 @@ BENCH=$ROOT/bench
 RESULTS=$BENCH/results
 
 RUNS=3 N=1000000 COLD_N=20000 WARMUP=100000 E2E_N=2000000 DELIVERY_S=5 IDLE_S=5 QUICK=0
-DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_CINSTR=1 DO_SCALING=1 ONLY=""
+DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 ONLY=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 RUNS=1 N=100000 COLD_N=5000 WARMUP=10000 E2E_N=400000 DELIVERY_S=2 IDLE_S=2 ;;
-	--instructions | --routing | --collector-instructions | --scaling) ONLY+=" $1" ;;
+	--instructions | --routing | --syslog | --collector-instructions | --scaling) ONLY+=" $1" ;;
 	--no-instructions) DO_INSTR=0 DO_CINSTR=0 ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
-	-h | --help) sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
 if [ -n "$ONLY" ]; then # only the parts asked for
-	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_CINSTR=0 DO_SCALING=0
+	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_SYSLOG=0 DO_CINSTR=0 DO_SCALING=0
 	case "$ONLY " in *" --instructions "*) DO_INSTR=1 ;; esac
 	case "$ONLY " in *" --scaling "*) DO_SCALING=1 ;; esac
 	case "$ONLY " in *" --routing "*) DO_ROUTING=1 ;; esac
+	case "$ONLY " in *" --syslog "*) DO_SYSLOG=1 ;; esac
 	case "$ONLY " in *" --collector-instructions "*) DO_CINSTR=1 ;; esac
 fi
 
@@ -320,6 +325,46 @@ routing() {
 	done
 }
 
+# ---- syslog end to end: the syslog writer over TCP against the single file writer, same run ----
+# The collector's one syslog writer sends octet-counted RFC 5424 frames to bench_e2e's own
+# receiver on 127.0.0.1, which reads and discards them (counting frames). A file writer that
+# takes nothing (min_level OFF) only tells start_collector that the collector is up.
+syslog_config() { # PORT
+	cat >"$TMP/syslog.conf" <<-EOF
+		collector: { dir = "$TMP/seg"; };
+		writers = (
+		  { name = "central"; type = "syslog"; transport = "tcp"; host = "127.0.0.1"; port = $1; },
+		  { name = "started"; type = "file"; path = "$TMP/syslog-started"; min_level = "OFF"; }
+		);
+	EOF
+}
+
+syslog_case() { # RUN
+	local rc=0 port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	syslog_config "$port"
+	start_collector "$TMP/syslog.conf" "$TMP/syslog-started" || { FAILURES+=("syslog run $1: collector"); return; }
+	timeout --kill-after=10 600 "$ROOT/build-release/bench/bench_e2e" syslog --port "$port" --n "$E2E_N" \
+		--collector-pid "$COLLECTOR_PID" --cpu "$CPU" --bg-cpu "$BG" --run "$1" \
+		>>"$TMP/e2e.jsonl" 2>"$TMP/case.err" || rc=$?
+	stop_collector
+	if [ $rc -ne 0 ]; then FAILURES+=("syslog run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
+}
+
+syslog_runs() {
+	local run
+	for run in $(seq "$RUNS"); do
+		say "syslog (TCP) end to end against the single file writer, run $run of $RUNS ($E2E_N records each)"
+		if [ $(($run % 2)) -eq 1 ]; then
+			e2e_case threads --threads 1 --n "$E2E_N" --run "$run"
+			syslog_case "$run"
+		else
+			syslog_case "$run"
+			e2e_case threads --threads 1 --n "$E2E_N" --run "$run"
+		fi
+	done
+}
+
 # ---- scaling: 1, 4, 16 and 64 producer processes, each run against its own 1 ----
 SCALING_PROCS="1 4 16 64"
 scaling_run() { # RUN
@@ -341,6 +386,7 @@ end_to_end() {
 		say "end to end, run $run of $RUNS"
 		if [ $DO_ROUTING -eq 1 ]; then routing_pair "$run"; else e2e_case threads --threads 1 --n "$E2E_N" --run "$run"; fi
 		snprintf_case "$run"
+		if [ $DO_SYSLOG -eq 1 ]; then syslog_case "$run"; fi
 		for t in 2 4; do e2e_case threads --threads "$t" --n "$E2E_N" --run "$run"; done
 		if [ $DO_SCALING -eq 1 ]; then scaling_run "$run"; else e2e_case procs --procs 16 --n "$E2E_N" --run "$run"; fi
 		e2e_case delivery --rate 100000 --seconds "$DELIVERY_S" --run "$run"
@@ -532,13 +578,14 @@ if [ $DO_LATENCY -eq 1 ]; then
 		warn "probe_gaps failed"
 fi
 [ $DO_ROUTING -eq 1 ] && [ $DO_LATENCY -eq 0 ] && routing
+[ $DO_SYSLOG -eq 1 ] && [ $DO_LATENCY -eq 0 ] && syslog_runs
 [ $DO_SCALING -eq 1 ] && [ $DO_LATENCY -eq 0 ] && scaling
 [ $DO_INSTR -eq 1 ] && instructions
 [ $DO_CINSTR -eq 1 ] && collector_instructions
 say "report (${SECONDS} s of benchmarking)"
 python3 "$BENCH/report.py" --tmp "$TMP" --results "$RESULTS" --start "$START" --elapsed "$SECONDS" \
 	--quick "$QUICK" --runs "$RUNS" --n "$N" --cold-n "$COLD_N" --warmup "$WARMUP" --lttng-why "$LTTNG_WHY" \
-	--latency "$DO_LATENCY" --instructions "$DO_INSTR" --routing "$DO_ROUTING" \
+	--latency "$DO_LATENCY" --instructions "$DO_INSTR" --routing "$DO_ROUTING" --syslog "$DO_SYSLOG" \
 	--collector-instructions "$DO_CINSTR" --scaling "$DO_SCALING" --command "bench/run.sh${ARGS:+ $ARGS}" \
 	--failures "$(printf '%s\n' "${FAILURES[@]+"${FAILURES[@]}"}")"
 if [ ${#FAILURES[@]} -gt 0 ]; then

@@ -65,6 +65,7 @@ struct cseg {
 	struct reader_seg rd;
 	unsigned pending;  /* batches not yet delivered that cover this segment */
 	uint32_t scan;     /* the scan (c->known.scan) that attached it */
+	bool pid_foreign;  /* its pid is not a process of its owner: never watched, never told of */
 };
 
 /*
@@ -135,6 +136,7 @@ struct collector {
 	struct cseg *segs[COLLECTOR_MAX_SEGS];
 	unsigned n_segs;
 	struct known known;   /* the files looked at (known.h) */
+	struct cseg *spare_cseg; /* zeroed, kept from a look that failed */
 	unsigned max_attach;  /* segments attached at once at most: slots and descriptors */
 	uint64_t next_ticket; /* the next waiting file's place in the queue */
 	bool wait_warned;     /* that segments wait was said, and they still do */

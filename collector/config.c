@@ -52,34 +52,10 @@ static void set_defaults(struct collector_config *c)
 		c->writers[i].fd = -1;
 }
 
-/*
- * Read the integer member key of grp, if present, into *out after checking
- * it lies in [min, max]. Returns 0 (also when absent) or -EINVAL.
- */
-static int read_uint(const config_setting_t *grp, const char *key, long long min, long long max,
-		     uint32_t *out, struct diag *d)
-{
-	config_setting_t *s = config_setting_get_member(grp, key);
-	if (!s)
-		return 0;
-	int type = config_setting_type(s);
-	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
-		writer_diag(d, s, NULL, "expected an integer");
-		return -EINVAL;
-	}
-	long long v = config_setting_get_int64(s);
-	if (v < min || v > max) {
-		writer_diag(d, s, NULL, "%lld is out of range (%lld to %lld)", v, min, max);
-		return -EINVAL;
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
 static int read_collector(struct collector_config *c, const config_setting_t *grp, struct diag *d)
 {
-	static const char *const keys[] = {"dir", "merge_window_us", "poll_max_ms", "sleep_after_ms",
-					   "idle_poll_ms", "rescan_ms"};
+	static const char *const keys[] = {"dir",	   "merge_window_us", "poll_max_ms", "sleep_after_ms",
+					   "idle_poll_ms", "rescan_ms",	      "allow_users", "allow_groups"};
 	if (config_setting_type(grp) != CONFIG_TYPE_GROUP) {
 		writer_diag(d, grp, NULL, "expected a group { ... }");
 		return -EINVAL;
@@ -93,7 +69,7 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 			known = known || strcmp(name, keys[k]) == 0;
 		if (!known) {
 			writer_diag(d, s, NULL, "unknown key (known: dir, merge_window_us, poll_max_ms, sleep_after_ms, "
-					    "idle_poll_ms, rescan_ms)");
+					    "idle_poll_ms, rescan_ms, allow_users, allow_groups)");
 			return -EINVAL;
 		}
 	}
@@ -110,19 +86,22 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 		}
 		strcpy(c->dir, dir);
 	}
-	r = read_uint(grp, "merge_window_us", 0, CONFIG_MERGE_WINDOW_US_MAX, &c->merge_window_us, d);
+	r = allow_read(&c->allow, grp, d);
 	if (r < 0)
 		return r;
-	r = read_uint(grp, "poll_max_ms", CONFIG_POLL_MAX_MS_MIN, CONFIG_POLL_MAX_MS_MAX, &c->poll_max_ms, d);
+	r = writer_cfg_uint(grp, "merge_window_us", 0, CONFIG_MERGE_WINDOW_US_MAX, &c->merge_window_us, d);
 	if (r < 0)
 		return r;
-	r = read_uint(grp, "sleep_after_ms", 0, CONFIG_SLEEP_AFTER_MS_MAX, &c->sleep_after_ms, d);
+	r = writer_cfg_uint(grp, "poll_max_ms", CONFIG_POLL_MAX_MS_MIN, CONFIG_POLL_MAX_MS_MAX, &c->poll_max_ms, d);
 	if (r < 0)
 		return r;
-	r = read_uint(grp, "idle_poll_ms", 1, CONFIG_IDLE_POLL_MS_MAX, &c->idle_poll_ms, d);
+	r = writer_cfg_uint(grp, "sleep_after_ms", 0, CONFIG_SLEEP_AFTER_MS_MAX, &c->sleep_after_ms, d);
 	if (r < 0)
 		return r;
-	return read_uint(grp, "rescan_ms", CONFIG_RESCAN_MS_MIN, CONFIG_RESCAN_MS_MAX, &c->rescan_ms, d);
+	r = writer_cfg_uint(grp, "idle_poll_ms", 1, CONFIG_IDLE_POLL_MS_MAX, &c->idle_poll_ms, d);
+	if (r < 0)
+		return r;
+	return writer_cfg_uint(grp, "rescan_ms", CONFIG_RESCAN_MS_MIN, CONFIG_RESCAN_MS_MAX, &c->rescan_ms, d);
 }
 
 /*

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "allow.h"
 #include "router.h"
 #include "writer.h"
 
@@ -45,6 +46,7 @@ struct collector_config {
 	uint32_t sleep_after_ms;   /* default 500; 0: keep polling every poll_max_ms at most */
 	uint32_t idle_poll_ms;     /* default 200 */
 	uint32_t rescan_ms;        /* default 1000 */
+	struct collector_allow allow; /* owners whose segments are read, besides ours and root */
 	unsigned n_writers;
 	struct writer writers[CONFIG_MAX_WRITERS]; /* configured, not opened; output_open takes them */
 	struct router *router;     /* compiled routes; output_open takes it */

@@ -107,6 +107,13 @@ int discover_init(struct collector *c)
 		collector_warn("%s: cannot create segment directory: %s", c->dir, strerror(-rc));
 		return rc;
 	}
+	DIR *d = opendir(c->dir); /* one that cannot be read would collect nothing, silently */
+	if (!d) {
+		rc = -errno;
+		collector_warn("%s: cannot read segment directory: %s", c->dir, strerror(-rc));
+		return rc;
+	}
+	closedir(d);
 	c->watch_wd = -1;
 	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (c->inotify_fd < 0 || watch_dir(c) < 0) {
@@ -119,6 +126,31 @@ int discover_init(struct collector *c)
 	return 0;
 }
 
+/*
+ * Whether the pid s claims is its producer as far as we can tell: a process
+ * of the segment's owner (checked first, so that a hostile header gets no
+ * "process N ended" line for somebody else's process, whatever its start
+ * time), started when the segment says. Sets s->pid_foreign or s->rd.gone
+ * otherwise. Returns that.
+ */
+static bool pid_trusted(struct cseg *s)
+{
+	if (s->seg.owner != 0 && !allow_pid_of(s->pidfd, (pid_t)s->seg.pid, s->seg.owner)) {
+		collector_warn("%s: claims pid %u, which is not a process of its owner (uid %u): its end is not "
+			       "watched, and nothing is said of it",
+			       s->seg.path, s->seg.pid, s->seg.owner);
+		s->pid_foreign = true;
+		return false;
+	}
+	/* the pid may have been reused since the producer died */
+	uint64_t st = seg_proc_start_time((pid_t)s->seg.pid);
+	if (s->seg.start_time && st != s->seg.start_time) {
+		s->rd.gone = true;
+		return false;
+	}
+	return true;
+}
+
 static void watch_pid(struct collector *c, struct cseg *s)
 {
 	s->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s->seg.pid, 0);
@@ -128,10 +160,7 @@ static void watch_pid(struct collector *c, struct cseg *s)
 		s->pidfd = -1;
 		return;
 	}
-	/* the pid may have been reused since the producer died */
-	uint64_t st = seg_proc_start_time((pid_t)s->seg.pid);
-	if (s->seg.start_time && st != s->seg.start_time) {
-		s->rd.gone = true;
+	if (!pid_trusted(s)) {
 		close(s->pidfd);
 		s->pidfd = -1;
 		return;
@@ -166,16 +195,25 @@ static int attach(struct collector *c, const char *name, uint64_t ino, char *err
 {
 	char path[4096 + 256];
 	snprintf(path, sizeof path, "%s/%s", c->dir, name);
-	struct cseg *s = calloc(1, sizeof *s);
+	/* a look that fails keeps its cseg for the next: thousands of refused
+	 * files cost no allocation each */
+	struct cseg *s = c->spare_cseg ? c->spare_cseg : calloc(1, sizeof *s);
+	c->spare_cseg = NULL;
 	if (!s)
 		return -ENOMEM;
-	int rc = seg_open(&s->seg, path, true, err, errlen);
-	if (rc == 0 && reader_seg_init(&s->rd, &s->seg, &c->calib) < 0) {
+	int rc = seg_open_as(&s->seg, path, true, true, err, errlen);
+	if (rc == 0 && !allow_owner(&c->cfg->allow, (uid_t)s->seg.owner)) {
+		snprintf(err, errlen, "%.400s: owned by uid %u, who may not log here (collector.allow_users, "
+			 "collector.allow_groups)", path, s->seg.owner);
+		seg_close(&s->seg);
+		rc = -EPERM;
+	} else if (rc == 0 && reader_seg_init(&s->rd, &s->seg, &c->calib) < 0) {
 		seg_close(&s->seg);
 		rc = -ENOMEM;
 	}
 	if (rc < 0) {
-		free(s);
+		memset(s, 0, sizeof *s);
+		c->spare_cseg = s;
 		return rc;
 	}
 	s->id = ++c->next_id;
@@ -421,7 +459,7 @@ void discover_reap(struct collector *c)
 			detach(c, i, false);
 			continue;
 		}
-		if (!s->rd.gone && s->pidfd < 0 && kill((pid_t)s->seg.pid, 0) < 0 && errno == ESRCH)
+		if (!s->rd.gone && !s->pid_foreign && s->pidfd < 0 && kill((pid_t)s->seg.pid, 0) < 0 && errno == ESRCH)
 			s->rd.gone = true;
 		/* finished: producer gone or closed, drained, and its end written
 		 * out by the drain cycle (drain.c) */
@@ -438,6 +476,8 @@ void discover_detach_all(struct collector *c)
 	while (c->n_segs)
 		detach(c, c->n_segs - 1, false);
 	known_free(&c->known);
+	free(c->spare_cseg);
+	c->spare_cseg = NULL;
 }
 
 /* A producer may still write to s (the doorbell concerns only those). */

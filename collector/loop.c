@@ -268,7 +268,8 @@ static void drain_all(struct collector *c)
 static uint32_t quiet_sleep_us(struct collector *c, long long active_ms, uint32_t *idle_us)
 {
 	const struct collector_config *cfg = c->cfg;
-	if (ledger_sync_wanted(c)) /* a sync that failed: try again soon, whatever the quiet */
+	/* a sync that failed, or a writer with work held (a backlog, a spool to send): again soon, whatever the quiet */
+	if (ledger_sync_wanted(c) || output_busy(&c->out))
 		return cfg->poll_max_ms * 1000u;
 	if (!c->n_segs || (c->bells_set && !c->watch_lost && discover_bells_intact(c))) {
 		/* nothing to poll, or every ring's bell has been set (and
@@ -281,7 +282,7 @@ static uint32_t quiet_sleep_us(struct collector *c, long long active_ms, uint32_
 		return left > 0 ? (uint32_t)left * 1000u : 1000u;
 	}
 	bool quiet = collector_now_ms() - active_ms >= cfg->sleep_after_ms;
-	if (c->bells_usable && !c->watch_lost && quiet && !c->bq_head && !output_backlog(&c->out) &&
+	if (c->bells_usable && !c->watch_lost && quiet && !c->bq_head &&
 	    discover_set_bells(c, true)) {
 		/* idle long enough: the bells are set; after the barrier (an
 		 * interrupt on every CPU running a producer thread, so once

@@ -95,6 +95,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "shmlog-collector: %s\n", d.msg);
 		return 1;
 	}
+	if (dir && !*dir) { /* given, but empty: not the default directory in disguise */
+		fprintf(stderr, "shmlog-collector: --dir: empty directory name\n");
+		config_free(&cfg);
+		return 1;
+	}
 	if (!dir)
 		dir = getenv("SHMLOG_DIR");
 	if (!dir || !*dir)

@@ -207,7 +207,7 @@ static uint32_t write_round(struct output *o, struct io_uring *io, uint32_t want
 	for (uint32_t m = want; m; m &= m - 1) {
 		unsigned i = (unsigned)__builtin_ctz(m);
 		struct writer *w = &o->w[i];
-		if (w->done == w->taken)
+		if (w->done == w->taken && !writer_busy(w))
 			continue;
 		int rc = w->ops->prepare(w, &reqs[n]);
 		if (rc > 0)
@@ -251,6 +251,14 @@ bool output_reached(const struct output *o, const uint64_t *mark)
 		if (o->w[i].done < mark[i])
 			return false;
 	return true;
+}
+
+bool output_busy(const struct output *o)
+{
+	for (unsigned i = 0; i < o->n; i++)
+		if (writer_busy(&o->w[i]) || writer_pending(&o->w[i]))
+			return true;
+	return false;
 }
 
 uint64_t output_backlog(const struct output *o)

@@ -78,6 +78,9 @@ void output_marks(const struct output *o, uint64_t *mark);
 /* Whether every writer is done with the records up to mark (from output_marks). */
 bool output_reached(const struct output *o, const uint64_t *mark);
 
+/* Whether a writer has bytes waiting or other work (a spool to send): the loop then polls. */
+bool output_busy(const struct output *o);
+
 /* Bytes waiting in writers' backlogs. */
 uint64_t output_backlog(const struct output *o);
 

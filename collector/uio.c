@@ -8,7 +8,8 @@
  *
  *   res > 0            the request advances by res; if bytes remain (a short
  *                      write, e.g. to a pipe), the rest is queued again;
- *   -EINTR, -EAGAIN    the same bytes are queued again;
+ *   -EINTR, -EAGAIN    the same bytes are queued again (a socket request:
+ *                      -EAGAIN ends it, its socket buffer is full);
  *   res == 0           nothing was written although bytes remain: -EIO;
  *   other res < 0      the request ends with that error.
  *
@@ -25,6 +26,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 /* A bounded ring of request indices waiting for an SQE. */
 struct uio_queue {
@@ -51,8 +53,11 @@ static bool complete(struct uio_req *r, int res)
 {
 	if (res > 0) {
 		r->done += (size_t)res;
+		r->dgram_done += r->dgram != NULL;
 		return r->done < r->len;
 	}
+	if (res == -EAGAIN && r->sock)
+		return false; /* the socket's buffer is full: what was sent is done, the rest waits */
 	if (res == -EINTR || res == -EAGAIN)
 		return true;
 	r->err = res == 0 ? -EIO : res;
@@ -77,6 +82,7 @@ int uio_write_batch(struct io_uring *ring, struct uio_req *reqs, unsigned n)
 
 	for (unsigned i = 0; i < n; i++) {
 		reqs[i].done = 0;
+		reqs[i].dgram_done = 0;
 		reqs[i].err = 0;
 	}
 	q.idx = malloc(q.cap * sizeof *q.idx);
@@ -99,7 +105,12 @@ int uio_write_batch(struct io_uring *ring, struct uio_req *reqs, unsigned n)
 			size_t left = r->len - r->done;
 			/* A single write returns at most INT_MAX bytes anyway; the rest is a short write. */
 			unsigned chunk = left > 0x7ffff000u ? 0x7ffff000u : (unsigned)left;
-			io_uring_prep_write(sqe, r->fd, r->buf + r->done, chunk, (uint64_t)-1);
+			if (r->dgram)
+				chunk = r->dgram[r->dgram_done];
+			if (r->sock)
+				io_uring_prep_send(sqe, r->fd, r->buf + r->done, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
+			else
+				io_uring_prep_write(sqe, r->fd, r->buf + r->done, chunk, (uint64_t)-1);
 			io_uring_sqe_set_data64(sqe, i);
 			unsubmitted++;
 		}

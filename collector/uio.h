@@ -10,12 +10,18 @@
 #define SHMLOG_UIO_H
 
 #include <liburing.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct uio_req {
 	int fd;           /* where to write */
 	const char *buf;  /* what */
 	size_t len;
+	bool sock;              /* a non-blocking socket (see above) */
+	const uint32_t *dgram;  /* sock: the lengths of the datagrams buf holds (summing to len); NULL: a stream */
+	uint32_t n_dgram;
+	uint32_t dgram_done;    /* out: datagrams sent */
 	size_t done;      /* out: bytes written */
 	int err;          /* out: 0, or -errno of the failure that stopped it */
 };

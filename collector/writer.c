@@ -25,6 +25,7 @@
 static const struct writer_ops *const writer_types[] = {
 	&writer_console_ops,
 	&writer_file_ops,
+	&writer_syslog_ops,
 };
 #define WRITER_TYPE_COUNT (sizeof writer_types / sizeof writer_types[0])
 
@@ -125,6 +126,54 @@ int writer_cfg_string(const config_setting_t *grp, const char *key, const char *
 	}
 	*out = config_setting_get_string(s);
 	return 1;
+}
+
+/*
+ * Read the integer member key of grp, if present, into *out after checking
+ * it lies in [min, max]. Returns 0 (also when absent) or -EINVAL with d filled.
+ */
+int writer_cfg_uint(const config_setting_t *grp, const char *key, long long min, long long max, uint32_t *out,
+		    struct diag *d)
+{
+	uint64_t v = *out;
+	int r = writer_cfg_u64(grp, key, min, max, &v, d);
+	*out = (uint32_t)v;
+	return r;
+}
+
+/* writer_cfg_uint for 64-bit values. Returns 0 (also when absent) or -EINVAL with d filled. */
+int writer_cfg_u64(const config_setting_t *grp, const char *key, long long min, long long max, uint64_t *out,
+		   struct diag *d)
+{
+	config_setting_t *s = config_setting_get_member(grp, key);
+	if (!s)
+		return 0;
+	int type = config_setting_type(s);
+	if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+		writer_diag(d, s, NULL, "expected an integer");
+		return -EINVAL;
+	}
+	long long v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		writer_diag(d, s, NULL, "%lld is out of range (%lld to %lld)", v, min, max);
+		return -EINVAL;
+	}
+	*out = (uint64_t)v;
+	return 0;
+}
+
+/* Read the boolean member key of grp, if present, into *out. Returns 0 (also when absent) or -EINVAL with d filled. */
+int writer_cfg_bool(const config_setting_t *grp, const char *key, bool *out, struct diag *d)
+{
+	config_setting_t *s = config_setting_get_member(grp, key);
+	if (!s)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		writer_diag(d, s, NULL, "expected true or false");
+		return -EINVAL;
+	}
+	*out = config_setting_get_bool(s);
+	return 0;
 }
 
 static bool key_in(const char *const *keys, const char *key)

@@ -69,6 +69,8 @@ struct writer_ops {
 	int (*sync)(struct writer *w);
 	/* Bytes held and not written yet (its backlog, bounded by backlog_bytes). NULL: w->out's. */
 	uint64_t (*pending)(const struct writer *w);
+	/* Work besides records not yet done (a spool to send): prepare() is called anyway. NULL: none. */
+	bool (*busy)(const struct writer *w);
 	/* SIGHUP: reopen files by name (log rotation). 0 or -errno. NULL: nothing to do. */
 	int (*reopen)(struct writer *w);
 	void (*close)(struct writer *w);
@@ -135,6 +137,12 @@ static inline uint64_t writer_pending(const struct writer *w)
 	return w->ops->pending ? w->ops->pending(w) : w->out.buf.len;
 }
 
+/* Whether w has work besides records not done (its type's busy). */
+static inline bool writer_busy(const struct writer *w)
+{
+	return w->ops->busy && w->ops->busy(w);
+}
+
 void writer_close(struct writer *w);
 
 /* ---- helpers for the writer type files and config.c ---- */
@@ -142,6 +150,7 @@ void writer_close(struct writer *w);
 /* The types, so writer.c's table can name them. */
 extern const struct writer_ops writer_console_ops;
 extern const struct writer_ops writer_file_ops;
+extern const struct writer_ops writer_syslog_ops;
 
 /* Fill d->msg with "FILE:LINE: KEY: problem" for setting s (or its member key). */
 void writer_diag(struct diag *d, const config_setting_t *s, const char *key, const char *fmt, ...)
@@ -149,6 +158,17 @@ void writer_diag(struct diag *d, const config_setting_t *s, const char *key, con
 
 /* Read string member key of grp into *out. Returns 1 if present, 0 if absent, -EINVAL (d filled) if not a string. */
 int writer_cfg_string(const config_setting_t *grp, const char *key, const char **out, struct diag *d);
+
+/* Read integer member key of grp into *out if present, checked to lie in [min, max]. Returns 0 or -EINVAL (d filled). */
+int writer_cfg_uint(const config_setting_t *grp, const char *key, long long min, long long max, uint32_t *out,
+		    struct diag *d);
+
+/* writer_cfg_uint for 64-bit values. */
+int writer_cfg_u64(const config_setting_t *grp, const char *key, long long min, long long max, uint64_t *out,
+		   struct diag *d);
+
+/* Read boolean member key of grp into *out if present. Returns 0 or -EINVAL (d filled). */
+int writer_cfg_bool(const config_setting_t *grp, const char *key, bool *out, struct diag *d);
 
 /* The known type names, comma separated, into out. Returns out. */
 char *writer_types_list(char *out, size_t size);

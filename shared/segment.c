@@ -103,6 +103,11 @@ static bool range_ok(uint64_t off, uint64_t len, uint64_t size)
 
 int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t errlen)
 {
+	return seg_open_as(s, path, writable, false, err, errlen);
+}
+
+int seg_open_as(struct seg *s, const char *path, bool writable, bool any_owner, char *err, size_t errlen)
+{
 	memset(s, 0, sizeof *s);
 	s->fd = -1;
 	if (strlen(path) >= sizeof s->path)
@@ -121,7 +126,7 @@ int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t e
 	int rc = 0;
 	if (!S_ISREG(st.st_mode))
 		rc = fail(err, errlen, -EPROTO, path, "not a regular file");
-	else if (st.st_uid != geteuid() && st.st_uid != 0 && geteuid() != 0)
+	else if (!any_owner && st.st_uid != geteuid() && st.st_uid != 0 && geteuid() != 0)
 		rc = fail(err, errlen, -EPERM, path, "owned by uid %u, not by this user (%u) or root",
 			  (unsigned)st.st_uid, (unsigned)geteuid());
 	else if ((uint64_t)st.st_size < SHMLOG_SEG_HEADER_BYTES)
@@ -138,6 +143,8 @@ int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t e
 		return fail(err, errlen, -e, path, "cannot map: %s", strerror(e));
 	}
 	s->fd = fd;
+	s->owner = (uint32_t)st.st_uid;
+	s->group = (uint32_t)st.st_gid;
 	s->base = m;
 	s->size = (uint64_t)st.st_size;
 	seg_guard_add(s); /* before the first read: the file may already be shorter */

@@ -61,6 +61,7 @@ struct seg {
 	struct shmlog_seg_header *hdr;
 	/* validated copies of the header */
 	uint32_t pid, uid;
+	uint32_t owner, group; /* of the file, as opened */
 	uint64_t start_time;
 	char name[SHMLOG_NAME_BYTES];
 	size_t name_len;
@@ -91,6 +92,13 @@ int seg_guard_install(void);
  * -EAGAIN (not initialised yet), or the -errno of open/fstat/mmap.
  */
 int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t errlen);
+
+/*
+ * seg_open, but with any_owner the file may belong to anyone: the caller
+ * applies its own policy to s->owner (the collector's allow_users). Returns
+ * as seg_open does.
+ */
+int seg_open_as(struct seg *s, const char *path, bool writable, bool any_owner, char *err, size_t errlen);
 
 /* Unmap and free. */
 void seg_close(struct seg *s);

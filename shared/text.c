@@ -167,7 +167,6 @@ static_assert((int)TEXT_FIELD_I64 == (int)SHMLOG_FIELD_I64 && (int)TEXT_FIELD_U6
 		      (int)TEXT_FIELD_STR == (int)SHMLOG_FIELD_STRING && TEXT_MAX_FIELDS == SHMLOG_MAX_FIELDS,
 	      "text field types are the segment's field kinds");
 
-#define FIELD_NUM_MAX 32 /* longest integer, double or bool form */
 #define TRUNC_MARK FMT_TRUNCATED_MARK
 #define TRUNC_MARK_LEN (sizeof TRUNC_MARK - 1)
 
@@ -176,7 +175,7 @@ static size_t put_shortest_double(char *buf, double d)
 {
 	int n = 0;
 	for (int prec = 15; prec <= 17; prec++) {
-		n = snprintf(buf, FIELD_NUM_MAX, "%.*g", prec, d);
+		n = snprintf(buf, TEXT_FIELD_NUM_MAX, "%.*g", prec, d);
 		if (strtod(buf, NULL) == d)
 			break;
 	}
@@ -206,6 +205,12 @@ static char *put_field_scalar(char *p, const struct text_field *f, bool json)
 	if (json)
 		*p++ = '"';
 	return p;
+}
+
+/* A number or bool field in its text form (text.h). Returns the end. */
+char *text_put_scalar(char *p, const struct text_field *f)
+{
+	return put_field_scalar(p, f, false);
 }
 
 /*
@@ -246,7 +251,7 @@ static size_t fields_worst(const struct text_record *r, size_t esc)
 	size_t w = 16; /* ,"fields":{} */
 	for (uint32_t i = 0; i < r->n_fields; i++) {
 		const struct text_field *f = &r->fields[i];
-		w += 4 + esc * f->key_len + FIELD_NUM_MAX;
+		w += 4 + esc * f->key_len + TEXT_FIELD_NUM_MAX;
 		if (f->type == TEXT_FIELD_STR)
 			w += 2 + esc * f->v.s.len + TRUNC_MARK_LEN;
 	}

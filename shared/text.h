@@ -131,6 +131,12 @@ void text_format_ts(char out[TEXT_TS_BYTES], uint64_t ts_ns);
 /* The raw message of r, rendered on first use when it is lazy; its length in *len. Never NULL. */
 const char *text_record_msg(const struct text_record *r, size_t *len);
 
+/* Longest text form of a number or bool field (text_put_scalar). */
+#define TEXT_FIELD_NUM_MAX 32
+
+/* A non-string field f (integer, double, bool) as text writes it; room: TEXT_FIELD_NUM_MAX. Returns the end. */
+char *text_put_scalar(char *p, const struct text_field *f);
+
 /* Append r to out as one line (LF-terminated) in format f. */
 void text_append(struct sbuf *out, const struct text_record *r, enum text_format f, bool color);
 

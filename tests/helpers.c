@@ -225,6 +225,29 @@ bool th_usage(pid_t pid, struct th_usage *u)
 	return ok;
 }
 
+uint64_t th_utc_ns(int y, int mon, int d, int h, int mi, int s, uint32_t ns)
+{
+	struct tm tm = {.tm_year = y - 1900, .tm_mon = mon - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s};
+	return (uint64_t)timegm(&tm) * 1000000000u + ns;
+}
+
+struct text_record th_sample_record(const char *msg)
+{
+	return (struct text_record){
+		.ts_ns = th_utc_ns(2026, 11, 24, 1, 59, 46, 123456789),
+		.level = TEXT_LEVEL_INFO,
+		.name = "demo",
+		.name_len = 4,
+		.pid = 1234,
+		.tid = 1240,
+		.msg = msg,
+		.msg_len = strlen(msg),
+		.file = "demo.c",
+		.file_len = 6,
+		.line = 42,
+	};
+}
+
 /* The source directory, from the build directory's meson-info. */
 char *th_source_dir(void)
 {

@@ -7,7 +7,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "shared/text.h"
 
 /* Create a fresh directory under /tmp (or /dev/shm when shm is true); returns a malloc'd path. */
 char *th_mkdtemp(bool shm);
@@ -26,6 +29,12 @@ char *th_source_dir(void);
 
 /* Read a whole file (NUL-terminated, malloc'd); NULL if it cannot be read. *len may be NULL. */
 char *th_read_file(const char *path, size_t *len);
+
+/* Nanoseconds since the epoch of a UTC date and time. */
+uint64_t th_utc_ns(int y, int mon, int d, int h, int mi, int s, uint32_t ns);
+
+/* A record from "demo" (pid 1234, tid 1240, INFO, demo.c:42) at 2026-11-24T01:59:46.123456789Z. */
+struct text_record th_sample_record(const char *msg);
 
 /* Monotonic milliseconds. */
 long long th_now_ms(void);

@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,8 +20,28 @@
  */
 void run_honest_and_check_in(const char *out, long lines)
 {
+	run_honest_as_and_check_in(0, out, lines);
+}
+
+/* Run the honest producer as uid (through setpriv unless 0) and wait. Returns its wait status. */
+static int run_honest_as(uid_t uid)
+{
 	char *args[] = {"-n", "honest", "-t", "2", "-r", "2000", "-C", NULL};
-	cr_assert_eq(run_producer("/dev/null", args, NULL), 0);
+	if (uid == 0)
+		return run_producer("/dev/null", args, NULL);
+	char *bin = th_build_path("tests/producer_prog"), ru[32], rg[32];
+	snprintf(ru, sizeof ru, "--reuid=%u", (unsigned)uid);
+	snprintf(rg, sizeof rg, "--regid=%u", (unsigned)uid);
+	char *argv[] = {"/usr/bin/setpriv", ru, rg, "--clear-groups", bin, "-d", dir, "-n", "honest", "-t", "2",
+			"-r", "2000", "-C", NULL};
+	int st = th_waitpid_timeout(th_spawn(argv, "/dev/null", NULL, NULL), 120000);
+	free(bin);
+	return st;
+}
+
+void run_honest_as_and_check_in(uid_t uid, const char *out, long lines)
+{
+	cr_assert_eq(run_honest_as(uid), 0);
 	struct file_wait w = {out, lines};
 	if (lines)
 		cr_assert(th_wait_until(file_has_lines, &w, 20000), "every record is written");

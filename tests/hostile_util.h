@@ -21,6 +21,8 @@
  * wait instead until every segment is drained and removed.
  */
 void run_honest_and_check_in(const char *out, long lines);
+/* run_honest_and_check_in with the producer run as uid (0: as we are). */
+void run_honest_as_and_check_in(uid_t uid, const char *out, long lines);
 /* run_honest_and_check_in(out, 0). */
 void run_honest_and_check(const char *out);
 /* Assert c's memory bound and that it holds at most max_fds descriptors, then that SIGTERM ends it in time with status 0. */

@@ -4,7 +4,7 @@
  *   producer_prog -d DIR [-n NAME] [-t THREADS] [-r RECORDS] [-p drop|block]
  *                 [-R RING_BYTES] [-m MAX_THREADS] [-f FLUSH_MS] [-C] [-k] [-T BLOCK_TIMEOUT_MS]
  *                 [-H] [-S] [-A] [-y SYNC_MS] [-L] [-F CHILD_RECORDS] [-W FILE] [-G GATE] [-w WAVES] [-V]
- *                 [-P PAUSE_US]
+ *                 [-P PAUSE_US] [-s RATE]
  *
  * Each thread t logs RECORDS records "rec t=T i=I s=S d=D x=X" (see
  * EXPECT_FMT) at INFO, plus one DEBUG record (below the default threshold).
@@ -23,6 +23,7 @@
  * while the waves run (the INFO records are logged either way). -P paces
  * the threads: each pauses PAUSE_US microseconds after every 100 records, so
  * that logging lasts while a test does something beside it.
+ * -s RATE paces each thread at RATE records per second (a steady stream).
  */
 #include <getopt.h>
 #include <stdatomic.h>
@@ -46,6 +47,17 @@ static long records = 10;
 static long wave;
 static long pause_us;
 static atomic_bool waves_done;
+static long rate; /* records per second per thread, 0: as fast as it can */
+
+/* With -s: wait until record k of this thread is due (start + k / rate). */
+static void pace(const struct timespec *start, long k)
+{
+	if (!rate)
+		return;
+	long long ns = (long long)start->tv_nsec + k * (1000000000LL / rate);
+	struct timespec due = {start->tv_sec + (time_t)(ns / 1000000000LL), (long)(ns % 1000000000LL)};
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+}
 
 static void *level_switcher(void *arg)
 {
@@ -58,7 +70,10 @@ static void *level_switcher(void *arg)
 static void *worker(void *arg)
 {
 	int t = (int)(long)arg;
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (long i = wave * records; i < (wave + 1) * records; i++) {
+		pace(&start, i - wave * records);
 		SHMLOG_INFO(lg, EXPECT_FMT, EXPECT_ARGS(t, i));
 		if (pause_us && i % 100 == 99)
 			nanosleep(&(struct timespec){pause_us / 1000000, pause_us % 1000000 * 1000}, NULL);
@@ -85,7 +100,7 @@ int main(int argc, char **argv)
 	long child_records = -1, waves = 1;
 	int switch_levels = 0;
 	const char *wait_file = NULL, *gate_file = NULL;
-	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:G:w:VP:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:G:w:VP:s:")) != -1) {
 		switch (opt) {
 		case 'd': o.dir = optarg; break;
 		case 'n': o.name = optarg; break;
@@ -109,6 +124,7 @@ int main(int argc, char **argv)
 		case 'w': waves = atol(optarg); break;
 		case 'V': switch_levels = 1; break;
 		case 'P': pause_us = atol(optarg); break;
+		case 's': rate = atol(optarg); break;
 		default: return 2;
 		}
 	}

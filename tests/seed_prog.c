@@ -6,6 +6,9 @@
  *
  *   seed_prog DIR            the seed's records
  *   seed_prog DIR fields     records with fields
+ *   seed_prog DIR syslog     the syslog tests' records: one per level, with fields
+ *                            whose values hold '"', '\', ']', spaces and UTF-8,
+ *                            and one 10,000-byte message
  */
 #include <shmlog.h>
 #include <stdbool.h>
@@ -23,10 +26,26 @@ static void log_fields(struct shmlog *lg)
 	SHMLOG_INFO(lg, "no fields");
 }
 
+static void log_syslog(struct shmlog *lg)
+{
+	SHMLOG_TRACE_KV(lg, ("q", "say \"hi\"", "n", -5), "trace %d", 1);
+	bool yes = true;
+	SHMLOG_DEBUG_KV(lg, ("path", "C:\\dir\\", "ok", yes), "debug %s", "two");
+	SHMLOG_INFO_KV(lg, ("arr", "a[1]=b]", "sp", "two words"), "info three");
+	SHMLOG_WARN_KV(lg, ("utf", "caf\xc3\xa9 \xe2\x9c\x93", "u", 42u), "warn caf\xc3\xa9");
+	SHMLOG_ERROR(lg, "error five");
+	SHMLOG_CRITICAL_KV(lg, ("px", 1.5), "critical six");
+	char e[1001]; /* 500 two-byte characters */
+	for (int i = 0; i < 1000; i += 2)
+		memcpy(e + i, "\xc3\xa9", 2);
+	e[1000] = '\0';
+	SHMLOG_INFO(lg, "%s%s%s%s%s%s%s%s%s%s", e, e, e, e, e, e, e, e, e, e);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "fields") != 0)) {
-		fprintf(stderr, "usage: seed_prog DIR [fields]\n");
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "fields") != 0 && strcmp(argv[2], "syslog") != 0)) {
+		fprintf(stderr, "usage: seed_prog DIR [fields | syslog]\n");
 		return 2;
 	}
 	struct shmlog *lg;
@@ -36,7 +55,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "seed_prog: shmlog_open: %d\n", rc);
 		return 1;
 	}
-	if (argc == 3) {
+	if (argc == 3 && argv[2][0] == 's') {
+		log_syslog(lg);
+	} else if (argc == 3) {
 		log_fields(lg);
 	} else {
 		SHMLOG_ERROR(lg, "Database error");

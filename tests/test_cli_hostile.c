@@ -133,3 +133,23 @@ Test(cli_hostile, stat_and_errors_escape_logger_and_file_names)
 	free(fifo);
 	free(seg);
 }
+
+Test(cli_hostile, read_exits_non_zero_after_records_of_unknown_call_sites)
+{
+	struct prod p = start_producer(1, 6, END_EXIT, 64 * 1024);
+	char *seg = segment_of(p.pid);
+	struct mapped m = map_rw(seg);
+	uint32_t ring = used_ring(&m);
+	uint32_t bad_site = 7777; /* no such call site */
+	memcpy(ring_data(&m, ring) + record_pos(&m, ring, 2) + 4, &bad_site, 4);
+	unmap(&m);
+	struct result r = run_tool("read", seg);
+	cr_assert_eq(r.status, 1, "status %d", r.status);
+	take_end_notices(r.out);
+	cr_assert_eq(count_lines(r.out), 6, "every record is still printed: %s", r.out);
+	cr_assert(strstr(r.out, "unknown call-site id 7777"), "%s", r.out);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "1 records could not be read as logged"), "%s", r.err);
+	result_free(&r);
+	free(seg);
+}

@@ -249,7 +249,7 @@ Test(config, rejects_unknown_collector_key)
 {
 	expect_error("collector: {\n  dir = \"/tmp\";\n  poll_ms = 3;\n};\n", -EINVAL,
 		     "3: collector.poll_ms: unknown key (known: dir, merge_window_us, poll_max_ms, sleep_after_ms, "
-		     "idle_poll_ms, rescan_ms)");
+		     "idle_poll_ms, rescan_ms, allow_users, allow_groups)");
 }
 
 Test(config, rejects_collector_that_is_not_a_group)
@@ -294,9 +294,9 @@ Test(config, rejects_unknown_writer_type_with_file_and_line)
 {
 	expect_error("writers = (\n"
 		     "  { type = \"console\"; },\n"
-		     "  { type = \"syslog\"; }\n"
+		     "  { type = \"carrier-pigeon\"; }\n"
 		     ");\n",
-		     -EINVAL, "3: writers.[1].type: unknown writer type \"syslog\" (known: console, file)");
+		     -EINVAL, "3: writers.[1].type: unknown writer type \"carrier-pigeon\" (known: console, file, syslog)");
 }
 
 Test(config, rejects_writer_without_type)
@@ -396,7 +396,7 @@ Test(config, rejects_unknown_type_after_valid_writers)
 		 ");\n",
 		 tmpdir, tmpdir);
 	int before = count_fds();
-	expect_error(text, -EINVAL, "4: writers.[2].type: unknown writer type \"bogus\" (known: console, file)");
+	expect_error(text, -EINVAL, "4: writers.[2].type: unknown writer type \"bogus\" (known: console, file, syslog)");
 	cr_assert_eq(count_fds(), before);
 }
 
@@ -476,4 +476,101 @@ Test(config, reads_a_regular_file_it_includes)
 	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
 	cr_assert_eq(c.poll_max_ms, 7u);
 	config_free(&c);
+}
+
+/* ---- the syslog writer's keys ---- */
+
+static void expect_syslog_error(const char *keys, const char *rest)
+{
+	char text[1024];
+	snprintf(text, sizeof text, "writers = (\n  { type = \"syslog\";\n    %s }\n);\n", keys);
+	expect_error(text, -EINVAL, rest);
+}
+
+Test(config, syslog_needs_a_host)
+{
+	expect_syslog_error("transport = \"tcp\";", "2: writers.[0].host: missing required key");
+}
+
+Test(config, syslog_rejects_bad_values_with_file_line_and_key)
+{
+	expect_syslog_error("host = \"h\"; transport = \"sctp\";",
+			    "3: writers.[0].transport: must be \"udp\" or \"tcp\", not \"sctp\"");
+	expect_syslog_error("host = \"h\"; port = 70000;", "3: writers.[0].port: 70000 is out of range (1 to 65535)");
+	expect_syslog_error("host = \"h\"; facility = \"local9\";",
+			    "3: writers.[0].facility: unknown facility \"local9\" (known: kern, user, mail, daemon, "
+			    "auth, syslog, lpr, news, uucp, cron, authpriv, ftp, ntp, audit, alert, clock, local0 .. "
+			    "local7)");
+	expect_syslog_error("host = \"h\"; hostname = \"my host\";",
+			    "3: writers.[0].hostname: must be 1 to 255 printable ASCII characters without spaces");
+	expect_syslog_error("host = \"h\"; sd_id = \"a=b\";",
+			    "3: writers.[0].sd_id: must be 1 to 32 printable ASCII characters without spaces or =]\"");
+	expect_syslog_error("host = \"h\"; max_message_bytes = 100;",
+			    "3: writers.[0].max_message_bytes: 100 is out of range (480 to 65507)");
+	expect_syslog_error("host = \"h\"; framing = \"lf\";",
+			    "3: writers.[0].framing: only for transport \"tcp\" (a datagram is its own frame)");
+	expect_syslog_error("host = \"h\"; transport = \"tcp\"; framing = \"nul\";",
+			    "3: writers.[0].framing: must be \"octet-counting\" or \"lf\", not \"nul\"");
+	expect_syslog_error("host = \"h\"; bom = 1;", "3: writers.[0].bom: expected true or false");
+	expect_syslog_error("host = \"h\"; reconnect_min_ms = 500; reconnect_max_ms = 100;",
+			    "2: writers.[0].reconnect_max_ms: must not be below reconnect_min_ms (500)");
+	expect_syslog_error("host = \"h\"; colour = \"red\";", "3: writers.[0].colour: unknown key for a syslog writer");
+}
+
+Test(config, syslog_refuses_what_is_not_built_yet)
+{
+	expect_syslog_error("host = \"h\"; transport = \"relp\";",
+			    "3: writers.[0].transport: \"relp\" is not built yet (known: \"udp\", \"tcp\")");
+	expect_syslog_error("host = \"h\"; tls = { ca_file = \"/x\"; };",
+			    "3: writers.[0].tls: not built yet in this version (docs/syslog.md)");
+}
+
+Test(config, syslog_spool_is_for_tcp)
+{
+	expect_syslog_error("host = \"h\"; spool_dir = \"/tmp\";",
+			    "3: writers.[0].spool_dir: only for transport \"tcp\" (UDP does not know what arrived)");
+	expect_syslog_error("host = \"h\"; transport = \"tcp\"; spool_dir = \"\";",
+			    "3: writers.[0].spool_dir: must be 1 to 2047 bytes long");
+	expect_syslog_error("host = \"h\"; transport = \"tcp\"; spool_dir = \"/tmp\"; spool_max_bytes = 10;",
+			    "3: writers.[0].spool_max_bytes: 10 is out of range (65536 to 4398046511104)");
+}
+
+Test(config, syslog_accepts_the_issue_keys)
+{
+	write_config("writers = ( { name = \"central\"; type = \"syslog\"; transport = \"tcp\"; host = \"127.0.0.1\";\n"
+		     "  port = 6514; facility = \"local0\"; hostname = \"web-1\"; app_name = \"shop\"; msgid = \"ORD\";\n"
+		     "  sd_id = \"shop@12345\"; max_message_bytes = 4096; framing = \"lf\"; bom = true;\n"
+		     "  reconnect_min_ms = 50; reconnect_max_ms = 5000; } );\n");
+	struct collector_config c;
+	struct diag d;
+	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
+	cr_assert_eq(c.n_writers, 1);
+	cr_assert_str_eq(c.writers[0].ops->type, "syslog");
+	config_free(&c);
+}
+
+Test(config, reads_allow_users_and_allow_groups_by_name)
+{
+	write_config("collector: { allow_users = [\"nobody\", \"root\"]; allow_groups = \"nogroup\"; };\n");
+	struct collector_config c;
+	struct diag d;
+	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
+	cr_assert_eq(c.allow.n_uids, 2);
+	cr_assert_eq(c.allow.uids[0], 65534u);
+	cr_assert_eq(c.allow.uids[1], 0u);
+	cr_assert_eq(c.allow.n_gids, 1);
+	cr_assert(!c.allow.all_users);
+	config_free(&c);
+	write_config("collector: { allow_users = \"*\"; };\n");
+	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
+	cr_assert(c.allow.all_users);
+	config_free(&c);
+}
+
+Test(config, rejects_an_unknown_user_or_group_with_file_and_line)
+{
+	expect_error("collector: {\n  allow_users = [\"nobody\",\n    \"no-such-user-x\"];\n};\n", -EINVAL,
+		     "3: collector.allow_users.[1]: no such user \"no-such-user-x\"");
+	expect_error("collector: {\n  allow_groups = 7;\n};\n", -EINVAL,
+		     "2: collector.allow_groups: expected a list of group names, or \"*\"");
 }

@@ -8,10 +8,13 @@
  * descriptors stay bounded.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "e2e_util.h"
@@ -207,4 +210,41 @@ Test(discover, a_file_name_holding_a_newline_cannot_forge_a_line_on_stderr)
 	char *err = wpath("err.log");
 	cr_assert_eq(count_in_file(err, "\nshmlog-collector: FORGED"), 0, "no line of stderr starts with the forgery");
 	free(err);
+}
+
+/* Run the collector with argv (its own --dir given there), wait; returns its status, stderr in *err. */
+static int collector_status(char *const argv[], char **err)
+{
+	char *errp = wpath("start.err");
+	int st = th_waitpid_timeout(th_spawn(argv, "/dev/null", errp, NULL), 10000);
+	*err = th_read_file(errp, NULL);
+	free(errp);
+	cr_assert(st != -1, "it ends");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+Test(discover, an_empty_dir_argument_is_an_error_not_the_default_directory)
+{
+	char *bin = th_build_path("shmlog-collector"), *err;
+	char *argv[] = {bin, "--dir", "", "--once", NULL};
+	cr_assert_eq(collector_status(argv, &err), 1);
+	cr_assert_str_eq(err, "shmlog-collector: --dir: empty directory name\n");
+	free(err);
+	free(bin);
+}
+
+Test(discover, an_unreadable_dir_is_an_error_with_its_reason)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to run the collector as another user");
+	cr_assert_eq(chmod(dir, 0700), 0);
+	char *bin = th_build_path("shmlog-collector"), *err;
+	char *argv[] = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", bin, "--dir", dir,
+			"--once", NULL};
+	cr_assert_eq(collector_status(argv, &err), 1);
+	char want[700];
+	snprintf(want, sizeof want, "shmlog-collector: %s: cannot read segment directory: %s\n", dir, strerror(EACCES));
+	cr_assert_str_eq(err, want);
+	free(err);
+	free(bin);
 }

@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include "shared/text.h"
+#include "helpers.h"
+
 
 static void reference_ts(char *out, size_t size, uint64_t ts_ns)
 {
@@ -33,29 +35,6 @@ static void check_ts(uint64_t ts_ns)
 	cr_assert_eq(strlen(got), TEXT_TS_BYTES - 1);
 }
 
-static uint64_t utc_ns(int y, int mon, int d, int h, int mi, int s, uint32_t ns)
-{
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mon - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi, .tm_sec = s};
-	return (uint64_t)timegm(&tm) * 1000000000u + ns;
-}
-
-static struct text_record sample(const char *msg)
-{
-	return (struct text_record){
-		.ts_ns = utc_ns(2026, 11, 24, 1, 59, 46, 123456789),
-		.level = TEXT_LEVEL_INFO,
-		.name = "demo",
-		.name_len = 4,
-		.pid = 1234,
-		.tid = 1240,
-		.msg = msg,
-		.msg_len = strlen(msg),
-		.file = "demo.c",
-		.file_len = 6,
-		.line = 42,
-	};
-}
-
 /* Render r and return a NUL-terminated malloc'd copy. */
 static char *render(const struct text_record *r, enum text_format f, bool color)
 {
@@ -71,7 +50,7 @@ static char *render(const struct text_record *r, enum text_format f, bool color)
 Test(text, formats_timestamp_like_the_example)
 {
 	char out[TEXT_TS_BYTES];
-	text_format_ts(out, utc_ns(2026, 11, 24, 1, 59, 46, 123456789));
+	text_format_ts(out, th_utc_ns(2026, 11, 24, 1, 59, 46, 123456789));
 	cr_assert_str_eq(out, "2026-11-24T01:59:46.123456789Z");
 }
 
@@ -96,11 +75,11 @@ Test(text, formats_leap_days_and_century_years)
 		{2400, 2, 29}, {2400, 12, 31}, {2554, 7, 21},
 	};
 	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
-		check_ts(utc_ns(dates[i][0], dates[i][1], dates[i][2], 0, 0, 0, 0));
-		check_ts(utc_ns(dates[i][0], dates[i][1], dates[i][2], 23, 59, 59, 999999999));
+		check_ts(th_utc_ns(dates[i][0], dates[i][1], dates[i][2], 0, 0, 0, 0));
+		check_ts(th_utc_ns(dates[i][0], dates[i][1], dates[i][2], 23, 59, 59, 999999999));
 	}
 	char out[TEXT_TS_BYTES];
-	text_format_ts(out, utc_ns(2100, 3, 1, 0, 0, 0, 5));
+	text_format_ts(out, th_utc_ns(2100, 3, 1, 0, 0, 0, 5));
 	cr_assert_str_eq(out, "2100-03-01T00:00:00.000000005Z");
 }
 
@@ -112,7 +91,7 @@ Test(text, formats_timestamps_like_gmtime_over_the_whole_range)
 		x = x * 6364136223846793005u + 1442695040888963407u;
 		check_ts(x);
 	}
-	uint64_t start = utc_ns(1996, 1, 1, 0, 0, 0, 0);
+	uint64_t start = th_utc_ns(1996, 1, 1, 0, 0, 0, 0);
 	for (uint64_t day = 0; day < 8 * 366; day++)
 		check_ts(start + day * 86400u * 1000000000u + day * 7919u);
 	check_ts(UINT64_MAX);
@@ -120,7 +99,7 @@ Test(text, formats_timestamps_like_gmtime_over_the_whole_range)
 
 Test(text, formats_text_line_exactly)
 {
-	struct text_record r = sample("hello world");
+	struct text_record r = th_sample_record("hello world");
 	char *s = render(&r, TEXT_FORMAT_TEXT, false);
 	cr_assert_str_eq(s, "2026-11-24T01:59:46.123456789Z INFO demo[1234/1240]: hello world\n");
 	free(s);
@@ -144,7 +123,7 @@ Test(text, wraps_level_name_in_colour)
 		{TEXT_LEVEL_ERROR, "\x1b[31mERROR\x1b[0m"},   {TEXT_LEVEL_CRITICAL, "\x1b[1;31mCRITICAL\x1b[0m"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct text_record r = sample("m");
+		struct text_record r = th_sample_record("m");
 		r.level = cases[i].level;
 		char *s = render(&r, TEXT_FORMAT_TEXT, true);
 		char want[256];
@@ -158,7 +137,7 @@ Test(text, escapes_every_control_byte_and_backslash)
 {
 	for (int c = 0; c < 256; c++) {
 		char msg[3] = {'a', (char)c, 'b'};
-		struct text_record r = sample("");
+		struct text_record r = th_sample_record("");
 		r.msg = msg;
 		r.msg_len = 3;
 		struct sbuf b = {0};
@@ -189,7 +168,7 @@ Test(text, escapes_every_control_byte_and_backslash)
 Test(text, message_cannot_forge_a_line)
 {
 	const char *forged = "ok\n2026-11-24T01:59:46.000000000Z CRITICAL root[1/1]: pwned\r\x1b[2K\\n";
-	struct text_record r = sample(forged);
+	struct text_record r = th_sample_record(forged);
 	r.name = "a\nb";
 	r.name_len = 3;
 	char *s = render(&r, TEXT_FORMAT_TEXT, false);
@@ -203,7 +182,7 @@ Test(text, message_cannot_forge_a_line)
 
 Test(text, passes_utf8_through_unchanged)
 {
-	struct text_record r = sample("caf\xc3\xa9 \xe2\x9c\x93");
+	struct text_record r = th_sample_record("caf\xc3\xa9 \xe2\x9c\x93");
 	char *t = render(&r, TEXT_FORMAT_TEXT, false);
 	cr_assert(strstr(t, "]: caf\xc3\xa9 \xe2\x9c\x93\n"));
 	char *j = render(&r, TEXT_FORMAT_JSON, false);
@@ -214,7 +193,7 @@ Test(text, passes_utf8_through_unchanged)
 
 Test(text, formats_json_line_exactly)
 {
-	struct text_record r = sample("hello \"world\"");
+	struct text_record r = th_sample_record("hello \"world\"");
 	char *s = render(&r, TEXT_FORMAT_JSON, true);
 	cr_assert_str_eq(s, "{\"ts\":\"2026-11-24T01:59:46.123456789Z\",\"level\":\"INFO\",\"name\":\"demo\","
 			    "\"pid\":1234,\"tid\":1240,\"file\":\"demo.c\",\"line\":42,"
@@ -224,7 +203,7 @@ Test(text, formats_json_line_exactly)
 
 Test(text, json_marks_consumed_records_only)
 {
-	struct text_record r = sample("m");
+	struct text_record r = th_sample_record("m");
 	char *s = render(&r, TEXT_FORMAT_JSON, false);
 	cr_assert_null(strstr(s, "consumed"));
 	free(s);
@@ -236,7 +215,7 @@ Test(text, json_marks_consumed_records_only)
 
 Test(text, json_writes_null_file_when_call_site_unknown)
 {
-	struct text_record r = sample("m");
+	struct text_record r = th_sample_record("m");
 	r.file = NULL;
 	r.file_len = 0;
 	r.line = 0;
@@ -249,7 +228,7 @@ Test(text, json_escapes_quotes_backslashes_and_every_control_byte)
 {
 	for (int c = 0; c < 256; c++) {
 		char msg[3] = {'a', (char)c, 'b'};
-		struct text_record r = sample("");
+		struct text_record r = th_sample_record("");
 		r.msg = msg;
 		r.msg_len = 3;
 		r.file = msg; /* the file name is escaped the same way */
@@ -287,7 +266,7 @@ Test(text, appends_after_existing_content)
 {
 	struct sbuf b = {0};
 	sbuf_append(&b, "x", 1);
-	struct text_record r = sample("one");
+	struct text_record r = th_sample_record("one");
 	text_append(&b, &r, TEXT_FORMAT_TEXT, false);
 	r.msg = "two";
 	text_append(&b, &r, TEXT_FORMAT_JSON, false);
@@ -303,7 +282,7 @@ Test(text, escapes_long_messages_without_overflow)
 	char *msg = malloc(n);
 	for (size_t i = 0; i < n; i++)
 		msg[i] = (char)(i % 3 == 0 ? 0x01 : '"');
-	struct text_record r = sample("");
+	struct text_record r = th_sample_record("");
 	r.msg = msg;
 	r.msg_len = n;
 	struct sbuf b = {0};

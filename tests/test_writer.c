@@ -108,7 +108,8 @@ Test(writer, looks_up_known_types_only)
 	cr_assert_not_null(writer_lookup("console"));
 	cr_assert_not_null(writer_lookup("file"));
 	cr_assert_str_eq(writer_lookup("file")->type, "file");
-	cr_assert_null(writer_lookup("syslog"));
+	cr_assert_not_null(writer_lookup("syslog"));
+	cr_assert_null(writer_lookup("carrier-pigeon"));
 	cr_assert_null(writer_lookup(""));
 	cr_assert_null(writer_lookup(NULL));
 }

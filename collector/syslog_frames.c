@@ -1,0 +1,105 @@
+/*
+ * syslog_frames.c — the syslog writer's frame queue (see syslog_frames.h).
+ * Done bytes are compacted away once they are half the buffer, so a queue
+ * that is sent in small pieces costs amortised linear time.
+ */
+#include "syslog_frames.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int frames_push(struct frames *q, uint32_t len)
+{
+	if (q->first + q->n == q->cap) {
+		if (q->first > 0) { /* room at the front: move the queue down */
+			memmove(q->lens, q->lens + q->first, q->n * sizeof *q->lens);
+			q->first = 0;
+		} else {
+			uint32_t cap = q->cap ? 2 * q->cap : 256;
+			uint32_t *l = realloc(q->lens, cap * sizeof *l);
+			if (!l)
+				return -ENOMEM;
+			q->lens = l;
+			q->cap = cap;
+		}
+	}
+	q->lens[q->first + q->n++] = len;
+	return 0;
+}
+
+int frames_push_front(struct frames *q, const char *p, uint32_t len, uint32_t flags)
+{
+	size_t held = frames_bytes(q);
+	if (sbuf_reserve(&q->buf, len) != 0 || frames_push(q, 0) != 0)
+		return -ENOMEM;
+	memmove(q->buf.data + len, q->buf.data + q->head, held);
+	memcpy(q->buf.data, p, len);
+	q->buf.len = len + held;
+	q->head = 0;
+	q->sent = 0; /* callers put a frame in front only of a queue not begun */
+	memmove(q->lens + q->first + 1, q->lens + q->first, (q->n - 1) * sizeof *q->lens);
+	q->lens[q->first] = len | flags;
+	return 0;
+}
+
+/* Compact the done bytes away once they are half the buffer (or everything is done). */
+static void frames_compact(struct frames *q)
+{
+	if (q->n == 0 || q->head >= q->buf.len / 2) {
+		memmove(q->buf.data, q->buf.data + q->head, q->buf.len - q->head);
+		q->buf.len -= q->head;
+		q->head = 0;
+	}
+	if (q->n == 0)
+		q->first = 0;
+}
+
+uint64_t frames_drop_first(struct frames *q)
+{
+	uint32_t l = q->lens[q->first++];
+	q->n--;
+	q->head += FRAME_LEN(l);
+	q->sent = 0;
+	frames_compact(q);
+	return !(l & FRAME_NOTICE);
+}
+
+uint64_t frames_sent(struct frames *q, size_t n_bytes)
+{
+	size_t done = q->sent + n_bytes;
+	uint64_t records = 0;
+	while (q->n && FRAME_LEN(q->lens[q->first]) <= done) {
+		uint32_t l = q->lens[q->first++];
+		q->n--;
+		done -= FRAME_LEN(l);
+		q->head += FRAME_LEN(l);
+		records += !(l & FRAME_NOTICE);
+	}
+	q->sent = done;
+	frames_compact(q);
+	return records;
+}
+
+int frames_move_first(struct frames *dst, struct frames *q)
+{
+	uint32_t l = q->lens[q->first];
+	if (sbuf_reserve(&dst->buf, FRAME_LEN(l)) != 0 || frames_push(dst, l) != 0)
+		return -ENOMEM;
+	if (dst->n == 1)
+		dst->sent = q->sent;
+	sbuf_append(&dst->buf, q->buf.data + q->head, FRAME_LEN(l));
+	q->first++;
+	q->n--;
+	q->head += FRAME_LEN(l);
+	q->sent = 0;
+	frames_compact(q);
+	return 0;
+}
+
+void frames_free(struct frames *q)
+{
+	sbuf_free(&q->buf);
+	free(q->lens);
+	memset(q, 0, sizeof *q);
+}

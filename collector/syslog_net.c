@@ -1,0 +1,162 @@
+/*
+ * syslog_net.c — the syslog writer's socket: non-blocking connect, peer-close
+ * detection and reconnection with exponential backoff (see syslog_net.h).
+ *
+ * States: DOWN -(time for an attempt)-> CONNECTING -(connected)-> UP, and
+ * back to DOWN on any failure, with the next attempt backoff_ms later;
+ * backoff_ms doubles on each failure up to max_ms and starts again from
+ * min_ms once a send went through. A UDP socket connects at once (connect
+ * only fixes the peer), so it is UP or DOWN.
+ */
+#include "syslog_net.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <linux/sockios.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector.h"
+
+const char *syslog_transport_name(enum syslog_transport t)
+{
+	return t == SYSLOG_UDP ? "udp" : "tcp";
+}
+
+int syslog_conn_resolve(struct syslog_conn *c, const char *where, struct diag *d)
+{
+	char port[16];
+	snprintf(port, sizeof port, "%u", c->port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = c->transport == SYSLOG_UDP ? SOCK_DGRAM : SOCK_STREAM};
+	struct addrinfo *res = NULL;
+	int r = getaddrinfo(c->host, port, &hints, &res);
+	if (r != 0 || !res) {
+		snprintf(d->msg, sizeof d->msg, "%scannot resolve \"%s\": %s", where, c->host,
+			 r ? gai_strerror(r) : "no address");
+		return -EINVAL;
+	}
+	memcpy(&c->addr, res->ai_addr, res->ai_addrlen);
+	c->addr_len = res->ai_addrlen;
+	freeaddrinfo(res);
+	c->fd = -1;
+	c->state = SYSLOG_DOWN;
+	c->backoff_ms = c->min_ms;
+	c->next_try_ms = 0;
+	return 0;
+}
+
+void syslog_conn_close(struct syslog_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->state = SYSLOG_DOWN;
+}
+
+/* The receiver is reachable (again): say so if its outage was said. */
+static void conn_up(struct syslog_conn *c, const char *name)
+{
+	c->state = SYSLOG_UP;
+	c->epoch++;
+	if (c->down_said)
+		collector_warn("writer %s: receiver %s:%u (%s) is back; sending what was held", name, c->host, c->port,
+			       syslog_transport_name(c->transport));
+	c->down_said = false;
+	c->ever_up = true;
+}
+
+/* Bytes sent on c's stream that its peer has not acknowledged: lost when the connection is. */
+static int unacked_bytes(const struct syslog_conn *c)
+{
+	int n = 0;
+	if (c->fd < 0 || c->transport == SYSLOG_UDP || ioctl(c->fd, SIOCOUTQ, &n) != 0)
+		return 0;
+	return n;
+}
+
+void syslog_conn_lost(struct syslog_conn *c, const char *name, int err)
+{
+	int unacked = c->state == SYSLOG_UP ? unacked_bytes(c) : 0;
+	syslog_conn_close(c);
+	if (unacked)
+		collector_warn("writer %s: %d bytes sent to %s:%u were not acknowledged and are lost", name, unacked,
+			       c->host, c->port);
+	if (!c->down_said)
+		collector_warn("writer %s: receiver %s:%u (%s) %s: %s; holding its records, reconnecting with backoff",
+			       name, c->host, c->port, syslog_transport_name(c->transport),
+			       c->ever_up ? "went away" : "cannot be reached", strerror(-err));
+	c->down_said = true;
+	c->next_try_ms = collector_now_ms() + c->backoff_ms;
+	c->backoff_ms = c->backoff_ms >= c->max_ms / 2 ? c->max_ms : c->backoff_ms * 2;
+}
+
+void syslog_conn_sent(struct syslog_conn *c)
+{
+	c->backoff_ms = c->min_ms;
+}
+
+/* Start an attempt: a non-blocking socket and connect. */
+static void conn_start(struct syslog_conn *c, const char *name)
+{
+	int type = c->transport == SYSLOG_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	c->fd = socket(c->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		syslog_conn_lost(c, name, -errno);
+		return;
+	}
+	if (connect(c->fd, (const struct sockaddr *)&c->addr, c->addr_len) == 0)
+		conn_up(c, name);
+	else if (errno == EINPROGRESS)
+		c->state = SYSLOG_CONNECTING;
+	else
+		syslog_conn_lost(c, name, -errno);
+}
+
+/* A connect in progress: done yet? */
+static void conn_finish(struct syslog_conn *c, const char *name)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+	if (poll(&p, 1, 0) <= 0)
+		return;
+	int err = 0;
+	socklen_t len = sizeof err;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err)
+		syslog_conn_lost(c, name, -err);
+	else
+		conn_up(c, name);
+}
+
+/* An established stream: has the peer closed it (or sent something we do not read)? */
+static void conn_check_peer(struct syslog_conn *c, const char *name)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
+	if (poll(&p, 1, 0) <= 0)
+		return;
+	if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+		int err = 0;
+		socklen_t len = sizeof err;
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		syslog_conn_lost(c, name, err ? -err : -ECONNRESET);
+		return;
+	}
+	char junk[512]; /* a syslog receiver sends nothing over plain TCP: discard it */
+	while (recv(c->fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
+		;
+}
+
+bool syslog_conn_ready(struct syslog_conn *c, const char *name)
+{
+	if (c->state == SYSLOG_DOWN && collector_now_ms() >= c->next_try_ms)
+		conn_start(c, name);
+	if (c->state == SYSLOG_CONNECTING)
+		conn_finish(c, name);
+	if (c->state == SYSLOG_UP && c->transport != SYSLOG_UDP)
+		conn_check_peer(c, name);
+	return c->state == SYSLOG_UP;
+}

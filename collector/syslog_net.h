@@ -1,0 +1,78 @@
+/*
+ * syslog_net.h — the syslog writer's connection to its receiver: resolve,
+ * connect without blocking, notice that the receiver went away, and
+ * reconnect with exponential backoff.
+ *
+ * The address is resolved once, when the writer opens (and again on
+ * SIGHUP), so the drain never waits on DNS. Connecting is non-blocking: a
+ * connect in progress is looked at (poll with no timeout) each time the
+ * writer has something to send. A stream whose peer has closed is noticed
+ * before sending into it (POLLRDHUP), so a receiver that stopped cleanly
+ * costs nothing; one that was killed loses what sat in the socket buffers
+ * (see docs/syslog.md). Each outage is said once on standard error when it
+ * starts and once when the receiver is back, not once per attempt.
+ */
+#ifndef SHMLOG_SYSLOG_NET_H
+#define SHMLOG_SYSLOG_NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "writer.h"
+
+enum syslog_transport {
+	SYSLOG_UDP = 0,
+	SYSLOG_TCP = 1,
+};
+
+enum syslog_conn_state {
+	SYSLOG_DOWN = 0,       /* no socket; the next attempt at next_try_ms */
+	SYSLOG_CONNECTING = 1, /* a non-blocking connect in progress */
+	SYSLOG_UP = 2,
+};
+
+struct syslog_conn {
+	enum syslog_transport transport;
+	char host[256];
+	unsigned port;
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	int fd;                        /* -1 when down */
+	enum syslog_conn_state state;
+	uint32_t min_ms, max_ms;       /* reconnect_min_ms, reconnect_max_ms */
+	uint32_t backoff_ms;           /* the wait after the next failure */
+	long long next_try_ms;         /* collector_now_ms() of the next attempt */
+	uint32_t epoch;                /* connections made so far: a partly sent frame is begun again on a new one */
+	bool down_said;                /* the outage was reported; its end will be */
+	bool ever_up;
+};
+
+/* The transport's name ("udp", "tcp"). */
+const char *syslog_transport_name(enum syslog_transport t);
+
+/*
+ * Resolve c->host and c->port into c->addr (a numeric address or a name,
+ * IPv4 or IPv6). Returns 0, or -EINVAL with d->msg (prefixed by where)
+ * naming the host.
+ */
+int syslog_conn_resolve(struct syslog_conn *c, const char *where, struct diag *d);
+
+/*
+ * Move the connection on without blocking: start an attempt when it is
+ * time, finish one in progress, notice a stream the peer closed. name is the
+ * writer's, for the lines on standard error. Returns true when c->fd can
+ * be sent to.
+ */
+bool syslog_conn_ready(struct syslog_conn *c, const char *name);
+
+/* Sending on c failed with err (-errno): close it and schedule the next attempt (said once). */
+void syslog_conn_lost(struct syslog_conn *c, const char *name, int err);
+
+/* A send went through: the next outage starts its backoff from min_ms again. */
+void syslog_conn_sent(struct syslog_conn *c);
+
+/* Close the socket (no notice). */
+void syslog_conn_close(struct syslog_conn *c);
+
+#endif

@@ -1,0 +1,533 @@
+/*
+ * writer_syslog.c — the "syslog" writer: RFC 5424 messages to a remote
+ * receiver over UDP (RFC 5426) or TCP (RFC 6587). docs/syslog.md says what
+ * it promises; this is how.
+ *
+ * Each record taken becomes one frame: the message (syslog_fmt.c), as one
+ * datagram over UDP; over TCP "LEN SP MSG" (octet counting, the default) or
+ * the message and an LF (framing = "lf", with control bytes escaped).
+ * Sending goes through the core's io_uring batch (uio.c) on a non-blocking
+ * socket: a full socket buffer ends the send with what went out, so a slow
+ * receiver never stalls the drain. Progress is whole records
+ * (records_done): a frame is done once sent, spooled, or dropped for good.
+ *
+ * Frames wait in three queues (syslog_frames.c): live (taken, not begun),
+ * cont (the one live frame a send ended inside of: its rest must follow on
+ * the same connection) and replay (read back from the spool). Each cycle
+ * prepare() asks for one write, in this order (choose()):
+ *
+ *   1. receiver down, or (with a spool) its socket full at the last send
+ *      and the spool's turn: live goes to the spool (syslog_spool.c);
+ *   2. cont, to the socket;
+ *   3. replay, to the socket (the spool goes before anything newer);
+ *   4. live, to the socket (after the notice of a spool that overflowed).
+ *
+ * A lost connection (syslog_net.c reconnects with backoff) begins cont's
+ * frame again whole on the next one, and re-reads the replay from the
+ * spool's send position. Without a spool, what the writer holds is its
+ * backlog (backlog_bytes, then the core skips it and its records wait in
+ * the rings). Over UDP nothing is held: a datagram the kernel refuses is
+ * dropped and counted.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "syslog_fmt.h"
+#include "syslog_net.h"
+#include "syslog_spool.h"
+
+/* What the last prepare() asked to write. */
+enum syslog_req {
+	REQ_NONE = 0,
+	REQ_LIVE = 1,   /* live frames to the socket */
+	REQ_REPLAY = 2, /* spooled frames to the socket */
+	REQ_SPOOL = 3,  /* live frames to the spool */
+	REQ_CONT = 4,   /* the rest of a live frame begun on this connection */
+};
+
+struct syslog_state {
+	struct syslog_fmt fmt;
+	struct syslog_conn conn;
+	bool lf;                 /* framing = "lf" (else octet counting) */
+	struct frames live;      /* records taken, neither sent nor spooled, none begun */
+	struct frames cont;      /* a live frame begun on the socket: it goes first (at most one) */
+	struct frames replay;    /* frames read back from the spool, being sent */
+	struct syslog_spool spool;
+	char spool_dir[2048];    /* "" without a spool */
+	uint64_t spool_max;
+	enum syslog_req req;
+	uint32_t epoch;          /* the connection live.sent and the replay belong to */
+	bool stalled;            /* the last send filled the socket buffer: the receiver is behind */
+	enum syslog_req last;    /* the request before: while stalled, spool and socket take turns */
+	uint64_t records_done;   /* sent, spooled, or dropped for good */
+	struct sbuf one;         /* one message before its octet-count prefix */
+	uint64_t udp_lost;       /* UDP datagrams the kernel refused */
+	char where[sizeof(struct diag)]; /* "FILE:LINE: KEY: " of the host key, for open's error */
+	char spool_where[sizeof(struct diag)]; /* the same of spool_dir */
+};
+
+static const char *const syslog_keys[] = {
+	"transport", "host", "port", "facility", "hostname", "app_name", "msgid", "sd_id", "max_message_bytes",
+	"framing", "bom", "reconnect_min_ms", "reconnect_max_ms", "spool_dir", "spool_max_bytes", "tls", NULL};
+
+/* Keys of what is not built yet: refused with a clear line rather than ignored. */
+static const char *const syslog_later_keys[] = {"tls", NULL};
+
+#define SYSLOG_PORT_DEFAULT 514
+#define SYSLOG_UDP_MAX_DEFAULT 2048
+#define SYSLOG_STREAM_MAX_DEFAULT 8096
+#define SYSLOG_UDP_MAX 65507     /* the largest UDP payload over IPv4 */
+#define SYSLOG_STREAM_MAX (1u << 20)
+#define SYSLOG_RECONNECT_MIN_MS 100
+#define SYSLOG_RECONNECT_MAX_MS 30000
+#define SYSLOG_RECONNECT_LIMIT_MS 3600000
+#define SYSLOG_SPOOL_MAX_DEFAULT (256ull << 20)
+#define SYSLOG_SPOOL_MIN (64ull << 10)
+#define SYSLOG_SPOOL_LIMIT (1ll << 42)
+
+/* Read transport into *t. Returns 0 or -EINVAL with d filled. */
+static int read_transport(const config_setting_t *cfg, enum syslog_transport *t, struct diag *d)
+{
+	const char *v = "udp";
+	int r = writer_cfg_string(cfg, "transport", &v, d);
+	if (r < 0)
+		return r;
+	config_setting_t *s = config_setting_get_member(cfg, "transport");
+	if (strcmp(v, "udp") == 0 || strcmp(v, "tcp") == 0) {
+		*t = v[0] == 'u' ? SYSLOG_UDP : SYSLOG_TCP;
+		return 0;
+	}
+	if (strcmp(v, "tls") == 0 || strcmp(v, "relp") == 0)
+		writer_diag(d, s, NULL, "\"%s\" is not built yet (known: \"udp\", \"tcp\")", v);
+	else
+		writer_diag(d, s, NULL, "must be \"udp\" or \"tcp\", not \"%s\"", v);
+	return -EINVAL;
+}
+
+/*
+ * Read the string key into out (room size) if present: 1 to max printable
+ * ASCII bytes without spaces (and none of bad). Returns 0 or -EINVAL.
+ */
+static int read_token(const config_setting_t *cfg, const char *key, size_t max, const char *bad, char *out,
+		      size_t size, struct diag *d)
+{
+	const char *v;
+	int r = writer_cfg_string(cfg, key, &v, d);
+	if (r <= 0)
+		return r;
+	size_t n = strlen(v);
+	bool ok = n >= 1 && n <= max && n < size;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = v[i] > 32 && v[i] < 127 && !strchr(bad, v[i]);
+	if (!ok) {
+		writer_diag(d, config_setting_get_member(cfg, key), NULL,
+			    "must be 1 to %zu printable ASCII characters without spaces%s%s", max, *bad ? " or " : "",
+			    bad);
+		return -EINVAL;
+	}
+	memcpy(out, v, n + 1);
+	return 0;
+}
+
+/* Read facility into *f. Returns 0 or -EINVAL with d filled. */
+static int read_facility(const config_setting_t *cfg, unsigned *f, struct diag *d)
+{
+	const char *v;
+	int r = writer_cfg_string(cfg, "facility", &v, d);
+	if (r <= 0)
+		return r;
+	int code = syslog_facility_parse(v);
+	if (code < 0) {
+		writer_diag(d, config_setting_get_member(cfg, "facility"), NULL,
+			    "unknown facility \"%s\" (known: kern, user, mail, daemon, auth, syslog, lpr, news, uucp, "
+			    "cron, authpriv, ftp, ntp, audit, alert, clock, local0 .. local7)", v);
+		return -EINVAL;
+	}
+	*f = (unsigned)code;
+	return 0;
+}
+
+/* Read framing (TCP only) into s->lf. Returns 0 or -EINVAL with d filled. */
+static int read_framing(const config_setting_t *cfg, struct syslog_state *s, struct diag *d)
+{
+	const char *v;
+	int r = writer_cfg_string(cfg, "framing", &v, d);
+	if (r <= 0)
+		return r;
+	config_setting_t *set = config_setting_get_member(cfg, "framing");
+	if (s->conn.transport == SYSLOG_UDP) {
+		writer_diag(d, set, NULL, "only for transport \"tcp\" (a datagram is its own frame)");
+		return -EINVAL;
+	}
+	if (strcmp(v, "octet-counting") != 0 && strcmp(v, "lf") != 0) {
+		writer_diag(d, set, NULL, "must be \"octet-counting\" or \"lf\", not \"%s\"", v);
+		return -EINVAL;
+	}
+	s->lf = v[0] == 'l';
+	s->fmt.escape_lf = s->lf;
+	return 0;
+}
+
+/* Read the message keys into s->fmt, after its defaults. Returns 0 or -EINVAL. */
+static int read_message(const config_setting_t *cfg, struct syslog_state *s, struct diag *d)
+{
+	struct syslog_fmt *f = &s->fmt;
+	f->facility = 1; /* user */
+	char host[SYSLOG_HOSTNAME_MAX + 1] = "";
+	gethostname(host, sizeof host - 1);
+	syslog_header_value(f->hostname, host, strlen(host), SYSLOG_HOSTNAME_MAX);
+	strcpy(f->msgid, "-");
+	strcpy(f->sd_id, "fields@32473");
+	bool udp = s->conn.transport == SYSLOG_UDP;
+	uint32_t max = udp ? SYSLOG_UDP_MAX_DEFAULT : SYSLOG_STREAM_MAX_DEFAULT;
+	int r;
+	if ((r = read_facility(cfg, &f->facility, d)) < 0 ||
+	    (r = read_token(cfg, "hostname", SYSLOG_HOSTNAME_MAX, "", f->hostname, sizeof f->hostname, d)) < 0 ||
+	    (r = read_token(cfg, "app_name", SYSLOG_APP_NAME_MAX, "", f->app_name, sizeof f->app_name, d)) < 0 ||
+	    (r = read_token(cfg, "msgid", SYSLOG_MSGID_MAX, "", f->msgid, sizeof f->msgid, d)) < 0 ||
+	    (r = read_token(cfg, "sd_id", SYSLOG_SD_NAME_MAX, "=]\"", f->sd_id, sizeof f->sd_id, d)) < 0 ||
+	    (r = writer_cfg_uint(cfg, "max_message_bytes", SYSLOG_MESSAGE_MIN, udp ? SYSLOG_UDP_MAX : SYSLOG_STREAM_MAX,
+				 &max, d)) < 0 ||
+	    (r = writer_cfg_bool(cfg, "bom", &f->bom, d)) < 0)
+		return r;
+	f->max_bytes = max;
+	return read_framing(cfg, s, d);
+}
+
+/* Read host, port and the reconnect keys into s->conn. Returns 0 or -EINVAL. */
+static int read_peer(const config_setting_t *cfg, struct syslog_state *s, struct diag *d)
+{
+	struct syslog_conn *c = &s->conn;
+	const char *host = NULL;
+	int r = writer_cfg_string(cfg, "host", &host, d);
+	if (r < 0)
+		return r;
+	if (r == 0 || !*host || strlen(host) >= sizeof c->host) {
+		writer_diag(d, cfg, "host", r == 0 ? "missing required key" : "must be 1 to %zu bytes long",
+			    sizeof c->host - 1);
+		return -EINVAL;
+	}
+	strcpy(c->host, host);
+	struct diag where;
+	writer_diag(&where, config_setting_get_member(cfg, "host"), NULL, "%s", "");
+	snprintf(s->where, sizeof s->where, "%s", where.msg);
+	c->port = SYSLOG_PORT_DEFAULT;
+	c->min_ms = SYSLOG_RECONNECT_MIN_MS;
+	c->max_ms = SYSLOG_RECONNECT_MAX_MS;
+	if ((r = writer_cfg_uint(cfg, "port", 1, 65535, &c->port, d)) < 0 ||
+	    (r = writer_cfg_uint(cfg, "reconnect_min_ms", 1, SYSLOG_RECONNECT_LIMIT_MS, &c->min_ms, d)) < 0 ||
+	    (r = writer_cfg_uint(cfg, "reconnect_max_ms", 1, SYSLOG_RECONNECT_LIMIT_MS, &c->max_ms, d)) < 0)
+		return r;
+	if (c->max_ms < c->min_ms) {
+		writer_diag(d, cfg, "reconnect_max_ms", "must not be below reconnect_min_ms (%u)", c->min_ms);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Read spool_dir and spool_max_bytes (stream transports only). Returns 0 or -EINVAL. */
+static int read_spool(const config_setting_t *cfg, struct syslog_state *s, struct diag *d)
+{
+	s->spool_max = SYSLOG_SPOOL_MAX_DEFAULT;
+	const char *v;
+	int r = writer_cfg_string(cfg, "spool_dir", &v, d);
+	if (r < 0)
+		return r;
+	config_setting_t *dir = config_setting_get_member(cfg, "spool_dir");
+	if (r > 0 && (!*v || strlen(v) >= sizeof s->spool_dir)) {
+		writer_diag(d, dir, NULL, "must be 1 to %zu bytes long", sizeof s->spool_dir - 1);
+		return -EINVAL;
+	}
+	if (r > 0 && s->conn.transport == SYSLOG_UDP) {
+		writer_diag(d, dir, NULL, "only for transport \"tcp\" (UDP does not know what arrived)");
+		return -EINVAL;
+	}
+	if (r > 0) {
+		strcpy(s->spool_dir, v);
+		struct diag where;
+		writer_diag(&where, dir, NULL, "%s", "");
+		snprintf(s->spool_where, sizeof s->spool_where, "%s", where.msg);
+	}
+	return writer_cfg_u64(cfg, "spool_max_bytes", SYSLOG_SPOOL_MIN, SYSLOG_SPOOL_LIMIT, &s->spool_max, d);
+}
+
+/* Refuse the keys of what is not built yet. Returns 0 or -EINVAL. */
+static int refuse_later_keys(const config_setting_t *cfg, struct diag *d)
+{
+	for (const char *const *k = syslog_later_keys; *k; k++) {
+		config_setting_t *s = config_setting_get_member(cfg, *k);
+		if (s) {
+			writer_diag(d, s, NULL, "not built yet in this version (docs/syslog.md)");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Read every key (nothing is opened). Returns 0, or -errno with d->msg naming the key. */
+static int syslog_configure(struct writer *w, const config_setting_t *cfg, struct diag *d)
+{
+	if (!cfg) {
+		snprintf(d->msg, sizeof d->msg, "syslog writer: host: missing required key");
+		return -EINVAL;
+	}
+	struct syslog_state *s = calloc(1, sizeof *s);
+	if (!s) {
+		snprintf(d->msg, sizeof d->msg, "out of memory");
+		return -ENOMEM;
+	}
+	s->conn.fd = -1;
+	s->spool.fd = s->spool.pos_fd = -1;
+	w->priv = s;
+	int r;
+	if ((r = refuse_later_keys(cfg, d)) < 0 || (r = read_transport(cfg, &s->conn.transport, d)) < 0 ||
+	    (r = read_peer(cfg, s, d)) < 0 || (r = read_message(cfg, s, d)) < 0 || (r = read_spool(cfg, s, d)) < 0)
+		return r;
+	w->durable = s->conn.transport != SYSLOG_UDP;
+	return 0;
+}
+
+/* Resolve the receiver's address and open the spool; connecting waits for the first record. Returns 0 or -errno. */
+static int syslog_open(struct writer *w, struct diag *d)
+{
+	struct syslog_state *s = w->priv;
+	int r = syslog_conn_resolve(&s->conn, s->where, d);
+	if (r == 0 && s->spool_dir[0])
+		r = spool_open(&s->spool, s->spool_dir, w->name, s->spool_max, s->spool_where, d);
+	return r;
+}
+
+/*
+ * Append tr's message as one frame of the transport to dst. Returns its
+ * length, or 0 when out of memory (nothing appended).
+ */
+static size_t frame_record(struct syslog_state *s, const struct text_record *tr, struct sbuf *dst)
+{
+	size_t start = dst->len;
+	if (s->conn.transport == SYSLOG_TCP && !s->lf) {
+		sbuf_reset(&s->one);
+		size_t n = syslog_fmt_append(&s->one, tr, &s->fmt);
+		char prefix[24];
+		int p = snprintf(prefix, sizeof prefix, "%zu ", n);
+		sbuf_append(dst, prefix, (size_t)p);
+		sbuf_append(dst, s->one.data, n);
+		if (n == 0 || s->one.oom)
+			dst->oom = true;
+	} else if (syslog_fmt_append(dst, tr, &s->fmt) == 0) {
+		dst->oom = true;
+	} else if (s->lf) {
+		sbuf_putc(dst, '\n');
+	}
+	if (dst->oom) {
+		dst->len = start;
+		dst->oom = false;
+		return 0;
+	}
+	return dst->len - start;
+}
+
+/* Take rec as one frame at the end of the live queue. Returns 0 or -ENOMEM (nothing taken). */
+static int syslog_add(struct writer *w, struct output_rec *rec)
+{
+	struct syslog_state *s = w->priv;
+	size_t start = s->live.buf.len, n = frame_record(s, rec->tr, &s->live.buf);
+	if (n == 0 || frames_push(&s->live, (uint32_t)n) < 0) {
+		s->live.buf.len = start;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Records the spool dropped, told before the live records that follow them: "[shmlog] N records lost (spool full)". */
+static void tell_spool_lost(struct syslog_state *s)
+{
+	char msg[96];
+	int len = snprintf(msg, sizeof msg, "[shmlog] %llu records lost (spool full)", (unsigned long long)s->spool.lost);
+	static const char name[] = "shmlog-collector";
+	struct text_record tr = {.ts_ns = clock_realtime_ns(), .level = TEXT_LEVEL_WARN, .name = name,
+				 .name_len = sizeof name - 1, .pid = (uint32_t)getpid(), .msg = msg, .msg_len = (size_t)len};
+	struct sbuf b = {0};
+	size_t n = frame_record(s, &tr, &b);
+	if (n && frames_push_front(&s->live, b.data, (uint32_t)n, FRAME_NOTICE) == 0)
+		s->spool.lost = 0;
+	sbuf_free(&b);
+}
+
+/* A new connection: a frame partly sent on the old one goes again whole, and the replay from the spool again. */
+static void begin_again(struct syslog_state *s)
+{
+	s->cont.sent = 0;
+	s->live.sent = 0;
+	if (s->replay.n) {
+		frames_free(&s->replay);
+		spool_rewind(&s->spool);
+	}
+	s->epoch = s->conn.epoch;
+}
+
+/* What to write now (see the file comment): the spool while down, its replay first once up. */
+static enum syslog_req choose(struct writer *w, struct syslog_state *s)
+{
+	bool spool = s->spool.fd >= 0;
+	bool up = syslog_conn_ready(&s->conn, w->name);
+	if (s->conn.epoch != s->epoch)
+		begin_again(s);
+	/* down, or a receiver that is behind (its socket full): spool, so that the rings are consumed */
+	if (!up || (spool && s->stalled && s->live.n && s->last != REQ_SPOOL)) {
+		if (!spool || s->live.n == 0)
+			return REQ_NONE;
+		s->records_done += spool_take(&s->spool, &s->live);
+		return s->spool.out.len ? REQ_SPOOL : REQ_NONE;
+	}
+	if (s->cont.n)
+		return REQ_CONT;
+	if (spool && s->replay.n == 0 && s->spool.read < s->spool.size)
+		spool_read(&s->spool, &s->replay, w->name);
+	if (s->replay.n)
+		return REQ_REPLAY;
+	if (spool && s->spool.lost)
+		tell_spool_lost(s);
+	return s->live.n ? REQ_LIVE : REQ_NONE;
+}
+
+/* q's bytes to the socket. */
+static void socket_req(const struct syslog_state *s, const struct frames *q, struct uio_req *req)
+{
+	bool udp = s->conn.transport == SYSLOG_UDP;
+	*req = (struct uio_req){.fd = s->conn.fd,
+				.buf = q->buf.data + q->head + q->sent,
+				.len = frames_bytes(q) - q->sent,
+				.sock = true,
+				.dgram = udp ? q->lens + q->first : NULL,
+				.n_dgram = udp ? q->n : 0};
+}
+
+/* A spool to send, or its loss to tell: the core calls prepare even when every record is done. */
+static bool syslog_busy(const struct writer *w)
+{
+	const struct syslog_state *s = w->priv;
+	return spool_busy(&s->spool) || s->replay.n || s->spool.lost || s->cont.n;
+}
+
+/* Returns 1 with *req filled, 0 for nothing (yet). */
+static int syslog_prepare(struct writer *w, struct uio_req *req)
+{
+	struct syslog_state *s = w->priv;
+	if (s->live.n == 0 && !syslog_busy(w))
+		return 0;
+	s->req = choose(w, s);
+	if (s->req == REQ_SPOOL)
+		*req = (struct uio_req){.fd = s->spool.fd, .buf = s->spool.out.data, .len = s->spool.out.len};
+	else if (s->req != REQ_NONE)
+		socket_req(s, s->req == REQ_LIVE ? &s->live : s->req == REQ_CONT ? &s->cont : &s->replay, req);
+	return s->req != REQ_NONE;
+}
+
+/* A send of q failed: over UDP the datagram is dropped and counted, over TCP the connection is lost. */
+static void send_failed(struct writer *w, struct syslog_state *s, struct frames *q, int err)
+{
+	if (s->conn.transport == SYSLOG_UDP) {
+		s->records_done += frames_drop_first(q);
+		if (s->udp_lost++ == 0 || err != w->last_err)
+			collector_warn("writer %s: a datagram to %s:%u was dropped: %s (UDP can lose anything; "
+				       "%llu dropped so far)", w->name, s->conn.host, s->conn.port, strerror(-err),
+				       (unsigned long long)s->udp_lost);
+		return;
+	}
+	syslog_conn_lost(&s->conn, w->name, err); /* the next connection begins the cut frame again */
+}
+
+/* Spooled frames were sent: their entries are done; on a failure the rest is read again from the spool. */
+static void replay_sent(struct writer *w, struct syslog_state *s, const struct uio_req *req)
+{
+	struct frames *q = &s->replay;
+	size_t bytes = frames_bytes(q);
+	uint32_t n = q->n;
+	frames_sent(q, req->done);
+	spool_sent(&s->spool, bytes - frames_bytes(q) + (uint64_t)(n - q->n) * SPOOL_ENTRY_HEAD);
+	if (req->err && q->n)
+		syslog_conn_lost(&s->conn, w->name, req->err); /* the next connection reads the rest again */
+}
+
+/*
+ * req ended. Frames it covered wholly are done; a part of a frame stays
+ * (the stream goes on from there). The writer says itself what went wrong
+ * (w->last_err keeps the core quiet). Returns the records done since open.
+ */
+static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
+{
+	struct syslog_state *s = w->priv;
+	if (s->req == REQ_SPOOL) {
+		s->records_done += spool_appended(&s->spool, req->done, req->err);
+	} else if (s->req == REQ_REPLAY) {
+		replay_sent(w, s, req);
+	} else if (s->req == REQ_LIVE || s->req == REQ_CONT) {
+		struct frames *q = s->req == REQ_LIVE ? &s->live : &s->cont;
+		s->records_done += frames_sent(q, req->done);
+		if (req->err && q->n)
+			send_failed(w, s, q, req->err);
+		/* a frame begun stays apart, so that the rest of live can go to the spool */
+		if (s->live.sent && s->conn.transport != SYSLOG_UDP && frames_move_first(&s->cont, &s->live) < 0)
+			syslog_conn_lost(&s->conn, w->name, -ENOMEM); /* it goes again whole on a new connection */
+	}
+	if (!req->err && req->done && s->req != REQ_SPOOL)
+		syslog_conn_sent(&s->conn);
+	if (s->req != REQ_SPOOL)
+		s->stalled = !req->err && req->done < req->len;
+	s->last = s->req;
+	s->req = REQ_NONE;
+	w->last_err = req->err;
+	return s->records_done;
+}
+
+/* The bytes held in memory: its backlog. */
+static uint64_t syslog_pending(const struct writer *w)
+{
+	const struct syslog_state *s = w->priv;
+	return frames_bytes(&s->live) + frames_bytes(&s->cont) + s->spool.out.len;
+}
+
+/* fdatasync the spool, so that what counts as done survives a crash. Returns 0 or -errno. */
+static int syslog_sync(struct writer *w)
+{
+	struct syslog_state *s = w->priv;
+	return s->spool.fd < 0 || fdatasync(s->spool.fd) == 0 ? 0 : -errno;
+}
+
+/* A clean end: the stream is shut down (FIN) after what was sent, then closed. */
+static void syslog_close(struct writer *w)
+{
+	struct syslog_state *s = w->priv;
+	if (!s)
+		return;
+	if (s->conn.fd >= 0 && s->conn.state == SYSLOG_UP && s->conn.transport != SYSLOG_UDP)
+		shutdown(s->conn.fd, SHUT_WR);
+	syslog_conn_close(&s->conn);
+	spool_close(&s->spool);
+	frames_free(&s->live);
+	frames_free(&s->cont);
+	frames_free(&s->replay);
+	sbuf_free(&s->one);
+	free(s);
+	w->priv = NULL;
+}
+
+const struct writer_ops writer_syslog_ops = {
+	.keys = syslog_keys,
+	.type = "syslog",
+	.configure = syslog_configure,
+	.open = syslog_open,
+	.add = syslog_add,
+	.prepare = syslog_prepare,
+	.complete = syslog_complete,
+	.sync = syslog_sync,
+	.pending = syslog_pending,
+	.busy = syslog_busy,
+	.close = syslog_close,
+};

@@ -1,0 +1,401 @@
+/*
+ * test_syslog_down.c — the syslog writer when its receiver goes away: a
+ * real rsyslogd killed mid-stream and started again on the same port, while
+ * a real producer logs at a steady rate into a real collector that also has
+ * a file writer. The file writer must get every record on time; the syslog
+ * writer reconnects and delivers in order, without duplicates, losing only
+ * what the kill destroyed in the socket buffers (docs/syslog.md).
+ */
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/e2e_util.h"
+#include "tests/helpers.h"
+#include "tests/rsyslog_util.h"
+
+static void fini(void)
+{
+	rs_kill_all();
+	teardown();
+}
+
+TestSuite(syslog_down, .init = setup, .fini = fini, .timeout = 120);
+
+#define STREAM_RECORDS 20000
+#define STREAM_RATE "10000" /* records per second */
+#define DOWN_MS 5000
+
+/*
+ * The records rsyslog received, in order, into seen[]: i of "rec t=0 i=I",
+ * plus STREAM_RECORDS for those of the second producer ("prod2"). Asserts
+ * no duplicate and no reordering; a notice "N records lost (spool full)"
+ * is added to *lost (may be NULL: then there must be none).
+ */
+static long received(struct rsyslog *r, long *seen, long max, long *lost)
+{
+	char *text = rs_output(r), *save = NULL;
+	char *end = strrchr(text, '\n'); /* rsyslogd may be writing the last line right now */
+	*(end ? end : text) = '\0';
+	long n = 0, last = -1;
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char app[64];
+		long k;
+		cr_assert_eq(sscanf(l, "%*s %*s %*s %*s %63s", app), 1, "%s", l);
+		const char *notice = strstr(l, " [shmlog] ");
+		if (notice && strcmp(app, "shmlog-collector") == 0 && lost &&
+		    sscanf(notice, " [shmlog] %ld records lost (spool full)|", &k) == 1) {
+			*lost += k;
+			continue;
+		}
+		const char *rec = strstr(l, " rec t=0 i=");
+		cr_assert_not_null(rec, "not a record: %s", l);
+		long i = strtol(rec + strlen(" rec t=0 i="), NULL, 10) + (strcmp(app, "prod2") == 0 ? STREAM_RECORDS : 0);
+		cr_assert_gt(i, last, "record %ld after %ld: duplicate or out of order", i, last);
+		cr_assert_lt(n, max);
+		seen[n++] = last = i;
+	}
+	free(text);
+	return n;
+}
+
+/* Wait (bounded) until rsyslog's last record is want (see received()). Returns the records received. */
+static long wait_last(struct rsyslog *r, long *seen, long max, long want, long *lost)
+{
+	long n = 0;
+	for (long long end = th_now_ms() + 20000; th_now_ms() < end;) {
+		if (lost)
+			*lost = 0;
+		n = received(r, seen, max, lost);
+		if (n && seen[n - 1] == want)
+			return n;
+		rs_wait_lines(r, n + 1 + (lost && *lost), 200); /* wait for progress, bounded */
+	}
+	cr_assert_fail("the last record (%ld) did not arrive (%ld received)", want, n);
+	return n;
+}
+
+/* Start a collector with a syslog writer "central" to r (tcp, with keys) and a file writer to file. */
+static pid_t start_with(const struct rsyslog *r, const char *keys, const char *file, const char *err)
+{
+	char *cfg = wconfig("writers = (\n"
+			    "  { name = \"central\"; type = \"syslog\"; transport = \"tcp\"; host = \"127.0.0.1\"; port = %u;\n"
+			    "    reconnect_min_ms = 50; reconnect_max_ms = 400; %s },\n"
+			    "  { name = \"local\"; type = \"file\"; path = \"%s\"; }\n"
+			    ");\n",
+			    r->port, keys, file);
+	pid_t c = start_collector(NULL, err, "--config", cfg);
+	free(cfg);
+	return c;
+}
+
+/*
+ * Start producer_prog as name with n records (paced at rate per second,
+ * unless NULL) on rings that block: of ring bytes (NULL: the default 1 MiB).
+ */
+static pid_t produce(const char *name, long n, const char *rate, const char *ring)
+{
+	char *prod = th_build_path("tests/producer_prog");
+	char n_rec[24];
+	snprintf(n_rec, sizeof n_rec, "%ld", n);
+	char *argv[16] = {prod, "-d", dir, "-n", (char *)name, "-r", n_rec, "-p", "block", "-C"};
+	int k = 10;
+	if (rate) {
+		argv[k++] = "-s";
+		argv[k++] = (char *)rate;
+	}
+	if (ring) {
+		argv[k++] = "-R";
+		argv[k++] = (char *)ring;
+	}
+	pid_t p = th_spawn(argv, NULL, NULL, NULL);
+	cr_assert_gt(p, 0);
+	free(prod);
+	return p;
+}
+
+/* The file writer's records: every one of the producer (name), in order. */
+static void check_file(const char *file, long n)
+{
+	struct tally ty = {.threads = 1, .records = n};
+	tally_output(file, &ty);
+	free(ty.last);
+	cr_assert_eq(ty.seen, n, "the file writer has every record");
+}
+
+/* The skip of a test that needs rsyslogd. */
+static void need_rsyslog(void)
+{
+	if (!rs_available())
+		cr_skip_test("rsyslogd is not installed (Debian package rsyslog; ./dev installs it)");
+}
+
+
+/* How many times needle occurs in text. */
+static int count_of(const char *text, const char *needle)
+{
+	int n = 0;
+	for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* For th_wait_until: DOWN_MS have passed since *(long long *)arg. */
+static bool down_long_enough(void *arg)
+{
+	return th_now_ms() - *(long long *)arg >= DOWN_MS;
+}
+
+/* A loopback socket's largest receive buffer (the kernel's tcp_rmem maximum): what a killed receiver can take with it. */
+static long tcp_rmem_max(void)
+{
+	char *t = th_read_file("/proc/sys/net/ipv4/tcp_rmem", NULL);
+	cr_assert_not_null(t);
+	long lo, def, max;
+	cr_assert_eq(sscanf(t, "%ld %ld %ld", &lo, &def, &max), 3);
+	free(t);
+	return max;
+}
+
+/*
+ * rsyslogd killed mid-stream and started again DOWN_MS later; keys: the
+ * syslog writer's extra keys. Returns the records rsyslog lost; seen and
+ * the collector's stderr (malloc'd, *said) for the caller's checks.
+ */
+static long kill_mid_stream(const char *keys, const char *ring, char **said)
+{
+	struct rsyslog r;
+	rs_start(&r, work, RS_TCP, 0);
+	char *file = wpath("local.log"), *err = wpath("collector.err");
+	pid_t c = start_with(&r, keys, file, err);
+	pid_t p = produce("prod", STREAM_RECORDS, STREAM_RATE, ring);
+	cr_assert(rs_wait_lines(&r, 3000, 20000), "rsyslog got the first records");
+	rs_kill(&r);
+	long long down_at = th_now_ms();
+	/* the file writer goes on at the producer's pace while the receiver is down */
+	struct file_wait fw = {file, STREAM_RECORDS};
+	cr_assert(th_wait_until(file_has_lines, &fw, 10000), "the file writer got every record while rsyslog was down");
+	cr_assert_lt(th_now_ms() - down_at, DOWN_MS, "... within the outage");
+	cr_assert_eq(th_waitpid_timeout(p, 30000), 0, "the producer ended, never held back");
+	th_wait_until(down_long_enough, &down_at, DOWN_MS + 1000);
+	rs_restart(&r);
+
+	long *seen = calloc(STREAM_RECORDS, sizeof *seen);
+	long n = wait_last(&r, seen, STREAM_RECORDS, STREAM_RECORDS - 1, NULL);
+	stop_collector(c);
+	check_file(file, STREAM_RECORDS);
+	/* what is missing was in flight at the kill: one run */
+	long lost = STREAM_RECORDS - n, gap_start = -1;
+	for (long k = 0; k < n && gap_start < 0; k++)
+		if (seen[k] != k)
+			gap_start = k;
+	if (lost)
+		cr_assert_eq(seen[gap_start], gap_start + lost, "the lost records are one run (at %ld)", gap_start);
+	*said = th_read_file(err, NULL);
+	cr_assert_eq(count_of(*said, "writer central: receiver 127.0.0.1:"), 2, "one line down, one up: %s", *said);
+	cr_assert_eq(count_of(*said, ") went away: "), 1, "%s", *said);
+	cr_assert_eq(count_of(*said, ") is back;"), 1, "%s", *said);
+	free(seen);
+	free(err);
+	free(file);
+	return lost;
+}
+
+/* At most what the socket buffers hold: the receiver's (tcp_rmem's maximum) and ours (4 MiB), in records of >= 100 bytes. */
+static long socket_buffer_records(void)
+{
+	return (tcp_rmem_max() + 4 * 1024 * 1024) / 100;
+}
+
+Test(syslog_down, tcp_receiver_killed_and_restarted_mid_stream)
+{
+	need_rsyslog();
+	char *said;
+	/* without a spool the records wait in the rings: 1 MiB rings hold the outage's 50,000 */
+	long lost = kill_mid_stream("", NULL, &said);
+	cr_assert_leq(lost, socket_buffer_records(), "lost %ld records", lost);
+	cr_log_info("tcp, no spool: %ld of %d records lost (in flight at the kill); the collector said: %s", lost,
+		    STREAM_RECORDS, said);
+	free(said);
+}
+
+Test(syslog_down, tcp_with_spool_consumes_the_rings_while_down)
+{
+	need_rsyslog();
+	char *spool = wpath("spool"), *spool_file = wpath("spool/central.spool"), keys[600], *said;
+	cr_assert_eq(mkdir(spool, 0755), 0);
+	snprintf(keys, sizeof keys, "spool_dir = \"%s\";", spool);
+	/* 64 KiB rings that block hold ~600 records: the producer keeps its pace only if the rings are consumed */
+	long lost = kill_mid_stream(keys, "65536", &said);
+	cr_assert_leq(lost, socket_buffer_records(), "lost %ld records", lost);
+	cr_log_info("tcp, spool: %ld of %d records lost (in flight at the kill); the collector said: %s", lost,
+		    STREAM_RECORDS, said);
+	char *spooled = th_read_file(spool_file, NULL);
+	cr_assert_str_eq(spooled, "", "the spool is empty once sent");
+	free(spooled);
+	free(said);
+	free(spool_file);
+	free(spool);
+}
+
+/*
+ * A receiver down from the start (r: started, then killed) and a collector
+ * with a spool in spool (created) and more keys, that drains n_rec records
+ * of producer "prod" to its file writer file. Returns the collector.
+ */
+static pid_t run_while_down(struct rsyslog *r, const char *spool, const char *more, long n_rec, const char *file,
+			    const char *err)
+{
+	rs_start(r, work, RS_TCP, 0);
+	rs_kill(r);
+	char keys[600];
+	cr_assert_eq(mkdir(spool, 0755), 0);
+	snprintf(keys, sizeof keys, "spool_dir = \"%s\"; %s", spool, more);
+	pid_t c = start_with(r, keys, file, err);
+	cr_assert_eq(th_waitpid_timeout(produce("prod", n_rec, NULL, NULL), 30000), 0);
+	struct file_wait fw = {file, n_rec};
+	cr_assert(th_wait_until(file_has_lines, &fw, 10000), "the file writer got every record");
+	return c;
+}
+
+Test(syslog_down, spool_full_counts_and_tells_the_loss)
+{
+	need_rsyslog();
+	struct rsyslog r;
+	char *spool = wpath("spool"), *file = wpath("local.log"), *err = wpath("collector.err");
+	long n_rec = 2000; /* about 220 KB of frames: most cannot be spooled */
+	pid_t c = run_while_down(&r, spool, "spool_max_bytes = 65536;", n_rec, file, err);
+	rs_restart(&r);
+	long *seen = calloc((size_t)n_rec, sizeof *seen), lost = 0;
+	long n = 0;
+	for (long long end = th_now_ms() + 20000; th_now_ms() < end && !lost;) {
+		rs_wait_lines(&r, n + 1, 200);
+		lost = 0;
+		n = received(&r, seen, n_rec, &lost);
+	}
+	stop_collector(c);
+	check_file(file, n_rec);
+	cr_assert_gt(lost, 0, "the notice arrived");
+	cr_assert_eq(n + lost, n_rec, "%ld received + %ld told lost", n, lost);
+	for (long k = 0; k < n; k++)
+		cr_assert_eq(seen[k], k, "the spool keeps the oldest, in order");
+	cr_assert_leq(n * 100, 65536);
+	cr_log_info("spool of 64 KiB: %ld records kept, %ld told lost", n, lost);
+	free(seen);
+	free(err);
+	free(file);
+	free(spool);
+}
+
+Test(syslog_down, collector_restarted_with_a_spool_sends_it_first)
+{
+	need_rsyslog();
+	struct rsyslog r;
+	char *spool = wpath("spool"), *spool_file = wpath("spool/central.spool"), keys[600];
+	char *file = wpath("local.log"), *err = wpath("collector.err");
+	long n_rec = 500;
+	pid_t c = run_while_down(&r, spool, "", n_rec, file, err);
+	stop_collector(c); /* with every record in the spool */
+	size_t spooled = 0;
+	char *sp = th_read_file(spool_file, &spooled);
+	cr_assert_gt(spooled, (size_t)n_rec * 100, "the spool holds the records");
+	free(sp);
+
+	rs_restart(&r);
+	char *file2 = wpath("local2.log");
+	snprintf(keys, sizeof keys, "spool_dir = \"%s\";", spool);
+	c = start_with(&r, keys, file2, err);
+	cr_assert_eq(th_waitpid_timeout(produce("prod2", n_rec, NULL, NULL), 30000), 0);
+	long *seen = calloc(STREAM_RECORDS + (size_t)n_rec, sizeof *seen);
+	long n = wait_last(&r, seen, STREAM_RECORDS + n_rec, STREAM_RECORDS + n_rec - 1, NULL);
+	stop_collector(c);
+	cr_assert_eq(n, 2 * n_rec, "every record once");
+	for (long k = 0; k < n; k++) /* the first run's, from the spool, then the second's */
+		cr_assert_eq(seen[k], k < n_rec ? k : STREAM_RECORDS + k - n_rec);
+	sp = th_read_file(spool_file, &spooled);
+	cr_assert_eq(spooled, 0, "the spool is empty once sent");
+	free(sp);
+	free(spool_file);
+	free(seen);
+	free(file2);
+	free(err);
+	free(file);
+	free(spool);
+}
+
+/* A TCP listener on 127.0.0.1 with a tiny receive buffer, that nobody reads yet. Returns it; *port its port. */
+static int stalled_listener(unsigned *port)
+{
+	int ls = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+	cr_assert(ls >= 0 && setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+	cr_assert(bind(ls, (struct sockaddr *)&a, sizeof a) == 0 && listen(ls, 4) == 0 &&
+		  getsockname(ls, (struct sockaddr *)&a, &len) == 0);
+	*port = ntohs(a.sin_port);
+	return ls;
+}
+
+/* Read octet-counted frames from fd until n records arrived (bounded); asserts they are 0..n-1 in order. */
+static void read_frames(int fd, long n)
+{
+	size_t cap = 1 << 20, have = 0;
+	char *b = malloc(cap);
+	long next = 0;
+	for (long long end = th_now_ms() + 30000; next < n && th_now_ms() < end;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 200) <= 0)
+			continue; /* bounded by end */
+		ssize_t got = recv(fd, b + have, cap - have, 0);
+		cr_assert_gt(got, 0, "the collector closed the connection");
+		have += (size_t)got;
+		char *p0 = b, *sp;
+		while ((sp = memchr(p0, ' ', have - (size_t)(p0 - b)))) {
+			size_t flen = strtoul(p0, NULL, 10);
+			if ((size_t)(sp + 1 - b) + flen > have)
+				break;
+			char *rec = memmem(sp + 1, flen, " rec t=0 i=", 11);
+			cr_assert_not_null(rec, "a frame that is not a record: %.*s", (int)flen, sp + 1);
+			cr_assert_eq(strtol(rec + 11, NULL, 10), next, "record %ld in its place", next);
+			next++;
+			p0 = sp + 1 + flen;
+		}
+		memmove(b, p0, have - (size_t)(p0 - b));
+		have -= (size_t)(p0 - b);
+	}
+	cr_assert_eq(next, n, "every record arrived, in order");
+	free(b);
+}
+
+Test(syslog_down, stalled_receiver_never_stalls_the_drain)
+{
+	struct rsyslog fake = {0}; /* only its port is used */
+	int ls = stalled_listener(&fake.port);
+	char *spool = wpath("spool"), keys[600], *file = wpath("local.log"), *err = wpath("collector.err");
+	cr_assert_eq(mkdir(spool, 0755), 0);
+	snprintf(keys, sizeof keys, "spool_dir = \"%s\";", spool);
+	pid_t c = start_with(&fake, keys, file, err);
+	long n_rec = 50000; /* 5.5 MB of frames: more than the socket buffers hold */
+	/* 64 KiB rings that block: the producer gets through only if the rings are consumed */
+	cr_assert_eq(th_waitpid_timeout(produce("prod", n_rec, NULL, "65536"), 30000), 0, "the producer was not held back");
+	struct file_wait fw = {file, n_rec};
+	cr_assert(th_wait_until(file_has_lines, &fw, 20000), "the file writer got every record");
+	int cs = accept(ls, NULL, NULL); /* the receiver wakes up */
+	cr_assert_geq(cs, 0);
+	read_frames(cs, n_rec);
+	stop_collector(c);
+	check_file(file, n_rec);
+	close(cs);
+	close(ls);
+	free(err);
+	free(file);
+	free(spool);
+}
