@@ -251,6 +251,44 @@ def routing_summary(rows):
     return m
 
 
+BINARY_TARGETS = {"rate": 3.0, "cpu": 0.2}  # binary ÷ text file (threads 1), same run
+
+
+def binary_summary(rows):
+    """The binary writer against `threads 1` (the text file writer) of the same run: rate and CPU per record."""
+    text = {r.get("run"): r for r in rows if r.get("scenario") == "threads" and r.get("producers") == 1}
+    runs = []
+    for r in (x for x in rows if x.get("scenario") == "binary"):
+        s = text.get(r.get("run")) or {}
+        tc, bc = s.get("collector_cpu_ms_per_M"), r.get("collector_cpu_ms_per_M")
+        runs.append({"run": r.get("run"), "text_rps": s.get("rps"), "binary_rps": r.get("rps"),
+                     "rate_ratio": r["rps"] / s["rps"] if s.get("rps") else None,
+                     "text_cpu_ms_per_M": tc, "binary_cpu_ms_per_M": bc,
+                     "cpu_ratio": bc / tc if tc and bc is not None else None,
+                     "ok": bool(r.get("ok")) and bool(s.get("ok"))})
+    if not runs:
+        return {}
+    runs.sort(key=lambda x: x["run"] or 0)
+    return {"runs": runs, "targets": BINARY_TARGETS, "all_ok": all(x["ok"] for x in runs),
+            **{f"median_{k}": med([x[k] for x in runs]) for k in
+               ("rate_ratio", "cpu_ratio", "text_rps", "binary_rps", "text_cpu_ms_per_M", "binary_cpu_ms_per_M")}}
+
+
+def binary_table(b):
+    t = Table("Binary log end to end: 1 producer thread, message 1, into a binary writer against the text file "
+              f"writer (threads 1) of the same run; targets: rate ≥ {BINARY_TARGETS['rate']:g}×, collector CPU "
+              f"per record ≤ {BINARY_TARGETS['cpu']:g}×", ["run", "text records/s", "binary records/s", "rate ratio",
+                                                      "collector CPU per M (text / binary)", "CPU ratio", "OK"])
+    f3 = lambda v: "-" if v is None else f"{v:.3f}×"
+    for x in b["runs"] + [dict(run="median", ok=b["all_ok"], **{k[7:]: v for k, v in b.items() if k.startswith("median_")})]:
+        t.add(x["run"] if x["run"] == "median" else f"run {x['run']}", fmt_rate(x["text_rps"]),
+              fmt_rate(x["binary_rps"]), f3(x["rate_ratio"]),
+              f"{x['text_cpu_ms_per_M'] or 0:.0f} / {x['binary_cpu_ms_per_M'] or 0:.0f} ms", f3(x["cpu_ratio"]),
+              "yes" if x["ok"] else "NO")
+    t.notes.append("  Ratios are per run (each binary run against the text run next to it); medians of those.")
+    return t
+
+
 SCALING_TARGETS = {16: 0.8, 64: 0.7}  # rate with P producer processes ÷ rate with 1, same run
 
 
@@ -479,6 +517,7 @@ def main():
     ap.add_argument("--routing", type=int, default=1)
     ap.add_argument("--collector-instructions", type=int, default=1)
     ap.add_argument("--scaling", type=int, default=1)
+    ap.add_argument("--binary", type=int, default=1)
     ap.add_argument("--command", default="bench/run.sh")
     ap.add_argument("--failures", default="")
     a = ap.parse_args()
@@ -502,6 +541,7 @@ def main():
     breakdown = shmlog_breakdown(os.path.join(a.tmp, "cg")) if a.instructions else {}
     routing = routing_summary(e2e_raw) if a.routing else previous.get("routing", {})
     scaling = scaling_summary(e2e_raw) if a.scaling else previous.get("scaling", {})
+    binary = binary_summary(e2e_raw) if a.binary else previous.get("binary", {})
     cinstr = collector_instr(load_jsonl(os.path.join(a.tmp, "cinstr.jsonl")), os.path.join(a.tmp, "ccg")) \
         if a.collector_instructions else previous.get("collector_instructions", {})
     if not a.routing and routing:
@@ -667,6 +707,9 @@ def main():
                        "is the median of those ratios. PASS needs it ≥ the target and every file complete.")
         tables.append(t)
 
+    if binary:
+        tables.append(binary_table(binary))
+
     if cinstr:
         ref = (cinstr.get("slow") or cinstr.get("plain"))["runs"][0]
         n1, n2 = ref["n1"] or 0, ref["n2"] or 0
@@ -761,6 +804,8 @@ def main():
         ok = measured >= limit if higher else measured <= limit
         if name.startswith("routing") and not routing.get("all_ok"):
             ok = False  # a routing run that lost or misrouted lines does not pass whatever its rate
+        if "binary" in name and not binary.get("all_ok"):
+            ok = False  # a binary run that lost records does not pass
         if "producer processes" in name and not ((scaling.get("procs") or {}).get(name.split()[0]) or {}).get("all_ok"):
             ok = False  # likewise a scaling run that lost lines
         targets.append({"target": name, "limit": limit, "unit": unit, "measured": measured, "pass": ok, "higher": higher,
@@ -790,6 +835,9 @@ def main():
            "× (same run)", True, fmt=lambda v: f"{v:.3f}")
     target("collector instructions per m1 record, text to one file", cinstr.get("median"), COLLECTOR_IR_TARGET,
            "instructions")
+    for k, name in (("rate", "binary file ÷ text file, end to end"), ("cpu", "collector CPU per record, binary ÷ text")):
+        target(name, binary.get(f"median_{k}_ratio"), BINARY_TARGETS[k], "× (same run)", k == "rate",
+               fmt=lambda v: f"{v:.3f}")
     for p, lim in SCALING_TARGETS.items():
         target(f"{p} producer processes ÷ 1, end to end", ((scaling.get("procs") or {}).get(str(p)) or {})
                .get("median_ratio"), lim, "× (same run)", True, fmt=lambda v: f"{v:.3f}")
@@ -825,7 +873,7 @@ def main():
 
     out = {"meta": meta, "latency": lat_json, "ratios_vs_peers": ratios, "end_to_end": e2e,
            "instructions_per_call": instr, "shmlog_instruction_breakdown": breakdown, "routing": routing,
-           "scaling": scaling,
+           "scaling": scaling, "binary": binary,
            "collector_instructions": cinstr, "targets": targets,
            "plot": os.path.relpath(png, os.path.dirname(a.results.rstrip("/"))) if png else None,
            "raw": {"latency": raw, "end_to_end": e2e_raw, "instructions": instr_raw}}
