@@ -182,7 +182,7 @@ static void count_output(struct counted *c)
 		return;
 	static char buf[1 << 16];
 	ssize_t r;
-	while ((r = read(c->fd, buf, sizeof buf)) > 0 && c->binary)
+	while (c->binary && (r = read(c->fd, buf, sizeof buf)) > 0)
 		count_frames(c, (const uint8_t *)buf, (size_t)r);
 	while (!c->binary && (r = read(c->fd, buf, sizeof buf)) > 0)
 		for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + r - p))) != NULL; p++)
