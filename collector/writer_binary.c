@@ -55,6 +55,8 @@ struct bin_state {
 	struct bin_source *sources; /* open addressing by (pid, tid) */
 	uint32_t n_sources, cap_sources;
 	struct sbuf dict;           /* every definition frame so far */
+	struct bin_site last_site;  /* the last site looked up (records come in runs of a ring) */
+	const struct bin_source *last_source;
 	uint64_t reopen_at;         /* stream offset where the reopened file starts, or NO_REOPEN */
 	uint64_t start_ns;
 };
@@ -106,6 +108,7 @@ static int grow_sources(struct bin_state *b)
 	free(b->sources);
 	b->sources = t;
 	b->cap_sources = cap;
+	b->last_source = NULL; /* it pointed into the old table */
 	return 0;
 }
 
@@ -119,32 +122,46 @@ static int keep_definition(struct bin_state *b, const struct sbuf *out, size_t a
 /* The id of st, defining it into out first if it is new. Returns the id or -ENOMEM. */
 static long long site_id(struct bin_state *b, const struct seg_site *st, struct sbuf *out)
 {
+	if (b->last_site.serial == st->serial)
+		return b->last_site.id;
 	if (4 * (b->n_sites + 1) > 3 * b->cap_sites && grow_sites(b) < 0)
 		return -ENOMEM;
 	uint32_t h = mix(st->serial) & (b->cap_sites - 1);
 	for (; b->sites[h].serial; h = (h + 1) & (b->cap_sites - 1))
-		if (b->sites[h].serial == st->serial)
+		if (b->sites[h].serial == st->serial) {
+			b->last_site = b->sites[h];
 			return b->sites[h].id;
+		}
 	size_t at = out->len;
 	if (binlog_put_site(out, b->n_sites, st) < 0 || keep_definition(b, out, at) < 0) {
 		out->len = at;
 		return -ENOMEM;
 	}
 	b->sites[h] = (struct bin_site){st->serial, b->n_sites};
+	b->last_site = b->sites[h];
 	return b->n_sites++;
 }
 
 /* The id of tr's source, defining it into out first if it is new. Returns the id or -ENOMEM. */
+/* Whether s is the source of tr. */
+static inline bool same_source(const struct bin_source *s, const struct text_record *tr)
+{
+	return s->pid == tr->pid && s->tid == tr->tid && s->name_len == tr->name_len &&
+	       memcmp(s->name, tr->name, tr->name_len) == 0;
+}
+
 static long long source_id(struct bin_state *b, const struct text_record *tr, struct sbuf *out)
 {
+	if (b->last_source && same_source(b->last_source, tr))
+		return b->last_source->id;
 	if (4 * (b->n_sources + 1) > 3 * b->cap_sources && grow_sources(b) < 0)
 		return -ENOMEM;
 	uint32_t h = mix((uint64_t)tr->pid << 32 | tr->tid) & (b->cap_sources - 1);
 	for (; b->sources[h].name; h = (h + 1) & (b->cap_sources - 1)) {
-		const struct bin_source *s = &b->sources[h];
-		if (s->pid == tr->pid && s->tid == tr->tid && s->name_len == tr->name_len &&
-		    memcmp(s->name, tr->name, tr->name_len) == 0)
-			return s->id;
+		if (same_source(&b->sources[h], tr)) {
+			b->last_source = &b->sources[h];
+			return b->sources[h].id;
+		}
 	}
 	char *name = malloc(tr->name_len + 1);
 	size_t at = out->len;
@@ -156,6 +173,7 @@ static long long source_id(struct bin_state *b, const struct text_record *tr, st
 	}
 	memcpy(name, tr->name, tr->name_len);
 	b->sources[h] = (struct bin_source){tr->pid, tr->tid, name, (uint32_t)tr->name_len, b->n_sources};
+	b->last_source = &b->sources[h];
 	return b->n_sources++;
 }
 
@@ -201,6 +219,8 @@ static int binary_add(struct writer *w, struct output_rec *rec)
 		out->oom = false;
 		return rc < 0 ? rc : -ENOMEM;
 	}
+	if (!rotate_on(&b->fs.rot))
+		return 0;
 	uint32_t cuts = b->fs.rot.n_cuts;
 	rotate_take(&b->fs.rot, w->out.written + at, out->len - at, rec->tr->ts_ns);
 	if (b->fs.rot.n_cuts == cuts)

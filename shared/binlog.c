@@ -62,7 +62,7 @@ static inline uint64_t get_u64(const uint8_t *p)
 }
 
 /* Room for a frame of size bytes at the end of out, its header written. NULL when out of memory. */
-static uint8_t *frame_open(struct sbuf *out, size_t size, enum binlog_kind kind, uint16_t flags)
+static inline uint8_t *frame_open(struct sbuf *out, size_t size, enum binlog_kind kind, uint16_t flags)
 {
 	if (size > BINLOG_FRAME_MAX || sbuf_reserve(out, size) != 0)
 		return NULL;
