@@ -23,6 +23,10 @@
  *                      and close, leaving the segment for `shmlog-collector --once`;
  *                      at INFO, or with --mix routing the routing scenario's records
  *
+ *   bench_e2e snprintf --n N [--bg-cpu 1]
+ *                      no collector: snprintf the messages of `threads` into a buffer, on
+ *                      the collector's CPU: the reference of the text-formatting target
+ *
  * Routing: the records all match route 1 (level ERROR: errors + console), and
  * the name=login ones also route 2 (the security regex: security), so the
  * collector writes N lines to errors, N to the console (its stdout, a file)
@@ -650,6 +654,27 @@ static int run_fill(void)
 	return st.lost ? 3 : 0;
 }
 
+/*
+ * snprintf: the reference of the text-formatting target (issue: the collector's
+ * text end to end against formatting the same messages with snprintf alone, no
+ * I/O, in the same run). The messages of `threads`, formatted one after another
+ * into one buffer, on the collector's CPU.
+ */
+static int run_snprintf(void)
+{
+	pin_cpu(bg_cpu);
+	char buf[256];
+	volatile size_t sink = 0;
+	uint64_t t0 = mono_ns();
+	for (uint64_t i = 0; i < n_records; i++)
+		sink += (size_t)snprintf(buf, sizeof buf, "value=%d name=%s pi=%f", (int)i, "hello", 3.14159265358979);
+	double secs = (double)(mono_ns() - t0) / 1e9;
+	printf("{\"scenario\":\"snprintf\",\"run\":%d,\"producers\":1,\"records\":%llu,\"seconds\":%.6f,"
+	       "\"rps\":%.0f,\"bytes\":%zu,\"ok\":1}\n",
+	       run_no, (unsigned long long)n_records, secs, (double)n_records / secs, (size_t)sink);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_e2e threads|procs|delivery|idle --out FILE --collector-pid PID\n"
@@ -657,7 +682,8 @@ static void usage(void)
 			"       [--format binary]\n"
 			"       bench_e2e routing --errors FILE --security FILE --console FILE --collector-pid PID\n"
 			"       [--n N] [--security-every K] [--cpu 0] [--bg-cpu 1] [--run R]\n"
-			"       bench_e2e fill --dir DIR [--n N] [--ring-bytes B] [--mix routing [--security-every K]]\n");
+			"       bench_e2e fill --dir DIR [--n N] [--ring-bytes B] [--mix routing [--security-every K]]\n"
+			"       bench_e2e snprintf [--n N] [--bg-cpu 1] [--run R]\n");
 	exit(2);
 }
 
@@ -711,6 +737,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(scenario, "fill"))
 		return fill_dir ? run_fill() : (usage(), 2);
+	if (!strcmp(scenario, "snprintf"))
+		return n_records >= 1 ? run_snprintf() : (usage(), 2);
 	if (!strcmp(scenario, "routing"))
 		return errors_out.path && security_out.path && console_out.path && collector_pid > 0 &&
 				       security_every >= 1 && n_records >= 1

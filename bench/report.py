@@ -25,6 +25,9 @@ import statistics
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report_binary import BINARY_TARGETS, binary_summary, binary_table  # noqa: E402
+
 CONTENDERS = ["shmlog", "spdlog", "lttng", "fprintf"]
 PEERS = ["spdlog", "lttng", "fprintf"]
 MSGS = ["m1", "const", "mixed8", "str200", "below"]
@@ -251,42 +254,22 @@ def routing_summary(rows):
     return m
 
 
-BINARY_TARGETS = {"rate": 3.0, "cpu": 0.2}  # binary ÷ text file (threads 1), same run
+TEXT_TARGET = 1.4  # text end to end (1 thread, m1) ÷ snprintf alone (the same messages, no I/O), same run
 
 
-def binary_summary(rows):
-    """The binary writer against `threads 1` (the text file writer) of the same run: rate and CPU per record."""
-    text = {r.get("run"): r for r in rows if r.get("scenario") == "threads" and r.get("producers") == 1}
+def text_summary(rows):
+    """The 1-thread text end to end against snprintf alone (bench_e2e snprintf), paired by run."""
+    ref = {r.get("run"): r for r in rows if r.get("scenario") == "snprintf"}
     runs = []
-    for r in (x for x in rows if x.get("scenario") == "binary"):
-        s = text.get(r.get("run")) or {}
-        tc, bc = s.get("collector_cpu_ms_per_M"), r.get("collector_cpu_ms_per_M")
-        runs.append({"run": r.get("run"), "text_rps": s.get("rps"), "binary_rps": r.get("rps"),
-                     "rate_ratio": r["rps"] / s["rps"] if s.get("rps") else None,
-                     "text_cpu_ms_per_M": tc, "binary_cpu_ms_per_M": bc,
-                     "cpu_ratio": bc / tc if tc and bc is not None else None,
-                     "ok": bool(r.get("ok")) and bool(s.get("ok"))})
+    for r in rows:
+        s_ = ref.get(r.get("run"))
+        if r.get("scenario") == "threads" and r.get("producers") == 1 and s_ and s_.get("rps") and r.get("rps"):
+            runs.append({"run": r.get("run"), "e2e_rps": r["rps"], "snprintf_rps": s_["rps"],
+                         "ratio": r["rps"] / s_["rps"], "ok": bool(r.get("ok"))})
     if not runs:
         return {}
-    runs.sort(key=lambda x: x["run"] or 0)
-    return {"runs": runs, "targets": BINARY_TARGETS, "all_ok": all(x["ok"] for x in runs),
-            **{f"median_{k}": med([x[k] for x in runs]) for k in
-               ("rate_ratio", "cpu_ratio", "text_rps", "binary_rps", "text_cpu_ms_per_M", "binary_cpu_ms_per_M")}}
-
-
-def binary_table(b):
-    t = Table("Binary log end to end: 1 producer thread, message 1, into a binary writer against the text file "
-              f"writer (threads 1) of the same run; targets: rate ≥ {BINARY_TARGETS['rate']:g}×, collector CPU "
-              f"per record ≤ {BINARY_TARGETS['cpu']:g}×", ["run", "text records/s", "binary records/s", "rate ratio",
-                                                      "collector CPU per M (text / binary)", "CPU ratio", "OK"])
-    f3 = lambda v: "-" if v is None else f"{v:.3f}×"
-    for x in b["runs"] + [dict(run="median", ok=b["all_ok"], **{k[7:]: v for k, v in b.items() if k.startswith("median_")})]:
-        t.add(x["run"] if x["run"] == "median" else f"run {x['run']}", fmt_rate(x["text_rps"]),
-              fmt_rate(x["binary_rps"]), f3(x["rate_ratio"]),
-              f"{x['text_cpu_ms_per_M'] or 0:.0f} / {x['binary_cpu_ms_per_M'] or 0:.0f} ms", f3(x["cpu_ratio"]),
-              "yes" if x["ok"] else "NO")
-    t.notes.append("  Ratios are per run (each binary run against the text run next to it); medians of those.")
-    return t
+    return {"runs": runs, "median_ratio": med([x["ratio"] for x in runs]), "target": TEXT_TARGET,
+            "median_snprintf_rps": med([x["snprintf_rps"] for x in runs]), "all_ok": all(x["ok"] for x in runs)}
 
 
 SCALING_TARGETS = {16: 0.8, 64: 0.7}  # rate with P producer processes ÷ rate with 1, same run
@@ -541,7 +524,8 @@ def main():
     breakdown = shmlog_breakdown(os.path.join(a.tmp, "cg")) if a.instructions else {}
     routing = routing_summary(e2e_raw) if a.routing else previous.get("routing", {})
     scaling = scaling_summary(e2e_raw) if a.scaling else previous.get("scaling", {})
-    binary = binary_summary(e2e_raw) if a.binary else previous.get("binary", {})
+    binary = binary_summary(e2e_raw, med) if a.binary else previous.get("binary", {})
+    text_vs = text_summary(e2e_raw) or previous.get("text_vs_snprintf", {})
     cinstr = collector_instr(load_jsonl(os.path.join(a.tmp, "cinstr.jsonl")), os.path.join(a.tmp, "ccg")) \
         if a.collector_instructions else previous.get("collector_instructions", {})
     if not a.routing and routing:
@@ -672,6 +656,15 @@ def main():
                       f"(/proc stat ticks: {m.get('collector_cpu_stat_pct', 0):.2f} %)")
         tables.append(t)
 
+    if text_vs:
+        t = Table("Text formatting: 1 producer thread end to end into a text file against formatting the same "
+                  "messages with snprintf alone (no I/O, on the collector's CPU), same run",
+                  ["run", "end to end records/s", "snprintf alone records/s", "ratio"])
+        for x in text_vs["runs"]:
+            t.add(f"run {x['run']}", fmt_rate(x["e2e_rps"]), fmt_rate(x["snprintf_rps"]), f"{x['ratio']:.3f}×")
+        t.add("median", "", fmt_rate(text_vs["median_snprintf_rps"]), f"{text_vs['median_ratio']:.3f}×")
+        tables.append(t)
+
     if scaling:
         t = Table("Scaling: producer processes (message 1, block policy, sharing CPU 0; the collector on CPU 1), "
                   "each run against the 1-process run of the same run",
@@ -708,7 +701,7 @@ def main():
         tables.append(t)
 
     if binary:
-        tables.append(binary_table(binary))
+        tables.append(binary_table(binary, Table, fmt_rate))
 
     if cinstr:
         ref = (cinstr.get("slow") or cinstr.get("plain"))["runs"][0]
@@ -838,6 +831,8 @@ def main():
     for k, name in (("rate", "binary file ÷ text file, end to end"), ("cpu", "collector CPU per record, binary ÷ text")):
         target(name, binary.get(f"median_{k}_ratio"), BINARY_TARGETS[k], "× (same run)", k == "rate",
                fmt=lambda v: f"{v:.3f}")
+    target("text end to end, 1 thread ÷ snprintf alone", text_vs.get("median_ratio"), TEXT_TARGET, "× (same run)",
+           True, fmt=lambda v: f"{v:.3f}")
     for p, lim in SCALING_TARGETS.items():
         target(f"{p} producer processes ÷ 1, end to end", ((scaling.get("procs") or {}).get(str(p)) or {})
                .get("median_ratio"), lim, "× (same run)", True, fmt=lambda v: f"{v:.3f}")
@@ -873,7 +868,7 @@ def main():
 
     out = {"meta": meta, "latency": lat_json, "ratios_vs_peers": ratios, "end_to_end": e2e,
            "instructions_per_call": instr, "shmlog_instruction_breakdown": breakdown, "routing": routing,
-           "scaling": scaling, "binary": binary,
+           "scaling": scaling, "binary": binary, "text_vs_snprintf": text_vs,
            "collector_instructions": cinstr, "targets": targets,
            "plot": os.path.relpath(png, os.path.dirname(a.results.rstrip("/"))) if png else None,
            "raw": {"latency": raw, "end_to_end": e2e_raw, "instructions": instr_raw}}

@@ -311,12 +311,18 @@ pair_with_text() { # CASE RUN
 }
 
 routing_pair() { pair_with_text routing_case "$1"; }
+# the text-formatting reference: the same messages through snprintf alone, no I/O (bench_e2e snprintf)
+snprintf_case() { # RUN
+	timeout 120 "$ROOT/build-release/bench/bench_e2e" snprintf --n "$E2E_N" --bg-cpu "$BG" --run "$1" \
+		>>"$TMP/e2e.jsonl" 2>"$TMP/case.err" || FAILURES+=("snprintf run $1: $(tail -2 "$TMP/case.err" | tr '\n' ' ')")
+}
 
 routing() {
 	local run
 	for run in $(seq "$RUNS"); do
 		say "routing end to end against the single file writer, run $run of $RUNS ($E2E_N records each)"
 		routing_pair "$run"
+		snprintf_case "$run"
 	done
 }
 
@@ -366,6 +372,7 @@ end_to_end() {
 		say "end to end, run $run of $RUNS"
 		if [ $DO_ROUTING -eq 1 ]; then routing_pair "$run"; else e2e_case threads --threads 1 --n "$E2E_N" --run "$run"; fi
 		if [ $DO_BINARY -eq 1 ]; then binary_case "$run"; fi
+		snprintf_case "$run"
 		for t in 2 4; do e2e_case threads --threads "$t" --n "$E2E_N" --run "$run"; done
 		if [ $DO_SCALING -eq 1 ]; then scaling_run "$run"; else e2e_case procs --procs 16 --n "$E2E_N" --run "$run"; fi
 		e2e_case delivery --rate 100000 --seconds "$DELIVERY_S" --run "$run"

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-static const char hex_digits[16] = "0123456789abcdef";
+const char esc_hex_digits[16] = "0123456789abcdef";
 
 const unsigned char esc_text_table[256] = {
 	'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 't', 'n', 'x', 'x', 'r', 'x', 'x',
@@ -35,25 +35,6 @@ static inline uint64_t word_needs_text_escape(uint64_t w)
 	return lt20 | ((x7f - ones) & ~x7f & high) | ((bsl - ones) & ~bsl & high);
 }
 
-static inline char *put_text_byte(char *p, unsigned char c)
-{
-	unsigned char e = esc_text_table[c];
-	if (!e) {
-		*p++ = (char)c;
-	} else if (e == 'x') {
-		p[0] = '\\';
-		p[1] = 'x';
-		p[2] = hex_digits[c >> 4];
-		p[3] = hex_digits[c & 15];
-		p += 4;
-	} else {
-		p[0] = '\\';
-		p[1] = (char)e;
-		p += 2;
-	}
-	return p;
-}
-
 char *esc_text(char *p, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -65,7 +46,7 @@ char *esc_text(char *p, const char *s, size_t n)
 			unsigned char b[8];
 			memcpy(b, &w, 8); /* the bytes tested, not the source again */
 			for (int k = 0; k < 8; k++)
-				p = put_text_byte(p, b[k]);
+				p = esc_text_byte(p, b[k]);
 		} else {
 			memcpy(p, &w, 8);
 			p += 8;
@@ -73,7 +54,7 @@ char *esc_text(char *p, const char *s, size_t n)
 		i += 8;
 	}
 	for (; i < n; i++)
-		p = put_text_byte(p, u[i]);
+		p = esc_text_byte(p, u[i]);
 	return p;
 }
 
@@ -86,8 +67,8 @@ char *esc_json(char *p, const char *s, size_t n)
 			*p++ = (char)c;
 		} else if (e == 'u') {
 			memcpy(p, "\\u00", 4);
-			p[4] = hex_digits[c >> 4];
-			p[5] = hex_digits[c & 15];
+			p[4] = esc_hex_digits[c >> 4];
+			p[5] = esc_hex_digits[c & 15];
 			p += 6;
 		} else {
 			p[0] = '\\';

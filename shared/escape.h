@@ -31,6 +31,28 @@ enum esc_mode {
 extern const unsigned char esc_text_table[256];
 extern const unsigned char esc_json_table[256];
 
+extern const char esc_hex_digits[16];
+
+/* One byte c at p with the text escapes. Returns the end. */
+static inline char *esc_text_byte(char *p, unsigned char c)
+{
+	unsigned char e = esc_text_table[c];
+	if (!e) {
+		*p++ = (char)c;
+	} else if (e == 'x') {
+		p[0] = '\\';
+		p[1] = 'x';
+		p[2] = esc_hex_digits[c >> 4];
+		p[3] = esc_hex_digits[c & 15];
+		p += 4;
+	} else {
+		p[0] = '\\';
+		p[1] = (char)e;
+		p += 2;
+	}
+	return p;
+}
+
 /* Copy s[0..n) to p with the text escapes. Returns the end of what was written. */
 char *esc_text(char *p, const char *s, size_t n);
 

@@ -228,7 +228,7 @@ static char *put_logfmt(char *p, const char *s, size_t n, bool truncated)
 			continue;
 		}
 		quote |= c == ' ' || c == '=' || esc_text_table[c];
-		p = esc_text(p, (const char *)&c, 1);
+		p = esc_text_byte(p, c);
 	}
 	if (truncated)
 		p = PUT_LIT(p, TRUNC_MARK);

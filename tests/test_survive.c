@@ -364,6 +364,41 @@ Test(survive, sighup_reopens_the_files_and_the_collector_goes_on)
 	free(cfg);
 }
 
+Test(survive, a_reopen_that_fails_is_said_once_and_the_open_file_keeps_every_record)
+{
+	char *logdir = wpath("logs"), *moved = wpath("logs.old"), *err = wpath("err.log"), *cfg;
+	cr_assert_eq(mkdir(logdir, 0755), 0);
+	char *file = th_path(logdir, "app.log"), *kept = th_path(moved, "app.log");
+	cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; } );\n", file);
+	pid_t c = start_collector("/dev/null", err, "--config", cfg);
+	char *args[] = {"-t", "1", "-r", "10", "-f", "10000", "-C", NULL};
+	run_producer("/dev/null", args, NULL);
+	cr_assert_eq(rename(logdir, moved), 0, "the directory goes away: the path cannot be opened again");
+	cr_assert_eq(kill(c, SIGHUP), 0);
+	struct th_file_has said = {err, "reopen failed"};
+	cr_assert(th_wait_until(th_file_has_text, &said, 10000), "the failed reopen is said");
+	run_producer("/dev/null", args, NULL);
+	struct file_wait g = {kept, 20};
+	cr_assert(th_wait_until(file_has_lines, &g, 10000), "the later records go to the file still open");
+	stop_collector(c);
+	char *out = read_or_fail(kept), *e = read_or_fail(err);
+	int recs = 0;
+	for (char *q = out; (q = strstr(q, "]: rec t=0 i=")); q++)
+		recs++;
+	cr_assert_eq(recs, 20, "both producers' records, once each: %s", out);
+	free(out);
+	char *first = strstr(e, "reopen failed");
+	cr_assert(first && !strstr(first + 1, "reopen failed"), "said once: %s", e);
+	cr_assert_null(strstr(e, "records lost"), "%s", e);
+	free(e);
+	free(file);
+	free(kept);
+	free(logdir);
+	free(moved);
+	free(err);
+	free(cfg);
+}
+
 Test(survive, a_removed_log_file_is_created_again)
 {
 	char *file = wpath("app.log"), *cfg, *err = wpath("err.log");
