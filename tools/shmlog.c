@@ -57,15 +57,13 @@
 #include "shared/reader.h"
 #include "shared/segment.h"
 #include "shared/text.h"
+#include "tools/cli.h"
 
-#define EXIT_MISUSE 2
 #define OUT_FLUSH_BYTES (64u * 1024u)  /* write the output buffer out beyond this */
 #define READ_BATCH_RECORDS 4096u    /* records per reader cycle */
 #define CONSUMED_MARK "[consumed] "    /* text-format prefix of --all's consumed records */
 
 /* ---------------------------------------------------------------- messages */
-
-static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* s escaped as message text is (shared/escape.h), into buf of 4 * strlen(s) + 1 bytes. Returns buf. */
 static const char *escaped(char *buf, const char *s)
@@ -75,7 +73,7 @@ static const char *escaped(char *buf, const char *s)
 }
 
 /* Print "shmlog: <message>" as one line on stderr, escaped: it may name hostile files. Returns nothing. */
-static void complain(const char *fmt, ...)
+void complain(const char *fmt, ...)
 {
 	char line[PATH_MAX + 512], esc[4 * sizeof line];
 	va_list ap;
@@ -95,6 +93,8 @@ static const char usage_main[] =
 	"  recover [--output FILE] [--cleanup] [--json] [DIR]\n"
 	"                                       print the records of every orphaned segment in DIR\n"
 	"  stat [DIR]                           list the segments in DIR and their rings\n"
+	"  decode [--json] FILE...              print a binary log (type = \"binary\") as the\n"
+	"                                       text or JSON writer would have\n"
 	"\n"
 	"DIR defaults to $SHMLOG_DIR, else " SHMLOG_DEFAULT_DIR ".\n"
 	"Run 'shmlog COMMAND --help' for a command's options.\n"
@@ -138,9 +138,7 @@ static const char usage_stat[] =
 	"  -h, --help   print this help\n";
 
 /* Report a misuse of cmd (one line), print its usage on stderr. Returns EXIT_MISUSE. */
-static int misuse(const char *usage, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int misuse(const char *usage, const char *cmd, const char *fmt, ...)
+int misuse(const char *usage, const char *cmd, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -153,20 +151,12 @@ static int misuse(const char *usage, const char *cmd, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ output */
 
-/* Where formatted lines go: a buffer written out to fd when it grows. */
-struct out {
-	int fd;
-	const char *name; /* for messages: the file, or "standard output" */
-	struct sbuf buf;
-	int err;          /* first write error (-errno), 0 if none */
-};
-
 /*
  * Write everything buffered to o->fd, retrying short writes and EINTR. On the
  * first failure, report it (naming the output) and keep it in o->err; later
  * output is discarded. Returns 0, or o->err.
  */
-static int out_flush(struct out *o)
+int out_flush(struct out *o)
 {
 	size_t done = 0;
 	while (!o->err && done < o->buf.len) {
@@ -414,7 +404,7 @@ static const struct option long_read[] = {
 };
 
 /* Report getopt's answer c ('?' unknown option, ':' missing argument) as a misuse. Returns EXIT_MISUSE. */
-static int option_misuse(const char *usage, const char *cmd, int c, char **argv)
+int option_misuse(const char *usage, const char *cmd, int c, char **argv)
 {
 	const char *arg = argv[optind - 1];
 	if (c == ':')
@@ -757,6 +747,7 @@ int main(int argc, char **argv)
 			const char *u = strcmp(sub, "read") == 0      ? usage_read
 					: strcmp(sub, "recover") == 0 ? usage_recover
 					: strcmp(sub, "stat") == 0    ? usage_stat
+					: strcmp(sub, "decode") == 0  ? usage_decode
 								      : NULL;
 			if (!u)
 				return misuse(usage_main, NULL, "unknown command '%s'", sub);
@@ -773,6 +764,8 @@ int main(int argc, char **argv)
 		return cmd_recover(argc - 1, argv + 1);
 	if (strcmp(cmd, "stat") == 0)
 		return cmd_stat(argc - 1, argv + 1);
+	if (strcmp(cmd, "decode") == 0)
+		return cmd_decode(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return misuse(usage_main, NULL, "unknown option '%s'", cmd);
 	return misuse(usage_main, NULL, "unknown command '%s'", cmd);
