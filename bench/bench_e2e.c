@@ -153,7 +153,7 @@ struct counted {
 
 /* Count the frames in buf[0..n) of a binary log (shared/binlog.h: a 24-byte header starting
  * "SHMLOGB\0", or u32 frame_bytes, u16 kind; kind 4 RECORD, 5 TEXT). */
-static void count_frames(struct counted *c, const uint8_t *buf, size_t n)
+static void count_binlog_frames(struct counted *c, const uint8_t *buf, size_t n)
 {
 	size_t at = 0;
 	while (at < n) {
@@ -193,7 +193,7 @@ static void count_output(struct counted *c)
 	static char buf[1 << 16];
 	ssize_t r;
 	while (c->binary && (r = read(c->fd, buf, sizeof buf)) > 0)
-		count_frames(c, (const uint8_t *)buf, (size_t)r);
+		count_binlog_frames(c, (const uint8_t *)buf, (size_t)r);
 	while (!c->binary && (r = read(c->fd, buf, sizeof buf)) > 0)
 		for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + r - p))) != NULL; p++)
 			c->lines++;
@@ -637,7 +637,7 @@ static int sink_listen = -1;
 static _Atomic uint64_t sink_frames; /* octet-counted frames the receiver read wholly */
 
 /* Count the frames in b[0..n): *len is the LEN being read, *skip what is left of the current MSG. */
-static uint64_t count_frames(const char *b, size_t n, uint64_t *len, uint64_t *skip)
+static uint64_t count_octet_frames(const char *b, size_t n, uint64_t *len, uint64_t *skip)
 {
 	uint64_t frames = 0;
 	for (size_t i = 0; i < n;) {
@@ -669,7 +669,7 @@ static void *sink_thread(void *arg)
 	uint64_t len = 0, skip = 0;
 	ssize_t r;
 	while (fd >= 0 && (r = read(fd, buf, sizeof buf)) > 0)
-		atomic_fetch_add_explicit(&sink_frames, count_frames(buf, (size_t)r, &len, &skip), memory_order_release);
+		atomic_fetch_add_explicit(&sink_frames, count_octet_frames(buf, (size_t)r, &len, &skip), memory_order_release);
 	if (fd >= 0)
 		close(fd);
 	return NULL;
