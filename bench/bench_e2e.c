@@ -16,6 +16,9 @@
  *                      syslog writer (TCP, octet counting) to 127.0.0.1:P, where a receiver
  *                      thread of ours (background CPU) reads and discards, counting frames
  *   common: --out FILE --collector-pid PID [--cpu 0] [--bg-cpu 1] [--run R]
+ *           [--format binary]: --out is a binary log (shared/binlog.h): its record frames
+ *           count as lines, its TEXT frames as the collector's notices; threads reports
+ *           itself as scenario "binary"
  *
  *   bench_e2e fill --dir DIR --n N [--ring-bytes B] [--mix routing [--security-every K]]
  *                      no collector: log N message-1 records into one ring of DIR
@@ -44,6 +47,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,8 +144,43 @@ static uint64_t collector_cpu_ns(uint64_t *stat_ns)
 struct counted {
 	const char *path;
 	int fd;         /* -1 until the file could be opened */
-	uint64_t lines; /* newlines read so far */
+	uint64_t lines; /* newlines read so far (binary: RECORD and TEXT frames) */
+	bool binary;    /* a binary log: frames are counted, not lines */
+	uint64_t texts; /* binary: TEXT frames (the collector's notices) */
+	uint8_t part[64 << 10]; /* binary: the start of a unit not read whole yet */
+	size_t part_len, skip;  /* its bytes; bytes of a unit still to skip */
 };
+
+/* Count the frames in buf[0..n) of a binary log (shared/binlog.h: a 24-byte header starting
+ * "SHMLOGB\0", or u32 frame_bytes, u16 kind; kind 4 RECORD, 5 TEXT). */
+static void count_binlog_frames(struct counted *c, const uint8_t *buf, size_t n)
+{
+	size_t at = 0;
+	while (at < n) {
+		if (c->skip) {
+			size_t k = c->skip < n - at ? c->skip : n - at;
+			c->skip -= k;
+			at += k;
+			continue;
+		}
+		size_t want = 8 - (c->part_len < 8 ? c->part_len : 8), k = want < n - at ? want : n - at;
+		memcpy(c->part + c->part_len, buf + at, k);
+		c->part_len += k;
+		at += k;
+		if (c->part_len < 8)
+			return;
+		uint32_t size;
+		uint16_t kind;
+		memcpy(&size, c->part, 4);
+		memcpy(&kind, c->part + 4, 2);
+		if (memcmp(c->part, "SHMLOGB", 8) == 0)
+			size = 24, kind = 0;
+		c->lines += kind == 4 || kind == 5;
+		c->texts += kind == 5;
+		c->skip = size - 8;
+		c->part_len = 0;
+	}
+}
 
 static struct counted out = {.fd = -1}; /* --out */
 static struct counted errors_out = {.fd = -1}, security_out = {.fd = -1}, console_out = {.fd = -1}; /* routing */
@@ -153,7 +192,9 @@ static void count_output(struct counted *c)
 		return;
 	static char buf[1 << 16];
 	ssize_t r;
-	while ((r = read(c->fd, buf, sizeof buf)) > 0)
+	while (c->binary && (r = read(c->fd, buf, sizeof buf)) > 0)
+		count_binlog_frames(c, (const uint8_t *)buf, (size_t)r);
+	while (!c->binary && (r = read(c->fd, buf, sizeof buf)) > 0)
 		for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + r - p))) != NULL; p++)
 			c->lines++;
 }
@@ -180,6 +221,8 @@ static int wait_lines(struct counted *c, uint64_t want)
 /* Lines the collector wrote about producers rather than for them ("[shmlog] process N exited", ...). */
 static uint64_t count_notices(const struct counted *c)
 {
+	if (c->binary)
+		return c->texts;
 	FILE *f = fopen(c->path, "r");
 	if (!f)
 		return 0;
@@ -268,7 +311,7 @@ static int run_threads(void)
 	shmlog_flush(lg, 30000);
 	ok &= wait_records(&out, (uint64_t)n_threads + records) == 0;
 	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
-	report_run("threads", n_threads, records, t0, t1, c0, c1, s0, s1, ok);
+	report_run(out.binary ? "binary" : "threads", n_threads, records, t0, t1, c0, c1, s0, s1, ok);
 	shmlog_close(lg);
 	return ok ? 0 : 3;
 }
@@ -594,7 +637,7 @@ static int sink_listen = -1;
 static _Atomic uint64_t sink_frames; /* octet-counted frames the receiver read wholly */
 
 /* Count the frames in b[0..n): *len is the LEN being read, *skip what is left of the current MSG. */
-static uint64_t count_frames(const char *b, size_t n, uint64_t *len, uint64_t *skip)
+static uint64_t count_octet_frames(const char *b, size_t n, uint64_t *len, uint64_t *skip)
 {
 	uint64_t frames = 0;
 	for (size_t i = 0; i < n;) {
@@ -626,7 +669,7 @@ static void *sink_thread(void *arg)
 	uint64_t len = 0, skip = 0;
 	ssize_t r;
 	while (fd >= 0 && (r = read(fd, buf, sizeof buf)) > 0)
-		atomic_fetch_add_explicit(&sink_frames, count_frames(buf, (size_t)r, &len, &skip), memory_order_release);
+		atomic_fetch_add_explicit(&sink_frames, count_octet_frames(buf, (size_t)r, &len, &skip), memory_order_release);
 	if (fd >= 0)
 		close(fd);
 	return NULL;
@@ -745,6 +788,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_e2e threads|procs|delivery|idle --out FILE --collector-pid PID\n"
 			"       [--threads T] [--procs P] [--n N] [--rate R] [--seconds S] [--cpu 0] [--bg-cpu 1] [--run R]\n"
+			"       [--format binary]\n"
 			"       bench_e2e routing --errors FILE --security FILE --console FILE --collector-pid PID\n"
 			"       [--n N] [--security-every K] [--cpu 0] [--bg-cpu 1] [--run R]\n"
 			"       bench_e2e fill --dir DIR [--n N] [--ring-bytes B] [--mix routing [--security-every K]]\n"
@@ -764,6 +808,8 @@ int main(int argc, char **argv)
 		const char *a = argv[i], *v = argv[i + 1];
 		if (!strcmp(a, "--out"))
 			out.path = v;
+		else if (!strcmp(a, "--format"))
+			out.binary = !strcmp(v, "binary");
 		else if (!strcmp(a, "--collector-pid"))
 			collector_pid = atoi(v);
 		else if (!strcmp(a, "--threads"))

@@ -25,6 +25,10 @@ import statistics
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report_binary import BINARY_TARGETS, binary_summary, binary_table  # noqa: E402
+from report_scaling import SCALING_TARGETS, TEXT_TARGET, scaling_summary, text_summary  # noqa: E402
+
 CONTENDERS = ["shmlog", "spdlog", "lttng", "fprintf"]
 PEERS = ["spdlog", "lttng", "fprintf"]
 MSGS = ["m1", "const", "mixed8", "str200", "below"]
@@ -263,53 +267,6 @@ def syslog_summary(rows):
     """The syslog case (TCP, a local receiver that discards) against `threads 1` of the same run."""
     return paired_summary(rows, "syslog", SYSLOG_TARGET, lambda r: {"frames": r.get("frames")})
 
-TEXT_TARGET = 1.4  # text end to end (1 thread, m1) ÷ snprintf alone (the same messages, no I/O), same run
-
-
-def text_summary(rows):
-    """The 1-thread text end to end against snprintf alone (bench_e2e snprintf), paired by run."""
-    ref = {r.get("run"): r for r in rows if r.get("scenario") == "snprintf"}
-    runs = []
-    for r in rows:
-        s_ = ref.get(r.get("run"))
-        if r.get("scenario") == "threads" and r.get("producers") == 1 and s_ and s_.get("rps") and r.get("rps"):
-            runs.append({"run": r.get("run"), "e2e_rps": r["rps"], "snprintf_rps": s_["rps"],
-                         "ratio": r["rps"] / s_["rps"], "ok": bool(r.get("ok"))})
-    if not runs:
-        return {}
-    return {"runs": runs, "median_ratio": med([x["ratio"] for x in runs]), "target": TEXT_TARGET,
-            "median_snprintf_rps": med([x["snprintf_rps"] for x in runs]), "all_ok": all(x["ok"] for x in runs)}
-
-
-SCALING_TARGETS = {16: 0.8, 64: 0.7}  # rate with P producer processes ÷ rate with 1, same run
-
-
-def scaling_summary(rows):
-    """Producer processes 1, 4, 16, 64: each run's rate against the 1-process rate of the same run."""
-    procs = {}
-    for r in rows:
-        if r.get("scenario") == "procs" and r.get("producers"):
-            procs.setdefault(r["producers"], {})[r.get("run")] = r
-    one = procs.get(1, {})
-    if not one:
-        return {}
-    m = {"procs": {}, "targets": {str(k): v for k, v in SCALING_TARGETS.items()}}
-    for p in sorted(procs):
-        runs = []
-        for run, r in sorted(procs[p].items(), key=lambda x: x[0] or 0):
-            base = one.get(run)
-            runs.append({"run": run, "rps": r.get("rps"), "ok": bool(r.get("ok")),
-                         "ratio": r["rps"] / base["rps"] if base and base.get("rps") and r.get("rps") else None,
-                         "collector_cpu_ms_per_M": r.get("collector_cpu_ms_per_M")})
-        x = {"runs": runs, "median_rps": med([y["rps"] for y in runs]),
-             "median_ratio": med([y["ratio"] for y in runs]), "all_ok": all(y["ok"] for y in runs),
-             "median_collector_cpu_ms_per_M": med([y["collector_cpu_ms_per_M"] for y in runs])}
-        if p in SCALING_TARGETS and x["median_ratio"] is not None:
-            x["pass"] = x["median_ratio"] >= SCALING_TARGETS[p] and x["all_ok"]
-        m["procs"][str(p)] = x
-    return m
-
-
 def collector_instr(rows, cg_dir):
     """The collector's instructions per record, (Ir(n2) − Ir(n1)) ÷ (n2 − n1) per run, for each clock
     (slow: CLOCK_REALTIME slowed by bench/slowclock.c, no output cycle cut: the target's figure;
@@ -510,6 +467,7 @@ def main():
     ap.add_argument("--syslog", type=int, default=1)
     ap.add_argument("--collector-instructions", type=int, default=1)
     ap.add_argument("--scaling", type=int, default=1)
+    ap.add_argument("--binary", type=int, default=1)
     ap.add_argument("--command", default="bench/run.sh")
     ap.add_argument("--failures", default="")
     a = ap.parse_args()
@@ -533,8 +491,9 @@ def main():
     breakdown = shmlog_breakdown(os.path.join(a.tmp, "cg")) if a.instructions else {}
     routing = routing_summary(e2e_raw) if a.routing else previous.get("routing", {})
     syslog = syslog_summary(e2e_raw) if a.syslog else previous.get("syslog", {})
-    scaling = scaling_summary(e2e_raw) if a.scaling else previous.get("scaling", {})
-    text_vs = text_summary(e2e_raw) or previous.get("text_vs_snprintf", {})
+    scaling = scaling_summary(e2e_raw, med) if a.scaling else previous.get("scaling", {})
+    binary = binary_summary(e2e_raw, med) if a.binary else previous.get("binary", {})
+    text_vs = text_summary(e2e_raw, med) or previous.get("text_vs_snprintf", {})
     cinstr = collector_instr(load_jsonl(os.path.join(a.tmp, "cinstr.jsonl")), os.path.join(a.tmp, "ccg")) \
         if a.collector_instructions else previous.get("collector_instructions", {})
     if not a.routing and routing:
@@ -726,6 +685,8 @@ def main():
               f"{syslog.get('median_collector_cpu_ms_per_M') or 0:.0f} ms",
               "not measured" if syslog.get("pass") is None else ("PASS" if syslog["pass"] else "FAIL"))
         tables.append(t)
+    if binary:
+        tables.append(binary_table(binary, Table, fmt_rate))
 
     if cinstr:
         ref = (cinstr.get("slow") or cinstr.get("plain"))["runs"][0]
@@ -823,6 +784,8 @@ def main():
             ok = False  # a routing run that lost or misrouted lines does not pass whatever its rate
         if name.startswith("syslog") and not syslog.get("all_ok"):
             ok = False  # nor a syslog run whose receiver missed frames
+        if "binary" in name and not binary.get("all_ok"):
+            ok = False  # a binary run that lost records does not pass
         if "producer processes" in name and not ((scaling.get("procs") or {}).get(name.split()[0]) or {}).get("all_ok"):
             ok = False  # likewise a scaling run that lost lines
         targets.append({"target": name, "limit": limit, "unit": unit, "measured": measured, "pass": ok, "higher": higher,
@@ -857,6 +820,9 @@ def main():
            SYSLOG_TARGET, "× (same run)", True, fmt=lambda v: f"{v:.3f}")
     target("collector instructions per m1 record, text to one file", cinstr.get("median"), COLLECTOR_IR_TARGET,
            "instructions")
+    for k, name in (("rate", "binary file ÷ text file, end to end"), ("cpu", "collector CPU per record, binary ÷ text")):
+        target(name, binary.get(f"median_{k}_ratio"), BINARY_TARGETS[k], "× (same run)", k == "rate",
+               fmt=lambda v: f"{v:.3f}")
     target("text end to end, 1 thread ÷ snprintf alone", text_vs.get("median_ratio"), TEXT_TARGET, "× (same run)",
            True, fmt=lambda v: f"{v:.3f}")
     for p, lim in SCALING_TARGETS.items():
@@ -894,7 +860,7 @@ def main():
 
     out = {"meta": meta, "latency": lat_json, "ratios_vs_peers": ratios, "end_to_end": e2e,
            "instructions_per_call": instr, "shmlog_instruction_breakdown": breakdown, "routing": routing,
-           "syslog": syslog, "scaling": scaling, "text_vs_snprintf": text_vs,
+           "syslog": syslog, "scaling": scaling, "binary": binary, "text_vs_snprintf": text_vs,
            "collector_instructions": cinstr, "targets": targets,
            "plot": os.path.relpath(png, os.path.dirname(a.results.rstrip("/"))) if png else None,
            "raw": {"latency": raw, "end_to_end": e2e_raw, "instructions": instr_raw}}

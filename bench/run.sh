@@ -21,10 +21,14 @@
 #   bench/run.sh --scaling         only the scaling case: 1, 4, 16 and 64 producer processes
 #                                  (message 1, block policy), each against the 1 of its run;
 #                                  targets: 16 >= 0.8x and 64 >= 0.7x of 1 (median of runs)
+#   bench/run.sh --binary          only the binary case: one thread into a binary writer
+#                                  (type = "binary"), each run paired with the text-file
+#                                  `threads 1` case; targets: rate >= 3x text, collector CPU
+#                                  per record <= 0.2x text (medians of the per-run ratios)
 #   bench/run.sh --no-instructions everything but the instruction counts (both callgrind parts)
 #   bench/run.sh --runs N          repeat each latency / end-to-end / routing / collector case N
 #                                  times (default 3)
-#   (--instructions, --routing, --syslog, --collector-instructions and --scaling combine: each adds its part)
+#   (--instructions, --routing, --syslog, --collector-instructions, --scaling and --binary combine: each adds its part)
 #
 # Installs what it needs from Debian (root or sudo), builds shmlog in release
 # mode into build-release/ and the bench programs into build-release/bench/,
@@ -44,11 +48,11 @@ BENCH=$ROOT/bench
 RESULTS=$BENCH/results
 
 RUNS=3 N=1000000 COLD_N=20000 WARMUP=100000 E2E_N=2000000 DELIVERY_S=5 IDLE_S=5 QUICK=0
-DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 ONLY=""
+DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 DO_BINARY=1 ONLY=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 RUNS=1 N=100000 COLD_N=5000 WARMUP=10000 E2E_N=400000 DELIVERY_S=2 IDLE_S=2 ;;
-	--instructions | --routing | --syslog | --collector-instructions | --scaling) ONLY+=" $1" ;;
+	--instructions | --routing | --syslog | --collector-instructions | --scaling | --binary) ONLY+=" $1" ;;
 	--no-instructions) DO_INSTR=0 DO_CINSTR=0 ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
 	-h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -57,7 +61,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 if [ -n "$ONLY" ]; then # only the parts asked for
-	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_SYSLOG=0 DO_CINSTR=0 DO_SCALING=0
+	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_SYSLOG=0 DO_CINSTR=0 DO_SCALING=0 DO_BINARY=0
+	case "$ONLY " in *" --binary "*) DO_BINARY=1 ;; esac
 	case "$ONLY " in *" --instructions "*) DO_INSTR=1 ;; esac
 	case "$ONLY " in *" --scaling "*) DO_SCALING=1 ;; esac
 	case "$ONLY " in *" --routing "*) DO_ROUTING=1 ;; esac
@@ -297,19 +302,20 @@ routing_case() { # RUN
 	if [ $rc -ne 0 ]; then FAILURES+=("routing run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
 }
 
-# The routing case and its reference, the single file writer (`threads 1`), back to back;
-# which comes first alternates from run to run so that a drift in the machine's load
-# does not always favour the same one. report.py pairs them by run.
-routing_pair() { # RUN
-	if [ $(($1 % 2)) -eq 1 ]; then
-		e2e_case threads --threads 1 --n "$E2E_N" --run "$1"
-		routing_case "$1"
+# A case (routing_case, syslog_case, binary_case) and its reference, the single text file writer
+# (`threads 1`), back to back; which comes first alternates from run to run so that a
+# drift in the machine's load does not always favour the same one. report.py pairs them by run.
+pair_with_text() { # CASE RUN
+	if [ $(($2 % 2)) -eq 1 ]; then
+		e2e_case threads --threads 1 --n "$E2E_N" --run "$2"
+		"$1" "$2"
 	else
-		routing_case "$1"
-		e2e_case threads --threads 1 --n "$E2E_N" --run "$1"
+		"$1" "$2"
+		e2e_case threads --threads 1 --n "$E2E_N" --run "$2"
 	fi
 }
 
+routing_pair() { pair_with_text routing_case "$1"; }
 # the text-formatting reference: the same messages through snprintf alone, no I/O (bench_e2e snprintf)
 snprintf_case() { # RUN
 	timeout 120 "$ROOT/build-release/bench/bench_e2e" snprintf --n "$E2E_N" --bg-cpu "$BG" --run "$1" \
@@ -355,13 +361,32 @@ syslog_runs() {
 	local run
 	for run in $(seq "$RUNS"); do
 		say "syslog (TCP) end to end against the single file writer, run $run of $RUNS ($E2E_N records each)"
-		if [ $(($run % 2)) -eq 1 ]; then
-			e2e_case threads --threads 1 --n "$E2E_N" --run "$run"
-			syslog_case "$run"
-		else
-			syslog_case "$run"
-			e2e_case threads --threads 1 --n "$E2E_N" --run "$run"
-		fi
+		pair_with_text syslog_case "$run"
+	done
+}
+
+# ---- binary log end to end: one thread into a binary writer against the text file writer ----
+binary_case() { # RUN
+	local rc=0
+	cat >"$TMP/binary.conf" <<-EOF
+		# the binary case: one binary writer, every other setting at its default
+		collector: { dir = "$TMP/seg"; };
+		writers = ( { type = "binary"; name = "bench"; path = "$TMP/shmlog.bin"; } );
+	EOF
+	start_collector "$TMP/binary.conf" "$TMP/shmlog.bin" || { FAILURES+=("binary run $1: collector"); return; }
+	timeout --kill-after=10 600 "$ROOT/build-release/bench/bench_e2e" threads --threads 1 --n "$E2E_N" \
+		--format binary --out "$TMP/shmlog.bin" --collector-pid "$COLLECTOR_PID" --cpu "$CPU" --bg-cpu "$BG" \
+		--run "$1" >>"$TMP/e2e.jsonl" 2>"$TMP/case.err" || rc=$?
+	stop_collector
+	rm -f "$TMP/shmlog.bin"
+	if [ $rc -ne 0 ]; then FAILURES+=("binary run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
+}
+
+binary() {
+	local run
+	for run in $(seq "$RUNS"); do
+		say "binary log end to end against the text file writer, run $run of $RUNS ($E2E_N records each)"
+		pair_with_text binary_case "$run"
 	done
 }
 
@@ -385,6 +410,7 @@ end_to_end() {
 	for run in $(seq "$RUNS"); do
 		say "end to end, run $run of $RUNS"
 		if [ $DO_ROUTING -eq 1 ]; then routing_pair "$run"; else e2e_case threads --threads 1 --n "$E2E_N" --run "$run"; fi
+		if [ $DO_BINARY -eq 1 ]; then binary_case "$run"; fi
 		snprintf_case "$run"
 		if [ $DO_SYSLOG -eq 1 ]; then syslog_case "$run"; fi
 		for t in 2 4; do e2e_case threads --threads "$t" --n "$E2E_N" --run "$run"; done
@@ -580,13 +606,15 @@ fi
 [ $DO_ROUTING -eq 1 ] && [ $DO_LATENCY -eq 0 ] && routing
 [ $DO_SYSLOG -eq 1 ] && [ $DO_LATENCY -eq 0 ] && syslog_runs
 [ $DO_SCALING -eq 1 ] && [ $DO_LATENCY -eq 0 ] && scaling
+[ $DO_BINARY -eq 1 ] && [ $DO_LATENCY -eq 0 ] && binary
 [ $DO_INSTR -eq 1 ] && instructions
 [ $DO_CINSTR -eq 1 ] && collector_instructions
 say "report (${SECONDS} s of benchmarking)"
 python3 "$BENCH/report.py" --tmp "$TMP" --results "$RESULTS" --start "$START" --elapsed "$SECONDS" \
 	--quick "$QUICK" --runs "$RUNS" --n "$N" --cold-n "$COLD_N" --warmup "$WARMUP" --lttng-why "$LTTNG_WHY" \
 	--latency "$DO_LATENCY" --instructions "$DO_INSTR" --routing "$DO_ROUTING" --syslog "$DO_SYSLOG" \
-	--collector-instructions "$DO_CINSTR" --scaling "$DO_SCALING" --command "bench/run.sh${ARGS:+ $ARGS}" \
+	--collector-instructions "$DO_CINSTR" --scaling "$DO_SCALING" --binary "$DO_BINARY" \
+	--command "bench/run.sh${ARGS:+ $ARGS}" \
 	--failures "$(printf '%s\n' "${FAILURES[@]+"${FAILURES[@]}"}")"
 if [ ${#FAILURES[@]} -gt 0 ]; then
 	warn "${#FAILURES[@]} case(s) failed:"

@@ -114,6 +114,16 @@ static inline uint64_t rotate_room(const struct rotate *r, uint64_t written)
 }
 
 /*
+ * len bytes that are not a record were added at the end of the stream (a
+ * binary log's file header and dictionary): the file being filled holds
+ * them too, without a cut before them. Returns nothing.
+ */
+static inline void rotate_extend(struct rotate *r, uint64_t len)
+{
+	r->proj_bytes += len;
+}
+
+/*
  * The current file holds size bytes now and the stream has end - written
  * bytes not yet written (renamed or truncated under us, e.g. by logrotate):
  * correct the size the layer counts. Returns nothing.

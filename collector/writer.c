@@ -26,6 +26,7 @@ static const struct writer_ops *const writer_types[] = {
 	&writer_console_ops,
 	&writer_file_ops,
 	&writer_syslog_ops,
+	&writer_binary_ops,
 };
 #define WRITER_TYPE_COUNT (sizeof writer_types / sizeof writer_types[0])
 

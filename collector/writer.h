@@ -151,6 +151,7 @@ void writer_close(struct writer *w);
 extern const struct writer_ops writer_console_ops;
 extern const struct writer_ops writer_file_ops;
 extern const struct writer_ops writer_syslog_ops;
+extern const struct writer_ops writer_binary_ops;
 
 /* Fill d->msg with "FILE:LINE: KEY: problem" for setting s (or its member key). */
 void writer_diag(struct diag *d, const config_setting_t *s, const char *key, const char *fmt, ...)

@@ -35,13 +35,7 @@
 
 #include "collector.h"
 #include "rotate.h"
-
-struct file_state {
-	char *path;
-	mode_t mode;
-	struct rotate rot;
-	char where[sizeof(struct diag)]; /* "FILE:LINE: KEY: " of the path key, for the open's error */
-};
+#include "writer_file.h"
 
 static const char *const file_keys[] = {"path", "mode", ROTATE_KEYS, NULL};
 
@@ -99,11 +93,11 @@ static int read_mode(const config_setting_t *cfg, mode_t *mode, struct diag *d)
 	return 0;
 }
 
-/* Read path and mode (nothing is opened). Returns 0, or -errno with d->msg naming the key. */
-static int file_configure(struct writer *w, const config_setting_t *cfg, struct diag *d)
+int file_state_configure(struct file_state *fs, const config_setting_t *cfg, const char *type, struct diag *d)
 {
+	memset(fs, 0, sizeof *fs);
 	if (!cfg) {
-		snprintf(d->msg, sizeof d->msg, "file writer: path: missing required key");
+		snprintf(d->msg, sizeof d->msg, "%s writer: path: missing required key", type);
 		return -EINVAL;
 	}
 	const char *path = NULL;
@@ -114,25 +108,66 @@ static int file_configure(struct writer *w, const config_setting_t *cfg, struct 
 		writer_diag(d, cfg, "path", r == 0 ? "missing required key" : "must not be empty");
 		return -EINVAL;
 	}
-	mode_t mode = FILE_MODE_DEFAULT;
-	r = read_mode(cfg, &mode, d);
-	if (r < 0)
+	fs->mode = FILE_MODE_DEFAULT;
+	if ((r = read_mode(cfg, &fs->mode, d)) < 0 || (r = rotate_configure(&fs->rot, cfg, d)) < 0)
 		return r;
-	struct rotate rot;
-	if ((r = rotate_configure(&rot, cfg, d)) < 0)
-		return r;
-	struct file_state *fs = calloc(1, sizeof *fs);
-	if (!fs || !(fs->path = strdup(path))) {
-		free(fs);
+	if (!(fs->path = strdup(path))) {
 		snprintf(d->msg, sizeof d->msg, "out of memory");
 		return -ENOMEM;
 	}
-	fs->rot = rot;
 	/* the open's error names the key: "FILE:LINE: writers.[0].path: " */
 	struct diag where;
 	writer_diag(&where, config_setting_get_member(cfg, "path"), NULL, "%s", "");
 	snprintf(fs->where, sizeof fs->where, "%s", where.msg);
-	fs->mode = mode;
+	return 0;
+}
+
+int file_state_open(struct file_state *fs, const char *who, struct diag *d)
+{
+	int fd = rotate_open(&fs->rot, fs->path, fs->mode, who);
+	if (fd < 0 && snprintf(d->msg, sizeof d->msg, "%scannot open \"%s\": %s", fs->where, fs->path,
+			       strerror(-fd)) < 0)
+		d->msg[0] = '\0';
+	return fd;
+}
+
+enum file_path file_state_check(const struct file_state *fs, int fd, uint64_t *size)
+{
+	struct stat a, b;
+	bool have = fstat(fd, &b) == 0, there = stat(fs->path, &a) == 0;
+	if (have && there && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+		*size = (uint64_t)b.st_size;
+		return FILE_PATH_SAME;
+	}
+	/* renamed away and nothing there yet: logrotate between its rename and its create (which
+	 * must not find a file of ours); the file is still visible, so write on there until the
+	 * path is back or SIGHUP comes */
+	if (have && !there && errno == ENOENT && b.st_nlink > 0)
+		return FILE_PATH_AWAY;
+	return FILE_PATH_GONE;
+}
+
+void file_state_free(struct file_state *fs)
+{
+	free(fs->path);
+	fs->path = NULL;
+	rotate_close(&fs->rot);
+}
+
+/* Read path and mode (nothing is opened). Returns 0, or -errno with d->msg naming the key. */
+static int file_configure(struct writer *w, const config_setting_t *cfg, struct diag *d)
+{
+	struct file_state *fs = calloc(1, sizeof *fs);
+	if (!fs) {
+		snprintf(d->msg, sizeof d->msg, "out of memory");
+		return -ENOMEM;
+	}
+	int r = file_state_configure(fs, cfg, "file", d);
+	if (r < 0) {
+		free(fs->path);
+		free(fs);
+		return r;
+	}
 	w->priv = fs;
 	w->durable = true;
 	w->plain_add = !rotate_on(&fs->rot);
@@ -142,13 +177,9 @@ static int file_configure(struct writer *w, const config_setting_t *cfg, struct 
 /* Open the file for appending, creating it if need be. Returns 0, or -errno with d->msg naming the path. */
 static int file_open(struct writer *w, struct diag *d)
 {
-	struct file_state *fs = w->priv;
-	int fd = rotate_open(&fs->rot, fs->path, fs->mode, w->name);
-	if (fd < 0) {
-		if (snprintf(d->msg, sizeof d->msg, "%scannot open \"%s\": %s", fs->where, fs->path, strerror(-fd)) < 0)
-			d->msg[0] = '\0';
+	int fd = file_state_open(w->priv, w->name, d);
+	if (fd < 0)
 		return fd;
-	}
 	w->fd = fd;
 	return 0;
 }
@@ -177,16 +208,11 @@ static int file_reopen(struct writer *w)
 static void file_check(struct writer *w)
 {
 	struct file_state *fs = w->priv;
-	struct stat a, b;
-	bool have = fstat(w->fd, &b) == 0, there = stat(fs->path, &a) == 0;
-	if (have && there && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-		rotate_resize(&fs->rot, (uint64_t)b.st_size, w->out.written, w->out.written + w->out.buf.len);
-		return;
-	}
-	/* renamed away and nothing there yet: logrotate between its rename and its create (which
-	 * must not find a file of ours); the file is still visible, so write on there until the
-	 * path is back or SIGHUP comes */
-	if (have && !there && errno == ENOENT && b.st_nlink > 0)
+	uint64_t size;
+	enum file_path st = file_state_check(fs, w->fd, &size);
+	if (st == FILE_PATH_SAME)
+		rotate_resize(&fs->rot, size, w->out.written, w->out.written + w->out.buf.len);
+	if (st != FILE_PATH_GONE)
 		return;
 	int rc = file_reopen(w);
 	if (rc < 0) {
@@ -235,10 +261,8 @@ static void file_close(struct writer *w)
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
-	if (fs) {
-		free(fs->path);
-		rotate_close(&fs->rot);
-	}
+	if (fs)
+		file_state_free(fs);
 	free(fs);
 	w->priv = NULL;
 }

@@ -272,7 +272,14 @@ static bool parse_fields(const struct seg *s, uint32_t off, struct seg_site *st)
 	uint32_t len = avail < most ? avail : most;
 	if (!(st->fdesc = heap_copy(s, off, len)))
 		return false;
+	return seg_site_fields(st, len);
+}
+
+bool seg_site_fields(struct seg_site *st, uint32_t len)
+{
 	const uint8_t *d = (const uint8_t *)st->fdesc;
+	if (len == 0)
+		return false;
 	uint32_t n = d[0], at = 1;
 	if (n == 0 || n > SHMLOG_MAX_FIELDS)
 		return false;
@@ -323,6 +330,9 @@ const struct seg_site *seg_site(struct seg *s, uint32_t id)
 		st->err = "format longer than SEG_FORMAT_MAX (64 KiB); its start";
 	else if (fmt_parse(&st->pf, st->fmt, st->fmt_len, &st->err) != 0 && !st->err)
 		st->err = "unparsable format";
+	static _Atomic uint64_t serials;
+	/* relaxed: a unique number is all it is, paired with nothing */
+	st->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
 	s->sites_bytes += bytes;
 	s->sites[id] = st;
 	return st;
@@ -435,14 +445,12 @@ static void msg_printf(struct sbuf *msg, const char *fmt, ...)
 		sbuf_append(msg, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
-/* Render a record of site st: the message, then the field values into
- * fields[] (*n_fields of them, 0 when malformed: the message says so). */
-/* The message of r from site st: lazy in sp->msg, or one of shmlog's own in msg. */
-static void decode_site(const struct seg_site *st, const struct seg_rec *r, struct sbuf *msg,
+void seg_decode_site(const struct seg_site *st, const struct seg_rec *r, struct sbuf *msg,
 			struct text_record *tr, struct seg_space *sp)
 {
 	size_t used = 0; /* a refused format has no arguments: its producer writes only the fields */
-	sp->msg = (struct text_msg){.fmt = st->fmt, .fmt_len = st->fmt_len, .pf = &st->pf, .raw = msg};
+	sp->msg = (struct text_msg){.fmt = st->fmt, .fmt_len = st->fmt_len, .pf = &st->pf, .raw = msg,
+				    .site = st, .raw_args = r->args, .raw_args_len = r->args_len};
 	if (st->err) {
 		msg_printf(msg, "[shmlog: format refused: %s] ", st->err);
 		sbuf_append(msg, st->fmt, st->fmt_len);
@@ -501,7 +509,7 @@ uint64_t seg_decode(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64
 		tr->file = st->file;
 		tr->file_len = st->file_len;
 		tr->line = st->line;
-		decode_site(st, r, msg, tr, sp);
+		seg_decode_site(st, r, msg, tr, sp);
 	}
 	tr->msg = msg->data ? msg->data : "";
 	tr->msg_len = msg->len;

@@ -51,7 +51,16 @@ struct seg_site {
 	uint32_t n_fields; /* structured fields (SHMLOG_*_KV), 0..TEXT_MAX_FIELDS */
 	struct text_field fields[TEXT_MAX_FIELDS]; /* their keys (into fdesc) and types; no values */
 	char *fdesc; /* copy of the field descriptor, NULL if none */
+	uint64_t serial; /* unique among the sites of this process (never reused): identity for a binary log */
 };
+
+/*
+ * Parse st->fdesc (len bytes, the field descriptor of shared/abi.h) into
+ * st->fields and st->n_fields: count 1..SHMLOG_MAX_FIELDS, known kinds, keys
+ * of 1..255 bytes inside len. Returns false when it is malformed.
+ */
+bool seg_site_fields(struct seg_site *st, uint32_t len);
+
 
 struct seg {
 	char path[PATH_MAX];
@@ -151,6 +160,14 @@ struct seg_space {
 	struct fmt_arg args[SHMLOG_MAX_ARGS];      /* the message's arguments (tr->lazy) */
 	struct text_msg msg;                       /* tr->lazy */
 };
+
+/*
+ * The message and fields of record r from site st into *tr (whose level,
+ * name, ... the caller filled): lazy in sp->msg, or one of shmlog's own in
+ * msg (a refused format, malformed arguments or fields). Returns nothing.
+ */
+void seg_decode_site(const struct seg_site *st, const struct seg_rec *r, struct sbuf *msg,
+		     struct text_record *tr, struct seg_space *sp);
 
 /*
  * Decode record r (from a ring whose owner thread is tid) and fill *tr to

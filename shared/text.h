@@ -80,6 +80,7 @@ struct text_field {
 
 struct fmt_parsed;
 struct fmt_arg;
+struct seg_site;
 
 /*
  * A record's message, not rendered yet: the format and the decoded arguments.
@@ -96,6 +97,9 @@ struct text_msg {
 	size_t bytes_len;            /* TEXT_MALFORMED_ARGS when they are malformed */
 	struct sbuf *raw;            /* where the raw rendering goes */
 	bool rendered;               /* raw holds it */
+	const struct seg_site *site; /* the call site it comes from (segment.h): a binary log */
+	const uint8_t *raw_args;     /* writes the record as it came, raw_args_len bytes of */
+	size_t raw_args_len;         /* arguments and field values (shared/binlog.h) */
 };
 
 /* The message of a record whose arguments are malformed: this, then the format as written. */

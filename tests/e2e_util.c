@@ -271,3 +271,17 @@ int count_in_file(const char *path, const char *needle)
 	free(t);
 	return n;
 }
+
+pid_t full_disk_then_space(const char *cfg, const char *err, const char *filler, const char *pout)
+{
+	th_fill_disk(filler);
+	pid_t c = start_collector("/dev/null", err, "--config", cfg);
+	char *args[] = {"-t", "2", "-r", "2000", "-f", "300", NULL};
+	run_producer(pout, args, NULL);
+	struct th_file_has nospace = {err, "No space left on device"};
+	cr_assert(th_wait_until(th_file_has_text, &nospace, 10000), "the condition is reported");
+	cr_assert_eq(count_segments(), 1, "nothing is consumed while the writer cannot write");
+	unlink(filler);
+	cr_assert(th_wait_until(no_segments, NULL, 20000), "the writer catches up by itself");
+	return c;
+}

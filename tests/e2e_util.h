@@ -74,4 +74,12 @@ bool is_dir(void *path);
 int count_segments(void);
 bool no_segments(void *arg);
 
+/*
+ * With the disk of filler's file system filled (th_fill_disk), start a collector on cfg
+ * (stderr to err) and log 2 threads x 2000 records (output to pout); assert that the full disk
+ * is reported and nothing consumed; free the space; assert that the writers catch up by
+ * themselves. Returns the collector, still running.
+ */
+pid_t full_disk_then_space(const char *cfg, const char *err, const char *filler, const char *pout);
+
 #endif

@@ -296,7 +296,7 @@ Test(config, rejects_unknown_writer_type_with_file_and_line)
 		     "  { type = \"console\"; },\n"
 		     "  { type = \"carrier-pigeon\"; }\n"
 		     ");\n",
-		     -EINVAL, "3: writers.[1].type: unknown writer type \"carrier-pigeon\" (known: console, file, syslog)");
+		     -EINVAL, "3: writers.[1].type: unknown writer type \"carrier-pigeon\" (known: console, file, syslog, binary)");
 }
 
 Test(config, rejects_writer_without_type)
@@ -396,7 +396,7 @@ Test(config, rejects_unknown_type_after_valid_writers)
 		 ");\n",
 		 tmpdir, tmpdir);
 	int before = count_fds();
-	expect_error(text, -EINVAL, "4: writers.[2].type: unknown writer type \"bogus\" (known: console, file, syslog)");
+	expect_error(text, -EINVAL, "4: writers.[2].type: unknown writer type \"bogus\" (known: console, file, syslog, binary)");
 	cr_assert_eq(count_fds(), before);
 }
 

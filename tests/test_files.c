@@ -288,15 +288,7 @@ Test(files, a_full_disk_under_a_rotating_compressing_writer_loses_nothing_and_re
 	char *app = th_path(mnt, "app.log"), *filler = th_path(mnt, "filler");
 	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; max_bytes = 32768; backups = 1000;"
 			    " compress = \"zstd\"; } );\n", app);
-	th_fill_disk(filler);
-	pid_t c = start_collector("/dev/null", err, "--config", cfg);
-	char *args[] = {"-t", "2", "-r", "2000", "-f", "300", NULL};
-	run_producer(pout, args, NULL);
-	struct th_file_has nospace = {err, "No space left on device"};
-	cr_assert(th_wait_until(th_file_has_text, &nospace, 10000), "the condition is reported");
-	cr_assert_eq(count_segments(), 1, "nothing is consumed while the writer cannot write");
-	unlink(filler);
-	cr_assert(th_wait_until(no_segments, NULL, 20000), "the writer catches up by itself");
+	pid_t c = full_disk_then_space(cfg, err, filler, pout);
 	cr_assert(th_wait_until(all_compressed, app, 20000), "and compresses what it rotated");
 	stop_collector(c);
 	cr_assert_geq(join_rotated(app, all, 32768), 5);

@@ -1,7 +1,8 @@
 /*
- * cli.h — what the `shmlog` tool's commands share (tools/shmlog.c defines
- * it): one-line messages, misuse with the usage, the buffered output, and
+ * cli.h — what the `shmlog` tool's command files share (tools/shmlog.c):
+ * one-line complaints, misuse with the usage, the buffered output, and
  * finding segments and whether their producer still runs.
+ * Exit status: 0 success, 1 an error, EXIT_MISUSE misuse.
  */
 #ifndef SHMLOG_TOOLS_CLI_H
 #define SHMLOG_TOOLS_CLI_H
@@ -14,15 +15,6 @@
 
 #define EXIT_MISUSE 2
 
-/* Print "shmlog: <message>" as one line on stderr. Returns nothing. */
-void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Print "shmlog CMD: <message>" and usage on stderr. Returns EXIT_MISUSE. */
-int misuse(const char *usage, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* Report getopt's answer c ('?' unknown option, ':' missing argument) as a misuse. Returns EXIT_MISUSE. */
-int option_misuse(const char *usage, const char *cmd, int c, char **argv);
-
 /* Where formatted lines go: a buffer written out to fd when it grows. */
 struct out {
 	int fd;
@@ -31,7 +23,16 @@ struct out {
 	int err;          /* first write error (-errno), 0 if none */
 };
 
-/* Write o's buffer out (reporting the first failure, kept in o->err). Returns 0 or o->err. */
+/* Print "shmlog: <message>" as one line on stderr, escaped: it may name hostile files. */
+void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Report a misuse of cmd (one line), print its usage on stderr. Returns EXIT_MISUSE. */
+int misuse(const char *usage, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Report getopt's answer c ('?' unknown option, ':' missing argument) as a misuse. Returns EXIT_MISUSE. */
+int option_misuse(const char *usage, const char *cmd, int c, char **argv);
+
+/* Write everything buffered to o->fd (once o->err is set, nothing more). Returns 0 or o->err. */
 int out_flush(struct out *o);
 
 enum proc_state {
@@ -55,8 +56,12 @@ const char *default_dir(void);
 /* Free what list_segments() returned. Returns nothing. */
 void free_names(struct dirent **names, int n);
 
-/* shmlog tail (tools/tail.c). Returns the exit status. */
-int cmd_tail(int argc, char **argv);
+/* shmlog decode (tools/decode.c). */
+extern const char usage_decode[];
+int cmd_decode(int argc, char **argv);
+
+/* shmlog tail (tools/tail.c). */
 extern const char usage_tail[];
+int cmd_tail(int argc, char **argv);
 
 #endif

@@ -95,6 +95,8 @@ static const char usage_main[] =
 	"                                       print the records of every orphaned segment in DIR\n"
 	"  stat [DIR]                           list the segments in DIR and their rings\n"
 	"  tail [-f] [--json] SEGMENT|NAME|PID  print a process's records, without consuming them\n"
+	"  decode [--json] FILE...              print a binary log (type = \"binary\") as the\n"
+	"                                       text or JSON writer would have\n"
 	"\n"
 	"DIR defaults to $SHMLOG_DIR, else " SHMLOG_DEFAULT_DIR ".\n"
 	"Run 'shmlog COMMAND --help' for a command's options.\n"
@@ -138,7 +140,6 @@ static const char usage_stat[] =
 	"  -h, --help   print this help\n";
 
 /* Report a misuse of cmd (one line), print its usage on stderr. Returns EXIT_MISUSE. */
-
 int misuse(const char *usage, const char *cmd, const char *fmt, ...)
 {
 	char line[512];
@@ -743,6 +744,7 @@ int main(int argc, char **argv)
 					: strcmp(sub, "recover") == 0 ? usage_recover
 					: strcmp(sub, "stat") == 0    ? usage_stat
 					: strcmp(sub, "tail") == 0    ? usage_tail
+					: strcmp(sub, "decode") == 0  ? usage_decode
 								      : NULL;
 			if (!u)
 				return misuse(usage_main, NULL, "unknown command '%s'", sub);
@@ -761,6 +763,8 @@ int main(int argc, char **argv)
 		return cmd_stat(argc - 1, argv + 1);
 	if (strcmp(cmd, "tail") == 0)
 		return cmd_tail(argc - 1, argv + 1);
+	if (strcmp(cmd, "decode") == 0)
+		return cmd_decode(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return misuse(usage_main, NULL, "unknown option '%s'", cmd);
 	return misuse(usage_main, NULL, "unknown command '%s'", cmd);

@@ -1,0 +1,50 @@
+"""report_scaling.py — the end-to-end cases that pair runs with a reference of the
+same run: the text path against snprintf alone, and P producer processes against one
+(report.py prints their tables and targets). med is report.py's median of non-None values."""
+
+
+TEXT_TARGET = 1.4  # text end to end (1 thread, m1) ÷ snprintf alone (the same messages, no I/O), same run
+
+
+def text_summary(rows, med):
+    """The 1-thread text end to end against snprintf alone (bench_e2e snprintf), paired by run."""
+    ref = {r.get("run"): r for r in rows if r.get("scenario") == "snprintf"}
+    runs = []
+    for r in rows:
+        s_ = ref.get(r.get("run"))
+        if r.get("scenario") == "threads" and r.get("producers") == 1 and s_ and s_.get("rps") and r.get("rps"):
+            runs.append({"run": r.get("run"), "e2e_rps": r["rps"], "snprintf_rps": s_["rps"],
+                         "ratio": r["rps"] / s_["rps"], "ok": bool(r.get("ok"))})
+    if not runs:
+        return {}
+    return {"runs": runs, "median_ratio": med([x["ratio"] for x in runs]), "target": TEXT_TARGET,
+            "median_snprintf_rps": med([x["snprintf_rps"] for x in runs]), "all_ok": all(x["ok"] for x in runs)}
+
+
+SCALING_TARGETS = {16: 0.8, 64: 0.7}  # rate with P producer processes ÷ rate with 1, same run
+
+
+def scaling_summary(rows, med):
+    """Producer processes 1, 4, 16, 64: each run's rate against the 1-process rate of the same run."""
+    procs = {}
+    for r in rows:
+        if r.get("scenario") == "procs" and r.get("producers"):
+            procs.setdefault(r["producers"], {})[r.get("run")] = r
+    one = procs.get(1, {})
+    if not one:
+        return {}
+    m = {"procs": {}, "targets": {str(k): v for k, v in SCALING_TARGETS.items()}}
+    for p in sorted(procs):
+        runs = []
+        for run, r in sorted(procs[p].items(), key=lambda x: x[0] or 0):
+            base = one.get(run)
+            runs.append({"run": run, "rps": r.get("rps"), "ok": bool(r.get("ok")),
+                         "ratio": r["rps"] / base["rps"] if base and base.get("rps") and r.get("rps") else None,
+                         "collector_cpu_ms_per_M": r.get("collector_cpu_ms_per_M")})
+        x = {"runs": runs, "median_rps": med([y["rps"] for y in runs]),
+             "median_ratio": med([y["ratio"] for y in runs]), "all_ok": all(y["ok"] for y in runs),
+             "median_collector_cpu_ms_per_M": med([y["collector_cpu_ms_per_M"] for y in runs])}
+        if p in SCALING_TARGETS and x["median_ratio"] is not None:
+            x["pass"] = x["median_ratio"] >= SCALING_TARGETS[p] and x["all_ok"]
+        m["procs"][str(p)] = x
+    return m

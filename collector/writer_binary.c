@@ -1,0 +1,393 @@
+/*
+ * writer_binary.c — the "binary" writer: records appended to a file as
+ * shared/binlog.h specifies, without rendering a single message.
+ *
+ * Keys: those of the file writer (path, mode, and the rotation keys), with
+ * the same meaning (writer_file.h); the format key does not apply.
+ *
+ * A record whose message is lazy (tr->lazy with its call site) becomes a
+ * RECORD frame: its site and source ids and its raw argument bytes. The
+ * first time a call site (known by its serial, never reused) or a source
+ * (pid, tid, logger name) shows up, its definition goes first, and is kept
+ * in the dictionary, a buffer of every definition frame so far. Anything
+ * else (loss notices, messages of shmlog's own) becomes a TEXT frame.
+ *
+ * Every file starts with a file header, a session frame and the whole
+ * dictionary: at open; at a rotation (when rotate_take places a cut before
+ * a record, those go between the cut and the record); and at a reopen
+ * (SIGHUP, or the path removed or replaced), which takes effect at the end
+ * of what was taken so far, so the bytes before it finish the old file and
+ * the new one starts with its header.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../shared/binlog.h"
+#include "../shared/clock.h"
+#include "collector.h"
+#include "writer_file.h"
+
+#define NO_REOPEN UINT64_MAX
+
+struct bin_site {
+	uint64_t serial; /* 0: empty slot */
+	uint32_t id;
+};
+
+struct bin_source {
+	uint32_t pid, tid; /* name NULL: empty slot */
+	char *name;
+	uint32_t name_len;
+	uint32_t id;
+};
+
+struct bin_state {
+	struct file_state fs;
+	struct bin_site *sites;     /* open addressing by serial, cap_sites a power of two */
+	uint32_t n_sites, cap_sites;
+	struct bin_source *sources; /* open addressing by (pid, tid) */
+	uint32_t n_sources, cap_sources;
+	struct sbuf dict;           /* every definition frame so far */
+	struct bin_site last_site;  /* the last site looked up (records come in runs of a ring) */
+	const struct bin_source *last_source;
+	uint64_t reopen_at;         /* stream offset where the reopened file starts, or NO_REOPEN */
+	uint64_t start_ns;
+};
+
+static const char *const binary_keys[] = {"path", "mode", ROTATE_KEYS, NULL};
+
+static inline uint32_t mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	return (uint32_t)(k ^ (k >> 33));
+}
+
+/* Double a table of cap entries of size each, rehashing by hash. Returns 0 or -ENOMEM. */
+static int grow_sites(struct bin_state *b)
+{
+	uint32_t cap = b->cap_sites ? 2 * b->cap_sites : 64;
+	struct bin_site *t = calloc(cap, sizeof *t);
+	if (!t)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < b->cap_sites; i++) {
+		if (!b->sites[i].serial)
+			continue;
+		uint32_t h = mix(b->sites[i].serial) & (cap - 1);
+		while (t[h].serial)
+			h = (h + 1) & (cap - 1);
+		t[h] = b->sites[i];
+	}
+	free(b->sites);
+	b->sites = t;
+	b->cap_sites = cap;
+	return 0;
+}
+
+static int grow_sources(struct bin_state *b)
+{
+	uint32_t cap = b->cap_sources ? 2 * b->cap_sources : 64;
+	struct bin_source *t = calloc(cap, sizeof *t);
+	if (!t)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < b->cap_sources; i++) {
+		if (!b->sources[i].name)
+			continue;
+		uint32_t h = mix((uint64_t)b->sources[i].pid << 32 | b->sources[i].tid) & (cap - 1);
+		while (t[h].name)
+			h = (h + 1) & (cap - 1);
+		t[h] = b->sources[i];
+	}
+	free(b->sources);
+	b->sources = t;
+	b->cap_sources = cap;
+	b->last_source = NULL; /* it pointed into the old table */
+	return 0;
+}
+
+/* A definition frame just appended to out [at, end): keep it in the dictionary. Returns 0 or -ENOMEM. */
+static int keep_definition(struct bin_state *b, const struct sbuf *out, size_t at)
+{
+	sbuf_append(&b->dict, out->data + at, out->len - at);
+	return b->dict.oom ? -ENOMEM : 0;
+}
+
+/* The id of st, defining it into out first if it is new. Returns the id or -ENOMEM. */
+static long long site_id(struct bin_state *b, const struct seg_site *st, struct sbuf *out)
+{
+	if (b->last_site.serial == st->serial)
+		return b->last_site.id;
+	if (4 * (b->n_sites + 1) > 3 * b->cap_sites && grow_sites(b) < 0)
+		return -ENOMEM;
+	uint32_t h = mix(st->serial) & (b->cap_sites - 1);
+	for (; b->sites[h].serial; h = (h + 1) & (b->cap_sites - 1))
+		if (b->sites[h].serial == st->serial) {
+			b->last_site = b->sites[h];
+			return b->sites[h].id;
+		}
+	size_t at = out->len;
+	if (binlog_put_site(out, b->n_sites, st) < 0 || keep_definition(b, out, at) < 0) {
+		out->len = at;
+		return -ENOMEM;
+	}
+	b->sites[h] = (struct bin_site){st->serial, b->n_sites};
+	b->last_site = b->sites[h];
+	return b->n_sites++;
+}
+
+/* The id of tr's source, defining it into out first if it is new. Returns the id or -ENOMEM. */
+/* Whether s is the source of tr. */
+static inline bool same_source(const struct bin_source *s, const struct text_record *tr)
+{
+	return s->pid == tr->pid && s->tid == tr->tid && s->name_len == tr->name_len &&
+	       memcmp(s->name, tr->name, tr->name_len) == 0;
+}
+
+static long long source_id(struct bin_state *b, const struct text_record *tr, struct sbuf *out)
+{
+	if (b->last_source && same_source(b->last_source, tr))
+		return b->last_source->id;
+	if (4 * (b->n_sources + 1) > 3 * b->cap_sources && grow_sources(b) < 0)
+		return -ENOMEM;
+	uint32_t h = mix((uint64_t)tr->pid << 32 | tr->tid) & (b->cap_sources - 1);
+	for (; b->sources[h].name; h = (h + 1) & (b->cap_sources - 1)) {
+		if (same_source(&b->sources[h], tr)) {
+			b->last_source = &b->sources[h];
+			return b->sources[h].id;
+		}
+	}
+	char *name = malloc(tr->name_len + 1);
+	size_t at = out->len;
+	if (!name || binlog_put_source(out, b->n_sources, tr->pid, tr->tid, tr->name, tr->name_len) < 0 ||
+	    keep_definition(b, out, at) < 0) {
+		free(name);
+		out->len = at;
+		return -ENOMEM;
+	}
+	memcpy(name, tr->name, tr->name_len);
+	b->sources[h] = (struct bin_source){tr->pid, tr->tid, name, (uint32_t)tr->name_len, b->n_sources};
+	b->last_source = &b->sources[h];
+	return b->n_sources++;
+}
+
+/* A file header, a session frame and the dictionary's first dict_len bytes into out. Returns 0 or -ENOMEM. */
+static int put_preamble(struct bin_state *b, struct sbuf *out, size_t dict_len)
+{
+	if (binlog_put_header(out, clock_realtime_ns()) < 0 ||
+	    binlog_put_session(out, (uint32_t)getpid(), b->start_ns) < 0)
+		return -ENOMEM;
+	sbuf_append(out, b->dict.data, dict_len);
+	return out->oom ? -ENOMEM : 0;
+}
+
+/* rec's frames (definitions it needs, then the record) at the end of out. Returns 0 or -ENOMEM. */
+static int put_rec(struct bin_state *b, const struct text_record *tr, struct sbuf *out)
+{
+	long long src = source_id(b, tr, out), site = 0;
+	if (src < 0)
+		return (int)src;
+	const struct text_msg *m = tr->lazy;
+	if (m && m->site && m->raw_args) {
+		if ((site = site_id(b, m->site, out)) < 0)
+			return (int)site;
+		return binlog_put_record(out, (uint32_t)site, (uint32_t)src, tr);
+	}
+	return binlog_put_text(out, (uint32_t)src, tr);
+}
+
+/*
+ * Take rec: its frames at the end of the stream; when rotation cuts before
+ * it, the new file's preamble between the cut and them (the dictionary as
+ * it was before this record, whose new definitions follow anyway).
+ * Returns 0 or -ENOMEM (nothing taken).
+ */
+static int binary_add(struct writer *w, struct output_rec *rec)
+{
+	struct bin_state *b = w->priv;
+	struct sbuf *out = &w->out.buf;
+	size_t at = out->len, dict_before = b->dict.len;
+	int rc = put_rec(b, rec->tr, out);
+	if (rc < 0 || out->oom) {
+		out->len = at;
+		out->oom = false;
+		return rc < 0 ? rc : -ENOMEM;
+	}
+	if (!rotate_on(&b->fs.rot))
+		return 0;
+	uint32_t cuts = b->fs.rot.n_cuts;
+	rotate_take(&b->fs.rot, w->out.written + at, out->len - at, rec->tr->ts_ns);
+	if (b->fs.rot.n_cuts == cuts)
+		return 0;
+	/* rare: the record starts a file; its preamble goes first */
+	size_t rec_len = out->len - at;
+	char *tmp = malloc(rec_len);
+	if (!tmp || put_preamble(b, out, dict_before) < 0) {
+		free(tmp);
+		out->len = at + rec_len; /* taken without its preamble: that file's reader says so */
+		out->oom = false;
+		return 0;
+	}
+	size_t pre = out->len - at - rec_len;
+	memcpy(tmp, out->data + at, rec_len);
+	memmove(out->data + at, out->data + at + rec_len, pre);
+	memcpy(out->data + at + pre, tmp, rec_len);
+	free(tmp);
+	rotate_extend(&b->fs.rot, pre);
+	return 0;
+}
+
+/* Read the file writer's keys (nothing is opened). Returns 0, or -errno with d->msg naming the key. */
+static int binary_configure(struct writer *w, const config_setting_t *cfg, struct diag *d)
+{
+	struct bin_state *b = calloc(1, sizeof *b);
+	if (!b) {
+		snprintf(d->msg, sizeof d->msg, "out of memory");
+		return -ENOMEM;
+	}
+	int r = file_state_configure(&b->fs, cfg, "binary", d);
+	if (r < 0) {
+		free(b->fs.path);
+		free(b);
+		return r;
+	}
+	b->reopen_at = NO_REOPEN;
+	w->priv = b;
+	w->durable = true;
+	return 0;
+}
+
+/* Open the file and put its preamble first. Returns 0, or -errno with d->msg naming the path. */
+static int binary_open(struct writer *w, struct diag *d)
+{
+	struct bin_state *b = w->priv;
+	int fd = file_state_open(&b->fs, w->name, d);
+	if (fd < 0)
+		return fd;
+	w->fd = fd;
+	b->start_ns = clock_realtime_ns();
+	size_t before = w->out.buf.len;
+	if (put_preamble(b, &w->out.buf, 0) < 0) {
+		snprintf(d->msg, sizeof d->msg, "writer %s: out of memory", w->name);
+		return -ENOMEM;
+	}
+	rotate_extend(&b->fs.rot, w->out.buf.len - before);
+	return 0;
+}
+
+/*
+ * SIGHUP (and the path removed or replaced): what is taken from now on goes
+ * to the file at the path, after a preamble; the bytes taken before finish
+ * the old file first (binary_prepare switches). Returns 0 or -ENOMEM.
+ */
+static int binary_reopen(struct writer *w)
+{
+	struct bin_state *b = w->priv;
+	if (b->reopen_at != NO_REOPEN)
+		return 0; /* one is on its way: what follows it goes to the path already */
+	uint64_t at = w->out.written + w->out.buf.len;
+	size_t before = w->out.buf.len;
+	if (put_preamble(b, &w->out.buf, b->dict.len) < 0) {
+		w->out.buf.len = before;
+		w->out.buf.oom = false;
+		return -ENOMEM;
+	}
+	rotate_extend(&b->fs.rot, w->out.buf.len - before);
+	b->reopen_at = at;
+	return 0;
+}
+
+/* The reopen's bytes before it are written: open the path and write there. */
+static void switch_file(struct writer *w)
+{
+	struct bin_state *b = w->priv;
+	int fd = open(b->fs.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, b->fs.mode);
+	if (fd < 0) {
+		if (-errno != w->last_err)
+			collector_warn("writer %s: cannot open %s again: %s; writing on to the file it has", w->name,
+				       b->fs.path, strerror(errno));
+		w->last_err = -errno;
+		return; /* tried again at the next batch */
+	}
+	fdatasync(w->fd);
+	close(w->fd);
+	w->fd = fd;
+	b->reopen_at = NO_REOPEN;
+	struct stat st;
+	if (fstat(fd, &st) == 0)
+		rotate_resize(&b->fs.rot, (uint64_t)st.st_size, w->out.written, w->out.written + w->out.buf.len);
+}
+
+/* The path no longer names our file (removed, replaced): reopen it. */
+static void binary_check(struct writer *w)
+{
+	struct bin_state *b = w->priv;
+	uint64_t size;
+	enum file_path st = file_state_check(&b->fs, w->fd, &size);
+	if (st == FILE_PATH_SAME && b->reopen_at == NO_REOPEN)
+		rotate_resize(&b->fs.rot, size, w->out.written, w->out.written + w->out.buf.len);
+	if (st != FILE_PATH_GONE || b->reopen_at != NO_REOPEN)
+		return;
+	if (binary_reopen(w) == 0)
+		collector_warn("writer %s: %s was removed or replaced; writing to a new file", w->name, b->fs.path);
+}
+
+/* Rotate or reopen where every byte before it is written, then write up to the next such point. */
+static int binary_prepare(struct writer *w, struct uio_req *req)
+{
+	struct bin_state *b = w->priv;
+	binary_check(w);
+	if (b->reopen_at == w->out.written)
+		switch_file(w);
+	rotate_due(&b->fs.rot, w->out.written, &w->fd);
+	int rc = writer_prepare_line(w, req);
+	uint64_t room = rotate_room(&b->fs.rot, w->out.written);
+	if (b->reopen_at != NO_REOPEN && b->reopen_at - w->out.written < room)
+		room = b->reopen_at - w->out.written;
+	if (rc > 0 && req->len > room)
+		req->len = (size_t)room;
+	return rc > 0 && req->len == 0 ? 0 : rc;
+}
+
+/* fdatasync the file. Returns 0 or -errno. */
+static int binary_sync(struct writer *w)
+{
+	return fdatasync(w->fd) == 0 ? 0 : -errno;
+}
+
+static void binary_close(struct writer *w)
+{
+	struct bin_state *b = w->priv;
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	if (!b)
+		return;
+	file_state_free(&b->fs);
+	for (uint32_t i = 0; i < b->cap_sources; i++)
+		free(b->sources[i].name);
+	free(b->sources);
+	free(b->sites);
+	sbuf_free(&b->dict);
+	free(b);
+	w->priv = NULL;
+}
+
+const struct writer_ops writer_binary_ops = {
+	.keys = binary_keys,
+	.type = "binary",
+	.configure = binary_configure,
+	.open = binary_open,
+	.add = binary_add,
+	.prepare = binary_prepare,
+	.complete = writer_complete_line,
+	.sync = binary_sync,
+	.reopen = binary_reopen,
+	.close = binary_close,
+};

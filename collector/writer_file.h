@@ -1,0 +1,46 @@
+/*
+ * writer_file.h — what the file-shaped writers share (writer_file.c): the
+ * path and mode keys, the rotation layer, opening, and checking that the
+ * path still names the open file. The "file" and "binary" writers both
+ * embed a struct file_state.
+ */
+#ifndef SHMLOG_WRITER_FILE_H
+#define SHMLOG_WRITER_FILE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rotate.h"
+#include "writer.h"
+
+struct file_state {
+	char *path;
+	mode_t mode;
+	struct rotate rot;
+	char where[sizeof(struct diag)]; /* "FILE:LINE: KEY: " of the path key, for the open's error */
+};
+
+/* What the path names now, against the open file. */
+enum file_path {
+	FILE_PATH_SAME, /* the open file (its size into *size) */
+	FILE_PATH_AWAY, /* nothing, and the open file is still visible elsewhere: renamed away */
+	FILE_PATH_GONE, /* another file, or nothing and ours removed: open the path again */
+};
+
+/*
+ * Read path, mode and the rotation keys of a writer of type from cfg into
+ * *fs (nothing is opened). Returns 0, or -errno with d->msg naming the key
+ * (fs then holds nothing to free but fs->path, which may be set).
+ */
+int file_state_configure(struct file_state *fs, const config_setting_t *cfg, const char *type, struct diag *d);
+
+/* Open fs's path for appending through the rotation layer. Returns the descriptor, or -errno with d filled. */
+int file_state_open(struct file_state *fs, const char *who, struct diag *d);
+
+/* What fs's path names against the open descriptor fd. */
+enum file_path file_state_check(const struct file_state *fs, int fd, uint64_t *size);
+
+/* Free what file_state_configure and file_state_open took. */
+void file_state_free(struct file_state *fs);
+
+#endif

@@ -1,0 +1,383 @@
+/*
+ * test_binlog.c — the binary writer and `shmlog decode` end to end: a real
+ * collector with a text, a JSON and a binary writer fed the same records in
+ * the same run; decode must print byte for byte what the line writers
+ * wrote (fields, loss and end-of-process notices included), from rotated and
+ * zstd-compressed files too; a torn tail, a cut header and garbage; a full
+ * disk under the binary writer.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "e2e_util.h"
+#include "helpers.h"
+#include "shared/sbuf.h"
+
+TestSuite(binlog, .init = setup, .fini = teardown, .timeout = 240);
+
+/* What one `shmlog decode` printed. */
+struct decoded {
+	int status;  /* exit status, -1 if it did not exit */
+	char *out;   /* stdout */
+	char *err;   /* stderr */
+	size_t out_len;
+};
+
+/* Run shmlog decode [--json] on files (NULL-terminated). Returns what it printed. */
+static struct decoded decode(bool json, const char *const *files)
+{
+	char *bin = th_build_path("shmlog"), *o = wpath("decode.out"), *e = wpath("decode.err");
+	int n = 0;
+	while (files[n])
+		n++;
+	char **argv = calloc((size_t)n + 4, sizeof *argv);
+	cr_assert(argv);
+	argv[0] = bin;
+	argv[1] = "decode";
+	n = 2;
+	if (json)
+		argv[n++] = "--json";
+	for (int i = 0; files[i]; i++)
+		argv[n++] = (char *)files[i];
+	int st = th_waitpid_timeout(th_spawn(argv, o, e, NULL), 60000);
+	struct decoded d = {.status = st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1};
+	d.out = th_read_file(o, &d.out_len);
+	d.err = th_read_file(e, NULL);
+	cr_assert(d.out && d.err);
+	free(argv);
+	free(bin);
+	free(o);
+	free(e);
+	return d;
+}
+
+static void decoded_free(struct decoded *d)
+{
+	free(d->out);
+	free(d->err);
+}
+
+/* Lines in s. */
+static int lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/*
+ * One collector run with three writers: text to t.log, JSON to j.log, binary to b.bin with the
+ * binary keys more; the seed's records with fields, then a producer with a 4 KiB drop ring that
+ * loses records and is killed (an end-of-process notice), then one that logs records more
+ * records per thread and closes.
+ */
+static bool all_compressed(void *arg);
+
+static void three_writers(const char *more, long records)
+{
+	char *t = wpath("t.log"), *j = wpath("j.log"), *b = wpath("b.bin"), *pout = wpath("prod.out");
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; },\n"
+			    "  { type = \"file\"; path = \"%s\"; format = \"json\"; },\n"
+			    "  { type = \"binary\"; path = \"%s\"; %s } );\n", t, j, b, more);
+	pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
+	char *seed_bin = th_build_path("tests/seed_prog");
+	char *seed[] = {seed_bin, dir, "fields", NULL};
+	cr_assert_eq(th_waitpid_timeout(th_spawn(seed, NULL, NULL, NULL), 20000), 0);
+	char *lossy[] = {"-t", "2", "-r", "10000", "-p", "drop", "-R", "4096", "-k", NULL};
+	run_producer(pout, lossy, NULL);
+	char r[32];
+	snprintf(r, sizeof r, "%ld", records);
+	char *steady[] = {"-t", "4", "-r", r, "-p", "block", "-f", "60000", "-C", NULL};
+	run_producer(pout, steady, NULL);
+	cr_assert(th_wait_until(no_segments, NULL, 60000), "segments not drained");
+	if (strstr(more, "zstd"))
+		cr_assert(th_wait_until(all_compressed, NULL, 60000), "rotated files still uncompressed");
+	stop_collector(c);
+	free(seed_bin);
+	free(t);
+	free(j);
+	free(b);
+	free(pout);
+	free(cfg);
+}
+
+/* Assert that the file at path holds exactly the len bytes of got. */
+static void assert_same_as_file(const char *got, size_t len, const char *path)
+{
+	size_t want_len = 0;
+	char *want = th_read_file(path, &want_len);
+	cr_assert(want, "%s missing", path);
+	cr_assert_eq(len, want_len, "decode printed %zu bytes, %s holds %zu", len, path, want_len);
+	cr_assert(memcmp(got, want, len) == 0, "decode's bytes differ from %s", path);
+	free(want);
+}
+
+Test(binlog, decode_prints_exactly_what_the_text_and_json_writers_wrote_in_the_same_run)
+{
+	three_writers("", 5000);
+	char *t = wpath("t.log"), *j = wpath("j.log"), *b = wpath("b.bin");
+	char *text = th_read_file(t, NULL);
+	cr_assert(strstr(text, "records lost (ring full)"), "the run has loss notices");
+	cr_assert(strstr(text, "[shmlog] process"), "and an end-of-process notice");
+	cr_assert(strstr(text, "ip=\"10.0.0.1 x\""), "and fields");
+	const char *files[] = {b, NULL};
+	struct decoded d = decode(false, files);
+	cr_assert_eq(d.status, 0, "decode failed: %s", d.err);
+	cr_assert_str_empty(d.err);
+	assert_same_as_file(d.out, d.out_len, t);
+	decoded_free(&d);
+	d = decode(true, files);
+	cr_assert_eq(d.status, 0, "decode --json failed: %s", d.err);
+	assert_same_as_file(d.out, d.out_len, j);
+	decoded_free(&d);
+	free(text);
+	free(t);
+	free(j);
+	free(b);
+}
+
+/* The names of b.bin's rotated files, oldest first, then b.bin, into names (NULL-terminated). */
+static int series(char **names, int cap)
+{
+	int n = 0;
+	while (n < cap - 2) {
+		char p[4096];
+		snprintf(p, sizeof p, "%s/b.bin.%d", work, n + 1);
+		if (access(p, F_OK) != 0) {
+			strcat(p, ".zst");
+			if (access(p, F_OK) != 0)
+				break;
+		}
+		n++;
+	}
+	int k = 0;
+	for (int i = n; i >= 1; i--) {
+		char p[4096];
+		snprintf(p, sizeof p, "%s/b.bin.%d", work, i);
+		if (access(p, F_OK) != 0)
+			strcat(p, ".zst");
+		names[k++] = strdup(p);
+	}
+	names[k++] = wpath("b.bin");
+	names[k] = NULL;
+	return k;
+}
+
+/* No rotated file of b.bin is waiting for compression. */
+static bool all_compressed(void *arg)
+{
+	(void)arg;
+	char p[4096];
+	for (int k = 1;; k++) {
+		snprintf(p, sizeof p, "%s/b.bin.%d", work, k);
+		if (access(p, F_OK) == 0)
+			return false;
+		strcat(p, ".zst");
+		if (access(p, F_OK) != 0)
+			return true;
+	}
+}
+
+Test(binlog, every_rotated_file_decodes_on_its_own_zst_included_and_the_series_is_the_text_log)
+{
+	three_writers("max_bytes = 65536; backups = 1000; compress = \"zstd\";", 20000);
+	char *names[512];
+	int n = series(names, 512);
+	cr_assert_lt(n, 500);
+	cr_assert_geq(n, 6, "only %d files", n);
+	struct sbuf all = {0};
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		cr_assert_eq(stat(names[i], &st), 0);
+		if (!strstr(names[i], ".zst"))
+			cr_assert_leq(st.st_size, 65536, "%s is past max_bytes", names[i]);
+		const char *one[] = {names[i], NULL};
+		struct decoded d = decode(false, one);
+		cr_assert_eq(d.status, 0, "%s does not decode on its own: %s", names[i], d.err);
+		cr_assert_gt(lines(d.out), 0, "%s has no records", names[i]);
+		sbuf_append(&all, d.out, d.out_len);
+		decoded_free(&d);
+	}
+	char *t = wpath("t.log");
+	assert_same_as_file(all.data, all.len, t);
+	struct decoded d = decode(false, (const char *const *)names);
+	assert_same_as_file(d.out, d.out_len, t);
+	decoded_free(&d);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	sbuf_free(&all);
+	free(t);
+}
+
+/* Write the first len bytes of from into to. */
+static void copy_prefix(const char *from, const char *to, size_t len)
+{
+	size_t have = 0;
+	char *b = th_read_file(from, &have);
+	cr_assert(b && len <= have);
+	FILE *f = fopen(to, "w");
+	cr_assert(f);
+	cr_assert_eq(fwrite(b, 1, len, f), len);
+	fclose(f);
+	free(b);
+}
+
+Test(binlog, a_torn_tail_decodes_to_the_last_complete_record_and_says_what_was_dropped)
+{
+	three_writers("", 200);
+	char *b = wpath("b.bin"), *torn = wpath("torn.bin"), *t = wpath("t.log");
+	size_t len = 0, tlen = 0;
+	free(th_read_file(b, &len));
+	copy_prefix(b, torn, len - 5); /* the last record loses its last 5 bytes */
+	const char *files[] = {torn, NULL};
+	struct decoded d = decode(false, files);
+	cr_assert_eq(d.status, 0, "a torn tail is not an error: %s", d.err);
+	cr_assert_eq(lines(d.err), 1, "one line: %s", d.err);
+	cr_assert(strstr(d.err, "torn tail") && strstr(d.err, "bytes"), "%s", d.err);
+	char *text = th_read_file(t, &tlen);
+	char *last = text + tlen - 1;
+	while (last > text && last[-1] != '\n')
+		last--;
+	cr_assert_eq(d.out_len, (size_t)(last - text), "every record but the torn one");
+	cr_assert(memcmp(d.out, text, d.out_len) == 0);
+	decoded_free(&d);
+	free(text);
+	free(b);
+	free(torn);
+	free(t);
+}
+
+/* Assert that decoding a file holding the len bytes of data fails with one line saying what. */
+static void assert_refused(const void *data, size_t len, const char *what)
+{
+	char *p = wpath("bad.bin");
+	FILE *f = fopen(p, "w");
+	cr_assert(f);
+	cr_assert_eq(fwrite(data, 1, len, f), len);
+	fclose(f);
+	const char *files[] = {p, NULL};
+	struct decoded d = decode(false, files);
+	cr_assert_eq(d.status, 1, "exit 1, not %d", d.status);
+	cr_assert_eq(lines(d.err), 1, "one line: %s", d.err);
+	cr_assert(strstr(d.err, p) && strstr(d.err, what), "the line names the file and says \"%s\": %s", what, d.err);
+	cr_assert_eq(d.out_len, 0, "nothing printed");
+	decoded_free(&d);
+	free(p);
+}
+
+Test(binlog, a_truncated_header_garbage_and_a_bad_zst_get_one_line_and_exit_1)
+{
+	assert_refused("SHMLOGB\0\1\0", 10, "file header cut short");
+	assert_refused("", 0, "empty");
+	uint8_t junk[4096];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
+	assert_refused(junk, sizeof junk, "not a shmlog binary log");
+	uint8_t zst[64] = {0x28, 0xb5, 0x2f, 0xfd};
+	memcpy(zst + 4, junk, sizeof zst - 4);
+	assert_refused(zst, sizeof zst, "zstd");
+	uint8_t v9[24] = "SHMLOGB";
+	v9[8] = 9;
+	assert_refused(v9, sizeof v9, "version 9.0");
+}
+
+Test(binlog, garbage_after_valid_records_prints_them_then_one_line_naming_the_offset)
+{
+	three_writers("", 100);
+	char *b = wpath("b.bin"), *bad = wpath("bad.bin");
+	size_t len = 0;
+	char *bytes = th_read_file(b, &len);
+	FILE *f = fopen(bad, "w");
+	cr_assert(f);
+	fwrite(bytes, 1, len, f);
+	fwrite("\x10\0\0\0\x63\0\0\0garbage!", 1, 16, f); /* a frame of an unknown kind */
+	fclose(f);
+	const char *files[] = {bad, NULL};
+	struct decoded d = decode(false, files);
+	cr_assert_eq(d.status, 1);
+	cr_assert_eq(lines(d.err), 1, "%s", d.err);
+	char at[64];
+	snprintf(at, sizeof at, "at byte %zu: unknown frame kind 99", len);
+	cr_assert(strstr(d.err, at), "%s", d.err);
+	char *t = wpath("t.log");
+	assert_same_as_file(d.out, d.out_len, t);
+	decoded_free(&d);
+	free(bytes);
+	free(b);
+	free(bad);
+	free(t);
+}
+
+Test(binlog, a_full_disk_under_the_binary_writer_loses_nothing_and_recovers_by_itself)
+{
+	char *mnt = wpath("mnt"), *err = wpath("c.err"), *pout = wpath("prod.out"), *all = wpath("all.log");
+	cr_assert_eq(mkdir(mnt, 0755), 0);
+	if (!th_mount_tmpfs(mnt, "1m"))
+		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
+	char *bin = th_path(mnt, "b.bin"), *filler = th_path(mnt, "filler");
+	char *cfg = wconfig("writers = ( { type = \"binary\"; path = \"%s\"; } );\n", bin);
+	pid_t c = full_disk_then_space(cfg, err, filler, pout);
+	stop_collector(c);
+	const char *files[] = {bin, NULL};
+	struct decoded d = decode(false, files);
+	cr_assert_eq(d.status, 0, "%s", d.err);
+	FILE *f = fopen(all, "w");
+	cr_assert(f);
+	fwrite(d.out, 1, d.out_len, f);
+	fclose(f);
+	struct tally ty = {.threads = 2, .records = 2000, .allow_other = true};
+	tally_output(all, &ty);
+	cr_assert_eq(ty.seen, 4000, "every record exactly once, in order");
+	cr_assert_eq(ty.ended, 1, "and the end notice");
+	free(ty.last);
+	decoded_free(&d);
+	th_umount(mnt);
+	free(mnt);
+	free(err);
+	free(pout);
+	free(all);
+	free(bin);
+	free(filler);
+	free(cfg);
+}
+
+Test(binlog, a_sighup_after_a_rename_starts_a_new_self_describing_file_and_loses_nothing)
+{
+	char *t = wpath("t.log"), *b = wpath("b.bin"), *old = wpath("b.bin.old"), *pout = wpath("prod.out");
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; }, { type = \"binary\"; path = \"%s\"; } );\n",
+			    t, b);
+	pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
+	char *args[] = {"-t", "2", "-r", "40000", "-p", "block", "-P", "5000", "-f", "30000", "-C", NULL};
+	pid_t p = spawn_producer(pout, args, NULL);
+	struct file_wait g = {t, 1000};
+	cr_assert(th_wait_until(file_has_lines, &g, 20000), "no records reached %s", t);
+	cr_assert_eq(rename(b, old), 0);
+	kill(c, SIGHUP);
+	cr_assert(th_wait_until(no_segments, NULL, 60000), "segments not drained");
+	th_waitpid_timeout(p, 30000);
+	stop_collector(c);
+	const char *both[] = {old, b, NULL}, *alone[] = {b, NULL};
+	struct decoded d = decode(false, both);
+	cr_assert_eq(d.status, 0, "%s", d.err);
+	assert_same_as_file(d.out, d.out_len, t);
+	decoded_free(&d);
+	d = decode(false, alone);
+	cr_assert_eq(d.status, 0, "the new file decodes on its own: %s", d.err);
+	cr_assert_gt(lines(d.out), 0, "and holds the later records");
+	decoded_free(&d);
+	free(t);
+	free(b);
+	free(old);
+	free(pout);
+	free(cfg);
+}

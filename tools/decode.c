@@ -1,0 +1,249 @@
+/*
+ * decode.c — `shmlog decode [--json] FILE...`: print a binary log
+ * (shared/binlog.h) exactly as the collector's text or JSON writer would
+ * have printed the same records.
+ *
+ * Each unit is turned back into the collector's struct text_record by
+ * binlog_next() (seg_decode_site for a record of a call site) and printed by
+ * text_append(), the code the line writers use: the same bytes by
+ * construction. A file compressed by the rotation layer (zstd magic) is
+ * decompressed as it streams (libzstd), never whole in memory.
+ *
+ * A file that ends inside a unit (the collector killed mid-write) prints
+ * every complete record, then one line on stderr saying how many bytes were
+ * dropped; that is not an error. A file that breaks the format anywhere else
+ * (garbage, a header cut short, an unknown version) gets one line naming the
+ * file and the byte offset, after the records before it, and exit status 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "shared/binlog.h"
+#include "shared/text.h"
+#include "tools/cli.h"
+
+#define DECODE_CHUNK (256u * 1024u)     /* bytes read (or decompressed) at a time */
+#define DECODE_FLUSH (64u * 1024u)      /* write the output out beyond this */
+static const unsigned char zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+
+const char usage_decode[] =
+	"usage: shmlog decode [--json] FILE...\n"
+	"\n"
+	"Print the records of each binary log FILE (a writer of type \"binary\"),\n"
+	"exactly as a text (or, with --json, JSON) writer would have printed them.\n"
+	"Rotated files compressed with zstd (.zst) are read directly. A file cut\n"
+	"short by a crash prints its complete records and one line saying how many\n"
+	"bytes were dropped.\n"
+	"\n"
+	"  -j, --json   print JSON lines instead of text\n"
+	"  -h, --help   print this help\n";
+
+/* A file being read: plain, or through a zstd stream. */
+struct src {
+	const char *path;
+	int fd;
+	ZSTD_DStream *z;
+	uint8_t in[DECODE_CHUNK];
+	ZSTD_inBuffer zin;
+	size_t zret; /* the last ZSTD_decompressStream's hint: 0 at a frame's end */
+	bool eof;
+};
+
+/* Up to cap bytes of the file's content into dst. Returns the count (0 at the end) or -1 (said). */
+static long long src_read(struct src *s, uint8_t *dst, size_t cap)
+{
+	if (!s->z) {
+		ssize_t n;
+		while ((n = read(s->fd, dst, cap)) < 0 && errno == EINTR)
+			;
+		if (n < 0)
+			complain("%s: read failed: %s", s->path, strerror(errno));
+		return n;
+	}
+	ZSTD_outBuffer zout = {dst, cap, 0};
+	while (zout.pos == 0) {
+		if (s->zin.pos == s->zin.size) {
+			ssize_t n = read(s->fd, s->in, sizeof s->in);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				complain("%s: read failed: %s", s->path, strerror(errno));
+				return -1;
+			}
+			if (n == 0) {
+				if (s->zret != 0) {
+					complain("%s: the zstd stream is cut short", s->path);
+					return -1;
+				}
+				return 0;
+			}
+			s->zin = (ZSTD_inBuffer){s->in, (size_t)n, 0};
+		}
+		s->zret = ZSTD_decompressStream(s->z, &zout, &s->zin);
+		if (ZSTD_isError(s->zret)) {
+			complain("%s: not a valid zstd stream: %s", s->path, ZSTD_getErrorName(s->zret));
+			return -1;
+		}
+	}
+	return (long long)zout.pos;
+}
+
+/* Open path; a zstd file gets a stream. Returns 0 or -1 (said). */
+static int src_open(struct src *s, const char *path)
+{
+	s->path = path;
+	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		complain("%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	unsigned char m[4];
+	ssize_t n = pread(s->fd, m, sizeof m, 0);
+	if (n == (ssize_t)sizeof m && memcmp(m, zstd_magic, sizeof m) == 0) {
+		if (!(s->z = ZSTD_createDStream()) || ZSTD_isError(ZSTD_initDStream(s->z))) {
+			complain("%s: out of memory", path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void src_close(struct src *s)
+{
+	if (s->z)
+		ZSTD_freeDStream(s->z);
+	if (s->fd >= 0)
+		close(s->fd);
+}
+
+/* What decoding one file needs. */
+struct dec {
+	struct src src;
+	struct binlog_reader rd;
+	uint8_t *buf;       /* bytes read and not yet decoded: buf[0..len) */
+	size_t len, cap;
+	uint64_t offset;    /* file offset (decompressed) of buf[0] */
+	struct out *o;
+	enum text_format format;
+};
+
+/* Decode the complete units in d->buf and print the records. Returns 0, or -1 on garbage (said). */
+static int decode_units(struct dec *d)
+{
+	size_t at = 0;
+	while (at < d->len) {
+		struct text_record tr;
+		bool is_record;
+		long long n = binlog_next(&d->rd, d->buf + at, d->len - at, &tr, &is_record);
+		if (n < 0) {
+			complain("%s: at byte %llu: %s", d->src.path, (unsigned long long)(d->offset + at), d->rd.err);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (is_record)
+			text_append(&d->o->buf, &tr, d->format, false);
+		if (d->o->buf.len > DECODE_FLUSH && out_flush(d->o) < 0)
+			return -1;
+		at += (size_t)n;
+	}
+	memmove(d->buf, d->buf + at, d->len - at);
+	d->len -= at;
+	d->offset += at;
+	return 0;
+}
+
+/* Room for DECODE_CHUNK more bytes in d->buf (a unit may be larger). Returns 0 or -1 (said). */
+static int dec_room(struct dec *d)
+{
+	if (d->cap - d->len >= DECODE_CHUNK)
+		return 0;
+	size_t cap = d->cap ? d->cap * 2 : 2 * DECODE_CHUNK;
+	uint8_t *b = realloc(d->buf, cap);
+	if (!b) {
+		complain("%s: out of memory", d->src.path);
+		return -1;
+	}
+	d->buf = b;
+	d->cap = cap;
+	return 0;
+}
+
+/* The end of the file: a torn tail is said, a file without a whole header is an error. Returns 0 or -1. */
+static int decode_end(struct dec *d)
+{
+	if (!d->rd.header_seen) {
+		complain("%s: not a shmlog binary log: %s (%zu bytes)", d->src.path,
+			 d->offset + d->len == 0 ? "empty" : "file header cut short", d->len);
+		return -1;
+	}
+	if (d->len)
+		complain("%s: torn tail: the last %zu bytes (from byte %llu) are not a complete record; dropped",
+			 d->src.path, d->len, (unsigned long long)d->offset);
+	return 0;
+}
+
+/* Print the records of path to o. Returns 0, or 1 when the file is bad (said). */
+static int decode_file(const char *path, struct out *o, enum text_format f)
+{
+	struct dec *d = calloc(1, sizeof *d);
+	if (!d) {
+		complain("%s: out of memory", path);
+		return 1;
+	}
+	d->o = o;
+	d->format = f;
+	d->src.fd = -1;
+	binlog_reader_init(&d->rd);
+	int rc = src_open(&d->src, path);
+	while (rc == 0) {
+		long long n;
+		if ((rc = dec_room(d)) < 0 || (n = src_read(&d->src, d->buf + d->len, d->cap - d->len)) < 0) {
+			rc = -1;
+			break;
+		}
+		if (n == 0) {
+			rc = decode_end(d);
+			break;
+		}
+		d->len += (size_t)n;
+		rc = decode_units(d);
+	}
+	out_flush(o);
+	binlog_reader_free(&d->rd);
+	src_close(&d->src);
+	free(d->buf);
+	free(d);
+	return rc < 0 ? 1 : 0;
+}
+
+int cmd_decode(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	enum text_format f = TEXT_FORMAT_TEXT;
+	int c;
+	while ((c = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': f = TEXT_FORMAT_JSON; break;
+		case 'h': fputs(usage_decode, stdout); return 0;
+		default: return option_misuse(usage_decode, "decode", c, argv);
+		}
+	}
+	if (optind >= argc)
+		return misuse(usage_decode, "decode", "no FILE given");
+	struct out o = {.fd = STDOUT_FILENO, .name = "standard output"};
+	int status = 0;
+	for (int i = optind; i < argc && !o.err; i++)
+		status |= decode_file(argv[i], &o, f);
+	sbuf_free(&o.buf);
+	return status || o.err ? 1 : 0;
+}
