@@ -256,6 +256,23 @@ def paired_summary(rows, scenario, target, extra=lambda r: {}):
     return m
 
 
+def paired_table(title, m, scenario, ok_label):
+    """The table of a paired_summary(): each run, then the medians and the verdict."""
+    t = Table(title, ["run", "single file records/s", f"{scenario} records/s", "ratio",
+                      f"collector CPU per M (single / {scenario})", ok_label])
+    for x in m["runs"]:
+        t.add(f"run {x['run']}", fmt_rate(x["single_rps"]), fmt_rate(x[f"{scenario}_rps"]),
+              "-" if x["ratio"] is None else f"{x['ratio']:.3f}×",
+              f"{x['single_collector_cpu_ms_per_M'] or 0:.0f} / {x['collector_cpu_ms_per_M'] or 0:.0f} ms",
+              "yes" if x["ok"] else "NO")
+    mr = m.get("median_ratio")
+    t.add("median", fmt_rate(m.get("median_single_rps")), fmt_rate(m.get(f"median_{scenario}_rps")),
+          "-" if mr is None else f"{mr:.3f}×",
+          f"{m.get('median_single_collector_cpu_ms_per_M') or 0:.0f} / {m.get('median_collector_cpu_ms_per_M') or 0:.0f} ms",
+          "not measured" if m.get("pass") is None else ("PASS" if m["pass"] else "FAIL"))
+    return t
+
+
 def routing_summary(rows):
     """The routing case against `threads 1` (the single file writer) of the same run, paired by run."""
     return paired_summary(rows, "routing", ROUTING_TARGET, lambda r: {
@@ -648,43 +665,19 @@ def main():
 
     if routing:
         every = routing["runs"][0].get("security_every") or 4
-        t = Table(f"Routing end to end: 1 producer thread, message 1 at ERROR (every {every}th with name=login), "
-                  f"three writers (errors.log, security.log, console → a file: {1 + 1 + 1 / every:.2f} lines per "
-                  f"record) against the single file writer (threads 1) of the same run; target ≥ "
-                  f"{ROUTING_TARGET:g}×", ["run", "single file records/s", "routing records/s", "ratio",
-                                           "collector CPU per M (single / routing)", "OK (lines in every file)"])
-        for x in routing["runs"]:
-            t.add(f"run {x['run']}", fmt_rate(x["single_rps"]), fmt_rate(x["routing_rps"]),
-                  "-" if x["ratio"] is None else f"{x['ratio']:.3f}×",
-                  f"{x['single_collector_cpu_ms_per_M'] or 0:.0f} / {x['collector_cpu_ms_per_M'] or 0:.0f} ms",
-                  "yes" if x["ok"] else "NO")
-        mr = routing.get("median_ratio")
-        t.add("median", fmt_rate(routing.get("median_single_rps")), fmt_rate(routing.get("median_routing_rps")),
-              "-" if mr is None else f"{mr:.3f}×",
-              f"{routing.get('median_single_collector_cpu_ms_per_M') or 0:.0f} / "
-              f"{routing.get('median_collector_cpu_ms_per_M') or 0:.0f} ms",
-              "not measured" if routing.get("pass") is None else ("PASS" if routing["pass"] else "FAIL"))
+        t = paired_table(f"Routing end to end: 1 producer thread, message 1 at ERROR (every {every}th with "
+                         f"name=login), three writers (errors.log, security.log, console → a file: "
+                         f"{1 + 1 + 1 / every:.2f} lines per record) against the single file writer (threads 1) of "
+                         f"the same run; target ≥ {ROUTING_TARGET:g}×", routing, "routing", "OK (lines in every file)")
         t.notes.append("  The ratio is per run (each routing run against the threads-1 run next to it); the median "
                        "is the median of those ratios. PASS needs it ≥ the target and every file complete.")
         tables.append(t)
 
     if syslog:
-        t = Table(f"Syslog end to end: 1 producer thread, message 1, one syslog writer (TCP, octet counting) to a "
-                  f"local receiver that reads and discards, against the single file writer (threads 1) of the same "
-                  f"run; target ≥ {SYSLOG_TARGET:g}×", ["run", "single file records/s", "syslog records/s", "ratio",
-                                                        "collector CPU per M (single / syslog)", "OK (every frame)"])
-        for x in syslog["runs"]:
-            t.add(f"run {x['run']}", fmt_rate(x["single_rps"]), fmt_rate(x["syslog_rps"]),
-                  "-" if x["ratio"] is None else f"{x['ratio']:.3f}×",
-                  f"{x['single_collector_cpu_ms_per_M'] or 0:.0f} / {x['collector_cpu_ms_per_M'] or 0:.0f} ms",
-                  "yes" if x["ok"] else "NO")
-        mr = syslog.get("median_ratio")
-        t.add("median", fmt_rate(syslog.get("median_single_rps")), fmt_rate(syslog.get("median_syslog_rps")),
-              "-" if mr is None else f"{mr:.3f}×",
-              f"{syslog.get('median_single_collector_cpu_ms_per_M') or 0:.0f} / "
-              f"{syslog.get('median_collector_cpu_ms_per_M') or 0:.0f} ms",
-              "not measured" if syslog.get("pass") is None else ("PASS" if syslog["pass"] else "FAIL"))
-        tables.append(t)
+        tables.append(paired_table(f"Syslog end to end: 1 producer thread, message 1, one syslog writer (TCP, octet "
+                                   f"counting) to a local receiver that reads and discards, against the single file "
+                                   f"writer (threads 1) of the same run; target ≥ {SYSLOG_TARGET:g}×", syslog, "syslog",
+                                   "OK (every frame)"))
     if binary:
         tables.append(binary_table(binary, Table, fmt_rate))
 

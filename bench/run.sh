@@ -322,14 +322,17 @@ snprintf_case() { # RUN
 		>>"$TMP/e2e.jsonl" 2>"$TMP/case.err" || FAILURES+=("snprintf run $1: $(tail -2 "$TMP/case.err" | tr '\n' ' ')")
 }
 
-routing() {
+# Every run of CASE paired with the single text file writer of the same run, and then EXTRA.
+paired_runs() { # CASE WHAT [EXTRA]
 	local run
 	for run in $(seq "$RUNS"); do
-		say "routing end to end against the single file writer, run $run of $RUNS ($E2E_N records each)"
-		routing_pair "$run"
-		snprintf_case "$run"
+		say "$2 end to end against the single file writer, run $run of $RUNS ($E2E_N records each)"
+		pair_with_text "$1" "$run"
+		[ -z "${3:-}" ] || "$3" "$run"
 	done
 }
+
+routing() { paired_runs routing_case routing snprintf_case; }
 
 # ---- syslog end to end: the syslog writer over TCP against the single file writer, same run ----
 # The collector's one syslog writer sends octet-counted RFC 5424 frames to bench_e2e's own
@@ -357,13 +360,7 @@ syslog_case() { # RUN
 	if [ $rc -ne 0 ]; then FAILURES+=("syslog run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
 }
 
-syslog_runs() {
-	local run
-	for run in $(seq "$RUNS"); do
-		say "syslog (TCP) end to end against the single file writer, run $run of $RUNS ($E2E_N records each)"
-		pair_with_text syslog_case "$run"
-	done
-}
+syslog_runs() { paired_runs syslog_case "syslog (TCP)"; }
 
 # ---- binary log end to end: one thread into a binary writer against the text file writer ----
 binary_case() { # RUN
@@ -382,13 +379,7 @@ binary_case() { # RUN
 	if [ $rc -ne 0 ]; then FAILURES+=("binary run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
 }
 
-binary() {
-	local run
-	for run in $(seq "$RUNS"); do
-		say "binary log end to end against the text file writer, run $run of $RUNS ($E2E_N records each)"
-		pair_with_text binary_case "$run"
-	done
-}
+binary() { paired_runs binary_case "binary log"; }
 
 # ---- scaling: 1, 4, 16 and 64 producer processes, each run against its own 1 ----
 SCALING_PROCS="1 4 16 64"
