@@ -168,3 +168,31 @@ Test(lines, a_record_cut_short_renders_as_malformed_without_reading_past_it)
 		sbuf_free(&raw);
 	}
 }
+
+Test(lines, the_head_of_a_line_follows_a_change_of_name_pid_or_tid)
+{
+	/* the text head is reused while name, pid and tid stay the same: compared by value */
+	char a[] = "alpha", b[] = "alphb";
+	struct text_record r[] = {
+		{.ts_ns = 1, .level = TEXT_LEVEL_INFO, .name = a, .name_len = 5, .pid = 1, .tid = 2, .msg = "m", .msg_len = 1},
+		{.ts_ns = 1, .level = TEXT_LEVEL_INFO, .name = b, .name_len = 5, .pid = 1, .tid = 2, .msg = "m", .msg_len = 1},
+		{.ts_ns = 1, .level = TEXT_LEVEL_INFO, .name = b, .name_len = 5, .pid = 3, .tid = 2, .msg = "m", .msg_len = 1},
+		{.ts_ns = 1, .level = TEXT_LEVEL_INFO, .name = b, .name_len = 5, .pid = 3, .tid = 4, .msg = "m", .msg_len = 1},
+		{.ts_ns = 1, .level = TEXT_LEVEL_INFO, .name = b, .name_len = 4, .pid = 3, .tid = 4, .msg = "m", .msg_len = 1},
+	};
+	const char *want[] = {" alpha[1/2]: m\n", " alphb[1/2]: m\n", " alphb[3/2]: m\n", " alphb[3/4]: m\n",
+			      " alph[3/4]: m\n"};
+	for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+		struct sbuf out = {0};
+		text_append(&out, &r[i], TEXT_FORMAT_TEXT, false);
+		sbuf_putc(&out, 0);
+		cr_assert_str_eq(strstr(out.data, " INFO") + 5, want[i], "record %zu: %s", i, out.data);
+		sbuf_free(&out);
+	}
+	b[0] = 'x'; /* the same pointer, another name: still compared by value */
+	struct sbuf out = {0};
+	text_append(&out, &r[3], TEXT_FORMAT_TEXT, false);
+	sbuf_putc(&out, 0);
+	cr_assert(strstr(out.data, " xlphb[3/4]: m\n"), "%s", out.data);
+	sbuf_free(&out);
+}
