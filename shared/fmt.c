@@ -525,7 +525,10 @@ static int fmt_render_conv(struct sbuf *out, const struct fmt_conv *c, const str
 int fmt_render(struct sbuf *out, const char *fmt, const struct fmt_parsed *pf, const struct fmt_arg *args)
 {
 	if (pf->bounded) {
-		if (sbuf_reserve(out, fmt_worst(pf, args, ESC_NONE)) != 0)
+		size_t worst = fmt_worst(pf, args, ESC_NONE);
+		if (worst == 0) /* an empty format: out may have no data to point into */
+			return 0;
+		if (sbuf_reserve(out, worst) != 0)
 			return -ENOMEM;
 		out->len = (size_t)(fmt_render_to(out->data + out->len, fmt, pf, args, ESC_NONE) - out->data);
 		return 0;
