@@ -219,3 +219,23 @@ bool fz_text_line_valid(const char *line, size_t n, bool color)
 	}
 	return true;
 }
+
+static void check_line(struct sbuf *line, const struct text_record *tr, enum text_format f, bool color)
+{
+	sbuf_reset(line);
+	text_append(line, tr, f, color);
+	fz_check(!line->oom, "text_append ran out of memory");
+	const char *l = line->data;
+	size_t n = line->len;
+	if (f == TEXT_FORMAT_TEXT)
+		fz_check(fz_text_line_valid(l, n, color), "not one text line: [%.*s]", (int)n, l);
+	else
+		fz_check(n && l[n - 1] == '\n' && fz_json_valid(l, n - 1), "not one JSON value: [%.*s]", (int)n, l);
+}
+
+void fz_check_lines(struct sbuf *line, const struct text_record *tr)
+{
+	check_line(line, tr, TEXT_FORMAT_TEXT, false);
+	check_line(line, tr, TEXT_FORMAT_TEXT, true);
+	check_line(line, tr, TEXT_FORMAT_JSON, false);
+}

@@ -21,6 +21,9 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "shared/sbuf.h"
+#include "shared/text.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -94,5 +97,12 @@ bool fz_json_valid(const char *s, size_t n);
  * LF, and holds no other control byte (ESC too when color). Returns that.
  */
 bool fz_text_line_valid(const char *line, size_t n, bool color);
+
+/*
+ * Render tr as the line writers do (text, text in colour, JSON) into line,
+ * one after another, and check each: fz_text_line_valid, one JSON value and
+ * LF. Returns nothing (a bad line aborts).
+ */
+void fz_check_lines(struct sbuf *line, const struct text_record *tr);
 
 #endif
