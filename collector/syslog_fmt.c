@@ -144,8 +144,8 @@ static char *put_sd_value(char *p, const struct text_field *fl, bool escape_lf)
 		return put_bytes(p, "(null)", 6);
 	for (uint32_t k = 0; k < fl->v.s.len; k++)
 		p = put_sd_byte(p, fl->v.s.p[k], escape_lf);
-	if (fl->truncated)
-		p = put_bytes(p, MARK, MARK_LEN);
+	for (size_t k = 0; fl->truncated && k < MARK_LEN; k++) /* its ']' is escaped too */
+		p = put_sd_byte(p, MARK[k], escape_lf);
 	return p;
 }
 

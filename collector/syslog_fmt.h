@@ -15,7 +15,7 @@
  *    32 printable ASCII bytes, no '=', ' ', ']', '"': those become '_').
  *    In values '"', '\' and ']' are escaped with a backslash; numbers and
  *    bools as the text format writes them, a NULL string as "(null)", a
- *    truncated one ends in "...[truncated]".
+ *    truncated one ends in "...[truncated\]" (the mark, escaped too).
  * 5. MSG: the formatted message, after a UTF-8 BOM only when asked for.
  *    With escape_lf (LF framing) the control bytes of MSG and of the values
  *    are written as the text format escapes them, so no LF ends a frame early.

@@ -155,7 +155,7 @@ Test(syslog_fmt, fields_are_one_element_with_escaped_values)
 	struct syslog_fmt f = opts();
 	cr_assert_str_eq(fmt(&r, &f), "<14>1 2026-11-24T01:59:46.123456Z host1 demo 1234 - "
 				      "[fields@32473 user=\"a\\\"b\\\\c\\]d e\" n=\"-42\" ok=\"true\" gone=\"(null)\" "
-				      "bad_key=\"caf\xc3\xa9...[truncated]\"] msg");
+				      "bad_key=\"caf\xc3\xa9...[truncated\\]\"] msg");
 }
 
 Test(syslog_fmt, no_fields_is_a_dash_and_msgid_is_used)
