@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../shared/escape.h"
+
 static const struct writer_ops *const writer_types[] = {
 	&writer_console_ops,
 	&writer_file_ops,
@@ -89,7 +91,8 @@ static void setting_path(const config_setting_t *s, char *buf, size_t size, size
  * Fill d->msg with "FILE:LINE: KEY: problem" for setting s (or, when key is
  * not NULL, for its member key, which may be missing: the line is then s's).
  * The file is the one s came from (it may be an @include), else "config".
- * Returns nothing.
+ * Control bytes in the problem are escaped as in the text format. Returns
+ * nothing.
  */
 void writer_diag(struct diag *d, const config_setting_t *s, const char *key, const char *fmt, ...)
 {
@@ -105,10 +108,21 @@ void writer_diag(struct diag *d, const config_setting_t *s, const char *key, con
 			 config_setting_source_line(s), path);
 	if (n < 0 || (size_t)n >= sizeof d->msg)
 		return;
+	char raw[sizeof d->msg];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(d->msg + n, sizeof d->msg - (size_t)n, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
+	/* a value the problem quotes may hold any byte (a libconfig string may
+	 * span lines): its control bytes escaped, the diagnostic stays one line */
+	char *p = d->msg + n, *end = d->msg + sizeof d->msg;
+	for (const unsigned char *r = (const unsigned char *)raw; *r && end - p > 4; r++) {
+		if (*r < 0x20 || *r == 0x7f)
+			p = esc_text_byte(p, *r);
+		else
+			*p++ = (char)*r;
+	}
+	*p = '\0';
 }
 
 /*

@@ -252,6 +252,13 @@ Test(config, rejects_unknown_collector_key)
 		     "idle_poll_ms, rescan_ms, allow_users, allow_groups)");
 }
 
+Test(config, quotes_a_value_with_control_bytes_in_one_escaped_line)
+{
+	/* a libconfig string may span lines; found by fuzz_config */
+	expect_error("writers = ( { type = \"f;\n}\x1b[2J\"; } );\n", -EINVAL,
+		     "1: writers.[0].type: unknown writer type \"f;\\n}\\x1b[2J\" (known: console, file, syslog, binary)");
+}
+
 Test(config, rejects_collector_that_is_not_a_group)
 {
 	expect_error("collector = 5;\n", -EINVAL, "1: collector: expected a group { ... }");
