@@ -199,8 +199,31 @@ static bool js_value(struct js *j)
 	return ok;
 }
 
+/* Whether s[0..n) is well-formed UTF-8 (RFC 3629): decoded, no overlong form, surrogate or code point past U+10FFFF. */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned c = s[i], len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (!len || n - i < len)
+			return false;
+		uint32_t cp = len == 1 ? c : c & (0x7fu >> len);
+		for (unsigned k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3fu);
+		}
+		static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+		if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
 bool fz_json_valid(const char *s, size_t n)
 {
+	if (!utf8_valid((const unsigned char *)s, n))
+		return false;
 	struct js j = {s, n, 0, 0};
 	if (!js_value(&j))
 		return false;

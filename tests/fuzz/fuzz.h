@@ -86,9 +86,9 @@ const char *fz_dir(void);
 int fz_write_file(const char *path, const uint8_t *p, size_t n, off_t size);
 
 /*
- * Whether s[0..n) is one JSON value (RFC 8259) and nothing else. Bytes of
- * 0x80 and above inside a string are taken as they are (the JSON writers do
- * not check UTF-8: README, "Security"). Returns that.
+ * Whether s[0..n) is one JSON value (RFC 8259) and nothing else, in
+ * well-formed UTF-8 (RFC 3629: the JSON writers replace what is not, escape.h).
+ * Returns that.
  */
 bool fz_json_valid(const char *s, size_t n);
 
