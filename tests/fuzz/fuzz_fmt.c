@@ -151,7 +151,8 @@ static void check_bounded(const char *fmt, const struct fmt_parsed *pf, const st
 	char *want = malloc(ESC_GROWTH(esc) * text->len + 1), *buf = malloc(room + 1), *w = want;
 	fz_check(want && buf, "out of memory");
 	for (uint32_t i = 0, from = 0; i < pc->n; from = (uint32_t)pc->end[i++])
-		w = esc_put(w, text->data + from, pc->end[i] - from, esc);
+		if (pc->end[i] > from) /* text->data may be NULL when empty */
+			w = esc_put(w, text->data + from, pc->end[i] - from, esc);
 	size_t want_len = (size_t)(w - want);
 	size_t n = (size_t)(fmt_render_to(buf, fmt, pf, args, esc) - buf);
 	fz_check(n <= worst, "fmt_render_to wrote %zu bytes, fmt_worst said %zu", n, worst);
