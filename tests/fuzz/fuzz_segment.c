@@ -13,7 +13,12 @@
  * long as its header's segment_bytes says (cut, or zeros past the input),
  * up to FUZZ_SEGMENT_MAX: a compacted real segment (make_seeds.sh) then
  * needs only its non-zero bytes. A header out of that range keeps the input's
- * length, and "truncated or resized" is still reached.
+ * length, and "truncated or resized" is still reached. Input bytes past the
+ * segment say how the reader reads (take_how): records per cycle, whether a
+ * damaged ring drops the segment, whether the producer is alive (the merge
+ * window then applies, at a "now" of the input's choosing). Whatever the
+ * segment holds, a cycle that leaves records to read emits some (issue 17's
+ * forward progress).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -39,21 +44,31 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* reader_record_fn: every record and notice, rendered and checked (clientd: the line buffer). */
+/* How the reader reads, from the input's bytes past the segment (see the file comment). */
+struct how {
+	uint32_t max_records; /* per cycle */
+	bool drop;            /* the rejection handler drops a damaged ring's segment */
+	bool alive;           /* the producer runs: the merge window applies */
+	uint64_t now_ns, window_ns;
+	struct sbuf line;     /* where each line is rendered */
+};
+
+/* reader_record_fn: every record and notice, rendered and checked. */
 static void on_record(void *clientd, struct reader_seg *rs, const struct seg_rec *rec, const struct text_record *tr)
 {
 	(void)rs;
 	(void)rec;
-	fz_check_lines(clientd, tr);
+	struct how *h = clientd;
+	fz_check_lines(&h->line, tr);
 }
 
 static enum reader_action on_reject(void *clientd, struct reader_seg *rs, uint32_t ring, const char *why)
 {
-	(void)clientd;
 	(void)rs;
 	(void)ring;
+	struct how *h = clientd;
 	fz_check(why && *why && !strchr(why, '\n'), "a rejection is one line");
-	return READER_KEEP;
+	return h->drop ? READER_DROP : READER_KEEP;
 }
 
 /* The file's length: as its header says, when that is in range (see the file comment). */
@@ -65,31 +80,44 @@ static size_t file_size(const uint8_t *data, size_t size)
 	return want >= SHMLOG_SEG_HEADER_BYTES && want <= FUZZ_SEGMENT_MAX ? (size_t)want : size;
 }
 
-/* Read s to the end through the shared reader, as `shmlog read` does. */
-static void read_all(struct seg *s)
+/* What the bytes past the segment ask for; none: as `shmlog read` reads. */
+static void take_how(struct how *h, const uint8_t *p, size_t n)
+{
+	struct fz in = {p, n};
+	uint8_t flags = fz_u8(&in);
+	uint32_t max = (uint32_t)fz_uint(&in, 2);
+	*h = (struct how){.max_records = max ? max : 512, .drop = flags & 1, .alive = flags & 2};
+	h->now_ns = fz_uint(&in, 8);
+	h->window_ns = fz_uint(&in, 4);
+}
+
+/* Read s through the shared reader until it has nothing more to give now, as `shmlog read` does. */
+static void read_all(struct seg *s, struct how *h)
 {
 	struct clock_calib cal;
 	seg_clock(s, &cal);
 	struct reader_seg rs = {0};
 	if (reader_seg_init(&rs, s, &cal) < 0)
 		return;
-	rs.gone = true; /* the producer is dead: everything is read, and the end noticed */
-	struct sbuf line = {0};
+	rs.gone = !h->alive; /* a dead producer: everything is read, and the end noticed */
 	struct reader rd;
-	reader_init(&rd, on_record, on_reject, &line);
+	reader_init(&rd, on_record, on_reject, h);
 	struct reader_seg *list[1] = {&rs};
-	struct reader_params p = {.max_records = 512, .deadline_ns = UINT64_MAX, .final = true, .now_ns = 1};
+	struct reader_params p = {.max_records = h->max_records, .deadline_ns = UINT64_MAX, .final = !h->alive,
+				  .now_ns = h->now_ns, .window_ns = h->window_ns};
 	struct reader_result res;
 	long n;
 	int cycles = 0;
 	do {
 		n = reader_cycle(&rd, list, 1, &p, &res);
 		reader_seg_take(&rs);
-	} while ((n > 0 || (n == 0 && res.more)) && ++cycles < FUZZ_SEGMENT_CYCLES);
+		/* forward progress (issue 17): a cycle that leaves records to read now emits some */
+		fz_check(n != 0 || !res.more, "a cycle left records to read and emitted none");
+	} while (n > 0 && ++cycles < FUZZ_SEGMENT_CYCLES);
 	fz_check(n >= 0, "reader_cycle: %ld", n);
 	reader_free(&rd);
 	reader_seg_free(&rs);
-	sbuf_free(&line);
+	sbuf_free(&h->line);
 }
 
 /* What `shmlog stat` looks at: every ring's positions and record count. */
@@ -120,8 +148,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_check(err[0] && !strchr(err, '\n'), "a refused segment gets one line, got [%s]", err);
 		return 0;
 	}
+	struct how h;
+	take_how(&h, data + (size < len ? size : len), size > len ? size - len : 0);
 	count_rings(&s);
-	read_all(&s);
+	read_all(&s, &h);
 	seg_close(&s);
 	return 0;
 }

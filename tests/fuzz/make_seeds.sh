@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make_seeds.sh BUILD_DIR — make again the seeds of tests/fuzz/corpus/ that
 # come from real programs (docs/fuzzing.md):
-#   segment/  real segments of a real producer, compacted (seed_segments.c)
+#   segment/  real segments of a real producer, compacted (seed_segments.c),
+#             two of them followed by how the harness reads them
 #   binlog/   real binary logs: the collector's binary writer draining the
 #             same producer's segments, and seed_prog's records
 #   config/   every config in docs/ and examples/ (the configs' own code
@@ -16,6 +17,18 @@ trap 'rm -rf "$work"' EXIT
 
 mkdir -p corpus/segment corpus/binlog
 "$B/tests/fuzz/seed_segments" "$work" corpus/segment
+
+# segments read another way: the bytes past a segment are fuzz_segment's take_how()
+python3 - <<'PY'
+import struct
+def how(name, src, flags, max_records, now_ns=0, window_ns=0):
+    b = open('corpus/segment/%s.shm' % src, 'rb').read()
+    size = struct.unpack_from('<Q', b, 32)[0]
+    b += bytes(size - len(b)) + bytes([flags]) + struct.pack('<HQI', max_records, now_ns, window_ns)
+    open('corpus/segment/%s.shm' % name, 'wb').write(b)
+how('threads-one-record-a-cycle-drop', 'threads', 1, 1)
+how('kinds-alive-in-a-window', 'kinds', 2, 4, 2**63, 10**9)
+PY
 
 # binary logs: a collector drains each producer's directory into one file
 binlog() { # binlog NAME DIR: the collector's binary log of what DIR holds
