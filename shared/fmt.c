@@ -362,9 +362,11 @@ char *fmt_render_to(char *p, const char *fmt, const struct fmt_parsed *pf, const
 /*
  * Conversion c's argument from bytes[*off..len), then c at p. The common
  * conversions name their argument's kind, so that record_decode_arg() folds
- * to a bounds check and a load. Returns the end, or NULL when it is malformed.
+ * to a bounds check and a load; the others look it up in kinds (not "%%":
+ * its arg is the next index, SHMLOG_MAX_ARGS after 32 arguments). Returns
+ * the end, or NULL when it is malformed.
  */
-static inline char *fmt_rec_conv_to(char *p, const struct fmt_conv *c, uint8_t kind, const uint8_t *bytes,
+static inline char *fmt_rec_conv_to(char *p, const struct fmt_conv *c, const uint8_t *kinds, const uint8_t *bytes,
 				    size_t len, size_t *off, enum esc_mode esc)
 {
 	struct fmt_arg a;
@@ -383,7 +385,7 @@ static inline char *fmt_rec_conv_to(char *p, const struct fmt_conv *c, uint8_t k
 			return NULL;
 		return fmt_fast_fixed_to(p, c, &a);
 	}
-	if (record_decode_arg(&a, kind, bytes, len, off) < 0)
+	if (record_decode_arg(&a, kinds[c->arg], bytes, len, off) < 0)
 		return NULL;
 	return fmt_fast_conv_to(p, c, &a, esc);
 }
@@ -395,7 +397,7 @@ char *fmt_render_rec(char *p, const char *fmt, const struct fmt_parsed *pf, cons
 	for (uint32_t i = 0; i < pf->n_convs && p; i++) {
 		const struct fmt_conv *c = &pf->convs[i]; /* bounded: one argument per conversion, in order */
 		p = fmt_lit_to(p, fmt + c->lit_off, c->lit_len, c->lit_plain, esc);
-		p = fmt_rec_conv_to(p, c, pf->kinds[c->arg], bytes, len, &off, esc);
+		p = fmt_rec_conv_to(p, c, pf->kinds, bytes, len, &off, esc);
 	}
 	return p ? fmt_lit_to(p, fmt + pf->tail_off, pf->tail_len, pf->tail_plain, esc) : NULL;
 }
