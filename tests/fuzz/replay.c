@@ -162,10 +162,11 @@ int main(int argc, char **argv)
 		failed += !replay_test(FUZZ_SOURCE_DIR "/crashes/" FUZZ_NAME, &tested);
 	}
 	if (tested == 0) {
-		fprintf(stderr, "test_fuzz_%s: no inputs found under %s\n", FUZZ_NAME, FUZZ_SOURCE_DIR);
+		fprintf(stderr, "test_fuzz_%s: no inputs found%s%s\n", FUZZ_NAME, given ? "" : " under ",
+			given ? "" : FUZZ_SOURCE_DIR);
 		failed = 1;
 	}
-	printf("[====] Synthesis: Tested: %u | Passing: %u | Failing: %u | Crashing: 0\n", tested + (tested == 0),
-	       tested - (tested == 0 ? 0 : failed), failed);
+	unsigned shown = tested ? tested : 1; /* finding no input is one failed test */
+	printf("[====] Synthesis: Tested: %u | Passing: %u | Failing: %u | Crashing: 0\n", shown, shown - failed, failed);
 	return failed ? 1 : 0;
 }
