@@ -6,7 +6,7 @@
  *
  * Each variant opens a logger in a directory of its own under DIR with the
  * smallest rings (4 KiB), logs (every argument kind, fields, NULL and cut
- * strings, a ring wrapped with records lost, several threads), and its
+ * strings, a full ring with its drops counted, several threads), and its
  * segment is then written to OUT/NAME.shm compacted: the same header, rings
  * and records, but the call-site table and string heap cut to what is used
  * and the layout moved up to match, trailing zeros left out (fuzz_segment
@@ -147,10 +147,10 @@ static int variant(const char *dir, const char *outdir, const char *name, void (
 	return rc;
 }
 
-static void log_wrap(struct shmlog *lg)
+static void log_full(struct shmlog *lg)
 {
 	for (int i = 0; i < 400; i++)
-		SHMLOG_INFO(lg, "wrapping record %d with %s", i, "some padding text to fill the ring");
+		SHMLOG_INFO(lg, "filling record %d with %s", i, "some padding text: the ring fills, the rest is dropped");
 }
 
 static void log_threads(struct shmlog *lg)
@@ -178,7 +178,7 @@ int main(int argc, char **argv)
 	rc |= variant(argv[1], argv[2], "one", log_one, false);
 	rc |= variant(argv[1], argv[2], "kinds", log_kinds, false);
 	rc |= variant(argv[1], argv[2], "closed", log_kinds, true);
-	rc |= variant(argv[1], argv[2], "wrap", log_wrap, false);
+	rc |= variant(argv[1], argv[2], "full", log_full, false);
 	rc |= variant(argv[1], argv[2], "threads", log_threads, false);
 	return rc ? 1 : 0;
 }
