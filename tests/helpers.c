@@ -213,6 +213,7 @@ bool th_usage(pid_t pid, struct th_usage *u)
 		u->cpu_ms = (long)((ut + stt) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
 		u->hwm_kb = status_field(ss, "VmHWM:");
 		u->rss_kb = status_field(ss, "VmRSS:");
+		u->anon_kb = status_field(ss, "RssAnon:");
 		u->switches = status_field(ss, "\nvoluntary_ctxt_switches:");
 		snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
 		DIR *d = opendir(path);

@@ -85,6 +85,7 @@ void th_umount(const char *dir);
 struct th_usage {
 	long cpu_ms;
 	long hwm_kb, rss_kb;
+	long anon_kb; /* RssAnon: its own memory, not the segments' shared pages it maps */
 	long fds;
 	long switches;
 };
