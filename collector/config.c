@@ -269,7 +269,8 @@ static int check_includes(const char *path, const char *text, int depth, struct 
 					return rc;
 			} else {
 				char why[sizeof d->msg];
-				snprintf(why, sizeof why, "%s", rc == -ELOOP ? "includes nested too deep" : d->msg);
+				/* the path between the quotes may span lines: one line, escaped */
+				writer_diag_line(why, 400, rc == -ELOOP ? "includes nested too deep" : d->msg);
 				snprintf(d->msg, sizeof d->msg, "%s:%d: @include: %.400s", path, line, why);
 				return rc;
 			}

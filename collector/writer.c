@@ -113,16 +113,21 @@ void writer_diag(struct diag *d, const config_setting_t *s, const char *key, con
 	va_start(ap, fmt);
 	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
-	/* a value the problem quotes may hold any byte (a libconfig string may
-	 * span lines): its control bytes escaped, the diagnostic stays one line */
-	char *p = d->msg + n, *end = d->msg + sizeof d->msg;
-	for (const unsigned char *r = (const unsigned char *)raw; *r && end - p > 4; r++) {
+	/* a value the problem quotes may hold any byte (a libconfig string may span lines) */
+	writer_diag_line(d->msg + n, sizeof d->msg - (size_t)n, raw);
+}
+
+char *writer_diag_line(char *out, size_t cap, const char *s)
+{
+	char *p = out, *end = out + cap;
+	for (const unsigned char *r = (const unsigned char *)s; *r && end - p > 4; r++) {
 		if (*r < 0x20 || *r == 0x7f)
 			p = esc_text_byte(p, *r);
 		else
 			*p++ = (char)*r;
 	}
 	*p = '\0';
+	return out;
 }
 
 /*

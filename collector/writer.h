@@ -158,6 +158,13 @@ extern const struct writer_ops writer_binary_ops;
 void writer_diag(struct diag *d, const config_setting_t *s, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * s into out[cap] (cap >= 1) as one line of a diagnostic: its control bytes
+ * escaped as in the text format (LF as "\n", ESC as "\x1b"), cut to fit.
+ * Returns out.
+ */
+char *writer_diag_line(char *out, size_t cap, const char *s);
+
 /* Read string member key of grp into *out. Returns 1 if present, 0 if absent, -EINVAL (d filled) if not a string. */
 int writer_cfg_string(const config_setting_t *grp, const char *key, const char **out, struct diag *d);
 

@@ -259,6 +259,13 @@ Test(config, quotes_a_value_with_control_bytes_in_one_escaped_line)
 		     "1: writers.[0].type: unknown writer type \"f;\\n}\\x1b[2J\" (known: console, file, syslog, binary)");
 }
 
+Test(config, names_an_include_path_spanning_lines_in_one_escaped_line)
+{
+	/* found by fuzz_config */
+	expect_error("@include \"no\nsuch\"\n", -ENOENT,
+		     "1: @include: no\\nsuch: cannot read: No such file or directory");
+}
+
 Test(config, rejects_collector_that_is_not_a_group)
 {
 	expect_error("collector = 5;\n", -EINVAL, "1: collector: expected a group { ... }");
