@@ -124,15 +124,14 @@ static int read_key(struct crypt *c, const config_setting_t *g, struct diag *d)
 	return rc;
 }
 
-/* Buffers and the zstd context. Returns 0 or -ENOMEM (d filled). */
+/* The zstd context and buffer, with compression. Returns 0 or -ENOMEM (d filled). */
 static int alloc_bufs(struct crypt *c, struct diag *d)
 {
-	c->seal_buf = malloc(ENCFILE_CHUNK_HEADER_BYTES + ENCFILE_CT_MAX);
 	if (c->zlevel) {
 		c->zctx = ZSTD_createCCtx();
 		c->zbuf = malloc(ZSTD_compressBound(ENCFILE_CHUNK_MAX));
 	}
-	if (!c->seal_buf || (c->zlevel && (!c->zctx || !c->zbuf))) {
+	if (c->zlevel && (!c->zctx || !c->zbuf)) {
 		snprintf(d->msg, sizeof d->msg, "out of memory");
 		return -ENOMEM;
 	}
@@ -187,8 +186,8 @@ void crypt_cut(struct crypt *c, uint64_t at)
 	c->cuts[c->n_cuts++] = at;
 }
 
-/* Append len bytes at p to the cache as one piece covering pt_len plaintext bytes. Returns 0 or -ENOMEM. */
-static int cache_put(struct crypt *c, const uint8_t *p, size_t len, size_t pt_len)
+/* The cache's last len bytes are one piece covering pt_len plaintext bytes. Returns 0 or -ENOMEM. */
+static int add_piece(struct crypt *c, size_t pt_len)
 {
 	if (c->n_pieces == c->cap_pieces) {
 		uint32_t cap = c->cap_pieces ? 2 * c->cap_pieces : 16;
@@ -198,11 +197,18 @@ static int cache_put(struct crypt *c, const uint8_t *p, size_t len, size_t pt_le
 		c->pieces = n;
 		c->cap_pieces = cap;
 	}
-	sbuf_append(&c->ct, p, len);
-	if (c->ct.oom)
-		return -ENOMEM;
 	c->pieces[c->n_pieces++] = (struct crypt_piece){c->ct.len, pt_len};
 	return 0;
+}
+
+/* Seal pt[0..len) with flags at the end of the cache, as a piece covering pt_len plaintext bytes.
+ * Returns 0 or -ENOMEM. */
+static int seal_into_cache(struct crypt *c, const uint8_t *pt, size_t len, uint32_t flags, size_t pt_len)
+{
+	if (sbuf_reserve(&c->ct, ENCFILE_CHUNK_HEADER_BYTES + len + ENCFILE_TAG_MAX) < 0)
+		return -ENOMEM;
+	c->ct.len += encfile_seal(&c->st, (uint8_t *)c->ct.data + c->ct.len, pt, len, flags);
+	return add_piece(c, pt_len);
 }
 
 static void cache_reset(struct crypt *c)
@@ -225,8 +231,7 @@ static int seal_chunk(struct crypt *c, const uint8_t *pt, size_t len, uint32_t f
 			flags |= ENCFILE_CFLAG_ZSTD;
 		}
 	}
-	size_t n = encfile_seal(&c->st, c->seal_buf, in, in_len, flags);
-	return cache_put(c, c->seal_buf, n, len);
+	return seal_into_cache(c, in, in_len, flags, len);
 }
 
 /* Begin a stream for the file open as fd: its header into the cache. Returns 0 or -errno. */
@@ -241,7 +246,8 @@ static int begin_stream(struct crypt *c, int fd)
 	c->in_stream = true;
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
-	return cache_put(c, hdr, sizeof hdr, 0);
+	sbuf_append(&c->ct, hdr, sizeof hdr);
+	return c->ct.oom ? -ENOMEM : add_piece(c, 0);
 }
 
 /* Whether the stream is the file open as fd. */
@@ -278,8 +284,7 @@ static int seal_range(struct crypt *c, const uint8_t *pt, size_t len, uint64_t w
 static int seal_final(struct crypt *c)
 {
 	c->in_stream = false;
-	size_t n = encfile_seal(&c->st, c->seal_buf, NULL, 0, ENCFILE_CFLAG_FINAL);
-	return cache_put(c, c->seal_buf, n, 0);
+	return seal_into_cache(c, NULL, 0, ENCFILE_CFLAG_FINAL, 0);
 }
 
 /* Seal req's plaintext into the empty cache, in a new stream if the file is new. Returns 0 or -errno. */
@@ -350,7 +355,6 @@ void crypt_free(struct crypt *c)
 		return;
 	ZSTD_freeCCtx(c->zctx);
 	free(c->zbuf);
-	free(c->seal_buf);
 	free(c->cuts);
 	free(c->pieces);
 	sbuf_free(&c->ct);

@@ -61,7 +61,6 @@ struct crypt {
 	size_t ct_off;                /* cache bytes written */
 	struct crypt_piece *pieces;
 	uint32_t n_pieces, cap_pieces, first_piece;
-	uint8_t *seal_buf;            /* one sealed chunk */
 };
 
 /* The layer's config key, for a writer type's key list. */

@@ -189,15 +189,13 @@ static void read_header(struct walk *w)
 }
 
 /* The chunk at w->pos cannot be read (why): torn, if the next stream starts inside it; else damage. */
-static void bad_chunk(struct walk *w, size_t span, const char *fmt, unsigned a, unsigned b)
+static void bad_chunk(struct walk *w, size_t span, const char *why)
 {
 	size_t q = next_magic(w, w->pos, w->pos + span);
 	if (q != SIZE_MAX) {
 		unfinished(w, q);
 		return;
 	}
-	char why[160];
-	snprintf(why, sizeof why, fmt, a, b);
 	complain("%s: stream %u, chunk %u (byte %zu): %s", w->path, w->stream, w->st.index, w->pos, why);
 	worse(w, 1);
 	resync(w);
@@ -245,7 +243,7 @@ static int read_chunk(struct walk *w)
 		return 0;
 	}
 	if (encfile_chunk_parse(w->map + w->pos, &c) < 0) {
-		bad_chunk(w, ENCFILE_CHUNK_HEADER_BYTES + ENCFILE_CT_MAX, "its length field is damaged%.0u%.0u", 0, 0);
+		bad_chunk(w, ENCFILE_CHUNK_HEADER_BYTES + ENCFILE_CT_MAX, "its length field is damaged");
 		return 0;
 	}
 	size_t span = ENCFILE_CHUNK_HEADER_BYTES + c.ct_bytes;
@@ -254,19 +252,20 @@ static int read_chunk(struct walk *w)
 		return 0;
 	}
 	if (c.index != w->st.index) {
-		bad_chunk(w, span,
-			  c.index < w->st.index ? "it is chunk %u again or out of order (expected chunk %u): duplicated or "
-						  "reordered chunks"
-						: "it is chunk %u (expected chunk %u): chunks dropped or reordered",
-			  c.index, w->st.index);
+		char why[160];
+		snprintf(why, sizeof why,
+			 c.index < w->st.index ? "it is chunk %u again or out of order (expected chunk %u): duplicated or "
+						 "reordered chunks"
+					       : "it is chunk %u (expected chunk %u): chunks dropped or reordered",
+			 c.index, w->st.index);
+		bad_chunk(w, span, why);
 		return 0;
 	}
 	long n = encfile_unseal(&w->st, w->map + w->pos, &c, w->pt);
-	if (n >= 0 && (c.flags & ENCFILE_CFLAG_ZSTD) && (n = unzstd(w, n)) >= 0) {
+	if (n >= 0 && (c.flags & ENCFILE_CFLAG_ZSTD) && (n = unzstd(w, n)) >= 0)
 		memcpy(w->pt, w->zpt, (size_t)n);
-	}
 	if (n < 0) {
-		bad_chunk(w, span, "it does not authenticate: modified, or from another stream%.0u%.0u", 0, 0);
+		bad_chunk(w, span, "it does not authenticate: modified, or from another stream");
 		return 0;
 	}
 	w->pos += span;
