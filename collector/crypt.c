@@ -275,8 +275,10 @@ static int seal_range(struct crypt *c, const uint8_t *pt, size_t len, uint64_t w
 	}
 	while (k < c->n_cuts && c->cuts[k] <= written + len)
 		k++;
-	memmove(c->cuts, c->cuts + k, (c->n_cuts - k) * sizeof *c->cuts);
-	c->n_cuts -= k;
+	if (k) {
+		memmove(c->cuts, c->cuts + k, (c->n_cuts - k) * sizeof *c->cuts);
+		c->n_cuts -= k;
+	}
 	return 0;
 }
 

@@ -16,7 +16,7 @@
 #include "helpers.h"
 #include "shared/encfile.h"
 
-TestSuite(tamper, .init = setup, .fini = teardown, .timeout = 240);
+TestSuite(tamper, .timeout = 240); /* each test: tamper_setup, tamper_teardown */
 
 static char *key, *plain, *enc_a, *enc_b;
 

@@ -210,6 +210,8 @@ struct dec *decode_new(const char *path, struct out *o, enum text_format f)
 
 int decode_feed(struct dec *d, const uint8_t *data, size_t len)
 {
+	if (len == 0)
+		return 0;
 	if (dec_room(d, len) < 0)
 		return -1;
 	memcpy(d->buf + d->len, data, len);
