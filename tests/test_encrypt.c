@@ -286,3 +286,38 @@ Test(encrypt, in_public_key_mode_the_collectors_host_cannot_decrypt_and_the_secr
 	free(pout);
 	free(cfg);
 }
+
+Test(encrypt, a_sighup_after_a_rename_ends_the_old_stream_cleanly_and_starts_one_in_the_new_file)
+{
+	char *key = make_key("k", 0), *t = wpath("t.log"), *e = wpath("e.log"), *old = wpath("e.log.old");
+	char *pout = wpath("prod.out");
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; },\n"
+			    " { type = \"file\"; path = \"%s\"; encrypt = { key_file = \"%s\"; }; } );\n", t, e, key);
+	rename_and_sighup_under_load(cfg, t, e, old, pout);
+	const char *both[] = {old, e, NULL}, *alone[] = {old, NULL};
+	struct ran r = decrypt(key, 0, both);
+	cr_assert_eq(r.status, 0, "both streams ended cleanly: %s", r.err);
+	assert_same_bytes(r.out, r.out_len, t);
+	ran_free(&r);
+	r = decrypt(key, 0, alone);
+	cr_assert_eq(r.status, 0, "the renamed file ends with its final tag: %s", r.err);
+	cr_assert_gt(r.out_len, 0);
+	ran_free(&r);
+	free(key);
+	free(t);
+	free(e);
+	free(old);
+	free(pout);
+	free(cfg);
+}
+
+Test(encrypt, a_key_file_of_another_user_is_refused)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root to give the key file to another user");
+	char *key = make_key("k", 0), enc[512];
+	cr_assert_eq(chown(key, 65534, 65534), 0);
+	snprintf(enc, sizeof enc, "key_file = \"%s\";", key);
+	assert_config_error(enc, key, "belongs to uid 65534, not to the collector's user (uid 0) or root");
+	free(key);
+}
