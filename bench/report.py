@@ -487,6 +487,7 @@ def main():
     ap.add_argument("--scaling", type=int, default=1)
     ap.add_argument("--binary", type=int, default=1)
     ap.add_argument("--encrypt", type=int, default=1)
+    ap.add_argument("--encrypt-algorithm", default="xchacha20poly1305")
     ap.add_argument("--command", default="bench/run.sh")
     ap.add_argument("--failures", default="")
     a = ap.parse_args()
@@ -512,7 +513,8 @@ def main():
     syslog = syslog_summary(e2e_raw) if a.syslog else previous.get("syslog", {})
     scaling = scaling_summary(e2e_raw, med) if a.scaling else previous.get("scaling", {})
     binary = binary_summary(e2e_raw, med) if a.binary else previous.get("binary", {})
-    encrypt = paired_summary(e2e_raw, "encrypted", ENCRYPT_TARGET) if a.encrypt else previous.get("encrypt", {})
+    encrypt = paired_summary(e2e_raw, "encrypted", ENCRYPT_TARGET, lambda r: {"algorithm": a.encrypt_algorithm}) \
+        if a.encrypt else previous.get("encrypt", {})
     text_vs = text_summary(e2e_raw, med) or previous.get("text_vs_snprintf", {})
     cinstr = collector_instr(load_jsonl(os.path.join(a.tmp, "cinstr.jsonl")), os.path.join(a.tmp, "ccg")) \
         if a.collector_instructions else previous.get("collector_instructions", {})
@@ -685,7 +687,7 @@ def main():
         tables.append(binary_table(binary, Table, fmt_rate))
     if encrypt:
         tables.append(paired_table(f"Encrypted text file end to end: 1 producer thread, message 1, the text file writer "
-                                   f"with encrypt (xchacha20poly1305; timed until the bench has read the file to its end, "
+                                   f"with encrypt ({encrypt['runs'][0].get('algorithm')}; timed until the bench has read the file to its end, "
                                    f"its lines then counted in the opened chunks) against the plain one (threads 1) of the same run; target ≥ {ENCRYPT_TARGET:g}×",
                                    encrypt, "encrypted", "OK (every line)"))
 

@@ -28,6 +28,8 @@
 #   bench/run.sh --encrypt         only the encrypted case: one thread into a text file writer with
 #                                  encrypt (xchacha20poly1305), each run paired with the text-file
 #                                  `threads 1` case; target: rate >= 0.8x text (median of runs)
+#   bench/run.sh --encrypt-algorithm ALG
+#                                  the encrypted case with ALG (xchacha20poly1305 or aes256gcm)
 #   bench/run.sh --no-instructions everything but the instruction counts (both callgrind parts)
 #   bench/run.sh --runs N          repeat each latency / end-to-end / routing / collector case N
 #                                  times (default 3)
@@ -52,14 +54,15 @@ BENCH=$ROOT/bench
 RESULTS=$BENCH/results
 
 RUNS=3 N=1000000 COLD_N=20000 WARMUP=100000 E2E_N=2000000 DELIVERY_S=5 IDLE_S=5 QUICK=0
-DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 DO_BINARY=1 DO_ENCRYPT=1 ONLY=""
+DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 DO_BINARY=1 DO_ENCRYPT=1 ONLY="" ENCRYPT_ALG=xchacha20poly1305
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 RUNS=1 N=100000 COLD_N=5000 WARMUP=10000 E2E_N=400000 DELIVERY_S=2 IDLE_S=2 ;;
 	--instructions | --routing | --syslog | --collector-instructions | --scaling | --binary | --encrypt) ONLY+=" $1" ;;
 	--no-instructions) DO_INSTR=0 DO_CINSTR=0 ;;
+	--encrypt-algorithm) ENCRYPT_ALG=${2:?--encrypt-algorithm needs a name}; shift ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
-	-h | --help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -391,10 +394,10 @@ encrypt_case() { # RUN
 	local rc=0 key=$TMP/bench.key
 	[ -f "$key" ] || "$ROOT/build-release/shmlog" keygen "$key" >/dev/null
 	cat >"$TMP/encrypt.conf" <<-EOF
-		# the encrypted case: the text file writer of collector.conf, encrypted (xchacha20poly1305)
+		# the encrypted case: the text file writer of collector.conf, encrypted
 		collector: { dir = "$TMP/seg"; };
 		writers = ( { type = "file"; name = "bench"; path = "$TMP/shmlog.log.enc"; format = "text";
-		              encrypt = { key_file = "$key"; }; } );
+		              encrypt = { key_file = "$key"; algorithm = "$ENCRYPT_ALG"; }; } );
 	EOF
 	start_collector "$TMP/encrypt.conf" "$TMP/shmlog.log.enc" || { FAILURES+=("encrypt run $1: collector"); return; }
 	timeout --kill-after=10 600 "$ROOT/build-release/bench/bench_e2e" threads --threads 1 --n "$E2E_N" \
@@ -632,7 +635,7 @@ say "report (${SECONDS} s of benchmarking)"
 python3 "$BENCH/report.py" --tmp "$TMP" --results "$RESULTS" --start "$START" --elapsed "$SECONDS" \
 	--quick "$QUICK" --runs "$RUNS" --n "$N" --cold-n "$COLD_N" --warmup "$WARMUP" --lttng-why "$LTTNG_WHY" \
 	--latency "$DO_LATENCY" --instructions "$DO_INSTR" --routing "$DO_ROUTING" --syslog "$DO_SYSLOG" \
-	--collector-instructions "$DO_CINSTR" --scaling "$DO_SCALING" --binary "$DO_BINARY" --encrypt "$DO_ENCRYPT" \
+	--collector-instructions "$DO_CINSTR" --scaling "$DO_SCALING" --binary "$DO_BINARY" --encrypt "$DO_ENCRYPT" --encrypt-algorithm "$ENCRYPT_ALG" \
 	--command "bench/run.sh${ARGS:+ $ARGS}" \
 	--failures "$(printf '%s\n' "${FAILURES[@]+"${FAILURES[@]}"}")"
 if [ ${#FAILURES[@]} -gt 0 ]; then
