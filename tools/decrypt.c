@@ -64,6 +64,7 @@ struct walk {
 	const uint8_t *map;
 	size_t size, pos;
 	const struct encfile_key *key;
+	const char *key_path;
 	struct encfile_stream st;
 	unsigned stream;     /* streams seen, the current one's number (from 1) */
 	size_t stream_at;    /* its header's offset */
@@ -131,13 +132,30 @@ static void unfinished(struct walk *w, size_t q)
 	w->held.len = 0;
 }
 
+/* The key id id in hex into out (2 * ENCFILE_KEY_ID_BYTES + 1 bytes). Returns out. */
+static const char *hex_id(char *out, const uint8_t *id)
+{
+	for (unsigned i = 0; i < ENCFILE_KEY_ID_BYTES; i++)
+		snprintf(out + 2 * i, 3, "%02x", id[i]);
+	return out;
+}
+
+/* The id of the reader's key for a header of key mode h_mode (sealed: its public key's) into id. */
+static void reader_key_id(const struct walk *w, uint8_t h_mode, uint8_t *id)
+{
+	uint8_t pub[crypto_box_PUBLICKEYBYTES];
+	if (h_mode == ENCFILE_KEY_SEALED)
+		crypto_scalarmult_base(pub, w->key->key);
+	encfile_key_id(id, h_mode == ENCFILE_KEY_SEALED ? pub : w->key->key);
+}
+
 /* Why a stream header did not open, as one line. */
 static void bad_header(struct walk *w, enum encfile_bad bad)
 {
 	const uint8_t *h = w->map + w->pos;
-	char id[2 * ENCFILE_KEY_ID_BYTES + 1];
-	for (unsigned i = 0; i < ENCFILE_KEY_ID_BYTES; i++)
-		snprintf(id + 2 * i, 3, "%02x", h[ENCFILE_OFF_KEY_ID + i]);
+	char id[2 * ENCFILE_KEY_ID_BYTES + 1], mine[sizeof id];
+	uint8_t my_id[ENCFILE_KEY_ID_BYTES];
+	reader_key_id(w, h[ENCFILE_OFF_KEY_MODE], my_id);
 	const char *why = bad == ENCFILE_BAD_VERSION ? "an unknown version (this shmlog reads version 1)"
 			  : bad == ENCFILE_BAD_FIELD ? "a damaged header (unknown algorithm, key mode or size)"
 			  : bad == ENCFILE_NO_AES    ? "written with aes256gcm, which needs AES-NI; this CPU lacks it"
@@ -145,8 +163,8 @@ static void bad_header(struct walk *w, enum encfile_bad bad)
 			  : bad == ENCFILE_BAD_MAC   ? "a modified header: its MAC does not match"
 						     : "the wrong key";
 	if (bad == ENCFILE_WRONG_KEY)
-		complain("%s: stream %u (byte %zu): wrong key: it was written for key id %s", w->path, w->stream + 1, w->pos,
-			 id);
+		complain("%s: stream %u (byte %zu): wrong key: it was written for key id %s, %s is key id %s", w->path,
+			 w->stream + 1, w->pos, hex_id(id, h + ENCFILE_OFF_KEY_ID), w->key_path, hex_id(mine, my_id));
 	else
 		complain("%s: stream %u (byte %zu): %s", w->path, w->stream + 1, w->pos, why);
 }
@@ -315,13 +333,14 @@ static int open_stat(const char *path, struct stat *st, const char *what)
 }
 
 /* Decrypt path to o. Returns 0, 1 or EXIT_INCOMPLETE. */
-static int decrypt_file(const char *path, const struct encfile_key *key, struct out *o, enum text_format f)
+static int decrypt_file(const char *path, const struct encfile_key *key, const char *key_path, struct out *o,
+			enum text_format f)
 {
 	struct stat st;
 	int fd = open_stat(path, &st, "it");
 	if (fd < 0)
 		return 1;
-	struct walk w = {.path = path, .size = (size_t)st.st_size, .key = key, .o = o, .format = f};
+	struct walk w = {.path = path, .size = (size_t)st.st_size, .key = key, .key_path = key_path, .o = o, .format = f};
 	w.map = w.size ? mmap(NULL, w.size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
 	close(fd);
 	w.pt = malloc(ENCFILE_CT_MAX);
@@ -405,7 +424,7 @@ int cmd_decrypt(int argc, char **argv)
 		return 1;
 	int status = 0;
 	for (int i = optind; i < argc && !o.err; i++) {
-		int rc = decrypt_file(argv[i], &key, &o, f);
+		int rc = decrypt_file(argv[i], &key, key_path, &o, f);
 		status = rc == 1 || status == 1 ? 1 : rc ? rc : status;
 	}
 	sodium_memzero(&key, sizeof key);
