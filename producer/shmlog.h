@@ -188,6 +188,77 @@ int shmlog_get_stats(struct shmlog *lg, struct shmlog_stats *st);
 /* The segment file's path (valid until shmlog_close). */
 const char *shmlog_segment_path(const struct shmlog *lg);
 
+/* ---- call sites made at run time: for language bindings ---- */
+
+/*
+ * The macros know their format at compile time. A binding (the Python module)
+ * knows it at run time: it registers each distinct call site once with
+ * shmlog_site_register(), keeps the handle, and logs through it with
+ * shmlog_log_values(), one typed value per conversion of the format and per
+ * field. Those records are the macros' records (the same encoder writes
+ * them): the collector renders them exactly as printf would.
+ */
+
+/* Types of a struct shmlog_value, and of a run-time site's fields. */
+#define SHMLOG_VALUE_INT 1    /* v.i */
+#define SHMLOG_VALUE_UINT 2   /* v.u */
+#define SHMLOG_VALUE_DOUBLE 3 /* v.d */
+#define SHMLOG_VALUE_BOOL 4   /* v.i, 0 or not: fields only */
+#define SHMLOG_VALUE_STRING 5 /* v.s: len bytes at p, copied by value (up to SHMLOG_MAX_STRING) */
+
+struct shmlog_value {
+	int type; /* SHMLOG_VALUE_* */
+	union {
+		long long i;
+		unsigned long long u;
+		double d;
+		struct {
+			const char *p; /* need not be NUL-terminated; NULL prints as printf prints it */
+			size_t len;
+		} s;
+	} v;
+};
+
+/* A field of a run-time call site: its key and the type of its values. */
+struct shmlog_field_spec {
+	const char *key; /* 1 to 255 bytes, NUL-terminated */
+	int type;        /* SHMLOG_VALUE_* */
+};
+
+/* A call site registered at run time: owned by its logger, freed by shmlog_close(). */
+struct shmlog_site;
+
+/*
+ * Register a call site of lg at run time: a printf format (the conversions
+ * the macros accept), its level (SHMLOG_LEVEL_TRACE..CRITICAL), the source
+ * file and line to show (file may be NULL), and nfields (0 to 16) fields. The
+ * strings are copied. Each call makes a new site: register a site once and
+ * keep it (a segment holds 8192). Stores the handle in *out. Returns the
+ * number of arguments the format takes (0 to 32), -EINVAL for a bad level, a
+ * format the macros would refuse (%n, %m, positional or wide arguments, more
+ * than 32 arguments) or a bad field (key length, type, more than 16), -ENOMEM,
+ * or -ENOSPC when the segment's registry is full.
+ */
+int shmlog_site_register(struct shmlog *lg, struct shmlog_site **out, int level, const char *fmt, const char *file,
+			 int line, const struct shmlog_field_spec *fields, unsigned nfields);
+
+/*
+ * Write one record of site (registered with lg) with nargs arguments, one
+ * per conversion of its format ('*' widths and precisions included), and
+ * nfields field values in the order of its fields. An argument's type fits
+ * its conversion: SHMLOG_VALUE_INT or _UINT for the integer conversions
+ * (converted to the conversion's C type, as printf would read it) and %p,
+ * _DOUBLE for the floating ones, _STRING for %s. A field value has the type
+ * its field was registered with. Nothing is written below lg's threshold.
+ * Thread-safe, as the macros are. Returns 0 (written or below the
+ * threshold), -EINVAL when the counts or a type do not fit the site (nothing
+ * written), -ENOBUFS when the record was dropped (ring full, or longer than
+ * half a ring) and counted as lost, or -ENOSPC when the registry is full
+ * (counted as lost too).
+ */
+int shmlog_log_values(struct shmlog *lg, struct shmlog_site *site, const struct shmlog_value *args, unsigned nargs,
+		      const struct shmlog_value *fields, unsigned nfields);
+
 /* ---- implementation details used by the macros; not API ---- */
 
 /*
