@@ -1,0 +1,388 @@
+/*
+ * calls.c — the record path of the extension: a call's fields, the site
+ * cache, writing through the site (or its fallback, or an overflow site),
+ * and the records of shmlog.Handler (the story is in _shmlog.c's opening).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <errno.h>
+#include <string.h>
+
+#include "ext.h"
+
+#define CACHE_MAX 2000 /* sites per logger (a segment's registry holds 8192, two per entry at most) */
+#define FLAG_LITERAL 1 /* the message is taken as it is (no arguments) */
+#define FLAG_TAIL 2    /* a text follows the message (an exception) */
+
+static PyTypeObject SiteType;
+static PyObject *empty_tuple;
+
+/* ---- fields ---- */
+
+/* One field value: bool, int (64 bits signed, else unsigned), float, str; anything else as str(v). */
+static int field_value(PyObject *o, struct shmlog_value *v, int *type, struct pyfmt_call *keep)
+{
+	if (PyBool_Check(o)) {
+		*type = v->type = SHMLOG_VALUE_BOOL;
+		v->v.i = o == Py_True;
+		return 0;
+	}
+	if (PyLong_Check(o)) {
+		int overflow;
+		v->v.i = PyLong_AsLongLongAndOverflow(o, &overflow);
+		*type = v->type = SHMLOG_VALUE_INT;
+		if (!overflow)
+			return 0;
+		v->v.u = PyLong_AsUnsignedLongLong(o);
+		*type = v->type = SHMLOG_VALUE_UINT;
+		if (!PyErr_Occurred())
+			return 0;
+		PyErr_Clear();
+	} else if (PyFloat_Check(o)) {
+		*type = v->type = SHMLOG_VALUE_DOUBLE;
+		v->v.d = PyFloat_AS_DOUBLE(o);
+		return 0;
+	}
+	*type = SHMLOG_VALUE_STRING;
+	if (PyUnicode_Check(o))
+		return pyfmt_str_value(o, v, keep);
+	PyObject *s = PyObject_Str(o);
+	if (!s)
+		return -1;
+	keep->keep[keep->nkeep++] = s;
+	return pyfmt_str_value(s, v, keep);
+}
+
+/* Add the field (key, value) to f. Returns 0, or -1 with an exception set. */
+int ext_field_add(struct fields *f, PyObject *key, PyObject *value, struct pyfmt_call *keep)
+{
+	Py_ssize_t kl;
+	if (!PyUnicode_Check(key)) {
+		PyErr_Format(PyExc_TypeError, "shmlog: a field key is a str, not %R", key);
+		return -1;
+	}
+	const char *k = PyUnicode_AsUTF8AndSize(key, &kl);
+	if (!k)
+		return -1;
+	if (kl < 1 || kl > 255 || memchr(k, 0, (size_t)kl)) {
+		PyErr_Format(PyExc_ValueError, "shmlog: field key %R: 1 to 255 bytes, no NUL", key);
+		return -1;
+	}
+	if (f->n >= PYFMT_MAX_FIELDS) {
+		PyErr_SetString(PyExc_ValueError, "shmlog: at most 16 fields per record");
+		return -1;
+	}
+	f->keys[f->n] = key;
+	f->spec[f->n].key = k;
+	if (field_value(value, &f->v[f->n], &f->spec[f->n].type, keep) < 0)
+		return -1;
+	f->n++;
+	return 0;
+}
+
+/* ---- the site cache ---- */
+
+/* The cache key of a call: (msg, file, line, level, flags, key, type, ...). */
+static PyObject *site_key(const struct call *k, const struct fields *f)
+{
+	PyObject *t = PyTuple_New(5 + 2 * (Py_ssize_t)f->n);
+	if (!t)
+		return NULL;
+	PyObject *file = k->file ? k->file : Py_None;
+	int flags = (k->args ? 0 : FLAG_LITERAL) | (k->tail ? FLAG_TAIL : 0);
+	PyObject *items[] = {k->msg, file, PyLong_FromLong(k->line), PyLong_FromLong(k->level), PyLong_FromLong(flags)};
+	for (int i = 0; i < 5; i++) {
+		if (!items[i]) {
+			Py_DECREF(t);
+			return NULL;
+		}
+		if (i < 2)
+			Py_INCREF(items[i]);
+		PyTuple_SET_ITEM(t, i, items[i]);
+	}
+	for (uint32_t i = 0; i < f->n; i++) {
+		PyObject *ty = PyLong_FromLong(f->spec[i].type);
+		if (!ty) {
+			Py_DECREF(t);
+			return NULL;
+		}
+		Py_INCREF(f->keys[i]);
+		PyTuple_SET_ITEM(t, 5 + 2 * i, f->keys[i]);
+		PyTuple_SET_ITEM(t, 6 + 2 * i, ty);
+	}
+	return t;
+}
+
+static const char *file_utf8(const struct call *k)
+{
+	const char *s = k->file ? PyUnicode_AsUTF8(k->file) : NULL;
+	PyErr_Clear();
+	return s;
+}
+
+/* Register the site's printf format (plus "%s" for a tail); on any failure the site falls back. */
+static void site_register(LoggerObject *self, SiteObject *s, const struct call *k, const struct fields *f)
+{
+	if (pyfmt_plan(&s->plan, k->msg, !k->args) < 0)
+		return;
+	size_t n = strlen(s->plan.cfmt);
+	char *fmt = PyMem_Malloc(n + 3);
+	if (!fmt)
+		return;
+	memcpy(fmt, s->plan.cfmt, n + 1);
+	if (k->tail)
+		strcpy(fmt + n, "%s");
+	struct shmlog_site *site;
+	int rc = shmlog_site_register(self->lg, &site, k->level, fmt, file_utf8(k), k->line, f->spec, f->n);
+	PyMem_Free(fmt);
+	if (rc >= 0 && (uint32_t)rc == s->plan.nslots + (k->tail ? 1u : 0u))
+		s->site = site;
+}
+
+/* The call's site: cached, else made now. NULL without an exception: the cache is full. */
+static SiteObject *site_get(LoggerObject *self, const struct call *k, const struct fields *f)
+{
+	PyObject *key = site_key(k, f);
+	if (!key)
+		return NULL;
+	SiteObject *s = (SiteObject *)PyDict_GetItemWithError(self->sites, key);
+	if (s || PyErr_Occurred() || PyDict_GET_SIZE(self->sites) >= CACHE_MAX) {
+		Py_DECREF(key);
+		return s;
+	}
+	s = PyObject_New(SiteObject, &SiteType);
+	if (s) {
+		s->site = s->fallback = NULL;
+		memset(&s->plan, 0, sizeof s->plan);
+		site_register(self, s, k, f);
+		if (PyDict_SetItem(self->sites, key, (PyObject *)s) < 0)
+			Py_CLEAR(s);
+		Py_XDECREF(s); /* the dict holds it */
+	}
+	Py_DECREF(key);
+	return s;
+}
+
+static void site_dealloc(SiteObject *s)
+{
+	pyfmt_plan_clear(&s->plan); /* the shmlog sites belong to the logger */
+	PyObject_Free(s);
+}
+
+/* ---- writing ---- */
+
+static int write_values(LoggerObject *self, struct shmlog_site *site, const struct shmlog_value *a, uint32_t n,
+			const struct fields *f)
+{
+	int rc;
+	if (self->release_gil) {
+		self->busy++;
+		Py_BEGIN_ALLOW_THREADS
+		rc = shmlog_log_values(self->lg, site, a, n, f ? f->v : NULL, f ? f->n : 0);
+		Py_END_ALLOW_THREADS
+		self->busy--;
+	} else {
+		rc = shmlog_log_values(self->lg, site, a, n, f ? f->v : NULL, f ? f->n : 0);
+	}
+	if (rc == -EINVAL) {
+		PyErr_SetString(PyExc_SystemError, "shmlog: a record did not fit its call site");
+		return -1;
+	}
+	return 0; /* -ENOBUFS, -ENOSPC: dropped, and counted as lost by libshmlog */
+}
+
+/* The message as Python renders it, with the tail: a new reference. */
+static PyObject *render(const struct call *k)
+{
+	PyObject *m = k->args ? PyUnicode_Format(k->msg, k->args) : (Py_INCREF(k->msg), k->msg);
+	if (m && k->tail) {
+		PyObject *t = PyUnicode_Concat(m, k->tail);
+		Py_DECREF(m);
+		m = t;
+	}
+	return m;
+}
+
+/* text, then " key=value" for each field: for the overflow sites, which have none. */
+static PyObject *with_fields_text(PyObject *text, PyObject *fields_src[], const struct fields *f)
+{
+	for (uint32_t i = 0; text && i < f->n; i++) {
+		PyObject *t = PyUnicode_FromFormat("%U %U=%S", text, f->keys[i], fields_src[i]);
+		Py_DECREF(text);
+		text = t;
+	}
+	return text;
+}
+
+/* Write the call through s's fallback, or the overflow site of its level. */
+static int write_rendered(LoggerObject *self, SiteObject *s, const struct call *k, const struct fields *f,
+			  PyObject *fields_src[], struct pyfmt_call *c)
+{
+	PyObject *text = render(k);
+	if (s && !s->fallback && text)
+		shmlog_site_register(self->lg, &s->fallback, k->level, "%s", file_utf8(k), k->line, f->spec, f->n);
+	bool overflow = !s || !s->fallback;
+	if (overflow)
+		text = with_fields_text(text, fields_src, f);
+	if (!text)
+		return -1;
+	c->keep[c->nkeep++] = text;
+	struct shmlog_value v;
+	if (pyfmt_str_value(text, &v, c) < 0)
+		return -1;
+	return overflow ? write_values(self, self->overflow[k->level], &v, 1, NULL)
+			: write_values(self, s->fallback, &v, 1, f);
+}
+
+/* Log one call with its fields (f, values from fields_src). Returns 0 or -1 with an exception set. */
+int ext_log_call(LoggerObject *self, const struct call *k, const struct fields *f, PyObject *fields_src[],
+		    struct pyfmt_call *c)
+{
+	SiteObject *s = site_get(self, k, f);
+	if (!s && PyErr_Occurred())
+		return -1;
+	if (s && s->site) {
+		int rc = pyfmt_values(&s->plan, k->args ? k->args : empty_tuple, c);
+		if (rc < 0)
+			return -1;
+		if (rc == 1 && (!k->tail || pyfmt_str_value(k->tail, &c->v[c->n++], c) == 0))
+			return write_values(self, s->site, c->v, c->n, f);
+		if (PyErr_Occurred())
+			return -1;
+		pyfmt_call_release(c);
+	}
+	return write_rendered(self, s, k, f, fields_src, c);
+}
+
+int ext_check_open(LoggerObject *self)
+{
+	if (self->lg)
+		return 0;
+	PyErr_SetString(PyExc_ValueError, "shmlog: the logger is closed");
+	return -1;
+}
+
+/* ---- the record path of shmlog.Handler ---- */
+
+static PyObject *s_dict, *s_msg, *s_args, *s_levelno, *s_pathname, *s_lineno, *s_name;
+static PyObject *standard_attrs; /* a frozenset: LogRecord's own attributes, not fields */
+
+/* A record's extra attributes as fields, after the logger name field (name_field, or None). */
+static int record_fields(PyObject *d, PyObject *name_field, struct fields *f, PyObject *fsrc[], struct pyfmt_call *c)
+{
+	if (name_field != Py_None) {
+		PyObject *name = PyDict_GetItemWithError(d, s_name);
+		fsrc[0] = name;
+		if (name && ext_field_add(f, name_field, name, c) < 0)
+			return -1;
+	}
+	Py_ssize_t pos = 0;
+	PyObject *key, *value;
+	while (PyDict_Next(d, &pos, &key, &value)) {
+		int std = PySet_Contains(standard_attrs, key);
+		if (std < 0)
+			return -1;
+		if (std)
+			continue;
+		fsrc[f->n] = value;
+		if (ext_field_add(f, key, value, c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The record's attribute name: borrowed from its __dict__; NULL with an exception if missing. */
+static PyObject *record_attr(PyObject *d, PyObject *name)
+{
+	PyObject *v = PyDict_GetItemWithError(d, name);
+	if (!v && !PyErr_Occurred())
+		PyErr_Format(PyExc_AttributeError, "shmlog: the log record has no %U", name);
+	return v;
+}
+
+/* Fill k from a LogRecord's __dict__ d; *msg_ref: a new reference to the message. */
+static int record_call(PyObject *d, struct call *k)
+{
+	PyObject *msg = record_attr(d, s_msg), *args = record_attr(d, s_args), *lv = record_attr(d, s_levelno);
+	PyObject *path = record_attr(d, s_pathname), *line = record_attr(d, s_lineno);
+	if (!msg || !args || !lv || !path || !line)
+		return -1;
+	long level = PyLong_AsLong(lv), ln = PyLong_AsLong(line);
+	if (PyErr_Occurred())
+		return -1;
+	k->level = ext_level_from_py(level);
+	if (k->level == SHMLOG_LEVEL_OFF)
+		k->level = SHMLOG_LEVEL_CRITICAL;
+	k->line = (int)ln;
+	k->file = PyUnicode_Check(path) ? path : NULL;
+	int truth = PyObject_IsTrue(args); /* logging formats only when args is true */
+	if (truth < 0)
+		return -1;
+	k->args = truth ? args : NULL;
+	k->msg = PyUnicode_Check(msg) ? (Py_INCREF(msg), msg) : PyObject_Str(msg);
+	return k->msg ? 0 : -1;
+}
+
+/* _emit(record, tail, name_field): write a logging.LogRecord (shmlog.Handler.emit). */
+PyObject *ext_emit(LoggerObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+	if (nargs != 3 || (args[1] != Py_None && !PyUnicode_Check(args[1]))) {
+		PyErr_SetString(PyExc_TypeError, "shmlog: _emit(record, tail: str | None, name_field: str | None)");
+		return NULL;
+	}
+	if (ext_check_open(self) < 0)
+		return NULL;
+	PyObject *d = PyObject_GetAttr(args[0], s_dict);
+	if (!d)
+		return NULL;
+	struct call k = {0};
+	struct fields f = {0};
+	struct pyfmt_call c = {0};
+	PyObject *fsrc[PYFMT_MAX_FIELDS];
+	int rc = PyDict_Check(d) ? record_call(d, &k) : -1;
+	if (rc == 0 && k.level >= shmlog_get_level(self->lg)) {
+		k.tail = args[1] == Py_None ? NULL : args[1];
+		rc = record_fields(d, args[2], &f, fsrc, &c);
+		if (rc == 0)
+			rc = ext_log_call(self, &k, &f, fsrc, &c);
+	}
+	if (rc < 0 && !PyErr_Occurred())
+		PyErr_SetString(PyExc_TypeError, "shmlog: not a logging.LogRecord");
+	pyfmt_call_release(&c);
+	Py_XDECREF(k.msg);
+	Py_DECREF(d);
+	return rc < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+/* _set_standard_attrs(frozenset): the LogRecord attributes that are not fields. */
+PyObject *ext_set_standard_attrs(PyObject *mod, PyObject *set)
+{
+	(void)mod;
+	if (!PyFrozenSet_Check(set)) {
+		PyErr_SetString(PyExc_TypeError, "shmlog: a frozenset");
+		return NULL;
+	}
+	Py_XSETREF(standard_attrs, Py_NewRef(set));
+	Py_RETURN_NONE;
+}
+
+static PyTypeObject SiteType = {
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "shmlog._Site",
+	.tp_basicsize = sizeof(SiteObject),
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_dealloc = (destructor)site_dealloc,
+};
+
+int ext_calls_init(void)
+{
+	PyObject **slots[] = {&s_dict, &s_msg, &s_args, &s_levelno, &s_pathname, &s_lineno, &s_name};
+	const char *names[] = {"__dict__", "msg", "args", "levelno", "pathname", "lineno", "name"};
+	for (size_t i = 0; i < sizeof slots / sizeof *slots; i++)
+		if (!(*slots[i] = PyUnicode_InternFromString(names[i])))
+			return -1;
+	if (PyType_Ready(&SiteType) < 0)
+		return -1;
+	empty_tuple = PyTuple_New(0);
+	standard_attrs = PyFrozenSet_New(NULL);
+	return empty_tuple && standard_attrs ? 0 : -1;
+}

@@ -1,0 +1,66 @@
+/*
+ * ext.h — what the two halves of the extension share: the Logger object
+ * (_shmlog.c: the type, its options and methods) and the record path
+ * (calls.c: fields, the site cache, writing, shmlog.Handler's records).
+ */
+#ifndef SHMLOG_PY_EXT_H
+#define SHMLOG_PY_EXT_H
+
+#include "pyfmt.h"
+
+typedef struct {
+	PyObject_HEAD
+	struct shmlog *lg;
+	PyObject *sites;                       /* dict: key tuple -> Site */
+	struct shmlog_site *overflow[SHMLOG_LEVEL_CRITICAL + 1]; /* "%s" per level, no fields */
+	int busy;                              /* calls in libshmlog with the GIL released */
+	int release_gil;                       /* a call may wait (block policy, sync_level) */
+} LoggerObject;
+
+typedef struct {
+	PyObject_HEAD
+	struct shmlog_site *site;     /* the plan's printf format; NULL: every call falls back */
+	struct shmlog_site *fallback; /* "%s", the message rendered by Python; registered on first need */
+	struct pyfmt_plan plan;
+} SiteObject;
+
+/* One log call as it arrives. */
+struct call {
+	int level;       /* SHMLOG_LEVEL_* */
+	PyObject *msg;   /* a str */
+	PyObject *args;  /* for msg % args; NULL: take msg as it is */
+	PyObject *tail;  /* a str appended to the message, or NULL */
+	PyObject *file;  /* a str, or NULL */
+	int line;
+};
+
+/* A call's fields: keys (borrowed), specs, values. */
+struct fields {
+	uint32_t n;
+	PyObject *keys[PYFMT_MAX_FIELDS];
+	struct shmlog_field_spec spec[PYFMT_MAX_FIELDS];
+	struct shmlog_value v[PYFMT_MAX_FIELDS];
+};
+/* logging's level number as a shmlog level: the highest one at or below it; above 50: OFF. */
+int ext_level_from_py(long v);
+
+/* 0 when self is open, else -1 with ValueError set. */
+int ext_check_open(LoggerObject *self);
+
+/* Add the field (key, value) to f (c keeps what its value points into). Returns 0 or -1 (exception set). */
+int ext_field_add(struct fields *f, PyObject *key, PyObject *value, struct pyfmt_call *c);
+
+/* Log one call with its fields (f, their value objects in fields_src). Returns 0 or -1 (exception set). */
+int ext_log_call(LoggerObject *self, const struct call *k, const struct fields *f, PyObject *fields_src[],
+		 struct pyfmt_call *c);
+
+/* _emit(record, tail, name_field): write a logging.LogRecord (shmlog.Handler.emit). */
+PyObject *ext_emit(LoggerObject *self, PyObject *const *args, Py_ssize_t nargs);
+
+/* _set_standard_attrs(frozenset): the LogRecord attributes that are not fields. */
+PyObject *ext_set_standard_attrs(PyObject *mod, PyObject *set);
+
+/* The record path's types and interned names, once at import. Returns 0 or -1. */
+int ext_calls_init(void);
+
+#endif
