@@ -359,7 +359,7 @@ static int options_from_args(PyObject *kw[], struct shmlog_options *o, PyObject 
 static int overflow_sites(LoggerObject *self)
 {
 	for (int l = SHMLOG_LEVEL_TRACE; l <= SHMLOG_LEVEL_CRITICAL; l++)
-		if (shmlog_site_register(self->lg, &self->overflow[l], l, "%s", "", 0, NULL, 0) < 0) {
+		if (shmlog_site_register(self->lg, &self->overflow[l][1], l, "%s", "", 0, NULL, 0) < 0) {
 			PyErr_SetString(PyExc_OSError, "shmlog: cannot register the logger's call sites");
 			return -1;
 		}

@@ -12,7 +12,7 @@
 
 #define CACHE_MAX 2000 /* sites per logger (a segment's registry holds 8192, two per entry at most) */
 #define FLAG_LITERAL 1 /* the message is taken as it is (no arguments) */
-#define FLAG_TAIL 2    /* a text follows the message (an exception) */
+#define FLAG_TAIL 2    /* then (flags >> 1): the texts that follow the message (an exception) */
 
 static PyTypeObject SiteType;
 static PyObject *empty_tuple;
@@ -89,7 +89,7 @@ static PyObject *site_key(const struct call *k, const struct fields *f)
 	if (!t)
 		return NULL;
 	PyObject *file = k->file ? k->file : Py_None;
-	int flags = (k->args ? 0 : FLAG_LITERAL) | (k->tail ? FLAG_TAIL : 0);
+	int flags = (k->args ? 0 : FLAG_LITERAL) | k->tail_n * FLAG_TAIL;
 	PyObject *items[] = {k->msg, file, PyLong_FromLong(k->line), PyLong_FromLong(k->level), PyLong_FromLong(flags)};
 	for (int i = 0; i < 5; i++) {
 		if (!items[i]) {
@@ -120,22 +120,21 @@ static const char *file_utf8(const struct call *k)
 	return s;
 }
 
-/* Register the site's printf format (plus "%s" for a tail); on any failure the site falls back. */
+/* Register the site's printf format (then a "%s" per text of the tail); on any failure the site falls back. */
 static void site_register(LoggerObject *self, SiteObject *s, const struct call *k, const struct fields *f)
 {
 	if (pyfmt_plan(&s->plan, k->msg, !k->args) < 0)
 		return;
 	size_t n = strlen(s->plan.cfmt);
-	char *fmt = PyMem_Malloc(n + 3);
+	char *fmt = PyMem_Malloc(n + 2 * PYFMT_MAX_CHUNKS + 1);
 	if (!fmt)
 		return;
-	memcpy(fmt, s->plan.cfmt, n + 1);
-	if (k->tail)
-		strcpy(fmt + n, "%s");
+	memcpy(fmt, s->plan.cfmt, n);
+	pyfmt_chunks_format(fmt + n, k->tail_n);
 	struct shmlog_site *site;
 	int rc = shmlog_site_register(self->lg, &site, k->level, fmt, file_utf8(k), k->line, f->spec, f->n);
 	PyMem_Free(fmt);
-	if (rc >= 0 && (uint32_t)rc == s->plan.nslots + (k->tail ? 1u : 0u))
+	if (rc >= 0 && (uint32_t)rc == s->plan.nslots + (uint32_t)k->tail_n)
 		s->site = site;
 }
 
@@ -152,7 +151,8 @@ static SiteObject *site_get(LoggerObject *self, const struct call *k, const stru
 	}
 	s = PyObject_New(SiteObject, &SiteType);
 	if (s) {
-		s->site = s->fallback = NULL;
+		s->site = NULL;
+		memset(s->fallback, 0, sizeof s->fallback);
 		memset(&s->plan, 0, sizeof s->plan);
 		site_register(self, s, k, f);
 		if (PyDict_SetItem(self->sites, key, (PyObject *)s) < 0)
@@ -214,42 +214,79 @@ static PyObject *with_fields_text(PyObject *text, PyObject *fields_src[], const 
 	return text;
 }
 
-/* Write the call through s's fallback, or the overflow site of its level. */
+/* The fallback site of s for n texts, registered now if need be; NULL if it cannot be. */
+static struct shmlog_site *fallback_site(LoggerObject *self, SiteObject *s, const struct call *k,
+					 const struct fields *f, int n)
+{
+	char fmt[2 * PYFMT_MAX_CHUNKS + 1];
+	if (!s->fallback[n] && shmlog_site_register(self->lg, &s->fallback[n], k->level, pyfmt_chunks_format(fmt, n),
+						    file_utf8(k), k->line, f->spec, f->n) < 0)
+		s->fallback[n] = NULL;
+	return s->fallback[n];
+}
+
+/* The overflow site of level for n texts: [1] always exists; a larger one is registered now if it can be. */
+static struct shmlog_site *overflow_site(LoggerObject *self, int level, int n)
+{
+	char fmt[2 * PYFMT_MAX_CHUNKS + 1];
+	struct shmlog_site **o = self->overflow[level];
+	if (!o[n] && shmlog_site_register(self->lg, &o[n], level, pyfmt_chunks_format(fmt, n), "", 0, NULL, 0) < 0)
+		o[n] = NULL;
+	return o[n];
+}
+
+/* Write the call through s's fallback, or the overflow site of its level: the message rendered by Python. */
 static int write_rendered(LoggerObject *self, SiteObject *s, const struct call *k, const struct fields *f,
 			  PyObject *fields_src[], struct pyfmt_call *c)
 {
 	PyObject *text = render(k);
-	if (s && !s->fallback && text)
-		shmlog_site_register(self->lg, &s->fallback, k->level, "%s", file_utf8(k), k->line, f->spec, f->n);
-	bool overflow = !s || !s->fallback;
-	if (overflow)
-		text = with_fields_text(text, fields_src, f);
+	struct shmlog_value v[PYFMT_MAX_CHUNKS];
+	int n;
 	if (!text)
 		return -1;
 	c->keep[c->nkeep++] = text;
-	struct shmlog_value v;
-	if (pyfmt_str_value(text, &v, c) < 0)
+	if ((n = pyfmt_text_chunks(text, v, c)) < 0)
 		return -1;
-	return overflow ? write_values(self, self->overflow[k->level], &v, 1, NULL)
-			: write_values(self, s->fallback, &v, 1, f);
+	struct shmlog_site *site = s ? fallback_site(self, s, k, f, n) : NULL;
+	if (site)
+		return write_values(self, site, v, (uint32_t)n, f);
+	if (!(text = with_fields_text(Py_NewRef(text), fields_src, f)))
+		return -1;
+	c->keep[c->nkeep++] = text;
+	if ((n = pyfmt_text_chunks(text, v, c)) < 0)
+		return -1;
+	site = overflow_site(self, k->level, n);
+	if (!site) { /* the registry is full: one text, cut at SHMLOG_MAX_STRING */
+		site = self->overflow[k->level][1];
+		n = 1;
+		if (pyfmt_str_value(text, &v[0], c) < 0)
+			return -1;
+	}
+	return write_values(self, site, v, (uint32_t)n, NULL);
 }
 
 /* Log one call with its fields (f, values from fields_src). Returns 0 or -1 with an exception set. */
-int ext_log_call(LoggerObject *self, const struct call *k, const struct fields *f, PyObject *fields_src[],
-		    struct pyfmt_call *c)
+int ext_log_call(LoggerObject *self, struct call *k, const struct fields *f, PyObject *fields_src[],
+		 struct pyfmt_call *c)
 {
+	struct shmlog_value tail[PYFMT_MAX_CHUNKS];
+	if (k->tail && (k->tail_n = pyfmt_text_chunks(k->tail, tail, c)) < 0)
+		return -1;
 	SiteObject *s = site_get(self, k, f);
 	if (!s && PyErr_Occurred())
 		return -1;
 	if (s && s->site) {
+		uint32_t keep = c->nkeep;
 		int rc = pyfmt_values(&s->plan, k->args ? k->args : empty_tuple, c);
 		if (rc < 0)
 			return -1;
-		if (rc == 1 && (!k->tail || pyfmt_str_value(k->tail, &c->v[c->n++], c) == 0))
-			return write_values(self, s->site, c->v, c->n, f);
-		if (PyErr_Occurred())
-			return -1;
-		pyfmt_call_release(c);
+		if (rc == 1) {
+			memcpy(&c->v[c->n], tail, (size_t)k->tail_n * sizeof *tail);
+			return write_values(self, s->site, c->v, c->n + (uint32_t)k->tail_n, f);
+		}
+		while (c->nkeep > keep) /* the tail's texts stay kept: render() uses k->tail again */
+			Py_DECREF(c->keep[--c->nkeep]);
+		c->n = 0;
 	}
 	return write_rendered(self, s, k, f, fields_src, c);
 }

@@ -12,7 +12,8 @@ typedef struct {
 	PyObject_HEAD
 	struct shmlog *lg;
 	PyObject *sites;                       /* dict: key tuple -> Site */
-	struct shmlog_site *overflow[SHMLOG_LEVEL_CRITICAL + 1]; /* "%s" per level, no fields */
+	/* per level and count of texts: "%s" that many times, no fields ([l][1] registered at open) */
+	struct shmlog_site *overflow[SHMLOG_LEVEL_CRITICAL + 1][PYFMT_MAX_CHUNKS + 1];
 	int busy;                              /* calls in libshmlog with the GIL released */
 	int release_gil;                       /* a call may wait (block policy, sync_level) */
 } LoggerObject;
@@ -20,7 +21,8 @@ typedef struct {
 typedef struct {
 	PyObject_HEAD
 	struct shmlog_site *site;     /* the plan's printf format; NULL: every call falls back */
-	struct shmlog_site *fallback; /* "%s", the message rendered by Python; registered on first need */
+	/* [n]: "%s" n times, the message rendered by Python in n pieces; registered on first need */
+	struct shmlog_site *fallback[PYFMT_MAX_CHUNKS + 1];
 	struct pyfmt_plan plan;
 } SiteObject;
 
@@ -30,6 +32,7 @@ struct call {
 	PyObject *msg;   /* a str */
 	PyObject *args;  /* for msg % args; NULL: take msg as it is */
 	PyObject *tail;  /* a str appended to the message, or NULL */
+	int tail_n;      /* the texts it takes (pyfmt_text_chunks), 0 without a tail */
 	PyObject *file;  /* a str, or NULL */
 	int line;
 };
@@ -50,8 +53,8 @@ int ext_check_open(LoggerObject *self);
 /* Add the field (key, value) to f (c keeps what its value points into). Returns 0 or -1 (exception set). */
 int ext_field_add(struct fields *f, PyObject *key, PyObject *value, struct pyfmt_call *c);
 
-/* Log one call with its fields (f, their value objects in fields_src). Returns 0 or -1 (exception set). */
-int ext_log_call(LoggerObject *self, const struct call *k, const struct fields *f, PyObject *fields_src[],
+/* Log one call with its fields (f, their value objects in fields_src); sets k->tail_n. Returns 0 or -1 (exception set). */
+int ext_log_call(LoggerObject *self, struct call *k, const struct fields *f, PyObject *fields_src[],
 		 struct pyfmt_call *c);
 
 /* _emit(record, tail, name_field): write a logging.LogRecord (shmlog.Handler.emit). */

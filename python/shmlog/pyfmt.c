@@ -229,6 +229,33 @@ int pyfmt_str_value(PyObject *s, struct shmlog_value *v, struct pyfmt_call *c)
 	return 0;
 }
 
+int pyfmt_text_chunks(PyObject *text, struct shmlog_value *v, struct pyfmt_call *c)
+{
+	struct shmlog_value all;
+	if (pyfmt_str_value(text, &all, c) < 0)
+		return -1;
+	int n = 0;
+	const char *p = all.v.s.p;
+	size_t left = all.v.s.len;
+	do {
+		size_t take = left > SHMLOG_MAX_STRING && n < PYFMT_MAX_CHUNKS - 1 ? SHMLOG_MAX_STRING : left;
+		v[n].type = SHMLOG_VALUE_STRING;
+		v[n].v.s.p = p;
+		v[n++].v.s.len = take; /* a character cut in two is whole again in the output */
+		p += take;
+		left -= take;
+	} while (left);
+	return n;
+}
+
+const char *pyfmt_chunks_format(char *buf, int n)
+{
+	for (int i = 0; i < n; i++)
+		memcpy(buf + 2 * i, "%s", 2);
+	buf[2 * n] = 0;
+	return buf;
+}
+
 /* A new reference to text made from o (its ownership goes to c), passed as %s. */
 static int text_value(PyObject *text, struct shmlog_value *v, struct pyfmt_call *c)
 {
@@ -326,10 +353,13 @@ int pyfmt_values(const struct pyfmt_plan *p, PyObject *args, struct pyfmt_call *
 			PyErr_Clear(); /* a missing key: the fallback raises Python's KeyError */
 			return 0;
 		}
-		int rc = slot_value(sl, o, args, &c->v[c->n], c);
+		struct shmlog_value *v = &c->v[c->n];
+		int rc = slot_value(sl, o, args, v, c);
 		Py_DECREF(o);
 		if (rc <= 0)
 			return rc;
+		if (v->type == SHMLOG_VALUE_STRING && v->v.s.len > SHMLOG_MAX_STRING)
+			return 0; /* it would be cut: the whole message travels in pieces instead */
 		c->n++;
 	}
 	return 1;

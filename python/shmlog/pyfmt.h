@@ -28,6 +28,9 @@
 
 #define PYFMT_MAX_ARGS 32   /* printf arguments one site may take (shared/abi.h's SHMLOG_MAX_ARGS) */
 #define PYFMT_MAX_FIELDS 16 /* fields one site may have (shmlog_site_register) */
+/* A long text (an exception, a message Python rendered) travels as up to
+ * this many %s of SHMLOG_MAX_STRING bytes each; beyond, it is cut and marked. */
+#define PYFMT_MAX_CHUNKS 16
 
 enum pyfmt_op {
 	PYFMT_INT,   /* an int in int64, as lld */
@@ -57,9 +60,10 @@ struct pyfmt_plan {
 
 /* One call's values, and the objects they point into (released afterwards). */
 struct pyfmt_call {
-	struct shmlog_value v[PYFMT_MAX_ARGS + 1]; /* one more: the text appended after the message */
+	struct shmlog_value v[PYFMT_MAX_ARGS + PYFMT_MAX_CHUNKS]; /* then the text appended after the message */
 	uint32_t n;
-	PyObject *keep[2 * PYFMT_MAX_ARGS + 4]; /* up to two per value: a text and its escaped bytes */
+	/* up to two per value and per field (a text and its escaped bytes), and a few texts of the message */
+	PyObject *keep[2 * PYFMT_MAX_ARGS + 2 * PYFMT_MAX_FIELDS + 16];
 	uint32_t nkeep;
 };
 
@@ -84,6 +88,14 @@ int pyfmt_values(const struct pyfmt_plan *p, PyObject *args, struct pyfmt_call *
 
 /* s (a str) as a STRING value in *v; c keeps what it points into. Returns 0 or -1 (exception set). */
 int pyfmt_str_value(PyObject *s, struct shmlog_value *v, struct pyfmt_call *c);
+
+/* text (a str) as up to PYFMT_MAX_CHUNKS STRING values at v, each at most
+ * SHMLOG_MAX_STRING bytes (the last takes the rest). Returns their count (at
+ * least 1) or -1 (exception set). */
+int pyfmt_text_chunks(PyObject *text, struct shmlog_value *v, struct pyfmt_call *c);
+
+/* The printf format of n texts: "%s" n times, in buf (room for 2 * PYFMT_MAX_CHUNKS + 1). */
+const char *pyfmt_chunks_format(char *buf, int n);
 
 /* A new tuple of a[0..n). */
 PyObject *pyfmt_tuple(PyObject *const *a, Py_ssize_t n);

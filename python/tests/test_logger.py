@@ -78,6 +78,18 @@ def test_arguments_render_as_python_formats_them(collector, logger, fmt, args):
     assert [r["msg"] for r in recs] == [fmt % args] * 2
 
 
+def test_long_texts_arrive_whole_up_to_16_kib(collector, logger):
+    logger.info("%s|%d", "é" * 3000, 7)  # 6000 bytes: more than one argument holds
+    logger.info("x" * 5000)
+    logger.info("%s", "y" * 20000)
+    logger.info("f", v="z" * 2000)  # a field value is cut as a C one is
+    recs = logged(collector, logger, 4)
+    assert recs[0]["msg"] == "é" * 3000 + "|7"
+    assert recs[1]["msg"] == "x" * 5000
+    assert recs[2]["msg"].startswith("y" * 16384) and recs[2]["msg"].endswith("...[truncated]")
+    assert recs[3]["fields"]["v"].startswith("z" * 1024) and recs[3]["fields"]["v"].endswith("...[truncated]")
+
+
 def test_a_mapping_argument_is_used_by_key(collector, logger):
     logger.info("%(a)s=%(n)05d %(a)r", {"a": "x", "n": 7})
     logger.info("%s", {"a": 1})
