@@ -25,10 +25,16 @@
 #                                  (type = "binary"), each run paired with the text-file
 #                                  `threads 1` case; targets: rate >= 3x text, collector CPU
 #                                  per record <= 0.2x text (medians of the per-run ratios)
+#   bench/run.sh --python          only the Python case (bench/bench_python.py): shmlog.Handler against
+#                                  logging.FileHandler for the same record, handle() alone and
+#                                  logger.info() through logging, and shmlog.Logger.info;
+#                                  target: handle() >= 5x cheaper (median of runs);
+#                                  writes bench/results/python.json
 #   bench/run.sh --no-instructions everything but the instruction counts (both callgrind parts)
 #   bench/run.sh --runs N          repeat each latency / end-to-end / routing / collector case N
 #                                  times (default 3)
-#   (--instructions, --routing, --syslog, --collector-instructions, --scaling and --binary combine: each adds its part)
+#   (--instructions, --routing, --syslog, --collector-instructions, --scaling, --binary and --python
+#   combine: each adds its part)
 #
 # Installs what it needs from Debian (root or sudo), builds shmlog in release
 # mode into build-release/ and the bench programs into build-release/bench/,
@@ -48,20 +54,21 @@ BENCH=$ROOT/bench
 RESULTS=$BENCH/results
 
 RUNS=3 N=1000000 COLD_N=20000 WARMUP=100000 E2E_N=2000000 DELIVERY_S=5 IDLE_S=5 QUICK=0
-DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 DO_BINARY=1 ONLY=""
+DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 DO_BINARY=1 DO_PYTHON=1 ONLY=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 RUNS=1 N=100000 COLD_N=5000 WARMUP=10000 E2E_N=400000 DELIVERY_S=2 IDLE_S=2 ;;
-	--instructions | --routing | --syslog | --collector-instructions | --scaling | --binary) ONLY+=" $1" ;;
+	--instructions | --routing | --syslog | --collector-instructions | --scaling | --binary | --python) ONLY+=" $1" ;;
 	--no-instructions) DO_INSTR=0 DO_CINSTR=0 ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
-	-h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
 if [ -n "$ONLY" ]; then # only the parts asked for
-	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_SYSLOG=0 DO_CINSTR=0 DO_SCALING=0 DO_BINARY=0
+	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_SYSLOG=0 DO_CINSTR=0 DO_SCALING=0 DO_BINARY=0 DO_PYTHON=0
+	case "$ONLY " in *" --python "*) DO_PYTHON=1 ;; esac
 	case "$ONLY " in *" --binary "*) DO_BINARY=1 ;; esac
 	case "$ONLY " in *" --instructions "*) DO_INSTR=1 ;; esac
 	case "$ONLY " in *" --scaling "*) DO_SCALING=1 ;; esac
@@ -73,7 +80,7 @@ fi
 CPU=0 BG=1
 if [ "$(nproc)" -lt 2 ]; then BG=0; fi
 PACKAGES=(gcc g++ make meson ninja-build pkg-config liburing-dev libsodium-dev libconfig-dev
-	libpcre2-dev libspdlog-dev libfmt-dev liblttng-ust-dev lttng-tools gnuplot-nox valgrind python3 util-linux procps)
+	libpcre2-dev libspdlog-dev libfmt-dev liblttng-ust-dev lttng-tools gnuplot-nox valgrind python3 python3-dev util-linux procps)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 warn() { printf 'run.sh: %s\n' "$*" >&2; }
@@ -600,6 +607,18 @@ fi
 [ $DO_BINARY -eq 1 ] && [ $DO_LATENCY -eq 0 ] && binary
 [ $DO_INSTR -eq 1 ] && instructions
 [ $DO_CINSTR -eq 1 ] && collector_instructions
+if [ $DO_PYTHON -eq 1 ]; then
+	say "Python: shmlog.Handler against logging.FileHandler, the same record ($RUNS runs, interleaved)"
+	taskset -c "$CPU" timeout 600 "$(cat build-release/python/python-path)" "$BENCH/bench_python.py" \
+		--build "$ROOT/build-release" --runs "$RUNS" --n $((QUICK ? 20000 : 200000)) \
+		$([ $BG -ne $CPU ] && echo "--collector-cpu $BG") --out "$RESULTS/python.json" ||
+		FAILURES+=("python: bench_python.py failed")
+fi
+if [ $DO_LATENCY -eq 0 ] && [ $DO_INSTR -eq 0 ] && [ $DO_ROUTING -eq 0 ] && [ $DO_SYSLOG -eq 0 ] &&
+	[ $DO_CINSTR -eq 0 ] && [ $DO_SCALING -eq 0 ] && [ $DO_BINARY -eq 0 ]; then # --python alone: its own table
+	[ ${#FAILURES[@]} -eq 0 ] || { printf '  %s\n' "${FAILURES[@]}" >&2; exit 1; }
+	exit 0
+fi
 say "report (${SECONDS} s of benchmarking)"
 python3 "$BENCH/report.py" --tmp "$TMP" --results "$RESULTS" --start "$START" --elapsed "$SECONDS" \
 	--quick "$QUICK" --runs "$RUNS" --n "$N" --cold-n "$COLD_N" --warmup "$WARMUP" --lttng-why "$LTTNG_WHY" \
