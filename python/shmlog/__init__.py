@@ -8,7 +8,7 @@ See docs/python.md.
 """
 import logging
 
-from ._shmlog import Logger, _set_standard_attrs
+from ._shmlog import Logger, _handle_fn, _set_standard_attrs
 
 __all__ = ["Logger", "Handler", "TRACE", "DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL", "OFF"]
 
@@ -26,7 +26,9 @@ if logging.getLevelName(TRACE) == "Level 5":
 
 # A LogRecord's own attributes (and the two a Formatter adds): everything
 # else in its __dict__ came from extra={...} and becomes a field.
-_set_standard_attrs(frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"})
+_plain = vars(logging.LogRecord("", 0, "", 0, "", (), None))
+_set_standard_attrs(frozenset(_plain) | {"message", "asctime"}, len(_plain))
+del _plain
 
 
 class Handler(logging.Handler):
@@ -52,6 +54,9 @@ class Handler(logging.Handler):
         self._name_field = name_field
         self._emit = logger._emit
         self._fmt = logging.Formatter()
+        # handle(record) in C: no Python frame, no lock (a Logger is safe from
+        # any thread); with filters, or to report an error, it calls _handle_slow
+        self.handle = _handle_fn(logger, self, self._tail, name_field, self._handle_slow)
 
     def _tail(self, record):
         """The text after the message: the exception and the stack, as logging.Formatter adds them."""
@@ -66,17 +71,12 @@ class Handler(logging.Handler):
 
     def emit(self, record):
         try:
-            tail = self._tail(record) if record.exc_info or record.exc_text or record.stack_info else None
-            self._emit(record, tail, self._name_field)
+            self._emit(record, self._tail, self._name_field)
         except Exception:
             self.handleError(record)
 
-    def handle(self, record):
-        # no lock: a shmlog.Logger is safe to call from any thread
-        rv = self.filter(record)
-        if rv:
-            self.emit(record)
-        return rv
+    def _handle_slow(self, record):
+        return logging.Handler.handle(self, record)
 
     def flush(self):
         """Does not wait for the collector: call self.logger.flush() for that."""

@@ -22,7 +22,7 @@
 #include "ext.h"
 
 
-static PyTypeObject LoggerType;
+
 
 /* ---- levels: logging's numbers, TRACE = 5 ---- */
 
@@ -192,6 +192,10 @@ static PyObject *logger_sync(LoggerObject *self, PyObject *const *args, Py_ssize
 
 static void logger_release(LoggerObject *self)
 {
+	for (int i = 0; self->fast && i < EXT_FAST_SLOTS; i++)
+		ext_fast_clear(&self->fast[i]);
+	PyMem_Free(self->fast);
+	self->fast = NULL;
 	if (self->sites)
 		PyDict_Clear(self->sites); /* the plans; the shmlog sites go with the logger */
 	shmlog_close(self->lg);
@@ -381,7 +385,7 @@ static int logger_init(LoggerObject *self, PyObject *args, PyObject *kwds)
 		return -1;
 	struct shmlog_options o = {0};
 	int rc = options_from_args(kw, &o, &name);
-	if (rc == 0 && !(self->sites = PyDict_New()))
+	if (rc == 0 && (!(self->sites = PyDict_New()) || !(self->fast = PyMem_Calloc(EXT_FAST_SLOTS, sizeof *self->fast))))
 		rc = -1;
 	if (rc == 0 && (rc = shmlog_open(&self->lg, &o)) < 0) {
 		if (rc == -EINVAL)
@@ -415,7 +419,7 @@ static PyMethodDef logger_methods[] = {
 	{"error", (PyCFunction)(void (*)(void))logger_error, FASTKW, "error(msg, *args, **fields)"},
 	{"critical", (PyCFunction)(void (*)(void))logger_critical, FASTKW, "critical(msg, *args, **fields)"},
 	{"log", (PyCFunction)(void (*)(void))logger_log, FASTKW, "log(level, msg, *args, **fields)"},
-	{"_emit", (PyCFunction)(void (*)(void))ext_emit, METH_FASTCALL, "_emit(record, tail, name_field)"},
+	{"_emit", (PyCFunction)(void (*)(void))ext_emit, METH_FASTCALL, "_emit(record, tail_fn, name_field)"},
 	{"flush", (PyCFunction)(void (*)(void))logger_flush, METH_FASTCALL,
 	 "flush(timeout_ms=1000): wait until the collector consumed every record logged so far"},
 	{"sync", (PyCFunction)(void (*)(void))logger_sync, METH_FASTCALL,
@@ -434,7 +438,7 @@ static PyGetSetDef logger_getset[] = {
 	{NULL, NULL, NULL, NULL, NULL},
 };
 
-static PyTypeObject LoggerType = {
+PyTypeObject ext_LoggerType = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "shmlog.Logger",
 	.tp_basicsize = sizeof(LoggerObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
@@ -450,7 +454,8 @@ static PyTypeObject LoggerType = {
 
 
 static PyMethodDef module_methods[] = {
-	{"_set_standard_attrs", ext_set_standard_attrs, METH_O, NULL},
+	{"_set_standard_attrs", (PyCFunction)(void (*)(void))ext_set_standard_attrs, METH_FASTCALL, NULL},
+	{"_handle_fn", (PyCFunction)(void (*)(void))ext_handle_fn, METH_FASTCALL, NULL},
 	{NULL, NULL, 0, NULL},
 };
 
@@ -462,12 +467,12 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__shmlog(void)
 {
-	if (PyType_Ready(&LoggerType) < 0 || ext_calls_init() < 0)
+	if (PyType_Ready(&ext_LoggerType) < 0 || ext_calls_init() < 0 || ext_handler_init() < 0)
 		return NULL;
 	PyObject *m = PyModule_Create(&module);
 	if (!m)
 		return NULL;
-	if (PyModule_AddObjectRef(m, "Logger", (PyObject *)&LoggerType) < 0) {
+	if (PyModule_AddObjectRef(m, "Logger", (PyObject *)&ext_LoggerType) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

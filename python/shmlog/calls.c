@@ -82,16 +82,23 @@ int ext_field_add(struct fields *f, PyObject *key, PyObject *value, struct pyfmt
 
 /* ---- the site cache ---- */
 
-/* The cache key of a call: (msg, file, line, level, flags, key, type, ...). */
+/* A call's level and flags, as one number. */
+static int level_flags(const struct call *k)
+{
+	return k->level | ((k->args ? 0 : FLAG_LITERAL) | k->tail_n * FLAG_TAIL) << 3;
+}
+
+/* The cache key of a call: (msg, file, line, level and flags, key, type, ...). */
 static PyObject *site_key(const struct call *k, const struct fields *f)
 {
-	PyObject *t = PyTuple_New(5 + 2 * (Py_ssize_t)f->n);
+	PyObject *t = PyTuple_New(4 + 2 * (Py_ssize_t)f->n);
 	if (!t)
 		return NULL;
 	PyObject *file = k->file ? k->file : Py_None;
-	int flags = (k->args ? 0 : FLAG_LITERAL) | k->tail_n * FLAG_TAIL;
-	PyObject *items[] = {k->msg, file, PyLong_FromLong(k->line), PyLong_FromLong(k->level), PyLong_FromLong(flags)};
-	for (int i = 0; i < 5; i++) {
+	int flags = level_flags(k);
+	PyObject *items[] = {k->msg, file, k->line_obj ? Py_NewRef(k->line_obj) : PyLong_FromLong(k->line),
+			     PyLong_FromLong(flags)};
+	for (int i = 0; i < 4; i++) {
 		if (!items[i]) {
 			Py_DECREF(t);
 			return NULL;
@@ -107,8 +114,8 @@ static PyObject *site_key(const struct call *k, const struct fields *f)
 			return NULL;
 		}
 		Py_INCREF(f->keys[i]);
-		PyTuple_SET_ITEM(t, 5 + 2 * i, f->keys[i]);
-		PyTuple_SET_ITEM(t, 6 + 2 * i, ty);
+		PyTuple_SET_ITEM(t, 4 + 2 * i, f->keys[i]);
+		PyTuple_SET_ITEM(t, 5 + 2 * i, ty);
 	}
 	return t;
 }
@@ -138,8 +145,68 @@ static void site_register(LoggerObject *self, SiteObject *s, const struct call *
 		s->site = site;
 }
 
+static SiteObject *site_lookup(LoggerObject *self, const struct call *k, const struct fields *f);
+
+/* ---- the identity cache in front of the dict ---- */
+
+/* Its slot in the identity cache: the same message, file and line objects come back call after call. */
+static struct fast_entry *fast_slot(LoggerObject *self, const struct call *k)
+{
+	uintptr_t h = ((uintptr_t)k->msg >> 4) ^ ((uintptr_t)k->file >> 5) ^ (uintptr_t)k->line * 0x9e3779b1u;
+	return &self->fast[(h ^ (h >> 11)) & (EXT_FAST_SLOTS - 1)];
+}
+
+static bool fast_match(const struct fast_entry *e, const struct call *k, const struct fields *f)
+{
+	if (!e->site || e->msg != k->msg || e->file != k->file || e->line != k->line ||
+	    e->level_flags != level_flags(k) || e->nf != f->n)
+		return false;
+	for (uint32_t i = 0; i < f->n; i++)
+		if (e->fkeys[i] != f->keys[i] || e->ftypes[i] != f->spec[i].type)
+			return false;
+	return true;
+}
+
+void ext_fast_clear(struct fast_entry *e)
+{
+	Py_CLEAR(e->msg);
+	Py_CLEAR(e->file);
+	for (uint32_t i = 0; i < e->nf; i++)
+		Py_CLEAR(e->fkeys[i]);
+	e->nf = 0;
+	Py_CLEAR(e->site);
+}
+
+/* Remember (k, f) -> s in e; it holds its objects, so that their addresses stay theirs. */
+static void fast_put(struct fast_entry *e, const struct call *k, const struct fields *f, SiteObject *s)
+{
+	ext_fast_clear(e);
+	e->msg = Py_NewRef(k->msg);
+	e->file = Py_XNewRef(k->file);
+	e->line = k->line;
+	e->level_flags = level_flags(k);
+	e->nf = f->n;
+	for (uint32_t i = 0; i < f->n; i++) {
+		e->fkeys[i] = Py_NewRef(f->keys[i]);
+		e->ftypes[i] = (uint8_t)f->spec[i].type;
+	}
+	e->site = (SiteObject *)Py_NewRef((PyObject *)s);
+}
+
 /* The call's site: cached, else made now. NULL without an exception: the cache is full. */
 static SiteObject *site_get(LoggerObject *self, const struct call *k, const struct fields *f)
+{
+	struct fast_entry *e = fast_slot(self, k);
+	if (fast_match(e, k, f))
+		return e->site;
+	SiteObject *s = site_lookup(self, k, f);
+	if (s)
+		fast_put(e, k, f, s);
+	return s;
+}
+
+/* The call's site from the dict, made now when it is not there. NULL without an exception: the cache is full. */
+static SiteObject *site_lookup(LoggerObject *self, const struct call *k, const struct fields *f)
 {
 	PyObject *key = site_key(k, f);
 	if (!key)
@@ -302,7 +369,9 @@ int ext_check_open(LoggerObject *self)
 /* ---- the record path of shmlog.Handler ---- */
 
 static PyObject *s_dict, *s_msg, *s_args, *s_levelno, *s_pathname, *s_lineno, *s_name;
+static PyObject *s_exc_info, *s_exc_text, *s_stack_info;
 static PyObject *standard_attrs; /* a frozenset: LogRecord's own attributes, not fields */
+static Py_ssize_t plain_size;    /* the __dict__ size of a record without extra attributes */
 
 /* A record's extra attributes as fields, after the logger name field (name_field, or None). */
 static int record_fields(PyObject *d, PyObject *name_field, struct fields *f, PyObject *fsrc[], struct pyfmt_call *c)
@@ -315,6 +384,8 @@ static int record_fields(PyObject *d, PyObject *name_field, struct fields *f, Py
 	}
 	Py_ssize_t pos = 0;
 	PyObject *key, *value;
+	if (PyDict_GET_SIZE(d) == plain_size) /* the usual record: no extra={...}, nothing to look at */
+		return 0;
 	while (PyDict_Next(d, &pos, &key, &value)) {
 		int std = PySet_Contains(standard_attrs, key);
 		if (std < 0)
@@ -351,6 +422,7 @@ static int record_call(PyObject *d, struct call *k)
 	if (k->level == SHMLOG_LEVEL_OFF)
 		k->level = SHMLOG_LEVEL_CRITICAL;
 	k->line = (int)ln;
+	k->line_obj = PyLong_CheckExact(line) ? line : NULL;
 	k->file = PyUnicode_Check(path) ? path : NULL;
 	int truth = PyObject_IsTrue(args); /* logging formats only when args is true */
 	if (truth < 0)
@@ -361,46 +433,78 @@ static int record_call(PyObject *d, struct call *k)
 }
 
 /* _emit(record, tail, name_field): write a logging.LogRecord (shmlog.Handler.emit). */
-PyObject *ext_emit(LoggerObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* A record's exception and stack as text: tail_fn(record), called only when it has one. */
+static int record_tail(PyObject *d, PyObject *record, PyObject *tail_fn, struct call *k)
 {
-	if (nargs != 3 || (args[1] != Py_None && !PyUnicode_Check(args[1]))) {
-		PyErr_SetString(PyExc_TypeError, "shmlog: _emit(record, tail: str | None, name_field: str | None)");
-		return NULL;
+	PyObject *names[] = {s_exc_info, s_exc_text, s_stack_info};
+	int any = 0;
+	for (int i = 0; i < 3 && !any; i++) {
+		PyObject *v = PyDict_GetItemWithError(d, names[i]);
+		if (v && (any = PyObject_IsTrue(v)) < 0)
+			return -1;
 	}
+	if (!any || tail_fn == Py_None)
+		return PyErr_Occurred() ? -1 : 0;
+	PyObject *t = PyObject_CallOneArg(tail_fn, record);
+	if (!t)
+		return -1;
+	if (t != Py_None && !PyUnicode_Check(t)) {
+		Py_DECREF(t);
+		PyErr_SetString(PyExc_TypeError, "shmlog: the tail function returns a str or None");
+		return -1;
+	}
+	k->tail = t == Py_None ? (Py_DECREF(t), NULL) : t;
+	return 0;
+}
+
+int ext_emit_record(LoggerObject *self, PyObject *record, PyObject *tail_fn, PyObject *name_field)
+{
 	if (ext_check_open(self) < 0)
-		return NULL;
-	PyObject *d = PyObject_GetAttr(args[0], s_dict);
+		return -1;
+	PyObject *d = PyObject_GenericGetDict(record, NULL);
 	if (!d)
-		return NULL;
+		return -1;
 	struct call k = {0};
 	struct fields f = {0};
 	struct pyfmt_call c = {0};
 	PyObject *fsrc[PYFMT_MAX_FIELDS];
 	int rc = PyDict_Check(d) ? record_call(d, &k) : -1;
 	if (rc == 0 && k.level >= shmlog_get_level(self->lg)) {
-		k.tail = args[1] == Py_None ? NULL : args[1];
-		rc = record_fields(d, args[2], &f, fsrc, &c);
+		rc = record_tail(d, record, tail_fn, &k);
+		if (rc == 0)
+			rc = record_fields(d, name_field, &f, fsrc, &c);
 		if (rc == 0)
 			rc = ext_log_call(self, &k, &f, fsrc, &c);
 	}
 	if (rc < 0 && !PyErr_Occurred())
 		PyErr_SetString(PyExc_TypeError, "shmlog: not a logging.LogRecord");
 	pyfmt_call_release(&c);
+	Py_XDECREF(k.tail);
 	Py_XDECREF(k.msg);
 	Py_DECREF(d);
-	return rc < 0 ? NULL : Py_NewRef(Py_None);
+	return rc;
 }
 
-/* _set_standard_attrs(frozenset): the LogRecord attributes that are not fields. */
-PyObject *ext_set_standard_attrs(PyObject *mod, PyObject *set)
+PyObject *ext_emit(LoggerObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-	(void)mod;
-	if (!PyFrozenSet_Check(set)) {
-		PyErr_SetString(PyExc_TypeError, "shmlog: a frozenset");
+	if (nargs != 3) {
+		PyErr_SetString(PyExc_TypeError, "shmlog: _emit(record, tail_fn, name_field)");
 		return NULL;
 	}
-	Py_XSETREF(standard_attrs, Py_NewRef(set));
-	Py_RETURN_NONE;
+	return ext_emit_record(self, args[0], args[1], args[2]) < 0 ? NULL : Py_NewRef(Py_None);
+}
+
+/* _set_standard_attrs(frozenset, plain_size): the LogRecord attributes that are not fields, and how many a plain record has. */
+PyObject *ext_set_standard_attrs(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+	(void)mod;
+	if (nargs != 2 || !PyFrozenSet_Check(args[0]) || !PyLong_Check(args[1])) {
+		PyErr_SetString(PyExc_TypeError, "shmlog: _set_standard_attrs(frozenset, int)");
+		return NULL;
+	}
+	Py_XSETREF(standard_attrs, Py_NewRef(args[0]));
+	plain_size = PyLong_AsSsize_t(args[1]);
+	return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
 }
 
 static PyTypeObject SiteType = {
@@ -412,8 +516,10 @@ static PyTypeObject SiteType = {
 
 int ext_calls_init(void)
 {
-	PyObject **slots[] = {&s_dict, &s_msg, &s_args, &s_levelno, &s_pathname, &s_lineno, &s_name};
-	const char *names[] = {"__dict__", "msg", "args", "levelno", "pathname", "lineno", "name"};
+	PyObject **slots[] = {&s_dict,     &s_msg,  &s_args,     &s_levelno,  &s_pathname,
+			      &s_lineno,   &s_name, &s_exc_info, &s_exc_text, &s_stack_info};
+	const char *names[] = {"__dict__", "msg",  "args",     "levelno",  "pathname",
+			       "lineno",   "name", "exc_info", "exc_text", "stack_info"};
 	for (size_t i = 0; i < sizeof slots / sizeof *slots; i++)
 		if (!(*slots[i] = PyUnicode_InternFromString(names[i])))
 			return -1;

@@ -8,9 +8,21 @@
 
 #include "pyfmt.h"
 
+/* The identity cache: slots before the dict, matched by the objects' addresses. */
+#define EXT_FAST_SLOTS 256
+struct fast_entry {
+	PyObject *msg, *file;                   /* held, so their addresses stay theirs */
+	int line, level_flags;
+	uint32_t nf;
+	PyObject *fkeys[PYFMT_MAX_FIELDS];      /* held */
+	uint8_t ftypes[PYFMT_MAX_FIELDS];
+	struct SiteObject *site;                /* held; NULL: an empty slot */
+};
+
 typedef struct {
 	PyObject_HEAD
 	struct shmlog *lg;
+	struct fast_entry *fast;               /* EXT_FAST_SLOTS of them */
 	PyObject *sites;                       /* dict: key tuple -> Site */
 	/* per level and count of texts: "%s" that many times, no fields ([l][1] registered at open) */
 	struct shmlog_site *overflow[SHMLOG_LEVEL_CRITICAL + 1][PYFMT_MAX_CHUNKS + 1];
@@ -18,7 +30,7 @@ typedef struct {
 	int release_gil;                       /* a call may wait (block policy, sync_level) */
 } LoggerObject;
 
-typedef struct {
+typedef struct SiteObject {
 	PyObject_HEAD
 	struct shmlog_site *site;     /* the plan's printf format; NULL: every call falls back */
 	/* [n]: "%s" n times, the message rendered by Python in n pieces; registered on first need */
@@ -35,6 +47,7 @@ struct call {
 	int tail_n;      /* the texts it takes (pyfmt_text_chunks), 0 without a tail */
 	PyObject *file;  /* a str, or NULL */
 	int line;
+	PyObject *line_obj; /* line as an int object, borrowed, or NULL */
 };
 
 /* A call's fields: keys (borrowed), specs, values. */
@@ -44,6 +57,9 @@ struct fields {
 	struct shmlog_field_spec spec[PYFMT_MAX_FIELDS];
 	struct shmlog_value v[PYFMT_MAX_FIELDS];
 };
+/* Empty one slot of the identity cache. */
+void ext_fast_clear(struct fast_entry *e);
+
 /* logging's level number as a shmlog level: the highest one at or below it; above 50: OFF. */
 int ext_level_from_py(long v);
 
@@ -57,11 +73,30 @@ int ext_field_add(struct fields *f, PyObject *key, PyObject *value, struct pyfmt
 int ext_log_call(LoggerObject *self, struct call *k, const struct fields *f, PyObject *fields_src[],
 		 struct pyfmt_call *c);
 
-/* _emit(record, tail, name_field): write a logging.LogRecord (shmlog.Handler.emit). */
+/*
+ * Write a logging.LogRecord: its msg and args, levelno, pathname and lineno,
+ * its extra attributes as fields after the logger name (under name_field,
+ * unless None), and when it has an exception or a stack, the text
+ * tail_fn(record) returns (a str or None) after the message. Returns 0 or -1
+ * (exception set).
+ */
+int ext_emit_record(LoggerObject *self, PyObject *record, PyObject *tail_fn, PyObject *name_field);
+
+/* _emit(record, tail_fn, name_field): ext_emit_record() as a method (shmlog.Handler.emit). */
 PyObject *ext_emit(LoggerObject *self, PyObject *const *args, Py_ssize_t nargs);
 
-/* _set_standard_attrs(frozenset): the LogRecord attributes that are not fields. */
-PyObject *ext_set_standard_attrs(PyObject *mod, PyObject *set);
+/* _set_standard_attrs(frozenset, plain_size): the LogRecord attributes that are not fields. */
+PyObject *ext_set_standard_attrs(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);
+
+/* _handle_fn(logger, handler, tail_fn, name_field, slow): a callable(record) for shmlog.Handler.handle
+ * (handler.c). */
+PyObject *ext_handle_fn(PyObject *mod, PyObject *const *args, Py_ssize_t nargs);
+
+/* handler.c's type, once at import. Returns 0 or -1. */
+int ext_handler_init(void);
+
+/* The Logger type (_shmlog.c). */
+extern PyTypeObject ext_LoggerType;
 
 /* The record path's types and interned names, once at import. Returns 0 or -1. */
 int ext_calls_init(void);
