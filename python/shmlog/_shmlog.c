@@ -134,8 +134,12 @@ static PyObject *logger_log(LoggerObject *self, PyObject *const *args, Py_ssize_
 	int level = level_arg(args[0]);
 	if (!level)
 		return NULL;
-	if (level == SHMLOG_LEVEL_OFF)
-		Py_RETURN_NONE;
+	if (level == SHMLOG_LEVEL_OFF && !PyLong_Check(args[0])) {
+		PyErr_SetString(PyExc_ValueError, "shmlog: 'off' is a threshold, not a record's level");
+		return NULL;
+	}
+	if (level == SHMLOG_LEVEL_OFF) /* a number above 50: as logging, the record is CRITICAL */
+		level = SHMLOG_LEVEL_CRITICAL;
 	return log_at(self, level, args + 1, nargs - 1, kwnames);
 }
 

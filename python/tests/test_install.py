@@ -34,3 +34,17 @@ def test_pip_install_into_a_venv(collector, tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     r = collector.records(1)[0]
     assert (r["name"], r["level"], r["msg"]) == ("venv", "WARN", "from the venv: pip 1")
+
+
+def test_the_readme_example_logs_through_a_collector(collector, tmp_path):
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    example = readme.split("## Logging from Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(example.strip().splitlines()) <= 10
+    env = dict(os.environ, SHMLOG_DIR=collector.dir)
+    run = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, env=env, cwd=str(tmp_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    recs = collector.records(2)
+    assert [(r["name"], r["level"], r["msg"]) for r in recs] == [
+        ("trader", "INFO", "order 42 filled at 101.25 on XNAS"), ("trader", "WARN", "limit EUR at 91%")]
+    assert recs[0]["fields"] == {"qty": 100} and recs[1]["fields"] == {"logger": "risk", "desk": "fx"}

@@ -23,10 +23,11 @@ def test_every_level_is_written_with_its_name(collector, logger):
     logger.critical("c")
     logger.log(shmlog.INFO, "l")
     logger.log("error", "l2")
-    recs = logged(collector, logger, 9)
+    logger.log(60, "above critical")
+    recs = logged(collector, logger, 10)
     assert [(r["level"], r["msg"]) for r in recs] == [
         ("TRACE", "t"), ("DEBUG", "d"), ("INFO", "i"), ("WARN", "w"), ("WARN", "w2"),
-        ("ERROR", "e"), ("CRITICAL", "c"), ("INFO", "l"), ("ERROR", "l2")]
+        ("ERROR", "e"), ("CRITICAL", "c"), ("INFO", "l"), ("ERROR", "l2"), ("CRITICAL", "above critical")]
     assert all(r["name"] == "pytest" for r in recs)
 
 
@@ -210,6 +211,8 @@ def test_bad_calls_raise(logger):
         logger.flush("soon")
     with pytest.raises(ValueError):
         logger.log("loud", "x")
+    with pytest.raises(ValueError):
+        logger.log("off", "x")
 
 
 def test_a_closed_logger_raises(collector):
