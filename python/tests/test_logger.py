@@ -80,12 +80,12 @@ def test_arguments_render_as_python_formats_them(collector, logger, fmt, args):
 
 
 def test_long_texts_arrive_whole_up_to_16_kib(collector, logger):
-    logger.info("%s|%d", "é" * 3000, 7)  # 6000 bytes: more than one argument holds
+    logger.info("%s|%d", "xé" * 2000, 7)  # 6000 bytes: more than one argument holds; pieces split a character
     logger.info("x" * 5000)
     logger.info("%s", "y" * 20000)
     logger.info("f", v="z" * 2000)  # a field value is cut as a C one is
     recs = logged(collector, logger, 4)
-    assert recs[0]["msg"] == "é" * 3000 + "|7"
+    assert recs[0]["msg"] == "xé" * 2000 + "|7"
     assert recs[1]["msg"] == "x" * 5000
     assert recs[2]["msg"].startswith("y" * 16384) and recs[2]["msg"].endswith("...[truncated]")
     assert recs[3]["fields"]["v"].startswith("z" * 1024) and recs[3]["fields"]["v"].endswith("...[truncated]")
@@ -232,3 +232,28 @@ def test_flush_without_a_collector_times_out(tmp_path):
     with pytest.raises(TimeoutError):
         lg.flush(50)
     lg.close()
+
+
+class BadStr:
+    def __str__(self):
+        raise RuntimeError("no str for you")
+
+
+def test_errors_of_the_values_themselves_reach_the_caller(collector, logger):
+    with pytest.raises(RuntimeError):
+        logger.info("%s", BadStr())
+    with pytest.raises(RuntimeError):
+        logger.info("x", k=BadStr())
+    with pytest.raises(RuntimeError):
+        logger.info(BadStr())
+    with pytest.raises(AttributeError):
+        logger._emit(object(), None, None)
+    with pytest.raises(TypeError):
+        logger._emit(1, None)
+    unopened = shmlog.Logger.__new__(shmlog.Logger)
+    with pytest.raises(ValueError):
+        unopened.info("x")
+    with pytest.raises(RuntimeError):
+        logger.__init__()
+    logger.info("still fine")
+    assert [r["msg"] for r in logged(collector, logger, 1)] == ["still fine"]
