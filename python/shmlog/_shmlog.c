@@ -85,7 +85,7 @@ static PyObject *log_at(LoggerObject *self, int level, PyObject *const *args, Py
 	struct call k = {.level = level};
 	struct fields f = {0};
 	struct pyfmt_call c = {0};
-	PyObject *held = NULL, *fsrc[PYFMT_MAX_FIELDS];
+	PyObject *held = NULL;
 	int rc = -1;
 	k.msg = PyUnicode_Check(args[0]) ? (Py_INCREF(args[0]), args[0]) : PyObject_Str(args[0]);
 	if (!k.msg)
@@ -99,11 +99,10 @@ static PyObject *log_at(LoggerObject *self, int level, PyObject *const *args, Py
 	caller(&k);
 	Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
 	for (Py_ssize_t i = 0; i < nkw; i++) {
-		fsrc[f.n] = args[nargs + i];
 		if (ext_field_add(&f, PyTuple_GET_ITEM(kwnames, i), args[nargs + i], &c) < 0)
 			goto out;
 	}
-	rc = ext_log_call(self, &k, &f, fsrc, &c);
+	rc = ext_log_call(self, &k, &f, &c);
 out:
 	pyfmt_call_release(&c);
 	Py_XDECREF(held);

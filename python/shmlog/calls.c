@@ -73,6 +73,7 @@ int ext_field_add(struct fields *f, PyObject *key, PyObject *value, struct pyfmt
 		return -1;
 	}
 	f->keys[f->n] = key;
+	f->values[f->n] = value;
 	f->spec[f->n].key = k;
 	if (field_value(value, &f->v[f->n], &f->spec[f->n].type, keep) < 0)
 		return -1;
@@ -271,10 +272,10 @@ static PyObject *render(const struct call *k)
 }
 
 /* text, then " key=value" for each field: for the overflow sites, which have none. */
-static PyObject *with_fields_text(PyObject *text, PyObject *fields_src[], const struct fields *f)
+static PyObject *with_fields_text(PyObject *text, const struct fields *f)
 {
 	for (uint32_t i = 0; text && i < f->n; i++) {
-		PyObject *t = PyUnicode_FromFormat("%U %U=%S", text, f->keys[i], fields_src[i]);
+		PyObject *t = PyUnicode_FromFormat("%U %U=%S", text, f->keys[i], f->values[i]);
 		Py_DECREF(text);
 		text = t;
 	}
@@ -304,7 +305,7 @@ static struct shmlog_site *overflow_site(LoggerObject *self, int level, int n)
 
 /* Write the call through s's fallback, or the overflow site of its level: the message rendered by Python. */
 static int write_rendered(LoggerObject *self, SiteObject *s, const struct call *k, const struct fields *f,
-			  PyObject *fields_src[], struct pyfmt_call *c)
+			  struct pyfmt_call *c)
 {
 	PyObject *text = render(k);
 	struct shmlog_value v[PYFMT_MAX_CHUNKS];
@@ -317,7 +318,7 @@ static int write_rendered(LoggerObject *self, SiteObject *s, const struct call *
 	struct shmlog_site *site = s ? fallback_site(self, s, k, f, n) : NULL;
 	if (site)
 		return write_values(self, site, v, (uint32_t)n, f);
-	if (!(text = with_fields_text(Py_NewRef(text), fields_src, f)))
+	if (!(text = with_fields_text(Py_NewRef(text), f)))
 		return -1;
 	c->keep[c->nkeep++] = text;
 	if ((n = pyfmt_text_chunks(text, v, c)) < 0)
@@ -332,9 +333,8 @@ static int write_rendered(LoggerObject *self, SiteObject *s, const struct call *
 	return write_values(self, site, v, (uint32_t)n, NULL);
 }
 
-/* Log one call with its fields (f, values from fields_src). Returns 0 or -1 with an exception set. */
-int ext_log_call(LoggerObject *self, struct call *k, const struct fields *f, PyObject *fields_src[],
-		 struct pyfmt_call *c)
+/* Log one call with its fields. Returns 0 or -1 with an exception set. */
+int ext_log_call(LoggerObject *self, struct call *k, const struct fields *f, struct pyfmt_call *c)
 {
 	struct shmlog_value tail[PYFMT_MAX_CHUNKS];
 	if (k->tail && (k->tail_n = pyfmt_text_chunks(k->tail, tail, c)) < 0)
@@ -355,7 +355,7 @@ int ext_log_call(LoggerObject *self, struct call *k, const struct fields *f, PyO
 			Py_DECREF(c->keep[--c->nkeep]);
 		c->n = 0;
 	}
-	return write_rendered(self, s, k, f, fields_src, c);
+	return write_rendered(self, s, k, f, c);
 }
 
 int ext_check_open(LoggerObject *self)
@@ -374,12 +374,11 @@ static PyObject *standard_attrs; /* a frozenset: LogRecord's own attributes, not
 static Py_ssize_t plain_size;    /* the __dict__ size of a record without extra attributes */
 
 /* A record's extra attributes as fields, after the logger name field (name_field, or None). */
-static int record_fields(PyObject *d, PyObject *name_field, struct fields *f, PyObject *fsrc[], struct pyfmt_call *c)
+static int record_fields(PyObject *d, PyObject *name_field, struct fields *f, struct pyfmt_call *c)
 {
 	if (name_field != Py_None) {
 		PyObject *name = PyDict_GetItemWithError(d, s_name);
-		fsrc[0] = name;
-		if (name && ext_field_add(f, name_field, name, c) < 0)
+		if (name ? ext_field_add(f, name_field, name, c) < 0 : PyErr_Occurred() != NULL)
 			return -1;
 	}
 	Py_ssize_t pos = 0;
@@ -392,7 +391,6 @@ static int record_fields(PyObject *d, PyObject *name_field, struct fields *f, Py
 			return -1;
 		if (std)
 			continue;
-		fsrc[f->n] = value;
 		if (ext_field_add(f, key, value, c) < 0)
 			return -1;
 	}
@@ -467,14 +465,13 @@ int ext_emit_record(LoggerObject *self, PyObject *record, PyObject *tail_fn, PyO
 	struct call k = {0};
 	struct fields f = {0};
 	struct pyfmt_call c = {0};
-	PyObject *fsrc[PYFMT_MAX_FIELDS];
 	int rc = PyDict_Check(d) ? record_call(d, &k) : -1;
 	if (rc == 0 && k.level >= shmlog_get_level(self->lg)) {
 		rc = record_tail(d, record, tail_fn, &k);
 		if (rc == 0)
-			rc = record_fields(d, name_field, &f, fsrc, &c);
+			rc = record_fields(d, name_field, &f, &c);
 		if (rc == 0)
-			rc = ext_log_call(self, &k, &f, fsrc, &c);
+			rc = ext_log_call(self, &k, &f, &c);
 	}
 	if (rc < 0 && !PyErr_Occurred())
 		PyErr_SetString(PyExc_TypeError, "shmlog: not a logging.LogRecord");

@@ -54,6 +54,7 @@ struct call {
 struct fields {
 	uint32_t n;
 	PyObject *keys[PYFMT_MAX_FIELDS];
+	PyObject *values[PYFMT_MAX_FIELDS];     /* borrowed: the objects the values were made from */
 	struct shmlog_field_spec spec[PYFMT_MAX_FIELDS];
 	struct shmlog_value v[PYFMT_MAX_FIELDS];
 };
@@ -69,9 +70,8 @@ int ext_check_open(LoggerObject *self);
 /* Add the field (key, value) to f (c keeps what its value points into). Returns 0 or -1 (exception set). */
 int ext_field_add(struct fields *f, PyObject *key, PyObject *value, struct pyfmt_call *c);
 
-/* Log one call with its fields (f, their value objects in fields_src); sets k->tail_n. Returns 0 or -1 (exception set). */
-int ext_log_call(LoggerObject *self, struct call *k, const struct fields *f, PyObject *fields_src[],
-		 struct pyfmt_call *c);
+/* Log one call with its fields; sets k->tail_n. Returns 0 or -1 (exception set). */
+int ext_log_call(LoggerObject *self, struct call *k, const struct fields *f, struct pyfmt_call *c);
 
 /*
  * Write a logging.LogRecord: its msg and args, levelno, pathname and lineno,

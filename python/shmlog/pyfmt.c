@@ -95,13 +95,12 @@ static char *put_spec(char *o, const struct conv *cv, const char *skip, const ch
 	for (const char *f = cv->flags; *f; f++)
 		if (!strchr(skip, *f))
 			*o++ = *f;
-	memcpy(o, cv->width, cv->width_len);
-	o += cv->width_len;
-	if (cv->has_prec) {
+	if (cv->width_len) /* width and prec are NULL when absent */
+		o = (char *)memcpy(o, cv->width, cv->width_len) + cv->width_len;
+	if (cv->has_prec)
 		*o++ = '.';
-		memcpy(o, cv->prec, cv->prec_len);
-		o += cv->prec_len;
-	}
+	if (cv->prec_len)
+		o = (char *)memcpy(o, cv->prec, cv->prec_len) + cv->prec_len;
 	size_t tl = strlen(tail);
 	memcpy(o, tail, tl);
 	return o + tl;

@@ -3,9 +3,11 @@ segment directory, writing JSON lines to a file the tests read back.
 
 The build directory is $SHMLOG_BUILD_DIR (./dev test sets it), else build/
 next to python/; the module is imported from its python/ (PYTHONPATH)."""
+import ctypes
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +32,11 @@ def wait_until(pred, timeout=10.0, what="condition"):
         time.sleep(0.01)
 
 
+def die_with_parent():
+    """In the collector's child, before exec: SIGTERM it when the test process dies (a crash included)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Collector:
     def __init__(self, segdir, work):
         self.dir = segdir
@@ -44,7 +51,8 @@ class Collector:
             sock.bind(sock_path)
             sock.settimeout(10)
             env = dict(os.environ, NOTIFY_SOCKET=sock_path)
-            self.proc = subprocess.Popen([COLLECTOR, "--dir", segdir, "--config", cfg], stderr=self.err, env=env)
+            self.proc = subprocess.Popen([COLLECTOR, "--dir", segdir, "--config", cfg], stderr=self.err, env=env,
+                                         preexec_fn=die_with_parent)
             while b"READY=1" not in sock.recv(4096):
                 pass
 
