@@ -238,9 +238,12 @@ int pyfmt_text_chunks(PyObject *text, struct shmlog_value *v, struct pyfmt_call 
 	size_t left = all.v.s.len;
 	do {
 		size_t take = left > SHMLOG_MAX_STRING && n < PYFMT_MAX_CHUNKS - 1 ? SHMLOG_MAX_STRING : left;
+		/* pieces end between characters: a reader checks each string argument's UTF-8 */
+		for (size_t back = 0; take < left && back < 3 && ((uint8_t)p[take] & 0xc0) == 0x80; back++)
+			take--;
 		v[n].type = SHMLOG_VALUE_STRING;
 		v[n].v.s.p = p;
-		v[n++].v.s.len = take; /* a character cut in two is whole again in the output */
+		v[n++].v.s.len = take;
 		p += take;
 		left -= take;
 	} while (left);

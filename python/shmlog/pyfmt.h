@@ -90,8 +90,8 @@ int pyfmt_values(const struct pyfmt_plan *p, PyObject *args, struct pyfmt_call *
 int pyfmt_str_value(PyObject *s, struct shmlog_value *v, struct pyfmt_call *c);
 
 /* text (a str) as up to PYFMT_MAX_CHUNKS STRING values at v, each at most
- * SHMLOG_MAX_STRING bytes (the last takes the rest). Returns their count (at
- * least 1) or -1 (exception set). */
+ * SHMLOG_MAX_STRING bytes and ending between two UTF-8 characters (the last
+ * takes the rest). Returns their count (at least 1) or -1 (exception set). */
 int pyfmt_text_chunks(PyObject *text, struct shmlog_value *v, struct pyfmt_call *c);
 
 /* The printf format of n texts: "%s" n times, in buf (room for 2 * PYFMT_MAX_CHUNKS + 1). */

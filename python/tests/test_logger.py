@@ -80,7 +80,7 @@ def test_arguments_render_as_python_formats_them(collector, logger, fmt, args):
 
 
 def test_long_texts_arrive_whole_up_to_16_kib(collector, logger):
-    logger.info("%s|%d", "xé" * 2000, 7)  # 6000 bytes: more than one argument holds; pieces split a character
+    logger.info("%s|%d", "xé" * 2000, 7)  # 6000 bytes: more than one argument holds; 1024 bytes end inside an é
     logger.info("x" * 5000)
     logger.info("%s", "y" * 20000)
     logger.info("f", v="z" * 2000)  # a field value is cut as a C one is
