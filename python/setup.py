@@ -13,8 +13,11 @@ from setuptools import Extension, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-LIBSHMLOG = ["producer/shmlog.c", "producer/log.c", "producer/crash.c", "producer/site.c"] + sorted(
-    os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "shared", "*.c")))
+# libshmlog's sources: meson.build's libshmlog and the shmlog_shared library it
+# links whole (not shared/encfile.c, the collector's, which needs libsodium)
+LIBSHMLOG = ["producer/shmlog.c", "producer/log.c", "producer/crash.c", "producer/site.c"] + [
+    "shared/" + f for f in ("fmt.c", "fmt_parse.c", "escape.c", "record.c", "text.c", "segment.c", "clock.c",
+                            "reader.c", "binlog.c")]
 
 ext = Extension(
     "shmlog._shmlog",
