@@ -6,7 +6,9 @@
  * back to DOWN on any failure, with the next attempt backoff_ms later;
  * backoff_ms doubles on each failure up to max_ms and starts again from
  * min_ms once a send went through. A UDP socket connects at once (connect
- * only fixes the peer), so it is UP or DOWN.
+ * only fixes the peer), so it is UP or DOWN. A TLS connection goes from
+ * CONNECTING through HANDSHAKE to UP; a handshake that takes longer than
+ * SYSLOG_HANDSHAKE_MS is given up like a failed connect.
  */
 #include "syslog_net.h"
 
@@ -20,10 +22,13 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "syslog_tls.h"
+
+#define SYSLOG_HANDSHAKE_MS 10000
 
 const char *syslog_transport_name(enum syslog_transport t)
 {
-	return t == SYSLOG_UDP ? "udp" : "tcp";
+	return t == SYSLOG_UDP ? "udp" : t == SYSLOG_TCP ? "tcp" : "tls";
 }
 
 int syslog_conn_resolve(struct syslog_conn *c, const char *where, struct diag *d)
@@ -51,6 +56,8 @@ int syslog_conn_resolve(struct syslog_conn *c, const char *where, struct diag *d
 
 void syslog_conn_close(struct syslog_conn *c)
 {
+	if (c->tls)
+		syslog_tls_end(c->tls, false);
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -88,7 +95,8 @@ void syslog_conn_lost(struct syslog_conn *c, const char *name, int err)
 	if (!c->down_said)
 		collector_warn("writer %s: receiver %s:%u (%s) %s: %s; holding its records, reconnecting with backoff",
 			       name, c->host, c->port, syslog_transport_name(c->transport),
-			       c->ever_up ? "went away" : "cannot be reached", strerror(-err));
+			       c->ever_up ? "went away" : "cannot be reached", c->why[0] ? c->why : strerror(-err));
+	c->why[0] = '\0';
 	c->down_said = true;
 	c->next_try_ms = collector_now_ms() + c->backoff_ms;
 	c->backoff_ms = c->backoff_ms >= c->max_ms / 2 ? c->max_ms : c->backoff_ms * 2;
@@ -97,6 +105,37 @@ void syslog_conn_lost(struct syslog_conn *c, const char *name, int err)
 void syslog_conn_sent(struct syslog_conn *c)
 {
 	c->backoff_ms = c->min_ms;
+}
+
+/* TLS: move the handshake on; up once it is done. */
+static void conn_handshake(struct syslog_conn *c, const char *name)
+{
+	int r = syslog_tls_handshake(c->tls, c->why, sizeof c->why);
+	if (r == 0 && collector_now_ms() >= c->handshake_end_ms) {
+		snprintf(c->why, sizeof c->why, "TLS: no handshake within %d ms", SYSLOG_HANDSHAKE_MS);
+		r = -ETIMEDOUT;
+	}
+	if (r > 0)
+		conn_up(c, name);
+	else if (r < 0)
+		syslog_conn_lost(c, name, r);
+}
+
+/* The socket is connected: up, or (TLS) on to the handshake. */
+static void conn_connected(struct syslog_conn *c, const char *name)
+{
+	if (!c->tls) {
+		conn_up(c, name);
+		return;
+	}
+	int r = syslog_tls_begin(c->tls, c->fd);
+	if (r < 0) {
+		syslog_conn_lost(c, name, r);
+		return;
+	}
+	c->state = SYSLOG_HANDSHAKE;
+	c->handshake_end_ms = collector_now_ms() + SYSLOG_HANDSHAKE_MS;
+	conn_handshake(c, name);
 }
 
 /* Start an attempt: a non-blocking socket and connect. */
@@ -109,7 +148,7 @@ static void conn_start(struct syslog_conn *c, const char *name)
 		return;
 	}
 	if (connect(c->fd, (const struct sockaddr *)&c->addr, c->addr_len) == 0)
-		conn_up(c, name);
+		conn_connected(c, name);
 	else if (errno == EINPROGRESS)
 		c->state = SYSLOG_CONNECTING;
 	else
@@ -129,7 +168,7 @@ static void conn_finish(struct syslog_conn *c, const char *name)
 	if (err)
 		syslog_conn_lost(c, name, -err);
 	else
-		conn_up(c, name);
+		conn_connected(c, name);
 }
 
 /* An established stream: has the peer closed it (or sent something we do not read)? */
@@ -145,6 +184,12 @@ static void conn_check_peer(struct syslog_conn *c, const char *name)
 		syslog_conn_lost(c, name, err ? -err : -ECONNRESET);
 		return;
 	}
+	if (c->tls) {
+		int r = syslog_tls_drain(c->tls);
+		if (r < 0)
+			syslog_conn_lost(c, name, r);
+		return;
+	}
 	char junk[512]; /* a syslog receiver sends nothing over plain TCP: discard it */
 	while (recv(c->fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
 		;
@@ -156,6 +201,8 @@ bool syslog_conn_ready(struct syslog_conn *c, const char *name)
 		conn_start(c, name);
 	if (c->state == SYSLOG_CONNECTING)
 		conn_finish(c, name);
+	else if (c->state == SYSLOG_HANDSHAKE)
+		conn_handshake(c, name);
 	if (c->state == SYSLOG_UP && c->transport != SYSLOG_UDP)
 		conn_check_peer(c, name);
 	return c->state == SYSLOG_UP;

@@ -11,6 +11,10 @@
  * costs nothing; one that was killed loses what sat in the socket buffers
  * (see docs/syslog.md). Each outage is said once on standard error when it
  * starts and once when the receiver is back, not once per attempt.
+ *
+ * Over TLS a connected socket goes through the handshake (syslog_tls.c)
+ * before it counts as up; a refused certificate is an outage like any
+ * other, said once with OpenSSL's reason.
  */
 #ifndef SHMLOG_SYSLOG_NET_H
 #define SHMLOG_SYSLOG_NET_H
@@ -24,13 +28,17 @@
 enum syslog_transport {
 	SYSLOG_UDP = 0,
 	SYSLOG_TCP = 1,
+	SYSLOG_TLS = 2,
 };
 
 enum syslog_conn_state {
 	SYSLOG_DOWN = 0,       /* no socket; the next attempt at next_try_ms */
 	SYSLOG_CONNECTING = 1, /* a non-blocking connect in progress */
 	SYSLOG_UP = 2,
+	SYSLOG_HANDSHAKE = 3,  /* TLS: connected, the handshake in progress */
 };
+
+struct syslog_tls;
 
 struct syslog_conn {
 	enum syslog_transport transport;
@@ -44,11 +52,14 @@ struct syslog_conn {
 	uint32_t backoff_ms;           /* the wait after the next failure */
 	long long next_try_ms;         /* collector_now_ms() of the next attempt */
 	uint32_t epoch;                /* connections made so far: a partly sent frame is begun again on a new one */
+	struct syslog_tls *tls;        /* TLS: the context and session; NULL for udp and tcp */
+	long long handshake_end_ms;    /* TLS: a handshake not done by then is given up */
+	char why[256];                 /* the reason of the next loss, when more than an errno ("" if none) */
 	bool down_said;                /* the outage was reported; its end will be */
 	bool ever_up;
 };
 
-/* The transport's name ("udp", "tcp"). */
+/* The transport's name ("udp", "tcp", "tls"). */
 const char *syslog_transport_name(enum syslog_transport t);
 
 /*

@@ -1,15 +1,18 @@
 /*
  * writer_syslog.c — the "syslog" writer: RFC 5424 messages to a remote
- * receiver over UDP (RFC 5426) or TCP (RFC 6587). docs/syslog.md says what
- * it promises; this is how.
+ * receiver over UDP (RFC 5426), TCP (RFC 6587) or TLS (RFC 5425).
+ * docs/syslog.md says what it promises; this is how.
  *
  * Each record taken becomes one frame: the message (syslog_fmt.c), as one
  * datagram over UDP; over TCP "LEN SP MSG" (octet counting, the default) or
  * the message and an LF (framing = "lf", with control bytes escaped).
  * Sending goes through the core's io_uring batch (uio.c) on a non-blocking
  * socket: a full socket buffer ends the send with what went out, so a slow
- * receiver never stalls the drain. Progress is whole records
- * (records_done): a frame is done once sent, spooled, or dropped for good.
+ * receiver never stalls the drain. Over TLS the writer writes itself,
+ * through OpenSSL on the same non-blocking socket, in the same cycle
+ * (tls_req(): OpenSSL owns the record layer), and hands the core the result.
+ * Progress is whole records (records_done): a frame is done once sent,
+ * spooled, or dropped for good.
  *
  * Frames wait in three queues (syslog_frames.c): live (taken, not begun),
  * cont (the one live frame a send ended inside of: its rest must follow on
@@ -24,7 +27,9 @@
  *
  * A lost connection (syslog_net.c reconnects with backoff) begins cont's
  * frame again whole on the next one, and re-reads the replay from the
- * spool's send position. Without a spool, what the writer holds is its
+ * spool's send position. A TLS write that would block leaves OpenSSL holding
+ * a record of frames that must be offered again first: live frames of it
+ * move to cont too (hold_tls_record()). Without a spool, what the writer holds is its
  * backlog (backlog_bytes, then the core skips it and its records wait in
  * the rings). Over UDP nothing is held: a datagram the kernel refuses is
  * dropped and counted.
@@ -41,6 +46,7 @@
 #include "syslog_fmt.h"
 #include "syslog_net.h"
 #include "syslog_spool.h"
+#include "syslog_tls.h"
 
 /* What the last prepare() asked to write. */
 enum syslog_req {
@@ -59,6 +65,9 @@ struct syslog_state {
 	struct frames cont;      /* a live frame begun on the socket: it goes first (at most one) */
 	struct frames replay;    /* frames read back from the spool, being sent */
 	struct syslog_spool spool;
+	struct syslog_tls tls;   /* transport "tls": the context and session */
+	struct syslog_tls_cfg tls_cfg;
+	size_t tls_held;         /* bytes after the first frame's sent part in a TLS record OpenSSL holds */
 	char spool_dir[2048];    /* "" without a spool */
 	uint64_t spool_max;
 	enum syslog_req req;
@@ -75,9 +84,6 @@ struct syslog_state {
 static const char *const syslog_keys[] = {
 	"transport", "host", "port", "facility", "hostname", "app_name", "msgid", "sd_id", "max_message_bytes",
 	"framing", "bom", "reconnect_min_ms", "reconnect_max_ms", "spool_dir", "spool_max_bytes", "tls", NULL};
-
-/* Keys of what is not built yet: refused with a clear line rather than ignored. */
-static const char *const syslog_later_keys[] = {"tls", NULL};
 
 #define SYSLOG_PORT_DEFAULT 514
 #define SYSLOG_UDP_MAX_DEFAULT 2048
@@ -99,14 +105,14 @@ static int read_transport(const config_setting_t *cfg, enum syslog_transport *t,
 	if (r < 0)
 		return r;
 	config_setting_t *s = config_setting_get_member(cfg, "transport");
-	if (strcmp(v, "udp") == 0 || strcmp(v, "tcp") == 0) {
-		*t = v[0] == 'u' ? SYSLOG_UDP : SYSLOG_TCP;
+	if (strcmp(v, "udp") == 0 || strcmp(v, "tcp") == 0 || strcmp(v, "tls") == 0) {
+		*t = v[0] == 'u' ? SYSLOG_UDP : v[1] == 'c' ? SYSLOG_TCP : SYSLOG_TLS;
 		return 0;
 	}
-	if (strcmp(v, "tls") == 0 || strcmp(v, "relp") == 0)
-		writer_diag(d, s, NULL, "\"%s\" is not built yet (known: \"udp\", \"tcp\")", v);
+	if (strcmp(v, "relp") == 0)
+		writer_diag(d, s, NULL, "\"%s\" is not built yet (known: \"udp\", \"tcp\", \"tls\")", v);
 	else
-		writer_diag(d, s, NULL, "must be \"udp\" or \"tcp\", not \"%s\"", v);
+		writer_diag(d, s, NULL, "must be \"udp\", \"tcp\" or \"tls\", not \"%s\"", v);
 	return -EINVAL;
 }
 
@@ -162,7 +168,7 @@ static int read_framing(const config_setting_t *cfg, struct syslog_state *s, str
 		return r;
 	config_setting_t *set = config_setting_get_member(cfg, "framing");
 	if (s->conn.transport == SYSLOG_UDP) {
-		writer_diag(d, set, NULL, "only for transport \"tcp\" (a datagram is its own frame)");
+		writer_diag(d, set, NULL, "only for transports \"tcp\" and \"tls\" (a datagram is its own frame)");
 		return -EINVAL;
 	}
 	if (strcmp(v, "octet-counting") != 0 && strcmp(v, "lf") != 0) {
@@ -217,7 +223,7 @@ static int read_peer(const config_setting_t *cfg, struct syslog_state *s, struct
 	struct diag where;
 	writer_diag(&where, config_setting_get_member(cfg, "host"), NULL, "%s", "");
 	snprintf(s->where, sizeof s->where, "%s", where.msg);
-	c->port = SYSLOG_PORT_DEFAULT;
+	c->port = c->transport == SYSLOG_TLS ? SYSLOG_TLS_PORT_DEFAULT : SYSLOG_PORT_DEFAULT;
 	c->min_ms = SYSLOG_RECONNECT_MIN_MS;
 	c->max_ms = SYSLOG_RECONNECT_MAX_MS;
 	if ((r = writer_cfg_uint(cfg, "port", 1, 65535, &c->port, d)) < 0 ||
@@ -245,7 +251,7 @@ static int read_spool(const config_setting_t *cfg, struct syslog_state *s, struc
 		return -EINVAL;
 	}
 	if (r > 0 && s->conn.transport == SYSLOG_UDP) {
-		writer_diag(d, dir, NULL, "only for transport \"tcp\" (UDP does not know what arrived)");
+		writer_diag(d, dir, NULL, "only for transports \"tcp\" and \"tls\" (UDP does not know what arrived)");
 		return -EINVAL;
 	}
 	if (r > 0) {
@@ -255,19 +261,6 @@ static int read_spool(const config_setting_t *cfg, struct syslog_state *s, struc
 		snprintf(s->spool_where, sizeof s->spool_where, "%s", where.msg);
 	}
 	return writer_cfg_u64(cfg, "spool_max_bytes", SYSLOG_SPOOL_MIN, SYSLOG_SPOOL_LIMIT, &s->spool_max, d);
-}
-
-/* Refuse the keys of what is not built yet. Returns 0 or -EINVAL. */
-static int refuse_later_keys(const config_setting_t *cfg, struct diag *d)
-{
-	for (const char *const *k = syslog_later_keys; *k; k++) {
-		config_setting_t *s = config_setting_get_member(cfg, *k);
-		if (s) {
-			writer_diag(d, s, NULL, "not built yet in this version (docs/syslog.md)");
-			return -EINVAL;
-		}
-	}
-	return 0;
 }
 
 /* Read every key (nothing is opened). Returns 0, or -errno with d->msg naming the key. */
@@ -286,18 +279,21 @@ static int syslog_configure(struct writer *w, const config_setting_t *cfg, struc
 	s->spool.fd = s->spool.pos_fd = -1;
 	w->priv = s;
 	int r;
-	if ((r = refuse_later_keys(cfg, d)) < 0 || (r = read_transport(cfg, &s->conn.transport, d)) < 0 ||
-	    (r = read_peer(cfg, s, d)) < 0 || (r = read_message(cfg, s, d)) < 0 || (r = read_spool(cfg, s, d)) < 0)
+	if ((r = read_transport(cfg, &s->conn.transport, d)) < 0 || (r = read_peer(cfg, s, d)) < 0 ||
+	    (r = read_message(cfg, s, d)) < 0 || (r = read_spool(cfg, s, d)) < 0 ||
+	    (r = syslog_tls_configure(cfg, s->conn.transport == SYSLOG_TLS, s->conn.host, &s->tls_cfg, d)) < 0)
 		return r;
 	w->durable = s->conn.transport != SYSLOG_UDP;
 	return 0;
 }
 
-/* Resolve the receiver's address and open the spool; connecting waits for the first record. Returns 0 or -errno. */
+/* Resolve the receiver's address, load TLS's files, open the spool; connecting waits for the first record. */
 static int syslog_open(struct writer *w, struct diag *d)
 {
 	struct syslog_state *s = w->priv;
 	int r = syslog_conn_resolve(&s->conn, s->where, d);
+	if (r == 0 && s->conn.transport == SYSLOG_TLS && (r = syslog_tls_open(&s->tls, &s->tls_cfg, d)) == 0)
+		s->conn.tls = &s->tls;
 	if (r == 0 && s->spool_dir[0])
 		r = spool_open(&s->spool, s->spool_dir, w->name, s->spool_max, s->spool_where, d);
 	return r;
@@ -310,7 +306,7 @@ static int syslog_open(struct writer *w, struct diag *d)
 static size_t frame_record(struct syslog_state *s, const struct text_record *tr, struct sbuf *dst)
 {
 	size_t start = dst->len;
-	if (s->conn.transport == SYSLOG_TCP && !s->lf) {
+	if (s->conn.transport != SYSLOG_UDP && !s->lf) {
 		sbuf_reset(&s->one);
 		size_t n = syslog_fmt_append(&s->one, tr, &s->fmt);
 		char prefix[24];
@@ -364,6 +360,7 @@ static void begin_again(struct syslog_state *s)
 {
 	s->cont.sent = 0;
 	s->live.sent = 0;
+	s->tls_held = 0;
 	if (s->replay.n) {
 		frames_free(&s->replay);
 		spool_rewind(&s->spool);
@@ -408,6 +405,46 @@ static void socket_req(const struct syslog_state *s, const struct frames *q, str
 				.n_dgram = udp ? q->n : 0};
 }
 
+/*
+ * TLS: write q's bytes through OpenSSL now, a record at a time, until the
+ * socket is full; *req says what went out, as uio.c would have.
+ */
+static void tls_req(struct syslog_state *s, const struct frames *q, struct uio_req *req)
+{
+	socket_req(s, q, req);
+	req->ready = true;
+	req->done = 0;
+	req->err = 0;
+	s->tls_held = 0;
+	while (req->done < req->len) {
+		size_t chunk = req->len - req->done;
+		ssize_t n = syslog_tls_write(&s->tls, req->buf + req->done, chunk);
+		if (n <= 0) {
+			req->err = (int)n;
+			s->tls_held = n == 0 ? (chunk < SYSLOG_TLS_CHUNK ? chunk : SYSLOG_TLS_CHUNK) : 0;
+			return;
+		}
+		req->done += (size_t)n;
+	}
+}
+
+/*
+ * TLS: the live frames in the record OpenSSL holds (tls_held bytes after
+ * live's first frame's sent part) move to cont, so that they are offered
+ * again first and never spooled. Returns 0 or -ENOMEM.
+ */
+static int hold_tls_record(struct syslog_state *s)
+{
+	size_t need = s->live.sent + s->tls_held;
+	while (need > 0 && s->live.n) {
+		size_t len = FRAME_LEN(s->live.lens[s->live.first]);
+		if (frames_move_first(&s->cont, &s->live) < 0)
+			return -ENOMEM;
+		need = len >= need ? 0 : need - len;
+	}
+	return 0;
+}
+
 /* A spool to send, or its loss to tell: the core calls prepare even when every record is done. */
 static bool syslog_busy(const struct writer *w)
 {
@@ -424,8 +461,13 @@ static int syslog_prepare(struct writer *w, struct uio_req *req)
 	s->req = choose(w, s);
 	if (s->req == REQ_SPOOL)
 		*req = (struct uio_req){.fd = s->spool.fd, .buf = s->spool.out.data, .len = s->spool.out.len};
-	else if (s->req != REQ_NONE)
-		socket_req(s, s->req == REQ_LIVE ? &s->live : s->req == REQ_CONT ? &s->cont : &s->replay, req);
+	else if (s->req != REQ_NONE) {
+		const struct frames *q = s->req == REQ_LIVE ? &s->live : s->req == REQ_CONT ? &s->cont : &s->replay;
+		if (s->conn.tls)
+			tls_req(s, q, req);
+		else
+			socket_req(s, q, req);
+	}
 	return s->req != REQ_NONE;
 }
 
@@ -472,8 +514,10 @@ static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 		s->records_done += frames_sent(q, req->done);
 		if (req->err && q->n)
 			send_failed(w, s, q, req->err);
-		/* a frame begun stays apart, so that the rest of live can go to the spool */
-		if (s->live.sent && s->conn.transport != SYSLOG_UDP && frames_move_first(&s->cont, &s->live) < 0)
+		/* a frame begun (or held by OpenSSL) stays apart, so that the rest of live can go to the spool */
+		bool begun = s->live.sent || (s->req == REQ_LIVE && s->tls_held);
+		if (begun && s->conn.transport != SYSLOG_UDP &&
+		    (s->conn.tls ? hold_tls_record(s) : frames_move_first(&s->cont, &s->live)) < 0)
 			syslog_conn_lost(&s->conn, w->name, -ENOMEM); /* it goes again whole on a new connection */
 	}
 	if (!req->err && req->done && s->req != REQ_SPOOL)
@@ -506,9 +550,13 @@ static void syslog_close(struct writer *w)
 	struct syslog_state *s = w->priv;
 	if (!s)
 		return;
-	if (s->conn.fd >= 0 && s->conn.state == SYSLOG_UP && s->conn.transport != SYSLOG_UDP)
+	bool up = s->conn.fd >= 0 && s->conn.state == SYSLOG_UP;
+	if (up && s->conn.tls)
+		syslog_tls_end(s->conn.tls, true); /* close_notify */
+	if (up && s->conn.transport != SYSLOG_UDP)
 		shutdown(s->conn.fd, SHUT_WR);
 	syslog_conn_close(&s->conn);
+	syslog_tls_close(&s->tls);
 	spool_close(&s->spool);
 	frames_free(&s->live);
 	frames_free(&s->cont);

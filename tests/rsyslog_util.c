@@ -98,10 +98,24 @@ static bool port_file_written(void *arg)
 	return port != 0;
 }
 
+/* The TLS input: imtcp over gtls with r's certificate and client check. */
+static void write_tls_input(FILE *f, const struct rsyslog *r)
+{
+	fprintf(f, "global(defaultNetstreamDriverCAFile=\"%s/ca.pem\" defaultNetstreamDriverCertFile=\"%s/%s.pem\" "
+		   "defaultNetstreamDriverKeyFile=\"%s/%s.key\")\n",
+		r->certs, r->certs, r->server, r->certs, r->server);
+	fprintf(f, "module(load=\"imtcp\" streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"%s\"%s)\n",
+		r->auth, strcmp(r->auth, "anon") ? " permittedPeer=[\"client.test\"]" : "");
+	fprintf(f, "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%u\" listenPortFileName=\"%s/port\" "
+		   "ruleset=\"r\")\n", r->port, r->dir);
+}
+
 /* The input() statement of r's kind. */
 static void write_input(FILE *f, const struct rsyslog *r)
 {
-	if (r->input == RS_UDP)
+	if (r->input == RS_TLS)
+		write_tls_input(f, r);
+	else if (r->input == RS_UDP)
 		fprintf(f, "module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"%u\" ruleset=\"r\")\n",
 			r->port);
 	else
@@ -143,21 +157,69 @@ static void rs_run(struct rsyslog *r)
 	cr_assert(up, "rsyslogd did not listen within %d ms; it said: %s", RS_START_MS, said ? said : "nothing");
 }
 
-void rs_start(struct rsyslog *r, const char *base, enum rs_input input, unsigned port)
+/* rs_start's work, on r as set up (its input and TLS fields). */
+static void rs_begin(struct rsyslog *r, const char *base, unsigned port)
 {
 	static int seq;
-	memset(r, 0, sizeof *r);
 	snprintf(r->dir, sizeof r->dir, "%s/rsyslog%d", base, seq++);
 	snprintf(r->out, sizeof r->out, "%s/received.log", r->dir);
 	char work_dir[600];
 	snprintf(work_dir, sizeof work_dir, "%s/work", r->dir);
 	cr_assert(mkdir(r->dir, 0755) == 0 && mkdir(work_dir, 0755) == 0);
-	r->input = input;
-	r->port = port ? port : input == RS_UDP ? free_udp_port() : 0;
+	r->port = port ? port : r->input == RS_UDP ? free_udp_port() : 0;
 	write_config(r);
 	rs_run(r);
 	if (r->input != RS_UDP) /* later starts take the same port */
 		write_config(r);
+}
+
+void rs_start(struct rsyslog *r, const char *base, enum rs_input input, unsigned port)
+{
+	memset(r, 0, sizeof *r);
+	r->input = input;
+	rs_begin(r, base, port);
+}
+
+void rs_start_tls(struct rsyslog *r, const char *base, const char *certs, const char *server, const char *auth)
+{
+	memset(r, 0, sizeof *r);
+	r->input = RS_TLS;
+	snprintf(r->certs, sizeof r->certs, "%s", certs);
+	r->server = server;
+	r->auth = auth;
+	rs_begin(r, base, 0);
+}
+
+bool rs_tls_available(void)
+{
+	return rs_available() && access("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so", R_OK) == 0 &&
+	       access("/usr/bin/openssl", X_OK) == 0;
+}
+
+/* The openssl commands of rs_make_certs: a CA (name), a certificate (name, CA, CN, SAN) signed by a CA. */
+static const char rs_certs_script[] =
+	"set -e\ncd \"$1\"\n"
+	"ca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $1.key -out $1.pem "
+	"-days 2 -subj \"/CN=shmlog test $1\" -addext basicConstraints=critical,CA:TRUE "
+	"-addext keyUsage=critical,keyCertSign,cRLSign; }\n"
+	"cert() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $1.key -out $1.csr "
+	"-subj \"/CN=$3\"; printf 'subjectAltName=%s\\nextendedKeyUsage=serverAuth,clientAuth\\n' \"$4\" > $1.ext; "
+	"openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2.key -CAcreateserial -days 2 -extfile $1.ext -out $1.pem; }\n"
+	"ca ca; ca otherca\n"
+	"cert server ca receiver.test IP:127.0.0.1,DNS:receiver.test\n"
+	"cert other otherca receiver.test IP:127.0.0.1,DNS:receiver.test\n"
+	"cert client ca client.test DNS:client.test\n";
+
+char *rs_make_certs(const char *base)
+{
+	char *certs = th_path(base, "certs"), *log = th_path(base, "certs.log");
+	cr_assert_eq(mkdir(certs, 0755), 0);
+	char *argv[] = {"/bin/sh", "-c", (char *)rs_certs_script, "sh", certs, NULL};
+	int st = th_waitpid_timeout(th_spawn(argv, log, log, NULL), 30000);
+	char *said = st == 0 ? NULL : th_read_file(log, NULL);
+	cr_assert_eq(st, 0, "openssl could not make the certificates: %s", said ? said : "");
+	free(log);
+	return certs;
 }
 
 void rs_restart(struct rsyslog *r)
