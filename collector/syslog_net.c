@@ -7,14 +7,17 @@
  * backoff_ms doubles on each failure up to max_ms and starts again from
  * min_ms once a send went through. A UDP socket connects at once (connect
  * only fixes the peer), so it is UP or DOWN. A TLS connection goes from
- * CONNECTING through HANDSHAKE to UP; a handshake that takes longer than
- * SYSLOG_HANDSHAKE_MS is given up like a failed connect.
+ * CONNECTING through HANDSHAKE and SETTLE (conn_settle()) to UP; a handshake
+ * that takes longer than SYSLOG_HANDSHAKE_MS is given up like a failed
+ * connect.
  */
 #include "syslog_net.h"
 
 #include <errno.h>
 #include <netdb.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <stdio.h>
@@ -25,6 +28,7 @@
 #include "syslog_tls.h"
 
 #define SYSLOG_HANDSHAKE_MS 10000
+#define SYSLOG_SETTLE_MS 100
 
 const char *syslog_transport_name(enum syslog_transport t)
 {
@@ -107,7 +111,16 @@ void syslog_conn_sent(struct syslog_conn *c)
 	c->backoff_ms = c->min_ms;
 }
 
-/* TLS: move the handshake on; up once it is done. */
+/* How long a TLS connection waits after its handshake: a few round trips, SYSLOG_SETTLE_MS at least. */
+static long long settle_ms(const struct syslog_conn *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	long long ms = getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 ? 4ll * ti.tcpi_rtt / 1000 : 0;
+	return ms > SYSLOG_SETTLE_MS ? ms : SYSLOG_SETTLE_MS;
+}
+
+/* TLS: move the handshake on; once it is done, on to settling. */
 static void conn_handshake(struct syslog_conn *c, const char *name)
 {
 	int r = syslog_tls_handshake(c->tls, c->why, sizeof c->why);
@@ -115,10 +128,32 @@ static void conn_handshake(struct syslog_conn *c, const char *name)
 		snprintf(c->why, sizeof c->why, "TLS: no handshake within %d ms", SYSLOG_HANDSHAKE_MS);
 		r = -ETIMEDOUT;
 	}
-	if (r > 0)
-		conn_up(c, name);
-	else if (r < 0)
+	if (r > 0) {
+		c->state = SYSLOG_SETTLE;
+		c->settle_end_ms = collector_now_ms() + settle_ms(c);
+	} else if (r < 0) {
 		syslog_conn_lost(c, name, r);
+	}
+}
+
+/*
+ * TLS after the handshake: a receiver that refuses the client (rsyslog's
+ * permittedPeer, a missing client certificate) closes only now; nothing
+ * is sent until it had the time to, so that no record is lost to it.
+ */
+static void conn_settle(struct syslog_conn *c, const char *name)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLRDHUP};
+	int r = 0;
+	if (poll(&p, 1, 0) > 0)
+		r = p.revents & (POLLRDHUP | POLLHUP | POLLERR) ? -ECONNRESET : syslog_tls_drain(c->tls);
+	if (r < 0) {
+		snprintf(c->why, sizeof c->why, "TLS: the receiver closed the connection after the handshake "
+			 "(does it want a client certificate it accepts? tls.cert_file, tls.key_file)");
+		syslog_conn_lost(c, name, r);
+	} else if (collector_now_ms() >= c->settle_end_ms) {
+		conn_up(c, name);
+	}
 }
 
 /* The socket is connected: up, or (TLS) on to the handshake. */
@@ -203,6 +238,8 @@ bool syslog_conn_ready(struct syslog_conn *c, const char *name)
 		conn_finish(c, name);
 	else if (c->state == SYSLOG_HANDSHAKE)
 		conn_handshake(c, name);
+	else if (c->state == SYSLOG_SETTLE)
+		conn_settle(c, name);
 	if (c->state == SYSLOG_UP && c->transport != SYSLOG_UDP)
 		conn_check_peer(c, name);
 	return c->state == SYSLOG_UP;

@@ -13,6 +13,7 @@
  * starts and once when the receiver is back, not once per attempt.
  *
  * Over TLS a connected socket goes through the handshake (syslog_tls.c)
+ * and a short wait (a receiver refuses a client only after its handshake)
  * before it counts as up; a refused certificate is an outage like any
  * other, said once with OpenSSL's reason.
  */
@@ -36,6 +37,7 @@ enum syslog_conn_state {
 	SYSLOG_CONNECTING = 1, /* a non-blocking connect in progress */
 	SYSLOG_UP = 2,
 	SYSLOG_HANDSHAKE = 3,  /* TLS: connected, the handshake in progress */
+	SYSLOG_SETTLE = 4,     /* TLS: the handshake done; does the receiver keep the connection? */
 };
 
 struct syslog_tls;
@@ -54,6 +56,7 @@ struct syslog_conn {
 	uint32_t epoch;                /* connections made so far: a partly sent frame is begun again on a new one */
 	struct syslog_tls *tls;        /* TLS: the context and session; NULL for udp and tcp */
 	long long handshake_end_ms;    /* TLS: a handshake not done by then is given up */
+	long long settle_end_ms;       /* TLS: up at this time if the receiver has not closed by then */
 	char why[256];                 /* the reason of the next loss, when more than an errno ("" if none) */
 	bool down_said;                /* the outage was reported; its end will be */
 	bool ever_up;

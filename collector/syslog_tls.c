@@ -55,15 +55,15 @@ int syslog_tls_configure(const config_setting_t *cfg, bool tls, const char *host
 	memset(t, 0, sizeof *t);
 	t->verify = true;
 	snprintf(t->server_name, sizeof t->server_name, "%s", host);
+	struct diag where;
+	writer_diag(&where, grp ? grp : cfg, grp ? NULL : "tls", "%s", "");
+	snprintf(t->where, sizeof t->where, "%.*s", (int)strlen(where.msg) - 2, where.msg); /* without ": " */
 	if (!grp)
 		return 0;
 	if (!tls || !config_setting_is_group(grp)) {
 		writer_diag(d, grp, NULL, tls ? "must be a group { ... }" : "only for transport \"tls\"");
 		return -EINVAL;
 	}
-	struct diag where;
-	writer_diag(&where, grp, NULL, "%s", "");
-	snprintf(t->where, sizeof t->where, "%s", where.msg);
 	int r;
 	if ((r = refuse_unknown(grp, d)) < 0 || (r = read_path(grp, "ca_file", t->ca_file, sizeof t->ca_file, d)) < 0 ||
 	    (r = read_path(grp, "server_name", t->server_name, sizeof t->server_name, d)) < 0 ||
@@ -83,7 +83,10 @@ int syslog_tls_configure(const config_setting_t *cfg, bool tls, const char *host
 static void ssl_reason(char *why, size_t size)
 {
 	unsigned long e = ERR_get_error();
-	if (e)
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+	if (reason)
+		snprintf(why, size, "%s", reason);
+	else if (e)
 		ERR_error_string_n(e, why, size);
 	else
 		snprintf(why, size, "unknown error");
@@ -108,7 +111,7 @@ static int load_files(SSL_CTX *ctx, const struct syslog_tls_cfg *cfg, struct dia
 	if (!key)
 		return 0;
 	ssl_reason(why, sizeof why);
-	snprintf(d->msg, sizeof d->msg, "%.150s%s: cannot use %.250s: %.80s", cfg->where[0] ? cfg->where : "tls: ", key, file, why);
+	snprintf(d->msg, sizeof d->msg, "%.150s.%s: cannot use %.250s: %.80s", cfg->where, key, file, why);
 	return -EINVAL;
 }
 
@@ -116,7 +119,7 @@ int syslog_tls_open(struct syslog_tls *t, const struct syslog_tls_cfg *cfg, stru
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-		snprintf(d->msg, sizeof d->msg, "%.150scannot make a TLS context", cfg->where);
+		snprintf(d->msg, sizeof d->msg, "%.150s: cannot make a TLS context", cfg->where);
 		SSL_CTX_free(ctx);
 		return -EINVAL;
 	}

@@ -34,7 +34,7 @@ struct syslog_tls_cfg {
 	char cert_file[1024];   /* "" : no client certificate */
 	char key_file[1024];
 	bool verify;
-	char where[sizeof(struct diag)]; /* "FILE:LINE: tls: " for open's errors */
+	char where[sizeof(struct diag)]; /* "FILE:LINE: writers.[N].tls", for open's errors */
 };
 
 struct syslog_tls {

@@ -56,7 +56,11 @@ void rs_start(struct rsyslog *r, const char *base, enum rs_input input, unsigned
 /* Whether rsyslogd can do TLS (rsyslog-gnutls) and the openssl CLI is there; else the test is skipped. */
 bool rs_tls_available(void);
 
-/* Make the test's CAs and certificates in base/certs (ca, server, client, otherca, other: .pem and .key); returns that directory (malloc'd). */
+/*
+ * Make the test's CAs and certificates in base/certs (ca, server, client,
+ * otherca, other: .pem and .key); returns that directory (malloc'd). The
+ * test is skipped, saying why, without rs_tls_available().
+ */
 char *rs_make_certs(const char *base);
 
 /*

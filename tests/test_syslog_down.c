@@ -4,11 +4,14 @@
  * a real producer logs at a steady rate into a real collector that also has
  * a file writer. The file writer must get every record on time; the syslog
  * writer reconnects and delivers in order, without duplicates, losing only
- * what the kill destroyed in the socket buffers (docs/syslog.md).
+ * what the kill destroyed in the socket buffers (docs/syslog.md). The same
+ * over TLS, and a receiver that stalls (over TCP, and over TLS against the
+ * test's own OpenSSL server).
  */
 #include <criterion/criterion.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,15 +86,18 @@ static long wait_last(struct rsyslog *r, long *seen, long max, long want, long *
 	return n;
 }
 
-/* Start a collector with a syslog writer "central" to r (tcp, with keys) and a file writer to file. */
+/* Start a collector with a syslog writer "central" to r (tcp, or tls to RS_TLS; with keys) and a file writer to file. */
 static pid_t start_with(const struct rsyslog *r, const char *keys, const char *file, const char *err)
 {
+	char tls[700] = "";
+	if (r->input == RS_TLS)
+		snprintf(tls, sizeof tls, "tls = { ca_file = \"%s/ca.pem\"; };", r->certs);
 	char *cfg = wconfig("writers = (\n"
-			    "  { name = \"central\"; type = \"syslog\"; transport = \"tcp\"; host = \"127.0.0.1\"; port = %u;\n"
-			    "    reconnect_min_ms = 50; reconnect_max_ms = 400; %s },\n"
+			    "  { name = \"central\"; type = \"syslog\"; transport = \"%s\"; host = \"127.0.0.1\"; port = %u;\n"
+			    "    reconnect_min_ms = 50; reconnect_max_ms = 400; %s %s },\n"
 			    "  { name = \"local\"; type = \"file\"; path = \"%s\"; }\n"
 			    ");\n",
-			    r->port, keys, file);
+			    r->input == RS_TLS ? "tls" : "tcp", r->port, keys, tls, file);
 	pid_t c = start_collector(NULL, err, "--config", cfg);
 	free(cfg);
 	return c;
@@ -167,13 +173,17 @@ static long tcp_rmem_max(void)
 
 /*
  * rsyslogd killed mid-stream and started again DOWN_MS later; keys: the
- * syslog writer's extra keys. Returns the records rsyslog lost; seen and
- * the collector's stderr (malloc'd, *said) for the caller's checks.
+ * syslog writer's extra keys; certs: over TLS with those certificates
+ * (NULL: TCP). Returns the records rsyslog lost; seen and the collector's
+ * stderr (malloc'd, *said) for the caller's checks.
  */
-static long kill_mid_stream(const char *keys, const char *ring, char **said)
+static long kill_mid_stream(const char *keys, const char *ring, const char *certs, char **said)
 {
 	struct rsyslog r;
-	rs_start(&r, work, RS_TCP, 0);
+	if (certs)
+		rs_start_tls(&r, work, certs, "server", "anon");
+	else
+		rs_start(&r, work, RS_TCP, 0);
 	char *file = wpath("local.log"), *err = wpath("collector.err");
 	pid_t c = start_with(&r, keys, file, err);
 	pid_t p = produce("prod", STREAM_RECORDS, STREAM_RATE, ring);
@@ -220,30 +230,43 @@ Test(syslog_down, tcp_receiver_killed_and_restarted_mid_stream)
 	need_rsyslog();
 	char *said;
 	/* without a spool the records wait in the rings: 1 MiB rings hold the outage's 50,000 */
-	long lost = kill_mid_stream("", NULL, &said);
+	long lost = kill_mid_stream("", NULL, NULL, &said);
 	cr_assert_leq(lost, socket_buffer_records(), "lost %ld records", lost);
 	cr_log_info("tcp, no spool: %ld of %d records lost (in flight at the kill); the collector said: %s", lost,
 		    STREAM_RECORDS, said);
 	free(said);
 }
 
-Test(syslog_down, tcp_with_spool_consumes_the_rings_while_down)
+/* kill_mid_stream with a spool, over TLS with certs (NULL: TCP): the rings are consumed while rsyslog is down. */
+static void killed_with_spool(const char *certs)
 {
-	need_rsyslog();
 	char *spool = wpath("spool"), *spool_file = wpath("spool/central.spool"), keys[600], *said;
 	cr_assert_eq(mkdir(spool, 0755), 0);
 	snprintf(keys, sizeof keys, "spool_dir = \"%s\";", spool);
 	/* 64 KiB rings that block hold ~600 records: the producer keeps its pace only if the rings are consumed */
-	long lost = kill_mid_stream(keys, "65536", &said);
+	long lost = kill_mid_stream(keys, "65536", certs, &said);
 	cr_assert_leq(lost, socket_buffer_records(), "lost %ld records", lost);
-	cr_log_info("tcp, spool: %ld of %d records lost (in flight at the kill); the collector said: %s", lost,
-		    STREAM_RECORDS, said);
+	cr_log_info("%s, spool: %ld of %d records lost (in flight at the kill); the collector said: %s",
+		    certs ? "tls" : "tcp", lost, STREAM_RECORDS, said);
 	char *spooled = th_read_file(spool_file, NULL);
 	cr_assert_str_eq(spooled, "", "the spool is empty once sent");
 	free(spooled);
 	free(said);
 	free(spool_file);
 	free(spool);
+}
+
+Test(syslog_down, tcp_with_spool_consumes_the_rings_while_down)
+{
+	need_rsyslog();
+	killed_with_spool(NULL);
+}
+
+Test(syslog_down, tls_with_spool_consumes_the_rings_while_down)
+{
+	char *certs = rs_make_certs(work);
+	killed_with_spool(certs);
+	free(certs);
 }
 
 /*
@@ -344,19 +367,37 @@ static int stalled_listener(unsigned *port)
 	return ls;
 }
 
-/* Read octet-counted frames from fd until n records arrived (bounded); asserts they are 0..n-1 in order. */
-static void read_frames(int fd, long n)
+/* The receiving end of a stalled receiver: a socket, and over TLS its session. */
+struct receiver {
+	int fd;
+	SSL *ssl; /* NULL: plain TCP */
+};
+
+/* Read what is there (waiting at most 200 ms) into b. Returns the bytes, 0 if none yet; asserts on an end. */
+static size_t receive(struct receiver *rv, char *b, size_t cap)
+{
+	struct pollfd p = {.fd = rv->fd, .events = POLLIN};
+	if (!(rv->ssl && SSL_pending(rv->ssl)) && poll(&p, 1, 200) <= 0)
+		return 0;
+	size_t got = 0;
+	if (rv->ssl) {
+		int r = SSL_read_ex(rv->ssl, b, cap, &got);
+		cr_assert(r == 1 || SSL_get_error(rv->ssl, r) == SSL_ERROR_WANT_READ, "the collector ended the session");
+		return got;
+	}
+	ssize_t n = recv(rv->fd, b, cap, 0);
+	cr_assert_gt(n, 0, "the collector closed the connection");
+	return (size_t)n;
+}
+
+/* Read octet-counted frames until n records arrived (bounded); asserts they are 0..n-1 in order. */
+static void read_frames(struct receiver *rv, long n)
 {
 	size_t cap = 1 << 20, have = 0;
 	char *b = malloc(cap);
 	long next = 0;
 	for (long long end = th_now_ms() + 30000; next < n && th_now_ms() < end;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, 200) <= 0)
-			continue; /* bounded by end */
-		ssize_t got = recv(fd, b + have, cap - have, 0);
-		cr_assert_gt(got, 0, "the collector closed the connection");
-		have += (size_t)got;
+		have += receive(rv, b + have, cap - have); /* bounded by end */
 		char *p0 = b, *sp;
 		while ((sp = memchr(p0, ' ', have - (size_t)(p0 - b)))) {
 			size_t flen = strtoul(p0, NULL, 10);
@@ -375,9 +416,38 @@ static void read_frames(int fd, long n)
 	free(b);
 }
 
-Test(syslog_down, stalled_receiver_never_stalls_the_drain)
+/* Accept the collector's connection on ls (bounded) and, with certs, its TLS handshake (as the test CA's server). */
+static struct receiver wake_up(int ls, const char *certs)
 {
-	struct rsyslog fake = {0}; /* only its port is used */
+	struct pollfd p = {.fd = ls, .events = POLLIN};
+	cr_assert_eq(poll(&p, 1, 20000), 1, "the collector connected");
+	struct receiver rv = {.fd = accept(ls, NULL, NULL)};
+	cr_assert_geq(rv.fd, 0);
+	if (!certs)
+		return rv;
+	char cert[600], key[600];
+	snprintf(cert, sizeof cert, "%s/server.pem", certs);
+	snprintf(key, sizeof key, "%s/server.key", certs);
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	cr_assert(ctx && SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM) == 1 &&
+		  SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1);
+	struct timeval tv = {.tv_sec = 20}; /* the handshake is bounded too */
+	setsockopt(rv.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	rv.ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx); /* the session holds it */
+	cr_assert(rv.ssl && SSL_set_fd(rv.ssl, rv.fd) == 1 && SSL_accept(rv.ssl) == 1, "the TLS handshake");
+	return rv;
+}
+
+/*
+ * A receiver that reads nothing (over TLS with certs: it takes the
+ * handshake first, then reads nothing) while 50,000 records are logged on
+ * rings the writer must consume; then it reads them all, in order.
+ */
+static void stalled_receiver(const char *certs)
+{
+	struct rsyslog fake = {.input = certs ? RS_TLS : RS_TCP}; /* its port and certificates are used */
+	snprintf(fake.certs, sizeof fake.certs, "%s", certs ? certs : "");
 	int ls = stalled_listener(&fake.port);
 	char *spool = wpath("spool"), keys[600], *file = wpath("local.log"), *err = wpath("collector.err");
 	cr_assert_eq(mkdir(spool, 0755), 0);
@@ -385,17 +455,34 @@ Test(syslog_down, stalled_receiver_never_stalls_the_drain)
 	pid_t c = start_with(&fake, keys, file, err);
 	long n_rec = 50000; /* 5.5 MB of frames: more than the socket buffers hold */
 	/* 64 KiB rings that block: the producer gets through only if the rings are consumed */
-	cr_assert_eq(th_waitpid_timeout(produce("prod", n_rec, NULL, "65536"), 30000), 0, "the producer was not held back");
+	pid_t p = produce("prod", n_rec, certs ? "10000" : NULL, "65536");
+	struct receiver rv = {.fd = -1};
+	if (certs) /* the handshake while the producer logs */
+		rv = wake_up(ls, certs);
+	cr_assert_eq(th_waitpid_timeout(p, 30000), 0, "the producer was not held back");
 	struct file_wait fw = {file, n_rec};
 	cr_assert(th_wait_until(file_has_lines, &fw, 20000), "the file writer got every record");
-	int cs = accept(ls, NULL, NULL); /* the receiver wakes up */
-	cr_assert_geq(cs, 0);
-	read_frames(cs, n_rec);
+	if (!certs) /* the receiver wakes up */
+		rv = wake_up(ls, NULL);
+	read_frames(&rv, n_rec);
 	stop_collector(c);
 	check_file(file, n_rec);
-	close(cs);
+	SSL_free(rv.ssl);
+	close(rv.fd);
 	close(ls);
 	free(err);
 	free(file);
 	free(spool);
+}
+
+Test(syslog_down, stalled_receiver_never_stalls_the_drain)
+{
+	stalled_receiver(NULL);
+}
+
+Test(syslog_down, stalled_tls_receiver_never_stalls_the_drain)
+{
+	char *certs = rs_make_certs(work);
+	stalled_receiver(certs);
+	free(certs);
 }
