@@ -280,9 +280,9 @@ def routing_summary(rows):
         "security_every": r.get("security_every")})
 
 
-def syslog_summary(rows):
-    """The syslog case (TCP, a local receiver that discards) against `threads 1` of the same run."""
-    return paired_summary(rows, "syslog", SYSLOG_TARGET, lambda r: {"frames": r.get("frames")})
+def syslog_summary(rows, scenario="syslog"):
+    """A syslog case (TCP, or syslog_tls: TLS; a local receiver that discards) against `threads 1` of the same run."""
+    return paired_summary(rows, scenario, SYSLOG_TARGET, lambda r: {"frames": r.get("frames")})
 
 def collector_instr(rows, cg_dir):
     """The collector's instructions per record, (Ir(n2) − Ir(n1)) ÷ (n2 − n1) per run, for each clock
@@ -508,6 +508,7 @@ def main():
     breakdown = shmlog_breakdown(os.path.join(a.tmp, "cg")) if a.instructions else {}
     routing = routing_summary(e2e_raw) if a.routing else previous.get("routing", {})
     syslog = syslog_summary(e2e_raw) if a.syslog else previous.get("syslog", {})
+    syslog_tls = syslog_summary(e2e_raw, "syslog_tls") if a.syslog else previous.get("syslog_tls", {})
     scaling = scaling_summary(e2e_raw, med) if a.scaling else previous.get("scaling", {})
     binary = binary_summary(e2e_raw, med) if a.binary else previous.get("binary", {})
     text_vs = text_summary(e2e_raw, med) or previous.get("text_vs_snprintf", {})
@@ -678,6 +679,9 @@ def main():
                                    f"counting) to a local receiver that reads and discards, against the single file "
                                    f"writer (threads 1) of the same run; target ≥ {SYSLOG_TARGET:g}×", syslog, "syslog",
                                    "OK (every frame)"))
+    if syslog_tls:
+        tables.append(paired_table(f"Syslog over TLS end to end: the same, TLS 1.3 to a receiver of ours; target "
+                                   f"≥ {SYSLOG_TARGET:g}×", syslog_tls, "syslog_tls", "OK (every frame)"))
     if binary:
         tables.append(binary_table(binary, Table, fmt_rate))
 
@@ -775,7 +779,7 @@ def main():
         ok = measured >= limit if higher else measured <= limit
         if name.startswith("routing") and not routing.get("all_ok"):
             ok = False  # a routing run that lost or misrouted lines does not pass whatever its rate
-        if name.startswith("syslog") and not syslog.get("all_ok"):
+        if name.startswith("syslog") and not (syslog_tls if "TLS" in name else syslog).get("all_ok"):
             ok = False  # nor a syslog run whose receiver missed frames
         if "binary" in name and not binary.get("all_ok"):
             ok = False  # a binary run that lost records does not pass
@@ -810,6 +814,8 @@ def main():
     target("routing (2 files + console) ÷ single file, end to end", routing.get("median_ratio"), ROUTING_TARGET,
            "× (same run)", True, fmt=lambda v: f"{v:.3f}")
     target("syslog (TCP, local receiver) ÷ single file, end to end, message 1", syslog.get("median_ratio"),
+           SYSLOG_TARGET, "× (same run)", True, fmt=lambda v: f"{v:.3f}")
+    target("syslog (TLS, local receiver) ÷ single file, end to end, message 1", syslog_tls.get("median_ratio"),
            SYSLOG_TARGET, "× (same run)", True, fmt=lambda v: f"{v:.3f}")
     target("collector instructions per m1 record, text to one file", cinstr.get("median"), COLLECTOR_IR_TARGET,
            "instructions")
@@ -853,7 +859,7 @@ def main():
 
     out = {"meta": meta, "latency": lat_json, "ratios_vs_peers": ratios, "end_to_end": e2e,
            "instructions_per_call": instr, "shmlog_instruction_breakdown": breakdown, "routing": routing,
-           "syslog": syslog, "scaling": scaling, "binary": binary, "text_vs_snprintf": text_vs,
+           "syslog": syslog, "syslog_tls": syslog_tls, "scaling": scaling, "binary": binary, "text_vs_snprintf": text_vs,
            "collector_instructions": cinstr, "targets": targets,
            "plot": os.path.relpath(png, os.path.dirname(a.results.rstrip("/"))) if png else None,
            "raw": {"latency": raw, "end_to_end": e2e_raw, "instructions": instr_raw}}
