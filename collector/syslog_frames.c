@@ -97,6 +97,14 @@ int frames_move_first(struct frames *dst, struct frames *q)
 	return 0;
 }
 
+int frames_move_all(struct frames *dst, struct frames *q)
+{
+	while (q->n)
+		if (frames_move_first(dst, q) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 void frames_free(struct frames *q)
 {
 	sbuf_free(&q->buf);

@@ -52,6 +52,9 @@ uint64_t frames_drop_first(struct frames *q);
 /* Move q's first frame (and what of it was sent) to the end of dst. Returns 0 or -ENOMEM (nothing moved). */
 int frames_move_first(struct frames *dst, struct frames *q);
 
+/* Move all of q's frames to the end of dst, in order. Returns 0 or -ENOMEM (what was moved stays moved). */
+int frames_move_all(struct frames *dst, struct frames *q);
+
 void frames_free(struct frames *q);
 
 #endif

@@ -32,7 +32,7 @@
 
 const char *syslog_transport_name(enum syslog_transport t)
 {
-	return t == SYSLOG_UDP ? "udp" : t == SYSLOG_TCP ? "tcp" : "tls";
+	return t == SYSLOG_UDP ? "udp" : t == SYSLOG_TCP ? "tcp" : t == SYSLOG_TLS ? "tls" : "relp";
 }
 
 int syslog_conn_resolve(struct syslog_conn *c, const char *where, struct diag *d)
@@ -68,8 +68,7 @@ void syslog_conn_close(struct syslog_conn *c)
 	c->state = SYSLOG_DOWN;
 }
 
-/* The receiver is reachable (again): say so if its outage was said. */
-static void conn_up(struct syslog_conn *c, const char *name)
+void syslog_conn_up(struct syslog_conn *c, const char *name)
 {
 	c->state = SYSLOG_UP;
 	c->epoch++;
@@ -152,7 +151,7 @@ static void conn_settle(struct syslog_conn *c, const char *name)
 			 "(does it want a client certificate it accepts? tls.cert_file, tls.key_file)");
 		syslog_conn_lost(c, name, r);
 	} else if (collector_now_ms() >= c->settle_end_ms) {
-		conn_up(c, name);
+		syslog_conn_up(c, name);
 	}
 }
 
@@ -160,7 +159,7 @@ static void conn_settle(struct syslog_conn *c, const char *name)
 static void conn_connected(struct syslog_conn *c, const char *name)
 {
 	if (!c->tls) {
-		conn_up(c, name);
+		syslog_conn_up(c, name);
 		return;
 	}
 	int r = syslog_tls_begin(c->tls, c->fd);

@@ -30,6 +30,7 @@ enum syslog_transport {
 	SYSLOG_UDP = 0,
 	SYSLOG_TCP = 1,
 	SYSLOG_TLS = 2,
+	SYSLOG_RELP = 3, /* the connection is librelp's, in its own thread (syslog_relp.c) */
 };
 
 enum syslog_conn_state {
@@ -62,7 +63,7 @@ struct syslog_conn {
 	bool ever_up;
 };
 
-/* The transport's name ("udp", "tcp", "tls"). */
+/* The transport's name ("udp", "tcp", "tls", "relp"). */
 const char *syslog_transport_name(enum syslog_transport t);
 
 /*
@@ -82,6 +83,9 @@ bool syslog_conn_ready(struct syslog_conn *c, const char *name);
 
 /* Sending on c failed with err (-errno): close it and schedule the next attempt (said once). */
 void syslog_conn_lost(struct syslog_conn *c, const char *name, int err);
+
+/* The receiver is reachable (again): UP, and said if its outage was. */
+void syslog_conn_up(struct syslog_conn *c, const char *name);
 
 /* A send went through: the next outage starts its backoff from min_ms again. */
 void syslog_conn_sent(struct syslog_conn *c);

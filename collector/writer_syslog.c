@@ -1,6 +1,7 @@
 /*
  * writer_syslog.c — the "syslog" writer: RFC 5424 messages to a remote
- * receiver over UDP (RFC 5426), TCP (RFC 6587) or TLS (RFC 5425).
+ * receiver over UDP (RFC 5426), TCP (RFC 6587), TLS (RFC 5425) or RELP
+ * (librelp, in its own thread: syslog_relp.c, relp_prepare() below).
  * docs/syslog.md says what it promises; this is how.
  *
  * Each record taken becomes one frame: the message (syslog_fmt.c), as one
@@ -45,6 +46,7 @@
 #include "collector.h"
 #include "syslog_fmt.h"
 #include "syslog_net.h"
+#include "syslog_relp.h"
 #include "syslog_spool.h"
 #include "syslog_tls.h"
 
@@ -65,6 +67,7 @@ struct syslog_state {
 	struct frames cont;      /* a live frame begun on the socket: it goes first (at most one) */
 	struct frames replay;    /* frames read back from the spool, being sent */
 	struct syslog_spool spool;
+	struct relp_link *relp;  /* transport "relp": the sender thread */
 	struct syslog_tls tls;   /* transport "tls": the context and session */
 	struct syslog_tls_cfg tls_cfg;
 	size_t tls_held;         /* bytes after the first frame's sent part in a TLS record OpenSSL holds */
@@ -105,14 +108,13 @@ static int read_transport(const config_setting_t *cfg, enum syslog_transport *t,
 	if (r < 0)
 		return r;
 	config_setting_t *s = config_setting_get_member(cfg, "transport");
-	if (strcmp(v, "udp") == 0 || strcmp(v, "tcp") == 0 || strcmp(v, "tls") == 0) {
-		*t = v[0] == 'u' ? SYSLOG_UDP : v[1] == 'c' ? SYSLOG_TCP : SYSLOG_TLS;
-		return 0;
-	}
-	if (strcmp(v, "relp") == 0)
-		writer_diag(d, s, NULL, "\"%s\" is not built yet (known: \"udp\", \"tcp\", \"tls\")", v);
-	else
-		writer_diag(d, s, NULL, "must be \"udp\", \"tcp\" or \"tls\", not \"%s\"", v);
+	static const char *const names[] = {"udp", "tcp", "tls", "relp"};
+	for (int k = 0; k < 4; k++)
+		if (strcmp(v, names[k]) == 0) {
+			*t = (enum syslog_transport)k;
+			return 0;
+		}
+	writer_diag(d, s, NULL, "must be \"udp\", \"tcp\", \"tls\" or \"relp\", not \"%s\"", v);
 	return -EINVAL;
 }
 
@@ -167,8 +169,8 @@ static int read_framing(const config_setting_t *cfg, struct syslog_state *s, str
 	if (r <= 0)
 		return r;
 	config_setting_t *set = config_setting_get_member(cfg, "framing");
-	if (s->conn.transport == SYSLOG_UDP) {
-		writer_diag(d, set, NULL, "only for transports \"tcp\" and \"tls\" (a datagram is its own frame)");
+	if (s->conn.transport == SYSLOG_UDP || s->conn.transport == SYSLOG_RELP) {
+		writer_diag(d, set, NULL, "only for transports \"tcp\" and \"tls\" (UDP and RELP frame each message)");
 		return -EINVAL;
 	}
 	if (strcmp(v, "octet-counting") != 0 && strcmp(v, "lf") != 0) {
@@ -250,8 +252,9 @@ static int read_spool(const config_setting_t *cfg, struct syslog_state *s, struc
 		writer_diag(d, dir, NULL, "must be 1 to %zu bytes long", sizeof s->spool_dir - 1);
 		return -EINVAL;
 	}
-	if (r > 0 && s->conn.transport == SYSLOG_UDP) {
-		writer_diag(d, dir, NULL, "only for transports \"tcp\" and \"tls\" (UDP does not know what arrived)");
+	if (r > 0 && (s->conn.transport == SYSLOG_UDP || s->conn.transport == SYSLOG_RELP)) {
+		writer_diag(d, dir, NULL, "only for transports \"tcp\" and \"tls\" (%s)", s->conn.transport == SYSLOG_UDP ?
+			    "UDP does not know what arrived" : "RELP's records wait in the rings until acknowledged");
 		return -EINVAL;
 	}
 	if (r > 0) {
@@ -294,6 +297,8 @@ static int syslog_open(struct writer *w, struct diag *d)
 	int r = syslog_conn_resolve(&s->conn, s->where, d);
 	if (r == 0 && s->conn.transport == SYSLOG_TLS && (r = syslog_tls_open(&s->tls, &s->tls_cfg, d)) == 0)
 		s->conn.tls = &s->tls;
+	if (r == 0 && s->conn.transport == SYSLOG_RELP)
+		r = relp_open(&s->relp, &s->conn, w->name, d);
 	if (r == 0 && s->spool_dir[0])
 		r = spool_open(&s->spool, s->spool_dir, w->name, s->spool_max, s->spool_where, d);
 	return r;
@@ -306,7 +311,7 @@ static int syslog_open(struct writer *w, struct diag *d)
 static size_t frame_record(struct syslog_state *s, const struct text_record *tr, struct sbuf *dst)
 {
 	size_t start = dst->len;
-	if (s->conn.transport != SYSLOG_UDP && !s->lf) {
+	if ((s->conn.transport == SYSLOG_TCP || s->conn.transport == SYSLOG_TLS) && !s->lf) {
 		sbuf_reset(&s->one);
 		size_t n = syslog_fmt_append(&s->one, tr, &s->fmt);
 		char prefix[24];
@@ -449,13 +454,35 @@ static int hold_tls_record(struct syslog_state *s)
 static bool syslog_busy(const struct writer *w)
 {
 	const struct syslog_state *s = w->priv;
+	if (s->relp)
+		return relp_pending(s->relp) > 0 || relp_acked(s->relp) != s->records_done;
 	return spool_busy(&s->spool) || s->replay.n || s->spool.lost || s->cont.n;
+}
+
+/*
+ * RELP: hand the live frames to the sender thread, and tell the core (a
+ * request done already) when there were some or more are acknowledged.
+ * Returns 1 with *req filled, 0 for nothing new, -ENOMEM.
+ */
+static int relp_prepare(struct syslog_state *s, struct uio_req *req)
+{
+	size_t n = frames_bytes(&s->live);
+	if (n && relp_hand(s->relp, &s->live) < 0)
+		return -ENOMEM;
+	uint64_t acked = relp_acked(s->relp);
+	if (!n && acked == s->records_done)
+		return 0;
+	s->records_done = acked;
+	*req = (struct uio_req){.fd = -1, .len = n, .done = n, .ready = true};
+	return 1;
 }
 
 /* Returns 1 with *req filled, 0 for nothing (yet). */
 static int syslog_prepare(struct writer *w, struct uio_req *req)
 {
 	struct syslog_state *s = w->priv;
+	if (s->relp)
+		return relp_prepare(s, req);
 	if (s->live.n == 0 && !syslog_busy(w))
 		return 0;
 	s->req = choose(w, s);
@@ -505,6 +532,8 @@ static void replay_sent(struct writer *w, struct syslog_state *s, const struct u
 static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 {
 	struct syslog_state *s = w->priv;
+	if (s->relp)
+		return s->records_done; /* acknowledged, as relp_prepare() read it */
 	if (s->req == REQ_SPOOL) {
 		s->records_done += spool_appended(&s->spool, req->done, req->err);
 	} else if (s->req == REQ_REPLAY) {
@@ -534,7 +563,7 @@ static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 static uint64_t syslog_pending(const struct writer *w)
 {
 	const struct syslog_state *s = w->priv;
-	return frames_bytes(&s->live) + frames_bytes(&s->cont) + s->spool.out.len;
+	return frames_bytes(&s->live) + frames_bytes(&s->cont) + s->spool.out.len + (s->relp ? relp_pending(s->relp) : 0);
 }
 
 /* fdatasync the spool, so that what counts as done survives a crash. Returns 0 or -errno. */
@@ -557,6 +586,7 @@ static void syslog_close(struct writer *w)
 		shutdown(s->conn.fd, SHUT_WR);
 	syslog_conn_close(&s->conn);
 	syslog_tls_close(&s->tls);
+	relp_close(s->relp);
 	spool_close(&s->spool);
 	frames_free(&s->live);
 	frames_free(&s->cont);

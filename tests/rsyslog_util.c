@@ -53,10 +53,10 @@ bool rs_available(void)
 	return access(RSYSLOGD, X_OK) == 0;
 }
 
-/* A UDP port nobody holds now. */
-static unsigned free_udp_port(void)
+/* A port of type (SOCK_DGRAM, SOCK_STREAM) nobody holds now. */
+static unsigned free_port(int type)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int fd = socket(AF_INET, type, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof a;
 	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
@@ -115,6 +115,9 @@ static void write_input(FILE *f, const struct rsyslog *r)
 {
 	if (r->input == RS_TLS)
 		write_tls_input(f, r);
+	else if (r->input == RS_RELP)
+		fprintf(f, "module(load=\"imrelp\")\ninput(type=\"imrelp\" address=\"127.0.0.1\" port=\"%u\" ruleset=\"r\")\n",
+			r->port);
 	else if (r->input == RS_UDP)
 		fprintf(f, "module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"%u\" ruleset=\"r\")\n",
 			r->port);
@@ -131,8 +134,10 @@ static void write_config(const struct rsyslog *r)
 	cr_assert(f, "cannot write %s", path);
 	fprintf(f, "global(workDirectory=\"%s/work\" maxMessageSize=\"64k\")\nmodule(load=\"mmpstrucdata\")\n%s",
 		r->dir, rs_template);
-	fprintf(f, "ruleset(name=\"r\") {\n  action(type=\"mmpstrucdata\")\n"
-		   "  action(type=\"omfile\" file=\"%s\" template=\"t\")\n}\n", r->out);
+	/* RELP: a direct queue writes each message before imrelp acknowledges it, so a kill loses none acknowledged */
+	fprintf(f, "ruleset(name=\"r\"%s) {\n  action(type=\"mmpstrucdata\")\n"
+		   "  action(type=\"omfile\" file=\"%s\" template=\"t\")\n}\n",
+		r->input == RS_RELP ? " queue.type=\"Direct\"" : "", r->out);
 	write_input(f, r);
 	fclose(f);
 }
@@ -166,7 +171,8 @@ static void rs_begin(struct rsyslog *r, const char *base, unsigned port)
 	char work_dir[600];
 	snprintf(work_dir, sizeof work_dir, "%s/work", r->dir);
 	cr_assert(mkdir(r->dir, 0755) == 0 && mkdir(work_dir, 0755) == 0);
-	r->port = port ? port : r->input == RS_UDP ? free_udp_port() : 0;
+	/* imudp and imrelp cannot say which port they took: one is chosen for them */
+	r->port = port ? port : r->input == RS_UDP ? free_port(SOCK_DGRAM) : r->input == RS_RELP ? free_port(SOCK_STREAM) : 0;
 	write_config(r);
 	rs_run(r);
 	if (r->input != RS_UDP) /* later starts take the same port */
@@ -188,6 +194,11 @@ void rs_start_tls(struct rsyslog *r, const char *base, const char *certs, const 
 	r->server = server;
 	r->auth = auth;
 	rs_begin(r, base, 0);
+}
+
+bool rs_relp_available(void)
+{
+	return rs_available() && access("/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so", R_OK) == 0;
 }
 
 bool rs_tls_available(void)

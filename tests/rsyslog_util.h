@@ -29,6 +29,7 @@ enum rs_input {
 	RS_UDP, /* imudp */
 	RS_TCP, /* imptcp: octet counting or LF */
 	RS_TLS, /* imtcp over gtls (rsyslog-gnutls) */
+	RS_RELP, /* imrelp (rsyslog-relp), writing each message before acknowledging it */
 };
 
 
@@ -52,6 +53,9 @@ bool rs_available(void);
  * Asserts on failure.
  */
 void rs_start(struct rsyslog *r, const char *base, enum rs_input input, unsigned port);
+
+/* Whether rsyslogd can take RELP (rsyslog-relp); else the test is skipped. */
+bool rs_relp_available(void);
 
 /* Whether rsyslogd can do TLS (rsyslog-gnutls) and the openssl CLI is there; else the test is skipped. */
 bool rs_tls_available(void);

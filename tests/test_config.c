@@ -495,7 +495,7 @@ Test(config, syslog_needs_a_host)
 Test(config, syslog_rejects_bad_values_with_file_line_and_key)
 {
 	expect_syslog_error("host = \"h\"; transport = \"sctp\";",
-			    "3: writers.[0].transport: must be \"udp\", \"tcp\" or \"tls\", not \"sctp\"");
+			    "3: writers.[0].transport: must be \"udp\", \"tcp\", \"tls\" or \"relp\", not \"sctp\"");
 	expect_syslog_error("host = \"h\"; port = 70000;", "3: writers.[0].port: 70000 is out of range (1 to 65535)");
 	expect_syslog_error("host = \"h\"; facility = \"local9\";",
 			    "3: writers.[0].facility: unknown facility \"local9\" (known: kern, user, mail, daemon, "
@@ -508,7 +508,7 @@ Test(config, syslog_rejects_bad_values_with_file_line_and_key)
 	expect_syslog_error("host = \"h\"; max_message_bytes = 100;",
 			    "3: writers.[0].max_message_bytes: 100 is out of range (480 to 65507)");
 	expect_syslog_error("host = \"h\"; framing = \"lf\";",
-			    "3: writers.[0].framing: only for transports \"tcp\" and \"tls\" (a datagram is its own frame)");
+			    "3: writers.[0].framing: only for transports \"tcp\" and \"tls\" (UDP and RELP frame each message)");
 	expect_syslog_error("host = \"h\"; transport = \"tcp\"; framing = \"nul\";",
 			    "3: writers.[0].framing: must be \"octet-counting\" or \"lf\", not \"nul\"");
 	expect_syslog_error("host = \"h\"; bom = 1;", "3: writers.[0].bom: expected true or false");
@@ -517,10 +517,15 @@ Test(config, syslog_rejects_bad_values_with_file_line_and_key)
 	expect_syslog_error("host = \"h\"; colour = \"red\";", "3: writers.[0].colour: unknown key for a syslog writer");
 }
 
-Test(config, syslog_refuses_what_is_not_built_yet)
+Test(config, syslog_relp_refuses_what_it_does_not_take)
 {
-	expect_syslog_error("host = \"h\"; transport = \"relp\";",
-			    "3: writers.[0].transport: \"relp\" is not built yet (known: \"udp\", \"tcp\", \"tls\")");
+	expect_syslog_error("host = \"h\"; transport = \"relp\"; framing = \"lf\";",
+			    "3: writers.[0].framing: only for transports \"tcp\" and \"tls\" (UDP and RELP frame each message)");
+	expect_syslog_error("host = \"h\"; transport = \"relp\"; spool_dir = \"/tmp\";",
+			    "3: writers.[0].spool_dir: only for transports \"tcp\" and \"tls\" (RELP's records wait in the "
+			    "rings until acknowledged)");
+	expect_syslog_error("host = \"h\"; transport = \"relp\"; tls = { };",
+			    "3: writers.[0].tls: only for transport \"tls\"");
 }
 
 Test(config, syslog_tls_keys_are_checked)
@@ -556,13 +561,15 @@ Test(config, syslog_accepts_the_issue_keys)
 		     "  reconnect_min_ms = 50; reconnect_max_ms = 5000; },\n"
 		     "  { name = \"tls\"; type = \"syslog\"; transport = \"tls\"; host = \"logs.example.net\";\n"
 		     "    tls = { ca_file = \"/etc/ssl/certs/ca.pem\"; server_name = \"logs\"; cert_file = \"/c.pem\";\n"
-		     "            key_file = \"/c.key\"; verify = true; }; spool_dir = \"/var/spool/shmlog\"; } );\n");
+		     "            key_file = \"/c.key\"; verify = true; }; spool_dir = \"/var/spool/shmlog\"; },\n"
+		     "  { name = \"relp\"; type = \"syslog\"; transport = \"relp\"; host = \"127.0.0.1\"; port = 2514; } );\n");
 	struct collector_config c;
 	struct diag d;
 	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
-	cr_assert_eq(c.n_writers, 2);
+	cr_assert_eq(c.n_writers, 3);
 	cr_assert_str_eq(c.writers[0].ops->type, "syslog");
 	cr_assert_str_eq(c.writers[1].ops->type, "syslog");
+	cr_assert_str_eq(c.writers[2].ops->type, "syslog");
 	config_free(&c);
 }
 

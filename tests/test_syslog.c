@@ -141,6 +141,15 @@ static void run_transport(enum rs_input input, const char *transport, const char
 	deliver(&r, transport, keys, max_bytes);
 }
 
+Test(syslog, relp_delivers_every_field)
+{
+	if (!rs_relp_available())
+		cr_skip_test("rsyslogd with RELP is not installed (Debian packages rsyslog, rsyslog-relp; ./dev installs them)");
+	struct rsyslog r;
+	rs_start(&r, work, RS_RELP, 0);
+	deliver(&r, "relp", "", 8096);
+}
+
 Test(syslog, tls_delivers_every_field)
 {
 	char *certs = rs_make_certs(work), keys[1200];

@@ -36,14 +36,17 @@ TestSuite(syslog_down, .init = setup, .fini = fini, .timeout = 120);
 #define STREAM_RECORDS 20000
 #define STREAM_RATE "10000" /* records per second */
 #define DOWN_MS 5000
+#define RELP_WINDOW_RECORDS 128 /* collector/syslog_relp.h's RELP_WINDOW: what a reconnect may send again */
 
 /*
  * The records rsyslog received, in order, into seen[]: i of "rec t=0 i=I",
  * plus STREAM_RECORDS for those of the second producer ("prod2"). Asserts
  * no duplicate and no reordering; a notice "N records lost (spool full)"
- * is added to *lost (may be NULL: then there must be none).
+ * is added to *lost (may be NULL: then there must be none). With dups
+ * (RELP), a record sent again after a reconnect (one of the last window
+ * before it) is counted there instead.
  */
-static long received(struct rsyslog *r, long *seen, long max, long *lost)
+static long received(struct rsyslog *r, long *seen, long max, long *lost, long *dups)
 {
 	char *text = rs_output(r), *save = NULL;
 	char *end = strrchr(text, '\n'); /* rsyslogd may be writing the last line right now */
@@ -62,6 +65,10 @@ static long received(struct rsyslog *r, long *seen, long max, long *lost)
 		const char *rec = strstr(l, " rec t=0 i=");
 		cr_assert_not_null(rec, "not a record: %s", l);
 		long i = strtol(rec + strlen(" rec t=0 i="), NULL, 10) + (strcmp(app, "prod2") == 0 ? STREAM_RECORDS : 0);
+		if (dups && i <= last && last - i < RELP_WINDOW_RECORDS) {
+			++*dups;
+			continue;
+		}
 		cr_assert_gt(i, last, "record %ld after %ld: duplicate or out of order", i, last);
 		cr_assert_lt(n, max);
 		seen[n++] = last = i;
@@ -71,13 +78,15 @@ static long received(struct rsyslog *r, long *seen, long max, long *lost)
 }
 
 /* Wait (bounded) until rsyslog's last record is want (see received()). Returns the records received. */
-static long wait_last(struct rsyslog *r, long *seen, long max, long want, long *lost)
+static long wait_last(struct rsyslog *r, long *seen, long max, long want, long *lost, long *dups)
 {
 	long n = 0;
 	for (long long end = th_now_ms() + 20000; th_now_ms() < end;) {
 		if (lost)
 			*lost = 0;
-		n = received(r, seen, max, lost);
+		if (dups)
+			*dups = 0;
+		n = received(r, seen, max, lost, dups);
 		if (n && seen[n - 1] == want)
 			return n;
 		rs_wait_lines(r, n + 1 + (lost && *lost), 200); /* wait for progress, bounded */
@@ -89,6 +98,7 @@ static long wait_last(struct rsyslog *r, long *seen, long max, long want, long *
 /* Start a collector with a syslog writer "central" to r (tcp, or tls to RS_TLS; with keys) and a file writer to file. */
 static pid_t start_with(const struct rsyslog *r, const char *keys, const char *file, const char *err)
 {
+	static const char *const transport[] = {[RS_TCP] = "tcp", [RS_TLS] = "tls", [RS_RELP] = "relp"};
 	char tls[700] = "";
 	if (r->input == RS_TLS)
 		snprintf(tls, sizeof tls, "tls = { ca_file = \"%s/ca.pem\"; };", r->certs);
@@ -97,7 +107,7 @@ static pid_t start_with(const struct rsyslog *r, const char *keys, const char *f
 			    "    reconnect_min_ms = 50; reconnect_max_ms = 400; %s %s },\n"
 			    "  { name = \"local\"; type = \"file\"; path = \"%s\"; }\n"
 			    ");\n",
-			    r->input == RS_TLS ? "tls" : "tcp", r->port, keys, tls, file);
+			    transport[r->input], r->port, keys, tls, file);
 	pid_t c = start_collector(NULL, err, "--config", cfg);
 	free(cfg);
 	return c;
@@ -173,17 +183,19 @@ static long tcp_rmem_max(void)
 
 /*
  * rsyslogd killed mid-stream and started again DOWN_MS later; keys: the
- * syslog writer's extra keys; certs: over TLS with those certificates
- * (NULL: TCP). Returns the records rsyslog lost; seen and the collector's
- * stderr (malloc'd, *said) for the caller's checks.
+ * syslog writer's extra keys; over input (RS_TCP, RS_RELP, or RS_TLS with
+ * the certificates certs). Returns the records rsyslog lost, *dups those it
+ * got twice (NULL: none allowed); the collector's stderr (malloc'd, *said)
+ * for the caller's checks.
  */
-static long kill_mid_stream(const char *keys, const char *ring, const char *certs, char **said)
+static long kill_mid_stream(enum rs_input input, const char *keys, const char *ring, const char *certs, long *dups,
+			    char **said)
 {
 	struct rsyslog r;
-	if (certs)
+	if (input == RS_TLS)
 		rs_start_tls(&r, work, certs, "server", "anon");
 	else
-		rs_start(&r, work, RS_TCP, 0);
+		rs_start(&r, work, input, 0);
 	char *file = wpath("local.log"), *err = wpath("collector.err");
 	pid_t c = start_with(&r, keys, file, err);
 	pid_t p = produce("prod", STREAM_RECORDS, STREAM_RATE, ring);
@@ -199,7 +211,7 @@ static long kill_mid_stream(const char *keys, const char *ring, const char *cert
 	rs_restart(&r);
 
 	long *seen = calloc(STREAM_RECORDS, sizeof *seen);
-	long n = wait_last(&r, seen, STREAM_RECORDS, STREAM_RECORDS - 1, NULL);
+	long n = wait_last(&r, seen, STREAM_RECORDS, STREAM_RECORDS - 1, NULL, dups);
 	stop_collector(c);
 	check_file(file, STREAM_RECORDS);
 	/* what is missing was in flight at the kill: one run */
@@ -230,10 +242,25 @@ Test(syslog_down, tcp_receiver_killed_and_restarted_mid_stream)
 	need_rsyslog();
 	char *said;
 	/* without a spool the records wait in the rings: 1 MiB rings hold the outage's 50,000 */
-	long lost = kill_mid_stream("", NULL, NULL, &said);
+	long lost = kill_mid_stream(RS_TCP, "", NULL, NULL, NULL, &said);
 	cr_assert_leq(lost, socket_buffer_records(), "lost %ld records", lost);
 	cr_log_info("tcp, no spool: %ld of %d records lost (in flight at the kill); the collector said: %s", lost,
 		    STREAM_RECORDS, said);
+	free(said);
+}
+
+Test(syslog_down, relp_receiver_killed_and_restarted_loses_nothing)
+{
+	if (!rs_relp_available())
+		cr_skip_test("rsyslogd with RELP is not installed (Debian packages rsyslog, rsyslog-relp; ./dev installs them)");
+	char *said;
+	long dups = 0;
+	/* RELP has no spool: the records wait in the rings (1 MiB holds the outage's 50,000) until acknowledged */
+	long lost = kill_mid_stream(RS_RELP, "", NULL, NULL, &dups, &said);
+	cr_assert_eq(lost, 0, "RELP loses nothing");
+	cr_assert_leq(dups, RELP_WINDOW_RECORDS, "sent again: at most a window");
+	cr_log_info("relp: %ld of %d records lost, %ld sent twice; the collector said: %s", lost, STREAM_RECORDS, dups,
+		    said);
 	free(said);
 }
 
@@ -244,7 +271,7 @@ static void killed_with_spool(const char *certs)
 	cr_assert_eq(mkdir(spool, 0755), 0);
 	snprintf(keys, sizeof keys, "spool_dir = \"%s\";", spool);
 	/* 64 KiB rings that block hold ~600 records: the producer keeps its pace only if the rings are consumed */
-	long lost = kill_mid_stream(keys, "65536", certs, &said);
+	long lost = kill_mid_stream(certs ? RS_TLS : RS_TCP, keys, "65536", certs, NULL, &said);
 	cr_assert_leq(lost, socket_buffer_records(), "lost %ld records", lost);
 	cr_log_info("%s, spool: %ld of %d records lost (in flight at the kill); the collector said: %s",
 		    certs ? "tls" : "tcp", lost, STREAM_RECORDS, said);
@@ -302,7 +329,7 @@ Test(syslog_down, spool_full_counts_and_tells_the_loss)
 	for (long long end = th_now_ms() + 20000; th_now_ms() < end && !lost;) {
 		rs_wait_lines(&r, n + 1, 200);
 		lost = 0;
-		n = received(&r, seen, n_rec, &lost);
+		n = received(&r, seen, n_rec, &lost, NULL);
 	}
 	stop_collector(c);
 	check_file(file, n_rec);
@@ -338,7 +365,7 @@ Test(syslog_down, collector_restarted_with_a_spool_sends_it_first)
 	c = start_with(&r, keys, file2, err);
 	cr_assert_eq(th_waitpid_timeout(produce("prod2", n_rec, NULL, NULL), 30000), 0);
 	long *seen = calloc(STREAM_RECORDS + (size_t)n_rec, sizeof *seen);
-	long n = wait_last(&r, seen, STREAM_RECORDS + n_rec, STREAM_RECORDS + n_rec - 1, NULL);
+	long n = wait_last(&r, seen, STREAM_RECORDS + n_rec, STREAM_RECORDS + n_rec - 1, NULL, NULL);
 	stop_collector(c);
 	cr_assert_eq(n, 2 * n_rec, "every record once");
 	for (long k = 0; k < n; k++) /* the first run's, from the spool, then the second's */
