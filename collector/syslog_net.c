@@ -10,6 +10,12 @@
  * CONNECTING through HANDSHAKE and SETTLE (conn_settle()) to UP; a handshake
  * that takes longer than SYSLOG_HANDSHAKE_MS is given up like a failed
  * connect.
+ *
+ * SIGHUP resolves the host again in the background (getaddrinfo_a); the
+ * answer is looked at (gai_error) each time the connection is moved on. A
+ * new address ends the connection cleanly (close_notify, FIN after what
+ * was sent) and the next attempt goes to it at once; a failed resolution
+ * keeps the old address. Each is said in one line.
  */
 #include "syslog_net.h"
 
@@ -21,6 +27,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -77,6 +84,96 @@ void syslog_conn_up(struct syslog_conn *c, const char *name)
 			       syslog_transport_name(c->transport));
 	c->down_said = false;
 	c->ever_up = true;
+}
+
+/* A re-resolution in progress: getaddrinfo_a's request and what it points to. */
+struct syslog_resolve {
+	struct gaicb cb;
+	struct addrinfo hints;
+	char port[16];
+};
+
+/* The address a (len bytes) as text ("127.0.0.1", "::1") into out. */
+static void addr_text(const struct sockaddr_storage *a, socklen_t len, char *out, size_t size)
+{
+	if (getnameinfo((const struct sockaddr *)a, len, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
+		snprintf(out, size, "?");
+}
+
+int syslog_conn_reresolve(struct syslog_conn *c)
+{
+	if (c->resolving)
+		return 0; /* the one in progress answers this SIGHUP too */
+	struct syslog_resolve *r = calloc(1, sizeof *r);
+	if (!r)
+		return -ENOMEM;
+	snprintf(r->port, sizeof r->port, "%u", c->port);
+	r->hints = (struct addrinfo){.ai_family = AF_UNSPEC,
+				     .ai_socktype = c->transport == SYSLOG_UDP ? SOCK_DGRAM : SOCK_STREAM};
+	r->cb = (struct gaicb){.ar_name = c->host, .ar_service = r->port, .ar_request = &r->hints};
+	struct gaicb *list[] = {&r->cb};
+	int e = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+	if (e != 0) {
+		free(r);
+		return e == EAI_MEMORY ? -ENOMEM : -EAGAIN;
+	}
+	c->resolving = r;
+	return 0;
+}
+
+/* A new address: end the connection cleanly; the next attempt, at once, goes to the new address. */
+static void conn_move(struct syslog_conn *c)
+{
+	bool up = c->fd >= 0 && c->state == SYSLOG_UP;
+	if (up && c->tls)
+		syslog_tls_end(c->tls, true);
+	if (up && c->transport != SYSLOG_UDP)
+		shutdown(c->fd, SHUT_WR);
+	syslog_conn_close(c);
+	c->next_try_ms = 0;
+	c->backoff_ms = c->min_ms;
+}
+
+/* The answer of a re-resolution, if it came: take a new address (said), keep the old one on a failure (said). */
+static void reresolve_check(struct syslog_conn *c, const char *name)
+{
+	struct syslog_resolve *r = c->resolving;
+	int e = gai_error(&r->cb);
+	if (e == EAI_INPROGRESS)
+		return;
+	struct addrinfo *res = e == 0 ? r->cb.ar_result : NULL;
+	char was[64], now[64];
+	addr_text(&c->addr, c->addr_len, was, sizeof was);
+	if (!res) {
+		collector_warn("writer %s: cannot resolve \"%s\" again: %s; keeping %s", name, c->host,
+			       e ? gai_strerror(e) : "no address", was);
+	} else if (res->ai_addrlen != c->addr_len || memcmp(res->ai_addr, &c->addr, c->addr_len) != 0) {
+		memcpy(&c->addr, res->ai_addr, res->ai_addrlen);
+		c->addr_len = res->ai_addrlen;
+		addr_text(&c->addr, c->addr_len, now, sizeof now);
+		collector_warn("writer %s: \"%s\" now resolves to %s (was %s); reconnecting", name, c->host, now, was);
+		conn_move(c);
+	}
+	if (res)
+		freeaddrinfo(res);
+	free(r);
+	c->resolving = NULL;
+}
+
+void syslog_conn_free(struct syslog_conn *c)
+{
+	struct syslog_resolve *r = c->resolving;
+	if (r && gai_cancel(&r->cb) != EAI_CANCELED) {
+		const struct gaicb *list[] = {&r->cb};
+		struct timespec bound = {.tv_sec = 5};
+		if (gai_suspend(list, 1, &bound) != 0 && gai_error(&r->cb) == EAI_INPROGRESS)
+			r = NULL; /* still resolving: leave it (a leak at exit, not a use after free) */
+	}
+	if (r && r->cb.ar_result)
+		freeaddrinfo(r->cb.ar_result);
+	free(r);
+	c->resolving = NULL;
+	syslog_conn_close(c);
 }
 
 /* Bytes sent on c's stream that its peer has not acknowledged: lost when the connection is. */
@@ -231,6 +328,8 @@ static void conn_check_peer(struct syslog_conn *c, const char *name)
 
 bool syslog_conn_ready(struct syslog_conn *c, const char *name)
 {
+	if (c->resolving)
+		reresolve_check(c, name);
 	if (c->state == SYSLOG_DOWN && collector_now_ms() >= c->next_try_ms)
 		conn_start(c, name);
 	if (c->state == SYSLOG_CONNECTING)

@@ -3,8 +3,8 @@
  * connect without blocking, notice that the receiver went away, and
  * reconnect with exponential backoff.
  *
- * The address is resolved once, when the writer opens (and again on
- * SIGHUP), so the drain never waits on DNS. Connecting is non-blocking: a
+ * The address is resolved when the writer opens, and again in the
+ * background on SIGHUP (the drain never waits on DNS then). Connecting is non-blocking: a
  * connect in progress is looked at (poll with no timeout) each time the
  * writer has something to send. A stream whose peer has closed is noticed
  * before sending into it (POLLRDHUP), so a receiver that stopped cleanly
@@ -42,6 +42,7 @@ enum syslog_conn_state {
 };
 
 struct syslog_tls;
+struct syslog_resolve;
 
 struct syslog_conn {
 	enum syslog_transport transport;
@@ -59,6 +60,7 @@ struct syslog_conn {
 	long long handshake_end_ms;    /* TLS: a handshake not done by then is given up */
 	long long settle_end_ms;       /* TLS: up at this time if the receiver has not closed by then */
 	char why[256];                 /* the reason of the next loss, when more than an errno ("" if none) */
+	struct syslog_resolve *resolving; /* SIGHUP's re-resolution in progress, NULL if none */
 	bool down_said;                /* the outage was reported; its end will be */
 	bool ever_up;
 };
@@ -92,5 +94,15 @@ void syslog_conn_sent(struct syslog_conn *c);
 
 /* Close the socket (no notice). */
 void syslog_conn_close(struct syslog_conn *c);
+
+/*
+ * SIGHUP: resolve the host again without waiting; syslog_conn_ready()
+ * takes the answer (a new address: the connection ends cleanly and goes
+ * to it). Returns 0 or -errno (-ENOMEM, -EAGAIN: it could not start).
+ */
+int syslog_conn_reresolve(struct syslog_conn *c);
+
+/* The writer's end: a re-resolution in progress is cancelled (bounded), the socket closed. */
+void syslog_conn_free(struct syslog_conn *c);
 
 #endif

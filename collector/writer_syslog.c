@@ -450,13 +450,13 @@ static int hold_tls_record(struct syslog_state *s)
 	return 0;
 }
 
-/* A spool to send, or its loss to tell: the core calls prepare even when every record is done. */
+/* A spool to send, its loss to tell, an address being resolved: the core calls prepare even when every record is done. */
 static bool syslog_busy(const struct writer *w)
 {
 	const struct syslog_state *s = w->priv;
 	if (s->relp)
 		return relp_pending(s->relp) > 0 || relp_acked(s->relp) != s->records_done;
-	return spool_busy(&s->spool) || s->replay.n || s->spool.lost || s->cont.n;
+	return spool_busy(&s->spool) || s->replay.n || s->spool.lost || s->cont.n || s->conn.resolving;
 }
 
 /*
@@ -573,6 +573,13 @@ static int syslog_sync(struct writer *w)
 	return s->spool.fd < 0 || fdatasync(s->spool.fd) == 0 ? 0 : -errno;
 }
 
+/* SIGHUP: resolve the host again (RELP: librelp resolves it at each session). Returns 0 or -errno. */
+static int syslog_reopen(struct writer *w)
+{
+	struct syslog_state *s = w->priv;
+	return s->relp ? 0 : syslog_conn_reresolve(&s->conn);
+}
+
 /* A clean end: the stream is shut down (FIN) after what was sent, then closed. */
 static void syslog_close(struct writer *w)
 {
@@ -584,7 +591,7 @@ static void syslog_close(struct writer *w)
 		syslog_tls_end(s->conn.tls, true); /* close_notify */
 	if (up && s->conn.transport != SYSLOG_UDP)
 		shutdown(s->conn.fd, SHUT_WR);
-	syslog_conn_close(&s->conn);
+	syslog_conn_free(&s->conn);
 	syslog_tls_close(&s->tls);
 	relp_close(s->relp);
 	spool_close(&s->spool);
@@ -607,5 +614,6 @@ const struct writer_ops writer_syslog_ops = {
 	.sync = syslog_sync,
 	.pending = syslog_pending,
 	.busy = syslog_busy,
+	.reopen = syslog_reopen,
 	.close = syslog_close,
 };

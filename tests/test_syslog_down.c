@@ -381,17 +381,24 @@ Test(syslog_down, collector_restarted_with_a_spool_sends_it_first)
 	free(spool);
 }
 
-/* A TCP listener on 127.0.0.1 with a tiny receive buffer, that nobody reads yet. Returns it; *port its port. */
-static int stalled_listener(unsigned *port)
+/* A TCP listener on addr (host order) and *port (0: a free one, set), with receive buffer rcvbuf (0: the default). */
+static int listen_on(uint32_t addr, unsigned *port, int rcvbuf)
 {
-	int ls = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*port), .sin_addr.s_addr = htonl(addr)};
 	socklen_t len = sizeof a;
-	cr_assert(ls >= 0 && setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+	cr_assert(ls >= 0 && (!rcvbuf || setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) == 0));
 	cr_assert(bind(ls, (struct sockaddr *)&a, sizeof a) == 0 && listen(ls, 4) == 0 &&
 		  getsockname(ls, (struct sockaddr *)&a, &len) == 0);
 	*port = ntohs(a.sin_port);
 	return ls;
+}
+
+/* A TCP listener on 127.0.0.1 with a tiny receive buffer, that nobody reads yet. Returns it; *port its port. */
+static int stalled_listener(unsigned *port)
+{
+	*port = 0;
+	return listen_on(INADDR_LOOPBACK, port, 4096);
 }
 
 /* The receiving end of a stalled receiver: a socket, and over TLS its session. */
@@ -512,4 +519,54 @@ Test(syslog_down, stalled_tls_receiver_never_stalls_the_drain)
 	char *certs = rs_make_certs(work);
 	stalled_receiver(certs);
 	free(certs);
+}
+
+/* Write text to path in place (the same file, so that a bind mount of it sees the change). */
+static void rewrite(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert(f && fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", path);
+}
+
+Test(syslog_down, sighup_resolves_the_host_again)
+{
+	if (access("/usr/bin/unshare", X_OK) != 0 || system("unshare -m true 2>/dev/null") != 0)
+		cr_skip_test("no mount namespace to give the collector its own /etc/hosts (unshare -m)");
+	unsigned port = 0;
+	int l1 = listen_on(INADDR_LOOPBACK, &port, 0), l2 = listen_on(INADDR_LOOPBACK + 1, &port, 0);
+	char *hosts = wpath("hosts"), *file = wpath("local.log"), *err = wpath("collector.err");
+	rewrite(hosts, "127.0.0.1 central.test\n");
+	char *cfg = wconfig("writers = (\n"
+			    "  { name = \"central\"; type = \"syslog\"; transport = \"tcp\"; host = \"central.test\"; port = %u; },\n"
+			    "  { name = \"local\"; type = \"file\"; path = \"%s\"; }\n"
+			    ");\n",
+			    port, file);
+	char *bin = th_build_path("shmlog-collector");
+	/* the collector in a mount namespace of its own, where /etc/hosts is the test's file */
+	char *argv[] = {"/usr/bin/unshare", "-m", "/bin/sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+			hosts, bin, "--dir", dir, "--config", cfg, NULL};
+	pid_t c = start_collector_argv(argv, NULL, err);
+	cr_assert_eq(th_waitpid_timeout(produce("prod", 100, NULL, NULL), 30000), 0);
+	struct receiver first = wake_up(l1, NULL);
+	read_frames(&first, 100);
+
+	rewrite(hosts, "127.0.0.2 central.test\n");
+	kill(c, SIGHUP);
+	struct file_needle sw = {err, "writer central: \"central.test\" now resolves to 127.0.0.2 (was 127.0.0.1); reconnecting"};
+	cr_assert(th_wait_until(file_says, &sw, 10000), "the new address is said: %s", th_read_file(err, NULL));
+	cr_assert_eq(th_waitpid_timeout(produce("prod2", 100, NULL, NULL), 30000), 0);
+	struct receiver second = wake_up(l2, NULL);
+	read_frames(&second, 100);
+	stop_collector(c);
+	cr_assert_eq(count_in_file(err, "now resolves to"), 1, "%s", th_read_file(err, NULL));
+	cr_assert_eq(count_in_file(err, "receiver"), 0, "a move is no outage: %s", th_read_file(err, NULL));
+	close(first.fd);
+	close(second.fd);
+	close(l1);
+	close(l2);
+	free(bin);
+	free(cfg);
+	free(err);
+	free(file);
+	free(hosts);
 }

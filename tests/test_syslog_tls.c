@@ -69,17 +69,6 @@ static int count_in_spool(const char *path, const char *needle)
 	return n;
 }
 
-struct said_wait {
-	const char *path, *needle;
-};
-
-/* For th_wait_until: the file holds the needle. */
-static bool file_says(void *arg)
-{
-	const struct said_wait *sw = arg;
-	return count_in_file(sw->path, sw->needle) > 0;
-}
-
 /* For th_wait_until: RETRY_MS have passed since *(long long *)arg. */
 static bool retried_long_enough(void *arg)
 {
@@ -106,7 +95,7 @@ static void refused_then_delivered(const char *server, const char *auth, const c
 	produce(N_REC);
 	struct file_wait fw = {file, N_REC};
 	cr_assert(th_wait_until(file_has_lines, &fw, 10000), "the file writer is not held back");
-	struct said_wait sw = {err, reason};
+	struct file_needle sw = {err, reason};
 	cr_assert(th_wait_until(file_says, &sw, 10000), "the collector said why: %s", th_read_file(err, NULL));
 	long long since = th_now_ms();
 	th_wait_until(retried_long_enough, &since, RETRY_MS + 1000); /* a few more attempts */
