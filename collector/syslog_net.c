@@ -188,10 +188,12 @@ static int unacked_bytes(const struct syslog_conn *c)
 void syslog_conn_lost(struct syslog_conn *c, const char *name, int err)
 {
 	int unacked = c->state == SYSLOG_UP ? unacked_bytes(c) : 0;
+	if (c->state == SYSLOG_UP)
+		c->unacked_at_loss = (uint64_t)unacked;
 	syslog_conn_close(c);
 	if (unacked)
-		collector_warn("writer %s: %d bytes sent to %s:%u were not acknowledged and are lost", name, unacked,
-			       c->host, c->port);
+		collector_warn("writer %s: %d bytes sent to %s:%u were not acknowledged; the frames holding them go again "
+			       "on the next connection", name, unacked, c->host, c->port);
 	if (!c->down_said)
 		collector_warn("writer %s: receiver %s:%u (%s) %s: %s; holding its records, reconnecting with backoff",
 			       name, c->host, c->port, syslog_transport_name(c->transport),

@@ -22,13 +22,16 @@
  *
  *   1. receiver down, or (with a spool) its socket full at the last send
  *      and the spool's turn: live goes to the spool (syslog_spool.c);
- *   2. cont, to the socket;
+ *   2. resend (what a reset lost), then cont, to the socket;
  *   3. replay, to the socket (the spool goes before anything newer);
  *   4. live, to the socket (after the notice of a spool that overflowed).
  *
  * A lost connection (syslog_net.c reconnects with backoff) begins cont's
  * frame again whole on the next one, and re-reads the replay from the
- * spool's send position. A TLS write that would block leaves OpenSSL holding
+ * spool's send position. Before those go the frames that held the bytes
+ * the receiver's TCP had not acknowledged when the connection was lost
+ * (SIOCOUTQ): the writer keeps copies of what it sent last (tail) and
+ * sends those again (resend), as notices, since their records are done. A TLS write that would block leaves OpenSSL holding
  * a record of frames that must be offered again first: live frames of it
  * move to cont too (hold_tls_record()). Without a spool, what the writer holds is its
  * backlog (backlog_bytes, then the core skips it and its records wait in
@@ -57,6 +60,7 @@ enum syslog_req {
 	REQ_REPLAY = 2, /* spooled frames to the socket */
 	REQ_SPOOL = 3,  /* live frames to the spool */
 	REQ_CONT = 4,   /* the rest of a live frame begun on this connection */
+	REQ_RESEND = 5, /* frames a reset lost, sent again to the socket */
 };
 
 struct syslog_state {
@@ -66,6 +70,8 @@ struct syslog_state {
 	struct frames live;      /* records taken, neither sent nor spooled, none begun */
 	struct frames cont;      /* a live frame begun on the socket: it goes first (at most one) */
 	struct frames replay;    /* frames read back from the spool, being sent */
+	struct frames tail;      /* copies of the frames wholly sent on this connection, newest last (at most SYSLOG_TAIL_MAX bytes) */
+	struct frames resend;    /* those of the tail a reset lost: sent first on the next connection (as notices: no records) */
 	struct syslog_spool spool;
 	struct relp_link *relp;  /* transport "relp": the sender thread */
 	struct syslog_tls tls;   /* transport "tls": the context and session */
@@ -99,6 +105,7 @@ static const char *const syslog_keys[] = {
 #define SYSLOG_SPOOL_MAX_DEFAULT (256ull << 20)
 #define SYSLOG_SPOOL_MIN (64ull << 10)
 #define SYSLOG_SPOOL_LIMIT (1ll << 42)
+#define SYSLOG_TAIL_MAX (8u << 20) /* more than a socket's send buffer grows to (tcp_wmem's 4 MiB) */
 
 /* Read transport into *t. Returns 0 or -EINVAL with d filled. */
 static int read_transport(const config_setting_t *cfg, enum syslog_transport *t, struct diag *d)
@@ -360,9 +367,26 @@ static void tell_spool_lost(struct syslog_state *s)
 	sbuf_free(&b);
 }
 
-/* A new connection: a frame partly sent on the old one goes again whole, and the replay from the spool again. */
-static void begin_again(struct syslog_state *s)
+/*
+ * A connection was lost: the frames of the tail that hold the bytes the
+ * receiver had not acknowledged (all but those of the frame cont has begun)
+ * go again first, before what was not sent yet.
+ */
+static void resend_lost(struct syslog_state *s, const char *name)
 {
+	uint64_t lost = s->conn.unacked_at_loss;
+	lost = lost > s->cont.sent ? lost - s->cont.sent : 0;
+	s->conn.unacked_at_loss = 0;
+	if (lost && frames_take_last(&s->resend, &s->tail, (size_t)lost) < 0)
+		collector_warn("writer %s: out of memory: some frames a reset lost cannot be sent again", name);
+	frames_free(&s->tail);
+	s->resend.sent = 0;
+}
+
+/* A new connection: a frame partly sent on the old one goes again whole, and the replay from the spool again. */
+static void begin_again(struct syslog_state *s, const char *name)
+{
+	resend_lost(s, name);
 	s->cont.sent = 0;
 	s->live.sent = 0;
 	s->tls_held = 0;
@@ -379,7 +403,7 @@ static enum syslog_req choose(struct writer *w, struct syslog_state *s)
 	bool spool = s->spool.fd >= 0;
 	bool up = syslog_conn_ready(&s->conn, w->name);
 	if (s->conn.epoch != s->epoch)
-		begin_again(s);
+		begin_again(s, w->name);
 	/* down, or a receiver that is behind (its socket full): spool, so that the rings are consumed */
 	if (!up || (spool && s->stalled && s->live.n && s->last != REQ_SPOOL)) {
 		if (!spool || s->live.n == 0)
@@ -387,6 +411,8 @@ static enum syslog_req choose(struct writer *w, struct syslog_state *s)
 		s->records_done += spool_take(&s->spool, &s->live);
 		return s->spool.out.len ? REQ_SPOOL : REQ_NONE;
 	}
+	if (s->resend.n)
+		return REQ_RESEND;
 	if (s->cont.n)
 		return REQ_CONT;
 	if (spool && s->replay.n == 0 && s->spool.read < s->spool.size)
@@ -450,13 +476,19 @@ static int hold_tls_record(struct syslog_state *s)
 	return 0;
 }
 
+/* The queue a socket request of s->req sends. */
+static struct frames *req_queue(struct syslog_state *s)
+{
+	return s->req == REQ_LIVE ? &s->live : s->req == REQ_CONT ? &s->cont : s->req == REQ_RESEND ? &s->resend : &s->replay;
+}
+
 /* A spool to send, its loss to tell, an address being resolved: the core calls prepare even when every record is done. */
 static bool syslog_busy(const struct writer *w)
 {
 	const struct syslog_state *s = w->priv;
 	if (s->relp)
 		return relp_pending(s->relp) > 0 || relp_acked(s->relp) != s->records_done;
-	return spool_busy(&s->spool) || s->replay.n || s->spool.lost || s->cont.n || s->conn.resolving;
+	return spool_busy(&s->spool) || s->replay.n || s->spool.lost || s->cont.n || s->resend.n || s->conn.resolving;
 }
 
 /*
@@ -489,7 +521,7 @@ static int syslog_prepare(struct writer *w, struct uio_req *req)
 	if (s->req == REQ_SPOOL)
 		*req = (struct uio_req){.fd = s->spool.fd, .buf = s->spool.out.data, .len = s->spool.out.len};
 	else if (s->req != REQ_NONE) {
-		const struct frames *q = s->req == REQ_LIVE ? &s->live : s->req == REQ_CONT ? &s->cont : &s->replay;
+		const struct frames *q = req_queue(s);
 		if (s->conn.tls)
 			tls_req(s, q, req);
 		else
@@ -534,12 +566,16 @@ static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 	struct syslog_state *s = w->priv;
 	if (s->relp)
 		return s->records_done; /* acknowledged, as relp_prepare() read it */
+	/* what this send completes is kept in the tail (as notices), in case a reset loses it */
+	if (s->req != REQ_SPOOL && s->conn.transport != SYSLOG_UDP &&
+	    frames_copy_done(&s->tail, req_queue(s), req->done, FRAME_NOTICE, SYSLOG_TAIL_MAX) < 0)
+		frames_free(&s->tail); /* out of memory: a reset then loses what the socket held */
 	if (s->req == REQ_SPOOL) {
 		s->records_done += spool_appended(&s->spool, req->done, req->err);
 	} else if (s->req == REQ_REPLAY) {
 		replay_sent(w, s, req);
-	} else if (s->req == REQ_LIVE || s->req == REQ_CONT) {
-		struct frames *q = s->req == REQ_LIVE ? &s->live : &s->cont;
+	} else {
+		struct frames *q = req_queue(s);
 		s->records_done += frames_sent(q, req->done);
 		if (req->err && q->n)
 			send_failed(w, s, q, req->err);
@@ -563,7 +599,8 @@ static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 static uint64_t syslog_pending(const struct writer *w)
 {
 	const struct syslog_state *s = w->priv;
-	return frames_bytes(&s->live) + frames_bytes(&s->cont) + s->spool.out.len + (s->relp ? relp_pending(s->relp) : 0);
+	return frames_bytes(&s->live) + frames_bytes(&s->cont) + frames_bytes(&s->resend) + s->spool.out.len +
+	       (s->relp ? relp_pending(s->relp) : 0);
 }
 
 /* fdatasync the spool, so that what counts as done survives a crash. Returns 0 or -errno. */
@@ -598,6 +635,8 @@ static void syslog_close(struct writer *w)
 	frames_free(&s->live);
 	frames_free(&s->cont);
 	frames_free(&s->replay);
+	frames_free(&s->tail);
+	frames_free(&s->resend);
 	sbuf_free(&s->one);
 	free(s);
 	w->priv = NULL;

@@ -424,22 +424,31 @@ static size_t receive(struct receiver *rv, char *b, size_t cap)
 	return (size_t)n;
 }
 
-/* Read octet-counted frames until n records arrived (bounded); asserts they are 0..n-1 in order. */
-static void read_frames(struct receiver *rv, long n)
+/*
+ * Read octet-counted frames until record n - 1 arrived (bounded); asserts
+ * they run in order from a first one no later than first_max. Returns the
+ * first.
+ */
+static long read_frames(struct receiver *rv, long first_max, long n)
 {
 	size_t cap = 1 << 20, have = 0;
 	char *b = malloc(cap);
-	long next = 0;
+	long next = -1, first = -1;
 	for (long long end = th_now_ms() + 30000; next < n && th_now_ms() < end;) {
 		have += receive(rv, b + have, cap - have); /* bounded by end */
 		char *p0 = b, *sp;
-		while ((sp = memchr(p0, ' ', have - (size_t)(p0 - b)))) {
+		while (next < n && (sp = memchr(p0, ' ', have - (size_t)(p0 - b)))) {
 			size_t flen = strtoul(p0, NULL, 10);
 			if ((size_t)(sp + 1 - b) + flen > have)
 				break;
 			char *rec = memmem(sp + 1, flen, " rec t=0 i=", 11);
 			cr_assert_not_null(rec, "a frame that is not a record: %.*s", (int)flen, sp + 1);
-			cr_assert_eq(strtol(rec + 11, NULL, 10), next, "record %ld in its place", next);
+			long i = strtol(rec + 11, NULL, 10);
+			if (first < 0) {
+				cr_assert_leq(i, first_max, "the first record, %ld, comes no later than %ld", i, first_max);
+				first = next = i;
+			}
+			cr_assert_eq(i, next, "record %ld in its place", next);
 			next++;
 			p0 = sp + 1 + flen;
 		}
@@ -448,6 +457,7 @@ static void read_frames(struct receiver *rv, long n)
 	}
 	cr_assert_eq(next, n, "every record arrived, in order");
 	free(b);
+	return first;
 }
 
 /* Accept the collector's connection on ls (bounded) and, with certs, its TLS handshake (as the test CA's server). */
@@ -498,7 +508,7 @@ static void stalled_receiver(const char *certs)
 	cr_assert(th_wait_until(file_has_lines, &fw, 20000), "the file writer got every record");
 	if (!certs) /* the receiver wakes up */
 		rv = wake_up(ls, NULL);
-	read_frames(&rv, n_rec);
+	read_frames(&rv, 0, n_rec);
 	stop_collector(c);
 	check_file(file, n_rec);
 	SSL_free(rv.ssl);
@@ -548,7 +558,7 @@ Test(syslog_down, sighup_resolves_the_host_again)
 	pid_t c = start_collector_argv(argv, NULL, err);
 	cr_assert_eq(th_waitpid_timeout(produce("prod", 100, NULL, NULL), 30000), 0);
 	struct receiver first = wake_up(l1, NULL);
-	read_frames(&first, 100);
+	read_frames(&first, 0, 100);
 
 	rewrite(hosts, "127.0.0.2 central.test\n");
 	kill(c, SIGHUP);
@@ -556,7 +566,7 @@ Test(syslog_down, sighup_resolves_the_host_again)
 	cr_assert(th_wait_until(file_says, &sw, 10000), "the new address is said: %s", th_read_file(err, NULL));
 	cr_assert_eq(th_waitpid_timeout(produce("prod2", 100, NULL, NULL), 30000), 0);
 	struct receiver second = wake_up(l2, NULL);
-	read_frames(&second, 100);
+	read_frames(&second, 0, 100);
 	stop_collector(c);
 	cr_assert_eq(count_in_file(err, "now resolves to"), 1, "%s", th_read_file(err, NULL));
 	cr_assert_eq(count_in_file(err, "receiver"), 0, "a move is no outage: %s", th_read_file(err, NULL));
@@ -569,4 +579,38 @@ Test(syslog_down, sighup_resolves_the_host_again)
 	free(err);
 	free(file);
 	free(hosts);
+}
+
+Test(syslog_down, a_reset_sends_again_what_the_receiver_had_not_acknowledged)
+{
+	unsigned port;
+	int ls = stalled_listener(&port);
+	struct rsyslog fake = {.input = RS_TCP, .port = port}; /* only its port is used */
+	char *file = wpath("local.log"), *err = wpath("collector.err");
+	pid_t c = start_with(&fake, "", file, err);
+	long n_rec = 20000; /* 2.2 MB of frames: most wait in the collector's socket buffer, unacknowledged */
+	cr_assert_eq(th_waitpid_timeout(produce("prod", n_rec, NULL, NULL), 30000), 0);
+	struct file_wait fw = {file, n_rec};
+	cr_assert(th_wait_until(file_has_lines, &fw, 20000), "the file writer got every record");
+	struct receiver gone = wake_up(ls, NULL);
+	int held = 0; /* what its socket buffer can hold (the kernel's doubled SO_RCVBUF) */
+	socklen_t len = sizeof held;
+	cr_assert_eq(getsockopt(gone.fd, SOL_SOCKET, SO_RCVBUF, &held, &len), 0);
+	struct linger reset = {.l_onoff = 1, .l_linger = 0};
+	setsockopt(gone.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+	close(gone.fd); /* the receiver dies with what its socket buffer held: RST */
+	/* the writer notices the reset at its next send */
+	cr_assert_eq(th_waitpid_timeout(produce("prod2", 1, NULL, NULL), 30000), 0);
+	struct receiver again = wake_up(ls, NULL);
+	/* lost: only what the receiver's socket buffer held (frames of >= 100 bytes), not what ours held */
+	long first = read_frames(&again, held / 100, n_rec);
+	stop_collector(c);
+	char *said = th_read_file(err, NULL);
+	cr_assert_eq(count_in_file(err, "were not acknowledged; the frames holding them go again"), 1, "%s", said);
+	cr_log_info("a reset with %ld records in the receiver's buffer lost; the collector said: %s", first, said);
+	free(said);
+	close(again.fd);
+	close(ls);
+	free(err);
+	free(file);
 }
