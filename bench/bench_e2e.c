@@ -12,10 +12,10 @@
  *   bench_e2e routing  --n N --errors FILE --security FILE --console FILE [--security-every K]
  *                      one thread logs N message-1 records at ERROR through the three-writer
  *                      routing config of run.sh; every K-th (default 4) has name=login
- *   bench_e2e syslog   --port P --n N [--tls DIR]   one thread logs N message-1 records to the
- *                      collector's syslog writer (TCP or, with --tls, TLS with DIR's cert.pem and
- *                      key.pem; octet counting) to 127.0.0.1:P, where a receiver thread of ours
- *                      (background CPU) reads and discards, counting frames
+ *   bench_e2e syslog   --port P --n N [--tls DIR | --relp]   one thread logs N message-1 records
+ *                      to the collector's syslog writer (TCP or, with --tls, TLS with DIR's cert.pem
+ *                      and key.pem; octet counting; or RELP) to 127.0.0.1:P, where a receiver thread
+ *                      of ours (background CPU) reads and discards, counting frames
  *   common: --out FILE --collector-pid PID [--cpu 0] [--bg-cpu 1] [--run R]
  *           [--format binary]: --out is a binary log (shared/binlog.h): its record frames
  *           count as lines, its TEXT frames as the collector's notices; threads reports
@@ -62,6 +62,7 @@
 
 #include <shmlog.h>
 
+#include "e2e_relp.h"
 #include "e2e_tls.h"
 
 #define WAIT_TIMEOUT_NS (120ull * 1000000000ull)
@@ -637,6 +638,7 @@ static int run_routing(void)
 
 static unsigned syslog_port; /* --port */
 static const char *syslog_tls; /* --tls: the receiver's certificate directory, NULL for TCP */
+static int syslog_relp;        /* --relp: the receiver speaks RELP (librelp) */
 static int sink_listen = -1;
 static _Atomic uint64_t sink_frames; /* octet-counted frames the receiver read wholly */
 
@@ -717,7 +719,10 @@ static int sink_open(void)
 static int run_syslog(void)
 {
 	pthread_t sink, th;
-	if (sink_open() < 0 || pthread_create(&sink, NULL, sink_thread, NULL) != 0 || open_logger(&lg, "e2e-syslog") < 0)
+	if (syslog_relp ? e2e_relp_start(syslog_port, &sink_frames) < 0
+			: sink_open() < 0 || pthread_create(&sink, NULL, sink_thread, NULL) != 0)
+		return 1;
+	if (open_logger(&lg, "e2e-syslog") < 0)
 		return 1;
 	pthread_barrier_init(&start_barrier, NULL, 2);
 	pthread_create(&th, NULL, producer_thread, (void *)(uintptr_t)n_records);
@@ -733,7 +738,7 @@ static int run_syslog(void)
 	printf("{\"scenario\":\"%s\",\"run\":%d,\"producers\":1,\"records\":%llu,\"seconds\":%.6f,"
 	       "\"rps\":%.0f,\"collector_cpu_s\":%.6f,\"collector_cpu_ms_per_M\":%.3f,"
 	       "\"collector_cpu_stat_ms_per_M\":%.3f,\"frames\":%llu,\"ok\":%d}\n",
-	       syslog_tls ? "syslog_tls" : "syslog", run_no, (unsigned long long)n_records, secs,
+	       syslog_relp ? "syslog_relp" : syslog_tls ? "syslog_tls" : "syslog", run_no, (unsigned long long)n_records, secs,
 	       (double)n_records / secs, (double)(c1 - c0) / 1e9,
 	       (double)(c1 - c0) / 1e6 / ((double)n_records / 1e6), (double)(s1 - s0) / 1e6 / ((double)n_records / 1e6),
 	       (unsigned long long)atomic_load(&sink_frames), ok);
@@ -800,7 +805,7 @@ static void usage(void)
 			"       bench_e2e routing --errors FILE --security FILE --console FILE --collector-pid PID\n"
 			"       [--n N] [--security-every K] [--cpu 0] [--bg-cpu 1] [--run R]\n"
 			"       bench_e2e fill --dir DIR [--n N] [--ring-bytes B] [--mix routing [--security-every K]]\n"
-			"       bench_e2e syslog --port P [--tls DIR] --collector-pid PID [--n N] [--cpu 0] [--bg-cpu 1] [--run R]\n"
+			"       bench_e2e syslog --port P [--tls DIR | --relp on] --collector-pid PID [--n N] [--cpu 0] [--bg-cpu 1] [--run R]\n"
 			"       bench_e2e snprintf [--n N] [--bg-cpu 1] [--run R]\n");
 	exit(2);
 }
@@ -852,6 +857,8 @@ int main(int argc, char **argv)
 			syslog_port = (unsigned)atoi(v);
 		else if (!strcmp(a, "--tls"))
 			syslog_tls = v;
+		else if (!strcmp(a, "--relp") && !strcmp(v, "on"))
+			syslog_relp = 1;
 		else if (!strcmp(a, "--ring-bytes"))
 			ring_bytes = (uint32_t)strtoul(v, NULL, 0);
 		else

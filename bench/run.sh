@@ -11,7 +11,7 @@
 #                                  each run paired with the single-file `threads 1` case;
 #                                  target: routing rate >= 0.8x single file (median of runs)
 #   bench/run.sh --syslog          only the syslog cases: one thread to a syslog writer (TCP, then
-#                                  TLS; octet counting) to a local receiver that reads and discards,
+#                                  TLS, then RELP) to a local receiver that reads and discards,
 #                                  each run paired with the single-file `threads 1` case;
 #                                  target: syslog rate >= 0.7x single file (median of runs)
 #   bench/run.sh --collector-instructions
@@ -334,7 +334,7 @@ paired_runs() { # CASE WHAT [EXTRA]
 
 routing() { paired_runs routing_case routing snprintf_case; }
 
-# ---- syslog end to end: the syslog writer over TCP and TLS against the single file writer, same run ----
+# ---- syslog end to end: the syslog writer over TCP, TLS and RELP against the single file writer, same run ----
 # The collector's one syslog writer sends octet-counted RFC 5424 frames to bench_e2e's own
 # receiver on 127.0.0.1, which reads and discards them (counting frames); over TLS the
 # receiver holds a self-signed certificate for 127.0.0.1 that the writer checks (ca_file). A
@@ -349,12 +349,15 @@ syslog_config() { # PORT TRANSPORT [MORE KEYS]
 	EOF
 }
 
-syslog_case() { # RUN [tls]
+syslog_case() { # RUN [tls | relp]
 	local rc=0 port tls=()
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	if [ "${2:-}" = tls ]; then
 		tls=(--tls "$TMP/tls")
 		syslog_config "$port" tls "tls = { ca_file = \"$TMP/tls/cert.pem\"; };"
+	elif [ "${2:-}" = relp ]; then
+		tls=(--relp on)
+		syslog_config "$port" relp
 	else
 		syslog_config "$port" tcp
 	fi
@@ -377,7 +380,13 @@ syslog_tls_case() { # RUN
 	syslog_case "$1" tls
 }
 
-syslog_runs() { paired_runs syslog_case "syslog (TCP, then TLS)" syslog_tls_case; }
+# TLS, then RELP (a librelp server of bench_e2e's that acknowledges and discards), after each TCP pair.
+syslog_more_cases() { # RUN
+	syslog_tls_case "$1"
+	syslog_case "$1" relp
+}
+
+syslog_runs() { paired_runs syslog_case "syslog (TCP, then TLS and RELP)" syslog_more_cases; }
 
 # ---- binary log end to end: one thread into a binary writer against the text file writer ----
 binary_case() { # RUN
@@ -420,7 +429,7 @@ end_to_end() {
 		if [ $DO_ROUTING -eq 1 ]; then routing_pair "$run"; else e2e_case threads --threads 1 --n "$E2E_N" --run "$run"; fi
 		if [ $DO_BINARY -eq 1 ]; then binary_case "$run"; fi
 		snprintf_case "$run"
-		if [ $DO_SYSLOG -eq 1 ]; then syslog_case "$run"; syslog_tls_case "$run"; fi
+		if [ $DO_SYSLOG -eq 1 ]; then syslog_case "$run"; syslog_more_cases "$run"; fi
 		for t in 2 4; do e2e_case threads --threads "$t" --n "$E2E_N" --run "$run"; done
 		if [ $DO_SCALING -eq 1 ]; then scaling_run "$run"; else e2e_case procs --procs 16 --n "$E2E_N" --run "$run"; fi
 		e2e_case delivery --rate 100000 --seconds "$DELIVERY_S" --run "$run"
