@@ -300,8 +300,10 @@ void output_describe(const struct collector_config *cfg, FILE *f)
 {
 	for (unsigned i = 0; i < cfg->n_writers; i++) {
 		const struct writer *w = &cfg->writers[i];
-		fprintf(f, "writer %s: type %s, format %s, min_level %s\n", w->name, w->ops->type,
-			w->format == TEXT_FORMAT_JSON ? "json" : "text", text_level_name(w->min_level));
+		const char *format = w->ops->unformatted ? "" : w->format == TEXT_FORMAT_JSON ? ", format json"
+											: ", format text";
+		fprintf(f, "writer %s: type %s%s, min_level %s\n", w->name, w->ops->type, format,
+			text_level_name(w->min_level));
 	}
 	router_describe(cfg->router, f);
 }

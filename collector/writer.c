@@ -246,6 +246,11 @@ static int read_common(struct writer *w, const config_setting_t *cfg,
 	r = writer_cfg_string(cfg, "format", &v, d);
 	if (r < 0)
 		return r;
+	if (r > 0 && w->ops->unformatted) {
+		writer_diag(d, config_setting_get_member(cfg, "format"), NULL,
+			    "does not apply to a %s writer, which writes no text or JSON lines", w->ops->type);
+		return -EINVAL;
+	}
 	if (r > 0) {
 		if (strcmp(v, "text") == 0) {
 			w->format = TEXT_FORMAT_TEXT;

@@ -54,6 +54,7 @@ int output_rec_append(struct output_rec *rec, enum text_format f, bool color, st
 struct writer_ops {
 	const char *type;        /* the config's writer type name */
 	const char *const *keys; /* its config keys beyond the common ones, NULL-terminated */
+	bool unformatted;        /* it writes no text or JSON lines: the format key is refused */
 	/* Read the type's keys from cfg (NULL: defaults). No side effects. 0 or -errno, d filled. */
 	int (*configure)(struct writer *w, const config_setting_t *cfg, struct diag *d);
 	/* Acquire what writing needs (open the file). 0 or -errno, d filled. */

@@ -3,7 +3,7 @@
  * shared/binlog.h specifies, without rendering a single message.
  *
  * Keys: those of the file writer (path, mode, and the rotation keys), with
- * the same meaning (writer_file.h); the format key does not apply.
+ * the same meaning (writer_file.h); the format key does not apply (refused: ops.unformatted).
  *
  * A record whose message is lazy (tr->lazy with its call site) becomes a
  * RECORD frame: its site and source ids and its raw argument bytes. The
@@ -382,6 +382,7 @@ static void binary_close(struct writer *w)
 const struct writer_ops writer_binary_ops = {
 	.keys = binary_keys,
 	.type = "binary",
+	.unformatted = true,
 	.configure = binary_configure,
 	.open = binary_open,
 	.add = binary_add,

@@ -645,6 +645,7 @@ static void syslog_close(struct writer *w)
 const struct writer_ops writer_syslog_ops = {
 	.keys = syslog_keys,
 	.type = "syslog",
+	.unformatted = true,
 	.configure = syslog_configure,
 	.open = syslog_open,
 	.add = syslog_add,

@@ -58,11 +58,57 @@ char *esc_text(char *p, const char *s, size_t n)
 	return p;
 }
 
+/* The second byte of a sequence led by c: its lowest and highest value (RFC 3629's table). */
+static inline void utf8_second(unsigned char c, unsigned char *lo, unsigned char *hi)
+{
+	*lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+	*hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+}
+
+/* The number of bytes a sequence led by c takes; 0 when c cannot lead one. */
+static inline unsigned utf8_len(unsigned char c)
+{
+	return c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+}
+
+/*
+ * The sequence led by u[0] (c, already read) of the n bytes at u into p: as
+ * it is when it is well-formed, else U+FFFD for its longest valid start.
+ * Each byte is read once, and the bytes written are the ones checked.
+ * Returns how many source bytes it took; *pp moves past what it wrote.
+ */
+static size_t utf8_put(char **pp, unsigned char c, const unsigned char *u, size_t n)
+{
+	unsigned want = utf8_len(c);
+	unsigned char b[4] = {c}, lo, hi;
+	utf8_second(c, &lo, &hi);
+	unsigned k = 1;
+	for (; want && k < want && k < n; k++) {
+		b[k] = u[k];
+		if (b[k] < lo || b[k] > hi)
+			break;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	if (want && k == want) {
+		memcpy(*pp, b, want);
+		*pp += want;
+		return want;
+	}
+	memcpy(*pp, ESC_UTF8_REPLACEMENT, 3);
+	*pp += 3;
+	return k; /* an invalid lead takes itself; a bad or missing continuation ends the start */
+}
+
 char *esc_json(char *p, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
 		unsigned char c = u[i], e = esc_json_table[c];
+		if (c >= 0x80) {
+			i += utf8_put(&p, c, u + i, n - i);
+			continue;
+		}
 		if (!e) {
 			*p++ = (char)c;
 		} else if (e == 'u') {
@@ -75,6 +121,7 @@ char *esc_json(char *p, const char *s, size_t n)
 			p[1] = (char)e;
 			p += 2;
 		}
+		i++;
 	}
 	return p;
 }
@@ -83,7 +130,7 @@ bool esc_plain(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (esc_text_table[c] || esc_json_table[c])
+		if (esc_text_table[c] || esc_json_table[c] || c >= 0x80) /* JSON checks UTF-8 */
 			return false;
 	}
 	return true;

@@ -4,7 +4,13 @@
  * Text (text.h): a backslash is written as "\\", LF as "\n", CR as "\r",
  * TAB as "\t" and every other control byte (0x00-0x1f, 0x7f) as "\xHH".
  * JSON: strict JSON strings; the quote, the backslash and control bytes are
- * escaped ("\n", "\t", ..., "\u00HH"), bytes >= 0x80 pass through.
+ * escaped ("\n", "\t", ..., "\u00HH"). Well-formed UTF-8 passes through;
+ * what is not (RFC 3629: a stray continuation byte, an overlong form, a
+ * surrogate, a code point past U+10FFFF, a sequence cut short) becomes
+ * U+FFFD, one for each longest valid start of a sequence or stray byte, as
+ * Unicode's "maximal subpart" practice and Python's errors="replace" do. So
+ * a JSON line is always valid UTF-8 and valid JSON. Text passes all bytes
+ * from 0x80 up as they are.
  *
  * The source may lie in a ring that a hostile producer rewrites while it is
  * read, so each source byte is read exactly once: the byte that was checked
@@ -59,7 +65,10 @@ char *esc_text(char *p, const char *s, size_t n);
 /* Copy s[0..n) to p with the JSON escapes. Returns the end of what was written. */
 char *esc_json(char *p, const char *s, size_t n);
 
-/* True when no byte of s[0..n) is escaped by either mode (a literal checked once). */
+/* U+FFFD REPLACEMENT CHARACTER, what JSON writes for malformed UTF-8. */
+#define ESC_UTF8_REPLACEMENT "\xef\xbf\xbd"
+
+/* True when no byte of s[0..n) is escaped by either mode, nor is 0x80 or above (a literal checked once). */
 bool esc_plain(const char *s, size_t n);
 
 /* Copy n bytes, n small: inline, without a call to memcpy. Returns p + n. */

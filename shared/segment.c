@@ -211,18 +211,13 @@ int seg_open_as(struct seg *s, const char *path, bool writable, bool any_owner, 
 		seg_close(s);
 		return rc;
 	}
-	s->sites = calloc(s->max_sites ? s->max_sites : 1, sizeof *s->sites);
-	if (!s->sites) {
-		seg_close(s);
-		return fail(err, errlen, -ENOMEM, path, "out of memory");
-	}
 	return 0;
 }
 
 void seg_close(struct seg *s)
 {
 	if (s->sites) {
-		for (uint32_t i = 0; i < s->max_sites; i++) {
+		for (uint32_t i = 0; i < s->sites_cap; i++) {
 			if (!s->sites[i] || s->sites[i] == &site_over_bound)
 				continue;
 			free(s->sites[i]->fmt);
@@ -232,6 +227,7 @@ void seg_close(struct seg *s)
 		}
 		free(s->sites);
 		s->sites = NULL;
+		s->sites_cap = 0;
 	}
 	if (s->base) {
 		seg_guard_del(s);
@@ -293,12 +289,33 @@ bool seg_site_fields(struct seg_site *st, uint32_t len)
 	return true;
 }
 
+/*
+ * Make room in s->sites for id (< s->max_sites): the table grows to the
+ * next power of two past the highest id seen, not to max_sites at once, so
+ * a segment costs memory for the sites it uses (a producer numbers them from
+ * 0 up). Returns 0 or -ENOMEM.
+ */
+static int sites_grow(struct seg *s, uint32_t id)
+{
+	uint32_t cap = s->sites_cap ? s->sites_cap : 16;
+	while (cap <= id)
+		cap *= 2;
+	cap = cap < s->max_sites ? cap : s->max_sites;
+	struct seg_site **t = realloc(s->sites, cap * sizeof *t);
+	if (!t)
+		return -ENOMEM;
+	memset(t + s->sites_cap, 0, (cap - s->sites_cap) * sizeof *t);
+	s->sites = t;
+	s->sites_cap = cap;
+	return 0;
+}
+
 const struct seg_site *seg_site(struct seg *s, uint32_t id)
 {
-	if (id >= s->max_sites)
-		return NULL;
-	if (s->sites[id])
+	if (id < s->sites_cap && s->sites[id])
 		return s->sites[id];
+	if (id >= s->max_sites || (id >= s->sites_cap && sites_grow(s, id) < 0))
+		return NULL;
 	const struct shmlog_site_entry *e =
 		(const struct shmlog_site_entry *)(s->base + s->sites_off + (uint64_t)id * SHMLOG_SITE_ENTRY_BYTES);
 	/* acquire: pairs with the producer's release of ready after filling the entry */

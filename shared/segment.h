@@ -78,7 +78,8 @@ struct seg {
 	bool bell; /* the producer rings ring bells (SHMLOG_SEG_BELL) */
 	uint32_t ring_count, ring_bytes, max_sites, strings_bytes;
 	uint64_t rings_off, data_off, sites_off, strings_off;
-	struct seg_site **sites; /* lazily parsed, max_sites slots */
+	struct seg_site **sites; /* lazily parsed; sites_cap slots (<= max_sites), grown as ids come */
+	uint32_t sites_cap;
 	uint64_t sites_bytes;    /* what the parsed sites take (SEG_SITES_MEMORY_MAX) */
 	volatile sig_atomic_t bus_fault; /* the file shrank under the mapping (seg_guard_install) */
 };

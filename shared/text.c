@@ -333,6 +333,18 @@ static char *put_bounded(char *p, const struct text_msg *m, enum esc_mode esc)
 	return e ? e : put_malformed(p, m, esc);
 }
 
+/* Cut a raw message longer than TEXT_MSG_MAX to it, on a UTF-8 character's start, ending in the mark. */
+static void msg_cut(struct sbuf *raw)
+{
+	if (raw->len <= TEXT_MSG_MAX)
+		return;
+	size_t keep = TEXT_MSG_MAX - TRUNC_MARK_LEN;
+	for (int i = 0; i < 3 && ((unsigned char)raw->data[keep] & 0xc0) == 0x80; i++)
+		keep--;
+	memcpy(raw->data + keep, TRUNC_MARK, TRUNC_MARK_LEN);
+	raw->len = keep + TRUNC_MARK_LEN;
+}
+
 const char *text_record_msg(const struct text_record *r, size_t *len)
 {
 	struct text_msg *m = r->lazy;
@@ -346,27 +358,50 @@ const char *text_record_msg(const struct text_record *r, size_t *len)
 			fmt_render(m->raw, m->fmt, m->pf, m->args);
 		else if (sbuf_reserve(m->raw, rec_worst(m, ESC_NONE)) == 0)
 			m->raw->len = (size_t)(put_bounded(m->raw->data, m, ESC_NONE) - m->raw->data);
+		msg_cut(m->raw);
 		m->rendered = true;
 	}
 	*len = m->raw->len;
 	return m->raw->data ? m->raw->data : "";
 }
 
+/* The most bytes the lazy message m of a bounded format takes in mode esc (put_bounded). */
+static inline size_t bounded_worst(const struct text_msg *m, enum esc_mode esc)
+{
+	return m->args ? fmt_worst(m->pf, m->args, esc) : rec_worst(m, esc);
+}
+
+/* msg_room() for a message not rendered into the line: its raw text. Off the common path. */
+static __attribute__((noinline)) size_t raw_room(const struct text_record *r, enum esc_mode esc, bool *fused,
+						 const char **msg, size_t *msg_len)
+{
+	const struct text_msg *m = r->lazy;
+	*fused = m && !m->rendered && m->pf->bounded && bounded_worst(m, ESC_NONE) <= TEXT_MSG_MAX;
+	if (*fused)
+		return bounded_worst(m, esc);
+	*msg = text_record_msg(r, msg_len);
+	return ESC_GROWTH(esc) * *msg_len;
+}
+
 /*
  * The room r's message takes in a line escaped in mode esc. *fused is set
  * when it can be rendered straight into the line (put_bounded): it is lazy,
- * not rendered yet, and of a bounded format. Otherwise *msg, *msg_len are
- * its raw text, to be escaped into the line.
+ * not rendered yet, of a bounded format, and it cannot be longer than
+ * TEXT_MSG_MAX. Otherwise *msg, *msg_len are its raw text (cut to
+ * TEXT_MSG_MAX), to be escaped into the line.
  */
-static size_t msg_room(const struct text_record *r, enum esc_mode esc, bool *fused, const char **msg,
-		       size_t *msg_len)
+static inline size_t msg_room(const struct text_record *r, enum esc_mode esc, bool *fused, const char **msg,
+			      size_t *msg_len)
 {
 	const struct text_msg *m = r->lazy;
-	*fused = m && !m->rendered && m->pf->bounded;
-	if (*fused)
-		return m->args ? fmt_worst(m->pf, m->args, esc) : rec_worst(m, esc);
-	*msg = text_record_msg(r, msg_len);
-	return ESC_GROWTH(esc) * *msg_len;
+	if (m && !m->rendered && m->pf->bounded && !m->args) {
+		size_t worst = rec_worst(m, esc); /* escaped, so at least the raw bound */
+		if (__builtin_expect(worst <= TEXT_MSG_MAX, 1)) {
+			*fused = true;
+			return worst;
+		}
+	}
+	return raw_room(r, esc, fused, msg, msg_len);
 }
 
 /* The message into the line at p, as msg_room() decided. Returns the end. */

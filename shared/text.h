@@ -132,7 +132,15 @@ int text_level_parse(const char *s);
 /* Write the RFC 3339 form of ts_ns into out (NUL-terminated). */
 void text_format_ts(char out[TEXT_TS_BYTES], uint64_t ts_ns);
 
-/* The raw message of r, rendered on first use when it is lazy; its length in *len. Never NULL. */
+/*
+ * The longest message a record carries, in bytes before escapes: a longer
+ * one is cut to its first TEXT_MSG_MAX - 14 bytes or fewer (never inside a
+ * UTF-8 character), followed by FMT_TRUNCATED_MARK, "...[truncated]".
+ */
+#define TEXT_MSG_MAX 65536u
+
+/* The raw message of r (cut to TEXT_MSG_MAX), rendered on first use when it is lazy; its length
+ * in *len. Never NULL. */
 const char *text_record_msg(const struct text_record *r, size_t *len);
 
 /* Longest text form of a number or bool field (text_put_scalar). */

@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shared/fmt.h"
+#include "shared/record.h"
+
 char *th_mkdtemp(bool shm)
 {
 	char tmpl[128];
@@ -210,6 +213,7 @@ bool th_usage(pid_t pid, struct th_usage *u)
 		u->cpu_ms = (long)((ut + stt) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
 		u->hwm_kb = status_field(ss, "VmHWM:");
 		u->rss_kb = status_field(ss, "VmRSS:");
+		u->anon_kb = status_field(ss, "RssAnon:");
 		u->switches = status_field(ss, "\nvoluntary_ctxt_switches:");
 		snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
 		DIR *d = opendir(path);
@@ -262,4 +266,22 @@ char *th_source_dir(void)
 	}
 	free(j);
 	return src;
+}
+
+struct th_enc th_encode_args(const struct fmt_parsed *pf, uint32_t max_str, va_list ap)
+{
+	va_list a1;
+	uint16_t slen[SHMLOG_MAX_ARGS];
+	va_copy(a1, ap);
+	struct th_enc e;
+	e.size = record_args_size(slen, pf->kinds, pf->n_args, max_str, &a1);
+	va_end(a1);
+	e.p = malloc(e.size ? e.size : 1);
+	if (!e.p)
+		abort();
+	va_list a2;
+	va_copy(a2, ap);
+	record_args_encode(e.p, slen, pf->kinds, pf->n_args, &a2);
+	va_end(a2);
+	return e;
 }

@@ -5,6 +5,7 @@
 #ifndef SHMLOG_TEST_HELPERS_H
 #define SHMLOG_TEST_HELPERS_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,17 @@ uint64_t th_utc_ns(int y, int mon, int d, int h, int mi, int s, uint32_t ns);
 
 /* A record from "demo" (pid 1234, tid 1240, INFO, demo.c:42) at 2026-11-24T01:59:46.123456789Z. */
 struct text_record th_sample_record(const char *msg);
+
+/* A record's argument bytes, malloc'd to exactly their size (AddressSanitizer sees an over-read). */
+struct th_enc {
+	uint8_t *p;
+	uint32_t size;
+};
+
+struct fmt_parsed;
+
+/* The arguments in ap, of the kinds pf says, encoded as a producer does (strings cut at max_str). */
+struct th_enc th_encode_args(const struct fmt_parsed *pf, uint32_t max_str, va_list ap);
 
 /* Monotonic milliseconds. */
 long long th_now_ms(void);
@@ -73,6 +85,7 @@ void th_umount(const char *dir);
 struct th_usage {
 	long cpu_ms;
 	long hwm_kb, rss_kb;
+	long anon_kb; /* RssAnon: its own memory, not the segments' shared pages it maps */
 	long fds;
 	long switches;
 };

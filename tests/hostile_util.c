@@ -65,6 +65,11 @@ void check_bounds_and_stop(pid_t c, long max_fds)
 	cr_assert(th_usage(c, &u));
 	cr_assert_leq(u.hwm_kb, MAX_HWM_KB, "peak RSS %ld KiB", u.hwm_kb);
 	cr_assert_leq(u.fds, max_fds, "%ld fds", u.fds);
+	stop_in_time(c);
+}
+
+void stop_in_time(pid_t c)
+{
 	long long t = th_now_ms();
 	kill(c, SIGTERM);
 	int st = th_waitpid_timeout(c, SIGTERM_EXIT_MS);

@@ -25,6 +25,9 @@ void run_honest_and_check_in(const char *out, long lines);
 void run_honest_as_and_check_in(uid_t uid, const char *out, long lines);
 /* run_honest_and_check_in(out, 0). */
 void run_honest_and_check(const char *out);
+/* SIGTERM ends c within SIGTERM_EXIT_MS with status 0 (asserted). */
+void stop_in_time(pid_t c);
+
 /* Assert c's memory bound and that it holds at most max_fds descriptors, then that SIGTERM ends it in time with status 0. */
 void check_bounds_and_stop(pid_t c, long max_fds);
 /* What c used over IDLE_SPELL_MS: *cpu_ms of CPU time, *wakeups voluntary context switches. */

@@ -487,6 +487,14 @@ static void expect_syslog_error(const char *keys, const char *rest)
 	expect_error(text, -EINVAL, rest);
 }
 
+Test(config, refuses_a_format_for_writers_that_write_no_lines)
+{
+	expect_syslog_error("host = \"h\"; format = \"json\";",
+			    "3: writers.[0].format: does not apply to a syslog writer, which writes no text or JSON lines");
+	expect_error("writers = ( { type = \"binary\"; path = \"/tmp/x.bin\"; format = \"text\"; } );\n", -EINVAL,
+		     "1: writers.[0].format: does not apply to a binary writer, which writes no text or JSON lines");
+}
+
 Test(config, syslog_needs_a_host)
 {
 	expect_syslog_error("transport = \"tcp\";", "2: writers.[0].host: missing required key");

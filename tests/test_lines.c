@@ -21,28 +21,7 @@
 #include "shared/record.h"
 #include "shared/sbuf.h"
 #include "shared/text.h"
-
-struct enc {
-	uint8_t *p;
-	uint32_t size;
-};
-
-static struct enc encode(const struct fmt_parsed *pf, uint32_t max_str, va_list ap)
-{
-	va_list a1;
-	uint16_t slen[SHMLOG_MAX_ARGS];
-	va_copy(a1, ap);
-	struct enc e;
-	e.size = record_args_size(slen, pf->kinds, pf->n_args, max_str, &a1);
-	va_end(a1);
-	e.p = malloc(e.size ? e.size : 1);
-	cr_assert_not_null(e.p);
-	va_list a2;
-	va_copy(a2, ap);
-	record_args_encode(e.p, slen, pf->kinds, pf->n_args, &a2);
-	va_end(a2);
-	return e;
-}
+#include "helpers.h"
 
 static struct text_record base_record(void)
 {
@@ -84,7 +63,7 @@ static void check_fmt(const char *fmt, uint32_t max_str, ...)
 	cr_assert_eq(fmt_parse(&pf, fmt, strlen(fmt), &err), 0, "%s: %s", fmt, err);
 	va_list ap;
 	va_start(ap, max_str);
-	struct enc e = encode(&pf, max_str, ap);
+	struct th_enc e = th_encode_args(&pf, max_str, ap);
 	va_end(ap);
 
 	struct fmt_arg args[SHMLOG_MAX_ARGS];

@@ -133,19 +133,21 @@ Test(routing, check_config_prints_each_writer_and_route_and_opens_nothing)
 	char *cfg = wconfig("writers = (\n"
 			    "  { name = \"console\"; type = \"console\"; },\n"
 			    "  { name = \"errors\"; type = \"file\"; path = \"%s\"; format = \"json\"; min_level = \"warn\"; },\n"
-			    "  { name = \"audit\"; type = \"console\"; stream = \"stderr\"; }\n"
+			    "  { name = \"audit\"; type = \"console\"; stream = \"stderr\"; },\n"
+			    "  { name = \"all\"; type = \"binary\"; path = \"%s.bin\"; }\n"
 			    ");\n"
 			    "routes = ( { level = [\"ERROR\"]; to = [\"errors\"]; stop = true; } );\n"
-			    "default = [\"console\"];\n",
-			    errors);
+			    "default = [\"console\", \"all\"];\n",
+			    errors, errors);
 	cr_assert_eq(check_config(cfg, out, err), 0);
 	char *o = th_read_file(out, NULL), *e = th_read_file(err, NULL), want[2048];
 	snprintf(want, sizeof want,
 		 "writer console: type console, format text, min_level TRACE\n"
 		 "writer errors: type file, format json, min_level WARN\n"
 		 "writer audit: type console, format text, min_level TRACE\n"
+		 "writer all: type binary, min_level TRACE\n" /* no format: it writes no lines */
 		 "route 1: level in [ERROR] -> errors (stop)\n"
-		 "default -> console\n"
+		 "default -> console, all\n"
 		 "%s: OK\n",
 		 cfg);
 	cr_assert_str_eq(o, want);

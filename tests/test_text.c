@@ -224,7 +224,7 @@ Test(text, json_writes_null_file_when_call_site_unknown)
 	free(s);
 }
 
-Test(text, json_escapes_quotes_backslashes_and_every_control_byte)
+Test(text, json_escapes_quotes_backslashes_and_every_control_byte_and_replaces_lone_high_bytes)
 {
 	for (int c = 0; c < 256; c++) {
 		char msg[3] = {'a', (char)c, 'b'};
@@ -247,6 +247,8 @@ Test(text, json_escapes_quotes_backslashes_and_every_control_byte)
 		default:
 			if (c < 0x20)
 				snprintf(want, sizeof want, "a\\u%04xb", (unsigned)c);
+			else if (c >= 0x80) /* a lone byte is never well-formed UTF-8: U+FFFD */
+				strcpy(want, "a\xef\xbf\xbd" "b");
 			else
 				snprintf(want, sizeof want, "a%cb", c);
 		}
