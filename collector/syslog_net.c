@@ -188,8 +188,8 @@ static int unacked_bytes(const struct syslog_conn *c)
 void syslog_conn_lost(struct syslog_conn *c, const char *name, int err)
 {
 	int unacked = c->state == SYSLOG_UP ? unacked_bytes(c) : 0;
-	if (c->state == SYSLOG_UP)
-		c->unacked_at_loss = (uint64_t)unacked;
+	if (c->state == SYSLOG_UP) /* over TLS: the plaintext of the records not wholly acknowledged */
+		c->unacked_at_loss = c->tls ? syslog_tls_unacked_plain(c->tls, (uint64_t)unacked) : (uint64_t)unacked;
 	syslog_conn_close(c);
 	if (unacked)
 		collector_warn("writer %s: %d bytes sent to %s:%u were not acknowledged; the frames holding them go again "

@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const tls_keys[] = {"ca_file", "server_name", "cert_file", "key_file", "verify", NULL};
@@ -159,6 +160,7 @@ int syslog_tls_begin(struct syslog_tls *t, int fd)
 	}
 	SSL_set_connect_state(ssl);
 	t->ssl = ssl;
+	t->mark_next = t->n_marks = 0;
 	return 0;
 }
 
@@ -202,14 +204,42 @@ int syslog_tls_handshake(struct syslog_tls *t, char *why, size_t size)
 	return r;
 }
 
+/* A record of plain bytes was written: remember where it ends, in plaintext and on the wire. */
+static void mark_record(struct syslog_tls *t, size_t plain)
+{
+	if (!t->marks && !(t->marks = calloc(SYSLOG_TLS_MARKS, sizeof *t->marks)))
+		return; /* then a loss sends everything of the tail again */
+	uint64_t before = t->n_marks ? t->marks[(t->mark_next + SYSLOG_TLS_MARKS - 1) % SYSLOG_TLS_MARKS].plain : 0;
+	t->marks[t->mark_next] = (struct syslog_tls_mark){before + plain, BIO_number_written(SSL_get_wbio(t->ssl))};
+	t->mark_next = (t->mark_next + 1) % SYSLOG_TLS_MARKS;
+	t->n_marks += t->n_marks < SYSLOG_TLS_MARKS;
+}
+
 ssize_t syslog_tls_write(struct syslog_tls *t, const char *buf, size_t len)
 {
 	ERR_clear_error();
 	size_t done = 0;
 	int ret = SSL_write_ex(t->ssl, buf, len < SYSLOG_TLS_CHUNK ? len : SYSLOG_TLS_CHUNK, &done);
-	if (ret == 1)
+	if (ret == 1) {
+		mark_record(t, done);
 		return (ssize_t)done;
+	}
 	return ssl_failure(t->ssl, ret, NULL, 0);
+}
+
+uint64_t syslog_tls_unacked_plain(const struct syslog_tls *t, uint64_t wire_unacked)
+{
+	if (!t->ssl || !t->n_marks)
+		return wire_unacked ? UINT64_MAX : 0;
+	uint64_t wire = BIO_number_written(SSL_get_wbio(t->ssl));
+	uint64_t acked = wire > wire_unacked ? wire - wire_unacked : 0;
+	const struct syslog_tls_mark *last = &t->marks[(t->mark_next + SYSLOG_TLS_MARKS - 1) % SYSLOG_TLS_MARKS];
+	for (uint32_t k = 0; k < t->n_marks; k++) { /* newest first: the last record wholly acknowledged */
+		const struct syslog_tls_mark *m = &t->marks[(t->mark_next + SYSLOG_TLS_MARKS - 1 - k) % SYSLOG_TLS_MARKS];
+		if (m->wire <= acked)
+			return last->plain - m->plain;
+	}
+	return t->n_marks < SYSLOG_TLS_MARKS ? last->plain : UINT64_MAX; /* beyond what is remembered: all of it */
 }
 
 int syslog_tls_drain(struct syslog_tls *t)
@@ -240,4 +270,6 @@ void syslog_tls_close(struct syslog_tls *t)
 	syslog_tls_end(t, false);
 	SSL_CTX_free(t->ctx);
 	t->ctx = NULL;
+	free(t->marks);
+	t->marks = NULL;
 }

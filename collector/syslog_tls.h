@@ -21,6 +21,7 @@
 #include <libconfig.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "writer.h"
@@ -37,11 +38,21 @@ struct syslog_tls_cfg {
 	char where[sizeof(struct diag)]; /* "FILE:LINE: writers.[N].tls", for open's errors */
 };
 
+/* After a record was written: the session's plaintext and TLS bytes written so far. */
+struct syslog_tls_mark {
+	uint64_t plain;
+	uint64_t wire;
+};
+
+#define SYSLOG_TLS_MARKS 32768 /* records remembered: more than a send buffer holds of the smallest */
+
 struct syslog_tls {
 	void *ctx; /* SSL_CTX */
 	void *ssl; /* SSL of the connection, NULL when none */
 	char server_name[256];
 	bool verify;
+	struct syslog_tls_mark *marks; /* the last records written, a ring of SYSLOG_TLS_MARKS */
+	uint32_t mark_next, n_marks;
 };
 
 /*
@@ -70,6 +81,15 @@ int syslog_tls_handshake(struct syslog_tls *t, char *why, size_t size);
  * -errno (-EPROTO: a TLS error, -ECONNRESET: the peer closed).
  */
 ssize_t syslog_tls_write(struct syslog_tls *t, const char *buf, size_t len);
+
+/*
+ * The plaintext bytes, of the records written whole, that may not have
+ * reached the receiver when the socket still held wire_unacked bytes of
+ * TLS unacknowledged (SIOCOUTQ): those of every record not wholly
+ * acknowledged (the receiver cannot read a part of a record). Call it
+ * before the session ends.
+ */
+uint64_t syslog_tls_unacked_plain(const struct syslog_tls *t, uint64_t wire_unacked);
 
 /* Read and discard what the peer sent (session tickets). Returns 0, or -errno when the session ended. */
 int syslog_tls_drain(struct syslog_tls *t);
