@@ -8,16 +8,21 @@
  * A record whose message is lazy (tr->lazy with its call site) becomes a
  * RECORD frame: its site and source ids and its raw argument bytes. The
  * first time a call site (known by its serial, never reused) or a source
- * (pid, tid, logger name) shows up, its definition goes first, and is kept
- * in the dictionary, a buffer of every definition frame so far. Anything
- * else (loss notices, messages of shmlog's own) becomes a TEXT frame.
+ * (pid, tid, logger name) shows up after a file header, its definition goes
+ * first. Anything else (loss notices, messages of shmlog's own) becomes a
+ * TEXT frame.
  *
- * Every file starts with a file header, a session frame and the whole
- * dictionary: at open; at a rotation (when rotate_take places a cut before
- * a record, those go between the cut and the record); and at a reopen
- * (SIGHUP, or the path removed or replaced), which takes effect at the end
- * of what was taken so far, so the bytes before it finish the old file and
- * the new one starts with its header.
+ * Every file starts with a file header and a session frame, which forget
+ * every definition (shared/binlog.h, rule 3): at open; at a rotation (when
+ * rotate_take places a cut before a record, the record is put again after
+ * them, with the definitions it needs); and at a reopen (SIGHUP, or the
+ * path removed or replaced), which takes effect at the end of what was
+ * taken so far, so the bytes before it finish the old file and the new one
+ * starts with its header. So each file holds the definitions its own
+ * records use, and what the writer remembers is bounded: past
+ * BIN_DEFS_MAX definitions it forgets them with a header inside the file.
+ * A header that memory could not be found for is put before the next
+ * record instead (need_preamble): a file never starts without one.
  */
 #include "writer.h"
 
@@ -35,6 +40,7 @@
 #include "writer_file.h"
 
 #define NO_REOPEN UINT64_MAX
+#define BIN_DEFS_MAX 65536u /* sites and sources remembered before a header forgets them */
 
 struct bin_site {
 	uint64_t serial; /* 0: empty slot */
@@ -54,7 +60,7 @@ struct bin_state {
 	uint32_t n_sites, cap_sites;
 	struct bin_source *sources; /* open addressing by (pid, tid) */
 	uint32_t n_sources, cap_sources;
-	struct sbuf dict;           /* every definition frame so far */
+	bool need_preamble;         /* the next record goes after a file header and a session */
 	struct bin_site last_site;  /* the last site looked up (records come in runs of a ring) */
 	const struct bin_source *last_source;
 	uint64_t reopen_at;         /* stream offset where the reopened file starts, or NO_REOPEN */
@@ -112,11 +118,18 @@ static int grow_sources(struct bin_state *b)
 	return 0;
 }
 
-/* A definition frame just appended to out [at, end): keep it in the dictionary. Returns 0 or -ENOMEM. */
-static int keep_definition(struct bin_state *b, const struct sbuf *out, size_t at)
+/* Forget every definition (a file header follows): ids start from 0 again. */
+static void forget(struct bin_state *b)
 {
-	sbuf_append(&b->dict, out->data + at, out->len - at);
-	return b->dict.oom ? -ENOMEM : 0;
+	if (b->sites)
+		memset(b->sites, 0, b->cap_sites * sizeof *b->sites);
+	for (uint32_t i = 0; i < b->cap_sources; i++) {
+		free(b->sources[i].name);
+		b->sources[i].name = NULL;
+	}
+	b->n_sites = b->n_sources = 0;
+	b->last_site = (struct bin_site){0};
+	b->last_source = NULL;
 }
 
 /* The id of st, defining it into out first if it is new. Returns the id or -ENOMEM. */
@@ -133,7 +146,7 @@ static long long site_id(struct bin_state *b, const struct seg_site *st, struct 
 			return b->sites[h].id;
 		}
 	size_t at = out->len;
-	if (binlog_put_site(out, b->n_sites, st) < 0 || keep_definition(b, out, at) < 0) {
+	if (binlog_put_site(out, b->n_sites, st) < 0) {
 		out->len = at;
 		return -ENOMEM;
 	}
@@ -165,8 +178,7 @@ static long long source_id(struct bin_state *b, const struct text_record *tr, st
 	}
 	char *name = malloc(tr->name_len + 1);
 	size_t at = out->len;
-	if (!name || binlog_put_source(out, b->n_sources, tr->pid, tr->tid, tr->name, tr->name_len) < 0 ||
-	    keep_definition(b, out, at) < 0) {
+	if (!name || binlog_put_source(out, b->n_sources, tr->pid, tr->tid, tr->name, tr->name_len) < 0) {
 		free(name);
 		out->len = at;
 		return -ENOMEM;
@@ -177,14 +189,14 @@ static long long source_id(struct bin_state *b, const struct text_record *tr, st
 	return b->n_sources++;
 }
 
-/* A file header, a session frame and the dictionary's first dict_len bytes into out. Returns 0 or -ENOMEM. */
-static int put_preamble(struct bin_state *b, struct sbuf *out, size_t dict_len)
+/* A file header and a session frame into out, after forgetting every definition. Returns 0 or -ENOMEM. */
+static int put_preamble(struct bin_state *b, struct sbuf *out)
 {
+	forget(b);
 	if (binlog_put_header(out, clock_realtime_ns()) < 0 ||
 	    binlog_put_session(out, (uint32_t)getpid(), b->start_ns) < 0)
 		return -ENOMEM;
-	sbuf_append(out, b->dict.data, dict_len);
-	return out->oom ? -ENOMEM : 0;
+	return 0;
 }
 
 /* rec's frames (definitions it needs, then the record) at the end of out. Returns 0 or -ENOMEM. */
@@ -202,45 +214,64 @@ static int put_rec(struct bin_state *b, const struct text_record *tr, struct sbu
 	return binlog_put_text(out, (uint32_t)src, tr);
 }
 
-/*
- * Take rec: its frames at the end of the stream; when rotation cuts before
- * it, the new file's preamble between the cut and them (the dictionary as
- * it was before this record, whose new definitions follow anyway).
- * Returns 0 or -ENOMEM (nothing taken).
- */
-static int binary_add(struct writer *w, struct output_rec *rec)
+/* tr as one unit at the end of out: a preamble first when one is due, then its frames. Returns 0, or
+ * -ENOMEM with out as it was. */
+static inline __attribute__((always_inline)) int put_unit(struct bin_state *b, const struct text_record *tr,
+							   struct sbuf *out)
 {
-	struct bin_state *b = w->priv;
-	struct sbuf *out = &w->out.buf;
-	size_t at = out->len, dict_before = b->dict.len;
-	int rc = put_rec(b, rec->tr, out);
+	size_t at = out->len;
+	if (b->n_sites + b->n_sources >= BIN_DEFS_MAX)
+		b->need_preamble = true;
+	int rc = b->need_preamble ? put_preamble(b, out) : 0;
+	if (rc == 0)
+		rc = put_rec(b, tr, out);
 	if (rc < 0 || out->oom) {
 		out->len = at;
 		out->oom = false;
+		/* definitions it put were taken back with it: forget them all, a header comes first */
+		b->need_preamble = true;
+		forget(b);
 		return rc < 0 ? rc : -ENOMEM;
 	}
-	if (!rotate_on(&b->fs.rot))
-		return 0;
-	uint32_t cuts = b->fs.rot.n_cuts;
-	rotate_take(&b->fs.rot, w->out.written + at, out->len - at, rec->tr->ts_ns);
-	if (b->fs.rot.n_cuts == cuts)
-		return 0;
-	/* rare: the record starts a file; its preamble goes first */
-	size_t rec_len = out->len - at;
-	char *tmp = malloc(rec_len);
-	if (!tmp || put_preamble(b, out, dict_before) < 0) {
-		free(tmp);
-		out->len = at + rec_len; /* taken without its preamble: that file's reader says so */
-		out->oom = false;
-		return 0;
-	}
-	size_t pre = out->len - at - rec_len;
-	memcpy(tmp, out->data + at, rec_len);
-	memmove(out->data + at, out->data + at + rec_len, pre);
-	memcpy(out->data + at + pre, tmp, rec_len);
-	free(tmp);
-	rotate_extend(&b->fs.rot, pre);
+	b->need_preamble = false;
 	return 0;
+}
+
+/*
+ * rec was put at out's offset at (with a preamble first when starts): let
+ * rotation place its cuts. When it cuts before rec and rec has no preamble
+ * of its own, rec is put again after one, so that the new file starts with a
+ * header and defines what it uses. Returns 0 or -ENOMEM (nothing taken, and
+ * a preamble goes before the next record).
+ */
+static __attribute__((noinline)) int rotate_at(struct writer *w, const struct text_record *tr, size_t at,
+					       bool starts)
+{
+	struct bin_state *b = w->priv;
+	struct sbuf *out = &w->out.buf;
+	uint32_t cuts = b->fs.rot.n_cuts;
+	size_t len = out->len - at;
+	rotate_take(&b->fs.rot, w->out.written + at, len, tr->ts_ns);
+	if (b->fs.rot.n_cuts == cuts || starts)
+		return 0;
+	out->len = at; /* rare: the record starts a file */
+	b->need_preamble = true;
+	int rc = put_unit(b, tr, out);
+	if (rc == 0)
+		rotate_extend(&b->fs.rot, out->len - at - len);
+	return rc;
+}
+
+/* Take rec: its unit at the end of the stream, then rotation's say. Returns 0 or -ENOMEM (not taken). */
+static int binary_add(struct writer *w, struct output_rec *rec)
+{
+	struct bin_state *b = w->priv;
+	size_t at = w->out.buf.len;
+	bool starts = b->need_preamble;
+	int rc = put_unit(b, rec->tr, &w->out.buf);
+	if (rc < 0 || !rotate_on(&b->fs.rot))
+		return rc;
+	return rotate_at(w, rec->tr, at, starts);
 }
 
 /* Read the file writer's keys (nothing is opened). Returns 0, or -errno with d->msg naming the key. */
@@ -273,7 +304,7 @@ static int binary_open(struct writer *w, struct diag *d)
 	w->fd = fd;
 	b->start_ns = clock_realtime_ns();
 	size_t before = w->out.buf.len;
-	if (put_preamble(b, &w->out.buf, 0) < 0) {
+	if (put_preamble(b, &w->out.buf) < 0) {
 		snprintf(d->msg, sizeof d->msg, "writer %s: out of memory", w->name);
 		return -ENOMEM;
 	}
@@ -283,8 +314,9 @@ static int binary_open(struct writer *w, struct diag *d)
 
 /*
  * SIGHUP (and the path removed or replaced): what is taken from now on goes
- * to the file at the path, after a preamble; the bytes taken before finish
- * the old file first (binary_prepare switches). Returns 0 or -ENOMEM.
+ * to the file at the path, after a preamble (or, without memory for it now,
+ * before the next record); the bytes taken before finish the old file first
+ * (binary_prepare switches). Returns 0.
  */
 static int binary_reopen(struct writer *w)
 {
@@ -293,10 +325,10 @@ static int binary_reopen(struct writer *w)
 		return 0; /* one is on its way: what follows it goes to the path already */
 	uint64_t at = w->out.written + w->out.buf.len;
 	size_t before = w->out.buf.len;
-	if (put_preamble(b, &w->out.buf, b->dict.len) < 0) {
+	if (put_preamble(b, &w->out.buf) < 0) {
 		w->out.buf.len = before;
 		w->out.buf.oom = false;
-		return -ENOMEM;
+		b->need_preamble = true;
 	}
 	rotate_extend(&b->fs.rot, w->out.buf.len - before);
 	b->reopen_at = at;
@@ -374,7 +406,6 @@ static void binary_close(struct writer *w)
 		free(b->sources[i].name);
 	free(b->sources);
 	free(b->sites);
-	sbuf_free(&b->dict);
 	free(b);
 	w->priv = NULL;
 }

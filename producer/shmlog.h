@@ -443,8 +443,7 @@ static inline uint8_t *shmlog__put_ptr(uint8_t *p, const void *v)
  * copied as one word when they lie in the string's page (reading past the
  * NUL within a page cannot fault; hence no_sanitize, as ASan would see a read
  * beyond the object; the bytes written past the NUL are in the reservation,
- * beyond the record's end). Longer strings go to strnlen and memcpy.
- */
+ * beyond the record's end). Longer strings go to memchr and memcpy. */
 __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint8_t *p, const char *s)
 {
 	uint16_t n;
@@ -468,7 +467,8 @@ __attribute__((no_sanitize_address)) static inline uint8_t *shmlog__put_str(uint
 			return d + n;
 		}
 	}
-	size_t len = strnlen(s, SHMLOG_MAX_STRING + 1);
+	const char *nul = (const char *)memchr(s, 0, SHMLOG_MAX_STRING + 1); /* stops at the NUL (C11) */
+	size_t len = nul ? (size_t)(nul - s) : SHMLOG_MAX_STRING + 1;
 	/* 0x8000: SHMLOG_STR_TRUNCATED, 0x7fff: SHMLOG_STR_LEN_MASK (static_assert in internal.h) */
 	n = len > SHMLOG_MAX_STRING ? (uint16_t)(SHMLOG_MAX_STRING | 0x8000u) : (uint16_t)len;
 	len = n & 0x7fffu;
@@ -610,8 +610,8 @@ template <class T> inline auto varg(const T &v, [[maybe_unused]] std::string &&t
 #endif
 
 /* Argument counting and a per-argument map, up to 32 arguments. */
-/* strict C++ (-std=c++17) keeps the comma of ", ##__VA_ARGS__" for present but empty arguments */
-#ifdef __cplusplus
+/* strict C++ and C (-std=c++17, -std=c11) keep ", ##__VA_ARGS__"'s comma for empty arguments */
+#if defined(__cplusplus) || defined(__STRICT_ANSI__)
 #define SHMLOG__COMMA_VA(...) __VA_OPT__(,) __VA_ARGS__
 #else
 #define SHMLOG__COMMA_VA(...) , ##__VA_ARGS__

@@ -23,9 +23,10 @@
  *     each time it starts a file (open, a rotation, a reopen: SIGHUP or the
  *     path removed) or appends to one that is there (a restart): a file
  *     header may follow any unit. A file header forgets every definition;
- *     a SESSION frame follows it, then the definitions still in use (the
- *     writer repeats its whole dictionary), so every file of a rotated
- *     series decodes on its own.
+ *     a SESSION frame follows it, and what follows defines again what it
+ *     uses, so every file of a rotated series decodes on its own. (The
+ *     writer also starts over with a header inside a file, to bound what it
+ *     remembers.)
  *  4. A SITE or SOURCE frame defines its id before the first frame that
  *     uses it; a later definition of the same id replaces the earlier one.
  *     Ids are small integers given in order from 0.

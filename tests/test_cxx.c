@@ -3,7 +3,8 @@
  * argument type, std::string and std::string_view, the _KV forms) logs
  * through a real collector, and each line is what printf prints; the header
  * compiles as C++17 and C++20 with g++ and clang++ under -Wall -Wextra
- * -Werror, and a type it cannot log does not compile.
+ * -Werror, and a type it cannot log does not compile. Strict ISO C (-std=c11,
+ * c17) compiles too (tests/c_strict.c), with gcc and clang.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -94,7 +95,7 @@ Test(cxx, every_level_argument_type_and_field_logs_through_a_collector)
 }
 
 /* Whether compiler (a path) accepts file as std with -Wall -Wextra -Werror. */
-static bool cxx_compiles(const char *compiler, const char *std, const char *file)
+static bool compiles(const char *compiler, const char *std, const char *file)
 {
 	char *src = th_source_dir(), *inc = NULL, *stdf = NULL, *log = wpath("cxx.log");
 	cr_assert(src);
@@ -115,18 +116,24 @@ static bool cxx_compiles(const char *compiler, const char *std, const char *file
 	return ok;
 }
 
-Test(cxx, the_header_compiles_as_cxx17_and_cxx20_with_gxx_and_clangxx)
+/* tests/NAME compiles with each of the two compilers in each of the two standards. */
+static void compiles_with_each(const char *name, const char *const compilers[2], const char *const stds[2])
 {
 	char *src = th_source_dir(), *prog = NULL;
-	cr_assert(src && asprintf(&prog, "%s/tests/cxx_prog.cpp", src) > 0);
-	const char *compilers[] = {"/usr/bin/g++", "/usr/bin/clang++"}, *stds[] = {"c++17", "c++20"};
+	cr_assert(src && asprintf(&prog, "%s/tests/%s", src, name) > 0);
 	for (int c = 0; c < 2; c++) {
 		cr_assert(access(compilers[c], X_OK) == 0, "%s is missing (./dev installs it)", compilers[c]);
 		for (int s = 0; s < 2; s++)
-			cr_expect(cxx_compiles(compilers[c], stds[s], prog), "%s -std=%s", compilers[c], stds[s]);
+			cr_expect(compiles(compilers[c], stds[s], prog), "%s -std=%s", compilers[c], stds[s]);
 	}
 	free(prog);
 	free(src);
+}
+
+Test(cxx, the_header_compiles_as_cxx17_and_cxx20_with_gxx_and_clangxx)
+{
+	static const char *const compilers[] = {"/usr/bin/g++", "/usr/bin/clang++"}, *const stds[] = {"c++17", "c++20"};
+	compiles_with_each("cxx_prog.cpp", compilers, stds);
 }
 
 /* Write a C++ snippet (body inside main, lg declared) and compile it with g++ -std=c++17. */
@@ -138,7 +145,7 @@ static bool snippet_compiles(const char *body)
 	fprintf(f, "#include <shmlog.h>\n#include <string>\nstruct pod { int a; };\nint main()\n{\n"
 		   "\tstruct shmlog *lg = nullptr;\n%s\n\treturn 0;\n}\n", body);
 	fclose(f);
-	bool ok = cxx_compiles("/usr/bin/g++", "c++17", file);
+	bool ok = compiles("/usr/bin/g++", "c++17", file);
 	free(file);
 	return ok;
 }
@@ -150,4 +157,10 @@ Test(cxx, a_type_it_cannot_log_does_not_compile)
 	cr_assert_not(snippet_compiles("\tint x; SHMLOG_INFO_KV(lg, (\"p\", &x), \"m\");"));
 	cr_assert_not(snippet_compiles("\tlong double d = 1; SHMLOG_INFO_KV(lg, (\"d\", d), \"m\");"));
 	cr_assert_not(snippet_compiles("\tSHMLOG_INFO(lg, \"%d\", std::string(\"x\"));"));
+}
+
+Test(cxx, the_header_compiles_as_strict_c11_and_c17_with_gcc_and_clang)
+{
+	static const char *const compilers[] = {"/usr/bin/gcc", "/usr/bin/clang"}, *const stds[] = {"c11", "c17"};
+	compiles_with_each("c_strict.c", compilers, stds);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "collector/config.h"
+#include "shared/binlog.h"
 #include "collector/output.h"
 #include "collector/uio.h"
 #include "collector/writer.h"
@@ -476,4 +477,59 @@ Test(uio, empty_batch_is_a_no_op)
 {
 	need_ring();
 	cr_assert_eq(uio_write_batch(&ring, NULL, 0), 0);
+}
+
+/* The records of binary log path, decoded, and the file headers in it. Asserts every unit is valid. */
+static long decode_binlog(const char *path, long *headers, uint32_t *last_tid)
+{
+	size_t len;
+	uint8_t *data = (uint8_t *)th_read_file(path, &len);
+	cr_assert_not_null(data);
+	struct binlog_reader rd;
+	binlog_reader_init(&rd);
+	long records = 0;
+	*headers = 0;
+	for (size_t at = 0; at < len;) {
+		struct text_record tr;
+		bool is_record;
+		bool header = len - at >= BINLOG_MAGIC_BYTES && memcmp(data + at, BINLOG_MAGIC, BINLOG_MAGIC_BYTES) == 0;
+		long long n = binlog_next(&rd, data + at, len - at, &tr, &is_record);
+		cr_assert_gt(n, 0, "unit at %zu: %s", at, rd.err);
+		*headers += header;
+		if (is_record) {
+			cr_assert_eq(tr.tid, (uint32_t)records, "record %ld comes with its own source", records);
+			*last_tid = tr.tid;
+			records++;
+		}
+		at += (size_t)n;
+	}
+	binlog_reader_free(&rd);
+	free(data);
+	return records;
+}
+
+Test(writer, binary_writer_forgets_its_definitions_past_the_bound_and_every_record_still_decodes)
+{
+	need_ring();
+	char *path = file_path("defs.bin"), group[1024];
+	snprintf(group, sizeof group, "{ type = \"binary\"; path = \"%s\"; }", path);
+	struct writer w;
+	struct diag d;
+	cr_assert_eq(open_from(&w, group, &d), 0, "%s", d.msg);
+	const long n = 70000; /* each from its own thread: a source definition per record */
+	for (long i = 0; i < n; i++) {
+		struct text_record r = rec(TEXT_LEVEL_INFO, "m", 1764547200000000000ull + (uint64_t)i);
+		r.tid = (uint32_t)i;
+		add(&w, &r);
+		if (i % 4096 == 4095)
+			flush(&w);
+	}
+	flush(&w);
+	writer_close(&w);
+	long headers;
+	uint32_t last = 0;
+	cr_assert_eq(decode_binlog(path, &headers, &last), n);
+	cr_assert_eq(last, (uint32_t)(n - 1));
+	cr_assert_eq(headers, 2, "the header at open, and one after 65,536 definitions: %ld", headers);
+	free(path);
 }
