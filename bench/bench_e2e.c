@@ -20,6 +20,9 @@
  *           [--format binary]: --out is a binary log (shared/binlog.h): its record frames
  *           count as lines, its TEXT frames as the collector's notices; threads reports
  *           itself as scenario "binary"
+ *           [--format encrypted --key FILE]: --out is an encrypted text log (shared/encfile.h),
+ *           its chunks opened as they are read and their lines counted (e2e_crypt.c); threads
+ *           reports itself as scenario "encrypted"
  *
  *   bench_e2e fill --dir DIR --n N [--ring-bytes B] [--mix routing [--security-every K]]
  *                      no collector: log N message-1 records into one ring of DIR
@@ -62,8 +65,9 @@
 
 #include <shmlog.h>
 
+#include "e2e_crypt.h"
 #include "e2e_relp.h"
-#include "e2e_tls.h"
+#include "e2e_sink.h"
 
 #define WAIT_TIMEOUT_NS (120ull * 1000000000ull)
 
@@ -150,6 +154,7 @@ struct counted {
 	int fd;         /* -1 until the file could be opened */
 	uint64_t lines; /* newlines read so far (binary: RECORD and TEXT frames) */
 	bool binary;    /* a binary log: frames are counted, not lines */
+	struct e2e_crypt *crypt; /* an encrypted text log: lines counted as chunks open */
 	uint64_t texts; /* binary: TEXT frames (the collector's notices) */
 	uint8_t part[64 << 10]; /* binary: the start of a unit not read whole yet */
 	size_t part_len, skip;  /* its bytes; bytes of a unit still to skip */
@@ -196,9 +201,11 @@ static void count_output(struct counted *c)
 		return;
 	static char buf[1 << 16];
 	ssize_t r;
+	while (c->crypt && (r = read(c->fd, buf, sizeof buf)) > 0)
+		e2e_crypt_count(c->crypt, (const uint8_t *)buf, (size_t)r, &c->lines, &c->texts);
 	while (c->binary && (r = read(c->fd, buf, sizeof buf)) > 0)
 		count_binlog_frames(c, (const uint8_t *)buf, (size_t)r);
-	while (!c->binary && (r = read(c->fd, buf, sizeof buf)) > 0)
+	while (!c->binary && !c->crypt && (r = read(c->fd, buf, sizeof buf)) > 0)
 		for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + r - p))) != NULL; p++)
 			c->lines++;
 }
@@ -225,7 +232,7 @@ static int wait_lines(struct counted *c, uint64_t want)
 /* Lines the collector wrote about producers rather than for them ("[shmlog] process N exited", ...). */
 static uint64_t count_notices(const struct counted *c)
 {
-	if (c->binary)
+	if (c->binary || c->crypt)
 		return c->texts;
 	FILE *f = fopen(c->path, "r");
 	if (!f)
@@ -243,6 +250,8 @@ static uint64_t count_notices(const struct counted *c)
  * (re-reading the file for those is not timed: reached_ns is when the count was seen). */
 static int wait_records(struct counted *c, uint64_t records)
 {
+	if (c->crypt) /* reached_ns: when the file is read to its end after the flush (e2e_crypt.h) */
+		return e2e_crypt_wait(c->crypt, c->path, records, WAIT_TIMEOUT_NS, &c->lines, &c->texts, &reached_ns);
 	uint64_t want = records;
 	for (int i = 0; i < 100; i++) {
 		if (wait_lines(c, want) < 0)
@@ -315,7 +324,8 @@ static int run_threads(void)
 	shmlog_flush(lg, 30000);
 	ok &= wait_records(&out, (uint64_t)n_threads + records) == 0;
 	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
-	report_run(out.binary ? "binary" : "threads", n_threads, records, t0, t1, c0, c1, s0, s1, ok);
+	const char *scenario = out.binary ? "binary" : out.crypt ? "encrypted" : "threads";
+	report_run(scenario, n_threads, records, t0, t1, c0, c1, s0, s1, ok);
 	shmlog_close(lg);
 	return ok ? 0 : 3;
 }
@@ -642,26 +652,6 @@ static int syslog_relp;        /* --relp: the receiver speaks RELP (librelp) */
 static int sink_listen = -1;
 static _Atomic uint64_t sink_frames; /* octet-counted frames the receiver read wholly */
 
-/* Count the frames in b[0..n): *len is the LEN being read, *skip what is left of the current MSG. */
-static uint64_t count_octet_frames(const char *b, size_t n, uint64_t *len, uint64_t *skip)
-{
-	uint64_t frames = 0;
-	for (size_t i = 0; i < n;) {
-		if (*skip) {
-			size_t take = *skip < n - i ? (size_t)*skip : n - i;
-			i += take;
-			*skip -= take;
-			frames += *skip == 0;
-		} else if (b[i++] == ' ') {
-			*skip = *len;
-			*len = 0;
-		} else {
-			*len = *len * 10 + (uint64_t)(b[i - 1] - '0');
-		}
-	}
-	return frames;
-}
-
 /* The receiver: accept one connection and read it to its end, counting frames. */
 static void *sink_thread(void *arg)
 {
@@ -677,7 +667,7 @@ static void *sink_thread(void *arg)
 	ssize_t r;
 	while (fd >= 0 && (!syslog_tls || tls) &&
 	       (r = tls ? e2e_tls_read(tls, buf, sizeof buf) : read(fd, buf, sizeof buf)) > 0)
-		atomic_fetch_add_explicit(&sink_frames, count_octet_frames(buf, (size_t)r, &len, &skip), memory_order_release);
+		atomic_fetch_add_explicit(&sink_frames, e2e_count_octet_frames(buf, (size_t)r, &len, &skip), memory_order_release);
 	e2e_tls_free(tls);
 	if (fd >= 0)
 		close(fd);
@@ -701,26 +691,11 @@ static int wait_frames(uint64_t want)
 	return 0;
 }
 
-/* Listen on 127.0.0.1:syslog_port (before the first record, so the collector connects at once). */
-static int sink_open(void)
-{
-	int one = 1;
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)syslog_port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	sink_listen = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sink_listen < 0 || setsockopt(sink_listen, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-	    bind(sink_listen, (struct sockaddr *)&a, sizeof a) != 0 || listen(sink_listen, 4) != 0) {
-		fprintf(stderr, "bench_e2e: cannot listen on 127.0.0.1:%u: %s\n", syslog_port, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 static int run_syslog(void)
 {
 	pthread_t sink, th;
 	if (syslog_relp ? e2e_relp_start(syslog_port, &sink_frames) < 0
-			: sink_open() < 0 || pthread_create(&sink, NULL, sink_thread, NULL) != 0)
+			: (sink_listen = e2e_sink_listen(syslog_port)) < 0 || pthread_create(&sink, NULL, sink_thread, NULL) != 0)
 		return 1;
 	if (open_logger(&lg, "e2e-syslog") < 0)
 		return 1;
@@ -801,7 +776,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_e2e threads|procs|delivery|idle --out FILE --collector-pid PID\n"
 			"       [--threads T] [--procs P] [--n N] [--rate R] [--seconds S] [--cpu 0] [--bg-cpu 1] [--run R]\n"
-			"       [--format binary]\n"
+			"       [--format binary] [--key FILE (an encrypted text log)]\n"
 			"       bench_e2e routing --errors FILE --security FILE --console FILE --collector-pid PID\n"
 			"       [--n N] [--security-every K] [--cpu 0] [--bg-cpu 1] [--run R]\n"
 			"       bench_e2e fill --dir DIR [--n N] [--ring-bytes B] [--mix routing [--security-every K]]\n"
@@ -823,6 +798,10 @@ int main(int argc, char **argv)
 			out.path = v;
 		else if (!strcmp(a, "--format"))
 			out.binary = !strcmp(v, "binary");
+		else if (!strcmp(a, "--key")) {
+			if (!(out.crypt = e2e_crypt_new(v)))
+				return 1;
+		}
 		else if (!strcmp(a, "--collector-pid"))
 			collector_pid = atoi(v);
 		else if (!strcmp(a, "--threads"))

@@ -227,6 +227,7 @@ COLLECTOR_IR_TARGET = 1000  # collector instructions per message-1 record, text 
 
 
 SYSLOG_TARGET = 0.7  # syslog (TCP to a local discarding receiver) rate ÷ single-file rate, same run
+ENCRYPT_TARGET = 0.8  # encrypted text file rate ÷ plain text file rate, same run
 
 
 def paired_summary(rows, scenario, target, extra=lambda r: {}):
@@ -488,6 +489,8 @@ def main():
     ap.add_argument("--collector-instructions", type=int, default=1)
     ap.add_argument("--scaling", type=int, default=1)
     ap.add_argument("--binary", type=int, default=1)
+    ap.add_argument("--encrypt", type=int, default=1)
+    ap.add_argument("--encrypt-algorithm", default="xchacha20poly1305")
     ap.add_argument("--command", default="bench/run.sh")
     ap.add_argument("--failures", default="")
     a = ap.parse_args()
@@ -515,6 +518,8 @@ def main():
     syslog_relp = syslog_summary(e2e_raw, "syslog_relp") if a.syslog else previous.get("syslog_relp", {})
     scaling = scaling_summary(e2e_raw, med) if a.scaling else previous.get("scaling", {})
     binary = binary_summary(e2e_raw, med) if a.binary else previous.get("binary", {})
+    encrypt = paired_summary(e2e_raw, "encrypted", ENCRYPT_TARGET, lambda r: {"algorithm": a.encrypt_algorithm}) \
+        if a.encrypt else previous.get("encrypt", {})
     text_vs = text_summary(e2e_raw, med) or previous.get("text_vs_snprintf", {})
     cinstr = collector_instr(load_jsonl(os.path.join(a.tmp, "cinstr.jsonl")), os.path.join(a.tmp, "ccg")) \
         if a.collector_instructions else previous.get("collector_instructions", {})
@@ -691,6 +696,11 @@ def main():
                                    "acknowledges (no target)", syslog_relp, "syslog_relp", "OK (every frame)"))
     if binary:
         tables.append(binary_table(binary, Table, fmt_rate))
+    if encrypt:
+        tables.append(paired_table(f"Encrypted text file end to end: 1 producer thread, message 1, the text file writer "
+                                   f"with encrypt ({encrypt['runs'][0].get('algorithm')}; timed until the bench has read the file to its end, "
+                                   f"its lines then counted in the opened chunks) against the plain one (threads 1) of the same run; target ≥ {ENCRYPT_TARGET:g}×",
+                                   encrypt, "encrypted", "OK (every line)"))
 
     if cinstr:
         ref = (cinstr.get("slow") or cinstr.get("plain"))["runs"][0]
@@ -790,6 +800,8 @@ def main():
             ok = False  # nor a syslog run whose receiver missed frames
         if "binary" in name and not binary.get("all_ok"):
             ok = False  # a binary run that lost records does not pass
+        if name.startswith("encrypted") and not encrypt.get("all_ok"):
+            ok = False  # nor an encrypted run that lost lines
         if "producer processes" in name and not ((scaling.get("procs") or {}).get(name.split()[0]) or {}).get("all_ok"):
             ok = False  # likewise a scaling run that lost lines
         targets.append({"target": name, "limit": limit, "unit": unit, "measured": measured, "pass": ok, "higher": higher,
@@ -827,6 +839,8 @@ def main():
     for k, name in (("rate", "binary file ÷ text file, end to end"), ("cpu", "collector CPU per record, binary ÷ text")):
         target(name, binary.get(f"median_{k}_ratio"), BINARY_TARGETS[k], "× (same run)", k == "rate",
                fmt=lambda v: f"{v:.3f}")
+    target("encrypted text file ÷ plain text file, end to end, message 1", encrypt.get("median_ratio"), ENCRYPT_TARGET,
+           "× (same run)", True, fmt=lambda v: f"{v:.3f}")
     target("text end to end, 1 thread ÷ snprintf alone", text_vs.get("median_ratio"), TEXT_TARGET, "× (same run)",
            True, fmt=lambda v: f"{v:.3f}")
     for p, lim in SCALING_TARGETS.items():
@@ -864,7 +878,8 @@ def main():
 
     out = {"meta": meta, "latency": lat_json, "ratios_vs_peers": ratios, "end_to_end": e2e,
            "instructions_per_call": instr, "shmlog_instruction_breakdown": breakdown, "routing": routing,
-           "syslog": syslog, "syslog_tls": syslog_tls, "syslog_relp": syslog_relp, "scaling": scaling, "binary": binary, "text_vs_snprintf": text_vs,
+           "syslog": syslog, "syslog_tls": syslog_tls, "syslog_relp": syslog_relp, "scaling": scaling, "binary": binary,
+           "encrypt": encrypt, "text_vs_snprintf": text_vs,
            "collector_instructions": cinstr, "targets": targets,
            "plot": os.path.relpath(png, os.path.dirname(a.results.rstrip("/"))) if png else None,
            "raw": {"latency": raw, "end_to_end": e2e_raw, "instructions": instr_raw}}

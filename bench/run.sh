@@ -25,10 +25,16 @@
 #                                  (type = "binary"), each run paired with the text-file
 #                                  `threads 1` case; targets: rate >= 3x text, collector CPU
 #                                  per record <= 0.2x text (medians of the per-run ratios)
+#   bench/run.sh --encrypt         only the encrypted case: one thread into a text file writer with
+#                                  encrypt (xchacha20poly1305), each run paired with the text-file
+#                                  `threads 1` case; target: rate >= 0.8x text (median of runs)
+#   bench/run.sh --encrypt-algorithm ALG
+#                                  the encrypted case with ALG (xchacha20poly1305 or aes256gcm)
 #   bench/run.sh --no-instructions everything but the instruction counts (both callgrind parts)
 #   bench/run.sh --runs N          repeat each latency / end-to-end / routing / collector case N
 #                                  times (default 3)
-#   (--instructions, --routing, --syslog, --collector-instructions, --scaling and --binary combine: each adds its part)
+#   (--instructions, --routing, --syslog, --collector-instructions, --scaling, --binary and --encrypt combine:
+#   each adds its part)
 #
 # Installs what it needs from Debian (root or sudo), builds shmlog in release
 # mode into build-release/ and the bench programs into build-release/bench/,
@@ -48,21 +54,23 @@ BENCH=$ROOT/bench
 RESULTS=$BENCH/results
 
 RUNS=3 N=1000000 COLD_N=20000 WARMUP=100000 E2E_N=2000000 DELIVERY_S=5 IDLE_S=5 QUICK=0
-DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 DO_BINARY=1 ONLY=""
+DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 DO_BINARY=1 DO_ENCRYPT=1 ONLY="" ENCRYPT_ALG=xchacha20poly1305
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 RUNS=1 N=100000 COLD_N=5000 WARMUP=10000 E2E_N=400000 DELIVERY_S=2 IDLE_S=2 ;;
-	--instructions | --routing | --syslog | --collector-instructions | --scaling | --binary) ONLY+=" $1" ;;
+	--instructions | --routing | --syslog | --collector-instructions | --scaling | --binary | --encrypt) ONLY+=" $1" ;;
 	--no-instructions) DO_INSTR=0 DO_CINSTR=0 ;;
+	--encrypt-algorithm) ENCRYPT_ALG=${2:?--encrypt-algorithm needs a name}; shift ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
-	-h | --help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
 if [ -n "$ONLY" ]; then # only the parts asked for
-	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_SYSLOG=0 DO_CINSTR=0 DO_SCALING=0 DO_BINARY=0
+	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_SYSLOG=0 DO_CINSTR=0 DO_SCALING=0 DO_BINARY=0 DO_ENCRYPT=0
 	case "$ONLY " in *" --binary "*) DO_BINARY=1 ;; esac
+	case "$ONLY " in *" --encrypt "*) DO_ENCRYPT=1 ;; esac
 	case "$ONLY " in *" --instructions "*) DO_INSTR=1 ;; esac
 	case "$ONLY " in *" --scaling "*) DO_SCALING=1 ;; esac
 	case "$ONLY " in *" --routing "*) DO_ROUTING=1 ;; esac
@@ -302,7 +310,7 @@ routing_case() { # RUN
 	if [ $rc -ne 0 ]; then FAILURES+=("routing run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
 }
 
-# A case (routing_case, syslog_case, binary_case) and its reference, the single text file writer
+# A case (routing_case, syslog_case, binary_case, encrypt_case) and its reference, the single text file writer
 # (`threads 1`), back to back; which comes first alternates from run to run so that a
 # drift in the machine's load does not always favour the same one. report.py pairs them by run.
 pair_with_text() { # CASE RUN
@@ -407,6 +415,27 @@ binary_case() { # RUN
 
 binary() { paired_runs binary_case "binary log"; }
 
+# ---- encrypted text file end to end: the text file writer with encrypt against the plain one ----
+encrypt_case() { # RUN
+	local rc=0 key=$TMP/bench.key
+	[ -f "$key" ] || "$ROOT/build-release/shmlog" keygen "$key" >/dev/null
+	cat >"$TMP/encrypt.conf" <<-EOF
+		# the encrypted case: the text file writer of collector.conf, encrypted
+		collector: { dir = "$TMP/seg"; };
+		writers = ( { type = "file"; name = "bench"; path = "$TMP/shmlog.log.enc"; format = "text";
+		              encrypt = { key_file = "$key"; algorithm = "$ENCRYPT_ALG"; }; } );
+	EOF
+	start_collector "$TMP/encrypt.conf" "$TMP/shmlog.log.enc" || { FAILURES+=("encrypt run $1: collector"); return; }
+	timeout --kill-after=10 600 "$ROOT/build-release/bench/bench_e2e" threads --threads 1 --n "$E2E_N" \
+		--key "$key" --out "$TMP/shmlog.log.enc" --collector-pid "$COLLECTOR_PID" --cpu "$CPU" --bg-cpu "$BG" \
+		--run "$1" >>"$TMP/e2e.jsonl" 2>"$TMP/case.err" || rc=$?
+	stop_collector
+	rm -f "$TMP/shmlog.log.enc"
+	if [ $rc -ne 0 ]; then FAILURES+=("encrypt run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
+}
+
+encrypt() { paired_runs encrypt_case "encrypted text file"; }
+
 # ---- scaling: 1, 4, 16 and 64 producer processes, each run against its own 1 ----
 SCALING_PROCS="1 4 16 64"
 scaling_run() { # RUN
@@ -428,6 +457,7 @@ end_to_end() {
 		say "end to end, run $run of $RUNS"
 		if [ $DO_ROUTING -eq 1 ]; then routing_pair "$run"; else e2e_case threads --threads 1 --n "$E2E_N" --run "$run"; fi
 		if [ $DO_BINARY -eq 1 ]; then binary_case "$run"; fi
+		if [ $DO_ENCRYPT -eq 1 ]; then encrypt_case "$run"; fi
 		snprintf_case "$run"
 		if [ $DO_SYSLOG -eq 1 ]; then syslog_case "$run"; syslog_more_cases "$run"; fi
 		for t in 2 4; do e2e_case threads --threads "$t" --n "$E2E_N" --run "$run"; done
@@ -624,13 +654,14 @@ fi
 [ $DO_SYSLOG -eq 1 ] && [ $DO_LATENCY -eq 0 ] && syslog_runs
 [ $DO_SCALING -eq 1 ] && [ $DO_LATENCY -eq 0 ] && scaling
 [ $DO_BINARY -eq 1 ] && [ $DO_LATENCY -eq 0 ] && binary
+[ $DO_ENCRYPT -eq 1 ] && [ $DO_LATENCY -eq 0 ] && encrypt
 [ $DO_INSTR -eq 1 ] && instructions
 [ $DO_CINSTR -eq 1 ] && collector_instructions
 say "report (${SECONDS} s of benchmarking)"
 python3 "$BENCH/report.py" --tmp "$TMP" --results "$RESULTS" --start "$START" --elapsed "$SECONDS" \
 	--quick "$QUICK" --runs "$RUNS" --n "$N" --cold-n "$COLD_N" --warmup "$WARMUP" --lttng-why "$LTTNG_WHY" \
 	--latency "$DO_LATENCY" --instructions "$DO_INSTR" --routing "$DO_ROUTING" --syslog "$DO_SYSLOG" \
-	--collector-instructions "$DO_CINSTR" --scaling "$DO_SCALING" --binary "$DO_BINARY" \
+	--collector-instructions "$DO_CINSTR" --scaling "$DO_SCALING" --binary "$DO_BINARY" --encrypt "$DO_ENCRYPT" --encrypt-algorithm "$ENCRYPT_ALG" \
 	--command "bench/run.sh${ARGS:+ $ARGS}" \
 	--failures "$(printf '%s\n' "${FAILURES[@]+"${FAILURES[@]}"}")"
 if [ ${#FAILURES[@]} -gt 0 ]; then

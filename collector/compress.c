@@ -17,6 +17,7 @@
 #include <zstd.h>
 
 #include "collector.h"
+#include "uio.h"
 
 #define COMPRESS_RETRY_NS 1000000000ll /* a failed job (a full disk) is tried again after this */
 
@@ -50,22 +51,6 @@ static void append(struct compressor *c, struct compress_job *j)
 	*end = j;
 }
 
-/* Write all len bytes of buf to fd. Returns 0 or -errno. */
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Feed in (flushing the frame at the end when last) through z into out. Returns 0 or -errno. */
 static int zstd_feed(ZSTD_CCtx *z, int out, char *obuf, size_t ocap, const char *data, size_t len, bool last)
 {
@@ -76,7 +61,7 @@ static int zstd_feed(ZSTD_CCtx *z, int out, char *obuf, size_t ocap, const char 
 		left = ZSTD_compressStream2(z, &o, &in, last ? ZSTD_e_end : ZSTD_e_continue);
 		if (ZSTD_isError(left))
 			return -EIO;
-		int rc = write_all(out, obuf, o.pos);
+		int rc = uio_write_all(out, obuf, o.pos);
 		if (rc < 0)
 			return rc;
 	} while (last ? left != 0 : in.pos < in.size);

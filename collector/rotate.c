@@ -300,6 +300,8 @@ static int rotate_one(struct rotate *r, int64_t start, int *fd)
 		report(r, rc, "cannot create a new");
 		return rc;
 	}
+	if (r->retire)
+		r->retire(r->retire_arg, *fd);
 	fdatasync(*fd);
 	close(*fd);
 	*fd = nfd;

@@ -67,6 +67,8 @@ struct rotate {
 	int last_err;         /* the rotation failure last reported, to report it once */
 	int prune_err;        /* the same for removing old backups */
 	struct compressor zc; /* with compress */
+	void (*retire)(void *arg, int fd); /* called with the old file before a rotation closes it (crypt.h) */
+	void *retire_arg;
 };
 
 /* Whether r rotates at all. */

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* A bounded ring of request indices waiting for an SQE. */
 struct uio_queue {
@@ -154,5 +155,20 @@ int uio_write_batch(struct io_uring *ring, struct uio_req *reqs, unsigned n)
 	for (unsigned i = 0; i < n; i++)
 		if (reqs[i].err)
 			return reqs[i].err;
+	return 0;
+}
+
+int uio_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
 	return 0;
 }

@@ -35,4 +35,7 @@ struct uio_req {
  */
 int uio_write_batch(struct io_uring *ring, struct uio_req *reqs, unsigned n);
 
+/* Write all len bytes of buf to fd with write(2), outside io_uring (a worker, a final chunk). Returns 0 or -errno. */
+int uio_write_all(int fd, const void *buf, size_t len);
+
 #endif

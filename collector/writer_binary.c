@@ -67,7 +67,7 @@ struct bin_state {
 	uint64_t start_ns;
 };
 
-static const char *const binary_keys[] = {"path", "mode", ROTATE_KEYS, NULL};
+static const char *const binary_keys[] = {"path", "mode", ROTATE_KEYS, CRYPT_KEYS, NULL};
 
 static inline uint32_t mix(uint64_t k)
 {
@@ -262,16 +262,27 @@ static __attribute__((noinline)) int rotate_at(struct writer *w, const struct te
 	return rc;
 }
 
-/* Take rec: its unit at the end of the stream, then rotation's say. Returns 0 or -ENOMEM (not taken). */
+/* Take rec: its unit at the end of the stream, then rotation's and encryption's say. Returns 0 or -ENOMEM
+ * (not taken). */
 static int binary_add(struct writer *w, struct output_rec *rec)
 {
 	struct bin_state *b = w->priv;
 	size_t at = w->out.buf.len;
 	bool starts = b->need_preamble;
 	int rc = put_unit(b, rec->tr, &w->out.buf);
-	if (rc < 0 || !rotate_on(&b->fs.rot))
-		return rc;
-	return rotate_at(w, rec->tr, at, starts);
+	if (rc == 0 && rotate_on(&b->fs.rot))
+		rc = rotate_at(w, rec->tr, at, starts);
+	if (rc == 0 && b->fs.crypt) /* encryption learns where the unit starts */
+		crypt_take(b->fs.crypt, w->out.written + at, w->out.buf.len - at);
+	return rc;
+}
+
+/* Preamble bytes added at the end of the stream from buffer offset at: rotation and encryption learn them. */
+static void took_preamble(struct bin_state *b, struct wout *o, size_t at)
+{
+	rotate_extend(&b->fs.rot, o->buf.len - at);
+	if (b->fs.crypt)
+		crypt_take(b->fs.crypt, o->written + at, o->buf.len - at);
 }
 
 /* Read the file writer's keys (nothing is opened). Returns 0, or -errno with d->msg naming the key. */
@@ -308,7 +319,7 @@ static int binary_open(struct writer *w, struct diag *d)
 		snprintf(d->msg, sizeof d->msg, "writer %s: out of memory", w->name);
 		return -ENOMEM;
 	}
-	rotate_extend(&b->fs.rot, w->out.buf.len - before);
+	took_preamble(b, &w->out, before);
 	return 0;
 }
 
@@ -330,7 +341,7 @@ static int binary_reopen(struct writer *w)
 		w->out.buf.oom = false;
 		b->need_preamble = true;
 	}
-	rotate_extend(&b->fs.rot, w->out.buf.len - before);
+	took_preamble(b, &w->out, before);
 	b->reopen_at = at;
 	return 0;
 }
@@ -347,8 +358,7 @@ static void switch_file(struct writer *w)
 		w->last_err = -errno;
 		return; /* tried again at the next batch */
 	}
-	fdatasync(w->fd);
-	close(w->fd);
+	file_state_retire(&b->fs, w->fd);
 	w->fd = fd;
 	b->reopen_at = NO_REOPEN;
 	struct stat st;
@@ -384,7 +394,8 @@ static int binary_prepare(struct writer *w, struct uio_req *req)
 		room = b->reopen_at - w->out.written;
 	if (rc > 0 && req->len > room)
 		req->len = (size_t)room;
-	return rc > 0 && req->len == 0 ? 0 : rc;
+	rc = rc > 0 && req->len == 0 ? 0 : rc;
+	return file_state_prepare(&b->fs, rc, req, w->out.written, w->out.written + w->out.buf.len);
 }
 
 /* fdatasync the file. Returns 0 or -errno. */
@@ -396,7 +407,9 @@ static int binary_sync(struct writer *w)
 static void binary_close(struct writer *w)
 {
 	struct bin_state *b = w->priv;
-	if (w->fd >= 0)
+	if (b)
+		file_state_retire(&b->fs, w->fd);
+	else if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
 	if (!b)
@@ -418,7 +431,7 @@ const struct writer_ops writer_binary_ops = {
 	.open = binary_open,
 	.add = binary_add,
 	.prepare = binary_prepare,
-	.complete = writer_complete_line,
+	.complete = file_state_complete,
 	.sync = binary_sync,
 	.reopen = binary_reopen,
 	.close = binary_close,

@@ -37,7 +37,7 @@
 #include "rotate.h"
 #include "writer_file.h"
 
-static const char *const file_keys[] = {"path", "mode", ROTATE_KEYS, NULL};
+static const char *const file_keys[] = {"path", "mode", ROTATE_KEYS, CRYPT_KEYS, NULL};
 
 #define FILE_MODE_DEFAULT 0640
 #define FILE_MODE_MAX 07777
@@ -109,7 +109,8 @@ int file_state_configure(struct file_state *fs, const config_setting_t *cfg, con
 		return -EINVAL;
 	}
 	fs->mode = FILE_MODE_DEFAULT;
-	if ((r = read_mode(cfg, &fs->mode, d)) < 0 || (r = rotate_configure(&fs->rot, cfg, d)) < 0)
+	if ((r = read_mode(cfg, &fs->mode, d)) < 0 || (r = rotate_configure(&fs->rot, cfg, d)) < 0 ||
+	    (r = crypt_configure(&fs->crypt, cfg, &fs->rot, d)) < 0)
 		return r;
 	if (!(fs->path = strdup(path))) {
 		snprintf(d->msg, sizeof d->msg, "out of memory");
@@ -124,6 +125,10 @@ int file_state_configure(struct file_state *fs, const config_setting_t *cfg, con
 
 int file_state_open(struct file_state *fs, const char *who, struct diag *d)
 {
+	if (fs->crypt) {
+		fs->rot.retire = crypt_retire_hook;
+		fs->rot.retire_arg = fs->crypt;
+	}
 	int fd = rotate_open(&fs->rot, fs->path, fs->mode, who);
 	if (fd < 0 && snprintf(d->msg, sizeof d->msg, "%scannot open \"%s\": %s", fs->where, fs->path,
 			       strerror(-fd)) < 0)
@@ -147,10 +152,43 @@ enum file_path file_state_check(const struct file_state *fs, int fd, uint64_t *s
 	return FILE_PATH_GONE;
 }
 
+void file_state_take(struct file_state *fs, uint64_t at, uint64_t len, uint64_t ts_ns)
+{
+	if (rotate_on(&fs->rot))
+		rotate_take(&fs->rot, at, len, ts_ns);
+	if (fs->crypt)
+		crypt_take(fs->crypt, at, len);
+}
+
+int file_state_prepare(struct file_state *fs, int rc, struct uio_req *req, uint64_t written, uint64_t end)
+{
+	return rc > 0 && fs->crypt ? crypt_prepare(fs->crypt, req, written, end) : rc;
+}
+
+void file_state_retire(struct file_state *fs, int fd)
+{
+	if (fd < 0)
+		return;
+	crypt_retire(fs->crypt, fd);
+	fdatasync(fd);
+	close(fd);
+}
+
+uint64_t file_state_complete(struct writer *w, const struct uio_req *req)
+{
+	struct file_state *fs = w->priv;
+	if (!fs->crypt)
+		return writer_complete_line(w, req);
+	struct uio_req pt = crypt_complete(fs->crypt, req);
+	return writer_complete_line(w, &pt);
+}
+
 void file_state_free(struct file_state *fs)
 {
 	free(fs->path);
 	fs->path = NULL;
+	crypt_free(fs->crypt);
+	fs->crypt = NULL;
 	rotate_close(&fs->rot);
 }
 
@@ -170,7 +208,7 @@ static int file_configure(struct writer *w, const config_setting_t *cfg, struct 
 	}
 	w->priv = fs;
 	w->durable = true;
-	w->plain_add = !rotate_on(&fs->rot);
+	w->plain_add = !rotate_on(&fs->rot) && !fs->crypt;
 	return 0;
 }
 
@@ -195,8 +233,7 @@ static int file_reopen(struct writer *w)
 	int fd = open(fs->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, fs->mode);
 	if (fd < 0)
 		return -errno;
-	fdatasync(w->fd);
-	close(w->fd);
+	file_state_retire(fs, w->fd);
 	w->fd = fd;
 	struct stat st;
 	if (fstat(fd, &st) == 0)
@@ -232,7 +269,7 @@ static int file_add(struct writer *w, struct output_rec *rec)
 	size_t before = w->out.buf.len;
 	int rc = writer_add_line(w, rec);
 	if (rc == 0)
-		rotate_take(&fs->rot, w->out.written + before, w->out.buf.len - before, rec->tr->ts_ns);
+		file_state_take(fs, w->out.written + before, w->out.buf.len - before, rec->tr->ts_ns);
 	return rc;
 }
 
@@ -246,7 +283,7 @@ static int file_prepare(struct writer *w, struct uio_req *req)
 	uint64_t room = rotate_room(&fs->rot, w->out.written);
 	if (rc > 0 && req->len > room)
 		req->len = (size_t)room;
-	return rc;
+	return file_state_prepare(fs, rc, req, w->out.written, w->out.written + w->out.buf.len);
 }
 
 /* fdatasync the file. Returns 0 or -errno. */
@@ -258,7 +295,9 @@ static int file_sync(struct writer *w)
 static void file_close(struct writer *w)
 {
 	struct file_state *fs = w->priv;
-	if (w->fd >= 0)
+	if (fs)
+		file_state_retire(fs, w->fd);
+	else if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
 	if (fs)
@@ -274,7 +313,7 @@ const struct writer_ops writer_file_ops = {
 	.open = file_open,
 	.add = file_add,
 	.prepare = file_prepare,
-	.complete = writer_complete_line,
+	.complete = file_state_complete,
 	.sync = file_sync,
 	.reopen = file_reopen,
 	.close = file_close,

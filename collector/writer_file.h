@@ -2,7 +2,8 @@
  * writer_file.h — what the file-shaped writers share (writer_file.c): the
  * path and mode keys, the rotation layer, opening, and checking that the
  * path still names the open file. The "file" and "binary" writers both
- * embed a struct file_state.
+ * embed a struct file_state, first in their state (file_state_complete
+ * relies on it).
  */
 #ifndef SHMLOG_WRITER_FILE_H
 #define SHMLOG_WRITER_FILE_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "crypt.h"
 #include "rotate.h"
 #include "writer.h"
 
@@ -17,6 +19,7 @@ struct file_state {
 	char *path;
 	mode_t mode;
 	struct rotate rot;
+	struct crypt *crypt; /* the encryption layer, NULL without encrypt */
 	char where[sizeof(struct diag)]; /* "FILE:LINE: KEY: " of the path key, for the open's error */
 };
 
@@ -39,6 +42,19 @@ int file_state_open(struct file_state *fs, const char *who, struct diag *d);
 
 /* What fs's path names against the open descriptor fd. */
 enum file_path file_state_check(const struct file_state *fs, int fd, uint64_t *size);
+
+/* A unit of len bytes taken at stream offset at: tell rotation (with the record's time ts_ns) and encryption. */
+void file_state_take(struct file_state *fs, uint64_t at, uint64_t len, uint64_t ts_ns);
+
+/* prepare's req holds the plaintext from written (all taken ends at end): encrypt it if fs does. Returns rc,
+ * or crypt_prepare's answer. */
+int file_state_prepare(struct file_state *fs, int rc, struct uio_req *req, uint64_t written, uint64_t end);
+
+/* The writer lets go of fd (a reopen, close): sync and close it, ending its encrypted stream first. */
+void file_state_retire(struct file_state *fs, int fd);
+
+/* complete() of the file-shaped writers, whose w->priv starts with a struct file_state. */
+uint64_t file_state_complete(struct writer *w, const struct uio_req *req);
 
 /* Free what file_state_configure and file_state_open took. */
 void file_state_free(struct file_state *fs);

@@ -291,3 +291,18 @@ pid_t full_disk_then_space(const char *cfg, const char *err, const char *filler,
 	cr_assert(th_wait_until(no_segments, NULL, 20000), "the writer catches up by itself");
 	return c;
 }
+
+void rename_and_sighup_under_load(const char *cfg, const char *ref, const char *path, const char *moved,
+				  const char *pout)
+{
+	pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
+	char *args[] = {"-t", "2", "-r", "40000", "-p", "block", "-P", "5000", "-f", "30000", "-C", NULL};
+	pid_t p = spawn_producer(pout, args, NULL);
+	struct file_wait g = {ref, 1000};
+	cr_assert(th_wait_until(file_has_lines, &g, 20000), "no records reached %s", ref);
+	cr_assert_eq(rename(path, moved), 0);
+	kill(c, SIGHUP);
+	cr_assert(th_wait_until(no_segments, NULL, 60000), "segments not drained");
+	th_waitpid_timeout(p, 30000);
+	stop_collector(c);
+}

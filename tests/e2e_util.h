@@ -87,4 +87,12 @@ bool no_segments(void *arg);
  */
 pid_t full_disk_then_space(const char *cfg, const char *err, const char *filler, const char *pout);
 
+/*
+ * Start a collector on cfg and a producer (2 threads x 40000 paced records, output to pout);
+ * once ref holds 1000 lines, rename path to moved and SIGHUP the collector; wait until every
+ * segment is drained and stop the collector. Returns nothing.
+ */
+void rename_and_sighup_under_load(const char *cfg, const char *ref, const char *path, const char *moved,
+				  const char *pout);
+
 #endif

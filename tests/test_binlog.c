@@ -356,16 +356,7 @@ Test(binlog, a_sighup_after_a_rename_starts_a_new_self_describing_file_and_loses
 	char *t = wpath("t.log"), *b = wpath("b.bin"), *old = wpath("b.bin.old"), *pout = wpath("prod.out");
 	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; }, { type = \"binary\"; path = \"%s\"; } );\n",
 			    t, b);
-	pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
-	char *args[] = {"-t", "2", "-r", "40000", "-p", "block", "-P", "5000", "-f", "30000", "-C", NULL};
-	pid_t p = spawn_producer(pout, args, NULL);
-	struct file_wait g = {t, 1000};
-	cr_assert(th_wait_until(file_has_lines, &g, 20000), "no records reached %s", t);
-	cr_assert_eq(rename(b, old), 0);
-	kill(c, SIGHUP);
-	cr_assert(th_wait_until(no_segments, NULL, 60000), "segments not drained");
-	th_waitpid_timeout(p, 30000);
-	stop_collector(c);
+	rename_and_sighup_under_load(cfg, t, b, old, pout);
 	const char *both[] = {old, b, NULL}, *alone[] = {b, NULL};
 	struct decoded d = decode(false, both);
 	cr_assert_eq(d.status, 0, "%s", d.err);

@@ -12,6 +12,7 @@
 
 #include "shared/sbuf.h"
 #include "shared/segment.h"
+#include "shared/text.h"
 
 #define EXIT_MISUSE 2
 
@@ -59,6 +60,21 @@ void free_names(struct dirent **names, int n);
 /* shmlog decode (tools/decode.c). */
 extern const char usage_decode[];
 int cmd_decode(int argc, char **argv);
+
+/* The binary log decoder, fed bytes (tools/decode.c): for shmlog decrypt. */
+struct dec;
+/* A decoder printing the records of the binary log named path to o in format f. Returns it, or NULL (said). */
+struct dec *decode_new(const char *path, struct out *o, enum text_format f);
+/* Decode len more bytes of the log. Returns 0, or -1 on garbage (said). */
+int decode_feed(struct dec *d, const uint8_t *data, size_t len);
+/* The log ends here (a torn tail is said). Returns 0, or -1 when it never had a header (said). */
+int decode_end(struct dec *d);
+void decode_free(struct dec *d);
+
+/* shmlog decrypt and shmlog keygen (tools/decrypt.c, tools/keygen.c). */
+extern const char usage_decrypt[], usage_keygen[];
+int cmd_decrypt(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
 
 /* shmlog tail (tools/tail.c). */
 extern const char usage_tail[];

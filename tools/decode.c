@@ -14,6 +14,9 @@
  * dropped; that is not an error. A file that breaks the format anywhere else
  * (garbage, a header cut short, an unknown version) gets one line naming the
  * file and the byte offset, after the records before it, and exit status 1.
+ *
+ * The decoder also takes bytes fed to it (decode_new/feed/end), which is how
+ * `shmlog decrypt` prints the plaintext of an encrypted binary log.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -158,12 +161,14 @@ static int decode_units(struct dec *d)
 	return 0;
 }
 
-/* Room for DECODE_CHUNK more bytes in d->buf (a unit may be larger). Returns 0 or -1 (said). */
-static int dec_room(struct dec *d)
+/* Room for need more bytes in d->buf (a unit may be larger). Returns 0 or -1 (said). */
+static int dec_room(struct dec *d, size_t need)
 {
-	if (d->cap - d->len >= DECODE_CHUNK)
+	if (d->cap - d->len >= need)
 		return 0;
 	size_t cap = d->cap ? d->cap * 2 : 2 * DECODE_CHUNK;
+	while (cap - d->len < need)
+		cap *= 2;
 	uint8_t *b = realloc(d->buf, cap);
 	if (!b) {
 		complain("%s: out of memory", d->src.path);
@@ -175,7 +180,7 @@ static int dec_room(struct dec *d)
 }
 
 /* The end of the file: a torn tail is said, a file without a whole header is an error. Returns 0 or -1. */
-static int decode_end(struct dec *d)
+static int check_end(struct dec *d)
 {
 	if (!d->rd.header_seen) {
 		complain("%s: not a shmlog binary log: %s (%zu bytes)", d->src.path,
@@ -188,37 +193,70 @@ static int decode_end(struct dec *d)
 	return 0;
 }
 
-/* Print the records of path to o. Returns 0, or 1 when the file is bad (said). */
-static int decode_file(const char *path, struct out *o, enum text_format f)
+struct dec *decode_new(const char *path, struct out *o, enum text_format f)
 {
 	struct dec *d = calloc(1, sizeof *d);
 	if (!d) {
 		complain("%s: out of memory", path);
-		return 1;
+		return NULL;
 	}
 	d->o = o;
 	d->format = f;
 	d->src.fd = -1;
+	d->src.path = path;
 	binlog_reader_init(&d->rd);
+	return d;
+}
+
+int decode_feed(struct dec *d, const uint8_t *data, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (dec_room(d, len) < 0)
+		return -1;
+	memcpy(d->buf + d->len, data, len);
+	d->len += len;
+	return decode_units(d);
+}
+
+int decode_end(struct dec *d)
+{
+	int rc = check_end(d);
+	out_flush(d->o);
+	return rc;
+}
+
+void decode_free(struct dec *d)
+{
+	binlog_reader_free(&d->rd);
+	src_close(&d->src);
+	free(d->buf);
+	free(d);
+}
+
+/* Print the records of path to o. Returns 0, or 1 when the file is bad (said). */
+static int decode_file(const char *path, struct out *o, enum text_format f)
+{
+	struct dec *d = decode_new(path, o, f);
+	if (!d)
+		return 1;
 	int rc = src_open(&d->src, path);
 	while (rc == 0) {
 		long long n;
-		if ((rc = dec_room(d)) < 0 || (n = src_read(&d->src, d->buf + d->len, d->cap - d->len)) < 0) {
+		if ((rc = dec_room(d, DECODE_CHUNK)) < 0 ||
+		    (n = src_read(&d->src, d->buf + d->len, d->cap - d->len)) < 0) {
 			rc = -1;
 			break;
 		}
 		if (n == 0) {
-			rc = decode_end(d);
+			rc = check_end(d);
 			break;
 		}
 		d->len += (size_t)n;
 		rc = decode_units(d);
 	}
 	out_flush(o);
-	binlog_reader_free(&d->rd);
-	src_close(&d->src);
-	free(d->buf);
-	free(d);
+	decode_free(d);
 	return rc < 0 ? 1 : 0;
 }
 

@@ -6,6 +6,8 @@
  *                                               read every orphaned segment
  *   shmlog stat [DIR]                           list segments and their rings
  *   shmlog tail [-f] [--json] SEGMENT|NAME|PID  follow a live process (tools/tail.c)
+ *   shmlog decode, keygen, decrypt              binary and encrypted log files (tools/decode.c,
+ *                                               keygen.c, decrypt.c)
  *
  * A segment stays behind when its producer dies and no collector drains it.
  * This tool reads it with the collector's own reader (shared/reader.h): the
@@ -97,6 +99,9 @@ static const char usage_main[] =
 	"  tail [-f] [--json] SEGMENT|NAME|PID  print a process's records, without consuming them\n"
 	"  decode [--json] FILE...              print a binary log (type = \"binary\") as the\n"
 	"                                       text or JSON writer would have\n"
+	"  keygen [--public] KEYFILE            make a key (pair) for encrypted log files\n"
+	"  decrypt --key KEYFILE [-o OUT] FILE...\n"
+	"                                       write the plaintext of encrypted log files\n"
 	"\n"
 	"DIR defaults to $SHMLOG_DIR, else " SHMLOG_DEFAULT_DIR ".\n"
 	"Run 'shmlog COMMAND --help' for a command's options.\n"
@@ -745,6 +750,8 @@ int main(int argc, char **argv)
 					: strcmp(sub, "stat") == 0    ? usage_stat
 					: strcmp(sub, "tail") == 0    ? usage_tail
 					: strcmp(sub, "decode") == 0  ? usage_decode
+					: strcmp(sub, "keygen") == 0  ? usage_keygen
+					: strcmp(sub, "decrypt") == 0 ? usage_decrypt
 								      : NULL;
 			if (!u)
 				return misuse(usage_main, NULL, "unknown command '%s'", sub);
@@ -765,6 +772,10 @@ int main(int argc, char **argv)
 		return cmd_tail(argc - 1, argv + 1);
 	if (strcmp(cmd, "decode") == 0)
 		return cmd_decode(argc - 1, argv + 1);
+	if (strcmp(cmd, "keygen") == 0)
+		return cmd_keygen(argc - 1, argv + 1);
+	if (strcmp(cmd, "decrypt") == 0)
+		return cmd_decrypt(argc - 1, argv + 1);
 	if (cmd[0] == '-')
 		return misuse(usage_main, NULL, "unknown option '%s'", cmd);
 	return misuse(usage_main, NULL, "unknown command '%s'", cmd);

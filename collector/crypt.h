@@ -1,0 +1,107 @@
+/*
+ * crypt.h — the encryption layer of file-shaped writers (the "encrypt"
+ * group of a file or binary writer; the file format is shared/encfile.h).
+ *
+ * A layer, not a writer, like rotate.h: the writer goes on building its
+ * plaintext stream (lines, a binary log) and counting it in w->out; the layer
+ * sits where those bytes leave for the file. It is told where each record
+ * starts (crypt_take, so chunks end at record boundaries), turns the
+ * plaintext request prepare made into sealed chunks (crypt_prepare), and
+ * turns the ciphertext bytes written back into whole plaintext chunks done
+ * (crypt_complete), so the core's progress in records stays exact:
+ *
+ *   writer add:      crypt_take(c, stream offset, length)
+ *   writer prepare:  crypt_prepare(c, req, written, end)   plaintext req -> ciphertext req
+ *   writer complete: crypt_complete(c, req) -> plaintext bytes wholly written
+ *   closing a file:  crypt_retire(c, fd)                    the final tag (clean close)
+ *
+ * Sealed chunks not yet written stay cached until they are: a retry (a full
+ * disk) resends the same bytes. A stream begins in each new file (the layer
+ * notices the descriptor names another file) and ends with a final chunk
+ * when the writer lets go of the file cleanly: a rotation, a reopen, close.
+ * With compress = "zstd" the layer compresses each chunk's plaintext before
+ * sealing it, and the rotated files are left as they are (docs/encryption.md).
+ */
+#ifndef SHMLOG_CRYPT_H
+#define SHMLOG_CRYPT_H
+
+#include <libconfig.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../shared/encfile.h"
+#include "../shared/sbuf.h"
+#include "uio.h"
+
+struct diag;
+struct rotate;
+
+struct crypt_piece {
+	size_t ct_end;  /* end of this chunk in the cache */
+	size_t pt_len;  /* plaintext bytes it covers (0: a header or a final chunk) */
+};
+
+struct crypt {
+	enum encfile_alg alg;
+	struct encfile_key key;
+	int zlevel;                   /* compress each chunk at this zstd level; 0: no */
+	void *zctx;                   /* ZSTD_CCtx */
+	uint8_t *zbuf;                /* a compressed chunk */
+	/* the stream */
+	struct encfile_stream st;
+	bool in_stream;               /* a header was sealed for the file dev/ino */
+	dev_t dev;
+	ino_t ino;
+	/* chunk boundaries (plaintext stream offsets) */
+	uint64_t chunk_start;         /* where the chunk being filled starts */
+	uint64_t *cuts;               /* record starts that begin a chunk, not yet sealed */
+	uint32_t n_cuts, cap_cuts;
+	/* sealed and not yet wholly written: plaintext [written, written + sum of pt_len) */
+	struct sbuf ct;
+	size_t ct_off;                /* cache bytes written */
+	struct crypt_piece *pieces;
+	uint32_t n_pieces, cap_pieces, first_piece;
+};
+
+/* The layer's config key, for a writer type's key list. */
+#define CRYPT_KEYS "encrypt"
+
+/*
+ * Read the writer group cfg's "encrypt" group, if any, into *out (NULL when
+ * absent): load and check the key file (permissions, owner, size). With r's
+ * compress on, the layer takes the compression over (r->compress is then
+ * cleared). Returns 0 or -errno with d->msg as "FILE:LINE: KEY: problem".
+ */
+int crypt_configure(struct crypt **out, const config_setting_t *cfg, struct rotate *r, struct diag *d);
+
+/* A unit (record) of len bytes starts at stream offset at: place a chunk boundary before it if need be. */
+static inline void crypt_take(struct crypt *c, uint64_t at, uint64_t len);
+
+/*
+ * req holds plaintext from stream offset written (everything taken ends at
+ * end): make it the ciphertext to write to req->fd instead. Returns 1 with
+ * *req filled, 0 when there is nothing to write, -errno on failure.
+ */
+int crypt_prepare(struct crypt *c, struct uio_req *req, uint64_t written, uint64_t end);
+
+/* The ciphertext req ended (req->done written): the plaintext bytes now wholly written, as a req. */
+struct uio_req crypt_complete(struct crypt *c, const struct uio_req *req);
+
+/* The writer lets go of the file open as fd: end its stream with the final chunk if it can. */
+void crypt_retire(struct crypt *c, int fd);
+
+/* crypt_retire for rotate.h's hook. */
+void crypt_retire_hook(void *c, int fd);
+
+void crypt_free(struct crypt *c);
+
+/* Out of line: the push of a cut. */
+void crypt_cut(struct crypt *c, uint64_t at);
+
+static inline void crypt_take(struct crypt *c, uint64_t at, uint64_t len)
+{
+	if (at > c->chunk_start && at + len - c->chunk_start > ENCFILE_CHUNK_MAX)
+		crypt_cut(c, at);
+}
+
+#endif
