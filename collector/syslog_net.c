@@ -11,8 +11,9 @@
  * that takes longer than SYSLOG_HANDSHAKE_MS is given up like a failed
  * connect.
  *
- * SIGHUP resolves the host again in the background (getaddrinfo_a); the
- * answer is looked at (gai_error) each time the connection is moved on. A
+ * SIGHUP resolves the host again in the background (getaddrinfo in a
+ * thread of its own); the answer is looked at each time the connection is
+ * moved on. A
  * new address ends the connection cleanly (close_notify, FIN after what
  * was sent) and the next attempt goes to it at once; a failed resolution
  * keeps the old address. Each is said in one line.
@@ -25,6 +26,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,12 +90,39 @@ void syslog_conn_up(struct syslog_conn *c, const char *name)
 	c->ever_up = true;
 }
 
-/* A re-resolution in progress: getaddrinfo_a's request and what it points to. */
+/*
+ * A re-resolution in progress: getaddrinfo in a detached thread of its own
+ * (getaddrinfo_a would do, but its internal thread crashes ThreadSanitizer).
+ * state says who frees it: the writer once the answer is in, or the thread
+ * when the writer left first.
+ */
+enum { RESOLVE_RUNNING = 0, RESOLVE_DONE = 1, RESOLVE_ABANDONED = 2 };
+
 struct syslog_resolve {
-	struct gaicb cb;
-	struct addrinfo hints;
-	char port[16];
+	char host[256], port[16];
+	int socktype;
+	int err;              /* getaddrinfo's result, read after state is DONE */
+	struct addrinfo *res;
+	_Atomic int state;
 };
+
+static void resolve_free(struct syslog_resolve *r)
+{
+	if (r->res)
+		freeaddrinfo(r->res);
+	free(r);
+}
+
+static void *resolve_main(void *arg)
+{
+	struct syslog_resolve *r = arg;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = r->socktype};
+	r->err = getaddrinfo(r->host, r->port, &hints, &r->res);
+	/* acq_rel: releases err and res to reresolve_check's acquire; acquires syslog_conn_free's ABANDONED */
+	if (atomic_exchange_explicit(&r->state, RESOLVE_DONE, memory_order_acq_rel) == RESOLVE_ABANDONED)
+		resolve_free(r);
+	return NULL;
+}
 
 /* The address a (len bytes) as text ("127.0.0.1", "::1") into out. */
 static void addr_text(const struct sockaddr_storage *a, socklen_t len, char *out, size_t size)
@@ -107,15 +138,22 @@ int syslog_conn_reresolve(struct syslog_conn *c)
 	struct syslog_resolve *r = calloc(1, sizeof *r);
 	if (!r)
 		return -ENOMEM;
+	snprintf(r->host, sizeof r->host, "%s", c->host);
 	snprintf(r->port, sizeof r->port, "%u", c->port);
-	r->hints = (struct addrinfo){.ai_family = AF_UNSPEC,
-				     .ai_socktype = c->transport == SYSLOG_UDP ? SOCK_DGRAM : SOCK_STREAM};
-	r->cb = (struct gaicb){.ar_name = c->host, .ar_service = r->port, .ar_request = &r->hints};
-	struct gaicb *list[] = {&r->cb};
-	int e = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+	r->socktype = c->transport == SYSLOG_UDP ? SOCK_DGRAM : SOCK_STREAM;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old); /* the collector's loop takes the signals */
+	pthread_t th;
+	int e = pthread_create(&th, &attr, resolve_main, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	if (e != 0) {
 		free(r);
-		return e == EAI_MEMORY ? -ENOMEM : -EAGAIN;
+		return -e;
 	}
 	c->resolving = r;
 	return 0;
@@ -138,15 +176,15 @@ static void conn_move(struct syslog_conn *c)
 static void reresolve_check(struct syslog_conn *c, const char *name)
 {
 	struct syslog_resolve *r = c->resolving;
-	int e = gai_error(&r->cb);
-	if (e == EAI_INPROGRESS)
+	/* acquire: pairs with resolve_main's release of err and res */
+	if (atomic_load_explicit(&r->state, memory_order_acquire) != RESOLVE_DONE)
 		return;
-	struct addrinfo *res = e == 0 ? r->cb.ar_result : NULL;
+	const struct addrinfo *res = r->err == 0 ? r->res : NULL;
 	char was[64], now[64];
 	addr_text(&c->addr, c->addr_len, was, sizeof was);
 	if (!res) {
 		collector_warn("writer %s: cannot resolve \"%s\" again: %s; keeping %s", name, c->host,
-			       e ? gai_strerror(e) : "no address", was);
+			       r->err ? gai_strerror(r->err) : "no address", was);
 	} else if (res->ai_addrlen != c->addr_len || memcmp(res->ai_addr, &c->addr, c->addr_len) != 0) {
 		memcpy(&c->addr, res->ai_addr, res->ai_addrlen);
 		c->addr_len = res->ai_addrlen;
@@ -154,24 +192,16 @@ static void reresolve_check(struct syslog_conn *c, const char *name)
 		collector_warn("writer %s: \"%s\" now resolves to %s (was %s); reconnecting", name, c->host, now, was);
 		conn_move(c);
 	}
-	if (res)
-		freeaddrinfo(res);
-	free(r);
+	resolve_free(r);
 	c->resolving = NULL;
 }
 
 void syslog_conn_free(struct syslog_conn *c)
 {
 	struct syslog_resolve *r = c->resolving;
-	if (r && gai_cancel(&r->cb) != EAI_CANCELED) {
-		const struct gaicb *list[] = {&r->cb};
-		struct timespec bound = {.tv_sec = 5};
-		if (gai_suspend(list, 1, &bound) != 0 && gai_error(&r->cb) == EAI_INPROGRESS)
-			r = NULL; /* still resolving: leave it (a leak at exit, not a use after free) */
-	}
-	if (r && r->cb.ar_result)
-		freeaddrinfo(r->cb.ar_result);
-	free(r);
+	/* acq_rel: pairs with resolve_main's exchange; a thread still resolving frees r itself */
+	if (r && atomic_exchange_explicit(&r->state, RESOLVE_ABANDONED, memory_order_acq_rel) == RESOLVE_DONE)
+		resolve_free(r);
 	c->resolving = NULL;
 	syslog_conn_close(c);
 }

@@ -103,7 +103,7 @@ void syslog_conn_close(struct syslog_conn *c);
  */
 int syslog_conn_reresolve(struct syslog_conn *c);
 
-/* The writer's end: a re-resolution in progress is cancelled (bounded), the socket closed. */
+/* The writer's end: a re-resolution in progress is left to end by itself, the socket closed. */
 void syslog_conn_free(struct syslog_conn *c);
 
 #endif
