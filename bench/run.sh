@@ -10,9 +10,9 @@
 #                                  routing config (two files, the console sent to a file),
 #                                  each run paired with the single-file `threads 1` case;
 #                                  target: routing rate >= 0.8x single file (median of runs)
-#   bench/run.sh --syslog          only the syslog case: one thread to a syslog writer (TCP, octet
-#                                  counting) to a local receiver that reads and discards, each run
-#                                  paired with the single-file `threads 1` case;
+#   bench/run.sh --syslog          only the syslog cases: one thread to a syslog writer (TCP, then
+#                                  TLS, then RELP) to a local receiver that reads and discards,
+#                                  each run paired with the single-file `threads 1` case;
 #                                  target: syslog rate >= 0.7x single file (median of runs)
 #   bench/run.sh --collector-instructions
 #                                  only the collector's instructions per message-1 record
@@ -348,33 +348,59 @@ paired_runs() { # CASE WHAT [EXTRA]
 
 routing() { paired_runs routing_case routing snprintf_case; }
 
-# ---- syslog end to end: the syslog writer over TCP against the single file writer, same run ----
+# ---- syslog end to end: the syslog writer over TCP, TLS and RELP against the single file writer, same run ----
 # The collector's one syslog writer sends octet-counted RFC 5424 frames to bench_e2e's own
-# receiver on 127.0.0.1, which reads and discards them (counting frames). A file writer that
-# takes nothing (min_level OFF) only tells start_collector that the collector is up.
-syslog_config() { # PORT
+# receiver on 127.0.0.1, which reads and discards them (counting frames); over TLS the
+# receiver holds a self-signed certificate for 127.0.0.1 that the writer checks (ca_file). A
+# file writer that takes nothing (min_level OFF) only tells start_collector that the collector is up.
+syslog_config() { # PORT TRANSPORT [MORE KEYS]
 	cat >"$TMP/syslog.conf" <<-EOF
 		collector: { dir = "$TMP/seg"; };
 		writers = (
-		  { name = "central"; type = "syslog"; transport = "tcp"; host = "127.0.0.1"; port = $1; },
+		  { name = "central"; type = "syslog"; transport = "$2"; host = "127.0.0.1"; port = $1; ${3:-} },
 		  { name = "started"; type = "file"; path = "$TMP/syslog-started"; min_level = "OFF"; }
 		);
 	EOF
 }
 
-syslog_case() { # RUN
-	local rc=0 port
+syslog_case() { # RUN [tls | relp]
+	local rc=0 port tls=()
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	syslog_config "$port"
-	start_collector "$TMP/syslog.conf" "$TMP/syslog-started" || { FAILURES+=("syslog run $1: collector"); return; }
-	timeout --kill-after=10 600 "$ROOT/build-release/bench/bench_e2e" syslog --port "$port" --n "$E2E_N" \
+	if [ "${2:-}" = tls ]; then
+		tls=(--tls "$TMP/tls")
+		syslog_config "$port" tls "tls = { ca_file = \"$TMP/tls/cert.pem\"; };"
+	elif [ "${2:-}" = relp ]; then
+		tls=(--relp on)
+		syslog_config "$port" relp
+	else
+		syslog_config "$port" tcp
+	fi
+	start_collector "$TMP/syslog.conf" "$TMP/syslog-started" || { FAILURES+=("syslog ${2:-tcp} run $1: collector"); return; }
+	timeout --kill-after=10 600 "$ROOT/build-release/bench/bench_e2e" syslog --port "$port" "${tls[@]}" --n "$E2E_N" \
 		--collector-pid "$COLLECTOR_PID" --cpu "$CPU" --bg-cpu "$BG" --run "$1" \
 		>>"$TMP/e2e.jsonl" 2>"$TMP/case.err" || rc=$?
 	stop_collector
-	if [ $rc -ne 0 ]; then FAILURES+=("syslog run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
+	if [ $rc -ne 0 ]; then FAILURES+=("syslog ${2:-tcp} run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
 }
 
-syslog_runs() { paired_runs syslog_case "syslog (TCP)"; }
+# The receiver's certificate for the TLS case, made once per bench run.
+syslog_tls_case() { # RUN
+	if [ ! -f "$TMP/tls/cert.pem" ]; then
+		mkdir -p "$TMP/tls"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=127.0.0.1" \
+			-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/tls/key.pem" -out "$TMP/tls/cert.pem" 2>/dev/null ||
+			{ FAILURES+=("syslog tls: openssl could not make the certificate"); return; }
+	fi
+	syslog_case "$1" tls
+}
+
+# TLS, then RELP (a librelp server of bench_e2e's that acknowledges and discards), after each TCP pair.
+syslog_more_cases() { # RUN
+	syslog_tls_case "$1"
+	syslog_case "$1" relp
+}
+
+syslog_runs() { paired_runs syslog_case "syslog (TCP, then TLS and RELP)" syslog_more_cases; }
 
 # ---- binary log end to end: one thread into a binary writer against the text file writer ----
 binary_case() { # RUN
@@ -439,7 +465,7 @@ end_to_end() {
 		if [ $DO_BINARY -eq 1 ]; then binary_case "$run"; fi
 		if [ $DO_ENCRYPT -eq 1 ]; then encrypt_case "$run"; fi
 		snprintf_case "$run"
-		if [ $DO_SYSLOG -eq 1 ]; then syslog_case "$run"; fi
+		if [ $DO_SYSLOG -eq 1 ]; then syslog_case "$run"; syslog_more_cases "$run"; fi
 		for t in 2 4; do e2e_case threads --threads "$t" --n "$E2E_N" --run "$run"; done
 		if [ $DO_SCALING -eq 1 ]; then scaling_run "$run"; else e2e_case procs --procs 16 --n "$E2E_N" --run "$run"; fi
 		e2e_case delivery --rate 100000 --seconds "$DELIVERY_S" --run "$run"
