@@ -12,9 +12,10 @@
  *   bench_e2e routing  --n N --errors FILE --security FILE --console FILE [--security-every K]
  *                      one thread logs N message-1 records at ERROR through the three-writer
  *                      routing config of run.sh; every K-th (default 4) has name=login
- *   bench_e2e syslog   --port P --n N    one thread logs N message-1 records to the collector's
- *                      syslog writer (TCP, octet counting) to 127.0.0.1:P, where a receiver
- *                      thread of ours (background CPU) reads and discards, counting frames
+ *   bench_e2e syslog   --port P --n N [--tls DIR | --relp]   one thread logs N message-1 records
+ *                      to the collector's syslog writer (TCP or, with --tls, TLS with DIR's cert.pem
+ *                      and key.pem; octet counting; or RELP) to 127.0.0.1:P, where a receiver thread
+ *                      of ours (background CPU) reads and discards, counting frames
  *   common: --out FILE --collector-pid PID [--cpu 0] [--bg-cpu 1] [--run R]
  *           [--format binary]: --out is a binary log (shared/binlog.h): its record frames
  *           count as lines, its TEXT frames as the collector's notices; threads reports
@@ -65,6 +66,8 @@
 #include <shmlog.h>
 
 #include "e2e_crypt.h"
+#include "e2e_relp.h"
+#include "e2e_sink.h"
 
 #define WAIT_TIMEOUT_NS (120ull * 1000000000ull)
 
@@ -641,31 +644,13 @@ static int run_routing(void)
 	return ok ? 0 : 3;
 }
 
-/* ---- syslog: one thread, the syslog writer over TCP to a receiver that reads and discards ---- */
+/* ---- syslog: one thread, the syslog writer over TCP (or TLS) to a receiver that reads and discards ---- */
 
 static unsigned syslog_port; /* --port */
+static const char *syslog_tls; /* --tls: the receiver's certificate directory, NULL for TCP */
+static int syslog_relp;        /* --relp: the receiver speaks RELP (librelp) */
 static int sink_listen = -1;
 static _Atomic uint64_t sink_frames; /* octet-counted frames the receiver read wholly */
-
-/* Count the frames in b[0..n): *len is the LEN being read, *skip what is left of the current MSG. */
-static uint64_t count_octet_frames(const char *b, size_t n, uint64_t *len, uint64_t *skip)
-{
-	uint64_t frames = 0;
-	for (size_t i = 0; i < n;) {
-		if (*skip) {
-			size_t take = *skip < n - i ? (size_t)*skip : n - i;
-			i += take;
-			*skip -= take;
-			frames += *skip == 0;
-		} else if (b[i++] == ' ') {
-			*skip = *len;
-			*len = 0;
-		} else {
-			*len = *len * 10 + (uint64_t)(b[i - 1] - '0');
-		}
-	}
-	return frames;
-}
 
 /* The receiver: accept one connection and read it to its end, counting frames. */
 static void *sink_thread(void *arg)
@@ -676,11 +661,14 @@ static void *sink_thread(void *arg)
 	if (poll(&p, 1, 120000) <= 0)
 		return NULL;
 	int fd = accept(sink_listen, NULL, NULL);
+	void *tls = fd >= 0 && syslog_tls ? e2e_tls_accept(fd, syslog_tls) : NULL;
 	static char buf[1 << 16];
 	uint64_t len = 0, skip = 0;
 	ssize_t r;
-	while (fd >= 0 && (r = read(fd, buf, sizeof buf)) > 0)
-		atomic_fetch_add_explicit(&sink_frames, count_octet_frames(buf, (size_t)r, &len, &skip), memory_order_release);
+	while (fd >= 0 && (!syslog_tls || tls) &&
+	       (r = tls ? e2e_tls_read(tls, buf, sizeof buf) : read(fd, buf, sizeof buf)) > 0)
+		atomic_fetch_add_explicit(&sink_frames, e2e_count_octet_frames(buf, (size_t)r, &len, &skip), memory_order_release);
+	e2e_tls_free(tls);
 	if (fd >= 0)
 		close(fd);
 	return NULL;
@@ -703,25 +691,13 @@ static int wait_frames(uint64_t want)
 	return 0;
 }
 
-/* Listen on 127.0.0.1:syslog_port (before the first record, so the collector connects at once). */
-static int sink_open(void)
-{
-	int one = 1;
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)syslog_port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	sink_listen = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sink_listen < 0 || setsockopt(sink_listen, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-	    bind(sink_listen, (struct sockaddr *)&a, sizeof a) != 0 || listen(sink_listen, 4) != 0) {
-		fprintf(stderr, "bench_e2e: cannot listen on 127.0.0.1:%u: %s\n", syslog_port, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 static int run_syslog(void)
 {
 	pthread_t sink, th;
-	if (sink_open() < 0 || pthread_create(&sink, NULL, sink_thread, NULL) != 0 || open_logger(&lg, "e2e-syslog") < 0)
+	if (syslog_relp ? e2e_relp_start(syslog_port, &sink_frames) < 0
+			: (sink_listen = e2e_sink_listen(syslog_port)) < 0 || pthread_create(&sink, NULL, sink_thread, NULL) != 0)
+		return 1;
+	if (open_logger(&lg, "e2e-syslog") < 0)
 		return 1;
 	pthread_barrier_init(&start_barrier, NULL, 2);
 	pthread_create(&th, NULL, producer_thread, (void *)(uintptr_t)n_records);
@@ -734,10 +710,11 @@ static int run_syslog(void)
 	ok &= wait_frames(1 + n_records) == 0;
 	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
 	double secs = (double)(t1 - t0) / 1e9;
-	printf("{\"scenario\":\"syslog\",\"run\":%d,\"producers\":1,\"records\":%llu,\"seconds\":%.6f,"
+	printf("{\"scenario\":\"%s\",\"run\":%d,\"producers\":1,\"records\":%llu,\"seconds\":%.6f,"
 	       "\"rps\":%.0f,\"collector_cpu_s\":%.6f,\"collector_cpu_ms_per_M\":%.3f,"
 	       "\"collector_cpu_stat_ms_per_M\":%.3f,\"frames\":%llu,\"ok\":%d}\n",
-	       run_no, (unsigned long long)n_records, secs, (double)n_records / secs, (double)(c1 - c0) / 1e9,
+	       syslog_relp ? "syslog_relp" : syslog_tls ? "syslog_tls" : "syslog", run_no, (unsigned long long)n_records, secs,
+	       (double)n_records / secs, (double)(c1 - c0) / 1e9,
 	       (double)(c1 - c0) / 1e6 / ((double)n_records / 1e6), (double)(s1 - s0) / 1e6 / ((double)n_records / 1e6),
 	       (unsigned long long)atomic_load(&sink_frames), ok);
 	shmlog_close(lg);
@@ -803,7 +780,7 @@ static void usage(void)
 			"       bench_e2e routing --errors FILE --security FILE --console FILE --collector-pid PID\n"
 			"       [--n N] [--security-every K] [--cpu 0] [--bg-cpu 1] [--run R]\n"
 			"       bench_e2e fill --dir DIR [--n N] [--ring-bytes B] [--mix routing [--security-every K]]\n"
-			"       bench_e2e syslog --port P --collector-pid PID [--n N] [--cpu 0] [--bg-cpu 1] [--run R]\n"
+			"       bench_e2e syslog --port P [--tls DIR | --relp on] --collector-pid PID [--n N] [--cpu 0] [--bg-cpu 1] [--run R]\n"
 			"       bench_e2e snprintf [--n N] [--bg-cpu 1] [--run R]\n");
 	exit(2);
 }
@@ -857,6 +834,10 @@ int main(int argc, char **argv)
 			fill_routing_mix = 1;
 		else if (!strcmp(a, "--port"))
 			syslog_port = (unsigned)atoi(v);
+		else if (!strcmp(a, "--tls"))
+			syslog_tls = v;
+		else if (!strcmp(a, "--relp") && !strcmp(v, "on"))
+			syslog_relp = 1;
 		else if (!strcmp(a, "--ring-bytes"))
 			ring_bytes = (uint32_t)strtoul(v, NULL, 0);
 		else

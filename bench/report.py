@@ -253,7 +253,7 @@ def paired_summary(rows, scenario, target, extra=lambda r: {}):
          "median_collector_cpu_ms_per_M": med([x["collector_cpu_ms_per_M"] for x in runs]),
          "median_single_collector_cpu_ms_per_M": med([x["single_collector_cpu_ms_per_M"] for x in runs]),
          "all_ok": all(x["ok"] for x in runs)}
-    m["pass"] = None if m["median_ratio"] is None else m["median_ratio"] >= target and m["all_ok"]
+    m["pass"] = None if m["median_ratio"] is None or target is None else m["median_ratio"] >= target and m["all_ok"]
     return m
 
 
@@ -270,6 +270,7 @@ def paired_table(title, m, scenario, ok_label):
     t.add("median", fmt_rate(m.get("median_single_rps")), fmt_rate(m.get(f"median_{scenario}_rps")),
           "-" if mr is None else f"{mr:.3f}×",
           f"{m.get('median_single_collector_cpu_ms_per_M') or 0:.0f} / {m.get('median_collector_cpu_ms_per_M') or 0:.0f} ms",
+          "no target" if m.get("target_ratio") is None else
           "not measured" if m.get("pass") is None else ("PASS" if m["pass"] else "FAIL"))
     return t
 
@@ -281,9 +282,11 @@ def routing_summary(rows):
         "security_every": r.get("security_every")})
 
 
-def syslog_summary(rows):
-    """The syslog case (TCP, a local receiver that discards) against `threads 1` of the same run."""
-    return paired_summary(rows, "syslog", SYSLOG_TARGET, lambda r: {"frames": r.get("frames")})
+def syslog_summary(rows, scenario="syslog"):
+    """A syslog case (TCP; syslog_tls, syslog_relp: TLS, RELP, without a target: the issue's is for TCP; a local
+    receiver that discards) against `threads 1` of the same run."""
+    target = SYSLOG_TARGET if scenario == "syslog" else None
+    return paired_summary(rows, scenario, target, lambda r: {"frames": r.get("frames")})
 
 def collector_instr(rows, cg_dir):
     """The collector's instructions per record, (Ir(n2) − Ir(n1)) ÷ (n2 − n1) per run, for each clock
@@ -511,6 +514,8 @@ def main():
     breakdown = shmlog_breakdown(os.path.join(a.tmp, "cg")) if a.instructions else {}
     routing = routing_summary(e2e_raw) if a.routing else previous.get("routing", {})
     syslog = syslog_summary(e2e_raw) if a.syslog else previous.get("syslog", {})
+    syslog_tls = syslog_summary(e2e_raw, "syslog_tls") if a.syslog else previous.get("syslog_tls", {})
+    syslog_relp = syslog_summary(e2e_raw, "syslog_relp") if a.syslog else previous.get("syslog_relp", {})
     scaling = scaling_summary(e2e_raw, med) if a.scaling else previous.get("scaling", {})
     binary = binary_summary(e2e_raw, med) if a.binary else previous.get("binary", {})
     encrypt = paired_summary(e2e_raw, "encrypted", ENCRYPT_TARGET, lambda r: {"algorithm": a.encrypt_algorithm}) \
@@ -683,6 +688,12 @@ def main():
                                    f"counting) to a local receiver that reads and discards, against the single file "
                                    f"writer (threads 1) of the same run; target ≥ {SYSLOG_TARGET:g}×", syslog, "syslog",
                                    "OK (every frame)"))
+    if syslog_tls:
+        tables.append(paired_table("Syslog over TLS end to end: the same, TLS 1.3 to a receiver of ours (no target)",
+                                   syslog_tls, "syslog_tls", "OK (every frame)"))
+    if syslog_relp:
+        tables.append(paired_table("Syslog over RELP end to end: the same, to a librelp receiver of ours that "
+                                   "acknowledges (no target)", syslog_relp, "syslog_relp", "OK (every frame)"))
     if binary:
         tables.append(binary_table(binary, Table, fmt_rate))
     if encrypt:
@@ -867,7 +878,8 @@ def main():
 
     out = {"meta": meta, "latency": lat_json, "ratios_vs_peers": ratios, "end_to_end": e2e,
            "instructions_per_call": instr, "shmlog_instruction_breakdown": breakdown, "routing": routing,
-           "syslog": syslog, "scaling": scaling, "binary": binary, "encrypt": encrypt, "text_vs_snprintf": text_vs,
+           "syslog": syslog, "syslog_tls": syslog_tls, "syslog_relp": syslog_relp, "scaling": scaling, "binary": binary,
+           "encrypt": encrypt, "text_vs_snprintf": text_vs,
            "collector_instructions": cinstr, "targets": targets,
            "plot": os.path.relpath(png, os.path.dirname(a.results.rstrip("/"))) if png else None,
            "raw": {"latency": raw, "end_to_end": e2e_raw, "instructions": instr_raw}}

@@ -10,9 +10,9 @@
 #                                  routing config (two files, the console sent to a file),
 #                                  each run paired with the single-file `threads 1` case;
 #                                  target: routing rate >= 0.8x single file (median of runs)
-#   bench/run.sh --syslog          only the syslog case: one thread to a syslog writer (TCP, octet
-#                                  counting) to a local receiver that reads and discards, each run
-#                                  paired with the single-file `threads 1` case;
+#   bench/run.sh --syslog          only the syslog cases: one thread to a syslog writer (TCP, then
+#                                  TLS, then RELP) to a local receiver that reads and discards,
+#                                  each run paired with the single-file `threads 1` case;
 #                                  target: syslog rate >= 0.7x single file (median of runs)
 #   bench/run.sh --collector-instructions
 #                                  only the collector's instructions per message-1 record
@@ -30,11 +30,16 @@
 #                                  `threads 1` case; target: rate >= 0.8x text (median of runs)
 #   bench/run.sh --encrypt-algorithm ALG
 #                                  the encrypted case with ALG (xchacha20poly1305 or aes256gcm)
+#   bench/run.sh --python          only the Python case (bench/bench_python.py): shmlog.Handler against
+#                                  logging.FileHandler for the same record, handle() alone and
+#                                  logger.info() through logging, and shmlog.Logger.info;
+#                                  target: handle() >= 5x cheaper (median of runs);
+#                                  writes bench/results/python.json
 #   bench/run.sh --no-instructions everything but the instruction counts (both callgrind parts)
 #   bench/run.sh --runs N          repeat each latency / end-to-end / routing / collector case N
 #                                  times (default 3)
-#   (--instructions, --routing, --syslog, --collector-instructions, --scaling, --binary and --encrypt combine:
-#   each adds its part)
+#   (--instructions, --routing, --syslog, --collector-instructions, --scaling, --binary, --encrypt
+#   and --python combine: each adds its part)
 #
 # Installs what it needs from Debian (root or sudo), builds shmlog in release
 # mode into build-release/ and the bench programs into build-release/bench/,
@@ -54,21 +59,22 @@ BENCH=$ROOT/bench
 RESULTS=$BENCH/results
 
 RUNS=3 N=1000000 COLD_N=20000 WARMUP=100000 E2E_N=2000000 DELIVERY_S=5 IDLE_S=5 QUICK=0
-DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 DO_BINARY=1 DO_ENCRYPT=1 ONLY="" ENCRYPT_ALG=xchacha20poly1305
+DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 DO_BINARY=1 DO_ENCRYPT=1 DO_PYTHON=1 ONLY="" ENCRYPT_ALG=xchacha20poly1305
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 RUNS=1 N=100000 COLD_N=5000 WARMUP=10000 E2E_N=400000 DELIVERY_S=2 IDLE_S=2 ;;
-	--instructions | --routing | --syslog | --collector-instructions | --scaling | --binary | --encrypt) ONLY+=" $1" ;;
+	--instructions | --routing | --syslog | --collector-instructions | --scaling | --binary | --encrypt | --python) ONLY+=" $1" ;;
 	--no-instructions) DO_INSTR=0 DO_CINSTR=0 ;;
 	--encrypt-algorithm) ENCRYPT_ALG=${2:?--encrypt-algorithm needs a name}; shift ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
-	-h | --help) sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
 if [ -n "$ONLY" ]; then # only the parts asked for
-	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_SYSLOG=0 DO_CINSTR=0 DO_SCALING=0 DO_BINARY=0 DO_ENCRYPT=0
+	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_SYSLOG=0 DO_CINSTR=0 DO_SCALING=0 DO_BINARY=0 DO_ENCRYPT=0 DO_PYTHON=0
+	case "$ONLY " in *" --python "*) DO_PYTHON=1 ;; esac
 	case "$ONLY " in *" --binary "*) DO_BINARY=1 ;; esac
 	case "$ONLY " in *" --encrypt "*) DO_ENCRYPT=1 ;; esac
 	case "$ONLY " in *" --instructions "*) DO_INSTR=1 ;; esac
@@ -81,7 +87,7 @@ fi
 CPU=0 BG=1
 if [ "$(nproc)" -lt 2 ]; then BG=0; fi
 PACKAGES=(gcc g++ make meson ninja-build pkg-config liburing-dev libsodium-dev libconfig-dev
-	libpcre2-dev libspdlog-dev libfmt-dev liblttng-ust-dev lttng-tools gnuplot-nox valgrind python3 util-linux procps)
+	libpcre2-dev libspdlog-dev libfmt-dev liblttng-ust-dev lttng-tools gnuplot-nox valgrind python3 python3-dev util-linux procps)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 warn() { printf 'run.sh: %s\n' "$*" >&2; }
@@ -342,33 +348,59 @@ paired_runs() { # CASE WHAT [EXTRA]
 
 routing() { paired_runs routing_case routing snprintf_case; }
 
-# ---- syslog end to end: the syslog writer over TCP against the single file writer, same run ----
+# ---- syslog end to end: the syslog writer over TCP, TLS and RELP against the single file writer, same run ----
 # The collector's one syslog writer sends octet-counted RFC 5424 frames to bench_e2e's own
-# receiver on 127.0.0.1, which reads and discards them (counting frames). A file writer that
-# takes nothing (min_level OFF) only tells start_collector that the collector is up.
-syslog_config() { # PORT
+# receiver on 127.0.0.1, which reads and discards them (counting frames); over TLS the
+# receiver holds a self-signed certificate for 127.0.0.1 that the writer checks (ca_file). A
+# file writer that takes nothing (min_level OFF) only tells start_collector that the collector is up.
+syslog_config() { # PORT TRANSPORT [MORE KEYS]
 	cat >"$TMP/syslog.conf" <<-EOF
 		collector: { dir = "$TMP/seg"; };
 		writers = (
-		  { name = "central"; type = "syslog"; transport = "tcp"; host = "127.0.0.1"; port = $1; },
+		  { name = "central"; type = "syslog"; transport = "$2"; host = "127.0.0.1"; port = $1; ${3:-} },
 		  { name = "started"; type = "file"; path = "$TMP/syslog-started"; min_level = "OFF"; }
 		);
 	EOF
 }
 
-syslog_case() { # RUN
-	local rc=0 port
+syslog_case() { # RUN [tls | relp]
+	local rc=0 port tls=()
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-	syslog_config "$port"
-	start_collector "$TMP/syslog.conf" "$TMP/syslog-started" || { FAILURES+=("syslog run $1: collector"); return; }
-	timeout --kill-after=10 600 "$ROOT/build-release/bench/bench_e2e" syslog --port "$port" --n "$E2E_N" \
+	if [ "${2:-}" = tls ]; then
+		tls=(--tls "$TMP/tls")
+		syslog_config "$port" tls "tls = { ca_file = \"$TMP/tls/cert.pem\"; };"
+	elif [ "${2:-}" = relp ]; then
+		tls=(--relp on)
+		syslog_config "$port" relp
+	else
+		syslog_config "$port" tcp
+	fi
+	start_collector "$TMP/syslog.conf" "$TMP/syslog-started" || { FAILURES+=("syslog ${2:-tcp} run $1: collector"); return; }
+	timeout --kill-after=10 600 "$ROOT/build-release/bench/bench_e2e" syslog --port "$port" "${tls[@]}" --n "$E2E_N" \
 		--collector-pid "$COLLECTOR_PID" --cpu "$CPU" --bg-cpu "$BG" --run "$1" \
 		>>"$TMP/e2e.jsonl" 2>"$TMP/case.err" || rc=$?
 	stop_collector
-	if [ $rc -ne 0 ]; then FAILURES+=("syslog run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
+	if [ $rc -ne 0 ]; then FAILURES+=("syslog ${2:-tcp} run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
 }
 
-syslog_runs() { paired_runs syslog_case "syslog (TCP)"; }
+# The receiver's certificate for the TLS case, made once per bench run.
+syslog_tls_case() { # RUN
+	if [ ! -f "$TMP/tls/cert.pem" ]; then
+		mkdir -p "$TMP/tls"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=127.0.0.1" \
+			-addext subjectAltName=IP:127.0.0.1 -keyout "$TMP/tls/key.pem" -out "$TMP/tls/cert.pem" 2>/dev/null ||
+			{ FAILURES+=("syslog tls: openssl could not make the certificate"); return; }
+	fi
+	syslog_case "$1" tls
+}
+
+# TLS, then RELP (a librelp server of bench_e2e's that acknowledges and discards), after each TCP pair.
+syslog_more_cases() { # RUN
+	syslog_tls_case "$1"
+	syslog_case "$1" relp
+}
+
+syslog_runs() { paired_runs syslog_case "syslog (TCP, then TLS and RELP)" syslog_more_cases; }
 
 # ---- binary log end to end: one thread into a binary writer against the text file writer ----
 binary_case() { # RUN
@@ -433,7 +465,7 @@ end_to_end() {
 		if [ $DO_BINARY -eq 1 ]; then binary_case "$run"; fi
 		if [ $DO_ENCRYPT -eq 1 ]; then encrypt_case "$run"; fi
 		snprintf_case "$run"
-		if [ $DO_SYSLOG -eq 1 ]; then syslog_case "$run"; fi
+		if [ $DO_SYSLOG -eq 1 ]; then syslog_case "$run"; syslog_more_cases "$run"; fi
 		for t in 2 4; do e2e_case threads --threads "$t" --n "$E2E_N" --run "$run"; done
 		if [ $DO_SCALING -eq 1 ]; then scaling_run "$run"; else e2e_case procs --procs 16 --n "$E2E_N" --run "$run"; fi
 		e2e_case delivery --rate 100000 --seconds "$DELIVERY_S" --run "$run"
@@ -631,6 +663,18 @@ fi
 [ $DO_ENCRYPT -eq 1 ] && [ $DO_LATENCY -eq 0 ] && encrypt
 [ $DO_INSTR -eq 1 ] && instructions
 [ $DO_CINSTR -eq 1 ] && collector_instructions
+if [ $DO_PYTHON -eq 1 ]; then
+	say "Python: shmlog.Handler against logging.FileHandler, the same record ($RUNS runs, interleaved)"
+	taskset -c "$CPU" timeout 600 "$(cat build-release/python/python-path)" "$BENCH/bench_python.py" \
+		--build "$ROOT/build-release" --runs "$RUNS" --n $((QUICK ? 20000 : 200000)) \
+		$([ $BG -ne $CPU ] && echo "--collector-cpu $BG") --out "$RESULTS/python.json" ||
+		FAILURES+=("python: bench_python.py failed")
+fi
+if [ $DO_LATENCY -eq 0 ] && [ $DO_INSTR -eq 0 ] && [ $DO_ROUTING -eq 0 ] && [ $DO_SYSLOG -eq 0 ] &&
+	[ $DO_CINSTR -eq 0 ] && [ $DO_SCALING -eq 0 ] && [ $DO_BINARY -eq 0 ] && [ $DO_ENCRYPT -eq 0 ]; then # --python alone: its own table
+	[ ${#FAILURES[@]} -eq 0 ] || { printf '  %s\n' "${FAILURES[@]}" >&2; exit 1; }
+	exit 0
+fi
 say "report (${SECONDS} s of benchmarking)"
 python3 "$BENCH/report.py" --tmp "$TMP" --results "$RESULTS" --start "$START" --elapsed "$SECONDS" \
 	--quick "$QUICK" --runs "$RUNS" --n "$N" --cold-n "$COLD_N" --warmup "$WARMUP" --lttng-why "$LTTNG_WHY" \

@@ -97,6 +97,45 @@ int frames_move_first(struct frames *dst, struct frames *q)
 	return 0;
 }
 
+int frames_move_all(struct frames *dst, struct frames *q)
+{
+	while (q->n)
+		if (frames_move_first(dst, q) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+int frames_copy_done(struct frames *dst, const struct frames *q, size_t n_bytes, uint32_t flags, size_t max)
+{
+	size_t at = q->head, left = q->sent + n_bytes;
+	for (uint32_t k = 0; k < q->n && FRAME_LEN(q->lens[q->first + k]) <= left; k++) {
+		uint32_t l = FRAME_LEN(q->lens[q->first + k]);
+		if (sbuf_reserve(&dst->buf, l) != 0 || frames_push(dst, l | flags) != 0)
+			return -ENOMEM;
+		sbuf_append(&dst->buf, q->buf.data + at, l);
+		at += l;
+		left -= l;
+	}
+	while (dst->n > 1 && frames_bytes(dst) > max)
+		frames_drop_first(dst);
+	return 0;
+}
+
+int frames_take_last(struct frames *dst, struct frames *q, size_t n_bytes)
+{
+	uint32_t keep = 0; /* frames from the end */
+	for (size_t got = 0; keep < q->n && got < n_bytes; keep++)
+		got += FRAME_LEN(q->lens[q->first + q->n - 1 - keep]);
+	while (q->n > keep)
+		frames_drop_first(q);
+	struct frames all = {0};
+	int r = frames_move_all(&all, q) == 0 && frames_move_all(&all, dst) == 0 ? 0 : -ENOMEM;
+	frames_free(q);
+	frames_free(dst);
+	*dst = all;
+	return r;
+}
+
 void frames_free(struct frames *q)
 {
 	sbuf_free(&q->buf);

@@ -52,6 +52,23 @@ uint64_t frames_drop_first(struct frames *q);
 /* Move q's first frame (and what of it was sent) to the end of dst. Returns 0 or -ENOMEM (nothing moved). */
 int frames_move_first(struct frames *dst, struct frames *q);
 
+/* Move all of q's frames to the end of dst, in order. Returns 0 or -ENOMEM (what was moved stays moved). */
+int frames_move_all(struct frames *dst, struct frames *q);
+
+/*
+ * Append to dst copies of the frames of q that n_bytes more sent (after
+ * q->sent) complete, with flags added to their lengths; then drop dst's
+ * oldest frames while it holds more than max bytes (keeping one). Call it
+ * before frames_sent(q, n_bytes). Returns 0 or -ENOMEM.
+ */
+int frames_copy_done(struct frames *dst, const struct frames *q, size_t n_bytes, uint32_t flags, size_t max);
+
+/*
+ * Move q's last frames, as many as hold n_bytes (or all), before dst's
+ * frames; q's others are dropped. Returns 0 or -ENOMEM (then some may be lost).
+ */
+int frames_take_last(struct frames *dst, struct frames *q, size_t n_bytes);
+
 void frames_free(struct frames *q);
 
 #endif

@@ -82,6 +82,8 @@ int uio_write_batch(struct io_uring *ring, struct uio_req *reqs, unsigned n)
 	int ret = 0;
 
 	for (unsigned i = 0; i < n; i++) {
+		if (reqs[i].ready)
+			continue;
 		reqs[i].done = 0;
 		reqs[i].dgram_done = 0;
 		reqs[i].err = 0;
@@ -93,7 +95,7 @@ int uio_write_batch(struct io_uring *ring, struct uio_req *reqs, unsigned n)
 		return n ? -ENOMEM : 0;
 	}
 	for (unsigned i = 0; i < n; i++)
-		if (reqs[i].len > 0)
+		if (reqs[i].len > 0 && !reqs[i].ready)
 			queue_push(&q, i);
 
 	while (q.count > 0 || inflight > 0 || unsubmitted > 0) {

@@ -22,6 +22,7 @@ struct uio_req {
 	const uint32_t *dgram;  /* sock: the lengths of the datagrams buf holds (summing to len); NULL: a stream */
 	uint32_t n_dgram;
 	uint32_t dgram_done;    /* out: datagrams sent */
+	bool ready;             /* the writer wrote itself (TLS through OpenSSL): done and err are set, nothing is submitted */
 	size_t done;      /* out: bytes written */
 	int err;          /* out: 0, or -errno of the failure that stopped it */
 };

@@ -1,15 +1,19 @@
 /*
  * writer_syslog.c — the "syslog" writer: RFC 5424 messages to a remote
- * receiver over UDP (RFC 5426) or TCP (RFC 6587). docs/syslog.md says what
- * it promises; this is how.
+ * receiver over UDP (RFC 5426), TCP (RFC 6587), TLS (RFC 5425) or RELP
+ * (librelp, in its own thread: syslog_relp.c, relp_prepare() below).
+ * docs/syslog.md says what it promises; this is how.
  *
  * Each record taken becomes one frame: the message (syslog_fmt.c), as one
  * datagram over UDP; over TCP "LEN SP MSG" (octet counting, the default) or
  * the message and an LF (framing = "lf", with control bytes escaped).
  * Sending goes through the core's io_uring batch (uio.c) on a non-blocking
  * socket: a full socket buffer ends the send with what went out, so a slow
- * receiver never stalls the drain. Progress is whole records
- * (records_done): a frame is done once sent, spooled, or dropped for good.
+ * receiver never stalls the drain. Over TLS the writer writes itself,
+ * through OpenSSL on the same non-blocking socket, in the same cycle
+ * (tls_req(): OpenSSL owns the record layer), and hands the core the result.
+ * Progress is whole records (records_done): a frame is done once sent,
+ * spooled, or dropped for good.
  *
  * Frames wait in three queues (syslog_frames.c): live (taken, not begun),
  * cont (the one live frame a send ended inside of: its rest must follow on
@@ -18,13 +22,18 @@
  *
  *   1. receiver down, or (with a spool) its socket full at the last send
  *      and the spool's turn: live goes to the spool (syslog_spool.c);
- *   2. cont, to the socket;
+ *   2. resend (what a reset lost), then cont, to the socket;
  *   3. replay, to the socket (the spool goes before anything newer);
  *   4. live, to the socket (after the notice of a spool that overflowed).
  *
  * A lost connection (syslog_net.c reconnects with backoff) begins cont's
  * frame again whole on the next one, and re-reads the replay from the
- * spool's send position. Without a spool, what the writer holds is its
+ * spool's send position. Before those go the frames that held the bytes
+ * the receiver's TCP had not acknowledged when the connection was lost
+ * (SIOCOUTQ): the writer keeps copies of what it sent last (tail) and
+ * sends those again (resend), as notices, since their records are done. A TLS write that would block leaves OpenSSL holding
+ * a record of frames that must be offered again first: live frames of it
+ * move to cont too (hold_tls_record()). Without a spool, what the writer holds is its
  * backlog (backlog_bytes, then the core skips it and its records wait in
  * the rings). Over UDP nothing is held: a datagram the kernel refuses is
  * dropped and counted.
@@ -40,7 +49,9 @@
 #include "collector.h"
 #include "syslog_fmt.h"
 #include "syslog_net.h"
+#include "syslog_relp.h"
 #include "syslog_spool.h"
+#include "syslog_tls.h"
 
 /* What the last prepare() asked to write. */
 enum syslog_req {
@@ -49,6 +60,7 @@ enum syslog_req {
 	REQ_REPLAY = 2, /* spooled frames to the socket */
 	REQ_SPOOL = 3,  /* live frames to the spool */
 	REQ_CONT = 4,   /* the rest of a live frame begun on this connection */
+	REQ_RESEND = 5, /* frames a reset lost, sent again to the socket */
 };
 
 struct syslog_state {
@@ -58,7 +70,13 @@ struct syslog_state {
 	struct frames live;      /* records taken, neither sent nor spooled, none begun */
 	struct frames cont;      /* a live frame begun on the socket: it goes first (at most one) */
 	struct frames replay;    /* frames read back from the spool, being sent */
+	struct frames tail;      /* copies of the frames wholly sent on this connection, newest last (at most SYSLOG_TAIL_MAX bytes) */
+	struct frames resend;    /* those of the tail a reset lost: sent first on the next connection (as notices: no records) */
 	struct syslog_spool spool;
+	struct relp_link *relp;  /* transport "relp": the sender thread */
+	struct syslog_tls tls;   /* transport "tls": the context and session */
+	struct syslog_tls_cfg tls_cfg;
+	size_t tls_held;         /* bytes after the first frame's sent part in a TLS record OpenSSL holds */
 	char spool_dir[2048];    /* "" without a spool */
 	uint64_t spool_max;
 	enum syslog_req req;
@@ -76,9 +94,6 @@ static const char *const syslog_keys[] = {
 	"transport", "host", "port", "facility", "hostname", "app_name", "msgid", "sd_id", "max_message_bytes",
 	"framing", "bom", "reconnect_min_ms", "reconnect_max_ms", "spool_dir", "spool_max_bytes", "tls", NULL};
 
-/* Keys of what is not built yet: refused with a clear line rather than ignored. */
-static const char *const syslog_later_keys[] = {"tls", NULL};
-
 #define SYSLOG_PORT_DEFAULT 514
 #define SYSLOG_UDP_MAX_DEFAULT 2048
 #define SYSLOG_STREAM_MAX_DEFAULT 8096
@@ -90,6 +105,7 @@ static const char *const syslog_later_keys[] = {"tls", NULL};
 #define SYSLOG_SPOOL_MAX_DEFAULT (256ull << 20)
 #define SYSLOG_SPOOL_MIN (64ull << 10)
 #define SYSLOG_SPOOL_LIMIT (1ll << 42)
+#define SYSLOG_TAIL_MAX (8u << 20) /* more than a socket's send buffer grows to (tcp_wmem's 4 MiB) */
 
 /* Read transport into *t. Returns 0 or -EINVAL with d filled. */
 static int read_transport(const config_setting_t *cfg, enum syslog_transport *t, struct diag *d)
@@ -99,14 +115,13 @@ static int read_transport(const config_setting_t *cfg, enum syslog_transport *t,
 	if (r < 0)
 		return r;
 	config_setting_t *s = config_setting_get_member(cfg, "transport");
-	if (strcmp(v, "udp") == 0 || strcmp(v, "tcp") == 0) {
-		*t = v[0] == 'u' ? SYSLOG_UDP : SYSLOG_TCP;
-		return 0;
-	}
-	if (strcmp(v, "tls") == 0 || strcmp(v, "relp") == 0)
-		writer_diag(d, s, NULL, "\"%s\" is not built yet (known: \"udp\", \"tcp\")", v);
-	else
-		writer_diag(d, s, NULL, "must be \"udp\" or \"tcp\", not \"%s\"", v);
+	static const char *const names[] = {"udp", "tcp", "tls", "relp"};
+	for (int k = 0; k < 4; k++)
+		if (strcmp(v, names[k]) == 0) {
+			*t = (enum syslog_transport)k;
+			return 0;
+		}
+	writer_diag(d, s, NULL, "must be \"udp\", \"tcp\", \"tls\" or \"relp\", not \"%s\"", v);
 	return -EINVAL;
 }
 
@@ -161,8 +176,8 @@ static int read_framing(const config_setting_t *cfg, struct syslog_state *s, str
 	if (r <= 0)
 		return r;
 	config_setting_t *set = config_setting_get_member(cfg, "framing");
-	if (s->conn.transport == SYSLOG_UDP) {
-		writer_diag(d, set, NULL, "only for transport \"tcp\" (a datagram is its own frame)");
+	if (s->conn.transport == SYSLOG_UDP || s->conn.transport == SYSLOG_RELP) {
+		writer_diag(d, set, NULL, "only for transports \"tcp\" and \"tls\" (UDP and RELP frame each message)");
 		return -EINVAL;
 	}
 	if (strcmp(v, "octet-counting") != 0 && strcmp(v, "lf") != 0) {
@@ -217,7 +232,7 @@ static int read_peer(const config_setting_t *cfg, struct syslog_state *s, struct
 	struct diag where;
 	writer_diag(&where, config_setting_get_member(cfg, "host"), NULL, "%s", "");
 	snprintf(s->where, sizeof s->where, "%s", where.msg);
-	c->port = SYSLOG_PORT_DEFAULT;
+	c->port = c->transport == SYSLOG_TLS ? SYSLOG_TLS_PORT_DEFAULT : SYSLOG_PORT_DEFAULT;
 	c->min_ms = SYSLOG_RECONNECT_MIN_MS;
 	c->max_ms = SYSLOG_RECONNECT_MAX_MS;
 	if ((r = writer_cfg_uint(cfg, "port", 1, 65535, &c->port, d)) < 0 ||
@@ -244,8 +259,9 @@ static int read_spool(const config_setting_t *cfg, struct syslog_state *s, struc
 		writer_diag(d, dir, NULL, "must be 1 to %zu bytes long", sizeof s->spool_dir - 1);
 		return -EINVAL;
 	}
-	if (r > 0 && s->conn.transport == SYSLOG_UDP) {
-		writer_diag(d, dir, NULL, "only for transport \"tcp\" (UDP does not know what arrived)");
+	if (r > 0 && (s->conn.transport == SYSLOG_UDP || s->conn.transport == SYSLOG_RELP)) {
+		writer_diag(d, dir, NULL, "only for transports \"tcp\" and \"tls\" (%s)", s->conn.transport == SYSLOG_UDP ?
+			    "UDP does not know what arrived" : "RELP's records wait in the rings until acknowledged");
 		return -EINVAL;
 	}
 	if (r > 0) {
@@ -255,19 +271,6 @@ static int read_spool(const config_setting_t *cfg, struct syslog_state *s, struc
 		snprintf(s->spool_where, sizeof s->spool_where, "%s", where.msg);
 	}
 	return writer_cfg_u64(cfg, "spool_max_bytes", SYSLOG_SPOOL_MIN, SYSLOG_SPOOL_LIMIT, &s->spool_max, d);
-}
-
-/* Refuse the keys of what is not built yet. Returns 0 or -EINVAL. */
-static int refuse_later_keys(const config_setting_t *cfg, struct diag *d)
-{
-	for (const char *const *k = syslog_later_keys; *k; k++) {
-		config_setting_t *s = config_setting_get_member(cfg, *k);
-		if (s) {
-			writer_diag(d, s, NULL, "not built yet in this version (docs/syslog.md)");
-			return -EINVAL;
-		}
-	}
-	return 0;
 }
 
 /* Read every key (nothing is opened). Returns 0, or -errno with d->msg naming the key. */
@@ -286,18 +289,23 @@ static int syslog_configure(struct writer *w, const config_setting_t *cfg, struc
 	s->spool.fd = s->spool.pos_fd = -1;
 	w->priv = s;
 	int r;
-	if ((r = refuse_later_keys(cfg, d)) < 0 || (r = read_transport(cfg, &s->conn.transport, d)) < 0 ||
-	    (r = read_peer(cfg, s, d)) < 0 || (r = read_message(cfg, s, d)) < 0 || (r = read_spool(cfg, s, d)) < 0)
+	if ((r = read_transport(cfg, &s->conn.transport, d)) < 0 || (r = read_peer(cfg, s, d)) < 0 ||
+	    (r = read_message(cfg, s, d)) < 0 || (r = read_spool(cfg, s, d)) < 0 ||
+	    (r = syslog_tls_configure(cfg, s->conn.transport == SYSLOG_TLS, s->conn.host, &s->tls_cfg, d)) < 0)
 		return r;
 	w->durable = s->conn.transport != SYSLOG_UDP;
 	return 0;
 }
 
-/* Resolve the receiver's address and open the spool; connecting waits for the first record. Returns 0 or -errno. */
+/* Resolve the receiver's address, load TLS's files, open the spool; connecting waits for the first record. */
 static int syslog_open(struct writer *w, struct diag *d)
 {
 	struct syslog_state *s = w->priv;
 	int r = syslog_conn_resolve(&s->conn, s->where, d);
+	if (r == 0 && s->conn.transport == SYSLOG_TLS && (r = syslog_tls_open(&s->tls, &s->tls_cfg, d)) == 0)
+		s->conn.tls = &s->tls;
+	if (r == 0 && s->conn.transport == SYSLOG_RELP)
+		r = relp_open(&s->relp, &s->conn, w->name, d);
 	if (r == 0 && s->spool_dir[0])
 		r = spool_open(&s->spool, s->spool_dir, w->name, s->spool_max, s->spool_where, d);
 	return r;
@@ -310,7 +318,7 @@ static int syslog_open(struct writer *w, struct diag *d)
 static size_t frame_record(struct syslog_state *s, const struct text_record *tr, struct sbuf *dst)
 {
 	size_t start = dst->len;
-	if (s->conn.transport == SYSLOG_TCP && !s->lf) {
+	if ((s->conn.transport == SYSLOG_TCP || s->conn.transport == SYSLOG_TLS) && !s->lf) {
 		sbuf_reset(&s->one);
 		size_t n = syslog_fmt_append(&s->one, tr, &s->fmt);
 		char prefix[24];
@@ -359,11 +367,29 @@ static void tell_spool_lost(struct syslog_state *s)
 	sbuf_free(&b);
 }
 
-/* A new connection: a frame partly sent on the old one goes again whole, and the replay from the spool again. */
-static void begin_again(struct syslog_state *s)
+/*
+ * A connection was lost: the frames of the tail that hold the bytes the
+ * receiver had not acknowledged (all but those of the frame cont has begun)
+ * go again first, before what was not sent yet.
+ */
+static void resend_lost(struct syslog_state *s, const char *name)
 {
+	uint64_t lost = s->conn.unacked_at_loss;
+	lost = lost > s->cont.sent ? lost - s->cont.sent : 0;
+	s->conn.unacked_at_loss = 0;
+	if (lost && frames_take_last(&s->resend, &s->tail, (size_t)lost) < 0)
+		collector_warn("writer %s: out of memory: some frames a reset lost cannot be sent again", name);
+	frames_free(&s->tail);
+	s->resend.sent = 0;
+}
+
+/* A new connection: a frame partly sent on the old one goes again whole, and the replay from the spool again. */
+static void begin_again(struct syslog_state *s, const char *name)
+{
+	resend_lost(s, name);
 	s->cont.sent = 0;
 	s->live.sent = 0;
+	s->tls_held = 0;
 	if (s->replay.n) {
 		frames_free(&s->replay);
 		spool_rewind(&s->spool);
@@ -377,7 +403,7 @@ static enum syslog_req choose(struct writer *w, struct syslog_state *s)
 	bool spool = s->spool.fd >= 0;
 	bool up = syslog_conn_ready(&s->conn, w->name);
 	if (s->conn.epoch != s->epoch)
-		begin_again(s);
+		begin_again(s, w->name);
 	/* down, or a receiver that is behind (its socket full): spool, so that the rings are consumed */
 	if (!up || (spool && s->stalled && s->live.n && s->last != REQ_SPOOL)) {
 		if (!spool || s->live.n == 0)
@@ -385,6 +411,8 @@ static enum syslog_req choose(struct writer *w, struct syslog_state *s)
 		s->records_done += spool_take(&s->spool, &s->live);
 		return s->spool.out.len ? REQ_SPOOL : REQ_NONE;
 	}
+	if (s->resend.n)
+		return REQ_RESEND;
 	if (s->cont.n)
 		return REQ_CONT;
 	if (spool && s->replay.n == 0 && s->spool.read < s->spool.size)
@@ -408,24 +436,97 @@ static void socket_req(const struct syslog_state *s, const struct frames *q, str
 				.n_dgram = udp ? q->n : 0};
 }
 
-/* A spool to send, or its loss to tell: the core calls prepare even when every record is done. */
+/*
+ * TLS: write q's bytes through OpenSSL now, a record at a time, until the
+ * socket is full; *req says what went out, as uio.c would have.
+ */
+static void tls_req(struct syslog_state *s, const struct frames *q, struct uio_req *req)
+{
+	socket_req(s, q, req);
+	req->ready = true;
+	req->done = 0;
+	req->err = 0;
+	s->tls_held = 0;
+	while (req->done < req->len) {
+		size_t chunk = req->len - req->done;
+		ssize_t n = syslog_tls_write(&s->tls, req->buf + req->done, chunk);
+		if (n <= 0) {
+			req->err = (int)n;
+			s->tls_held = n == 0 ? (chunk < SYSLOG_TLS_CHUNK ? chunk : SYSLOG_TLS_CHUNK) : 0;
+			return;
+		}
+		req->done += (size_t)n;
+	}
+}
+
+/*
+ * TLS: the live frames in the record OpenSSL holds (tls_held bytes after
+ * live's first frame's sent part) move to cont, so that they are offered
+ * again first and never spooled. Returns 0 or -ENOMEM.
+ */
+static int hold_tls_record(struct syslog_state *s)
+{
+	size_t need = s->live.sent + s->tls_held;
+	while (need > 0 && s->live.n) {
+		size_t len = FRAME_LEN(s->live.lens[s->live.first]);
+		if (frames_move_first(&s->cont, &s->live) < 0)
+			return -ENOMEM;
+		need = len >= need ? 0 : need - len;
+	}
+	return 0;
+}
+
+/* The queue a socket request of s->req sends. */
+static struct frames *req_queue(struct syslog_state *s)
+{
+	return s->req == REQ_LIVE ? &s->live : s->req == REQ_CONT ? &s->cont : s->req == REQ_RESEND ? &s->resend : &s->replay;
+}
+
+/* A spool to send, its loss to tell, an address being resolved: the core calls prepare even when every record is done. */
 static bool syslog_busy(const struct writer *w)
 {
 	const struct syslog_state *s = w->priv;
-	return spool_busy(&s->spool) || s->replay.n || s->spool.lost || s->cont.n;
+	if (s->relp)
+		return relp_pending(s->relp) > 0 || relp_acked(s->relp) != s->records_done;
+	return spool_busy(&s->spool) || s->replay.n || s->spool.lost || s->cont.n || s->resend.n || s->conn.resolving;
+}
+
+/*
+ * RELP: hand the live frames to the sender thread, and tell the core (a
+ * request done already) when there were some or more are acknowledged.
+ * Returns 1 with *req filled, 0 for nothing new, -ENOMEM.
+ */
+static int relp_prepare(struct syslog_state *s, struct uio_req *req)
+{
+	size_t n = frames_bytes(&s->live);
+	if (n && relp_hand(s->relp, &s->live) < 0)
+		return -ENOMEM;
+	uint64_t acked = relp_acked(s->relp);
+	if (!n && acked == s->records_done)
+		return 0;
+	s->records_done = acked;
+	*req = (struct uio_req){.fd = -1, .len = n, .done = n, .ready = true};
+	return 1;
 }
 
 /* Returns 1 with *req filled, 0 for nothing (yet). */
 static int syslog_prepare(struct writer *w, struct uio_req *req)
 {
 	struct syslog_state *s = w->priv;
+	if (s->relp)
+		return relp_prepare(s, req);
 	if (s->live.n == 0 && !syslog_busy(w))
 		return 0;
 	s->req = choose(w, s);
 	if (s->req == REQ_SPOOL)
 		*req = (struct uio_req){.fd = s->spool.fd, .buf = s->spool.out.data, .len = s->spool.out.len};
-	else if (s->req != REQ_NONE)
-		socket_req(s, s->req == REQ_LIVE ? &s->live : s->req == REQ_CONT ? &s->cont : &s->replay, req);
+	else if (s->req != REQ_NONE) {
+		const struct frames *q = req_queue(s);
+		if (s->conn.tls)
+			tls_req(s, q, req);
+		else
+			socket_req(s, q, req);
+	}
 	return s->req != REQ_NONE;
 }
 
@@ -463,17 +564,25 @@ static void replay_sent(struct writer *w, struct syslog_state *s, const struct u
 static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 {
 	struct syslog_state *s = w->priv;
+	if (s->relp)
+		return s->records_done; /* acknowledged, as relp_prepare() read it */
+	/* what this send completes is kept in the tail (as notices), in case a reset loses it */
+	if (s->req != REQ_SPOOL && s->conn.transport != SYSLOG_UDP &&
+	    frames_copy_done(&s->tail, req_queue(s), req->done, FRAME_NOTICE, SYSLOG_TAIL_MAX) < 0)
+		frames_free(&s->tail); /* out of memory: a reset then loses what the socket held */
 	if (s->req == REQ_SPOOL) {
 		s->records_done += spool_appended(&s->spool, req->done, req->err);
 	} else if (s->req == REQ_REPLAY) {
 		replay_sent(w, s, req);
-	} else if (s->req == REQ_LIVE || s->req == REQ_CONT) {
-		struct frames *q = s->req == REQ_LIVE ? &s->live : &s->cont;
+	} else {
+		struct frames *q = req_queue(s);
 		s->records_done += frames_sent(q, req->done);
 		if (req->err && q->n)
 			send_failed(w, s, q, req->err);
-		/* a frame begun stays apart, so that the rest of live can go to the spool */
-		if (s->live.sent && s->conn.transport != SYSLOG_UDP && frames_move_first(&s->cont, &s->live) < 0)
+		/* a frame begun (or held by OpenSSL) stays apart, so that the rest of live can go to the spool */
+		bool begun = s->live.sent || (s->req == REQ_LIVE && s->tls_held);
+		if (begun && s->conn.transport != SYSLOG_UDP &&
+		    (s->conn.tls ? hold_tls_record(s) : frames_move_first(&s->cont, &s->live)) < 0)
 			syslog_conn_lost(&s->conn, w->name, -ENOMEM); /* it goes again whole on a new connection */
 	}
 	if (!req->err && req->done && s->req != REQ_SPOOL)
@@ -490,7 +599,8 @@ static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 static uint64_t syslog_pending(const struct writer *w)
 {
 	const struct syslog_state *s = w->priv;
-	return frames_bytes(&s->live) + frames_bytes(&s->cont) + s->spool.out.len;
+	return frames_bytes(&s->live) + frames_bytes(&s->cont) + frames_bytes(&s->resend) + s->spool.out.len +
+	       (s->relp ? relp_pending(s->relp) : 0);
 }
 
 /* fdatasync the spool, so that what counts as done survives a crash. Returns 0 or -errno. */
@@ -500,19 +610,33 @@ static int syslog_sync(struct writer *w)
 	return s->spool.fd < 0 || fdatasync(s->spool.fd) == 0 ? 0 : -errno;
 }
 
+/* SIGHUP: resolve the host again (RELP: librelp resolves it at each session). Returns 0 or -errno. */
+static int syslog_reopen(struct writer *w)
+{
+	struct syslog_state *s = w->priv;
+	return s->relp ? 0 : syslog_conn_reresolve(&s->conn);
+}
+
 /* A clean end: the stream is shut down (FIN) after what was sent, then closed. */
 static void syslog_close(struct writer *w)
 {
 	struct syslog_state *s = w->priv;
 	if (!s)
 		return;
-	if (s->conn.fd >= 0 && s->conn.state == SYSLOG_UP && s->conn.transport != SYSLOG_UDP)
+	bool up = s->conn.fd >= 0 && s->conn.state == SYSLOG_UP;
+	if (up && s->conn.tls)
+		syslog_tls_end(s->conn.tls, true); /* close_notify */
+	if (up && s->conn.transport != SYSLOG_UDP)
 		shutdown(s->conn.fd, SHUT_WR);
-	syslog_conn_close(&s->conn);
+	syslog_conn_free(&s->conn);
+	syslog_tls_close(&s->tls);
+	relp_close(s->relp);
 	spool_close(&s->spool);
 	frames_free(&s->live);
 	frames_free(&s->cont);
 	frames_free(&s->replay);
+	frames_free(&s->tail);
+	frames_free(&s->resend);
 	sbuf_free(&s->one);
 	free(s);
 	w->priv = NULL;
@@ -530,5 +654,6 @@ const struct writer_ops writer_syslog_ops = {
 	.sync = syslog_sync,
 	.pending = syslog_pending,
 	.busy = syslog_busy,
+	.reopen = syslog_reopen,
 	.close = syslog_close,
 };

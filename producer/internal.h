@@ -13,6 +13,7 @@
 
 #include "../shared/abi.h"
 #include "../shared/clock.h"
+#include "../shared/record.h"
 #include "shmlog.h"
 
 #define SHMLOG_DEFAULT_RING_BYTES (1u << 20)
@@ -82,6 +83,7 @@ struct shmlog {
 	pthread_mutex_t site_lock; /* call-site registration */
 	struct site_map_entry *site_map;
 	uint32_t site_map_cap;
+	struct shmlog_site *run_sites; /* shmlog_site_register()'s, freed with the logger (site.c) */
 
 	pthread_mutex_t overflow_lock; /* threads beyond max_threads */
 	struct shmlog__ring overflow;
@@ -138,6 +140,30 @@ static inline void shmlog__bell(struct shmlog *lg, struct shmlog_ring_header *rh
  * allocates or takes a lock; NULL if the thread has none and none is free. */
 struct shmlog__ring *shmlog__signal_ring(struct shmlog *lg);
 
+/* A call's values, read from its va_list or converted from a binding's
+ * typed values (site.c), in the order of the format's kinds and the site's
+ * field kinds. */
+struct shmlog__values {
+	struct record_value args[SHMLOG_MAX_ARGS];
+	struct record_value fields[SHMLOG_MAX_FIELDS];
+};
+
+/* log.c: site's id in lg's segment, registering it on its first use there.
+ * Returns 0 or -ENOSPC (the registry is full; counted in registry_lost). */
+int shmlog__site_id(struct shmlog *lg, struct shmlog__site *site, uint32_t *id);
+
+/* log.c: write cv as a record of site (its id) into the calling thread's
+ * ring (the overflow ring when it has none), then wait for sync if the
+ * site's level asks for it. Returns false when the record was dropped (and
+ * counted as lost). */
+bool shmlog__log_values(struct shmlog *lg, const struct shmlog__site *site, uint32_t id,
+			const struct shmlog__values *cv);
+
+/* log.c: write cv as one record into rp (may_block: as for shmlog__write).
+ * Returns false when it was dropped and counted. */
+bool shmlog__write_values(struct shmlog *lg, struct shmlog__ring *rp, const struct shmlog__site *site, uint32_t id,
+			  uint64_t ts, bool may_block, const struct shmlog__values *cv);
+
 /* Write one record with the arguments in *ap into rp (log.c). may_block:
  * the logger's block policy applies (never in a signal handler). */
 void shmlog__write(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
@@ -145,6 +171,9 @@ void shmlog__write(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__si
 
 /* log.c: write a record with variadic arguments into rp (the crash handler's path). */
 void shmlog__crash_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, ...);
+
+/* site.c: free lg's run-time call sites (shmlog_close). */
+void shmlog__sites_free(struct shmlog *lg);
 
 /* crash.c: install the crash handler for lg (once per process). Returns 0, -EBUSY if another logger owns it. */
 int shmlog__crash_install(struct shmlog *lg);

@@ -149,85 +149,121 @@ static void skip_to_fields(const struct shmlog__site *site, va_list *ap)
 		record_args_skip(site->types + read, site->ntypes - read, ap);
 }
 
-/* The bytes of a _KV site's field values (ap: just past the format's
- * arguments); their string lengths in flen[]. */
-static uint32_t fields_size(const struct shmlog__site *site, uint16_t *flen, uint32_t max_str, va_list *ap)
+/* Read a variadic call's values: the format's arguments by its kinds, then
+ * a _KV site's field values. */
+static void read_values(const struct shmlog *lg, const struct shmlog__site *site, struct shmlog__values *cv,
+			va_list *ap)
 {
-	skip_to_fields(site, ap);
-	return record_fields_size(flen, site->fields->kinds, site->fields->n, max_str, ap);
+	for (uint32_t i = 0; i < site->nargs; i++)
+		record_arg_read(&cv->args[i], site->kinds[i], lg->max_string, ap);
+	if (site->fields) {
+		skip_to_fields(site, ap);
+		for (uint32_t i = 0; i < site->fields->n; i++)
+			record_field_read(&cv->fields[i], site->fields->kinds[i], lg->max_string, ap);
+	}
 }
 
-static void write_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id,
-			 uint64_t ts, bool may_block, va_list *ap)
+/* The record's bytes, header and alignment included. */
+static uint32_t record_size(const struct shmlog__site *site, const struct shmlog__values *cv)
 {
-	uint16_t slen[SHMLOG_MAX_ARGS], flen[SHMLOG_MAX_FIELDS];
-	const struct shmlog__fields *f = site->fields;
-	uint32_t asz = 0;
-	if (site->nargs || f) {
-		va_list ap2;
-		va_copy(ap2, *ap);
-		asz = record_args_size(slen, site->kinds, site->nargs, lg->max_string, &ap2);
-		if (f)
-			asz += fields_size(site, flen, lg->max_string, &ap2);
-		va_end(ap2);
-	}
-	uint32_t size = shmlog_record_align(SHMLOG_RECORD_HEADER_BYTES + asz);
+	uint32_t n = SHMLOG_RECORD_HEADER_BYTES;
+	for (uint32_t i = 0; i < site->nargs; i++)
+		n += record_arg_bytes(site->kinds[i], &cv->args[i]);
+	for (uint32_t i = 0; site->fields && i < site->fields->n; i++)
+		n += record_field_bytes(site->fields->kinds[i], &cv->fields[i]);
+	return shmlog_record_align(n);
+}
+
+static bool write_record(struct shmlog *lg, struct shmlog__ring *rp, const struct shmlog__site *site, uint32_t id,
+			 uint64_t ts, bool may_block, const struct shmlog__values *cv)
+{
+	uint32_t size = record_size(site, cv);
 	if (size > rp->cap / 2) {
 		count_lost(rp);
-		return;
+		return false;
 	}
 	uint8_t *p = reserve(lg, rp, size, may_block);
 	if (!p)
-		return;
+		return false;
 	struct shmlog_record_header h = {size, id, ts};
 	memcpy(p, &h, sizeof h);
-	uint8_t *end = record_args_encode(p + sizeof h, slen, site->kinds, site->nargs, ap);
-	if (f) {
-		skip_to_fields(site, ap);
-		record_fields_encode(end, flen, f->kinds, f->n, ap);
-	}
+	uint8_t *end = p + sizeof h;
+	for (uint32_t i = 0; i < site->nargs; i++)
+		end = record_put_arg(end, site->kinds[i], &cv->args[i]);
+	for (uint32_t i = 0; site->fields && i < site->fields->n; i++)
+		end = record_put_field(end, site->fields->kinds[i], &cv->fields[i]);
 	rp->tail += size;
 	rp->last_win = ts >> SHMLOG__QUIET_SHIFT; /* for the inline path's doorbell test (shmlog.h) */
 	publish(lg, rp);
+	return true;
+}
+
+bool shmlog__write_values(struct shmlog *lg, struct shmlog__ring *rp, const struct shmlog__site *site, uint32_t id,
+			  uint64_t ts, bool may_block, const struct shmlog__values *cv)
+{
+	bool ok = write_record(lg, rp, site, id, ts, may_block, cv);
+	ring_update_fast_limit(rp);
+	return ok;
 }
 
 void shmlog__write(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, uint64_t ts,
 		   bool may_block, va_list *ap)
 {
-	write_record(lg, rp, site, id, ts, may_block, ap);
-	ring_update_fast_limit(rp);
+	struct shmlog__values cv;
+	read_values(lg, site, &cv, ap);
+	shmlog__write_values(lg, rp, site, id, ts, may_block, &cv);
 }
 
-SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...)
+/* site's id in lg's segment: the cached one, else registered now. Returns 0
+ * or -ENOSPC (the registry is full: counted as a loss). */
+int shmlog__site_id(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 {
 	/* acquire: pairs with the release in shmlog__register, so nargs/kinds are read after they were written */
 	uint64_t c = atomic_load_explicit(&site->cache, memory_order_acquire);
-	uint32_t id;
 	if (__builtin_expect((uint32_t)(c >> 32) == lg->hot.serial, 1)) {
-		id = (uint32_t)c & ~SHMLOG__SITE_FAST;
-	} else if (shmlog__register(lg, site, &id) < 0) {
-		atomic_fetch_add_explicit(&lg->hdr->registry_lost, 1, memory_order_relaxed);
-		return;
+		*id = (uint32_t)c & ~SHMLOG__SITE_FAST;
+		return 0;
 	}
-	va_list ap;
-	va_start(ap, site);
+	if (shmlog__register(lg, site, id) == 0)
+		return 0;
+	atomic_fetch_add_explicit(&lg->hdr->registry_lost, 1, memory_order_relaxed);
+	return -ENOSPC;
+}
+
+bool shmlog__log_values(struct shmlog *lg, const struct shmlog__site *site, uint32_t id,
+			const struct shmlog__values *cv)
+{
 	struct shmlog__ring *rp = shmlog__thread_ring(lg);
+	bool ok;
 	/* the clock is read once the call site is registered and the ring is
 	 * ours (for the shared overflow ring: inside its lock), so that a first
 	 * call's registration does not age its record past the collector's merge
 	 * window, and the stamps within one ring never go backwards */
 	if (__builtin_expect(rp != NULL, 1)) {
-		shmlog__write(lg, rp, site, id, now_ts(lg), true, &ap);
+		ok = shmlog__write_values(lg, rp, site, id, now_ts(lg), true, cv);
 	} else {
 		pthread_mutex_lock(&lg->overflow_lock);
 		rp = &lg->overflow;
-		shmlog__write(lg, rp, site, id, now_ts(lg), true, &ap);
+		ok = shmlog__write_values(lg, rp, site, id, now_ts(lg), true, cv);
 		pthread_mutex_unlock(&lg->overflow_lock);
 	}
-	va_end(ap);
 	if (__builtin_expect(lg->sync_level != 0, 0) && site->level >= lg->sync_level)
 		shmlog__wait_synced(lg, ring_hdr(rp), atomic_load_explicit(&ring_hdr(rp)->tail, memory_order_relaxed),
 				    shmlog__deadline_ns(lg->sync_timeout_ms));
+	return ok;
+}
+
+SHMLOG_EXPORT void shmlog__log(struct shmlog *lg, struct shmlog__site *site, ...)
+{
+	uint32_t id;
+	if (shmlog__site_id(lg, site, &id) < 0)
+		return;
+	struct shmlog__values cv;
+	va_list ap;
+	va_start(ap, site);
+	read_values(lg, site, &cv, &ap);
+	va_end(ap);
+	shmlog__log_values(lg, site, id, &cv);
 }
 
 void shmlog__crash_record(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__site *site, uint32_t id, ...)

@@ -320,6 +320,7 @@ fail:
 
 static void free_logger(struct shmlog *lg)
 {
+	shmlog__sites_free(lg);
 	pthread_mutex_destroy(&lg->site_lock);
 	pthread_mutex_destroy(&lg->overflow_lock);
 	free(lg->site_map);

@@ -46,6 +46,115 @@ static inline uint8_t *record_put_str(uint8_t *dst, const char *s, uint16_t l)
 	return dst + (l & SHMLOG_STR_LEN_MASK);
 }
 
+/* The same for a string of known length len. */
+static inline uint16_t record_strn_len(const char *s, size_t len, uint32_t max_str)
+{
+	if (!s)
+		return SHMLOG_STR_NULL;
+	return len > max_str ? (uint16_t)(max_str | SHMLOG_STR_TRUNCATED) : (uint16_t)len;
+}
+
+/*
+ * One argument or field value on its way into a record. Both ways into a
+ * record fill these: the general log path reads them from its va_list
+ * (record_arg_read, record_field_read), a binding's call (shmlog_log_values)
+ * converts its typed values; then record_put_arg and record_put_field are
+ * the one encoder of every kind.
+ */
+struct record_value {
+	union {
+		uint64_t w;     /* INT32 (its low 32 bits), INT64, POINTER; field I64, U64, BOOL (0 or 1) */
+		double d;       /* DOUBLE, field F64 */
+		uint8_t ld[16]; /* LDOUBLE: the in-memory long double, its padding zeroed */
+		const char *s;  /* STRING (argument or field); NULL prints as printf prints it */
+	} v;
+	uint16_t slen;          /* STRING: the stored length code (record_str_len, record_strn_len) */
+};
+
+/* A long double's 16 record bytes. */
+static inline void record_ld_bytes(uint8_t out[16], long double x)
+{
+	memset(out, 0, 16);
+	memcpy(out, &x, sizeof x < 16 ? sizeof x : 16);
+	/* x87 long double has 6 bytes of unspecified padding */
+	if (sizeof x == 16)
+		memset(out + 10, 0, 6);
+}
+
+/* Read one argument of the format's kind from ap, as C passes it. */
+static inline void record_arg_read(struct record_value *out, uint8_t kind, uint32_t max_str, va_list *ap)
+{
+	switch (kind) {
+	case SHMLOG_ARG_INT32: out->v.w = (uint32_t)va_arg(*ap, int); break;
+	case SHMLOG_ARG_INT64: out->v.w = (uint64_t)va_arg(*ap, long long); break;
+	case SHMLOG_ARG_DOUBLE: out->v.d = va_arg(*ap, double); break;
+	case SHMLOG_ARG_LDOUBLE: record_ld_bytes(out->v.ld, va_arg(*ap, long double)); break;
+	case SHMLOG_ARG_POINTER: out->v.w = (uint64_t)(uintptr_t)va_arg(*ap, void *); break;
+	case SHMLOG_ARG_STRING:
+		out->v.s = va_arg(*ap, const char *);
+		out->slen = record_str_len(out->v.s, max_str);
+		break;
+	}
+}
+
+/* Read one field value from ap, passed as the macros convert it (long long,
+ * unsigned long long, double, int for bool, const char *). */
+static inline void record_field_read(struct record_value *out, uint8_t kind, uint32_t max_str, va_list *ap)
+{
+	switch (kind) {
+	case SHMLOG_FIELD_I64: out->v.w = (uint64_t)va_arg(*ap, long long); break;
+	case SHMLOG_FIELD_U64: out->v.w = va_arg(*ap, unsigned long long); break;
+	case SHMLOG_FIELD_F64: out->v.d = va_arg(*ap, double); break;
+	case SHMLOG_FIELD_BOOL: out->v.w = va_arg(*ap, int) != 0; break;
+	case SHMLOG_FIELD_STRING:
+		out->v.s = va_arg(*ap, const char *);
+		out->slen = record_str_len(out->v.s, max_str);
+		break;
+	}
+}
+
+/* Bytes v takes in a record as an argument of this kind / a field of this kind. */
+static inline uint32_t record_arg_bytes(uint8_t kind, const struct record_value *v)
+{
+	return kind == SHMLOG_ARG_STRING ? record_str_bytes(v->slen) : shmlog_arg_fixed_bytes((enum shmlog_arg_kind)kind);
+}
+
+static inline uint32_t record_field_bytes(uint8_t kind, const struct record_value *v)
+{
+	return kind == SHMLOG_FIELD_STRING ? record_str_bytes(v->slen) : shmlog_field_fixed_bytes(kind);
+}
+
+/* Write v as an argument of this kind at dst. Returns the end. */
+static inline uint8_t *record_put_arg(uint8_t *dst, uint8_t kind, const struct record_value *v)
+{
+	switch (kind) {
+	case SHMLOG_ARG_INT32: {
+		uint32_t x = (uint32_t)v->v.w;
+		memcpy(dst, &x, 4);
+		return dst + 4;
+	}
+	case SHMLOG_ARG_INT64:
+	case SHMLOG_ARG_POINTER: memcpy(dst, &v->v.w, 8); return dst + 8;
+	case SHMLOG_ARG_DOUBLE: memcpy(dst, &v->v.d, 8); return dst + 8;
+	case SHMLOG_ARG_LDOUBLE: memcpy(dst, v->v.ld, 16); return dst + 16;
+	case SHMLOG_ARG_STRING: return record_put_str(dst, v->v.s, v->slen);
+	}
+	return dst;
+}
+
+/* Write v as a field value of this kind at dst. Returns the end. */
+static inline uint8_t *record_put_field(uint8_t *dst, uint8_t kind, const struct record_value *v)
+{
+	switch (kind) {
+	case SHMLOG_FIELD_I64:
+	case SHMLOG_FIELD_U64: memcpy(dst, &v->v.w, 8); return dst + 8;
+	case SHMLOG_FIELD_F64: memcpy(dst, &v->v.d, 8); return dst + 8;
+	case SHMLOG_FIELD_BOOL: *dst = v->v.w != 0; return dst + 1;
+	case SHMLOG_FIELD_STRING: return record_put_str(dst, v->v.s, v->slen);
+	}
+	return dst;
+}
+
 /*
  * Walk a copy of the arguments once: return the bytes they take in a record
  * and store each string argument's stored length (SHMLOG_STR_NULL for NULL,
@@ -56,18 +165,11 @@ static inline uint32_t record_args_size(uint16_t *slen, const uint8_t *kinds, ui
 {
 	uint32_t size = 0, ns = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		switch (kinds[i]) {
-		case SHMLOG_ARG_INT32: (void)va_arg(*ap, int); size += 4; break;
-		case SHMLOG_ARG_INT64: (void)va_arg(*ap, long long); size += 8; break;
-		case SHMLOG_ARG_DOUBLE: (void)va_arg(*ap, double); size += 8; break;
-		case SHMLOG_ARG_LDOUBLE: (void)va_arg(*ap, long double); size += 16; break;
-		case SHMLOG_ARG_POINTER: (void)va_arg(*ap, void *); size += 8; break;
-		case SHMLOG_ARG_STRING: {
-			slen[ns] = record_str_len(va_arg(*ap, const char *), max_str);
-			size += record_str_bytes(slen[ns++]);
-			break;
-		}
-		}
+		struct record_value v;
+		record_arg_read(&v, kinds[i], max_str, ap);
+		if (kinds[i] == SHMLOG_ARG_STRING)
+			slen[ns++] = v.slen;
+		size += record_arg_bytes(kinds[i], &v);
 	}
 	return size;
 }
@@ -82,44 +184,11 @@ static inline uint8_t *record_args_encode(uint8_t *dst, const uint16_t *slen, co
 {
 	uint32_t ns = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		switch (kinds[i]) {
-		case SHMLOG_ARG_INT32: {
-			int v = va_arg(*ap, int);
-			memcpy(dst, &v, 4);
-			dst += 4;
-			break;
-		}
-		case SHMLOG_ARG_INT64: {
-			long long v = va_arg(*ap, long long);
-			memcpy(dst, &v, 8);
-			dst += 8;
-			break;
-		}
-		case SHMLOG_ARG_DOUBLE: {
-			double v = va_arg(*ap, double);
-			memcpy(dst, &v, 8);
-			dst += 8;
-			break;
-		}
-		case SHMLOG_ARG_LDOUBLE: {
-			long double v = va_arg(*ap, long double);
-			uint8_t tmp[16] = {0};
-			memcpy(tmp, &v, sizeof v < 16 ? sizeof v : 16);
-			/* x87 long double has 6 bytes of unspecified padding */
-			if (sizeof v == 16)
-				memset(tmp + 10, 0, 6);
-			memcpy(dst, tmp, 16);
-			dst += 16;
-			break;
-		}
-		case SHMLOG_ARG_POINTER: {
-			uint64_t v = (uint64_t)(uintptr_t)va_arg(*ap, void *);
-			memcpy(dst, &v, 8);
-			dst += 8;
-			break;
-		}
-		case SHMLOG_ARG_STRING: dst = record_put_str(dst, va_arg(*ap, const char *), slen[ns++]); break;
-		}
+		struct record_value v;
+		record_arg_read(&v, kinds[i], SHMLOG_MAX_STRING_MAX, ap);
+		if (kinds[i] == SHMLOG_ARG_STRING)
+			v.slen = slen[ns++];
+		dst = record_put_arg(dst, kinds[i], &v);
 	}
 	return dst;
 }
@@ -136,54 +205,6 @@ static inline void record_args_skip(const uint8_t *types, uint32_t n, va_list *a
 		default: (void)va_arg(*ap, long long); break; /* INT64, POINTER, STRING: one 8-byte slot */
 		}
 	}
-}
-
-/*
- * Field values, passed after the arguments as the macros convert them
- * (long long, unsigned long long, double, int for bool, const char *): walk
- * a copy once, returning the bytes they take and each string's stored length
- * in slen[], in order.
- */
-static inline uint32_t record_fields_size(uint16_t *slen, const uint8_t *kinds, uint32_t n, uint32_t max_str,
-					   va_list *ap)
-{
-	uint32_t size = 0, ns = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		switch (kinds[i]) {
-		case SHMLOG_FIELD_I64: (void)va_arg(*ap, long long); size += 8; break;
-		case SHMLOG_FIELD_U64: (void)va_arg(*ap, unsigned long long); size += 8; break;
-		case SHMLOG_FIELD_F64: (void)va_arg(*ap, double); size += 8; break;
-		case SHMLOG_FIELD_BOOL: (void)va_arg(*ap, int); size += 1; break;
-		case SHMLOG_FIELD_STRING:
-			slen[ns] = record_str_len(va_arg(*ap, const char *), max_str);
-			size += record_str_bytes(slen[ns++]);
-			break;
-		}
-	}
-	return size;
-}
-
-/* Write the field values at dst (room for what record_fields_size returned). Returns the end. */
-static inline uint8_t *record_fields_encode(uint8_t *dst, const uint16_t *slen, const uint8_t *kinds, uint32_t n,
-					    va_list *ap)
-{
-	uint32_t ns = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t w;
-		switch (kinds[i]) {
-		case SHMLOG_FIELD_I64: w = (uint64_t)va_arg(*ap, long long); memcpy(dst, &w, 8); dst += 8; break;
-		case SHMLOG_FIELD_U64: w = va_arg(*ap, unsigned long long); memcpy(dst, &w, 8); dst += 8; break;
-		case SHMLOG_FIELD_F64: {
-			double d = va_arg(*ap, double);
-			memcpy(dst, &d, 8);
-			dst += 8;
-			break;
-		}
-		case SHMLOG_FIELD_BOOL: *dst++ = va_arg(*ap, int) != 0; break;
-		case SHMLOG_FIELD_STRING: dst = record_put_str(dst, va_arg(*ap, const char *), slen[ns++]); break;
-		}
-	}
-	return dst;
 }
 
 /*

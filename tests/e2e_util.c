@@ -262,6 +262,12 @@ bool is_dir(void *path)
 	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
+bool file_says(void *arg)
+{
+	const struct file_needle *fn = arg;
+	return count_in_file(fn->path, fn->needle) > 0;
+}
+
 int count_in_file(const char *path, const char *needle)
 {
 	char *t = th_read_file(path, NULL);

@@ -66,6 +66,11 @@ struct file_wait {
 };
 bool file_has_bytes(void *arg);
 bool file_has_lines(void *arg);
+/* For th_wait_until: the file at path holds needle. */
+struct file_needle {
+	const char *path, *needle;
+};
+bool file_says(void *arg);
 
 /* For th_wait_until: path is a directory. */
 bool is_dir(void *path);

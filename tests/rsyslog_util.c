@@ -53,10 +53,10 @@ bool rs_available(void)
 	return access(RSYSLOGD, X_OK) == 0;
 }
 
-/* A UDP port nobody holds now. */
-static unsigned free_udp_port(void)
+/* A port of type (SOCK_DGRAM, SOCK_STREAM) nobody holds now. */
+static unsigned free_port(int type)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int fd = socket(AF_INET, type, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof a;
 	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
@@ -98,10 +98,27 @@ static bool port_file_written(void *arg)
 	return port != 0;
 }
 
+/* The TLS input: imtcp over gtls with r's certificate and client check. */
+static void write_tls_input(FILE *f, const struct rsyslog *r)
+{
+	fprintf(f, "global(defaultNetstreamDriverCAFile=\"%s/ca.pem\" defaultNetstreamDriverCertFile=\"%s/%s.pem\" "
+		   "defaultNetstreamDriverKeyFile=\"%s/%s.key\")\n",
+		r->certs, r->certs, r->server, r->certs, r->server);
+	fprintf(f, "module(load=\"imtcp\" streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"%s\"%s)\n",
+		r->auth, strcmp(r->auth, "anon") ? " permittedPeer=[\"client.test\"]" : "");
+	fprintf(f, "input(type=\"imtcp\" address=\"127.0.0.1\" port=\"%u\" listenPortFileName=\"%s/port\" "
+		   "ruleset=\"r\")\n", r->port, r->dir);
+}
+
 /* The input() statement of r's kind. */
 static void write_input(FILE *f, const struct rsyslog *r)
 {
-	if (r->input == RS_UDP)
+	if (r->input == RS_TLS)
+		write_tls_input(f, r);
+	else if (r->input == RS_RELP)
+		fprintf(f, "module(load=\"imrelp\")\ninput(type=\"imrelp\" address=\"127.0.0.1\" port=\"%u\" ruleset=\"r\")\n",
+			r->port);
+	else if (r->input == RS_UDP)
 		fprintf(f, "module(load=\"imudp\")\ninput(type=\"imudp\" address=\"127.0.0.1\" port=\"%u\" ruleset=\"r\")\n",
 			r->port);
 	else
@@ -117,8 +134,10 @@ static void write_config(const struct rsyslog *r)
 	cr_assert(f, "cannot write %s", path);
 	fprintf(f, "global(workDirectory=\"%s/work\" maxMessageSize=\"64k\")\nmodule(load=\"mmpstrucdata\")\n%s",
 		r->dir, rs_template);
-	fprintf(f, "ruleset(name=\"r\") {\n  action(type=\"mmpstrucdata\")\n"
-		   "  action(type=\"omfile\" file=\"%s\" template=\"t\")\n}\n", r->out);
+	/* RELP: a direct queue writes each message before imrelp acknowledges it, so a kill loses none acknowledged */
+	fprintf(f, "ruleset(name=\"r\"%s) {\n  action(type=\"mmpstrucdata\")\n"
+		   "  action(type=\"omfile\" file=\"%s\" template=\"t\")\n}\n",
+		r->input == RS_RELP ? " queue.type=\"Direct\"" : "", r->out);
 	write_input(f, r);
 	fclose(f);
 }
@@ -143,21 +162,78 @@ static void rs_run(struct rsyslog *r)
 	cr_assert(up, "rsyslogd did not listen within %d ms; it said: %s", RS_START_MS, said ? said : "nothing");
 }
 
-void rs_start(struct rsyslog *r, const char *base, enum rs_input input, unsigned port)
+/* rs_start's work, on r as set up (its input and TLS fields). */
+static void rs_begin(struct rsyslog *r, const char *base, unsigned port)
 {
 	static int seq;
-	memset(r, 0, sizeof *r);
 	snprintf(r->dir, sizeof r->dir, "%s/rsyslog%d", base, seq++);
 	snprintf(r->out, sizeof r->out, "%s/received.log", r->dir);
 	char work_dir[600];
 	snprintf(work_dir, sizeof work_dir, "%s/work", r->dir);
 	cr_assert(mkdir(r->dir, 0755) == 0 && mkdir(work_dir, 0755) == 0);
-	r->input = input;
-	r->port = port ? port : input == RS_UDP ? free_udp_port() : 0;
+	/* imudp and imrelp cannot say which port they took: one is chosen for them */
+	r->port = port ? port : r->input == RS_UDP ? free_port(SOCK_DGRAM) : r->input == RS_RELP ? free_port(SOCK_STREAM) : 0;
 	write_config(r);
 	rs_run(r);
 	if (r->input != RS_UDP) /* later starts take the same port */
 		write_config(r);
+}
+
+void rs_start(struct rsyslog *r, const char *base, enum rs_input input, unsigned port)
+{
+	memset(r, 0, sizeof *r);
+	r->input = input;
+	rs_begin(r, base, port);
+}
+
+void rs_start_tls(struct rsyslog *r, const char *base, const char *certs, const char *server, const char *auth)
+{
+	memset(r, 0, sizeof *r);
+	r->input = RS_TLS;
+	snprintf(r->certs, sizeof r->certs, "%s", certs);
+	r->server = server;
+	r->auth = auth;
+	rs_begin(r, base, 0);
+}
+
+bool rs_relp_available(void)
+{
+	return rs_available() && access("/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so", R_OK) == 0;
+}
+
+bool rs_tls_available(void)
+{
+	return rs_available() && access("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so", R_OK) == 0 &&
+	       access("/usr/bin/openssl", X_OK) == 0;
+}
+
+/* The openssl commands of rs_make_certs: a CA (name), a certificate (name, CA, CN, SAN) signed by a CA. */
+static const char rs_certs_script[] =
+	"set -e\ncd \"$1\"\n"
+	"ca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $1.key -out $1.pem "
+	"-days 2 -subj \"/CN=shmlog test $1\" -addext basicConstraints=critical,CA:TRUE "
+	"-addext keyUsage=critical,keyCertSign,cRLSign; }\n"
+	"cert() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $1.key -out $1.csr "
+	"-subj \"/CN=$3\"; printf 'subjectAltName=%s\\nextendedKeyUsage=serverAuth,clientAuth\\n' \"$4\" > $1.ext; "
+	"openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2.key -CAcreateserial -days 2 -extfile $1.ext -out $1.pem; }\n"
+	"ca ca; ca otherca\n"
+	"cert server ca receiver.test IP:127.0.0.1,DNS:receiver.test\n"
+	"cert other otherca receiver.test IP:127.0.0.1,DNS:receiver.test\n"
+	"cert client ca client.test DNS:client.test\n";
+
+char *rs_make_certs(const char *base)
+{
+	if (!rs_tls_available())
+		cr_skip_test("rsyslogd with TLS is not installed (Debian packages rsyslog, rsyslog-gnutls, openssl; "
+			     "./dev installs them)");
+	char *certs = th_path(base, "certs"), *log = th_path(base, "certs.log");
+	cr_assert_eq(mkdir(certs, 0755), 0);
+	char *argv[] = {"/bin/sh", "-c", (char *)rs_certs_script, "sh", certs, NULL};
+	int st = th_waitpid_timeout(th_spawn(argv, log, log, NULL), 30000);
+	char *said = st == 0 ? NULL : th_read_file(log, NULL);
+	cr_assert_eq(st, 0, "openssl could not make the certificates: %s", said ? said : "");
+	free(log);
+	return certs;
 }
 
 void rs_restart(struct rsyslog *r)

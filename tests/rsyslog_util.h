@@ -13,6 +13,11 @@
  * listenPortFileName, which is polled for; imudp cannot, so its port is
  * chosen first, and a restart reuses the port: those are polled until
  * rsyslogd holds them (bind fails with EADDRINUSE).
+ *
+ * TLS: imtcp with the gtls driver, on certificates the test makes with the
+ * openssl CLI (rs_make_certs): a test CA, a server certificate for
+ * 127.0.0.1 and receiver.test, a client certificate for client.test, and a
+ * second CA with a server certificate of its own (a receiver to refuse).
  */
 #ifndef SHMLOG_TEST_RSYSLOG_UTIL_H
 #define SHMLOG_TEST_RSYSLOG_UTIL_H
@@ -23,7 +28,10 @@
 enum rs_input {
 	RS_UDP, /* imudp */
 	RS_TCP, /* imptcp: octet counting or LF */
+	RS_TLS, /* imtcp over gtls (rsyslog-gnutls) */
+	RS_RELP, /* imrelp (rsyslog-relp), writing each message before acknowledging it */
 };
+
 
 struct rsyslog {
 	char dir[512];  /* its config, pid file, work dir and output */
@@ -31,6 +39,9 @@ struct rsyslog {
 	enum rs_input input;
 	unsigned port;
 	pid_t pid;      /* 0 when not running */
+	char certs[512]; /* RS_TLS: rs_make_certs's directory */
+	const char *server; /* RS_TLS: "server" (of the test CA) or "other" (of the second CA) */
+	const char *auth;   /* RS_TLS: "anon", or "x509/name" (a client certificate for client.test required) */
 };
 
 /* Whether rsyslogd is installed; else the test is skipped, saying so. */
@@ -42,6 +53,25 @@ bool rs_available(void);
  * Asserts on failure.
  */
 void rs_start(struct rsyslog *r, const char *base, enum rs_input input, unsigned port);
+
+/* Whether rsyslogd can take RELP (rsyslog-relp); else the test is skipped. */
+bool rs_relp_available(void);
+
+/* Whether rsyslogd can do TLS (rsyslog-gnutls) and the openssl CLI is there; else the test is skipped. */
+bool rs_tls_available(void);
+
+/*
+ * Make the test's CAs and certificates in base/certs (ca, server, client,
+ * otherca, other: .pem and .key); returns that directory (malloc'd). The
+ * test is skipped, saying why, without rs_tls_available().
+ */
+char *rs_make_certs(const char *base);
+
+/*
+ * rs_start for RS_TLS: server's certificate (see struct rsyslog) from certs,
+ * clients checked by auth. Asserts on failure.
+ */
+void rs_start_tls(struct rsyslog *r, const char *base, const char *certs, const char *server, const char *auth);
 
 /* Start it again in the same directory, on the same port. Asserts on failure. */
 void rs_restart(struct rsyslog *r);

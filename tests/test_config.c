@@ -517,7 +517,7 @@ Test(config, syslog_needs_a_host)
 Test(config, syslog_rejects_bad_values_with_file_line_and_key)
 {
 	expect_syslog_error("host = \"h\"; transport = \"sctp\";",
-			    "3: writers.[0].transport: must be \"udp\" or \"tcp\", not \"sctp\"");
+			    "3: writers.[0].transport: must be \"udp\", \"tcp\", \"tls\" or \"relp\", not \"sctp\"");
 	expect_syslog_error("host = \"h\"; port = 70000;", "3: writers.[0].port: 70000 is out of range (1 to 65535)");
 	expect_syslog_error("host = \"h\"; facility = \"local9\";",
 			    "3: writers.[0].facility: unknown facility \"local9\" (known: kern, user, mail, daemon, "
@@ -530,7 +530,7 @@ Test(config, syslog_rejects_bad_values_with_file_line_and_key)
 	expect_syslog_error("host = \"h\"; max_message_bytes = 100;",
 			    "3: writers.[0].max_message_bytes: 100 is out of range (480 to 65507)");
 	expect_syslog_error("host = \"h\"; framing = \"lf\";",
-			    "3: writers.[0].framing: only for transport \"tcp\" (a datagram is its own frame)");
+			    "3: writers.[0].framing: only for transports \"tcp\" and \"tls\" (UDP and RELP frame each message)");
 	expect_syslog_error("host = \"h\"; transport = \"tcp\"; framing = \"nul\";",
 			    "3: writers.[0].framing: must be \"octet-counting\" or \"lf\", not \"nul\"");
 	expect_syslog_error("host = \"h\"; bom = 1;", "3: writers.[0].bom: expected true or false");
@@ -539,18 +539,36 @@ Test(config, syslog_rejects_bad_values_with_file_line_and_key)
 	expect_syslog_error("host = \"h\"; colour = \"red\";", "3: writers.[0].colour: unknown key for a syslog writer");
 }
 
-Test(config, syslog_refuses_what_is_not_built_yet)
+Test(config, syslog_relp_refuses_what_it_does_not_take)
 {
-	expect_syslog_error("host = \"h\"; transport = \"relp\";",
-			    "3: writers.[0].transport: \"relp\" is not built yet (known: \"udp\", \"tcp\")");
-	expect_syslog_error("host = \"h\"; tls = { ca_file = \"/x\"; };",
-			    "3: writers.[0].tls: not built yet in this version (docs/syslog.md)");
+	expect_syslog_error("host = \"h\"; transport = \"relp\"; framing = \"lf\";",
+			    "3: writers.[0].framing: only for transports \"tcp\" and \"tls\" (UDP and RELP frame each message)");
+	expect_syslog_error("host = \"h\"; transport = \"relp\"; spool_dir = \"/tmp\";",
+			    "3: writers.[0].spool_dir: only for transports \"tcp\" and \"tls\" (RELP's records wait in the "
+			    "rings until acknowledged)");
+	expect_syslog_error("host = \"h\"; transport = \"relp\"; tls = { };",
+			    "3: writers.[0].tls: only for transport \"tls\"");
+}
+
+Test(config, syslog_tls_keys_are_checked)
+{
+	expect_syslog_error("host = \"h\"; transport = \"tcp\"; tls = { ca_file = \"/x\"; };",
+			    "3: writers.[0].tls: only for transport \"tls\"");
+	expect_syslog_error("host = \"h\"; transport = \"tls\"; tls = 5;", "3: writers.[0].tls: must be a group { ... }");
+	expect_syslog_error("host = \"h\"; transport = \"tls\"; tls = { ca = \"/x\"; };",
+			    "3: writers.[0].tls.ca: unknown key (known: ca_file, server_name, cert_file, key_file, verify)");
+	expect_syslog_error("host = \"h\"; transport = \"tls\"; tls = { cert_file = \"/c.pem\"; };",
+			    "3: writers.[0].tls.key_file: needed with cert_file");
+	expect_syslog_error("host = \"h\"; transport = \"tls\"; tls = { ca_file = \"\"; };",
+			    "3: writers.[0].tls.ca_file: must be 1 to 1023 bytes long");
+	expect_syslog_error("host = \"h\"; transport = \"tls\"; tls = { verify = \"no\"; };",
+			    "3: writers.[0].tls.verify: expected true or false");
 }
 
 Test(config, syslog_spool_is_for_tcp)
 {
 	expect_syslog_error("host = \"h\"; spool_dir = \"/tmp\";",
-			    "3: writers.[0].spool_dir: only for transport \"tcp\" (UDP does not know what arrived)");
+			    "3: writers.[0].spool_dir: only for transports \"tcp\" and \"tls\" (UDP does not know what arrived)");
 	expect_syslog_error("host = \"h\"; transport = \"tcp\"; spool_dir = \"\";",
 			    "3: writers.[0].spool_dir: must be 1 to 2047 bytes long");
 	expect_syslog_error("host = \"h\"; transport = \"tcp\"; spool_dir = \"/tmp\"; spool_max_bytes = 10;",
@@ -562,12 +580,18 @@ Test(config, syslog_accepts_the_issue_keys)
 	write_config("writers = ( { name = \"central\"; type = \"syslog\"; transport = \"tcp\"; host = \"127.0.0.1\";\n"
 		     "  port = 6514; facility = \"local0\"; hostname = \"web-1\"; app_name = \"shop\"; msgid = \"ORD\";\n"
 		     "  sd_id = \"shop@12345\"; max_message_bytes = 4096; framing = \"lf\"; bom = true;\n"
-		     "  reconnect_min_ms = 50; reconnect_max_ms = 5000; } );\n");
+		     "  reconnect_min_ms = 50; reconnect_max_ms = 5000; },\n"
+		     "  { name = \"tls\"; type = \"syslog\"; transport = \"tls\"; host = \"logs.example.net\";\n"
+		     "    tls = { ca_file = \"/etc/ssl/certs/ca.pem\"; server_name = \"logs\"; cert_file = \"/c.pem\";\n"
+		     "            key_file = \"/c.key\"; verify = true; }; spool_dir = \"/var/spool/shmlog\"; },\n"
+		     "  { name = \"relp\"; type = \"syslog\"; transport = \"relp\"; host = \"127.0.0.1\"; port = 2514; } );\n");
 	struct collector_config c;
 	struct diag d;
 	cr_assert_eq(config_load(&c, cfg_path, &d, NULL), 0, "%s", d.msg);
-	cr_assert_eq(c.n_writers, 1);
+	cr_assert_eq(c.n_writers, 3);
 	cr_assert_str_eq(c.writers[0].ops->type, "syslog");
+	cr_assert_str_eq(c.writers[1].ops->type, "syslog");
+	cr_assert_str_eq(c.writers[2].ops->type, "syslog");
 	config_free(&c);
 }
 

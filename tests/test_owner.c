@@ -66,22 +66,12 @@ static pid_t collector_as(uid_t uid, const char *out, const char *err, const cha
 	return c;
 }
 
-struct in_file {
-	const char *path, *needle;
-};
-
-static bool file_says(void *arg)
-{
-	struct in_file *w = arg;
-	return count_in_file(w->path, w->needle) > 0;
-}
-
 Test(owner, a_root_collector_refuses_another_users_segment_by_default)
 {
 	char *seg = segment_of("other", NOBODY, 0);
 	char *out = wpath("out.log"), *err = wpath("err.log");
 	pid_t c = collector_as(0, out, err, NULL);
-	struct in_file w = {err, "owned by uid 65534, who may not log here"};
+	struct file_needle w = {err, "owned by uid 65534, who may not log here"};
 	cr_assert(th_wait_until(file_says, &w, 20000), "refused, in one line");
 	run_honest_and_check_in(out, 4000);
 	cr_assert_eq(count_in_file(out, " other["), 0, "none of its records");
@@ -123,7 +113,7 @@ static void foreign_pid_beside_honest(uid_t uid, const char *cfg)
 	pid_t c = collector_as(uid, out, err, cfg);
 	char want[128];
 	snprintf(want, sizeof want, "claims pid %d, which is not a process of its owner (uid 65534)", (int)victim);
-	struct in_file w = {err, want};
+	struct file_needle w = {err, want};
 	cr_assert(th_wait_until(file_says, &w, 20000), "said once");
 	struct file_wait ten = {out, 10};
 	cr_assert(th_wait_until(file_has_lines, &ten, 20000), "its records are read");
@@ -156,7 +146,7 @@ Test(owner, a_collector_run_as_a_user_refuses_the_segments_of_other_users)
 	char *seg = segment_of("other", NOBODY - 1, 0);
 	char *out = wpath("out.log"), *err = wpath("err.log");
 	pid_t c = collector_as(NOBODY, out, err, NULL);
-	struct in_file w = {err, "owned by uid 65533, who may not log here"};
+	struct file_needle w = {err, "owned by uid 65533, who may not log here"};
 	cr_assert(th_wait_until(file_says, &w, 20000), "refused, in one line");
 	run_honest_as_and_check_in(NOBODY, out, 4000);
 	cr_assert_eq(count_in_file(out, " other["), 0);
@@ -176,7 +166,7 @@ Test(owner, a_header_claiming_pid_1_of_another_start_tells_no_false_end)
 	char *out = wpath("out.log"), *errp = wpath("err.log");
 	char *cfg = wconfig("collector = { allow_users = \"nobody\"; };\n");
 	pid_t c = collector_as(0, out, errp, cfg);
-	struct in_file w = {errp, "claims pid 1, which is not a process of its owner"};
+	struct file_needle w = {errp, "claims pid 1, which is not a process of its owner"};
 	cr_assert(th_wait_until(file_says, &w, 20000), "said once");
 	run_honest_and_check_in(out, 4010);
 	cr_assert_eq(count_in_file(out, "] process 1 "), 0, "no false \"process 1 ended\"");

@@ -122,6 +122,15 @@ static void check_received(struct rsyslog *r, const char *file, size_t max_bytes
 	free(local);
 }
 
+/* The running rsyslogd r end to end: the collector's syslog writer with keys. */
+static void deliver(struct rsyslog *r, const char *transport, const char *keys, size_t max_bytes)
+{
+	char *file = wpath("local.log");
+	collect(r, transport, keys, file);
+	check_received(r, file, max_bytes);
+	free(file);
+}
+
 /* One transport end to end: rsyslogd with input, the collector's syslog writer with keys. */
 static void run_transport(enum rs_input input, const char *transport, const char *keys, size_t max_bytes)
 {
@@ -129,10 +138,37 @@ static void run_transport(enum rs_input input, const char *transport, const char
 		cr_skip_test("rsyslogd is not installed (Debian package rsyslog; ./dev installs it)");
 	struct rsyslog r;
 	rs_start(&r, work, input, 0);
-	char *file = wpath("local.log");
-	collect(&r, transport, keys, file);
-	check_received(&r, file, max_bytes);
-	free(file);
+	deliver(&r, transport, keys, max_bytes);
+}
+
+Test(syslog, relp_delivers_every_field)
+{
+	if (!rs_relp_available())
+		cr_skip_test("rsyslogd with RELP is not installed (Debian packages rsyslog, rsyslog-relp; ./dev installs them)");
+	struct rsyslog r;
+	rs_start(&r, work, RS_RELP, 0);
+	deliver(&r, "relp", "", 8096);
+}
+
+Test(syslog, tls_delivers_every_field)
+{
+	char *certs = rs_make_certs(work), keys[1200];
+	struct rsyslog r;
+	rs_start_tls(&r, work, certs, "server", "anon");
+	snprintf(keys, sizeof keys, "tls = { ca_file = \"%s/ca.pem\"; };", certs);
+	deliver(&r, "tls", keys, 8096);
+	free(certs);
+}
+
+Test(syslog, tls_client_certificate_is_accepted_where_required)
+{
+	char *certs = rs_make_certs(work), keys[1200];
+	struct rsyslog r;
+	rs_start_tls(&r, work, certs, "server", "x509/name");
+	snprintf(keys, sizeof keys, "tls = { ca_file = \"%s/ca.pem\"; server_name = \"receiver.test\"; "
+		 "cert_file = \"%s/client.pem\"; key_file = \"%s/client.key\"; };", certs, certs, certs);
+	deliver(&r, "tls", keys, 8096);
+	free(certs);
 }
 
 Test(syslog, tcp_octet_counting_delivers_every_field)

@@ -4,15 +4,19 @@
  * a real producer logs at a steady rate into a real collector that also has
  * a file writer. The file writer must get every record on time; the syslog
  * writer reconnects and delivers in order, without duplicates, losing only
- * what the kill destroyed in the socket buffers (docs/syslog.md).
+ * what the kill destroyed in the socket buffers (docs/syslog.md). The same
+ * over TLS, and a receiver that stalls (over TCP, and over TLS against the
+ * test's own OpenSSL server).
  */
 #include <criterion/criterion.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -33,14 +37,17 @@ TestSuite(syslog_down, .init = setup, .fini = fini, .timeout = 120);
 #define STREAM_RECORDS 20000
 #define STREAM_RATE "10000" /* records per second */
 #define DOWN_MS 5000
+#define RELP_WINDOW_RECORDS 128 /* collector/syslog_relp.h's RELP_WINDOW: what a reconnect may send again */
 
 /*
  * The records rsyslog received, in order, into seen[]: i of "rec t=0 i=I",
  * plus STREAM_RECORDS for those of the second producer ("prod2"). Asserts
  * no duplicate and no reordering; a notice "N records lost (spool full)"
- * is added to *lost (may be NULL: then there must be none).
+ * is added to *lost (may be NULL: then there must be none). With dups
+ * (RELP), a record sent again after a reconnect (one of the last window
+ * before it) is counted there instead.
  */
-static long received(struct rsyslog *r, long *seen, long max, long *lost)
+static long received(struct rsyslog *r, long *seen, long max, long *lost, long *dups)
 {
 	char *text = rs_output(r), *save = NULL;
 	char *end = strrchr(text, '\n'); /* rsyslogd may be writing the last line right now */
@@ -59,6 +66,10 @@ static long received(struct rsyslog *r, long *seen, long max, long *lost)
 		const char *rec = strstr(l, " rec t=0 i=");
 		cr_assert_not_null(rec, "not a record: %s", l);
 		long i = strtol(rec + strlen(" rec t=0 i="), NULL, 10) + (strcmp(app, "prod2") == 0 ? STREAM_RECORDS : 0);
+		if (dups && i <= last && last - i < RELP_WINDOW_RECORDS) {
+			++*dups;
+			continue;
+		}
 		cr_assert_gt(i, last, "record %ld after %ld: duplicate or out of order", i, last);
 		cr_assert_lt(n, max);
 		seen[n++] = last = i;
@@ -68,13 +79,15 @@ static long received(struct rsyslog *r, long *seen, long max, long *lost)
 }
 
 /* Wait (bounded) until rsyslog's last record is want (see received()). Returns the records received. */
-static long wait_last(struct rsyslog *r, long *seen, long max, long want, long *lost)
+static long wait_last(struct rsyslog *r, long *seen, long max, long want, long *lost, long *dups)
 {
 	long n = 0;
 	for (long long end = th_now_ms() + 20000; th_now_ms() < end;) {
 		if (lost)
 			*lost = 0;
-		n = received(r, seen, max, lost);
+		if (dups)
+			*dups = 0;
+		n = received(r, seen, max, lost, dups);
 		if (n && seen[n - 1] == want)
 			return n;
 		rs_wait_lines(r, n + 1 + (lost && *lost), 200); /* wait for progress, bounded */
@@ -83,15 +96,19 @@ static long wait_last(struct rsyslog *r, long *seen, long max, long want, long *
 	return n;
 }
 
-/* Start a collector with a syslog writer "central" to r (tcp, with keys) and a file writer to file. */
+/* Start a collector with a syslog writer "central" to r (tcp, or tls to RS_TLS; with keys) and a file writer to file. */
 static pid_t start_with(const struct rsyslog *r, const char *keys, const char *file, const char *err)
 {
+	static const char *const transport[] = {[RS_TCP] = "tcp", [RS_TLS] = "tls", [RS_RELP] = "relp"};
+	char tls[700] = "";
+	if (r->input == RS_TLS)
+		snprintf(tls, sizeof tls, "tls = { ca_file = \"%s/ca.pem\"; };", r->certs);
 	char *cfg = wconfig("writers = (\n"
-			    "  { name = \"central\"; type = \"syslog\"; transport = \"tcp\"; host = \"127.0.0.1\"; port = %u;\n"
-			    "    reconnect_min_ms = 50; reconnect_max_ms = 400; %s },\n"
+			    "  { name = \"central\"; type = \"syslog\"; transport = \"%s\"; host = \"127.0.0.1\"; port = %u;\n"
+			    "    reconnect_min_ms = 50; reconnect_max_ms = 400; %s %s },\n"
 			    "  { name = \"local\"; type = \"file\"; path = \"%s\"; }\n"
 			    ");\n",
-			    r->port, keys, file);
+			    transport[r->input], r->port, keys, tls, file);
 	pid_t c = start_collector(NULL, err, "--config", cfg);
 	free(cfg);
 	return c;
@@ -167,13 +184,19 @@ static long tcp_rmem_max(void)
 
 /*
  * rsyslogd killed mid-stream and started again DOWN_MS later; keys: the
- * syslog writer's extra keys. Returns the records rsyslog lost; seen and
- * the collector's stderr (malloc'd, *said) for the caller's checks.
+ * syslog writer's extra keys; over input (RS_TCP, RS_RELP, or RS_TLS with
+ * the certificates certs). Returns the records rsyslog lost, *dups those it
+ * got twice (NULL: none allowed); the collector's stderr (malloc'd, *said)
+ * for the caller's checks.
  */
-static long kill_mid_stream(const char *keys, const char *ring, char **said)
+static long kill_mid_stream(enum rs_input input, const char *keys, const char *ring, const char *certs, long *dups,
+			    char **said)
 {
 	struct rsyslog r;
-	rs_start(&r, work, RS_TCP, 0);
+	if (input == RS_TLS)
+		rs_start_tls(&r, work, certs, "server", "anon");
+	else
+		rs_start(&r, work, input, 0);
 	char *file = wpath("local.log"), *err = wpath("collector.err");
 	pid_t c = start_with(&r, keys, file, err);
 	pid_t p = produce("prod", STREAM_RECORDS, STREAM_RATE, ring);
@@ -189,7 +212,7 @@ static long kill_mid_stream(const char *keys, const char *ring, char **said)
 	rs_restart(&r);
 
 	long *seen = calloc(STREAM_RECORDS, sizeof *seen);
-	long n = wait_last(&r, seen, STREAM_RECORDS, STREAM_RECORDS - 1, NULL);
+	long n = wait_last(&r, seen, STREAM_RECORDS, STREAM_RECORDS - 1, NULL, dups);
 	stop_collector(c);
 	check_file(file, STREAM_RECORDS);
 	/* what is missing was in flight at the kill: one run */
@@ -220,30 +243,58 @@ Test(syslog_down, tcp_receiver_killed_and_restarted_mid_stream)
 	need_rsyslog();
 	char *said;
 	/* without a spool the records wait in the rings: 1 MiB rings hold the outage's 50,000 */
-	long lost = kill_mid_stream("", NULL, &said);
+	long lost = kill_mid_stream(RS_TCP, "", NULL, NULL, NULL, &said);
 	cr_assert_leq(lost, socket_buffer_records(), "lost %ld records", lost);
 	cr_log_info("tcp, no spool: %ld of %d records lost (in flight at the kill); the collector said: %s", lost,
 		    STREAM_RECORDS, said);
 	free(said);
 }
 
-Test(syslog_down, tcp_with_spool_consumes_the_rings_while_down)
+Test(syslog_down, relp_receiver_killed_and_restarted_loses_nothing)
 {
-	need_rsyslog();
+	if (!rs_relp_available())
+		cr_skip_test("rsyslogd with RELP is not installed (Debian packages rsyslog, rsyslog-relp; ./dev installs them)");
+	char *said;
+	long dups = 0;
+	/* RELP has no spool: the records wait in the rings (1 MiB holds the outage's 50,000) until acknowledged */
+	long lost = kill_mid_stream(RS_RELP, "", NULL, NULL, &dups, &said);
+	cr_assert_eq(lost, 0, "RELP loses nothing");
+	cr_assert_leq(dups, RELP_WINDOW_RECORDS, "sent again: at most a window");
+	cr_log_info("relp: %ld of %d records lost, %ld sent twice; the collector said: %s", lost, STREAM_RECORDS, dups,
+		    said);
+	free(said);
+}
+
+/* kill_mid_stream with a spool, over TLS with certs (NULL: TCP): the rings are consumed while rsyslog is down. */
+static void killed_with_spool(const char *certs)
+{
 	char *spool = wpath("spool"), *spool_file = wpath("spool/central.spool"), keys[600], *said;
 	cr_assert_eq(mkdir(spool, 0755), 0);
 	snprintf(keys, sizeof keys, "spool_dir = \"%s\";", spool);
 	/* 64 KiB rings that block hold ~600 records: the producer keeps its pace only if the rings are consumed */
-	long lost = kill_mid_stream(keys, "65536", &said);
+	long lost = kill_mid_stream(certs ? RS_TLS : RS_TCP, keys, "65536", certs, NULL, &said);
 	cr_assert_leq(lost, socket_buffer_records(), "lost %ld records", lost);
-	cr_log_info("tcp, spool: %ld of %d records lost (in flight at the kill); the collector said: %s", lost,
-		    STREAM_RECORDS, said);
+	cr_log_info("%s, spool: %ld of %d records lost (in flight at the kill); the collector said: %s",
+		    certs ? "tls" : "tcp", lost, STREAM_RECORDS, said);
 	char *spooled = th_read_file(spool_file, NULL);
 	cr_assert_str_eq(spooled, "", "the spool is empty once sent");
 	free(spooled);
 	free(said);
 	free(spool_file);
 	free(spool);
+}
+
+Test(syslog_down, tcp_with_spool_consumes_the_rings_while_down)
+{
+	need_rsyslog();
+	killed_with_spool(NULL);
+}
+
+Test(syslog_down, tls_with_spool_consumes_the_rings_while_down)
+{
+	char *certs = rs_make_certs(work);
+	killed_with_spool(certs);
+	free(certs);
 }
 
 /*
@@ -279,7 +330,7 @@ Test(syslog_down, spool_full_counts_and_tells_the_loss)
 	for (long long end = th_now_ms() + 20000; th_now_ms() < end && !lost;) {
 		rs_wait_lines(&r, n + 1, 200);
 		lost = 0;
-		n = received(&r, seen, n_rec, &lost);
+		n = received(&r, seen, n_rec, &lost, NULL);
 	}
 	stop_collector(c);
 	check_file(file, n_rec);
@@ -315,7 +366,7 @@ Test(syslog_down, collector_restarted_with_a_spool_sends_it_first)
 	c = start_with(&r, keys, file2, err);
 	cr_assert_eq(th_waitpid_timeout(produce("prod2", n_rec, NULL, NULL), 30000), 0);
 	long *seen = calloc(STREAM_RECORDS + (size_t)n_rec, sizeof *seen);
-	long n = wait_last(&r, seen, STREAM_RECORDS + n_rec, STREAM_RECORDS + n_rec - 1, NULL);
+	long n = wait_last(&r, seen, STREAM_RECORDS + n_rec, STREAM_RECORDS + n_rec - 1, NULL, NULL);
 	stop_collector(c);
 	cr_assert_eq(n, 2 * n_rec, "every record once");
 	for (long k = 0; k < n; k++) /* the first run's, from the spool, then the second's */
@@ -331,40 +382,74 @@ Test(syslog_down, collector_restarted_with_a_spool_sends_it_first)
 	free(spool);
 }
 
-/* A TCP listener on 127.0.0.1 with a tiny receive buffer, that nobody reads yet. Returns it; *port its port. */
-static int stalled_listener(unsigned *port)
+/* A TCP listener on addr (host order) and *port (0: a free one, set), with receive buffer rcvbuf (0: the default). */
+static int listen_on(uint32_t addr, unsigned *port, int rcvbuf)
 {
-	int ls = socket(AF_INET, SOCK_STREAM, 0), small = 4096;
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*port), .sin_addr.s_addr = htonl(addr)};
 	socklen_t len = sizeof a;
-	cr_assert(ls >= 0 && setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+	cr_assert(ls >= 0 && (!rcvbuf || setsockopt(ls, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) == 0));
 	cr_assert(bind(ls, (struct sockaddr *)&a, sizeof a) == 0 && listen(ls, 4) == 0 &&
 		  getsockname(ls, (struct sockaddr *)&a, &len) == 0);
 	*port = ntohs(a.sin_port);
 	return ls;
 }
 
-/* Read octet-counted frames from fd until n records arrived (bounded); asserts they are 0..n-1 in order. */
-static void read_frames(int fd, long n)
+/* A TCP listener on 127.0.0.1 with a tiny receive buffer, that nobody reads yet. Returns it; *port its port. */
+static int stalled_listener(unsigned *port)
+{
+	*port = 0;
+	return listen_on(INADDR_LOOPBACK, port, 4096);
+}
+
+/* The receiving end of a stalled receiver: a socket, and over TLS its session. */
+struct receiver {
+	int fd;
+	SSL *ssl; /* NULL: plain TCP */
+};
+
+/* Read what is there (waiting at most 200 ms) into b. Returns the bytes, 0 if none yet; asserts on an end. */
+static size_t receive(struct receiver *rv, char *b, size_t cap)
+{
+	struct pollfd p = {.fd = rv->fd, .events = POLLIN};
+	if (!(rv->ssl && SSL_pending(rv->ssl)) && poll(&p, 1, 200) <= 0)
+		return 0;
+	size_t got = 0;
+	if (rv->ssl) {
+		int r = SSL_read_ex(rv->ssl, b, cap, &got);
+		cr_assert(r == 1 || SSL_get_error(rv->ssl, r) == SSL_ERROR_WANT_READ, "the collector ended the session");
+		return got;
+	}
+	ssize_t n = recv(rv->fd, b, cap, 0);
+	cr_assert_gt(n, 0, "the collector closed the connection");
+	return (size_t)n;
+}
+
+/*
+ * Read octet-counted frames until record n - 1 arrived (bounded); asserts
+ * they run in order from a first one no later than first_max. Returns the
+ * first.
+ */
+static long read_frames(struct receiver *rv, long first_max, long n)
 {
 	size_t cap = 1 << 20, have = 0;
 	char *b = malloc(cap);
-	long next = 0;
+	long next = -1, first = -1;
 	for (long long end = th_now_ms() + 30000; next < n && th_now_ms() < end;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, 200) <= 0)
-			continue; /* bounded by end */
-		ssize_t got = recv(fd, b + have, cap - have, 0);
-		cr_assert_gt(got, 0, "the collector closed the connection");
-		have += (size_t)got;
+		have += receive(rv, b + have, cap - have); /* bounded by end */
 		char *p0 = b, *sp;
-		while ((sp = memchr(p0, ' ', have - (size_t)(p0 - b)))) {
+		while (next < n && (sp = memchr(p0, ' ', have - (size_t)(p0 - b)))) {
 			size_t flen = strtoul(p0, NULL, 10);
 			if ((size_t)(sp + 1 - b) + flen > have)
 				break;
 			char *rec = memmem(sp + 1, flen, " rec t=0 i=", 11);
 			cr_assert_not_null(rec, "a frame that is not a record: %.*s", (int)flen, sp + 1);
-			cr_assert_eq(strtol(rec + 11, NULL, 10), next, "record %ld in its place", next);
+			long i = strtol(rec + 11, NULL, 10);
+			if (first < 0) {
+				cr_assert_leq(i, first_max, "the first record, %ld, comes no later than %ld", i, first_max);
+				first = next = i;
+			}
+			cr_assert_eq(i, next, "record %ld in its place", next);
 			next++;
 			p0 = sp + 1 + flen;
 		}
@@ -373,11 +458,41 @@ static void read_frames(int fd, long n)
 	}
 	cr_assert_eq(next, n, "every record arrived, in order");
 	free(b);
+	return first;
 }
 
-Test(syslog_down, stalled_receiver_never_stalls_the_drain)
+/* Accept the collector's connection on ls (bounded) and, with certs, its TLS handshake (as the test CA's server). */
+static struct receiver wake_up(int ls, const char *certs)
 {
-	struct rsyslog fake = {0}; /* only its port is used */
+	struct pollfd p = {.fd = ls, .events = POLLIN};
+	cr_assert_eq(poll(&p, 1, 20000), 1, "the collector connected");
+	struct receiver rv = {.fd = accept(ls, NULL, NULL)};
+	cr_assert_geq(rv.fd, 0);
+	if (!certs)
+		return rv;
+	char cert[600], key[600];
+	snprintf(cert, sizeof cert, "%s/server.pem", certs);
+	snprintf(key, sizeof key, "%s/server.key", certs);
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	cr_assert(ctx && SSL_CTX_use_certificate_file(ctx, cert, SSL_FILETYPE_PEM) == 1 &&
+		  SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1);
+	struct timeval tv = {.tv_sec = 20}; /* the handshake is bounded too */
+	setsockopt(rv.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	rv.ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx); /* the session holds it */
+	cr_assert(rv.ssl && SSL_set_fd(rv.ssl, rv.fd) == 1 && SSL_accept(rv.ssl) == 1, "the TLS handshake");
+	return rv;
+}
+
+/*
+ * A receiver that reads nothing (over TLS with certs: it takes the
+ * handshake first, then reads nothing) while 50,000 records are logged on
+ * rings the writer must consume; then it reads them all, in order.
+ */
+static void stalled_receiver(const char *certs)
+{
+	struct rsyslog fake = {.input = certs ? RS_TLS : RS_TCP}; /* its port and certificates are used */
+	snprintf(fake.certs, sizeof fake.certs, "%s", certs ? certs : "");
 	int ls = stalled_listener(&fake.port);
 	char *spool = wpath("spool"), keys[600], *file = wpath("local.log"), *err = wpath("collector.err");
 	cr_assert_eq(mkdir(spool, 0755), 0);
@@ -385,17 +500,153 @@ Test(syslog_down, stalled_receiver_never_stalls_the_drain)
 	pid_t c = start_with(&fake, keys, file, err);
 	long n_rec = 50000; /* 5.5 MB of frames: more than the socket buffers hold */
 	/* 64 KiB rings that block: the producer gets through only if the rings are consumed */
-	cr_assert_eq(th_waitpid_timeout(produce("prod", n_rec, NULL, "65536"), 30000), 0, "the producer was not held back");
+	pid_t p = produce("prod", n_rec, certs ? "10000" : NULL, "65536");
+	struct receiver rv = {.fd = -1};
+	if (certs) /* the handshake while the producer logs */
+		rv = wake_up(ls, certs);
+	cr_assert_eq(th_waitpid_timeout(p, 30000), 0, "the producer was not held back");
 	struct file_wait fw = {file, n_rec};
 	cr_assert(th_wait_until(file_has_lines, &fw, 20000), "the file writer got every record");
-	int cs = accept(ls, NULL, NULL); /* the receiver wakes up */
-	cr_assert_geq(cs, 0);
-	read_frames(cs, n_rec);
+	if (!certs) /* the receiver wakes up */
+		rv = wake_up(ls, NULL);
+	read_frames(&rv, 0, n_rec);
 	stop_collector(c);
 	check_file(file, n_rec);
-	close(cs);
+	SSL_free(rv.ssl);
+	close(rv.fd);
 	close(ls);
 	free(err);
 	free(file);
 	free(spool);
+}
+
+Test(syslog_down, stalled_receiver_never_stalls_the_drain)
+{
+	stalled_receiver(NULL);
+}
+
+Test(syslog_down, stalled_tls_receiver_never_stalls_the_drain)
+{
+	char *certs = rs_make_certs(work);
+	stalled_receiver(certs);
+	free(certs);
+}
+
+/* Write text to path in place (the same file, so that a bind mount of it sees the change). */
+static void rewrite(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert(f && fputs(text, f) >= 0 && fclose(f) == 0, "cannot write %s", path);
+}
+
+Test(syslog_down, sighup_resolves_the_host_again)
+{
+	if (access("/usr/bin/unshare", X_OK) != 0 || system("unshare -m true 2>/dev/null") != 0)
+		cr_skip_test("no mount namespace to give the collector its own /etc/hosts (unshare -m)");
+	unsigned port = 0;
+	int l1 = listen_on(INADDR_LOOPBACK, &port, 0), l2 = listen_on(INADDR_LOOPBACK + 1, &port, 0);
+	char *hosts = wpath("hosts"), *file = wpath("local.log"), *err = wpath("collector.err");
+	rewrite(hosts, "127.0.0.1 central.test\n");
+	char *cfg = wconfig("writers = (\n"
+			    "  { name = \"central\"; type = \"syslog\"; transport = \"tcp\"; host = \"central.test\"; port = %u; },\n"
+			    "  { name = \"local\"; type = \"file\"; path = \"%s\"; }\n"
+			    ");\n",
+			    port, file);
+	char *bin = th_build_path("shmlog-collector");
+	/* the collector in a mount namespace of its own, where /etc/hosts is the test's file */
+	char *argv[] = {"/usr/bin/unshare", "-m", "/bin/sh", "-c", "mount --bind \"$0\" /etc/hosts && exec \"$@\"",
+			hosts, bin, "--dir", dir, "--config", cfg, NULL};
+	pid_t c = start_collector_argv(argv, NULL, err);
+	cr_assert_eq(th_waitpid_timeout(produce("prod", 100, NULL, NULL), 30000), 0);
+	struct receiver first = wake_up(l1, NULL);
+	read_frames(&first, 0, 100);
+
+	rewrite(hosts, "127.0.0.2 central.test\n");
+	kill(c, SIGHUP);
+	struct file_needle sw = {err, "writer central: \"central.test\" now resolves to 127.0.0.2 (was 127.0.0.1); reconnecting"};
+	cr_assert(th_wait_until(file_says, &sw, 10000), "the new address is said: %s", th_read_file(err, NULL));
+	cr_assert_eq(th_waitpid_timeout(produce("prod2", 100, NULL, NULL), 30000), 0);
+	struct receiver second = wake_up(l2, NULL);
+	read_frames(&second, 0, 100);
+	stop_collector(c);
+	cr_assert_eq(count_in_file(err, "now resolves to"), 1, "%s", th_read_file(err, NULL));
+	cr_assert_eq(count_in_file(err, "receiver"), 0, "a move is no outage: %s", th_read_file(err, NULL));
+	close(first.fd);
+	close(second.fd);
+	close(l1);
+	close(l2);
+	free(bin);
+	free(cfg);
+	free(err);
+	free(file);
+	free(hosts);
+}
+
+/* For th_wait_until: the socket *(int *)arg has bytes to read. */
+static bool has_input(void *arg)
+{
+	int n = 0;
+	return ioctl(*(int *)arg, FIONREAD, &n) == 0 && n > 0;
+}
+
+/*
+ * A receiver (over TLS with certs: after the handshake) that reads nothing
+ * and is then reset, with 2.2 MB in the collector's send buffer: only what
+ * its own buffers held is lost, the rest arrives on the next connection.
+ */
+static void reset_receiver(const char *certs)
+{
+	unsigned port;
+	int ls = stalled_listener(&port);
+	struct rsyslog fake = {.input = certs ? RS_TLS : RS_TCP, .port = port}; /* its port and certificates are used */
+	snprintf(fake.certs, sizeof fake.certs, "%s", certs ? certs : "");
+	char *file = wpath("local.log"), *err = wpath("collector.err");
+	pid_t c = start_with(&fake, "", file, err);
+	long n_rec = 20000; /* 2.2 MB of frames: most wait in the collector's socket buffer, unacknowledged */
+	pid_t p = produce("prod", n_rec, NULL, NULL);
+	struct receiver gone = {.fd = -1};
+	if (certs) /* the handshake first: the producer's records are done only once sent */
+		gone = wake_up(ls, certs);
+	cr_assert_eq(th_waitpid_timeout(p, 30000), 0);
+	struct file_wait fw = {file, n_rec};
+	cr_assert(th_wait_until(file_has_lines, &fw, 20000), "the file writer got every record");
+	if (!certs)
+		gone = wake_up(ls, NULL);
+	cr_assert(th_wait_until(has_input, &gone.fd, 20000), "the collector sends");
+	int held = 0; /* what its socket buffer can hold (the kernel's doubled SO_RCVBUF) */
+	socklen_t len = sizeof held;
+	cr_assert_eq(getsockopt(gone.fd, SOL_SOCKET, SO_RCVBUF, &held, &len), 0);
+	struct linger reset = {.l_onoff = 1, .l_linger = 0};
+	setsockopt(gone.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+	SSL_free(gone.ssl); /* without close_notify */
+	close(gone.fd); /* the receiver dies with what its socket buffer held: RST */
+	/* the writer notices the reset at its next send */
+	cr_assert_eq(th_waitpid_timeout(produce("prod2", 1, NULL, NULL), 30000), 0);
+	struct receiver again = wake_up(ls, certs);
+	/* lost: only what the receiver's buffers held (its socket's; over TLS also a record OpenSSL
+	 * had begun), in frames of >= 100 bytes, not what ours held */
+	long first = read_frames(&again, (held + (certs ? 16384 + 512 : 0)) / 100, n_rec);
+	stop_collector(c);
+	char *said = th_read_file(err, NULL);
+	cr_assert_eq(count_in_file(err, "were not acknowledged; the frames holding them go again"), 1, "%s", said);
+	cr_log_info("%s: a reset with %ld records in the receiver's buffers lost; the collector said: %s",
+		    certs ? "tls" : "tcp", first, said);
+	free(said);
+	SSL_free(again.ssl);
+	close(again.fd);
+	close(ls);
+	free(err);
+	free(file);
+}
+
+Test(syslog_down, a_reset_sends_again_what_the_receiver_had_not_acknowledged)
+{
+	reset_receiver(NULL);
+}
+
+Test(syslog_down, a_tls_reset_sends_again_what_the_receiver_had_not_acknowledged)
+{
+	char *certs = rs_make_certs(work);
+	reset_receiver(certs);
+	free(certs);
 }
