@@ -25,6 +25,9 @@ struct out {
 };
 
 /* Print "shmlog: <message>" as one line on stderr, escaped: it may name hostile files. */
+/* s escaped as message text is (shared/escape.h), into buf of 4 * strlen(s) + 1 bytes. Returns buf. */
+const char *escaped(char *buf, const char *s);
+
 void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Report a misuse of cmd (one line), print its usage on stderr. Returns EXIT_MISUSE. */
