@@ -271,7 +271,7 @@ static int check_includes(const char *path, const char *text, int depth, struct 
 				char why[sizeof d->msg];
 				/* the path between the quotes may span lines: one line, escaped */
 				writer_diag_line(why, 400, rc == -ELOOP ? "includes nested too deep" : d->msg);
-				snprintf(d->msg, sizeof d->msg, "%s:%d: @include: %.400s", path, line, why);
+				snprintf(d->msg, sizeof d->msg, "%.80s:%d: @include: %.400s", path, line, why);
 				return rc;
 			}
 		}

@@ -173,6 +173,8 @@ static char *put_sd(char *p, const struct text_record *r, const struct syslog_fm
 /* How many bytes of s[0..n) fit in budget output bytes (escaped with escape_lf), cut on a UTF-8 boundary. */
 static size_t msg_fit(const char *s, size_t n, size_t budget, bool escape_lf)
 {
+	if ((escape_lf ? 4 * n : n) <= budget) /* the most it can take: no byte to count */
+		return n;
 	size_t used = 0, i = 0;
 	for (; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -188,18 +190,24 @@ static size_t msg_fit(const char *s, size_t n, size_t budget, bool escape_lf)
 
 /*
  * SP [BOM] MSG at p, in at most room bytes (room >= 1 + BOM + MARK_LEN),
- * ending in the mark when cut (or when cut is already true). Returns the end.
+ * ending in the mark when cut (or when cut is already true). A message whose
+ * every possible rendering fits (fused, text.h's text_msg_fused_worst) is
+ * rendered straight here; any other is rendered raw first, then cut to fit.
+ * Returns the end.
  */
-static char *put_msg(char *p, const struct text_record *r, const struct syslog_fmt *f, size_t room, bool cut)
+static char *put_msg(char *p, const struct text_record *r, const struct syslog_fmt *f, size_t room, bool cut,
+		     size_t fused)
 {
-	size_t n;
-	const char *msg = text_record_msg(r, &n);
 	*p++ = ' ';
 	room--;
 	if (f->bom) {
 		p = put_bytes(p, BOM, 3);
 		room -= 3;
 	}
+	if (!cut && fused <= room)
+		return text_msg_fused_put(p, r, f->escape_lf ? ESC_TEXT : ESC_NONE);
+	size_t n;
+	const char *msg = text_record_msg(r, &n);
 	size_t keep = msg_fit(msg, n, cut ? room - MARK_LEN : room, f->escape_lf);
 	if (keep < n && !cut)
 		keep = msg_fit(msg, n, room - MARK_LEN, f->escape_lf);
@@ -211,9 +219,13 @@ static char *put_msg(char *p, const struct text_record *r, const struct syslog_f
 
 size_t syslog_fmt_append(struct sbuf *out, const struct text_record *r, const struct syslog_fmt *f)
 {
-	size_t msg_len;
-	text_record_msg(r, &msg_len); /* a lazy message is rendered here, once */
-	size_t worst = HEADER_MAX + sd_worst(r) + 4 + 4 * msg_len + MARK_LEN;
+	size_t fused = text_msg_fused_worst(r, f->escape_lf ? ESC_TEXT : ESC_NONE), msg_worst = fused;
+	if (fused == SIZE_MAX) {
+		text_record_msg(r, &msg_worst); /* a lazy message is rendered here, once */
+		msg_worst *= 4;
+	}
+	/* the raw rendering of a fused message, escaped, takes no more than its fused worst */
+	size_t worst = HEADER_MAX + sd_worst(r) + 4 + msg_worst + MARK_LEN;
 	if (sbuf_reserve(out, worst) != 0)
 		return 0;
 	char *start = out->data + out->len;
@@ -225,7 +237,7 @@ size_t syslog_fmt_append(struct sbuf *out, const struct text_record *r, const st
 		sd[0] = '-';
 		p = sd + 1;
 	}
-	p = put_msg(p, r, f, f->max_bytes - (size_t)(p - start), sd_dropped);
+	p = put_msg(p, r, f, f->max_bytes - (size_t)(p - start), sd_dropped, fused);
 	size_t len = (size_t)(p - start);
 	out->len += len;
 	return len;

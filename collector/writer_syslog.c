@@ -46,6 +46,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../shared/digits.h"
 #include "collector.h"
 #include "syslog_fmt.h"
 #include "syslog_net.h"
@@ -84,7 +85,6 @@ struct syslog_state {
 	bool stalled;            /* the last send filled the socket buffer: the receiver is behind */
 	enum syslog_req last;    /* the request before: while stalled, spool and socket take turns */
 	uint64_t records_done;   /* sent, spooled, or dropped for good */
-	struct sbuf one;         /* one message before its octet-count prefix */
 	uint64_t udp_lost;       /* UDP datagrams the kernel refused */
 	char where[sizeof(struct diag)]; /* "FILE:LINE: KEY: " of the host key, for open's error */
 	char spool_where[sizeof(struct diag)]; /* the same of spool_dir */
@@ -311,6 +311,32 @@ static int syslog_open(struct writer *w, struct diag *d)
 	return r;
 }
 
+/* Room left before a message for its octet count: a size_t's 20 digits, the junk digits_put()
+ * may write past them (DIGITS_SLACK) and the space. */
+#define COUNT_ROOM (21u + DIGITS_SLACK)
+
+/*
+ * tr's message after its octet count ("LEN " MSG, RFC 6587) to dst: the
+ * message is written COUNT_ROOM bytes on, then moved back against its count.
+ * Returns false when out of memory.
+ */
+static bool frame_counted(struct syslog_state *s, const struct text_record *tr, struct sbuf *dst)
+{
+	size_t at = dst->len;
+	if (sbuf_reserve(dst, COUNT_ROOM) != 0)
+		return false;
+	dst->len += COUNT_ROOM;
+	size_t n = syslog_fmt_append(dst, tr, &s->fmt);
+	if (n == 0)
+		return false;
+	char *p = dst->data + at;
+	char *e = digits_put(p, n); /* its slack lands in the room, before the message */
+	*e++ = ' ';
+	memmove(e, p + COUNT_ROOM, n);
+	dst->len = (size_t)(e - dst->data) + n;
+	return true;
+}
+
 /*
  * Append tr's message as one frame of the transport to dst. Returns its
  * length, or 0 when out of memory (nothing appended).
@@ -318,21 +344,12 @@ static int syslog_open(struct writer *w, struct diag *d)
 static size_t frame_record(struct syslog_state *s, const struct text_record *tr, struct sbuf *dst)
 {
 	size_t start = dst->len;
-	if ((s->conn.transport == SYSLOG_TCP || s->conn.transport == SYSLOG_TLS) && !s->lf) {
-		sbuf_reset(&s->one);
-		size_t n = syslog_fmt_append(&s->one, tr, &s->fmt);
-		char prefix[24];
-		int p = snprintf(prefix, sizeof prefix, "%zu ", n);
-		sbuf_append(dst, prefix, (size_t)p);
-		sbuf_append(dst, s->one.data, n);
-		if (n == 0 || s->one.oom)
-			dst->oom = true;
-	} else if (syslog_fmt_append(dst, tr, &s->fmt) == 0) {
-		dst->oom = true;
-	} else if (s->lf) {
+	bool ok;
+	if ((s->conn.transport == SYSLOG_TCP || s->conn.transport == SYSLOG_TLS) && !s->lf)
+		ok = frame_counted(s, tr, dst);
+	else if ((ok = syslog_fmt_append(dst, tr, &s->fmt) != 0) && s->lf)
 		sbuf_putc(dst, '\n');
-	}
-	if (dst->oom) {
+	if (!ok || dst->oom) {
 		dst->len = start;
 		dst->oom = false;
 		return 0;
@@ -637,7 +654,6 @@ static void syslog_close(struct writer *w)
 	frames_free(&s->replay);
 	frames_free(&s->tail);
 	frames_free(&s->resend);
-	sbuf_free(&s->one);
 	free(s);
 	w->priv = NULL;
 }

@@ -53,6 +53,18 @@ char *esc_text(char *p, const char *s, size_t n)
 		}
 		i += 8;
 	}
+	if (n - i >= 4) { /* four more at once: the word's other half is plain ('a's) */
+		uint32_t h;
+		memcpy(&h, u + i, 4);
+		if (!word_needs_text_escape(h | 0x6161616100000000ull)) {
+			memcpy(p, &h, 4);
+			p += 4;
+		} else {
+			for (int k = 0; k < 4; k++)
+				p = esc_text_byte(p, (unsigned char)(h >> (8 * k)));
+		}
+		i += 4;
+	}
 	for (; i < n; i++)
 		p = esc_text_byte(p, u[i]);
 	return p;

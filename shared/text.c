@@ -371,24 +371,39 @@ static inline size_t bounded_worst(const struct text_msg *m, enum esc_mode esc)
 	return m->args ? fmt_worst(m->pf, m->args, esc) : rec_worst(m, esc);
 }
 
+/* Whether the lazy message m can be rendered straight into an output (put_bounded): it is not
+ * rendered yet, its format is bounded, and it cannot be longer than TEXT_MSG_MAX raw. */
+static inline bool fusable(const struct text_msg *m)
+{
+	return m && !m->rendered && m->pf->bounded && bounded_worst(m, ESC_NONE) <= TEXT_MSG_MAX;
+}
+
+size_t text_msg_fused_worst(const struct text_record *r, enum esc_mode esc)
+{
+	return fusable(r->lazy) ? bounded_worst(r->lazy, esc) : SIZE_MAX;
+}
+
+char *text_msg_fused_put(char *p, const struct text_record *r, enum esc_mode esc)
+{
+	return put_bounded(p, r->lazy, esc);
+}
+
 /* msg_room() for a message not rendered into the line: its raw text. Off the common path. */
 static __attribute__((noinline)) size_t raw_room(const struct text_record *r, enum esc_mode esc, bool *fused,
 						 const char **msg, size_t *msg_len)
 {
-	const struct text_msg *m = r->lazy;
-	*fused = m && !m->rendered && m->pf->bounded && bounded_worst(m, ESC_NONE) <= TEXT_MSG_MAX;
+	*fused = fusable(r->lazy);
 	if (*fused)
-		return bounded_worst(m, esc);
+		return bounded_worst(r->lazy, esc);
 	*msg = text_record_msg(r, msg_len);
 	return ESC_GROWTH(esc) * *msg_len;
 }
 
 /*
  * The room r's message takes in a line escaped in mode esc. *fused is set
- * when it can be rendered straight into the line (put_bounded): it is lazy,
- * not rendered yet, of a bounded format, and it cannot be longer than
- * TEXT_MSG_MAX. Otherwise *msg, *msg_len are its raw text (cut to
- * TEXT_MSG_MAX), to be escaped into the line.
+ * when it can be rendered straight into the line (fusable()). Otherwise
+ * *msg, *msg_len are its raw text (cut to TEXT_MSG_MAX), to be escaped into
+ * the line.
  */
 static inline size_t msg_room(const struct text_record *r, enum esc_mode esc, bool *fused, const char **msg,
 			      size_t *msg_len)

@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "escape.h"
+
 #include "sbuf.h"
 
 enum text_format {
@@ -142,6 +144,17 @@ void text_format_ts(char out[TEXT_TS_BYTES], uint64_t ts_ns);
 /* The raw message of r (cut to TEXT_MSG_MAX), rendered on first use when it is lazy; its length
  * in *len. Never NULL. */
 const char *text_record_msg(const struct text_record *r, size_t *len);
+
+/*
+ * Rendering r's message straight into an output, escaped in mode esc
+ * (escape.h) as it is written, with no raw copy: text_msg_fused_worst() is
+ * the most bytes text_msg_fused_put() writes at p, or SIZE_MAX when the
+ * message cannot be rendered that way (it is not lazy, or rendered already,
+ * or not of a bounded format, or it may be longer than TEXT_MSG_MAX). Then
+ * escape text_record_msg() instead. Both write the same bytes.
+ */
+size_t text_msg_fused_worst(const struct text_record *r, enum esc_mode esc);
+char *text_msg_fused_put(char *p, const struct text_record *r, enum esc_mode esc);
 
 /* Longest text form of a number or bool field (text_put_scalar). */
 #define TEXT_FIELD_NUM_MAX 32

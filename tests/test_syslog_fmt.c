@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "collector/syslog_fmt.h"
+#include "shared/abi.h"
+#include "shared/fmt.h"
 #include "helpers.h"
 
 
@@ -245,4 +247,71 @@ Test(syslog_fmt, cut_escaped_message_never_splits_an_escape)
 		f.max_bytes = max;
 		cr_assert_eq(cut_body_len(fmt(&r, &f), max) % 2, 0, "\\n pairs whole at max %zu", max);
 	}
+}
+
+/* r with a lazy message: format fmt_s, its arguments "value=%d name=%s" encoded in args (n bytes). */
+static struct text_record lazy_record(struct text_msg *m, struct fmt_parsed *pf, struct sbuf *raw, const char *fmt_s,
+				      const uint8_t *args, size_t n)
+{
+	cr_assert_eq(fmt_parse(pf, fmt_s, strlen(fmt_s), NULL), 0);
+	cr_assert(pf->bounded);
+	*m = (struct text_msg){.fmt = fmt_s, .fmt_len = (uint32_t)strlen(fmt_s), .pf = pf, .bytes = args, .bytes_len = n,
+			       .raw = raw};
+	struct text_record r = th_sample_record("unused");
+	r.lazy = m;
+	return r;
+}
+
+/* "value=%d name=%s" arguments: -7 and name (cut by the producer when truncated). */
+static size_t m2_args(uint8_t *buf, const char *name, bool truncated)
+{
+	int32_t v = -7;
+	uint16_t l = (uint16_t)strlen(name) | (truncated ? SHMLOG_STR_TRUNCATED : 0);
+	memcpy(buf, &v, 4);
+	memcpy(buf + 4, &l, 2);
+	memcpy(buf + 6, name, strlen(name));
+	return 6 + strlen(name);
+}
+
+Test(syslog_fmt, lazy_message_is_rendered_into_the_frame_as_its_raw_text_escaped)
+{
+	uint8_t args[64];
+	size_t n = m2_args(args, "a\nb\\c", true);
+	struct text_msg m;
+	struct fmt_parsed pf;
+	struct sbuf raw = {0};
+	struct text_record r = lazy_record(&m, &pf, &raw, "value=%d name=%s", args, n);
+	struct syslog_fmt f = opts();
+	f.escape_lf = true;
+	cr_assert_str_eq(fmt(&r, &f), "<14>1 2026-11-24T01:59:46.123456Z host1 demo 1234 - - "
+				      "value=-7 name=a\\nb\\\\c...[truncated]");
+	cr_assert_not(m.rendered, "rendered straight into the frame, with no raw copy");
+	f.escape_lf = false; /* octet counting: the bytes as they are */
+	cr_assert_str_eq(fmt(&r, &f), "<14>1 2026-11-24T01:59:46.123456Z host1 demo 1234 - - "
+				      "value=-7 name=a\nb\\c...[truncated]");
+	n = 4; /* the string's length is missing: malformed, said as the text format says it */
+	r = lazy_record(&m, &pf, &raw, "value=%d name=%s", args, n);
+	cr_assert_str_eq(fmt(&r, &f), "<14>1 2026-11-24T01:59:46.123456Z host1 demo 1234 - - "
+				      "[shmlog: malformed record arguments] value=%d name=%s");
+	sbuf_free(&raw);
+}
+
+Test(syslog_fmt, lazy_message_longer_than_max_bytes_is_cut_as_a_raw_one)
+{
+	char name[700];
+	filled(name, sizeof name, 'n');
+	uint8_t args[800];
+	size_t n = m2_args(args, name, false);
+	struct text_msg m;
+	struct fmt_parsed pf;
+	struct sbuf raw = {0};
+	struct text_record r = lazy_record(&m, &pf, &raw, "value=%d name=%s", args, n);
+	struct syslog_fmt f = opts();
+	f.max_bytes = 600;
+	const char *s = fmt(&r, &f);
+	cr_assert_eq(strlen(s), 600);
+	size_t body = cut_body_len(s, 600);
+	cr_assert(strncmp(strstr(s, " - - ") + 5, "value=-7 name=nnn", 17) == 0, "%s", s);
+	cr_assert_eq(body, 600 - strlen("<14>1 2026-11-24T01:59:46.123456Z host1 demo 1234 - - ") - 14);
+	sbuf_free(&raw);
 }

@@ -5,7 +5,9 @@
  * msgid, SD-ID, BOM, LF escaping, max_bytes from SYSLOG_MESSAGE_MIN up),
  * made header values and SD-NAMEs the way the syslog writer's configure
  * makes them, and a record (level, name, pid, stamp, up to 16 fields of every
- * type, the rest of the input as its message). The message syslog_fmt_append()
+ * type, the rest of the input as its message; or, with settings flag 8, a
+ * format of the input's and the rest as its argument bytes, a lazy message
+ * as a segment's record gives it). The message syslog_fmt_append()
  * writes is then parsed back as RFC 5424 (section 6) says it must read:
  *
  *   <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA SP [BOM] MSG
@@ -15,7 +17,7 @@
  * field (names the SD-NAMEs of the keys; '"', '\' and ']' escaped in values),
  * the whole within max_bytes; with LF escaping no control byte anywhere; and
  * an uncut message exactly the record's (escaped as the text format escapes
- * under LF escaping).
+ * under LF escaping): for a lazy one, exactly its raw rendering, escaped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +102,7 @@ static bool check_sd(struct sl *m, const struct text_record *r, const struct sys
 }
 
 /* MSG: the record's message, escaped under escape_lf, unless it was cut (then it ends in the mark). */
-static void check_msg(struct sl *m, const struct text_record *r, const struct syslog_fmt *f, bool dropped)
+static void check_msg(struct sl *m, const char *msg, size_t msg_len, const struct syslog_fmt *f, bool dropped)
 {
 	fz_check(sl_lit(m, " ", 1), "SP before MSG");
 	if (f->bom)
@@ -109,11 +111,11 @@ static void check_msg(struct sl *m, const struct text_record *r, const struct sy
 	size_t got_len = m->n - m->at, ml = FMT_TRUNCATED_MARK_LEN;
 	bool cut = got_len >= ml && memcmp(got + got_len - ml, FMT_TRUNCATED_MARK, ml) == 0;
 	fz_check(!dropped || cut, "structured data dropped, message not marked");
-	char *want = malloc(4 * r->msg_len + 1);
+	char *want = malloc(4 * msg_len + 1);
 	fz_check(want != NULL, "out of memory");
-	size_t want_len = f->escape_lf ? (size_t)(esc_text(want, r->msg, r->msg_len) - want) : r->msg_len;
-	if (!f->escape_lf && r->msg_len)
-		memcpy(want, r->msg, r->msg_len);
+	size_t want_len = f->escape_lf ? (size_t)(esc_text(want, msg, msg_len) - want) : msg_len;
+	if (!f->escape_lf && msg_len)
+		memcpy(want, msg, msg_len);
 	if (cut && !dropped)
 		fz_check(got_len - ml <= want_len && memcmp(got, want, got_len - ml) == 0, "a cut MSG is a prefix");
 	else if (!cut)
@@ -122,7 +124,8 @@ static void check_msg(struct sl *m, const struct text_record *r, const struct sy
 	free(want);
 }
 
-static void check_message(const char *s, size_t n, const struct text_record *r, const struct syslog_fmt *f)
+static void check_message(const char *s, size_t n, const struct text_record *r, const struct syslog_fmt *f,
+			  const char *msg, size_t msg_len)
 {
 	fz_check(n > 0 && n <= f->max_bytes, "%zu bytes, max_bytes %zu", n, f->max_bytes);
 	if (f->escape_lf)
@@ -131,11 +134,11 @@ static void check_message(const char *s, size_t n, const struct text_record *r, 
 	struct sl m = {s, n, 0};
 	check_header(&m, r, f);
 	bool dropped = check_sd(&m, r, f);
-	check_msg(&m, r, f, dropped);
+	check_msg(&m, msg, msg_len, f, dropped);
 }
 
-/* The writer's settings the input chooses, made as its configure makes them. */
-static void take_settings(struct fz *in, struct syslog_fmt *f)
+/* The writer's settings the input chooses, made as its configure makes them. Returns the flags byte. */
+static uint8_t take_settings(struct fz *in, struct syslog_fmt *f)
 {
 	memset(f, 0, sizeof *f);
 	uint8_t flags = fz_u8(in);
@@ -154,6 +157,35 @@ static void take_settings(struct fz *in, struct syslog_fmt *f)
 	syslog_header_value(f->msgid, s, n, SYSLOG_MSGID_MAX);
 	s = fz_str(in, 255, &n);
 	syslog_sd_name(f->sd_id, s, n);
+	return flags;
+}
+
+/* A lazy message, as a segment's record of a bounded format gives it (shared/segment.c). */
+struct lazy {
+	struct fmt_parsed pf;
+	struct text_msg m, copy; /* copy renders the raw message to compare with, apart */
+	struct sbuf raw, copy_raw;
+};
+
+/*
+ * Make r's message lazy, of a format taken from the input (its argument
+ * bytes are set later), and *copy the same record with a lazy message of its
+ * own. Returns false (r untouched) when the format does not parse or is not
+ * bounded.
+ */
+static bool take_lazy(struct fz *in, struct lazy *lz, struct text_record *r, struct text_record *copy)
+{
+	size_t fl;
+	const char *fmt = fz_str(in, 255, &fl);
+	if (fmt_parse(&lz->pf, fmt, fl, NULL) != 0 || !lz->pf.bounded)
+		return false;
+	lz->m = (struct text_msg){.fmt = fmt, .fmt_len = (uint32_t)fl, .pf = &lz->pf, .raw = &lz->raw};
+	lz->copy = lz->m;
+	lz->copy.raw = &lz->copy_raw;
+	r->lazy = &lz->m;
+	*copy = *r;
+	copy->lazy = &lz->copy;
+	return true;
 }
 
 static void take_field(struct fz *in, struct text_field *fl)
@@ -180,8 +212,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz in = {data, size};
 	struct syslog_fmt f;
-	take_settings(&in, &f);
-	struct text_record r = {0};
+	uint8_t flags = take_settings(&in, &f);
+	struct text_record r = {0}, copy;
 	struct text_field fields[TEXT_MAX_FIELDS];
 	r.level = fz_u8(&in) % 8;
 	r.pid = (uint32_t)fz_uint(&in, 4);
@@ -191,18 +223,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (uint32_t i = 0; i < r.n_fields; i++)
 		take_field(&in, &fields[i]);
 	r.fields = fields;
-	/* the message: the rest, in a buffer of its own so that a read past it is seen */
+	static struct lazy lz; /* with flags 8: the message is a format and its argument bytes */
+	bool lazy = (flags & 8) && take_lazy(&in, &lz, &r, &copy);
+	/* the message (or the arguments): the rest, in a buffer of its own so that a read past it is seen */
 	char *msg = malloc(in.n ? in.n : 1);
 	fz_check(msg != NULL, "out of memory");
 	memcpy(msg, in.p, in.n);
 	r.msg = msg;
 	r.msg_len = in.n;
+	size_t want_len = r.msg_len;
+	const char *want = msg;
+	if (lazy) {
+		lz.m.bytes = lz.copy.bytes = (const uint8_t *)msg;
+		lz.m.bytes_len = lz.copy.bytes_len = in.n;
+		want = text_record_msg(&copy, &want_len);
+	}
 	struct sbuf out = {0};
 	sbuf_append(&out, "x", 1); /* appended after what is there */
 	size_t n = syslog_fmt_append(&out, &r, &f);
 	fz_check(n == out.len - 1 && out.data[0] == 'x', "returned %zu, appended %zu", n, out.len - 1);
-	check_message(out.data + 1, n, &r, &f);
+	check_message(out.data + 1, n, &r, &f, want, want_len);
 	sbuf_free(&out);
+	sbuf_free(&lz.raw);
+	sbuf_free(&lz.copy_raw);
 	free(msg);
 	return 0;
 }
