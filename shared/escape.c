@@ -1,14 +1,18 @@
 /*
  * escape.c — text and JSON escaping, each source byte read once (escape.h).
  *
- * Text escaping runs for every string a record carries, so it goes eight
- * bytes at a time while none of them needs an escape: the word that was
- * tested is the word that is stored. A word that holds an escape is done
- * byte by byte, through the table.
+ * Text escaping runs for every string a record carries, so it goes sixteen
+ * bytes at a time (SSE2, which every x86-64 has), then eight, then four,
+ * while none of them needs an escape: the block that was tested is the block
+ * that is stored. A block that holds an escape is done byte by byte, through
+ * the table, from the copy that was tested.
  */
 #include "escape.h"
 
 #include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 const char esc_hex_digits[16] = "0123456789abcdef";
 
@@ -35,10 +39,34 @@ static inline uint64_t word_needs_text_escape(uint64_t w)
 	return lt20 | ((x7f - ones) & ~x7f & high) | ((bsl - ones) & ~bsl & high);
 }
 
+#ifdef __SSE2__
+/* Nonzero when a byte of v is below 0x20, 0x7f or '\\'. */
+static inline int block_needs_text_escape(__m128i v)
+{
+	__m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v); /* v <= 0x1f */
+	__m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)), bsl = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+	return _mm_movemask_epi8(_mm_or_si128(low, _mm_or_si128(del, bsl)));
+}
+#endif
+
 char *esc_text(char *p, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
+#ifdef __SSE2__
+	for (; n - i >= 16; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+		if (!block_needs_text_escape(v)) {
+			_mm_storeu_si128((__m128i *)(void *)p, v);
+			p += 16;
+			continue;
+		}
+		unsigned char b[16];
+		_mm_storeu_si128((__m128i *)(void *)b, v); /* the bytes tested, not the source again */
+		for (int k = 0; k < 16; k++)
+			p = esc_text_byte(p, b[k]);
+	}
+#endif
 	while (n - i >= 8) {
 		uint64_t w;
 		memcpy(&w, u + i, 8);
