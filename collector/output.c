@@ -48,6 +48,16 @@ int output_rec_append(struct output_rec *rec, enum text_format f, bool color, st
 	return 0;
 }
 
+/* output_rec_append() for the last writer of rec: its rendering need not be kept. */
+static inline int output_rec_last(struct output_rec *rec, enum text_format f, bool color, struct sbuf *dst)
+{
+	if (rec->line_buf[line_kind(f, color)])
+		return output_rec_append(rec, f, color, dst);
+	size_t before = dst->len;
+	text_append(dst, rec->tr, f, color);
+	return dst->len == before ? -ENOMEM : 0;
+}
+
 static void compute_level_masks(struct output *o)
 {
 	for (int level = 0; level <= TEXT_LEVEL_OFF; level++) {
@@ -112,9 +122,11 @@ static uint32_t give(struct output *o, const struct text_record *tr, uint32_t ma
 	for (uint32_t m = mask; m; m &= m - 1) {
 		unsigned i = (unsigned)__builtin_ctz(m);
 		struct writer *w = &o->w[i];
-		/* the line writers' add, called directly: one indirect call less per record */
-		int r = w->plain_add ? output_rec_append(&rec, w->format, w->color, &w->out.buf)
-						       : w->ops->add(w, &rec);
+		/* the line writers' add, called directly: one indirect call less per record; the
+		 * last writer's rendering is not kept for another */
+		int r = !w->plain_add  ? w->ops->add(w, &rec)
+			: m & (m - 1)  ? output_rec_append(&rec, w->format, w->color, &w->out.buf)
+				       : output_rec_last(&rec, w->format, w->color, &w->out.buf);
 		if (r < 0) {
 			add_failed(o, i, r);
 			continue;

@@ -307,7 +307,8 @@ static uint32_t merge_emit(struct reader *rd, struct merge_limit limit, uint64_t
 		emitted++;
 		if (++h[0].cur == h[0].end)
 			h[0] = h[--n];
-		heap_down(rd, n, 0);
+		if (n > 1) /* one run (one ring with records, the common case) needs no ordering */
+			heap_down(rd, n, 0);
 	}
 	for (uint32_t i = 0; i < n; i++) /* the rest waits in the ring */
 		h[i].rs->rings[h[i].ring].new_read = rd->cands[h[i].cur].pos;

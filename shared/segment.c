@@ -310,7 +310,7 @@ static int sites_grow(struct seg *s, uint32_t id)
 	return 0;
 }
 
-const struct seg_site *seg_site(struct seg *s, uint32_t id)
+const struct seg_site *seg_site_parse(struct seg *s, uint32_t id)
 {
 	if (id < s->sites_cap && s->sites[id])
 		return s->sites[id];
@@ -462,20 +462,43 @@ static void msg_printf(struct sbuf *msg, const char *fmt, ...)
 		sbuf_append(msg, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
+/* Whether records of st have a message decoded while it is rendered, and no fields: lazy_msg(). */
+static inline bool site_lazy(const struct seg_site *st)
+{
+	return !st->err && st->pf.bounded && !st->n_fields;
+}
+
+/* sp->msg for record r of site st, its arguments not decoded (args NULL, bytes r's). */
+static inline void lazy_msg(const struct seg_site *st, const struct seg_rec *r, struct sbuf *msg, struct seg_space *sp)
+{
+	struct text_msg *m = &sp->msg;
+	m->fmt = st->fmt;
+	m->fmt_len = st->fmt_len;
+	m->pf = &st->pf;
+	m->args = NULL;
+	m->bytes = r->args;
+	m->bytes_len = r->args_len;
+	m->raw = msg;
+	m->rendered = false;
+	m->site = st;
+	m->raw_args = r->args;
+	m->raw_args_len = r->args_len;
+}
+
 void seg_decode_site(const struct seg_site *st, const struct seg_rec *r, struct sbuf *msg,
 			struct text_record *tr, struct seg_space *sp)
 {
 	size_t used = 0; /* a refused format has no arguments: its producer writes only the fields */
-	sp->msg = (struct text_msg){.fmt = st->fmt, .fmt_len = st->fmt_len, .pf = &st->pf, .raw = msg,
-				    .site = st, .raw_args = r->args, .raw_args_len = r->args_len};
+	lazy_msg(st, r, msg, sp);
+	if (site_lazy(st)) { /* decoded while it is rendered */
+		tr->lazy = &sp->msg;
+		return;
+	}
+	sp->msg.bytes = NULL;
+	sp->msg.bytes_len = 0;
 	if (st->err) {
 		msg_printf(msg, "[shmlog: format refused: %s] ", st->err);
 		sbuf_append(msg, st->fmt, st->fmt_len);
-	} else if (st->pf.bounded && !st->n_fields) { /* decoded while it is rendered */
-		sp->msg.bytes = r->args;
-		sp->msg.bytes_len = r->args_len;
-		tr->lazy = &sp->msg;
-		return;
 	} else if (record_decode_args_used(sp->args, st->pf.kinds, st->pf.n_args, r->args, r->args_len, &used) < 0) {
 		sbuf_append(msg, TEXT_MALFORMED_ARGS, sizeof TEXT_MALFORMED_ARGS - 1);
 		sbuf_append(msg, st->fmt, st->fmt_len);
@@ -526,7 +549,12 @@ uint64_t seg_decode(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64
 		tr->file = st->file;
 		tr->file_len = st->file_len;
 		tr->line = st->line;
-		seg_decode_site(st, r, msg, tr, sp);
+		if (site_lazy(st)) { /* the common record: seg_decode_site()'s first case, inline */
+			lazy_msg(st, r, msg, sp);
+			tr->lazy = &sp->msg;
+		} else {
+			seg_decode_site(st, r, msg, tr, sp);
+		}
 	}
 	tr->msg = msg->data ? msg->data : "";
 	tr->msg_len = msg->len;

@@ -125,7 +125,13 @@ static inline const uint8_t *seg_ring_data(const struct seg *s, uint32_t i)
 
 /* The call site with this id, parsed; NULL if the id is out of range, not
  * registered, or its entry is malformed. */
-const struct seg_site *seg_site(struct seg *s, uint32_t id);
+const struct seg_site *seg_site_parse(struct seg *s, uint32_t id);
+
+/* seg_site_parse(), with a site parsed before found inline: once per record. */
+static inline const struct seg_site *seg_site(struct seg *s, uint32_t id)
+{
+	return id < s->sites_cap && s->sites[id] ? s->sites[id] : seg_site_parse(s, id);
+}
 
 /* A record seen in place in a ring. */
 struct seg_rec {
