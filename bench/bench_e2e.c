@@ -6,6 +6,8 @@
  * time, in ns; utime+stime from /proc/PID/stat is reported as a cross-check).
  *
  *   bench_e2e threads  --threads T --n N    T threads of one process log N records in all
+ *                      [--message mixed8 | str200]: bench.h's message of that name, not message 1
+ *                      (scenario "threads-mixed8" / "threads-str200")
  *   bench_e2e procs    --procs P --n N      P processes log N records in all
  *   bench_e2e delivery --rate R --seconds S one thread logs R records/s; a reader tails the file
  *   bench_e2e idle     --procs P --seconds S P processes log one record each and sleep
@@ -65,6 +67,7 @@
 
 #include <shmlog.h>
 
+#include "bench.h"
 #include "e2e_crypt.h"
 #include "e2e_relp.h"
 #include "e2e_sink.h"
@@ -75,6 +78,7 @@ static int collector_pid;
 static int cpu = 0, bg_cpu = 1;
 static uint64_t n_records = 2000000;
 static int n_threads = 1, n_procs = 16, seconds = 5;
+static enum bench_msg message = BENCH_M1; /* threads: --message m1 | mixed8 | str200 */
 static long rate = 100000;
 static int run_no; /* --run: which run of run.sh, in the JSON */
 static uint64_t security_every = 4;
@@ -299,8 +303,13 @@ static void *producer_thread(void *arg)
 	SHMLOG_INFO(lg, "warm-up from a producer thread");
 	pthread_barrier_wait(&start_barrier); /* warm-up logged */
 	pthread_barrier_wait(&start_barrier); /* go */
-	for (uint64_t i = 0; i < n; i++)
-		SHMLOG_INFO(lg, "value=%d name=%s pi=%f", (int)i, "hello", 3.14159265358979);
+	for (uint64_t i = 0; i < n && message == BENCH_M1; i++)
+		SHMLOG_INFO(lg, BENCH_FMT_M1, (int)i, BENCH_NAME, BENCH_PI);
+	for (uint64_t i = 0; i < n && message == BENCH_MIXED8; i++)
+		SHMLOG_INFO(lg, BENCH_FMT_MIXED8, (int)i, (unsigned)i * 3u, (long)i * 7, (unsigned long long)i << 20, 'x',
+			    BENCH_NAME, BENCH_PI, (double)i * 0.5);
+	for (uint64_t i = 0; i < n && message == BENCH_STR200; i++)
+		SHMLOG_INFO(lg, BENCH_FMT_STR200, BENCH_STR200_TEXT);
 	return NULL;
 }
 
@@ -324,7 +333,11 @@ static int run_threads(void)
 	shmlog_flush(lg, 30000);
 	ok &= wait_records(&out, (uint64_t)n_threads + records) == 0;
 	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
-	const char *scenario = out.binary ? "binary" : out.crypt ? "encrypted" : "threads";
+	const char *scenario = out.binary	     ? "binary"
+			       : out.crypt	     ? "encrypted"
+			       : message == BENCH_MIXED8 ? "threads-mixed8"
+			       : message == BENCH_STR200 ? "threads-str200"
+						     : "threads";
 	report_run(scenario, n_threads, records, t0, t1, c0, c1, s0, s1, ok);
 	shmlog_close(lg);
 	return ok ? 0 : 3;
@@ -804,6 +817,8 @@ int main(int argc, char **argv)
 		}
 		else if (!strcmp(a, "--collector-pid"))
 			collector_pid = atoi(v);
+		else if (!strcmp(a, "--message"))
+			message = !strcmp(v, "mixed8") ? BENCH_MIXED8 : !strcmp(v, "str200") ? BENCH_STR200 : BENCH_M1;
 		else if (!strcmp(a, "--threads"))
 			n_threads = atoi(v);
 		else if (!strcmp(a, "--procs"))

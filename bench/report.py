@@ -27,7 +27,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from report_binary import BINARY_TARGETS, binary_summary, binary_table  # noqa: E402
-from report_scaling import SCALING_TARGETS, TEXT_TARGET, scaling_summary, text_summary  # noqa: E402
+from report_scaling import SCALING_TARGETS, TEXT_TARGET, messages_summary, messages_table, scaling_summary, text_summary  # noqa: E402,E501
 
 CONTENDERS = ["shmlog", "spdlog", "lttng", "fprintf"]
 PEERS = ["spdlog", "lttng", "fprintf"]
@@ -517,6 +517,7 @@ def main():
     syslog_tls = syslog_summary(e2e_raw, "syslog_tls") if a.syslog else previous.get("syslog_tls", {})
     syslog_relp = syslog_summary(e2e_raw, "syslog_relp") if a.syslog else previous.get("syslog_relp", {})
     scaling = scaling_summary(e2e_raw, med) if a.scaling else previous.get("scaling", {})
+    messages = messages_summary(e2e_raw, med) if a.scaling else previous.get("messages", {})
     binary = binary_summary(e2e_raw, med) if a.binary else previous.get("binary", {})
     encrypt = paired_summary(e2e_raw, "encrypted", ENCRYPT_TARGET, lambda r: {"algorithm": a.encrypt_algorithm}) \
         if a.encrypt else previous.get("encrypt", {})
@@ -672,6 +673,7 @@ def main():
                   f"{x.get('median_collector_cpu_ms_per_M') or 0:.0f} ms",
                   f"≥ {tgt:g}×" if tgt else "-", "yes" if x["all_ok"] else "NO")
         tables.append(t)
+    tables += [messages_table(messages, Table, fmt_rate)] if messages else []
 
     if routing:
         every = routing["runs"][0].get("security_every") or 4
@@ -879,7 +881,7 @@ def main():
     out = {"meta": meta, "latency": lat_json, "ratios_vs_peers": ratios, "end_to_end": e2e,
            "instructions_per_call": instr, "shmlog_instruction_breakdown": breakdown, "routing": routing,
            "syslog": syslog, "syslog_tls": syslog_tls, "syslog_relp": syslog_relp, "scaling": scaling, "binary": binary,
-           "encrypt": encrypt, "text_vs_snprintf": text_vs,
+           "encrypt": encrypt, "text_vs_snprintf": text_vs, "messages": messages,
            "collector_instructions": cinstr, "targets": targets,
            "plot": os.path.relpath(png, os.path.dirname(a.results.rstrip("/"))) if png else None,
            "raw": {"latency": raw, "end_to_end": e2e_raw, "instructions": instr_raw}}

@@ -48,3 +48,34 @@ def scaling_summary(rows, med):
             x["pass"] = x["median_ratio"] >= SCALING_TARGETS[p] and x["all_ok"]
         m["procs"][str(p)] = x
     return m
+
+
+MESSAGES = {"threads": "m1", "threads-mixed8": "mixed8", "threads-str200": "str200"}  # bench_e2e --message
+
+
+def messages_summary(rows, med):
+    """1 producer thread end to end into a text file, per message (run.sh runs mixed8 and str200 with
+    --scaling): median records/s and collector CPU. {} when only message 1 ran."""
+    by = {}
+    for r in rows:
+        name = MESSAGES.get(r.get("scenario"))
+        if name and r.get("producers") == 1 and r.get("rps"):
+            by.setdefault(name, []).append(r)
+    if len(by) < 2:
+        return {}
+    return {n: {"median_rps": med([r["rps"] for r in v]), "runs": len(v), "all_ok": all(r.get("ok") for r in v),
+                "median_collector_cpu_ms_per_M": med([r.get("collector_cpu_ms_per_M") for r in v])}
+            for n, v in by.items()}
+
+
+def messages_table(m, table, fmt_rate):
+    """report.py's table of messages_summary (table: its Table class)."""
+    t = table("Messages end to end: 1 producer thread into a text file, per message of bench.h (m1, mixed8: eight "
+              "conversions of every kind, str200: one 200-byte %s)",
+              ["message", "records/s (median)", "collector CPU per M (median)", "runs", "OK (all lines)"])
+    for n in ("m1", "mixed8", "str200"):
+        x = m.get(n)
+        if x:
+            t.add(n, fmt_rate(x["median_rps"]), f"{x['median_collector_cpu_ms_per_M'] or 0:.0f} ms", str(x["runs"]),
+                  "yes" if x["all_ok"] else "NO")
+    return t

@@ -20,7 +20,8 @@
 #                                  segment of N records: N=200000 minus N=100000); target <= 1000
 #   bench/run.sh --scaling         only the scaling case: 1, 4, 16 and 64 producer processes
 #                                  (message 1, block policy), each against the 1 of its run;
-#                                  targets: 16 >= 0.8x and 64 >= 0.7x of 1 (median of runs)
+#                                  targets: 16 >= 0.8x and 64 >= 0.7x of 1 (median of runs);
+#                                  and one thread of each message (m1, mixed8, str200) into a text file
 #   bench/run.sh --binary          only the binary case: one thread into a binary writer
 #                                  (type = "binary"), each run paired with the text-file
 #                                  `threads 1` case; targets: rate >= 3x text, collector CPU
@@ -447,14 +448,16 @@ encrypt() { paired_runs encrypt_case "encrypted text file"; }
 # ---- scaling: 1, 4, 16 and 64 producer processes, each run against its own 1 ----
 SCALING_PROCS="1 4 16 64"
 scaling_run() { # RUN
-	local p
+	local p m
 	for p in $SCALING_PROCS; do e2e_case procs --procs "$p" --n "$E2E_N" --run "$1"; done
+	for m in mixed8 str200; do e2e_case threads --threads 1 --message "$m" --n "$E2E_N" --run "$1"; done
 }
 
 scaling() {
 	local run
 	for run in $(seq "$RUNS"); do
 		say "scaling: $SCALING_PROCS producer processes, run $run of $RUNS ($E2E_N records each)"
+		e2e_case threads --threads 1 --n "$E2E_N" --run "$run" # message 1, beside mixed8 and str200
 		scaling_run "$run"
 	done
 }
