@@ -363,3 +363,15 @@ void crypt_free(struct crypt *c)
 	sodium_memzero(c, sizeof *c);
 	free(c);
 }
+
+void crypt_describe(const struct crypt *c, FILE *f)
+{
+	if (!c)
+		return;
+	fprintf(f, ", encrypt %s, %s ", encfile_alg_name(c->alg),
+		c->key.mode == ENCFILE_KEY_SEALED ? "file keys sealed to recipient key" : "key");
+	for (size_t i = 0; i < sizeof c->key.id; i++)
+		fprintf(f, "%02x", c->key.id[i]);
+	if (c->zlevel)
+		fprintf(f, ", zstd level %d before sealing", c->zlevel);
+}

@@ -27,6 +27,7 @@
 
 #include <libconfig.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "../shared/encfile.h"
@@ -94,6 +95,9 @@ void crypt_retire(struct crypt *c, int fd);
 void crypt_retire_hook(void *c, int fd);
 
 void crypt_free(struct crypt *c);
+
+/* --check-config: ", encrypt ALGORITHM, key ID" (and compression) of c; nothing for NULL. */
+void crypt_describe(const struct crypt *c, FILE *f);
 
 /* Out of line: the push of a cut. */
 void crypt_cut(struct crypt *c, uint64_t at);

@@ -11,9 +11,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../shared/escape.h"
 #include "collector.h"
 
 /* Index of a (format, colour) rendering in struct output_rec. */
@@ -308,15 +310,31 @@ void output_reopen(struct output *o)
 	}
 }
 
+/* Writer w's line of --check-config into f, escaped as the collector's own lines are. */
+static void describe_writer(const struct writer *w, FILE *f)
+{
+	char *line = NULL, *esc;
+	size_t len = 0;
+	FILE *m = open_memstream(&line, &len);
+	if (!m)
+		return;
+	const char *format = w->ops->unformatted ? "" : w->format == TEXT_FORMAT_JSON ? ", format json" : ", format text";
+	fprintf(m, "writer %s: type %s%s, min_level %s", w->name, w->ops->type, format, text_level_name(w->min_level));
+	if (w->ops->describe)
+		w->ops->describe(w, m);
+	fclose(m);
+	if (line && (esc = malloc(4 * len + 1))) {
+		*esc_text(esc, line, len) = '\0';
+		fprintf(f, "%s\n", esc);
+		free(esc);
+	}
+	free(line);
+}
+
 void output_describe(const struct collector_config *cfg, FILE *f)
 {
-	for (unsigned i = 0; i < cfg->n_writers; i++) {
-		const struct writer *w = &cfg->writers[i];
-		const char *format = w->ops->unformatted ? "" : w->format == TEXT_FORMAT_JSON ? ", format json"
-											: ", format text";
-		fprintf(f, "writer %s: type %s%s, min_level %s\n", w->name, w->ops->type, format,
-			text_level_name(w->min_level));
-	}
+	for (unsigned i = 0; i < cfg->n_writers; i++)
+		describe_writer(&cfg->writers[i], f);
 	router_describe(cfg->router, f);
 }
 

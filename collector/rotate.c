@@ -340,3 +340,19 @@ void rotate_close(struct rotate *r)
 	r->cuts = NULL;
 	r->n_cuts = r->cap_cuts = 0;
 }
+
+void rotate_describe(const struct rotate *r, FILE *f)
+{
+	if (r->max_bytes)
+		fprintf(f, ", max_bytes %llu", (unsigned long long)r->max_bytes);
+	if (r->daily)
+		fprintf(f, ", rotate_every daily at %02u:%02u", r->at_s / 3600, r->at_s / 60 % 60);
+	else if (r->every_s)
+		fprintf(f, ", rotate_every %us", r->every_s);
+	if (r->every_s)
+		fprintf(f, " %s", r->local_time ? "local time" : "UTC");
+	if (rotate_on(r))
+		fprintf(f, ", backups %u%s", r->backups, r->compress ? ", compress zstd" : "");
+	if (rotate_on(r) && r->compress)
+		fprintf(f, " level %d", r->level);
+}

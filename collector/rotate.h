@@ -28,6 +28,7 @@
 #include <libconfig.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "compress.h"
@@ -70,6 +71,9 @@ struct rotate {
 	void (*retire)(void *arg, int fd); /* called with the old file before a rotation closes it (crypt.h) */
 	void *retire_arg;
 };
+
+/* --check-config: r's keys as ", key value" parts (nothing when it does not rotate). */
+void rotate_describe(const struct rotate *r, FILE *f);
 
 /* Whether r rotates at all. */
 static inline bool rotate_on(const struct rotate *r)

@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../shared/escape.h"
+
 /*
  * Backtracking steps one regex may take on one record. A pathological
  * pattern then costs a bounded time per record (and counts as no match)
@@ -703,10 +705,22 @@ bool router_fixed(const struct router *rt, uint32_t *mask)
 
 /* ---- describe ---- */
 
+/* s into f with the text escapes: names, keys and patterns come from the config as written. */
+static void put_esc(FILE *f, const char *s)
+{
+	char buf[4 * 64];
+	for (size_t n = strlen(s), i = 0; i < n; i += 64) {
+		size_t k = n - i < 64 ? n - i : 64;
+		fwrite(buf, 1, (size_t)(esc_text(buf, s + i, k) - buf), f);
+	}
+}
+
 static void put_list(FILE *f, const struct router_list *l)
 {
-	for (uint32_t i = 0; i < l->n; i++)
-		fprintf(f, "%s%s", i ? ", " : "", l->items[i].p);
+	for (uint32_t i = 0; i < l->n; i++) {
+		fputs(i ? ", " : "", f);
+		put_esc(f, l->items[i].p);
+	}
 }
 
 static void put_levels(FILE *f, const struct route *ro, const char **sep)
@@ -736,7 +750,8 @@ static void put_levels(FILE *f, const struct route *ro, const char **sep)
 
 static void put_field(FILE *f, const struct router_field *fl)
 {
-	fprintf(f, "%s = ", fl->key.p);
+	put_esc(f, fl->key.p);
+	fputs(" = ", f);
 	switch (fl->kind) {
 	case ROUTER_VALUE_INT:
 		fprintf(f, "%lld", (long long)fl->v.i);
@@ -748,7 +763,9 @@ static void put_field(FILE *f, const struct router_field *fl)
 		fputs(fl->v.b ? "true" : "false", f);
 		break;
 	case ROUTER_VALUE_STR:
-		fprintf(f, "\"%s\"", fl->v.s.p);
+		fputc('"', f);
+		put_esc(f, fl->v.s.p);
+		fputc('"', f);
 		break;
 	}
 }
@@ -776,7 +793,9 @@ static void put_route(FILE *f, const struct route *ro, unsigned number)
 		sep = " and ";
 	}
 	if (ro->re) {
-		fprintf(f, "%smessage =~ /%s/", sep, ro->pattern.p);
+		fprintf(f, "%smessage =~ /", sep);
+		put_esc(f, ro->pattern.p);
+		fputc('/', f);
 		sep = " and ";
 	}
 	fprintf(f, "%s -> ", *sep ? "" : "every record");

@@ -24,6 +24,7 @@
 #include <libconfig.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../shared/sbuf.h"
 #include "../shared/text.h"
@@ -75,6 +76,8 @@ struct writer_ops {
 	/* SIGHUP: reopen files by name (log rotation). 0 or -errno. NULL: nothing to do. */
 	int (*reopen)(struct writer *w);
 	void (*close)(struct writer *w);
+	/* --check-config: what the type's keys say, as ", key value" parts of its line. NULL: nothing. */
+	void (*describe)(const struct writer *w, FILE *f);
 };
 
 struct writer_stats {

@@ -435,4 +435,5 @@ const struct writer_ops writer_binary_ops = {
 	.sync = binary_sync,
 	.reopen = binary_reopen,
 	.close = binary_close,
+	.describe = file_state_describe,
 };

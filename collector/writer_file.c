@@ -306,6 +306,14 @@ static void file_close(struct writer *w)
 	w->priv = NULL;
 }
 
+void file_state_describe(const struct writer *w, FILE *f)
+{
+	const struct file_state *fs = w->priv;
+	fprintf(f, ", path %s, mode %04o", fs->path, (unsigned)fs->mode);
+	rotate_describe(&fs->rot, f);
+	crypt_describe(fs->crypt, f);
+}
+
 const struct writer_ops writer_file_ops = {
 	.keys = file_keys,
 	.type = "file",
@@ -317,4 +325,5 @@ const struct writer_ops writer_file_ops = {
 	.sync = file_sync,
 	.reopen = file_reopen,
 	.close = file_close,
+	.describe = file_state_describe,
 };

@@ -56,6 +56,9 @@ void file_state_retire(struct file_state *fs, int fd);
 /* complete() of the file-shaped writers, whose w->priv starts with a struct file_state. */
 uint64_t file_state_complete(struct writer *w, const struct uio_req *req);
 
+/* describe() of the file-shaped writers (w->priv starts with a struct file_state): path, rotation, encryption. */
+void file_state_describe(const struct writer *w, FILE *f);
+
 /* Free what file_state_configure and file_state_open took. */
 void file_state_free(struct file_state *fs);
 

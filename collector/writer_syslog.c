@@ -658,6 +658,17 @@ static void syslog_close(struct writer *w)
 	w->priv = NULL;
 }
 
+/* --check-config: where it sends, and its spool. */
+static void syslog_describe(const struct writer *w, FILE *f)
+{
+	const struct syslog_state *s = w->priv;
+	fprintf(f, ", transport %s to %s port %u", syslog_transport_name(s->conn.transport), s->conn.host, s->conn.port);
+	if (s->conn.transport == SYSLOG_TCP || s->conn.transport == SYSLOG_TLS) /* UDP and RELP frame each message */
+		fprintf(f, ", framing %s", s->lf ? "lf" : "octet-counting");
+	if (s->spool_dir[0])
+		fprintf(f, ", spool %s", s->spool_dir);
+}
+
 const struct writer_ops writer_syslog_ops = {
 	.keys = syslog_keys,
 	.type = "syslog",
@@ -672,4 +683,5 @@ const struct writer_ops writer_syslog_ops = {
 	.busy = syslog_busy,
 	.reopen = syslog_reopen,
 	.close = syslog_close,
+	.describe = syslog_describe,
 };

@@ -143,13 +143,13 @@ Test(routing, check_config_prints_each_writer_and_route_and_opens_nothing)
 	char *o = th_read_file(out, NULL), *e = th_read_file(err, NULL), want[2048];
 	snprintf(want, sizeof want,
 		 "writer console: type console, format text, min_level TRACE\n"
-		 "writer errors: type file, format json, min_level WARN\n"
+		 "writer errors: type file, format json, min_level WARN, path %s, mode 0640\n"
 		 "writer audit: type console, format text, min_level TRACE\n"
-		 "writer all: type binary, min_level TRACE\n" /* no format: it writes no lines */
+		 "writer all: type binary, min_level TRACE, path %s.bin, mode 0640\n" /* no format: it writes no lines */
 		 "route 1: level in [ERROR] -> errors (stop)\n"
 		 "default -> console, all\n"
 		 "%s: OK\n",
-		 cfg);
+		 errors, errors, cfg);
 	cr_assert_str_eq(o, want);
 	snprintf(want, sizeof want,
 		 "shmlog-collector: warning: %s:4: writers.[2]: writer \"audit\" is not reachable: no route and no "
@@ -160,6 +160,41 @@ Test(routing, check_config_prints_each_writer_and_route_and_opens_nothing)
 	free(o);
 	free(e);
 	free(errors);
+	free(out);
+	free(err);
+	free(cfg);
+}
+
+Test(routing, check_config_shows_rotation_encryption_and_the_receiver_escaped)
+{
+	char *log = wpath("a.log"), *key = wpath("k.key"), *out = wpath("out"), *err = wpath("err");
+	char *argv[] = {th_build_path("shmlog"), "keygen", key, NULL};
+	cr_assert_eq(th_waitpid_timeout(th_spawn(argv, out, err, NULL), 20000), 0);
+	char *cfg = wconfig("writers = (\n"
+			    "  { name = \"a\\nb\"; type = \"file\"; path = \"%s\"; max_bytes = 1000; backups = 2;\n"
+			    "    rotate_every = \"daily\"; rotate_at = \"03:30\"; compress = \"zstd\";\n"
+			    "    encrypt = { key_file = \"%s\"; }; },\n"
+			    "  { name = \"s\"; type = \"syslog\"; transport = \"tcp\"; host = \"127.0.0.1\"; port = 6514;\n"
+			    "    framing = \"lf\"; }\n"
+			    ");\n",
+			    log, key);
+	cr_assert_eq(check_config(cfg, out, err), 0);
+	char *o = th_read_file(out, NULL), want[4096];
+	snprintf(want, sizeof want,
+		 "writer a\\nb: type file, format text, min_level TRACE, path %s, mode 0640, max_bytes 1000, "
+		 "rotate_every daily at 03:30 UTC, backups 2, encrypt xchacha20poly1305, key ", log);
+	cr_assert(o && strncmp(o, want, strlen(want)) == 0, "%s", o);
+	const char *k = o + strlen(want), *nl = strchr(k, '\n');
+	cr_assert(nl && strspn(k, "0123456789abcdef") == 16, "a key id: %s", k);
+	cr_assert(strncmp(k + 16, ", zstd level 3 before sealing\n", strlen(", zstd level 3 before sealing\n")) == 0, "%s",
+		  k + 16);
+	cr_assert(strstr(nl + 1, "writer s: type syslog, min_level TRACE, transport tcp to 127.0.0.1 port 6514, framing lf\n"),
+		  "%s", nl + 1);
+	cr_assert(strstr(nl + 1, "default -> every writer (a\\nb, s)\n"), "the name escaped: %s", nl + 1);
+	free(argv[0]);
+	free(o);
+	free(log);
+	free(key);
 	free(out);
 	free(err);
 	free(cfg);
