@@ -336,9 +336,13 @@ struct uio_req crypt_complete(struct crypt *c, const struct uio_req *req)
 void crypt_retire(struct crypt *c, int fd)
 {
 	/* chunks sealed and not written: the stream stays unfinished (their plaintext goes to the next) */
-	if (!c || fd < 0 || !same_file(c, fd) || c->ct.len) {
-		if (c && c->ct.len == 0)
-			c->in_stream = false;
+	if (!c || fd < 0 || c->ct.len)
+		return;
+	/* nothing was sealed for this file in this open: an empty stream says that it ended cleanly,
+	 * so that only a collector killed before its first record leaves an empty file */
+	if (!same_file(c, fd) && begin_stream(c, fd) < 0) {
+		cache_reset(c);
+		c->in_stream = false;
 		return;
 	}
 	if (seal_final(c) == 0)

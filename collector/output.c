@@ -221,7 +221,8 @@ static uint32_t write_round(struct output *o, struct io_uring *io, uint32_t want
 	for (uint32_t m = want; m; m &= m - 1) {
 		unsigned i = (unsigned)__builtin_ctz(m);
 		struct writer *w = &o->w[i];
-		if (w->done == w->taken && !writer_busy(w))
+		/* bytes without a record count too: a binary file's header, before its first record */
+		if (w->done == w->taken && !writer_busy(w) && !writer_pending(w))
 			continue;
 		int rc = w->ops->prepare(w, &reqs[n]);
 		if (rc > 0)

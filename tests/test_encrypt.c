@@ -321,3 +321,43 @@ Test(encrypt, a_key_file_of_another_user_is_refused)
 	assert_config_error(enc, key, "belongs to uid 65534, not to the collector's user (uid 0) or root");
 	free(key);
 }
+
+Test(encrypt, an_idle_collector_stopped_cleanly_leaves_files_that_decrypt_and_decode_and_an_empty_one_is_told)
+{
+	char *key = make_key("k", 0), *e = wpath("e.log"), *eb = wpath("e.bin"), *b = wpath("b.bin");
+	char *err = wpath("collector.err"), *empty = wpath("empty.log");
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; encrypt = { key_file = \"%s\"; }; },\n"
+			    " { type = \"binary\"; path = \"%s\"; encrypt = { key_file = \"%s\"; }; },\n"
+			    " { type = \"binary\"; path = \"%s\"; } );\n", e, key, eb, key, b);
+	pid_t c = start_collector("/dev/null", err, "--config", cfg);
+	struct file_wait w = {b, 48}; /* a binary file's header and session: written with no record */
+	cr_assert(th_wait_until(file_has_bytes, &w, 20000), "the binary file's header is not written before a record");
+	stop_collector(c);
+	char *text = th_read_file(err, NULL);
+	cr_assert(text && !strstr(text, "could not be written"), "everything is written: %s", text);
+	const char *one[] = {e, NULL}, *two[] = {eb, NULL}, *three[] = {empty, NULL};
+	struct ran r = decrypt(key, 0, one);
+	cr_assert(r.status == 0 && r.out_len == 0, "an open with no record ends its stream cleanly: %s", r.err);
+	ran_free(&r);
+	r = decrypt(key, 0, two);
+	cr_assert(r.status == 0 && r.out_len == 0, "%s", r.err);
+	ran_free(&r);
+	const char *dec[] = {"decode", b, NULL};
+	r = run_shmlog(dec);
+	cr_assert(r.status == 0 && r.out_len == 0, "the idle binary file decodes: %s", r.err);
+	ran_free(&r);
+	FILE *f = fopen(empty, "w"); /* what a collector killed before its first write leaves */
+	cr_assert(f && fclose(f) == 0);
+	r = decrypt(key, 0, three);
+	cr_assert_eq(r.status, 3, "an empty file is no intact stream: %s", r.err);
+	cr_assert(strstr(r.err, "empty: no stream at all"), "%s", r.err);
+	ran_free(&r);
+	free(text);
+	free(key);
+	free(e);
+	free(eb);
+	free(b);
+	free(err);
+	free(empty);
+	free(cfg);
+}

@@ -308,6 +308,11 @@ static void walk_end(struct walk *w)
 /* Walk the mapped file. Returns its status. */
 static int walk_file(struct walk *w)
 {
+	if (w->size == 0) { /* a collector ends every open with a stream, even one that took no record */
+		complain("%s: empty: no stream at all (its collector was killed before its first record, or it was "
+			 "truncated)", w->path);
+		worse(w, EXIT_INCOMPLETE);
+	}
 	while (w->pos < w->size) {
 		if (!w->in_stream)
 			read_header(w);
