@@ -3,7 +3,8 @@
  * whose certificate comes from another CA, or names another host, is
  * refused with one line, and its records stay in the spool until a
  * receiver that passes takes them all; TLS below 1.2 is never offered (the
- * ClientHello, read off a plain listener); a CA file that cannot be read
+ * ClientHello, read off a plain listener); a clean stop sends close_notify
+ * (openssl s_server -msg as the receiver); a CA file that cannot be read
  * stops the collector with one line naming the key. Delivery over TLS (every
  * field, a client certificate) is in test_syslog.c, a receiver killed
  * mid-stream in test_syslog_down.c.
@@ -254,4 +255,60 @@ Test(syslog_tls, a_ca_file_it_cannot_read_stops_the_collector_with_one_line)
 	free(err);
 	free(bin);
 	free(cfg);
+}
+
+/* For th_wait_until: openssl s_server's log (arg) says where it listens. */
+static bool listening(void *log)
+{
+	return count_in_file(log, "ACCEPT 127.0.0.1:") > 0;
+}
+
+/* For th_wait_until: the receiver's log holds N_REC records. */
+static bool all_received(void *log)
+{
+	return count_in_file(log, " rec t=0 i=") >= N_REC;
+}
+
+/* The line of text that came from the peer (openssl -msg: "<<< ...") and holds what; NULL if none. */
+static const char *received_line(const char *text, const char *what)
+{
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *nl = strchr(l, '\n'), *w = strstr(l, what);
+		if (strncmp(l, "<<< ", 4) == 0 && w && (!nl || w < nl))
+			return l;
+	}
+	return NULL;
+}
+
+Test(syslog_tls, a_clean_stop_ends_the_session_with_close_notify)
+{
+	/* openssl s_server shows every TLS message it receives (-msg): the receiver here */
+	char *certs = rs_make_certs(work), *cert = NULL, *key = NULL, *log = wpath("s_server.log");
+	cr_assert(asprintf(&cert, "%s/server.pem", certs) > 0 && asprintf(&key, "%s/server.key", certs) > 0);
+	char *argv[] = {"/usr/bin/openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert, "-key", key,
+			"-naccept", "1", "-ign_eof", "-msg", NULL};
+	pid_t s = th_spawn(argv, log, log, NULL);
+	cr_assert(th_wait_until(listening, log, 20000), "openssl s_server does not listen: %s", th_read_file(log, NULL));
+	char *text = th_read_file(log, NULL), keys[600];
+	unsigned port = (unsigned)atoi(strstr(text, "ACCEPT 127.0.0.1:") + strlen("ACCEPT 127.0.0.1:"));
+	free(text);
+	snprintf(keys, sizeof keys, "ca_file = \"%s/ca.pem\";", certs);
+	char *spool = wpath("spool"), *file = wpath("local.log"), *err = wpath("collector.err");
+	cr_assert_eq(mkdir(spool, 0755), 0);
+	pid_t c = start_tls(port, keys, spool, file, err);
+	produce(N_REC);
+	cr_assert(th_wait_until(all_received, log, 20000), "the records do not reach the receiver");
+	stop_collector(c);
+	cr_assert_neq(th_waitpid_timeout(s, 20000), -1, "s_server ends with its one connection");
+	text = th_read_file(log, NULL);
+	cr_assert(received_line(text, "Alert") && received_line(text, "close_notify"),
+		  "the session ends with TLS's close_notify, not a bare EOF: %s", text);
+	free(text);
+	free(spool);
+	free(file);
+	free(err);
+	free(log);
+	free(cert);
+	free(key);
+	free(certs);
 }
