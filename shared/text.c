@@ -85,26 +85,26 @@ __attribute__((noinline, cold)) static void put_date_time(char *p, uint64_t secs
 
 /*
  * Write the 30 characters of the RFC 3339 timestamp (no NUL) at p.
- * Returns the end of what was written. The date and time up to the second
- * change once a second: they are reused.
+ * Returns the end of what was written. The first 23, up to the millisecond,
+ * are the same for thousands of records in a row: they are reused, and the
+ * date and time up to the second are made once a second.
  */
 static char *put_ts(char *p, uint64_t ts_ns)
 {
-	static _Thread_local uint64_t cached_secs = UINT64_MAX;
-	static _Thread_local char cached[20];
-	uint64_t secs = ts_ns / 1000000000u;
-	if (secs != cached_secs) {
-		put_date_time(cached, secs);
-		cached_secs = secs;
+	static _Thread_local uint64_t cached_ms = UINT64_MAX;
+	static _Thread_local char cached[24];
+	uint64_t ms = ts_ns / 1000000u;
+	if (ms != cached_ms) {
+		put_date_time(cached, ms / 1000u);
+		memcpy(cached + 20, digit_pairs + 2 * (ms % 1000u / 10u), 2);
+		cached[22] = (char)('0' + ms % 10u);
+		cached_ms = ms;
 	}
-	memcpy(p, cached, 20);
-	p += 20;
-	uint32_t ns = (uint32_t)(ts_ns % 1000000000u);
-	uint64_t low8 = digits_swar8(ns % 100000000u);
-	*p = (char)('0' + ns / 100000000u);
-	memcpy(p + 1, &low8, 8);
-	p[9] = 'Z';
-	return p + 10;
+	memcpy(p, cached, 23);
+	uint64_t low = digits_swar8((uint32_t)(ts_ns % 1000000u)); /* "00uuunnn": the last six */
+	memcpy(p + 23, (const char *)&low + 2, 6);
+	p[29] = 'Z';
+	return p + 30;
 }
 
 static void put_date_time(char *p, uint64_t secs)
