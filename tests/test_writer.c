@@ -508,14 +508,21 @@ static long decode_binlog(const char *path, long *headers, uint32_t *last_tid)
 	return records;
 }
 
-Test(writer, binary_writer_forgets_its_definitions_past_the_bound_and_every_record_still_decodes)
+/* Open w as a binary writer to tmpdir/name, whose path is returned (malloc'd). */
+static char *open_binary(struct writer *w, const char *name)
 {
 	need_ring();
-	char *path = file_path("defs.bin"), group[1024];
+	char *path = file_path(name), group[1024];
 	snprintf(group, sizeof group, "{ type = \"binary\"; path = \"%s\"; }", path);
-	struct writer w;
 	struct diag d;
-	cr_assert_eq(open_from(&w, group, &d), 0, "%s", d.msg);
+	cr_assert_eq(open_from(w, group, &d), 0, "%s", d.msg);
+	return path;
+}
+
+Test(writer, binary_writer_forgets_its_definitions_past_the_bound_and_every_record_still_decodes)
+{
+	struct writer w;
+	char *path = open_binary(&w, "defs.bin");
 	const long n = 70000; /* each from its own thread: a source definition per record */
 	for (long i = 0; i < n; i++) {
 		struct text_record r = rec(TEXT_LEVEL_INFO, "m", 1764547200000000000ull + (uint64_t)i);
@@ -559,12 +566,8 @@ Test(writer, binary_writer_out_of_memory_loses_the_record_and_the_next_one_start
 #ifdef __SANITIZE_ADDRESS__
 	cr_skip_test("AddressSanitizer has its own realloc");
 #else
-	need_ring();
-	char *path = file_path("oom.bin"), group[1024];
-	snprintf(group, sizeof group, "{ type = \"binary\"; path = \"%s\"; }", path);
 	struct writer w;
-	struct diag d;
-	cr_assert_eq(open_from(&w, group, &d), 0, "%s", d.msg);
+	char *path = open_binary(&w, "oom.bin");
 	struct text_record r = rec(TEXT_LEVEL_INFO, "first", 1764547200000000000ull);
 	r.tid = 0;
 	add(&w, &r);
