@@ -28,6 +28,8 @@
 /* Indexed by level - TEXT_LEVEL_TRACE; the last entry is OFF. */
 static const char *const level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", "OFF"};
 static const unsigned char level_name_lens[] = {5, 5, 4, 4, 5, 8, 3};
+/* The same names in 8 bytes each, copied whole (the line has room for 8). */
+static const char level_names8[][8] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", {'C', 'R', 'I', 'T', 'I', 'C', 'A', 'L'}, "OFF"};
 #define LEVEL_COUNT (sizeof level_names / sizeof level_names[0])
 
 /* ANSI SGR colour per level, same indexing; "" for OFF. */
@@ -445,7 +447,10 @@ static char *put_head(char *p, const struct text_record *r)
 	size_t n = r->name ? r->name_len : 0;
 	if (last.len && r->pid == last.pid && r->tid == last.tid && n == last.name_len &&
 	    (n == 0 || memcmp(r->name, last.name, n) == 0)) {
-		memcpy(p, last.text, last.len);
+		if (last.len <= 32) /* the common head: a fixed-size copy, inline (room: HEAD_BYTES) */
+			memcpy(p, last.text, 32);
+		else
+			memcpy(p, last.text, last.len);
 		return p + last.len;
 	}
 	char *start = p;
@@ -488,7 +493,8 @@ static void append_text(struct sbuf *out, const struct text_record *r, bool colo
 		const char *sgr = color ? level_colors[li] : "";
 		size_t sgr_len = strlen(sgr);
 		p = put_lit(p, sgr, sgr_len);
-		p = put_lit(p, level_names[li], level_name_lens[li]);
+		memcpy(p, level_names8[li], 8); /* room: the 8 the line reserves for it */
+		p += level_name_lens[li];
 		if (sgr_len)
 			p = PUT_LIT(p, COLOR_RESET);
 	} else {
