@@ -242,7 +242,7 @@ static bool fmt_fixed_scaled(uint64_t mant, int e2, int32_t prec, uint64_t *ip, 
  * glibc rounds in the default rounding mode). Width pads with spaces on the
  * left. Returns the end, or NULL (nothing written) when it does not apply.
  */
-static char *fmt_fixed_to(char *p, double v, int32_t prec, int64_t width)
+static inline __attribute__((always_inline)) char *fmt_fixed_to(char *p, double v, int32_t prec, int64_t width)
 {
 	if (prec > 9)
 		return NULL;
@@ -310,18 +310,23 @@ static int fmt_snprintf_value(char *buf, size_t size, const char *spec, const st
 }
 
 
-/* A FMT_FAST_FIXED conversion at p: by integer arithmetic, or snprintf for inf, nan and >= 2^64. */
-static char *fmt_fast_fixed_to(char *p, const struct fmt_conv *c, const struct fmt_arg *a)
+/* fmt_fast_fixed_to() through snprintf: inf, nan and >= 2^64. Off the common path. */
+static __attribute__((noinline)) char *fmt_fixed_slow_to(char *p, const struct fmt_conv *c, const struct fmt_arg *a)
 {
-	int32_t prec = c->prec == FMT_NONE ? 6 : c->prec;
-	char *e = fmt_fixed_to(p, a->v.d, prec, c->width == FMT_NONE ? 0 : c->width);
-	if (e)
-		return e;
 	char buf[FMT_FIXED_SLOW_BYTES];
 	int n = fmt_snprintf_value(buf, sizeof buf, c->spec, c, a);
 	n = n < 0 ? 0 : n >= (int)sizeof buf ? (int)sizeof buf - 1 : n; /* cannot happen: bounded above */
 	memcpy(p, buf, (size_t)n);
 	return p + n;
+}
+
+/* A FMT_FAST_FIXED conversion at p: by integer arithmetic, or snprintf for inf, nan and >= 2^64. */
+static inline __attribute__((always_inline)) char *fmt_fast_fixed_to(char *p, const struct fmt_conv *c,
+								     const struct fmt_arg *a)
+{
+	int32_t prec = c->prec == FMT_NONE ? 6 : c->prec;
+	char *e = fmt_fixed_to(p, a->v.d, prec, c->width == FMT_NONE ? 0 : c->width);
+	return e ? e : fmt_fixed_slow_to(p, c, a);
 }
 
 /* A literal piece at p, escaped unless it was found plain when parsed. */
