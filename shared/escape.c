@@ -88,8 +88,10 @@ char *esc_text(char *p, const char *s, size_t n)
 			memcpy(p, &h, 4);
 			p += 4;
 		} else {
+			unsigned char b[4];
+			memcpy(b, &h, 4); /* the bytes tested */
 			for (int k = 0; k < 4; k++)
-				p = esc_text_byte(p, (unsigned char)(h >> (8 * k)));
+				p = esc_text_byte(p, b[k]);
 		}
 		i += 4;
 	}

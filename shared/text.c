@@ -82,14 +82,14 @@ static inline char *put2(char *p, unsigned v)
 }
 
 /* Write the 20 characters "YYYY-MM-DDTHH:MM:SS." of second secs at p. */
-/* Once a second: out of put_ts()'s way (its registers), never inlined. */
+/* At most once a millisecond: out of put_ts()'s way (its registers), never inlined. */
 __attribute__((noinline, cold)) static void put_date_time(char *p, uint64_t secs);
 
 /*
  * Write the 30 characters of the RFC 3339 timestamp (no NUL) at p.
  * Returns the end of what was written. The first 23, up to the millisecond,
- * are the same for thousands of records in a row: they are reused, and the
- * date and time up to the second are made once a second.
+ * are the same for thousands of records in a row: they are reused, made
+ * again (put_date_time) only when the millisecond changes.
  */
 static char *put_ts(char *p, uint64_t ts_ns)
 {
