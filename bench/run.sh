@@ -534,7 +534,9 @@ instructions() {
 	# the same release build with debug info (-Ddebug=true: same -O3 code) tells which
 	# source file and line, inlined code included, the instructions come from
 	if [ ! -f build-release-g/build.ninja ]; then
-		meson setup build-release-g --buildtype=release -Ddebug=true -Dtests=false >/dev/null
+		meson setup build-release-g --buildtype=release -Ddebug=true -Db_lto=true -Dtests=false >/dev/null
+	else
+		meson configure build-release-g -Db_lto=true >/dev/null
 	fi
 	INSTR_ENV=(BENCH_RING_BYTES=$((64 << 20)))
 	ninja -C build-release-g >/dev/null &&
