@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "../shared/grow.h"
 #include "collector.h"
 #include "rotate.h"
 #include "writer.h"
@@ -175,28 +176,16 @@ int crypt_configure(struct crypt **out, const config_setting_t *cfg, struct rota
 void crypt_cut(struct crypt *c, uint64_t at)
 {
 	c->chunk_start = at;
-	if (c->n_cuts == c->cap_cuts) {
-		uint32_t cap = c->cap_cuts ? 2 * c->cap_cuts : 16;
-		uint64_t *n = realloc(c->cuts, cap * sizeof *n);
-		if (!n) /* the chunk grows past 64 KiB; crypt_prepare splits it with MORE */
-			return;
-		c->cuts = n;
-		c->cap_cuts = cap;
-	}
+	if (GROW(c->cuts, c->n_cuts, c->cap_cuts, 16) < 0)
+		return; /* the chunk grows past 64 KiB; crypt_prepare splits it with MORE */
 	c->cuts[c->n_cuts++] = at;
 }
 
 /* The cache's last len bytes are one piece covering pt_len plaintext bytes. Returns 0 or -ENOMEM. */
 static int add_piece(struct crypt *c, size_t pt_len)
 {
-	if (c->n_pieces == c->cap_pieces) {
-		uint32_t cap = c->cap_pieces ? 2 * c->cap_pieces : 16;
-		struct crypt_piece *n = realloc(c->pieces, cap * sizeof *n);
-		if (!n)
-			return -ENOMEM;
-		c->pieces = n;
-		c->cap_pieces = cap;
-	}
+	if (GROW(c->pieces, c->n_pieces, c->cap_pieces, 16) < 0)
+		return -ENOMEM;
 	c->pieces[c->n_pieces++] = (struct crypt_piece){c->ct.len, pt_len};
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "../shared/grow.h"
 #include "collector.h"
 #include "rotate_int.h"
 #include "writer.h"
@@ -218,14 +219,8 @@ int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who
 /* Remember a cut at stream offset at, ending a file of interval start. Returns 0 or -ENOMEM. */
 static int push_cut(struct rotate *r, uint64_t at, int64_t start)
 {
-	if (r->n_cuts == r->cap_cuts) {
-		uint32_t cap = r->cap_cuts ? 2 * r->cap_cuts : 8;
-		struct rotate_cut *c = realloc(r->cuts, cap * sizeof *c);
-		if (!c)
-			return -ENOMEM;
-		r->cuts = c;
-		r->cap_cuts = cap;
-	}
+	if (GROW(r->cuts, r->n_cuts, r->cap_cuts, 8) < 0)
+		return -ENOMEM;
 	r->cuts[r->n_cuts++] = (struct rotate_cut){at, start};
 	return 0;
 }

@@ -9,19 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../shared/grow.h"
+
 int frames_push(struct frames *q, uint32_t len)
 {
 	if (q->first + q->n == q->cap) {
 		if (q->first > 0) { /* room at the front: move the queue down */
 			memmove(q->lens, q->lens + q->first, q->n * sizeof *q->lens);
 			q->first = 0;
-		} else {
-			uint32_t cap = q->cap ? 2 * q->cap : 256;
-			uint32_t *l = realloc(q->lens, cap * sizeof *l);
-			if (!l)
-				return -ENOMEM;
-			q->lens = l;
-			q->cap = cap;
+		} else if (GROW(q->lens, q->n, q->cap, 256) < 0) {
+			return -ENOMEM;
 		}
 	}
 	q->lens[q->first + q->n++] = len;

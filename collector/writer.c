@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "../shared/escape.h"
+#include "../shared/grow.h"
 
 static const struct writer_ops *const writer_types[] = {
 	&writer_console_ops,
@@ -331,14 +332,8 @@ static void wout_mark(struct writer *w)
 	uint64_t end = o->written + o->buf.len;
 	if (o->n_marks && o->marks[o->n_marks - 1].bytes == end)
 		return;
-	if (o->n_marks == o->cap_marks) {
-		uint32_t cap = o->cap_marks ? 2 * o->cap_marks : 16;
-		struct wout_mark *m = realloc(o->marks, cap * sizeof *m);
-		if (!m) /* the next mark that fits covers these records too */
-			return;
-		o->marks = m;
-		o->cap_marks = cap;
-	}
+	if (GROW(o->marks, o->n_marks, o->cap_marks, 16) < 0)
+		return; /* the next mark that fits covers these records too */
 	o->marks[o->n_marks++] = (struct wout_mark){end, w->taken};
 }
 

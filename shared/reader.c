@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+
 #define READER_FUTURE_NS 1000000000ull /* a stamp this far ahead of now is not waited for */
 
 void reader_init(struct reader *rd, reader_record_fn on_record, reader_reject_fn on_reject, void *clientd)
@@ -83,15 +85,7 @@ static void reject(struct reader *rd, struct reader_seg *rs, uint32_t ring, cons
 /* Make room for one more candidate. Returns false when out of memory. */
 static bool cands_reserve(struct reader *rd)
 {
-	if (rd->n_cands < rd->cap_cands)
-		return true;
-	uint32_t cap = rd->cap_cands ? rd->cap_cands * 2 : 1024;
-	struct reader_cand *k = realloc(rd->cands, cap * sizeof *k);
-	if (!k)
-		return false;
-	rd->cands = k;
-	rd->cap_cands = cap;
-	return true;
+	return GROW(rd->cands, rd->n_cands, rd->cap_cands, 1024) == 0;
 }
 
 /*

@@ -35,6 +35,7 @@
 #include "producer/shmlog.h"
 #include "shared/abi.h"
 #include "shared/clock.h"
+#include "shared/grow.h"
 #include "shared/reader.h"
 #include "shared/text.h"
 #include "tools/cli.h"
@@ -97,15 +98,9 @@ static void tail_record(void *clientd, struct reader_seg *rs, const struct seg_r
 {
 	(void)rs;
 	struct tail *t = clientd;
-	if (t->n_lines == t->cap_lines) {
-		uint32_t cap = t->cap_lines ? 2 * t->cap_lines : 256;
-		struct tail_line *l = realloc(t->lines, cap * sizeof *l);
-		if (!l) {
-			t->oom = true;
-			return;
-		}
-		t->lines = l;
-		t->cap_lines = cap;
+	if (GROW(t->lines, t->n_lines, t->cap_lines, 256) < 0) {
+		t->oom = true;
+		return;
 	}
 	size_t off = t->cyc.len;
 	text_append(&t->cyc, tr, t->json ? TEXT_FORMAT_JSON : TEXT_FORMAT_TEXT, false);
