@@ -338,6 +338,7 @@ static struct seg_site *parse_site(struct binlog_reader *rd, const uint8_t *p, u
 		free_site(st);
 		return NULL;
 	}
+	seg_site_done(st);
 	return st;
 }
 

@@ -1,18 +1,18 @@
 /*
- * escape.c — text and JSON escaping, each source byte read once (escape.h).
+ * escape.c — text and JSON escaping; every byte written is a byte tested
+ * (escape.h), so a source that changes under us (a ring) cannot slip an
+ * unescaped byte through.
  *
  * Text escaping runs for every string a record carries, so it goes sixteen
  * bytes at a time (SSE2, which every x86-64 has), then eight, then four,
  * while none of them needs an escape: the block that was tested is the block
  * that is stored. A block that holds an escape is done byte by byte, through
- * the table, from the copy that was tested.
+ * the table, from the copy that was tested. Strings of 4 to 16 plain bytes
+ * never get here: esc_text() does them inline.
  */
 #include "escape.h"
 
 #include <stdint.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 const char esc_hex_digits[16] = "0123456789abcdef";
 
@@ -30,33 +30,14 @@ const unsigned char esc_json_table[256] = {
 	['\\'] = '\\',
 };
 
-/* Nonzero when a byte of w is below 0x20, 0x7f or '\\' (the text table's bytes). */
-static inline uint64_t word_needs_text_escape(uint64_t w)
-{
-	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-	uint64_t lt20 = (w - ones * 0x20) & ~w & high;
-	uint64_t x7f = w ^ (ones * 0x7f), bsl = w ^ (ones * '\\');
-	return lt20 | ((x7f - ones) & ~x7f & high) | ((bsl - ones) & ~bsl & high);
-}
-
-#ifdef __SSE2__
-/* Nonzero when a byte of v is below 0x20, 0x7f or '\\'. */
-static inline int block_needs_text_escape(__m128i v)
-{
-	__m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v); /* v <= 0x1f */
-	__m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)), bsl = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
-	return _mm_movemask_epi8(_mm_or_si128(low, _mm_or_si128(del, bsl)));
-}
-#endif
-
-char *esc_text(char *p, const char *s, size_t n)
+char *esc_text_any(char *p, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 #ifdef __SSE2__
 	for (; n - i >= 16; i += 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
-		if (!block_needs_text_escape(v)) {
+		if (!esc_block_needs_text(v)) {
 			_mm_storeu_si128((__m128i *)(void *)p, v);
 			p += 16;
 			continue;
@@ -70,7 +51,7 @@ char *esc_text(char *p, const char *s, size_t n)
 	while (n - i >= 8) {
 		uint64_t w;
 		memcpy(&w, u + i, 8);
-		if (word_needs_text_escape(w)) {
+		if (esc_word_needs_text(w)) {
 			unsigned char b[8];
 			memcpy(b, &w, 8); /* the bytes tested, not the source again */
 			for (int k = 0; k < 8; k++)
@@ -84,7 +65,7 @@ char *esc_text(char *p, const char *s, size_t n)
 	if (n - i >= 4) { /* four more at once: the word's other half is plain ('a's) */
 		uint32_t h;
 		memcpy(&h, u + i, 4);
-		if (!word_needs_text_escape(h | 0x6161616100000000ull)) {
+		if (!esc_word_needs_text(h | 0x6161616100000000ull)) {
 			memcpy(p, &h, 4);
 			p += 4;
 		} else {

@@ -22,6 +22,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <string.h>
 
 enum esc_mode {
@@ -59,8 +63,73 @@ static inline char *esc_text_byte(char *p, unsigned char c)
 	return p;
 }
 
-/* Copy s[0..n) to p with the text escapes. Returns the end of what was written. */
-char *esc_text(char *p, const char *s, size_t n);
+/* Nonzero when a byte of w is below 0x20, 0x7f or '\\' (the text table's
+ * bytes); a byte above one that is may read as one too (a borrow), which
+ * only sends a plain word the slow way. */
+static inline uint64_t esc_word_needs_text(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t lt20 = (w - ones * 0x20) & ~w & high;
+	uint64_t x7f = w ^ (ones * 0x7f), bsl = w ^ (ones * '\\');
+	return lt20 | ((x7f - ones) & ~x7f & high) | ((bsl - ones) & ~bsl & high);
+}
+
+#ifdef __SSE2__
+/* Nonzero when a byte of v is below 0x20, 0x7f or '\\' (exactly those). */
+static inline int esc_block_needs_text(__m128i v)
+{
+	__m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v); /* v <= 0x1f */
+	__m128i del = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)), bsl = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+	return _mm_movemask_epi8(_mm_or_si128(low, _mm_or_si128(del, bsl)));
+}
+#endif
+
+/* Whether the sixteen bytes of a and b hold nothing to escape. */
+static inline bool esc_words_plain(uint64_t a, uint64_t b)
+{
+#ifdef __SSE2__
+	return !esc_block_needs_text(_mm_set_epi64x((long long)b, (long long)a));
+#else
+	return !(esc_word_needs_text(a) | esc_word_needs_text(b));
+#endif
+}
+
+/* esc_text() of any length (escape.c). */
+char *esc_text_any(char *p, const char *s, size_t n);
+
+/*
+ * Copy s[0..n) to p with the text escapes. Returns the end of what was
+ * written. A string of 4 to 16 bytes with nothing to escape (a short %s
+ * argument, the common one) is done inline: two overlapping loads, tested
+ * together and stored as they were read, so every byte written is a byte
+ * tested.
+ */
+static inline char *esc_text(char *p, const char *s, size_t n)
+{
+	if (n - 4 <= 12) {
+		if (n >= 8) {
+			uint64_t a, b;
+			memcpy(&a, s, 8);
+			memcpy(&b, s + n - 8, 8);
+			if (esc_words_plain(a, b)) {
+				memcpy(p, &a, 8);
+				memcpy(p + n - 8, &b, 8);
+				return p + n;
+			}
+		} else {
+			uint32_t x, y;
+			memcpy(&x, s, 4);
+			memcpy(&y, s + n - 4, 4);
+			uint64_t w = x | (uint64_t)y << 32;
+			if (esc_words_plain(w, w)) {
+				memcpy(p, &x, 4);
+				memcpy(p + n - 4, &y, 4);
+				return p + n;
+			}
+		}
+	}
+	return esc_text_any(p, s, n);
+}
 
 /* Copy s[0..n) to p with the JSON escapes. Returns the end of what was written. */
 char *esc_json(char *p, const char *s, size_t n);

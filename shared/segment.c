@@ -348,6 +348,7 @@ const struct seg_site *seg_site_parse(struct seg *s, uint32_t id)
 		st->err = "format longer than SEG_FORMAT_MAX (64 KiB); its start";
 	else if (fmt_parse(&st->pf, st->fmt, st->fmt_len, &st->err) != 0 && !st->err)
 		st->err = "unparsable format";
+	seg_site_done(st);
 	static _Atomic uint64_t serials;
 	/* relaxed: a unique number is all it is, paired with nothing */
 	st->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
@@ -463,15 +464,21 @@ static void msg_printf(struct sbuf *msg, const char *fmt, ...)
 		sbuf_append(msg, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
+void seg_site_done(struct seg_site *st)
+{
+	st->lazy = !st->err && st->pf.bounded && !st->n_fields;
+}
+
 /* Whether records of st have a message decoded while it is rendered, and no fields: lazy_msg(). */
 static inline bool site_lazy(const struct seg_site *st)
 {
-	return !st->err && st->pf.bounded && !st->n_fields;
+	return st->lazy;
 }
 
 /* sp->msg for record r of site st, its arguments not decoded (args NULL, bytes r's); field by field,
  * faster than a compound literal on the hot path: a field added to struct text_msg must be set here. */
 static_assert(sizeof(struct text_msg) == 88, "lazy_msg() sets every field of struct text_msg");
+static_assert(sizeof(struct text_record) == 104, "seg_decode() sets every field of struct text_record");
 static inline void lazy_msg(const struct seg_site *st, const struct seg_rec *r, struct sbuf *msg, struct seg_space *sp)
 {
 	struct text_msg *m = &sp->msg;
@@ -532,21 +539,29 @@ uint64_t seg_decode(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64
 	uint64_t lost = 0;
 	const struct seg_site *st = NULL;
 	sbuf_reset(msg);
-	*tr = (struct text_record){
-		.ts_ns = ts_ns,
-		.name = s->name,
-		.name_len = s->name_len,
-		.pid = s->pid,
-		.tid = tid,
-	};
-	if (r->site == SHMLOG_SITE_LOSS) {
-		if (r->args_len >= 8)
-			memcpy(&lost, r->args, 8);
-		msg_printf(msg, "%llu records lost (ring full)", (unsigned long long)lost);
-		tr->level = TEXT_LEVEL_WARN;
-	} else if (!(st = seg_site(s, r->site))) {
-		msg_printf(msg, "[shmlog: record with unknown call-site id %u]", r->site);
-		tr->level = TEXT_LEVEL_ERROR;
+	/* field by field (every one, see the static_assert above), not zeroed first: once per record */
+	tr->ts_ns = ts_ns;
+	tr->name = s->name;
+	tr->name_len = s->name_len;
+	tr->pid = s->pid;
+	tr->tid = tid;
+	tr->lazy = NULL;
+	tr->consumed = false;
+	tr->fields = NULL;
+	tr->n_fields = 0;
+	if (r->site == SHMLOG_SITE_LOSS || !(st = seg_site(s, r->site))) {
+		tr->file = NULL;
+		tr->file_len = 0;
+		tr->line = 0;
+		if (st == NULL && r->site != SHMLOG_SITE_LOSS) {
+			msg_printf(msg, "[shmlog: record with unknown call-site id %u]", r->site);
+			tr->level = TEXT_LEVEL_ERROR;
+		} else {
+			if (r->args_len >= 8)
+				memcpy(&lost, r->args, 8);
+			msg_printf(msg, "%llu records lost (ring full)", (unsigned long long)lost);
+			tr->level = TEXT_LEVEL_WARN;
+		}
 	} else {
 		tr->level = st->level;
 		tr->file = st->file;

@@ -52,7 +52,11 @@ struct seg_site {
 	struct text_field fields[TEXT_MAX_FIELDS]; /* their keys (into fdesc) and types; no values */
 	char *fdesc; /* copy of the field descriptor, NULL if none */
 	uint64_t serial; /* unique among the sites of this process (never reused): identity for a binary log */
+	bool lazy; /* !err && pf.bounded && !n_fields, set by seg_site_done(): its message renders as it decodes */
 };
+
+/* Set what is derived from a parsed site (st->lazy); call once its err, pf and fields are set. */
+void seg_site_done(struct seg_site *st);
 
 /*
  * Parse st->fdesc (len bytes, the field descriptor of shared/abi.h) into

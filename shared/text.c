@@ -91,7 +91,7 @@ __attribute__((noinline, cold)) static void put_date_time(char *p, uint64_t secs
  * are the same for thousands of records in a row: they are reused, made
  * again (put_date_time) only when the millisecond changes.
  */
-static char *put_ts(char *p, uint64_t ts_ns)
+static inline __attribute__((always_inline)) char *put_ts(char *p, uint64_t ts_ns)
 {
 	static _Thread_local uint64_t cached_ms = UINT64_MAX;
 	static _Thread_local char cached[24];
@@ -431,6 +431,31 @@ static char *put_msg(char *p, const struct text_record *r, enum esc_mode esc, bo
 /* Room for the text line's head: " " NAME "[" PID "/" TID "]: ", the name escaped. */
 #define HEAD_BYTES (8 + 4 * SHMLOG_NAME_BYTES + 20 + DIGITS_SLACK)
 
+/* The first and the last four of the 4 to 7 bytes at s, in one word. */
+static inline uint64_t ends4(const char *s, size_t n)
+{
+	uint32_t x, y;
+	memcpy(&x, s, 4);
+	memcpy(&y, s + n - 4, 4);
+	return x | (uint64_t)y << 32;
+}
+
+/* Whether a[0..n) and b[0..n) are equal: inline for the 4 to 16 bytes most logger names have. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+	if (n - 8 <= 8) { /* two overlapping loads each side, as esc_text() does */
+		uint64_t a0, a1, b0, b1;
+		memcpy(&a0, a, 8);
+		memcpy(&a1, a + n - 8, 8);
+		memcpy(&b0, b, 8);
+		memcpy(&b1, b + n - 8, 8);
+		return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+	}
+	if (n - 4 <= 3)
+		return ends4(a, n) == ends4(b, n);
+	return n == 0 || memcmp(a, b, n) == 0;
+}
+
 /*
  * The text line's head of r at p; room: HEAD_BYTES + 4 * its name's length.
  * A ring's records all have the same head: the last one made is kept and
@@ -446,7 +471,7 @@ static char *put_head(char *p, const struct text_record *r)
 	} last;
 	size_t n = r->name ? r->name_len : 0;
 	if (last.len && r->pid == last.pid && r->tid == last.tid && n == last.name_len &&
-	    (n == 0 || memcmp(r->name, last.name, n) == 0)) {
+	    same_bytes(r->name, last.name, n)) {
 		if (last.len <= 32) /* the common head: a fixed-size copy, inline (room: HEAD_BYTES) */
 			memcpy(p, last.text, 32);
 		else

@@ -8,9 +8,11 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "shared/escape.h"
 #include "shared/text.h"
 #include "helpers.h"
 
@@ -162,6 +164,69 @@ Test(text, escapes_every_control_byte_and_backslash)
 		cr_assert_eq(blen, strlen(want), "byte 0x%02x", (unsigned)c);
 		cr_assert(memcmp(body, want, blen) == 0, "byte 0x%02x: got %.*s", (unsigned)c, (int)blen, body);
 		sbuf_free(&b);
+	}
+}
+
+/* The text escape of byte c, as the format defines it (not through escape.c's table). */
+static size_t reference_escape(char *out, unsigned char c)
+{
+	if (c == '\n' || c == '\r' || c == '\t' || c == '\\') {
+		out[0] = '\\';
+		out[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : '\\';
+		return 2;
+	}
+	if (c < 0x20 || c == 0x7f)
+		return (size_t)sprintf(out, "\\x%02x", (unsigned)c);
+	out[0] = (char)c;
+	return 1;
+}
+
+/* Every length up to 40 (the inline 4-to-16 path, the 4-, 8- and 16-byte steps and their edges),
+ * with each kind of byte at each place: the bytes are read from a buffer of exactly n (ASan sees an
+ * overread) and the result matches the byte-by-byte reference. */
+Test(text, escapes_each_kind_of_byte_at_each_place_of_every_short_length)
+{
+	static const unsigned char probes[] = {0x00, 0x01, '\n', 0x1f, 0x7f, '\\', ' ', 'z', 0x80, 0xff};
+	for (size_t n = 1; n <= 40; n++) {
+		for (size_t k = 0; k < n; k++) {
+			for (size_t j = 0; j < sizeof probes; j++) {
+				char *s = malloc(n);
+				memset(s, 'a', n);
+				s[k] = (char)probes[j];
+				char got[4 * 40 + 16], want[4 * 40 + 16];
+				size_t got_len = (size_t)(esc_text(got, s, n) - got), want_len = 0;
+				for (size_t i = 0; i < n; i++)
+					want_len += reference_escape(want + want_len, (unsigned char)s[i]);
+				cr_assert_eq(got_len, want_len, "n=%zu k=%zu byte 0x%02x", n, k, probes[j]);
+				cr_assert(memcmp(got, want, want_len) == 0, "n=%zu k=%zu byte 0x%02x", n, k, probes[j]);
+				free(s);
+			}
+		}
+	}
+}
+
+/* The head of a line is cached while the logger stays the same: a name differing in one byte, at
+ * any place and of any length, is a new head (the name compare goes by word for 4 to 16 bytes). */
+Test(text, a_name_differing_in_one_byte_makes_a_new_head)
+{
+	for (size_t n = 1; n <= 20; n++) {
+		for (size_t k = 0; k < n; k++) {
+			char a[21], b[21], want[64];
+			memset(a, 'a', n);
+			memcpy(b, a, n);
+			b[k] = 'b';
+			a[n] = b[n] = '\0';
+			struct text_record r = th_sample_record("m");
+			const char *names[3] = {a, b, a};
+			for (int i = 0; i < 3; i++) {
+				r.name = names[i];
+				r.name_len = n;
+				char *s = render(&r, TEXT_FORMAT_TEXT, false);
+				snprintf(want, sizeof want, " %s[1234/1240]: m\n", names[i]);
+				cr_assert(strstr(s, want), "n=%zu k=%zu line %d: %s", n, k, i, s);
+				free(s);
+			}
+		}
 	}
 }
 
