@@ -61,6 +61,7 @@
 #include <stdatomic.h>
 #include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -277,6 +278,13 @@ static int open_logger(struct shmlog **lg, const char *name)
 	return rc;
 }
 
+/* The size of the file at path now: the bytes the collector wrote there (report_io.py). */
+static unsigned long long file_bytes(const char *path)
+{
+	struct stat st;
+	return path && stat(path, &st) == 0 ? (unsigned long long)st.st_size : 0;
+}
+
 static void report_run(const char *scenario, int producers, uint64_t records, uint64_t t0, uint64_t t1,
 		       uint64_t c0, uint64_t c1, uint64_t s0, uint64_t s1, int ok)
 {
@@ -284,10 +292,10 @@ static void report_run(const char *scenario, int producers, uint64_t records, ui
 	uint64_t notices = count_notices(&out);
 	printf("{\"scenario\":\"%s\",\"run\":%d,\"producers\":%d,\"records\":%llu,\"seconds\":%.6f,\"rps\":%.0f,"
 	       "\"collector_cpu_s\":%.6f,\"collector_cpu_ms_per_M\":%.3f,\"collector_cpu_stat_ms_per_M\":%.3f,"
-	       "\"lines\":%llu,\"collector_notices\":%llu,\"ok\":%d}\n",
+	       "\"lines\":%llu,\"out_bytes\":%llu,\"collector_notices\":%llu,\"ok\":%d}\n",
 	       scenario, run_no, producers, (unsigned long long)records, secs, (double)records / secs,
 	       (double)(c1 - c0) / 1e9, (double)(c1 - c0) / 1e6 / ((double)records / 1e6),
-	       (double)(s1 - s0) / 1e6 / ((double)records / 1e6), (unsigned long long)out.lines,
+	       (double)(s1 - s0) / 1e6 / ((double)records / 1e6), (unsigned long long)out.lines, file_bytes(out.path),
 	       (unsigned long long)notices, ok && out.lines - notices == records + (uint64_t)producers);
 }
 
@@ -647,12 +655,13 @@ static int run_routing(void)
 	printf("{\"scenario\":\"routing\",\"run\":%d,\"producers\":1,\"records\":%llu,\"seconds\":%.6f,"
 	       "\"rps\":%.0f,\"collector_cpu_s\":%.6f,\"collector_cpu_ms_per_M\":%.3f,"
 	       "\"collector_cpu_stat_ms_per_M\":%.3f,\"security_every\":%llu,\"errors_lines\":%llu,"
-	       "\"security_lines\":%llu,\"console_lines\":%llu,\"lines_written\":%llu,\"ok\":%d}\n",
+	       "\"security_lines\":%llu,\"console_lines\":%llu,\"lines_written\":%llu,\"out_bytes\":%llu,\"ok\":%d}\n",
 	       run_no, (unsigned long long)n_records, secs, (double)n_records / secs, (double)(c1 - c0) / 1e9,
 	       (double)(c1 - c0) / 1e6 / ((double)n_records / 1e6), (double)(s1 - s0) / 1e6 / ((double)n_records / 1e6),
 	       (unsigned long long)security_every, (unsigned long long)errors_out.lines,
 	       (unsigned long long)security_out.lines, (unsigned long long)console_out.lines,
-	       (unsigned long long)(errors_out.lines + security_out.lines + console_out.lines), ok);
+	       (unsigned long long)(errors_out.lines + security_out.lines + console_out.lines),
+	       file_bytes(errors_out.path) + file_bytes(security_out.path) + file_bytes(console_out.path), ok);
 	shmlog_close(lg);
 	return ok ? 0 : 3;
 }

@@ -27,6 +27,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from report_binary import BINARY_TARGETS, binary_summary, binary_table  # noqa: E402
+from report_io import io_tables  # noqa: E402
 from report_scaling import SCALING_TARGETS, TEXT_TARGET, messages_summary, messages_table, scaling_summary, text_summary  # noqa: E402,E501
 
 CONTENDERS = ["shmlog", "spdlog", "lttng", "fprintf"]
@@ -524,10 +525,7 @@ def main():
     text_vs = text_summary(e2e_raw, med) or previous.get("text_vs_snprintf", {})
     cinstr = collector_instr(load_jsonl(os.path.join(a.tmp, "cinstr.jsonl")), os.path.join(a.tmp, "ccg")) \
         if a.collector_instructions else previous.get("collector_instructions", {})
-    if not a.routing and routing:
-        meta_routing_from = previous.get("meta", {}).get("date")
-    else:
-        meta_routing_from = None
+    meta_routing_from = previous.get("meta", {}).get("date") if not a.routing and routing else None
 
     meta = {"date": a.start, "machine": machine(), "command": a.command, "quick": bool(a.quick),
             "runs": a.runs, "calls": a.n, "warmup": a.warmup, "elapsed_s": a.elapsed,
@@ -698,6 +696,7 @@ def main():
                                    "acknowledges (no target)", syslog_relp, "syslog_relp", "OK (every frame)"))
     if binary:
         tables.append(binary_table(binary, Table, fmt_rate))
+    tables += io_tables(e2e_raw, med, Table, fmt_rate)
     if encrypt:
         tables.append(paired_table(f"Encrypted text file end to end: 1 producer thread, message 1, the text file writer "
                                    f"with encrypt ({encrypt['runs'][0].get('algorithm')}; timed until the bench has read the file to its end, "

@@ -41,6 +41,9 @@
 #                                  times (default 3)
 #   (--instructions, --routing, --syslog, --collector-instructions, --scaling, --binary, --encrypt
 #   and --python combine: each adds its part)
+#   Whenever an end-to-end case with files runs (the full run, --routing, --binary, --encrypt),
+#   bench/iofloor.c also measures the kernel's CPU per byte appended to the same file system, and
+#   the report's "I/O floor" table turns it into bounds on those cases' ratios (report_io.py).
 #
 # Installs what it needs from Debian (root or sudo), builds shmlog in release
 # mode into build-release/ and the bench programs into build-release/bench/,
@@ -641,6 +644,14 @@ collector_instructions() {
 		warn "collector line-level annotation failed"
 }
 
+# ---- the I/O floor: the kernel's CPU per byte appended to the log files' file system, on the collector's CPU ----
+# (bench/iofloor.c; report_io.py multiplies it by each case's bytes per record to bound the ratios)
+io_floor() {
+	say "the I/O floor: the kernel's CPU per byte appended to $TMP's file system (iofloor on CPU $BG, 3 runs)"
+	timeout 120 "$ROOT/build-release/bench/iofloor" "$TMP" --cpu "$BG" --runs 3 >>"$TMP/e2e.jsonl" 2>"$TMP/case.err" ||
+		FAILURES+=("iofloor: $(tail -1 "$TMP/case.err")")
+}
+
 # ---- main ----
 deps
 build
@@ -668,6 +679,9 @@ fi
 [ $DO_SCALING -eq 1 ] && [ $DO_LATENCY -eq 0 ] && scaling
 [ $DO_BINARY -eq 1 ] && [ $DO_LATENCY -eq 0 ] && binary
 [ $DO_ENCRYPT -eq 1 ] && [ $DO_LATENCY -eq 0 ] && encrypt
+if [ $DO_LATENCY -eq 1 ] || [ $DO_ROUTING -eq 1 ] || [ $DO_BINARY -eq 1 ] || [ $DO_ENCRYPT -eq 1 ]; then
+	io_floor
+fi
 [ $DO_INSTR -eq 1 ] && instructions
 [ $DO_CINSTR -eq 1 ] && collector_instructions
 if [ $DO_PYTHON -eq 1 ]; then
