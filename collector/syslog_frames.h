@@ -17,8 +17,9 @@
 
 #include "../shared/sbuf.h"
 
-#define FRAME_NOTICE 0x80000000u /* in a length: the frame is a notice, not a record */
-#define FRAME_LEN(l) ((l) & ~FRAME_NOTICE)
+#define FRAME_NOTICE 0x80000000u  /* in a length: the frame is a notice, not a record */
+#define FRAME_SPOOLED 0x40000000u /* in a length: read back from the spool (RELP: its entry is done once acknowledged) */
+#define FRAME_LEN(l) ((l) & ~(FRAME_NOTICE | FRAME_SPOOLED))
 
 struct frames {
 	struct sbuf buf;  /* the frames, from byte head on */

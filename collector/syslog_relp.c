@@ -30,12 +30,13 @@
 
 struct relp_link {
 	pthread_t thread;
-	pthread_mutex_t mu;       /* guards queue, unconfirmed, acked, stop */
+	pthread_mutex_t mu;       /* guards queue, unconfirmed, acks, stop, more */
 	pthread_cond_t wake;      /* frames handed, or stop (CLOCK_MONOTONIC) */
 	struct frames queue;      /* handed, not sent on this session */
 	struct frames unconfirmed; /* sent on this session, not known to be acknowledged (at most RELP_WINDOW) */
-	uint64_t acked;           /* records acknowledged since open */
+	struct relp_acks acks;    /* acknowledged since open: records, and frames read back from the spool */
 	bool stop;
+	bool more;                /* the writer has frames of its own (its spool): connect for them */
 	/* the thread's own */
 	struct syslog_conn conn;  /* backoff and the outage lines (no socket: librelp's) */
 	char name[64];
@@ -130,7 +131,7 @@ static void requeue_unconfirmed(struct relp_link *l)
 /* No session: connect when there is something to send and the backoff allows. */
 static void step_connect(struct relp_link *l)
 {
-	if (!l->queue.n && !l->unconfirmed.n) {
+	if (!l->queue.n && !l->unconfirmed.n && !l->more) {
 		pthread_cond_wait(&l->wake, &l->mu);
 		return;
 	}
@@ -146,7 +147,19 @@ static void step_connect(struct relp_link *l)
 		return;
 	}
 	syslog_conn_up(&l->conn, l->name);
+	l->more = false;
 	requeue_unconfirmed(l);
+}
+
+/* The oldest unconfirmed frame is acknowledged: counted, as a record or a spool entry. */
+static void ack_first(struct relp_link *l)
+{
+	uint32_t len = l->unconfirmed.lens[l->unconfirmed.first];
+	if (len & FRAME_SPOOLED) {
+		l->acks.spooled_frames++;
+		l->acks.spooled_bytes += FRAME_LEN(len);
+	}
+	l->acks.records += frames_drop_first(&l->unconfirmed);
 }
 
 /* Send the first queued frame; past the window, the oldest unconfirmed is acknowledged. */
@@ -172,7 +185,7 @@ static void step_send(struct relp_link *l)
 		return;
 	}
 	while (l->unconfirmed.n > RELP_WINDOW)
-		l->acked += frames_drop_first(&l->unconfirmed);
+		ack_first(l);
 	syslog_conn_sent(&l->conn);
 	if (!l->queue.n)
 		l->idle_since_ms = collector_now_ms();
@@ -197,7 +210,7 @@ static void step_idle(struct relp_link *l)
 		return;
 	}
 	while (l->unconfirmed.n)
-		l->acked += frames_drop_first(&l->unconfirmed);
+		ack_first(l);
 }
 
 static void *relp_main(void *arg)
@@ -216,7 +229,7 @@ static void *relp_main(void *arg)
 	if (l->clt && session_close(l)) {
 		pthread_mutex_lock(&l->mu);
 		while (l->unconfirmed.n)
-			l->acked += frames_drop_first(&l->unconfirmed);
+			ack_first(l);
 		pthread_mutex_unlock(&l->mu);
 	}
 	return NULL;
@@ -293,12 +306,29 @@ int relp_hand(struct relp_link *l, struct frames *q)
 	return r;
 }
 
-uint64_t relp_acked(struct relp_link *l)
+struct relp_acks relp_acked(struct relp_link *l)
 {
 	pthread_mutex_lock(&l->mu);
-	uint64_t n = l->acked;
+	struct relp_acks a = l->acks;
 	pthread_mutex_unlock(&l->mu);
-	return n;
+	return a;
+}
+
+bool relp_take_back(struct relp_link *l, struct frames *dst, bool more)
+{
+	pthread_mutex_lock(&l->mu);
+	bool down = !l->clt && l->conn.down_said; /* no session, so no frame is being sent */
+	if (down) {
+		requeue_unconfirmed(l); /* in order, whatever memory there is */
+		frames_free(dst);
+		*dst = l->queue; /* handed over whole: nothing to allocate, nothing to fail */
+		l->queue = (struct frames){0};
+		l->more = more;
+		if (more)
+			pthread_cond_signal(&l->wake);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return down;
 }
 
 uint64_t relp_pending(struct relp_link *l)

@@ -21,6 +21,7 @@
 #ifndef SHMLOG_SYSLOG_RELP_H
 #define SHMLOG_SYSLOG_RELP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "syslog_frames.h"
@@ -43,8 +44,23 @@ int relp_open(struct relp_link **out, const struct syslog_conn *c, const char *n
 /* Hand q's frames (each one whole message) to the thread, in order; q is left empty. Returns 0 or -ENOMEM. */
 int relp_hand(struct relp_link *l, struct frames *q);
 
-/* Records acknowledged since open. */
-uint64_t relp_acked(struct relp_link *l);
+/* What the receiver acknowledged since open: records, and the frames read back from a spool (FRAME_SPOOLED). */
+struct relp_acks {
+	uint64_t records;
+	uint64_t spooled_frames;
+	uint64_t spooled_bytes; /* their lengths, entry heads not included */
+};
+
+struct relp_acks relp_acked(struct relp_link *l);
+
+/*
+ * Whether the receiver is down (no session, its loss said). If it is, every
+ * frame the thread holds, unconfirmed first, moves to dst (emptied first),
+ * in order, so that the writer can spool them before what it has; and with
+ * more (the writer has frames of its own, in its spool) the thread connects
+ * again after the backoff even with none to send.
+ */
+bool relp_take_back(struct relp_link *l, struct frames *dst, bool more);
 
 /* Bytes handed and not known to be acknowledged. */
 uint64_t relp_pending(struct relp_link *l);

@@ -75,6 +75,7 @@ struct syslog_state {
 	struct frames resend;    /* those of the tail a reset lost: sent first on the next connection (as notices: no records) */
 	struct syslog_spool spool;
 	struct relp_link *relp;  /* transport "relp": the sender thread */
+	struct relp_acks relp_seen; /* its acknowledgements counted so far */
 	struct syslog_tls tls;   /* transport "tls": the context and session */
 	struct syslog_tls_cfg tls_cfg;
 	size_t tls_held;         /* bytes after the first frame's sent part in a TLS record OpenSSL holds */
@@ -259,9 +260,8 @@ static int read_spool(const config_setting_t *cfg, struct syslog_state *s, struc
 		writer_diag(d, dir, NULL, "must be 1 to %zu bytes long", sizeof s->spool_dir - 1);
 		return -EINVAL;
 	}
-	if (r > 0 && (s->conn.transport == SYSLOG_UDP || s->conn.transport == SYSLOG_RELP)) {
-		writer_diag(d, dir, NULL, "only for transports \"tcp\" and \"tls\" (%s)", s->conn.transport == SYSLOG_UDP ?
-			    "UDP does not know what arrived" : "RELP's records wait in the rings until acknowledged");
+	if (r > 0 && s->conn.transport == SYSLOG_UDP) {
+		writer_diag(d, dir, NULL, "only for transports \"tcp\", \"tls\" and \"relp\" (UDP does not know what arrived)");
 		return -EINVAL;
 	}
 	if (r > 0) {
@@ -503,25 +503,82 @@ static struct frames *req_queue(struct syslog_state *s)
 static bool syslog_busy(const struct writer *w)
 {
 	const struct syslog_state *s = w->priv;
-	if (s->relp)
-		return relp_pending(s->relp) > 0 || relp_acked(s->relp) != s->records_done;
+	if (s->relp) /* hand over, acknowledgements to count, or a spool to read back and send */
+		return relp_pending(s->relp) > 0 || relp_acked(s->relp).records != s->relp_seen.records ||
+		       spool_busy(&s->spool) || s->spool.lost;
 	return spool_busy(&s->spool) || s->replay.n || s->spool.lost || s->cont.n || s->resend.n || s->conn.resolving;
 }
 
-/*
- * RELP: hand the live frames to the sender thread, and tell the core (a
- * request done already) when there were some or more are acknowledged.
- * Returns 1 with *req filled, 0 for nothing new, -ENOMEM.
- */
-static int relp_prepare(struct syslog_state *s, struct uio_req *req)
+#define RELP_REPLAY_HELD (512u << 10) /* bytes the RELP thread may hold before more of the spool is read back */
+
+/* RELP: what the receiver acknowledged since the last look is done; for frames of the spool, their entries. */
+static void relp_collect(struct syslog_state *s)
 {
+	struct relp_acks a = relp_acked(s->relp);
+	s->records_done += a.records - s->relp_seen.records;
+	spool_sent(&s->spool, a.spooled_bytes - s->relp_seen.spooled_bytes +
+				      (a.spooled_frames - s->relp_seen.spooled_frames) * SPOOL_ENTRY_HEAD);
+	s->relp_seen = a;
+}
+
+/*
+ * RELP with a spool. While the receiver is down, what the thread held
+ * (records not done, which must be done before any after them) and live go
+ * to the spool, in order: a request, 1. The thread hands back the spool's
+ * replay among them too (always its first frames: the replay is handed only
+ * before any live); those entries are read again from the send position.
+ * Once it is up, the spool is read back and handed first, marked as no
+ * records (they are done) and as the spool's, so that their entries go when
+ * acknowledged; live waits in the spool until all is read back. Returns 1
+ * with *req (the spool), 0 to hand live, -ENOMEM.
+ */
+static int relp_spool_step(struct writer *w, struct syslog_state *s, struct uio_req *req)
+{
+	struct syslog_spool *sp = &s->spool;
+	struct frames back = {0};
+	bool down = relp_take_back(s->relp, &back, sp->read < sp->size || sp->out.len || s->live.n);
+	if (down) {
+		while (back.n && (back.lens[back.first] & FRAME_SPOOLED))
+			frames_drop_first(&back);
+		spool_rewind(sp);
+	} else if (sp->read < sp->size && relp_pending(s->relp) < RELP_REPLAY_HELD &&
+		   spool_read(sp, &s->replay, w->name) > 0) {
+		for (uint32_t k = 0; k < s->replay.n; k++)
+			s->replay.lens[s->replay.first + k] |= FRAME_NOTICE | FRAME_SPOOLED;
+		if (relp_hand(s->relp, &s->replay) < 0)
+			return -ENOMEM;
+	}
+	if (down || sp->read < sp->size || sp->out.len) { /* live goes after the spool */
+		s->records_done += spool_take(sp, &back) + spool_take(sp, &s->live);
+		frames_free(&back);
+		if (!sp->out.len)
+			return 0;
+		s->req = REQ_SPOOL;
+		*req = (struct uio_req){.fd = sp->fd, .buf = sp->out.data, .len = sp->out.len};
+		return 1;
+	}
+	if (sp->lost)
+		tell_spool_lost(s); /* the spool is all handed: its loss is told before what is newer */
+	return 0;
+}
+
+/*
+ * RELP: hand the live frames to the sender thread (after the spool, with
+ * one), and tell the core (a request done already) when there were some or
+ * more are acknowledged. Returns 1 with *req filled, 0 for nothing new, -ENOMEM.
+ */
+static int relp_prepare(struct writer *w, struct syslog_state *s, struct uio_req *req)
+{
+	uint64_t before = s->records_done;
+	relp_collect(s);
+	int r = s->spool.fd >= 0 ? relp_spool_step(w, s, req) : 0;
+	if (r != 0)
+		return r;
 	size_t n = frames_bytes(&s->live);
 	if (n && relp_hand(s->relp, &s->live) < 0)
 		return -ENOMEM;
-	uint64_t acked = relp_acked(s->relp);
-	if (!n && acked == s->records_done)
+	if (!n && s->records_done == before)
 		return 0;
-	s->records_done = acked;
 	*req = (struct uio_req){.fd = -1, .len = n, .done = n, .ready = true};
 	return 1;
 }
@@ -531,7 +588,7 @@ static int syslog_prepare(struct writer *w, struct uio_req *req)
 {
 	struct syslog_state *s = w->priv;
 	if (s->relp)
-		return relp_prepare(s, req);
+		return relp_prepare(w, s, req);
 	if (s->live.n == 0 && !syslog_busy(w))
 		return 0;
 	s->req = choose(w, s);
@@ -581,8 +638,12 @@ static void replay_sent(struct writer *w, struct syslog_state *s, const struct u
 static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 {
 	struct syslog_state *s = w->priv;
+	if (s->relp && s->req == REQ_SPOOL) {
+		s->records_done += spool_appended(&s->spool, req->done, req->err);
+		s->req = REQ_NONE;
+	}
 	if (s->relp)
-		return s->records_done; /* acknowledged, as relp_prepare() read it */
+		return s->records_done; /* acknowledged (as relp_prepare() read it), spooled, or dropped */
 	/* what this send completes is kept in the tail (as notices), in case a reset loses it */
 	if (s->req != REQ_SPOOL && s->conn.transport != SYSLOG_UDP &&
 	    frames_copy_done(&s->tail, req_queue(s), req->done, FRAME_NOTICE, SYSLOG_TAIL_MAX) < 0)

@@ -7,8 +7,9 @@
  * bytes at a time (SSE2, which every x86-64 has), then eight, then four,
  * while none of them needs an escape: the block that was tested is the block
  * that is stored. A block that holds an escape is done byte by byte, through
- * the table, from the copy that was tested. Strings of 4 to 16 plain bytes
- * never get here: esc_text() does them inline.
+ * the table, from the copy that was tested. While nothing has needed an
+ * escape, the last 16 bytes go as one block that overlaps the ones done.
+ * Strings of 4 to 16 plain bytes never get here: esc_text() does them inline.
  */
 #include "escape.h"
 
@@ -35,6 +36,7 @@ char *esc_text_any(char *p, const char *s, size_t n)
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 #ifdef __SSE2__
+	char *const start = p;
 	for (; n - i >= 16; i += 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
 		if (!esc_block_needs_text(v)) {
@@ -46,6 +48,15 @@ char *esc_text_any(char *p, const char *s, size_t n)
 		_mm_storeu_si128((__m128i *)(void *)b, v); /* the bytes tested, not the source again */
 		for (int k = 0; k < 16; k++)
 			p = esc_text_byte(p, b[k]);
+	}
+	if (i < n && n >= 16 && p - i == start) {
+		/* nothing escaped yet, so output and source line up: the last 16 bytes as one block,
+		 * overlapping what is done (those bytes are stored again, as tested now) */
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + n - 16));
+		if (!esc_block_needs_text(v)) {
+			_mm_storeu_si128((__m128i *)(void *)(start + n - 16), v);
+			return start + n;
+		}
 	}
 #endif
 	while (n - i >= 8) {

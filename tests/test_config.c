@@ -543,9 +543,6 @@ Test(config, syslog_relp_refuses_what_it_does_not_take)
 {
 	expect_syslog_error("host = \"h\"; transport = \"relp\"; framing = \"lf\";",
 			    "3: writers.[0].framing: only for transports \"tcp\" and \"tls\" (UDP and RELP frame each message)");
-	expect_syslog_error("host = \"h\"; transport = \"relp\"; spool_dir = \"/tmp\";",
-			    "3: writers.[0].spool_dir: only for transports \"tcp\" and \"tls\" (RELP's records wait in the "
-			    "rings until acknowledged)");
 	expect_syslog_error("host = \"h\"; transport = \"relp\"; tls = { };",
 			    "3: writers.[0].tls: only for transport \"tls\"");
 }
@@ -565,10 +562,11 @@ Test(config, syslog_tls_keys_are_checked)
 			    "3: writers.[0].tls.verify: expected true or false");
 }
 
-Test(config, syslog_spool_is_for_tcp)
+Test(config, syslog_spool_is_for_the_stream_transports)
 {
 	expect_syslog_error("host = \"h\"; spool_dir = \"/tmp\";",
-			    "3: writers.[0].spool_dir: only for transports \"tcp\" and \"tls\" (UDP does not know what arrived)");
+			    "3: writers.[0].spool_dir: only for transports \"tcp\", \"tls\" and \"relp\" (UDP does not know "
+			    "what arrived)");
 	expect_syslog_error("host = \"h\"; transport = \"tcp\"; spool_dir = \"\";",
 			    "3: writers.[0].spool_dir: must be 1 to 2047 bytes long");
 	expect_syslog_error("host = \"h\"; transport = \"tcp\"; spool_dir = \"/tmp\"; spool_max_bytes = 10;",

@@ -265,6 +265,34 @@ Test(syslog_down, relp_receiver_killed_and_restarted_loses_nothing)
 	free(said);
 }
 
+/* The spool's file of the writer "central" holds nothing: every entry was sent (and emptied). */
+static void spool_file_empty(const char *spool_file)
+{
+	char *spooled = th_read_file(spool_file, NULL);
+	cr_assert_str_eq(spooled, "", "the spool is empty once sent");
+	free(spooled);
+}
+
+Test(syslog_down, relp_with_spool_consumes_the_rings_while_down_and_loses_nothing)
+{
+	if (!rs_relp_available())
+		cr_skip_test("rsyslogd with RELP is not installed (Debian packages rsyslog, rsyslog-relp; ./dev installs them)");
+	char *spool = wpath("spool"), *spool_file = wpath("spool/central.spool"), keys[600], *said;
+	cr_assert_eq(mkdir(spool, 0755), 0);
+	snprintf(keys, sizeof keys, "spool_dir = \"%s\";", spool);
+	long dups = 0;
+	/* 64 KiB rings that block hold ~600 records: the producer keeps its pace only if the rings are consumed */
+	long lost = kill_mid_stream(RS_RELP, keys, "65536", NULL, &dups, &said);
+	cr_assert_eq(lost, 0, "RELP with a spool loses nothing");
+	cr_assert_leq(dups, RELP_WINDOW_RECORDS, "sent again: at most a window");
+	cr_log_info("relp, spool: %ld of %d records lost, %ld sent twice; the collector said: %s", lost, STREAM_RECORDS,
+		    dups, said);
+	spool_file_empty(spool_file);
+	free(said);
+	free(spool_file);
+	free(spool);
+}
+
 /* kill_mid_stream with a spool, over TLS with certs (NULL: TCP): the rings are consumed while rsyslog is down. */
 static void killed_with_spool(const char *certs)
 {
@@ -276,9 +304,7 @@ static void killed_with_spool(const char *certs)
 	cr_assert_leq(lost, socket_buffer_records(), "lost %ld records", lost);
 	cr_log_info("%s, spool: %ld of %d records lost (in flight at the kill); the collector said: %s",
 		    certs ? "tls" : "tcp", lost, STREAM_RECORDS, said);
-	char *spooled = th_read_file(spool_file, NULL);
-	cr_assert_str_eq(spooled, "", "the spool is empty once sent");
-	free(spooled);
+	spool_file_empty(spool_file);
 	free(said);
 	free(spool_file);
 	free(spool);
@@ -298,14 +324,14 @@ Test(syslog_down, tls_with_spool_consumes_the_rings_while_down)
 }
 
 /*
- * A receiver down from the start (r: started, then killed) and a collector
+ * A receiver down from the start (r: started with input, then killed) and a collector
  * with a spool in spool (created) and more keys, that drains n_rec records
  * of producer "prod" to its file writer file. Returns the collector.
  */
-static pid_t run_while_down(struct rsyslog *r, const char *spool, const char *more, long n_rec, const char *file,
-			    const char *err)
+static pid_t run_while_down(struct rsyslog *r, enum rs_input input, const char *spool, const char *more, long n_rec,
+			    const char *file, const char *err)
 {
-	rs_start(r, work, RS_TCP, 0);
+	rs_start(r, work, input, 0);
 	rs_kill(r);
 	char keys[600];
 	cr_assert_eq(mkdir(spool, 0755), 0);
@@ -317,13 +343,13 @@ static pid_t run_while_down(struct rsyslog *r, const char *spool, const char *mo
 	return c;
 }
 
-Test(syslog_down, spool_full_counts_and_tells_the_loss)
+/* A receiver (of input) down while more is logged than a 64 KiB spool holds: the oldest arrive, then the notice. */
+static void spool_full(enum rs_input input)
 {
-	need_rsyslog();
 	struct rsyslog r;
 	char *spool = wpath("spool"), *file = wpath("local.log"), *err = wpath("collector.err");
 	long n_rec = 2000; /* about 220 KB of frames: most cannot be spooled */
-	pid_t c = run_while_down(&r, spool, "spool_max_bytes = 65536;", n_rec, file, err);
+	pid_t c = run_while_down(&r, input, spool, "spool_max_bytes = 65536;", n_rec, file, err);
 	rs_restart(&r);
 	long *seen = calloc((size_t)n_rec, sizeof *seen), lost = 0;
 	long n = 0;
@@ -346,14 +372,27 @@ Test(syslog_down, spool_full_counts_and_tells_the_loss)
 	free(spool);
 }
 
-Test(syslog_down, collector_restarted_with_a_spool_sends_it_first)
+Test(syslog_down, spool_full_counts_and_tells_the_loss)
 {
 	need_rsyslog();
+	spool_full(RS_TCP);
+}
+
+Test(syslog_down, relp_spool_full_counts_and_tells_the_loss)
+{
+	if (!rs_relp_available())
+		cr_skip_test("rsyslogd with RELP is not installed (Debian packages rsyslog, rsyslog-relp; ./dev installs them)");
+	spool_full(RS_RELP);
+}
+
+/* A collector stopped with its records in the spool (input's receiver down), then started again with it up. */
+static void restarted_with_a_spool(enum rs_input input)
+{
 	struct rsyslog r;
 	char *spool = wpath("spool"), *spool_file = wpath("spool/central.spool"), keys[600];
 	char *file = wpath("local.log"), *err = wpath("collector.err");
 	long n_rec = 500;
-	pid_t c = run_while_down(&r, spool, "", n_rec, file, err);
+	pid_t c = run_while_down(&r, input, spool, "", n_rec, file, err);
 	stop_collector(c); /* with every record in the spool */
 	size_t spooled = 0;
 	char *sp = th_read_file(spool_file, &spooled);
@@ -380,6 +419,19 @@ Test(syslog_down, collector_restarted_with_a_spool_sends_it_first)
 	free(err);
 	free(file);
 	free(spool);
+}
+
+Test(syslog_down, collector_restarted_with_a_spool_sends_it_first)
+{
+	need_rsyslog();
+	restarted_with_a_spool(RS_TCP);
+}
+
+Test(syslog_down, relp_collector_restarted_with_a_spool_sends_it_first)
+{
+	if (!rs_relp_available())
+		cr_skip_test("rsyslogd with RELP is not installed (Debian packages rsyslog, rsyslog-relp; ./dev installs them)");
+	restarted_with_a_spool(RS_RELP);
 }
 
 /* A TCP listener on addr (host order) and *port (0: a free one, set), with receive buffer rcvbuf (0: the default). */
