@@ -540,15 +540,16 @@ static int relp_spool_step(struct writer *w, struct syslog_state *s, struct uio_
 	if (down) {
 		while (back.n && (back.lens[back.first] & FRAME_SPOOLED))
 			frames_drop_first(&back);
+		frames_free(&s->replay); /* (what a failed hand-over left) */
 		spool_rewind(sp);
-	} else if (sp->read < sp->size && relp_pending(s->relp) < RELP_REPLAY_HELD &&
+	} else if (!s->replay.n && sp->read < sp->size && relp_pending(s->relp) < RELP_REPLAY_HELD &&
 		   spool_read(sp, &s->replay, w->name) > 0) {
 		for (uint32_t k = 0; k < s->replay.n; k++)
 			s->replay.lens[s->replay.first + k] |= FRAME_NOTICE | FRAME_SPOOLED;
-		if (relp_hand(s->relp, &s->replay) < 0)
-			return -ENOMEM;
 	}
-	if (down || sp->read < sp->size || sp->out.len) { /* live goes after the spool */
+	if (!down && s->replay.n && relp_hand(s->relp, &s->replay) < 0)
+		return -ENOMEM; /* what was not handed over is handed next time, still first */
+	if (down || sp->read < sp->size || sp->out.len || s->replay.n) { /* live goes after the spool */
 		s->records_done += spool_take(sp, &back) + spool_take(sp, &s->live);
 		frames_free(&back);
 		if (!sp->out.len)
