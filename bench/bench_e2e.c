@@ -26,7 +26,7 @@
  *           its chunks opened as they are read and their lines counted (e2e_crypt.c); threads
  *           reports itself as scenario "encrypted"
  *
- *   bench_e2e fill --dir DIR --n N [--ring-bytes B] [--mix routing [--security-every K]]
+ *   bench_e2e fill --dir DIR --n N [--ring-bytes B] [--mix routing [--security-every K] | --message mixed8|str200]
  *                      no collector: log N message-1 records into one ring of DIR
  *                      (drop policy, so a ring too small shows as lost, never stalls)
  *                      and close, leaving the segment for `shmlog-collector --once`;
@@ -757,6 +757,13 @@ static int run_fill(void)
 	if (fill_routing_mix)
 		for (uint64_t i = 0; i < n_records; i++)
 			SHMLOG_ERROR(lg, "value=%d name=%s pi=%f", (int)i, routing_name(i), 3.14159265358979);
+	else if (message == BENCH_MIXED8) /* (--message: the collector's cost of that message) */
+		for (uint64_t i = 0; i < n_records; i++)
+			SHMLOG_INFO(lg, BENCH_FMT_MIXED8, (int)i, (unsigned)i * 3u, (long)i * 7, (unsigned long long)i << 20,
+				    'x', BENCH_NAME, BENCH_PI, (double)i * 0.5);
+	else if (message == BENCH_STR200)
+		for (uint64_t i = 0; i < n_records; i++)
+			SHMLOG_INFO(lg, BENCH_FMT_STR200, BENCH_STR200_TEXT);
 	else
 		for (uint64_t i = 0; i < n_records; i++)
 			SHMLOG_INFO(lg, "value=%d name=%s pi=%f", (int)i, "hello", 3.14159265358979);
@@ -801,7 +808,7 @@ static void usage(void)
 			"       [--format binary] [--key FILE (an encrypted text log)]\n"
 			"       bench_e2e routing --errors FILE --security FILE --console FILE --collector-pid PID\n"
 			"       [--n N] [--security-every K] [--cpu 0] [--bg-cpu 1] [--run R]\n"
-			"       bench_e2e fill --dir DIR [--n N] [--ring-bytes B] [--mix routing [--security-every K]]\n"
+			"       bench_e2e fill --dir DIR [--n N] [--ring-bytes B] [--mix routing [--security-every K] | --message mixed8|str200]\n"
 			"       bench_e2e syslog --port P [--tls DIR | --relp on] --collector-pid PID [--n N] [--cpu 0] [--bg-cpu 1] [--run R]\n"
 			"       bench_e2e snprintf [--n N] [--bg-cpu 1] [--run R]\n");
 	exit(2);
