@@ -94,6 +94,15 @@ static inline bool esc_words_plain(uint64_t a, uint64_t b)
 #endif
 }
 
+/* The first and the last four of the 4 to 7 bytes at s, in one word (the first in the low half). */
+static inline uint64_t esc_ends4(const char *s, size_t n)
+{
+	uint32_t x, y;
+	memcpy(&x, s, 4);
+	memcpy(&y, s + n - 4, 4);
+	return x | (uint64_t)y << 32;
+}
+
 /* esc_text() of any length (escape.c). */
 char *esc_text_any(char *p, const char *s, size_t n);
 
@@ -117,11 +126,9 @@ static inline char *esc_text(char *p, const char *s, size_t n)
 				return p + n;
 			}
 		} else {
-			uint32_t x, y;
-			memcpy(&x, s, 4);
-			memcpy(&y, s + n - 4, 4);
-			uint64_t w = x | (uint64_t)y << 32;
+			uint64_t w = esc_ends4(s, n);
 			if (esc_words_plain(w, w)) {
+				uint32_t x = (uint32_t)w, y = (uint32_t)(w >> 32); /* the bytes loaded */
 				memcpy(p, &x, 4);
 				memcpy(p + n - 4, &y, 4);
 				return p + n;

@@ -549,20 +549,7 @@ uint64_t seg_decode(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64
 	tr->consumed = false;
 	tr->fields = NULL;
 	tr->n_fields = 0;
-	if (r->site == SHMLOG_SITE_LOSS || !(st = seg_site(s, r->site))) {
-		tr->file = NULL;
-		tr->file_len = 0;
-		tr->line = 0;
-		if (st == NULL && r->site != SHMLOG_SITE_LOSS) {
-			msg_printf(msg, "[shmlog: record with unknown call-site id %u]", r->site);
-			tr->level = TEXT_LEVEL_ERROR;
-		} else {
-			if (r->args_len >= 8)
-				memcpy(&lost, r->args, 8);
-			msg_printf(msg, "%llu records lost (ring full)", (unsigned long long)lost);
-			tr->level = TEXT_LEVEL_WARN;
-		}
-	} else {
+	if (r->site != SHMLOG_SITE_LOSS && (st = seg_site(s, r->site)) != NULL) {
 		tr->level = st->level;
 		tr->file = st->file;
 		tr->file_len = st->file_len;
@@ -572,6 +559,19 @@ uint64_t seg_decode(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64
 			tr->lazy = &sp->msg;
 		} else {
 			seg_decode_site(st, r, msg, tr, sp);
+		}
+	} else { /* a loss record, or a call site the segment does not define: a message of ours */
+		tr->file = NULL;
+		tr->file_len = 0;
+		tr->line = 0;
+		if (r->site == SHMLOG_SITE_LOSS) {
+			if (r->args_len >= 8)
+				memcpy(&lost, r->args, 8);
+			msg_printf(msg, "%llu records lost (ring full)", (unsigned long long)lost);
+			tr->level = TEXT_LEVEL_WARN;
+		} else {
+			msg_printf(msg, "[shmlog: record with unknown call-site id %u]", r->site);
+			tr->level = TEXT_LEVEL_ERROR;
 		}
 	}
 	tr->msg = msg->data ? msg->data : "";

@@ -431,15 +431,6 @@ static char *put_msg(char *p, const struct text_record *r, enum esc_mode esc, bo
 /* Room for the text line's head: " " NAME "[" PID "/" TID "]: ", the name escaped. */
 #define HEAD_BYTES (8 + 4 * SHMLOG_NAME_BYTES + 20 + DIGITS_SLACK)
 
-/* The first and the last four of the 4 to 7 bytes at s, in one word. */
-static inline uint64_t ends4(const char *s, size_t n)
-{
-	uint32_t x, y;
-	memcpy(&x, s, 4);
-	memcpy(&y, s + n - 4, 4);
-	return x | (uint64_t)y << 32;
-}
-
 /* Whether a[0..n) and b[0..n) are equal: inline for the 4 to 16 bytes most logger names have. */
 static inline bool same_bytes(const char *a, const char *b, size_t n)
 {
@@ -452,7 +443,7 @@ static inline bool same_bytes(const char *a, const char *b, size_t n)
 		return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 	}
 	if (n - 4 <= 3)
-		return ends4(a, n) == ends4(b, n);
+		return esc_ends4(a, n) == esc_ends4(b, n);
 	return n == 0 || memcmp(a, b, n) == 0;
 }
 
