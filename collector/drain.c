@@ -39,7 +39,7 @@ static void on_record(void *clientd, struct reader_seg *rs, const struct seg_rec
 			ledger_keep_notice(c, tr, missed);
 		return;
 	}
-	output_add(&c->out, tr, NULL); /* a tail call: the common record costs no frame here */
+	output_add(&c->out, tr, NULL); /* the common record: no missed mask to keep */
 }
 
 /* reader_reject_fn: the segment is rejected (once, with its reason). Returns READER_DROP. */
