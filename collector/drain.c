@@ -39,7 +39,17 @@ static void on_record(void *clientd, struct reader_seg *rs, const struct seg_rec
 			ledger_keep_notice(c, tr, missed);
 		return;
 	}
-	output_add(&c->out, tr, NULL); /* the common record: no missed mask to keep */
+	if (rec)
+		output_add_record(&c->out, tr); /* the common record: no missed mask to keep */
+	else
+		output_add(&c->out, tr, NULL);
+}
+
+/* reader_spans_fn: the cycle's records, as spans, for the writers that take them so. */
+static void on_spans(void *clientd, const struct reader_span *spans, uint32_t n)
+{
+	struct collector *c = clientd;
+	output_add_spans(&c->out, spans, n, ~c->out.skipping);
 }
 
 /* reader_reject_fn: the segment is rejected (once, with its reason). Returns READER_DROP. */
@@ -55,6 +65,8 @@ enum reader_action drain_on_reject(void *clientd, struct reader_seg *rs, uint32_
 void drain_init(struct collector *c)
 {
 	reader_init(&c->reader, on_record, drain_on_reject, c);
+	if (c->out.span_mask)
+		reader_set_spans(&c->reader, on_spans);
 	replay_init(c);
 }
 
@@ -123,6 +135,8 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 			 * also when records are expensive to format */
 			.deadline_ns = now + BATCH_TIME_NS,
 			.final = final,
+			/* every writer takes spans: nothing to render */
+			.spans_only = c->out.span_mask == all,
 		};
 		struct reader_result res;
 		emitted = reader_cycle(&c->reader, c->cycle_segs, c->n_segs, &p, &res);

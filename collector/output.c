@@ -88,6 +88,9 @@ int output_open(struct output *o, struct collector_config *cfg, struct diag *d)
 	}
 	compute_level_masks(o);
 	o->fixed = router_fixed(o->router, &o->fixed_mask);
+	for (unsigned i = 0; i < o->n; i++)
+		if (o->w[i].ops->add_spans && o->fixed && (o->fixed_mask & o->level_mask[TEXT_LEVEL_TRACE] & 1u << i))
+			o->span_mask |= 1u << i; /* every level a record can have passes */
 	return 0;
 }
 
@@ -160,6 +163,35 @@ uint32_t output_add(struct output *o, const struct text_record *tr, uint32_t *mi
 uint32_t output_add_only(struct output *o, const struct text_record *tr, uint32_t only)
 {
 	return give(o, tr, route(o, tr) & only);
+}
+
+uint32_t output_add_record(struct output *o, const struct text_record *tr)
+{
+	return give(o, tr, route(o, tr) & ~(o->skipping | o->span_mask));
+}
+
+uint32_t output_add_spans(struct output *o, const struct reader_span *spans, uint32_t n, uint32_t only)
+{
+	uint64_t records = 0;
+	for (uint32_t k = 0; k < n; k++)
+		records += spans[k].n;
+	uint32_t mask = only & o->span_mask;
+	for (uint32_t m = mask; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+		struct writer *w = &o->w[i];
+		uint64_t lost = 0;
+		int r = w->ops->add_spans(w, spans, n, &lost);
+		if (r < 0 && !o->lost[i])
+			collector_warn("writer %s: records could not be taken: %s", w->name, strerror(-r));
+		o->lost[i] += lost;
+		w->taken += records - lost;
+		w->stats.records += records - lost;
+		if (r < 0)
+			continue;
+		if (o->lost[i])
+			tell_lost(o, i);
+	}
+	return mask;
 }
 
 uint32_t output_update_skipping(struct output *o)

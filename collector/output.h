@@ -39,6 +39,7 @@ struct output {
 	uint32_t level_mask[TEXT_LEVEL_OFF + 1]; /* per level: the writers whose min_level lets it pass */
 	bool fixed;                             /* no routes: every record goes to fixed_mask */
 	uint32_t fixed_mask;
+	uint32_t span_mask;                     /* writers that take every record, as spans (add_spans) */
 	uint64_t lost[CONFIG_MAX_WRITERS];      /* records a writer could not take (out of memory), not yet told */
 	uint32_t skipping;                      /* writers that take no live records (see above) */
 };
@@ -59,6 +60,16 @@ uint32_t output_add(struct output *o, const struct text_record *tr, uint32_t *mi
 
 /* Route tr and give it to the writers among only that want it, skipping or not. Returns those. */
 uint32_t output_add_only(struct output *o, const struct text_record *tr, uint32_t only);
+
+/*
+ * A cycle's records from the rings (not notices) go to the writers of
+ * span_mask as spans, and to the others one by one: output_add_record() is
+ * output_add() for such a record (without the missed mask: a batch records
+ * what skipping writers missed), output_add_spans() gives the cycle's spans
+ * to the writers among only. Return the writers given to.
+ */
+uint32_t output_add_record(struct output *o, const struct text_record *tr);
+uint32_t output_add_spans(struct output *o, const struct reader_span *spans, uint32_t n, uint32_t only);
 
 /* Mark the writers whose backlog is full as skipping. Returns o->skipping. */
 uint32_t output_update_skipping(struct output *o);

@@ -27,12 +27,21 @@ static void on_replayed(void *clientd, struct reader_seg *rs, const struct seg_r
 	(void)rs;
 	(void)rec;
 	struct collector *c = clientd;
-	output_add_only(&c->out, tr, c->replay_to);
+	output_add_only(&c->out, tr, c->replay_to & ~c->out.span_mask);
+}
+
+/* reader_spans_fn: a batch read again, as spans, for the writers it is replayed for that take them so. */
+static void on_replayed_spans(void *clientd, const struct reader_span *spans, uint32_t n)
+{
+	struct collector *c = clientd;
+	output_add_spans(&c->out, spans, n, c->replay_to);
 }
 
 void replay_init(struct collector *c)
 {
 	reader_init(&c->replay_reader, on_replayed, drain_on_reject, c); /* a ring rewritten since */
+	if (c->out.span_mask)
+		reader_set_spans(&c->replay_reader, on_replayed_spans);
 }
 
 void replay_free(struct collector *c)
@@ -88,7 +97,8 @@ static void keep_progress(struct batch *b, uint32_t writers, const struct reader
 static bool read_views(struct collector *c, struct reader_seg *const *list, uint32_t n)
 {
 	struct reader_params p = {.now_ns = clock_realtime_ns(), .max_records = UINT32_MAX,
-				  .deadline_ns = UINT64_MAX, .final = true, .no_finish = true};
+				  .deadline_ns = UINT64_MAX, .final = true, .no_finish = true,
+				  .spans_only = (c->replay_to & ~c->out.span_mask) == 0};
 	struct reader_result res = {.more = true};
 	while (res.more) {
 		if (reader_cycle(&c->replay_reader, list, n, &p, &res) < 0)

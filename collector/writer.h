@@ -31,6 +31,7 @@
 #include "uio.h"
 
 struct writer;
+struct reader_span;
 
 /* Where an error in a config or a writer is reported: one line, into msg. */
 struct diag {
@@ -62,6 +63,10 @@ struct writer_ops {
 	int (*open)(struct writer *w, struct diag *d);
 	/* Take one record. 0, or -errno when it could not be taken (it then counts as done, lost). */
 	int (*add)(struct writer *w, struct output_rec *rec);
+	/* Take a cycle's records as the producer wrote them, spans[0..n) (shared/reader.h), in place of
+	 * add() for each: a writer that takes every record gets them so. 0, or -errno with *lost the
+	 * records it could not take (lost, as for add). NULL: the type takes records one by one. */
+	int (*add_spans)(struct writer *w, const struct reader_span *spans, uint32_t n, uint64_t *lost);
 	/* Fill *req with what to write now. 1 when there is something, 0 when not, -errno on failure. */
 	int (*prepare)(struct writer *w, struct uio_req *req);
 	/* req (from prepare) ended: req->done bytes written, req->err why it stopped. Returns the

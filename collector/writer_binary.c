@@ -36,6 +36,8 @@
 
 #include "../shared/binlog.h"
 #include "../shared/clock.h"
+#include "../shared/reader.h"
+#include "../shared/ring.h"
 #include "collector.h"
 #include "writer_file.h"
 
@@ -54,8 +56,20 @@ struct bin_source {
 	uint32_t id;
 };
 
+struct bin_seg {
+	uint64_t serial;        /* the segment's (struct seg); 0: empty slot */
+	uint32_t id;
+	struct clock_calib cal; /* its SEGMENT frame's */
+	uint64_t *defined;      /* bitmap: the segment's site ids with a SEG_SITE frame */
+	uint32_t n_words;
+};
+
 struct bin_state {
 	struct file_state fs;
+	struct bin_seg *segs;       /* open addressing by serial (spans) */
+	uint32_t n_segs, cap_segs;
+	uint32_t *cur, *end, *lim, *seg_ids; /* per span of a cycle: the piece being put (add_spans) */
+	uint32_t cap_spans;
 	struct bin_site *sites;     /* open addressing by serial, cap_sites a power of two */
 	uint32_t n_sites, cap_sites;
 	struct bin_source *sources; /* open addressing by (pid, tid) */
@@ -121,6 +135,11 @@ static int grow_sources(struct bin_state *b)
 /* Forget every definition (a file header follows): ids start from 0 again. */
 static void forget(struct bin_state *b)
 {
+	for (uint32_t i = 0; i < b->cap_segs; i++) {
+		free(b->segs[i].defined);
+		b->segs[i] = (struct bin_seg){0};
+	}
+	b->n_segs = 0;
 	if (b->sites)
 		memset(b->sites, 0, b->cap_sites * sizeof *b->sites);
 	for (uint32_t i = 0; i < b->cap_sources; i++) {
@@ -220,7 +239,7 @@ static inline __attribute__((always_inline)) int put_unit(struct bin_state *b, c
 							   struct sbuf *out)
 {
 	size_t at = out->len;
-	if (b->n_sites + b->n_sources >= BIN_DEFS_MAX)
+	if (b->n_sites + b->n_sources + b->n_segs >= BIN_DEFS_MAX)
 		b->need_preamble = true;
 	int rc = b->need_preamble ? put_preamble(b, out) : 0;
 	if (rc == 0)
@@ -275,6 +294,308 @@ static int binary_add(struct writer *w, struct output_rec *rec)
 	if (rc == 0 && b->fs.crypt) /* encryption learns where the unit starts */
 		crypt_take(b->fs.crypt, w->out.written + at, w->out.buf.len - at);
 	return rc;
+}
+
+/* ---- spans: a cycle's records as the producers wrote them (CYCLE frames, shared/binlog.h rule 8) ---- */
+
+#define BIN_PIECE_BYTES (64u << 10) /* a CYCLE frame's records at most (one record may be more) */
+
+static int grow_segs(struct bin_state *b)
+{
+	uint32_t cap = b->cap_segs ? 2 * b->cap_segs : 16;
+	struct bin_seg *t = calloc(cap, sizeof *t);
+	if (!t)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < b->cap_segs; i++) {
+		uint32_t h = mix(b->segs[i].serial) & (cap - 1);
+		while (b->segs[i].serial && t[h].serial)
+			h = (h + 1) & (cap - 1);
+		if (b->segs[i].serial)
+			t[h] = b->segs[i];
+	}
+	free(b->segs);
+	b->segs = t;
+	b->cap_segs = cap;
+	return 0;
+}
+
+/* The definitions of rs's segment, its SEGMENT frame put into out first when it is new or its
+ * calibration changed. NULL when out of memory. */
+static struct bin_seg *seg_def(struct bin_state *b, const struct reader_seg *rs, struct sbuf *out)
+{
+	if (4 * (b->n_segs + 1) > 3 * b->cap_segs && grow_segs(b) < 0)
+		return NULL;
+	uint32_t h = mix(rs->seg->serial) & (b->cap_segs - 1);
+	while (b->segs[h].serial && b->segs[h].serial != rs->seg->serial)
+		h = (h + 1) & (b->cap_segs - 1);
+	struct bin_seg *g = &b->segs[h];
+	bool fresh = !g->serial;
+	if (!fresh && memcmp(&g->cal, rs->cal, sizeof g->cal) == 0)
+		return g;
+	uint32_t id = fresh ? b->n_segs : g->id;
+	if (binlog_put_segment(out, id, rs->seg, rs->cal) < 0)
+		return NULL;
+	if (fresh)
+		*g = (struct bin_seg){.serial = rs->seg->serial, .id = b->n_segs++};
+	g->cal = *rs->cal;
+	return g;
+}
+
+/* A SEG_SITE frame into out for each site of cands[0..n) g has not defined. Returns 0 or -ENOMEM. */
+static int site_defs(struct bin_state *b, struct bin_seg *g, struct seg *s, const struct reader_cand *cands,
+		     uint32_t n, struct sbuf *out)
+{
+	uint32_t last = UINT32_MAX;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t id = cands[i].r.site, word = id / 64;
+		if (id == last || id >= s->max_sites) /* a loss record, or an id no site has: decoded as such */
+			continue;
+		last = id;
+		if (word < g->n_words && (g->defined[word] >> (id % 64) & 1))
+			continue;
+		const struct seg_site *st = seg_site(s, id);
+		if (!st)
+			continue; /* malformed: "unknown call-site id", as the collector shows it */
+		if (word >= g->n_words) {
+			uint32_t nw = word + 1 > 2 * g->n_words ? word + 1 : 2 * g->n_words;
+			uint64_t *t = realloc(g->defined, nw * sizeof *t);
+			if (!t)
+				return -ENOMEM;
+			memset(t + g->n_words, 0, (nw - g->n_words) * sizeof *t);
+			g->defined = t;
+			g->n_words = nw;
+		}
+		if (binlog_put_seg_site(out, g->id, id, st) < 0)
+			return -ENOMEM;
+		g->defined[word] |= 1ull << (id % 64);
+		b->n_sites++;
+	}
+	return 0;
+}
+
+/* Ring bytes of span sp's records [a, c) of its cands: from its start for a = 0, to its end for c = n. */
+static inline uint64_t span_pos(const struct reader_span *sp, uint32_t i)
+{
+	return i == 0 ? sp->from : i == sp->n ? sp->to : sp->cands[i].pos;
+}
+
+/* Ring positions [from, to) of ring i of s, appended to out (room reserved). */
+static void copy_ring(struct sbuf *out, const struct seg *s, uint32_t ring, uint64_t from, uint64_t to)
+{
+	const uint8_t *data = seg_ring_data(s, ring);
+	uint32_t off = ring_offset(from, s->ring_bytes), len = (uint32_t)(to - from);
+	uint32_t first = len < s->ring_bytes - off ? len : s->ring_bytes - off;
+	memcpy(out->data + out->len, data + off, first);
+	memcpy(out->data + out->len + first, data, len - first);
+	out->len += len;
+}
+
+/* The piece [cur, end) of spans as one CYCLE frame with the definitions it needs, at the end of out.
+ * Returns 0, or -ENOMEM (out may hold part of it). */
+static int put_piece(struct bin_state *b, const struct reader_span *spans, uint32_t n, struct sbuf *out)
+{
+	uint32_t m = 0;
+	uint64_t bytes = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		if (b->cur[k] == b->end[k] || spans[k].rs->seg->bus_fault) /* truncated: rejected, as the reader does */
+			continue;
+		struct bin_seg *g = seg_def(b, spans[k].rs, out);
+		if (!g || site_defs(b, g, spans[k].rs->seg, spans[k].cands + b->cur[k], b->end[k] - b->cur[k], out) < 0)
+			return -ENOMEM;
+		b->seg_ids[k] = g->id;
+		m++;
+		bytes += span_pos(&spans[k], b->end[k]) - span_pos(&spans[k], b->cur[k]);
+	}
+	if (!m)
+		return 0;
+	if (binlog_put_cycle(out, m, bytes) < 0)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < n; k++) {
+		const struct reader_span *sp = &spans[k];
+		if (b->cur[k] == b->end[k] || sp->rs->seg->bus_fault)
+			continue;
+		uint64_t from = span_pos(sp, b->cur[k]), to = span_pos(sp, b->end[k]);
+		if (binlog_put_span(out, b->seg_ids[k], sp->rs->rings[sp->ring].tid, (uint32_t)(to - from)) < 0)
+			return -ENOMEM;
+		copy_ring(out, sp->rs->seg, sp->ring, from, to);
+		if (sp->rs->seg->bus_fault) /* truncated while copied: zeros; again without it */
+			return -EAGAIN;
+	}
+	return 0;
+}
+
+/* The records of span k from b->cur[k] with merge keys up to key: where they end. */
+static uint32_t upto_key(const struct bin_state *b, const struct reader_span *sp, uint32_t k, uint32_t lim,
+			 uint64_t key)
+{
+	uint32_t lo = b->cur[k], hi = lim;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (sp->cands[mid].key <= key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* b->end = the records of every span from b->cur with keys up to key (within lim). Returns their bytes. */
+static uint64_t slice_upto(struct bin_state *b, const struct reader_span *spans, uint32_t n, const uint32_t *lim,
+			   uint64_t key)
+{
+	uint64_t bytes = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		b->end[k] = upto_key(b, &spans[k], k, lim[k], key);
+		bytes += span_pos(&spans[k], b->end[k]) - span_pos(&spans[k], b->cur[k]);
+	}
+	return bytes;
+}
+
+/*
+ * The next piece of the cycle, from b->cur into b->end: a prefix in merge
+ * order (every record keyed up to some key, or just the first record),
+ * within one rotation interval, of at most BIN_PIECE_BYTES (max_bytes / 16
+ * when less) unless it is one record. lim (scratch, n) bounds it.
+ */
+static void next_piece(struct bin_state *b, const struct reader_span *spans, uint32_t n, uint32_t *lim)
+{
+	uint32_t first = UINT32_MAX;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		lim[k] = spans[k].n;
+		if (b->cur[k] == spans[k].n)
+			continue;
+		uint64_t f = spans[k].cands[b->cur[k]].key, l = spans[k].cands[spans[k].n - 1].key;
+		first = f < lo ? k : first;
+		lo = f < lo ? f : lo;
+		hi = l > hi ? l : hi;
+	}
+	struct rotate *r = &b->fs.rot;
+	if (r->every_s) { /* keys ascend with time: the first record's interval ends at some key */
+		int64_t start = rotate_interval_start(r, (int64_t)(lo / 1000000000u));
+		if (rotate_interval_start(r, (int64_t)(hi / 1000000000u)) != start) {
+			uint64_t a = lo, z = hi - 1; /* the last key in it: a is in it, z + 1 is not */
+			while (a < z) {
+				uint64_t mid = a + (z - a + 1) / 2;
+				if (rotate_interval_start(r, (int64_t)(mid / 1000000000u)) == start)
+					a = mid;
+				else
+					z = mid - 1;
+			}
+			hi = a;
+		}
+	}
+	uint64_t budget = r->max_bytes && r->max_bytes / 16 < BIN_PIECE_BYTES ? r->max_bytes / 16 : BIN_PIECE_BYTES;
+	if (slice_upto(b, spans, n, lim, hi) <= budget)
+		return;
+	memcpy(lim, b->end, n * sizeof *lim);
+	uint64_t a = lo, z = hi; /* the highest key whose prefix fits: slice_upto(a) fits, z + 1 does not */
+	if (slice_upto(b, spans, n, lim, lo) > budget) {
+		for (uint32_t k = 0; k < n; k++) /* not even the first key's records: the first record alone */
+			b->end[k] = b->cur[k] + (k == first);
+		return;
+	}
+	while (a < z) {
+		uint64_t mid = a + (z - a + 1) / 2;
+		if (slice_upto(b, spans, n, lim, mid) <= budget)
+			a = mid;
+		else
+			z = mid - 1;
+	}
+	slice_upto(b, spans, n, lim, a);
+}
+
+/* The piece in b->cur..b->end at the end of out, after a preamble when one is due. Returns 0, or
+ * -ENOMEM with out as it was (a preamble then goes first next time). */
+static int put_piece_unit(struct bin_state *b, const struct reader_span *spans, uint32_t n, struct sbuf *out)
+{
+	size_t at = out->len;
+	if (b->n_sites + b->n_sources + b->n_segs >= BIN_DEFS_MAX)
+		b->need_preamble = true;
+	bool pre = b->need_preamble;
+	int rc = pre ? put_preamble(b, out) : 0;
+	while (rc == 0 && (rc = put_piece(b, spans, n, out)) == -EAGAIN) { /* again without the truncated segment */
+		out->len = at;
+		rc = pre ? put_preamble(b, out) : 0;
+	}
+	if (rc < 0 || out->oom) {
+		out->len = at;
+		out->oom = false;
+		b->need_preamble = true; /* what it defined went with it */
+		forget(b);
+		return -ENOMEM;
+	}
+	b->need_preamble = false;
+	return 0;
+}
+
+/* The piece in b->cur..b->end taken as one unit, its first record stamped ts_ns: rotation and encryption
+ * have their say as for a record (binary_add, rotate_at). Returns 0 or -ENOMEM (not taken). */
+static int take_piece(struct writer *w, const struct reader_span *spans, uint32_t n, uint64_t ts_ns)
+{
+	struct bin_state *b = w->priv;
+	struct sbuf *out = &w->out.buf;
+	size_t at = out->len;
+	bool starts = b->need_preamble;
+	int rc = put_piece_unit(b, spans, n, out);
+	if (rc == 0 && rotate_on(&b->fs.rot)) {
+		uint32_t cuts = b->fs.rot.n_cuts;
+		size_t len = out->len - at;
+		rotate_take(&b->fs.rot, w->out.written + at, len, ts_ns);
+		if (b->fs.rot.n_cuts != cuts && !starts) { /* it starts a file: again, after a preamble */
+			out->len = at;
+			b->need_preamble = true;
+			if ((rc = put_piece_unit(b, spans, n, out)) == 0)
+				rotate_extend(&b->fs.rot, out->len - at - len);
+		}
+	}
+	if (rc == 0 && b->fs.crypt)
+		crypt_take(b->fs.crypt, w->out.written + at, out->len - at);
+	return rc;
+}
+
+/* Room for n spans in the piece arrays. Returns 0 or -ENOMEM. */
+static int spans_room(struct bin_state *b, uint32_t n)
+{
+	if (n <= b->cap_spans)
+		return 0;
+	uint32_t *c = realloc(b->cur, n * sizeof *c), *e = c ? realloc(b->end, n * sizeof *e) : NULL;
+	uint32_t *l = e ? realloc(b->lim, n * sizeof *l) : NULL, *g = l ? realloc(b->seg_ids, n * sizeof *g) : NULL;
+	b->cur = c ? c : b->cur;
+	b->end = e ? e : b->end;
+	b->lim = l ? l : b->lim;
+	b->seg_ids = g ? g : b->seg_ids;
+	if (!g)
+		return -ENOMEM;
+	b->cap_spans = n;
+	return 0;
+}
+
+/* Take a cycle's spans: piece by piece (next_piece), each a CYCLE frame. Returns 0 or -ENOMEM. */
+static int binary_add_spans(struct writer *w, const struct reader_span *spans, uint32_t n, uint64_t *lost)
+{
+	struct bin_state *b = w->priv;
+	*lost = 0;
+	if (spans_room(b, n) < 0) {
+		for (uint32_t k = 0; k < n; k++)
+			*lost += spans[k].n;
+		return -ENOMEM;
+	}
+	memset(b->cur, 0, n * sizeof *b->cur);
+	for (;;) {
+		uint64_t ts = UINT64_MAX, records = 0;
+		for (uint32_t k = 0; k < n; k++)
+			if (b->cur[k] < spans[k].n && spans[k].cands[b->cur[k]].key < ts)
+				ts = spans[k].cands[b->cur[k]].key;
+		if (ts == UINT64_MAX)
+			return *lost ? -ENOMEM : 0;
+		next_piece(b, spans, n, b->lim);
+		for (uint32_t k = 0; k < n; k++)
+			records += b->end[k] - b->cur[k];
+		if (take_piece(w, spans, n, ts) < 0)
+			*lost += records;
+		memcpy(b->cur, b->end, n * sizeof *b->cur);
+	}
 }
 
 /* Preamble bytes added at the end of the stream from buffer offset at: rotation and encryption learn them. */
@@ -415,10 +736,14 @@ static void binary_close(struct writer *w)
 	if (!b)
 		return;
 	file_state_free(&b->fs);
-	for (uint32_t i = 0; i < b->cap_sources; i++)
-		free(b->sources[i].name);
+	forget(b); /* the names and bitmaps the tables hold */
 	free(b->sources);
 	free(b->sites);
+	free(b->segs);
+	free(b->cur);
+	free(b->end);
+	free(b->lim);
+	free(b->seg_ids);
 	free(b);
 	w->priv = NULL;
 }
@@ -430,6 +755,7 @@ const struct writer_ops writer_binary_ops = {
 	.configure = binary_configure,
 	.open = binary_open,
 	.add = binary_add,
+	.add_spans = binary_add_spans,
 	.prepare = binary_prepare,
 	.complete = file_state_complete,
 	.sync = binary_sync,

@@ -11,66 +11,13 @@
  * unit against what is there.
  */
 #include "binlog.h"
+#include "binlog_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static inline uint8_t *put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	return p + 2;
-}
-
-static inline uint8_t *put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-	return p + 4;
-}
-
-static inline uint8_t *put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-	return p + 8;
-}
-
-static inline uint8_t *put_bytes(uint8_t *p, const void *src, size_t n)
-{
-	if (n)
-		memcpy(p, src, n);
-	return p + n;
-}
-
-static inline uint16_t get_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t get_u64(const uint8_t *p)
-{
-	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-/* Room for a frame of size bytes at the end of out, its header written. NULL when out of memory. */
-static inline uint8_t *frame_open(struct sbuf *out, size_t size, enum binlog_kind kind, uint16_t flags)
-{
-	if (size > BINLOG_FRAME_MAX || sbuf_reserve(out, size) != 0)
-		return NULL;
-	uint8_t *p = (uint8_t *)out->data + out->len;
-	p = put_u32(p, (uint32_t)size);
-	p = put_u16(p, (uint16_t)kind);
-	return put_u16(p, flags);
-}
 
 int binlog_put_header(struct sbuf *out, uint64_t created_ns)
 {
@@ -97,8 +44,7 @@ int binlog_put_session(struct sbuf *out, uint32_t pid, uint64_t start_ns)
 	return 0;
 }
 
-/* Bytes of st's field descriptor (shared/abi.h): 0 without fields. */
-static size_t fdesc_bytes(const struct seg_site *st)
+size_t binlog_fdesc_bytes(const struct seg_site *st)
 {
 	size_t n = st->n_fields ? 1 : 0;
 	for (uint32_t i = 0; i < st->n_fields; i++)
@@ -108,7 +54,7 @@ static size_t fdesc_bytes(const struct seg_site *st)
 
 int binlog_put_site(struct sbuf *out, uint32_t id, const struct seg_site *st)
 {
-	size_t fd_len = fdesc_bytes(st), size = BINLOG_SITE_BYTES + st->fmt_len + st->file_len + fd_len;
+	size_t fd_len = binlog_fdesc_bytes(st), size = BINLOG_SITE_BYTES + st->fmt_len + st->file_len + fd_len;
 	uint8_t *p = frame_open(out, size, BINLOG_SITE, 0);
 	if (!p)
 		return -ENOMEM;
@@ -120,6 +66,13 @@ int binlog_put_site(struct sbuf *out, uint32_t id, const struct seg_site *st)
 	p = put_u32(p, st->fmt_len);
 	p = put_u32(p, st->file_len);
 	p = put_u32(p, (uint32_t)fd_len);
+	binlog_put_site_strings(p, st);
+	out->len += size;
+	return 0;
+}
+
+uint8_t *binlog_put_site_strings(uint8_t *p, const struct seg_site *st)
+{
 	p = put_bytes(p, st->fmt, st->fmt_len);
 	p = put_bytes(p, st->file, st->file_len);
 	if (st->n_fields)
@@ -129,8 +82,7 @@ int binlog_put_site(struct sbuf *out, uint32_t id, const struct seg_site *st)
 		*p++ = (uint8_t)st->fields[i].key_len;
 		p = put_bytes(p, st->fields[i].key, st->fields[i].key_len);
 	}
-	out->len += size;
-	return 0;
+	return p;
 }
 
 int binlog_put_source(struct sbuf *out, uint32_t id, uint32_t pid, uint32_t tid, const char *name,
@@ -227,10 +179,11 @@ void binlog_reader_init(struct binlog_reader *rd)
 	memset(rd, 0, sizeof *rd);
 }
 
-static void free_site(struct seg_site *st)
+void binlog_free_site(struct seg_site *st)
 {
 	if (!st)
 		return;
+	free((char *)st->err);
 	free(st->fmt);
 	free(st->file);
 	free(st->fdesc);
@@ -240,8 +193,9 @@ static void free_site(struct seg_site *st)
 /* Forget every definition (a file header). */
 static void forget(struct binlog_reader *rd)
 {
+	binlog_segs_forget(rd, false);
 	for (uint32_t i = 0; i < rd->n_sites; i++)
-		free_site(rd->sites[i]);
+		binlog_free_site(rd->sites[i]);
 	for (uint32_t i = 0; i < rd->n_sources; i++)
 		free(rd->sources[i].name);
 	free(rd->sites);
@@ -254,12 +208,11 @@ static void forget(struct binlog_reader *rd)
 void binlog_reader_free(struct binlog_reader *rd)
 {
 	forget(rd);
+	binlog_segs_forget(rd, true);
 	sbuf_free(&rd->msg);
 }
 
-static long long bad(struct binlog_reader *rd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static long long bad(struct binlog_reader *rd, const char *fmt, ...)
+long long binlog_bad(struct binlog_reader *rd, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -269,7 +222,7 @@ static long long bad(struct binlog_reader *rd, const char *fmt, ...)
 }
 
 /* A copy of n bytes of p, NUL-terminated; NULL when out of memory. */
-static char *copy_str(const uint8_t *p, size_t n)
+char *binlog_copy_str(const uint8_t *p, size_t n)
 {
 	char *c = malloc(n + 1);
 	if (c) {
@@ -284,75 +237,88 @@ static long long read_header(struct binlog_reader *rd, const uint8_t *p, size_t 
 	if (avail < BINLOG_HEADER_BYTES)
 		return 0;
 	uint16_t major = get_u16(p + 8), minor = get_u16(p + 10);
-	if (major != BINLOG_VERSION_MAJOR)
-		return bad(rd, "binary log version %u.%u, this reader understands %u.x", major, minor,
-			   BINLOG_VERSION_MAJOR);
+	if (major < BINLOG_VERSION_MAJOR_MIN || major > BINLOG_VERSION_MAJOR)
+		return binlog_bad(rd, "binary log version %u.%u, this reader understands %u.x to %u.x", major, minor,
+				  BINLOG_VERSION_MAJOR_MIN, BINLOG_VERSION_MAJOR);
 	if (get_u32(p + 12) != BINLOG_HEADER_BYTES)
-		return bad(rd, "file header of %u bytes, version 1 has %u", get_u32(p + 12), BINLOG_HEADER_BYTES);
+		return binlog_bad(rd, "file header of %u bytes, not %u", get_u32(p + 12), BINLOG_HEADER_BYTES);
 	forget(rd);
 	rd->header_seen = true;
 	return BINLOG_HEADER_BYTES;
 }
 
 /* Make room for id in the table at *tab (n entries of size each). Returns 0 or -EPROTO (rd->err). */
-static int grow_for(struct binlog_reader *rd, void **tab, uint32_t *n, size_t size, uint32_t id, const char *what)
+int binlog_grow_for(struct binlog_reader *rd, void **tab, uint32_t *n, size_t size, uint32_t id, const char *what)
 {
 	if (id < *n)
 		return 0;
 	if (id != *n) /* rule 4: ids in order from 0 */
-		return (int)bad(rd, "%s id %u defined before id %u", what, id, *n);
+		return (int)binlog_bad(rd, "%s id %u defined before id %u", what, id, *n);
 	void *t = realloc(*tab, (size_t)(id + 1) * size);
 	if (!t)
-		return (int)bad(rd, "out of memory");
+		return (int)binlog_bad(rd, "out of memory");
 	memset((char *)t + (size_t)id * size, 0, size);
 	*tab = t;
 	*n = id + 1;
 	return 0;
 }
 
-/* A SITE frame's site, parsed as the segment's sites are. NULL with rd->err on failure. */
-static struct seg_site *parse_site(struct binlog_reader *rd, const uint8_t *p, uint32_t size)
+struct seg_site *binlog_site_make(struct binlog_reader *rd, const struct binlog_site_def *d)
 {
-	uint32_t fmt_len = get_u32(p + 20), file_len = get_u32(p + 24), fd_len = get_u32(p + 28);
-	if ((uint64_t)BINLOG_SITE_BYTES + fmt_len + file_len + fd_len != size || fmt_len > SEG_FORMAT_MAX ||
-	    file_len > SEG_FILE_MAX || p[12] < 1 || p[12] > 6 || p[13] > SHMLOG_MAX_FIELDS || (!p[13]) != (!fd_len)) {
-		bad(rd, "malformed call-site definition");
+	if (d->fmt_len > SEG_FORMAT_MAX || d->file_len > SEG_FILE_MAX || d->level < 1 || d->level > 6 ||
+	    d->n_fields > SHMLOG_MAX_FIELDS || (!d->n_fields) != (!d->fd_len) || d->err_len > 255) {
+		binlog_bad(rd, "malformed call-site definition");
 		return NULL;
 	}
 	struct seg_site *st = calloc(1, sizeof *st);
-	const uint8_t *s = p + BINLOG_SITE_BYTES;
-	if (!st || !(st->fmt = copy_str(s, fmt_len)) || !(st->file = copy_str(s + fmt_len, file_len)) ||
-	    (fd_len && !(st->fdesc = copy_str(s + fmt_len + file_len, fd_len)))) {
-		free_site(st);
-		bad(rd, "out of memory");
+	const uint8_t *s = d->strings, *err = s + d->fmt_len + d->file_len + d->fd_len;
+	if (!st || !(st->fmt = binlog_copy_str(s, d->fmt_len)) ||
+	    !(st->file = binlog_copy_str(s + d->fmt_len, d->file_len)) ||
+	    (d->fd_len && !(st->fdesc = binlog_copy_str(s + d->fmt_len + d->file_len, d->fd_len))) ||
+	    (d->err_len && !(st->err = binlog_copy_str(err, d->err_len)))) {
+		binlog_free_site(st);
+		binlog_bad(rd, "out of memory");
 		return NULL;
 	}
-	st->level = p[12];
-	st->line = get_u32(p + 16);
-	st->fmt_len = fmt_len;
-	st->file_len = file_len;
+	st->level = (int)d->level;
+	st->line = d->line;
+	st->fmt_len = d->fmt_len;
+	st->file_len = d->file_len;
 	const char *why = NULL;
-	if ((fd_len && (!seg_site_fields(st, fd_len) || st->n_fields != p[13])) ||
-	    fmt_parse(&st->pf, st->fmt, fmt_len, &why) != 0) {
-		bad(rd, "call site %u: %s", get_u32(p + 8), why ? why : "malformed field descriptor");
-		free_site(st);
+	if ((d->fd_len && (!seg_site_fields(st, d->fd_len) || st->n_fields != d->n_fields)) ||
+	    (!st->err && fmt_parse(&st->pf, st->fmt, d->fmt_len, &why) != 0)) {
+		binlog_bad(rd, "call site %u: %s", d->id, why ? why : "malformed field descriptor");
+		binlog_free_site(st);
 		return NULL;
 	}
 	seg_site_done(st);
 	return st;
 }
 
+/* A SITE frame's site. NULL with rd->err on failure. */
+static struct seg_site *parse_site(struct binlog_reader *rd, const uint8_t *p, uint32_t size)
+{
+	struct binlog_site_def d = {.id = get_u32(p + 8), .level = p[12], .n_fields = p[13], .line = get_u32(p + 16),
+				    .fmt_len = get_u32(p + 20), .file_len = get_u32(p + 24), .fd_len = get_u32(p + 28),
+				    .strings = p + BINLOG_SITE_BYTES};
+	if ((uint64_t)BINLOG_SITE_BYTES + d.fmt_len + d.file_len + d.fd_len != size) {
+		binlog_bad(rd, "malformed call-site definition");
+		return NULL;
+	}
+	return binlog_site_make(rd, &d);
+}
+
 static long long read_site(struct binlog_reader *rd, const uint8_t *p, uint32_t size)
 {
 	if (size < BINLOG_SITE_BYTES)
-		return bad(rd, "call-site definition of %u bytes", size);
+		return binlog_bad(rd, "call-site definition of %u bytes", size);
 	uint32_t id = get_u32(p + 8);
 	struct seg_site *st = parse_site(rd, p, size);
-	if (!st || grow_for(rd, (void **)&rd->sites, &rd->n_sites, sizeof *rd->sites, id, "call-site") < 0) {
-		free_site(st);
+	if (!st || binlog_grow_for(rd, (void **)&rd->sites, &rd->n_sites, sizeof *rd->sites, id, "call-site") < 0) {
+		binlog_free_site(st);
 		return -EPROTO;
 	}
-	free_site(rd->sites[id]);
+	binlog_free_site(rd->sites[id]);
 	rd->sites[id] = st;
 	return size;
 }
@@ -360,13 +326,13 @@ static long long read_site(struct binlog_reader *rd, const uint8_t *p, uint32_t 
 static long long read_source(struct binlog_reader *rd, const uint8_t *p, uint32_t size)
 {
 	if (size < BINLOG_SOURCE_BYTES || get_u32(p + 20) != size - BINLOG_SOURCE_BYTES)
-		return bad(rd, "malformed source definition");
+		return binlog_bad(rd, "malformed source definition");
 	uint32_t id = get_u32(p + 8), len = get_u32(p + 20);
-	if (grow_for(rd, (void **)&rd->sources, &rd->n_sources, sizeof *rd->sources, id, "source") < 0)
+	if (binlog_grow_for(rd, (void **)&rd->sources, &rd->n_sources, sizeof *rd->sources, id, "source") < 0)
 		return -EPROTO;
-	char *name = copy_str(p + BINLOG_SOURCE_BYTES, len);
+	char *name = binlog_copy_str(p + BINLOG_SOURCE_BYTES, len);
 	if (!name)
-		return bad(rd, "out of memory");
+		return binlog_bad(rd, "out of memory");
 	struct binlog_source *src = &rd->sources[id];
 	free(src->name);
 	*src = (struct binlog_source){.pid = get_u32(p + 12), .tid = get_u32(p + 16), .name = name, .name_len = len};
@@ -377,7 +343,7 @@ static long long read_source(struct binlog_reader *rd, const uint8_t *p, uint32_
 static int fill_source(struct binlog_reader *rd, uint32_t id, struct text_record *tr)
 {
 	if (id >= rd->n_sources || !rd->sources[id].name)
-		return (int)bad(rd, "record of undefined source id %u", id);
+		return (int)binlog_bad(rd, "record of undefined source id %u", id);
 	const struct binlog_source *src = &rd->sources[id];
 	tr->name = src->name;
 	tr->name_len = src->name_len;
@@ -390,9 +356,9 @@ static long long read_record(struct binlog_reader *rd, const uint8_t *p, uint32_
 {
 	uint32_t site = get_u32(p + 8);
 	if (size < BINLOG_RECORD_BYTES)
-		return bad(rd, "record frame of %u bytes", size);
+		return binlog_bad(rd, "record frame of %u bytes", size);
 	if (site >= rd->n_sites || !rd->sites[site])
-		return bad(rd, "record of undefined call-site id %u", site);
+		return binlog_bad(rd, "record of undefined call-site id %u", site);
 	*tr = (struct text_record){.ts_ns = get_u64(p + 16), .consumed = (get_u16(p + 6) & BINLOG_FLAG_CONSUMED) != 0};
 	if (fill_source(rd, get_u32(p + 12), tr) < 0)
 		return -EPROTO;
@@ -414,12 +380,12 @@ static long long read_record(struct binlog_reader *rd, const uint8_t *p, uint32_
 static long long read_field(struct binlog_reader *rd, const uint8_t *p, const uint8_t *end, struct text_field *f)
 {
 	if (end - p < (long)BINLOG_FIELD_BYTES)
-		return bad(rd, "field cut short");
+		return binlog_bad(rd, "field cut short");
 	uint32_t key_len = get_u16(p + 2), value_len = get_u32(p + 4);
 	if (p[0] < TEXT_FIELD_I64 || p[0] > TEXT_FIELD_STR || key_len == 0 || key_len > 255 ||
 	    (p[0] != TEXT_FIELD_STR && value_len != 8) ||
 	    (uint64_t)(end - p) < (uint64_t)BINLOG_FIELD_BYTES + key_len + value_len)
-		return bad(rd, "malformed field");
+		return binlog_bad(rd, "malformed field");
 	const uint8_t *v = p + BINLOG_FIELD_BYTES + key_len;
 	*f = (struct text_field){.key = (const char *)p + BINLOG_FIELD_BYTES, .key_len = key_len, .type = p[0],
 				 .null = (p[1] & BINLOG_FIELD_NULL) != 0, .truncated = (p[1] & BINLOG_FIELD_TRUNCATED) != 0};
@@ -438,11 +404,11 @@ static long long read_field(struct binlog_reader *rd, const uint8_t *p, const ui
 static long long read_text(struct binlog_reader *rd, const uint8_t *p, uint32_t size, struct text_record *tr)
 {
 	if (size < BINLOG_TEXT_BYTES)
-		return bad(rd, "text frame of %u bytes", size);
+		return binlog_bad(rd, "text frame of %u bytes", size);
 	uint32_t file_len = get_u32(p + 28), msg_len = get_u32(p + 32), n = p[13];
 	uint16_t flags = get_u16(p + 6);
 	if ((uint64_t)BINLOG_TEXT_BYTES + file_len + msg_len > size || p[12] > TEXT_LEVEL_OFF || n > TEXT_MAX_FIELDS)
-		return bad(rd, "malformed text frame");
+		return binlog_bad(rd, "malformed text frame");
 	const uint8_t *s = p + BINLOG_TEXT_BYTES, *end = p + size;
 	*tr = (struct text_record){.ts_ns = get_u64(p + 16), .level = p[12], .line = get_u32(p + 24),
 				   .msg = (const char *)s + file_len, .msg_len = msg_len,
@@ -459,7 +425,7 @@ static long long read_text(struct binlog_reader *rd, const uint8_t *p, uint32_t 
 		f += len;
 	}
 	if (f != end)
-		return bad(rd, "text frame has %zu bytes after its fields", (size_t)(end - f));
+		return binlog_bad(rd, "text frame has %zu bytes after its fields", (size_t)(end - f));
 	tr->fields = n ? rd->fields : NULL;
 	tr->n_fields = n;
 	return size;
@@ -469,25 +435,26 @@ long long binlog_next(struct binlog_reader *rd, const uint8_t *p, size_t avail, 
 		      bool *is_record)
 {
 	*is_record = false;
+	rd->cycle.n_spans = 0; /* binlog_cycle_next: a CYCLE's records are those of the last unit only */
 	if (avail >= BINLOG_MAGIC_BYTES && memcmp(p, BINLOG_MAGIC, BINLOG_MAGIC_BYTES) == 0)
 		return read_header(rd, p, avail);
 	if (!rd->header_seen)
 		return avail < BINLOG_MAGIC_BYTES && memcmp(p, BINLOG_MAGIC, avail) == 0
 			       ? 0
-			       : bad(rd, "not a shmlog binary log (no \"SHMLOGB\" header)");
+			       : binlog_bad(rd, "not a shmlog binary log (no \"SHMLOGB\" header)");
 	if (avail < BINLOG_FRAME_HEADER_BYTES)
 		return 0;
 	uint32_t size = get_u32(p);
 	uint16_t kind = get_u16(p + 4);
 	if (size < BINLOG_FRAME_HEADER_BYTES || size > BINLOG_FRAME_MAX)
-		return bad(rd, "frame of %u bytes", size);
-	if (kind < BINLOG_SESSION || kind > BINLOG_TEXT)
-		return bad(rd, "unknown frame kind %u", kind);
+		return binlog_bad(rd, "frame of %u bytes", size);
+	if (kind < BINLOG_SESSION || kind > BINLOG_CYCLE)
+		return binlog_bad(rd, "unknown frame kind %u", kind);
 	if (size > avail)
 		return 0;
 	switch (kind) {
 	case BINLOG_SESSION:
-		return size == BINLOG_SESSION_BYTES ? size : bad(rd, "session frame of %u bytes", size);
+		return size == BINLOG_SESSION_BYTES ? size : binlog_bad(rd, "session frame of %u bytes", size);
 	case BINLOG_SITE:
 		return read_site(rd, p, size);
 	case BINLOG_SOURCE:
@@ -495,6 +462,12 @@ long long binlog_next(struct binlog_reader *rd, const uint8_t *p, size_t avail, 
 	case BINLOG_RECORD:
 		*is_record = true;
 		return read_record(rd, p, size, tr);
+	case BINLOG_SEGMENT:
+		return binlog_read_segment(rd, p, size);
+	case BINLOG_SEG_SITE:
+		return binlog_read_seg_site(rd, p, size);
+	case BINLOG_CYCLE:
+		return binlog_read_cycle(rd, p, size);
 	default:
 		*is_record = true;
 		return read_text(rd, p, size, tr);

@@ -40,6 +40,21 @@
  *  7. A unit cut short by the end of the file (a writer killed mid-write) is
  *     a torn tail: what precedes it decodes. Anything else that breaks a
  *     rule is garbage.
+ *  8. (Version 2.) A CYCLE frame holds records exactly as producer threads
+ *     wrote them in their rings, one span per thread, copied without
+ *     decoding: the stamps are the segment's own (TSC ticks, or realtime ns)
+ *     and a SEGMENT frame, defined before, gives the calibration that
+ *     converts them, its pid and logger name; SEG_SITE frames define the
+ *     segment's call sites by the segment's own ids. The reader merges a
+ *     CYCLE's spans into one time order: within a span records keep their
+ *     order, each gets a merge key (its stamp in UTC ns, or the highest key
+ *     of its span so far when that is higher), and records come out by merge
+ *     key, ties to the earlier span. That is the collector's merge
+ *     (shared/reader.h), so a CYCLE decodes in the order the line writers
+ *     wrote the same records. A record whose site the file does not define
+ *     decodes as the collector shows it: "[shmlog: record with unknown
+ *     call-site id N]". Version 1 files (no SEGMENT, SEG_SITE or CYCLE)
+ *     are read as well.
  *
  * File header (24 bytes):
  *
@@ -104,6 +119,42 @@
  *              4 4 value_len 8 for a number or bool (little-endian i64 / u64 / f64 bits / 0-1),
  *                           the bytes of a string
  *              8 . key, value
+ *
+ * SEGMENT (kind 6; 48 bytes + name): a producer process's segment, for the CYCLE frames after it.
+ *     8    4 seg_id         given in order from 0 (numbered apart from sites and sources)
+ *    12    4 pid
+ *    16    4 flags          BINLOG_SEG_TSC: stamps are TSC ticks, converted with the calibration
+ *    20    4 name_len       the logger name, at 48
+ *    24    8 calib_tsc      the calibration (shared/clock.h) that converts the stamps of the CYCLE
+ *    32    8 calib_ns       frames after it: UTC ns = calib_ns + (stamp - calib_tsc) * calib_mult / 2^32
+ *    40    8 calib_mult     (clock_to_ns); ignored without BINLOG_SEG_TSC
+ *    48    . name
+ *   A later SEGMENT frame of the same id replaces it (the collector refines its calibration).
+ *
+ * SEG_SITE (kind 7; 40 bytes + strings): a call site of a segment, by the id its records carry.
+ *     8    4 seg_id
+ *    12    4 site_id        < SHMLOG_MAX_SITES_MAX
+ *    16    1 level          1..6
+ *    17    1 n_fields       0..SHMLOG_MAX_FIELDS
+ *    18    2 reserved       0
+ *    20    4 line
+ *    24    4 fmt_len
+ *    28    4 file_len
+ *    32    4 fdesc_len      as in SITE
+ *    36    4 err_len        0, or the format was refused: why, after fdesc; its records decode to
+ *                           the collector's message saying so (seg_decode_site)
+ *    40    . fmt, file, fdesc, err
+ *
+ * CYCLE (kind 8; 16 bytes + spans): records as producer threads wrote them (rule 8).
+ *    8     4 n_spans        1..BINLOG_SPANS_MAX
+ *    12    4 reserved       0
+ *    16    . spans, each 16 bytes + its records:
+ *              0 4 seg_id   a SEGMENT defined before
+ *              4 4 tid      the thread that wrote them
+ *              8 4 bytes    of records, a multiple of 8
+ *             12 4 reserved 0
+ *             16 . records as in a ring (shared/abi.h: u32 size, u32 site, u64 stamp,
+ *                  arguments; a padding record, site SHMLOG_SITE_PAD, only skips its size)
  */
 #ifndef SHMLOG_BINLOG_H
 #define SHMLOG_BINLOG_H
@@ -119,7 +170,8 @@
 
 #define BINLOG_MAGIC "SHMLOGB" /* with its NUL: 8 bytes */
 #define BINLOG_MAGIC_BYTES 8u
-#define BINLOG_VERSION_MAJOR 1u
+#define BINLOG_VERSION_MAJOR 2u
+#define BINLOG_VERSION_MAJOR_MIN 1u /* the oldest a reader still reads */
 #define BINLOG_VERSION_MINOR 0u
 #define BINLOG_HEADER_BYTES 24u
 #define BINLOG_FRAME_HEADER_BYTES 8u
@@ -135,6 +187,9 @@ enum binlog_kind {
 	BINLOG_SOURCE = 3,
 	BINLOG_RECORD = 4,
 	BINLOG_TEXT = 5,
+	BINLOG_SEGMENT = 6,
+	BINLOG_SEG_SITE = 7,
+	BINLOG_CYCLE = 8,
 };
 
 #define BINLOG_SESSION_BYTES 24u
@@ -143,6 +198,12 @@ enum binlog_kind {
 #define BINLOG_RECORD_BYTES 24u
 #define BINLOG_TEXT_BYTES 40u
 #define BINLOG_FIELD_BYTES 8u
+#define BINLOG_SEGMENT_BYTES 48u
+#define BINLOG_SEG_SITE_BYTES 40u
+#define BINLOG_CYCLE_BYTES 16u
+#define BINLOG_SPAN_BYTES 16u
+#define BINLOG_SPANS_MAX 65536u
+#define BINLOG_SEG_TSC 1u
 
 #define BINLOG_FLAG_CONSUMED 1u /* text_record.consumed */
 #define BINLOG_FLAG_FILE 2u     /* TEXT: text_record.file is set */
@@ -161,6 +222,17 @@ int binlog_put_source(struct sbuf *out, uint32_t id, uint32_t pid, uint32_t tid,
 int binlog_put_record(struct sbuf *out, uint32_t site, uint32_t source, const struct text_record *tr);
 /* A TEXT frame for tr, its message as text (text_record_msg). */
 int binlog_put_text(struct sbuf *out, uint32_t source, const struct text_record *tr);
+/* A SEGMENT frame: segment id for s, its stamps converted with cal. */
+int binlog_put_segment(struct sbuf *out, uint32_t id, const struct seg *s, const struct clock_calib *cal);
+/* A SEG_SITE frame: site site_id of segment seg_id, st (parsed; refused formats too: st->err). */
+int binlog_put_seg_site(struct sbuf *out, uint32_t seg_id, uint32_t site_id, const struct seg_site *st);
+/*
+ * A CYCLE frame's header for n spans of bytes record bytes in all, then span
+ * by span: binlog_put_span's header, then that span's record bytes appended
+ * by the caller (binlog_span_bytes: where they go). Each returns 0 or -ENOMEM.
+ */
+int binlog_put_cycle(struct sbuf *out, uint32_t n, uint64_t bytes);
+int binlog_put_span(struct sbuf *out, uint32_t seg_id, uint32_t tid, uint32_t bytes);
 
 /* ---- reading ---- */
 
@@ -170,12 +242,31 @@ struct binlog_source {
 	uint32_t name_len;
 };
 
+struct binlog_seg; /* a SEGMENT's definitions (binlog_cycle.c) */
+
+/* A record of a CYCLE frame, in place in the frame (rule 8). */
+struct binlog_cand {
+	uint64_t ts_ns, key;
+	struct seg_rec r;
+};
+
+/* A CYCLE frame being read: its records by span, cands[span_end[k-1]..span_end[k]). */
+struct binlog_cycle {
+	struct binlog_cand *cands;
+	uint32_t n_cands, cap_cands;
+	struct binlog_span_at { uint32_t cur, end, tid; struct binlog_seg *seg; } *spans;
+	uint32_t n_spans, cap_spans;
+};
+
 /* What a reader knows at one point of a file: the definitions, and one decoded record. */
 struct binlog_reader {
 	struct seg_site **sites; /* by id, NULL where not defined */
 	uint32_t n_sites;
 	struct binlog_source *sources; /* by id, name NULL where not defined */
 	uint32_t n_sources;
+	struct binlog_seg **segs; /* by id, NULL where not defined */
+	uint32_t n_segs;
+	struct binlog_cycle cycle; /* the CYCLE frame last read: binlog_cycle_next */
 	bool header_seen;
 	struct text_field fields[TEXT_MAX_FIELDS]; /* a TEXT frame's */
 	struct seg_space sp;
@@ -196,5 +287,13 @@ void binlog_reader_free(struct binlog_reader *rd);
  */
 long long binlog_next(struct binlog_reader *rd, const uint8_t *p, size_t avail, struct text_record *tr,
 		      bool *is_record);
+
+/*
+ * After a binlog_next that read a CYCLE frame (is_record false): its next
+ * record in merge order into *tr, which points into rd and the frame (p)
+ * until the next call. Returns true, or false when the cycle has no more
+ * (after any other unit, at once).
+ */
+bool binlog_cycle_next(struct binlog_reader *rd, struct text_record *tr);
 
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "grow.h"
+#include "ring.h"
 
 #define READER_FUTURE_NS 1000000000ull /* a stamp this far ahead of now is not waited for */
 
@@ -20,10 +21,16 @@ void reader_init(struct reader *rd, reader_record_fn on_record, reader_reject_fn
 	*rd = (struct reader){.on_record = on_record, .on_reject = on_reject, .clientd = clientd, .bound = UINT64_MAX};
 }
 
+void reader_set_spans(struct reader *rd, reader_spans_fn on_spans)
+{
+	rd->on_spans = on_spans;
+}
+
 void reader_free(struct reader *rd)
 {
 	free(rd->cands);
 	free(rd->runs);
+	free(rd->spans);
 	sbuf_free(&rd->msg);
 	*rd = (struct reader){0};
 }
@@ -82,12 +89,6 @@ static void reject(struct reader *rd, struct reader_seg *rs, uint32_t ring, cons
 		rs->rings[ring].damaged = true;
 }
 
-/* Make room for one more candidate. Returns false when out of memory. */
-static bool cands_reserve(struct reader *rd)
-{
-	return GROW(rd->cands, rd->n_cands, rd->cap_cands, 1024) == 0;
-}
-
 /*
  * The merge key of the first record a cut ring could not give: only records
  * before it in merge order (key, then ring order) are emitted this cycle.
@@ -130,6 +131,68 @@ static bool ring_tail(const struct reader_seg *rs, uint32_t i, uint64_t *tail, c
 	return false;
 }
 
+/* The next record at pos in ring i of s (below tail): the common record checked inline as
+ * seg_ring_next() checks it, anything else (padding, damage) by seg_ring_next. Returns as it does. */
+static inline int next_rec(const struct seg *s, uint32_t i, const uint8_t *data, uint64_t *pos, uint64_t tail,
+			   struct seg_rec *r, const char **bad)
+{
+	uint32_t off = ring_offset(*pos, s->ring_bytes), hdr[2];
+	memcpy(hdr, data + off, sizeof hdr); /* off is 8-aligned (read is checked, sizes are multiples of 8) */
+	if (__builtin_expect(hdr[1] == SHMLOG_SITE_PAD || hdr[0] < SHMLOG_RECORD_HEADER_BYTES ||
+				     hdr[0] % SHMLOG_RECORD_ALIGN || hdr[0] > s->ring_bytes - off || hdr[0] > tail - *pos,
+			     0))
+		return seg_ring_next(s, i, pos, tail, r, bad);
+	*r = (struct seg_rec){hdr[0], hdr[1], 0, data + off + SHMLOG_RECORD_HEADER_BYTES,
+			      hdr[0] - SHMLOG_RECORD_HEADER_BYTES};
+	memcpy(&r->ts, data + off + 8, 8);
+	return 1;
+}
+
+/*
+ * Walk ring i of rs from *pos up to tail into rd->cands (gather_ring's loop,
+ * with what it reads per record kept in locals): stop at the merge window,
+ * the bound or the ring's cap. Returns 0, or -EINVAL at damage (*bad says
+ * what, *pos where).
+ */
+static int walk_ring(struct reader *rd, struct reader_seg *rs, uint32_t i, uint64_t tail, bool final,
+		     struct gather *g, uint64_t order, uint64_t *pos_io, const char **bad)
+{
+	const struct seg *s = rs->seg;
+	const uint8_t *data = seg_ring_data(s, i);
+	const struct clock_calib cal = *rs->cal;
+	const uint64_t cutoff = final ? UINT64_MAX : g->cutoff, future = g->future, bound = g->bound;
+	const uint32_t start = rd->n_cands, cap = g->ring_cap;
+	uint32_t n = start, lim = rd->cap_cands - start < cap ? rd->cap_cands : start + cap;
+	uint64_t pos = *pos_io, key = 0; /* a stamp behind the one before it in its ring merges as that one */
+	struct seg_rec r;
+	int rc = 0;
+	while (pos != tail && (rc = next_rec(s, i, data, &pos, tail, &r, bad)) == 1) {
+		uint64_t ns = s->tsc ? clock_to_ns(&cal, r.ts) : r.ts;
+		key = ns > key ? ns : key;
+		if (key > cutoff && key < future) {
+			g->held = true;
+			break;
+		}
+		if (key >= bound && bound != UINT64_MAX) { /* after all any ring gives below it: no limit to lower */
+			g->bounded = true;
+			break;
+		}
+		if (n == lim) { /* the ring's cap, or room to grow */
+			if (n - start == cap || GROW(rd->cands, n, rd->cap_cands, 1024) != 0) {
+				lower_limit(g, key, order);
+				g->capped = true;
+				break;
+			}
+			lim = rd->cap_cands - start < cap ? rd->cap_cands : start + cap;
+		}
+		rd->cands[n++] = (struct reader_cand){ns, key, pos, r};
+		pos += r.size;
+	}
+	rd->n_cands = n;
+	*pos_io = pos;
+	return rc < 0 ? rc : 0;
+}
+
 /*
  * Gather ring i of rs into rd->cands (see reader.h, step 1), as one run with
  * merge key order. Sets new_read past what was taken. Returns false if the
@@ -156,31 +219,12 @@ static bool gather_ring(struct reader *rd, struct reader_seg *rs, uint32_t i, bo
 	rr->tid = atomic_load_explicit(&seg_ring(rs->seg, i)->tid, memory_order_relaxed);
 	uint64_t pos = rr->read;
 	uint32_t start = rd->n_cands;
-	struct seg_rec r;
 	const char *bad = "?";
-	int rc;
-	uint64_t key = 0; /* a stamp behind the one before it in its ring merges as that one */
-	while ((rc = seg_ring_next(rs->seg, i, &pos, tail, &r, &bad)) == 1) {
-		uint64_t ns = seg_ts_ns(rs->seg, rs->cal, r.ts);
-		key = ns > key ? ns : key;
-		if (!final && key > g->cutoff && key < g->future) {
-			g->held = true;
-			break;
-		}
-		if (key >= g->bound && g->bound != UINT64_MAX) { /* after all any ring gives below it: no limit to lower */
-			g->bounded = true;
-			break;
-		}
-		if (rd->n_cands - start == g->ring_cap || !cands_reserve(rd)) {
-			lower_limit(g, key, order);
-			g->capped = true;
-			break;
-		}
-		rd->cands[rd->n_cands++] = (struct reader_cand){ns, key, pos, r};
-		pos += r.size;
+	int rc = walk_ring(rd, rs, i, tail, final, g, order, &pos, &bad);
+	if (rd->n_cands > start) {
+		rd->runs[rd->n_runs] = (struct reader_run){start, rd->n_cands, start, rd->n_runs, order, rs, i};
+		rd->n_runs++;
 	}
-	if (rd->n_cands > start)
-		rd->runs[rd->n_runs++] = (struct reader_run){start, rd->n_cands, order, rs, i};
 	rr->new_read = pos; /* includes padding skipped after the last record */
 	if (rc < 0) {
 		snprintf(why, sizeof why, "ring %" PRIu32 " corrupt at position %" PRIu64 ": %s", i, pos, bad);
@@ -260,6 +304,17 @@ static void heap_down(struct reader *rd, uint32_t n, uint32_t i)
 	}
 }
 
+/* Count candidate k of ring rr as emitted, lost the drops it reports. Returns whether it was consumed
+ * before (replay_end): then it counts for nothing. */
+static inline bool account(struct reader_ring *rr, const struct reader_cand *k, uint64_t lost)
+{
+	if (k->pos < rr->replay_end)
+		return true;
+	rr->lost_reported += lost;
+	rr->records_consumed += k->r.site != SHMLOG_SITE_LOSS;
+	return false;
+}
+
 /* Render candidate k of run u and hand it to on_record. */
 static void emit(struct reader *rd, const struct reader_run *u, const struct reader_cand *k)
 {
@@ -269,12 +324,7 @@ static void emit(struct reader *rd, const struct reader_run *u, const struct rea
 	struct text_record tr;
 	struct seg_space sp; /* what tr points to: valid until on_record returns */
 	uint64_t lost = seg_decode(u->rs->seg, rr->tid, &k->r, k->ts_ns, &rd->msg, &tr, &sp);
-	if (k->pos < rr->replay_end) {
-		tr.consumed = true;
-	} else {
-		rr->lost_reported += lost;
-		rr->records_consumed += k->r.site != SHMLOG_SITE_LOSS;
-	}
+	tr.consumed = account(rr, k, lost);
 	rd->on_record(rd->clientd, u->rs, &k->r, &tr);
 }
 
@@ -299,14 +349,81 @@ static uint32_t merge_emit(struct reader *rd, struct merge_limit limit, uint64_t
 		rd->last_key = rd->cands[h[0].cur].key;
 		emit(rd, &h[0], &rd->cands[h[0].cur]);
 		emitted++;
-		if (++h[0].cur == h[0].end)
+		if (++h[0].cur == h[0].end) { /* kept past n: its span is still to be told */
+			struct reader_run t = h[0];
 			h[0] = h[--n];
+			h[n] = t;
+		}
 		if (n > 1) /* one run (one ring with records, the common case) needs no ordering */
 			heap_down(rd, n, 0);
 	}
 	for (uint32_t i = 0; i < n; i++) /* the rest waits in the ring */
 		h[i].rs->rings[h[i].ring].new_read = rd->cands[h[i].cur].pos;
 	return emitted;
+}
+
+/* The first candidate of run u not before limit in merge order (keys ascend in a run: a binary search). */
+static uint32_t run_cut(const struct reader *rd, const struct reader_run *u, struct merge_limit limit)
+{
+	uint32_t lo = u->cur, hi = u->end;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		struct reader_run probe = *u;
+		probe.cur = mid;
+		if (run_before_limit(rd, &probe, limit))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * spans_only: emit each run's records before limit without rendering them,
+ * counting what they report as emit() does; they reach the caller as spans.
+ * Returns the records emitted.
+ */
+static uint32_t prefix_emit(struct reader *rd, struct merge_limit limit)
+{
+	uint32_t emitted = 0;
+	for (uint32_t r = 0; r < rd->n_runs; r++) {
+		struct reader_run *u = &rd->runs[r];
+		struct reader_ring *rr = &u->rs->rings[u->ring];
+		uint32_t cut = u->rs->seg->bus_fault ? u->cur : run_cut(rd, u, limit);
+		for (const struct reader_cand *k = &rd->cands[u->cur]; k < &rd->cands[cut]; k++) {
+			uint64_t lost = 0;
+			if (__builtin_expect(k->r.site == SHMLOG_SITE_LOSS, 0) && k->r.args_len >= 8)
+				memcpy(&lost, k->r.args, 8);
+			account(rr, k, lost);
+		}
+		if (cut > u->cur) {
+			uint64_t first = rd->cands[u->cur].key, last = rd->cands[cut - 1].key;
+			rd->first_key = !emitted || first < rd->first_key ? first : rd->first_key;
+			rd->last_key = !emitted || last > rd->last_key ? last : rd->last_key;
+			emitted += cut - u->cur;
+		}
+		if (cut < u->end) /* the rest waits in the ring */
+			rr->new_read = rd->cands[cut].pos;
+		u->cur = cut;
+	}
+	return emitted;
+}
+
+/* Hand on_spans what each run emitted, in gather (tie-break) order (rd->spans: runs_reserve). */
+static void hand_spans(struct reader *rd)
+{
+	for (uint32_t r = 0; r < rd->n_runs; r++) {
+		const struct reader_run *u = &rd->runs[r];
+		const struct reader_ring *rr = &u->rs->rings[u->ring];
+		rd->spans[u->idx] = (struct reader_span){u->rs, u->ring, u->cur - u->first, rr->read, rr->new_read,
+							  &rd->cands[u->first]};
+	}
+	uint32_t n = 0;
+	for (uint32_t r = 0; r < rd->n_runs; r++)
+		if (rd->spans[r].n && !rd->spans[r].rs->seg->bus_fault)
+			rd->spans[n++] = rd->spans[r];
+	if (n)
+		rd->on_spans(rd->clientd, rd->spans, n);
 }
 
 static void notice(struct reader *rd, struct reader_seg *rs, uint32_t tid, int level, const char *fmt, ...)
@@ -382,9 +499,16 @@ static bool seg_drained(const struct reader_seg *rs)
 	return true;
 }
 
-/* Size the runs for every ring of segs. Returns false when out of memory. */
+/* Size the runs (and spans) for every ring of segs. Returns false when out of memory. */
 static bool runs_reserve(struct reader *rd, uint32_t rings)
 {
+	if (rd->on_spans && rings > rd->cap_spans) {
+		struct reader_span *s = realloc(rd->spans, rings * sizeof *s);
+		if (!s)
+			return false;
+		rd->spans = s;
+		rd->cap_spans = rings;
+	}
 	if (rings <= rd->cap_runs)
 		return true;
 	struct reader_run *r = realloc(rd->runs, rings * sizeof *r);
@@ -444,7 +568,9 @@ long reader_cycle(struct reader *rd, struct reader_seg *const *segs, uint32_t n,
 		gather_all(rd, segs, n, p, active, UINT64_MAX, &g);
 	bool cut = false;
 	res->gathered = rd->n_cands;
-	res->emitted = merge_emit(rd, g.limit, p->deadline_ns, &cut);
+	res->emitted = p->spans_only ? prefix_emit(rd, g.limit) : merge_emit(rd, g.limit, p->deadline_ns, &cut);
+	if (rd->on_spans)
+		hand_spans(rd);
 	rd->bound = next_bound(rd, &g, res->emitted, p->max_records);
 	res->held = g.held;
 	res->more = g.capped || g.bounded || cut;

@@ -137,13 +137,33 @@ struct reader_cand {
 	struct seg_rec r;
 };
 
-/* One ring's records of a cycle, cands[cur..end), and its merge key. */
+/* One ring's records of a cycle, cands[cur..end) (gathered from first), and its merge key. */
 struct reader_run {
-	uint32_t cur, end;
+	uint32_t cur, end, first;
+	uint32_t idx; /* its place among the cycle's runs in merge-order tie-break (gather order) */
 	uint64_t order; /* segment index << 32 | ring: the tie-break */
 	struct reader_seg *rs;
 	uint32_t ring;
 };
+
+/*
+ * Spans: what one ring gave a cycle, as its bytes in place, for a writer
+ * that keeps records as the producer wrote them (the binary writer). The
+ * ring positions [from, to) hold the n records of cands (in ring order, with
+ * their merge keys) and any padding around them. A cycle's spans come in
+ * tie-break order (segment, then ring), so merging them again by merge key,
+ * ties to the earlier span, gives the very order on_record saw.
+ */
+struct reader_span {
+	struct reader_seg *rs;
+	uint32_t ring;
+	uint32_t n;
+	uint64_t from, to;
+	const struct reader_cand *cands;
+};
+
+/* A cycle's spans (n >= 1), handed after its records and before its notices; valid until it returns. */
+typedef void (*reader_spans_fn)(void *clientd, const struct reader_span *spans, uint32_t n);
 
 struct reader {
 	reader_record_fn on_record;
@@ -154,6 +174,9 @@ struct reader {
 	struct reader_run *runs;
 	uint32_t n_runs, cap_runs;
 	struct sbuf msg;           /* one rendered message */
+	reader_spans_fn on_spans;  /* NULL: no spans (reader_set_spans) */
+	struct reader_span *spans; /* this cycle's, reused */
+	uint32_t cap_spans;
 	uint64_t bound;            /* the next cycle's bound (UINT64_MAX: none); see "Sharing" above */
 	uint64_t first_key, last_key; /* the merge keys of the first and last record emitted */
 };
@@ -166,6 +189,7 @@ struct reader_params {
 	uint64_t deadline_ns; /* stop emitting after this clock_realtime_ns(); UINT64_MAX: never */
 	bool final;           /* ignore the window: take everything committed */
 	bool no_finish;       /* read again what was read before (the rings' stop): no notices, no finish */
+	bool spans_only;      /* records go to on_spans only, never rendered (notices still go to on_record) */
 };
 
 /* What a cycle did. */
@@ -179,6 +203,9 @@ struct reader_result {
 
 /* Set up rd with its callbacks. Returns nothing; reader_free releases it. */
 void reader_init(struct reader *rd, reader_record_fn on_record, reader_reject_fn on_reject, void *clientd);
+
+/* Hand every cycle's spans to on_spans as well (NULL: no more). Returns nothing. */
+void reader_set_spans(struct reader *rd, reader_spans_fn on_spans);
 
 /* Free what rd holds (not the segments). Returns nothing. */
 void reader_free(struct reader *rd);

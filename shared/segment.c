@@ -109,8 +109,10 @@ int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t e
 
 int seg_open_as(struct seg *s, const char *path, bool writable, bool any_owner, char *err, size_t errlen)
 {
+	static _Atomic uint64_t serials;
 	memset(s, 0, sizeof *s);
 	s->fd = -1;
+	s->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
 	if (strlen(path) >= sizeof s->path)
 		return fail(err, errlen, -ENAMETOOLONG, path, "path too long");
 	strcpy(s->path, path);

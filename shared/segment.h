@@ -67,6 +67,7 @@ bool seg_site_fields(struct seg_site *st, uint32_t len);
 
 
 struct seg {
+	uint64_t serial; /* unique among the segments this process opened (from 1): identity for a binary log */
 	char path[PATH_MAX];
 	int fd;
 	uint8_t *base;

@@ -135,6 +135,13 @@ struct dec {
 	enum text_format format;
 };
 
+/* Print tr as the line writers would, writing the output out past DECODE_FLUSH. Returns 0 or -1 (said). */
+static int put_line(struct dec *d, const struct text_record *tr)
+{
+	text_append(&d->o->buf, tr, d->format, false);
+	return d->o->buf.len > DECODE_FLUSH ? out_flush(d->o) : 0;
+}
+
 /* Decode the complete units in d->buf and print the records. Returns 0, or -1 on garbage (said). */
 static int decode_units(struct dec *d)
 {
@@ -149,10 +156,11 @@ static int decode_units(struct dec *d)
 		}
 		if (n == 0)
 			break;
-		if (is_record)
-			text_append(&d->o->buf, &tr, d->format, false);
-		if (d->o->buf.len > DECODE_FLUSH && out_flush(d->o) < 0)
+		if (is_record && put_line(d, &tr) < 0)
 			return -1;
+		while (!is_record && binlog_cycle_next(&d->rd, &tr)) /* a CYCLE frame's records */
+			if (put_line(d, &tr) < 0)
+				return -1;
 		at += (size_t)n;
 	}
 	memmove(d->buf, d->buf + at, d->len - at);

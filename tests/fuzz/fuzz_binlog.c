@@ -28,6 +28,13 @@ struct reading {
 	char err[256];
 };
 
+/* tr's line (checked) into r's output. */
+static void put_line(struct reading *r, struct sbuf *line, const struct text_record *tr)
+{
+	fz_check_lines(line, tr);
+	sbuf_append(&r->out, line->data, line->len);
+}
+
 /* Decode the units in data[at..avail) into r; with at moved past them. Returns false at an error. */
 static bool decode_units(struct binlog_reader *rd, const uint8_t *data, size_t avail, size_t *at, struct reading *r,
 			 struct sbuf *line)
@@ -45,10 +52,10 @@ static bool decode_units(struct binlog_reader *rd, const uint8_t *data, size_t a
 		if (n == 0)
 			return true;
 		fz_check((size_t)n <= avail - *at, "binlog_next took %lld of %zu bytes", n, avail - *at);
-		if (is_record) {
-			fz_check_lines(line, &tr);
-			sbuf_append(&r->out, line->data, line->len);
-		}
+		if (is_record)
+			put_line(r, line, &tr);
+		while (!is_record && binlog_cycle_next(rd, &tr)) /* a CYCLE frame's records */
+			put_line(r, line, &tr);
 		*at += (size_t)n;
 	}
 	r->status = 0;
