@@ -69,6 +69,7 @@
 #include <shmlog.h>
 
 #include "bench.h"
+#include "e2e_count.h"
 #include "e2e_crypt.h"
 #include "e2e_relp.h"
 #include "e2e_sink.h"
@@ -153,49 +154,6 @@ static uint64_t collector_cpu_ns(uint64_t *stat_ns)
 
 /* ---- counting lines of the collector's output ---- */
 
-/* One output file and the lines seen in it so far (read incrementally). */
-struct counted {
-	const char *path;
-	int fd;         /* -1 until the file could be opened */
-	uint64_t lines; /* newlines read so far (binary: RECORD and TEXT frames) */
-	bool binary;    /* a binary log: frames are counted, not lines */
-	struct e2e_crypt *crypt; /* an encrypted text log: lines counted as chunks open */
-	uint64_t texts; /* binary: TEXT frames (the collector's notices) */
-	uint8_t part[64 << 10]; /* binary: the start of a unit not read whole yet */
-	size_t part_len, skip;  /* its bytes; bytes of a unit still to skip */
-};
-
-/* Count the frames in buf[0..n) of a binary log (shared/binlog.h: a 24-byte header starting
- * "SHMLOGB\0", or u32 frame_bytes, u16 kind; kind 4 RECORD, 5 TEXT). */
-static void count_binlog_frames(struct counted *c, const uint8_t *buf, size_t n)
-{
-	size_t at = 0;
-	while (at < n) {
-		if (c->skip) {
-			size_t k = c->skip < n - at ? c->skip : n - at;
-			c->skip -= k;
-			at += k;
-			continue;
-		}
-		size_t want = 8 - (c->part_len < 8 ? c->part_len : 8), k = want < n - at ? want : n - at;
-		memcpy(c->part + c->part_len, buf + at, k);
-		c->part_len += k;
-		at += k;
-		if (c->part_len < 8)
-			return;
-		uint32_t size;
-		uint16_t kind;
-		memcpy(&size, c->part, 4);
-		memcpy(&kind, c->part + 4, 2);
-		if (memcmp(c->part, "SHMLOGB", 8) == 0)
-			size = 24, kind = 0;
-		c->lines += kind == 4 || kind == 5;
-		c->texts += kind == 5;
-		c->skip = size - 8;
-		c->part_len = 0;
-	}
-}
-
 static struct counted out = {.fd = -1}; /* --out */
 static struct counted errors_out = {.fd = -1}, security_out = {.fd = -1}, console_out = {.fd = -1}; /* routing */
 static uint64_t reached_ns;             /* when the last successful wait_lines() saw its count */
@@ -209,7 +167,7 @@ static void count_output(struct counted *c)
 	while (c->crypt && (r = read(c->fd, buf, sizeof buf)) > 0)
 		e2e_crypt_count(c->crypt, (const uint8_t *)buf, (size_t)r, &c->lines, &c->texts);
 	while (c->binary && (r = read(c->fd, buf, sizeof buf)) > 0)
-		count_binlog_frames(c, (const uint8_t *)buf, (size_t)r);
+		e2e_count_binlog(c, (const uint8_t *)buf, (size_t)r);
 	while (!c->binary && !c->crypt && (r = read(c->fd, buf, sizeof buf)) > 0)
 		for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + r - p))) != NULL; p++)
 			c->lines++;

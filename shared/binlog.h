@@ -38,8 +38,9 @@
  *     already turned into a message of its own, the collector's notices) is
  *     a TEXT frame, its message as text and its fields typed.
  *  7. A unit cut short by the end of the file (a writer killed mid-write) is
- *     a torn tail: what precedes it decodes. Anything else that breaks a
- *     rule is garbage.
+ *     a torn tail: what precedes it decodes (a torn CYCLE's records were not
+ *     consumed: a restarted collector writes them again). Anything else that
+ *     breaks a rule is garbage.
  *  8. (Version 2.) A CYCLE frame holds records exactly as producer threads
  *     wrote them in their rings, one span per thread, copied without
  *     decoding: the stamps are the segment's own (TSC ticks, or realtime ns)
@@ -129,7 +130,8 @@
  *    32    8 calib_ns       frames after it: UTC ns = calib_ns + (stamp - calib_tsc) * calib_mult / 2^32
  *    40    8 calib_mult     (clock_to_ns); ignored without BINLOG_SEG_TSC
  *    48    . name
- *   A later SEGMENT frame of the same id replaces it (the collector refines its calibration).
+ *   A later SEGMENT frame of the same id replaces its pid, name and calibration (the collector
+ *   refines its calibration); the sites defined for it stay.
  *
  * SEG_SITE (kind 7; 40 bytes + strings): a call site of a segment, by the id its records carry.
  *     8    4 seg_id

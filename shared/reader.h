@@ -23,7 +23,11 @@
  *     before older ones of another ring: the order holds across cycles. The
  *     cut ring's own records are all before its limit, so a cycle that has
  *     records always emits some. Emitting stops at the deadline (the time
- *     cut, checked every 256 records); the rest waits in its ring.
+ *     cut, checked every 256 records); the rest waits in its ring. With
+ *     spans_only nothing is rendered: each ring's records before the limit
+ *     (a binary search, keys ascend in a run) are emitted as they are.
+ *     Either way, on_spans (reader_set_spans) then gets what each ring
+ *     emitted as one span of its bytes (see "Spans" below).
  *  3. Finish. A done segment whose rings are all read (or damaged) gets its
  *     notices: drops no loss record reported ("N records lost (ring full)"),
  *     "(call-site registry full)", and how the process ended when it ended

@@ -196,7 +196,7 @@ static int check_end(struct dec *d)
 		return -1;
 	}
 	if (d->len)
-		complain("%s: torn tail: the last %zu bytes (from byte %llu) are not a complete record; dropped",
+		complain("%s: torn tail: the last %zu bytes (from byte %llu) are not a complete unit; dropped",
 			 d->src.path, d->len, (unsigned long long)d->offset);
 	return 0;
 }
