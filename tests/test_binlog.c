@@ -7,6 +7,7 @@
  * disk under the binary writer.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -337,6 +338,68 @@ Test(binlog, garbage_after_valid_records_prints_them_then_one_line_naming_the_of
 	free(t);
 }
 
+/* Where the first unit of kind kind starts in the binary log b[0..len). */
+static size_t first_unit(const uint8_t *b, size_t len, uint16_t kind)
+{
+	for (size_t at = 0; at + 8 <= len;) {
+		uint32_t size;
+		uint16_t k;
+		memcpy(&size, b + at, 4);
+		memcpy(&k, b + at + 4, 2);
+		bool header = memcmp(b + at, "SHMLOGB", 8) == 0;
+		if (!header && k == kind)
+			return at;
+		at += header ? 24 : size;
+	}
+	cr_assert_fail("no unit of kind %u", kind);
+	return 0;
+}
+
+/* Decode b[0..len) with the u32 at offset off set to v: exit 1, one line "at byte at: what", and
+ * the records of the units before at printed as the text writer wrote them. */
+static void assert_damage(const uint8_t *b, size_t len, size_t off, uint32_t v, size_t at, const char *what)
+{
+	char *bad = wpath("bad.bin"), *before = wpath("before.bin");
+	uint8_t *c = malloc(len);
+	cr_assert(c);
+	memcpy(c, b, len);
+	memcpy(c + off, &v, 4);
+	FILE *f = fopen(bad, "w"), *g = fopen(before, "w");
+	cr_assert(f && g);
+	cr_assert_eq(fwrite(c, 1, len, f), len);
+	cr_assert_eq(fwrite(c, 1, at, g), at);
+	fclose(f);
+	fclose(g);
+	const char *files[] = {bad, NULL}, *prefix[] = {before, NULL};
+	struct decoded d = decode(false, files), w = decode(false, prefix);
+	char line[160];
+	snprintf(line, sizeof line, "at byte %zu: %s", at, what);
+	cr_assert(d.status == 1 && lines(d.err) == 1 && strstr(d.err, line), "want \"%s\": %s", line, d.err);
+	cr_assert(w.status == 0 && d.out_len == w.out_len && memcmp(d.out, w.out, d.out_len) == 0,
+		  "the records before the damaged frame, and only those");
+	decoded_free(&d);
+	decoded_free(&w);
+	free(c);
+	free(bad);
+	free(before);
+}
+
+Test(binlog, a_damaged_cycle_frame_gets_one_line_naming_its_offset_and_what_is_wrong)
+{
+	three_writers("", 100);
+	char *b = wpath("b.bin");
+	size_t len = 0;
+	uint8_t *bytes = (uint8_t *)th_read_file(b, &len);
+	size_t cy = first_unit(bytes, len, 8), span = cy + 16, rec = span + 16;
+	assert_damage(bytes, len, cy + 8, 0, cy, "malformed cycle frame");                  /* no spans */
+	assert_damage(bytes, len, span, 999, cy, "cycle span of undefined segment id 999"); /* seg_id */
+	assert_damage(bytes, len, span + 8, 0x7ffffff8u, cy, "cycle span 0 cut short");     /* its bytes */
+	assert_damage(bytes, len, rec, 12, cy, "record of a cycle span out of bounds, 0 bytes into it");
+	assert_damage(bytes, len, rec, 0x10000000u, cy, "record of a cycle span out of bounds, 0 bytes into it");
+	free(bytes);
+	free(b);
+}
+
 Test(binlog, a_full_disk_under_the_binary_writer_loses_nothing_and_recovers_by_itself)
 {
 	char *mnt = wpath("mnt"), *err = wpath("c.err"), *pout = wpath("prod.out"), *all = wpath("all.log");
@@ -429,5 +492,73 @@ Test(binlog, a_binary_writer_alone_decodes_to_what_a_text_writer_writes_of_the_s
 	free(pout);
 	free(copy);
 	free(t);
+	free(b);
+}
+
+/* qsort: decoded files by the stamp of their first line (ISO 8601 sorts as text). */
+static int by_first_stamp(const void *a, const void *b)
+{
+	return strncmp(*(char *const *)a, *(char *const *)b, 30);
+}
+
+/* "2026-12-01T22:04:48.4713Z ..." -> "2026-12-01T220448", the second of a line's stamp. */
+static void stamp_second(const char *line, char out[18])
+{
+	snprintf(out, 18, "%.11s%.2s%.2s%.2s", line, line + 11, line + 14, line + 17);
+}
+
+/*
+ * Spans cut at time boundaries: 1.5 s of records of 4 threads, drained by a
+ * binary writer alone (cycles of up to 4,096 records, each spanning hundreds
+ * of milliseconds) with rotate_every = "1s": every rotated file holds only
+ * records of its second, the live file only the last second's, and together
+ * they hold every record, each thread's in order.
+ */
+Test(binlog, spans_are_cut_at_the_rotation_boundaries_of_their_records_stamps)
+{
+	char *pout = wpath("prod.out"), *b = wpath("b.bin");
+	char *args[] = {"-t", "4", "-r", "3000", "-s", "2000", "-p", "block", "-R", "8388608", "-C", NULL};
+	cr_assert_eq(run_producer(pout, args, NULL), 0);
+	collect_once(dir, wconfig("writers = ( { type = \"binary\"; path = \"%s\"; rotate_every = \"1s\"; "
+				  "backups = 100; } );\n", b));
+	DIR *d = opendir(work);
+	cr_assert(d);
+	char *texts[64];
+	int files = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		if (strncmp(e->d_name, "b.bin", 5) != 0)
+			continue;
+		char *path = wpath(e->d_name), second[18];
+		const char *one[] = {path, NULL};
+		struct decoded dd = decode(false, one);
+		cr_assert(dd.status == 0 && dd.out_len, "%s: %s", path, dd.err);
+		stamp_second(dd.out, second);
+		const char *label = e->d_name[5] == '.' ? e->d_name + 6 : second; /* the live file: its first */
+		for (const char *l = dd.out; *l; l = strchr(l, '\n') + 1) {
+			char s[18];
+			stamp_second(l, s);
+			cr_assert_str_eq(s, label, "%s holds a record of another second: %.60s", e->d_name, l);
+		}
+		cr_assert_lt(files, 64);
+		texts[files++] = dd.out; /* kept, freed below */
+		free(dd.err);
+		free(path);
+	}
+	closedir(d);
+	cr_assert_geq(files, 2, "the records span a boundary");
+	qsort(texts, (size_t)files, sizeof texts[0], by_first_stamp);
+	char *alllog = wpath("all.log");
+	FILE *f = fopen(alllog, "w");
+	cr_assert(f);
+	for (int i = 0; i < files; i++) {
+		fputs(texts[i], f);
+		free(texts[i]);
+	}
+	fclose(f);
+	struct tally ty = {.threads = 4, .records = 3000};
+	tally_output(alllog, &ty); /* the files in time order: each thread's records in order, once */
+	cr_assert_eq(ty.seen, 4 * 3000, "every record once");
+	free(alllog);
+	free(pout);
 	free(b);
 }
