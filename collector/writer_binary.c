@@ -307,11 +307,12 @@ static int grow_segs(struct bin_state *b)
 	if (!t)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < b->cap_segs; i++) {
+		if (!b->segs[i].serial)
+			continue;
 		uint32_t h = mix(b->segs[i].serial) & (cap - 1);
-		while (b->segs[i].serial && t[h].serial)
+		while (t[h].serial)
 			h = (h + 1) & (cap - 1);
-		if (b->segs[i].serial)
-			t[h] = b->segs[i];
+		t[h] = b->segs[i];
 	}
 	free(b->segs);
 	b->segs = t;
@@ -510,14 +511,18 @@ static void next_piece(struct bin_state *b, const struct reader_span *spans, uin
 static int put_piece_unit(struct bin_state *b, const struct reader_span *spans, uint32_t n, struct sbuf *out)
 {
 	size_t at = out->len;
-	if (b->n_sites + b->n_sources + b->n_segs >= BIN_DEFS_MAX)
-		b->need_preamble = true;
-	bool pre = b->need_preamble;
-	int rc = pre ? put_preamble(b, out) : 0;
-	while (rc == 0 && (rc = put_piece(b, spans, n, out)) == -EAGAIN) { /* again without the truncated segment */
+	int rc;
+	do {
 		out->len = at;
-		rc = pre ? put_preamble(b, out) : 0;
-	}
+		if (b->n_sites + b->n_sources + b->n_segs >= BIN_DEFS_MAX)
+			b->need_preamble = true;
+		rc = b->need_preamble ? put_preamble(b, out) : 0;
+		if (rc == 0)
+			rc = put_piece(b, spans, n, out);
+		/* a segment truncated while copied: again without it, after a preamble, as what it
+		 * defined went back with it */
+		b->need_preamble = rc == -EAGAIN;
+	} while (rc == -EAGAIN);
 	if (rc < 0 || out->oom) {
 		out->len = at;
 		out->oom = false;
@@ -525,7 +530,6 @@ static int put_piece_unit(struct bin_state *b, const struct reader_span *spans, 
 		forget(b);
 		return -ENOMEM;
 	}
-	b->need_preamble = false;
 	return 0;
 }
 

@@ -17,7 +17,7 @@ ROOT = os.path.dirname(HERE)
 # links whole (not shared/encfile.c, the collector's, which needs libsodium)
 LIBSHMLOG = ["producer/shmlog.c", "producer/log.c", "producer/crash.c", "producer/site.c"] + [
     "shared/" + f for f in ("fmt.c", "fmt_parse.c", "escape.c", "record.c", "text.c", "segment.c", "clock.c",
-                            "reader.c", "binlog.c")]
+                            "reader.c", "binlog.c", "binlog_cycle.c")]
 
 ext = Extension(
     "shmlog._shmlog",

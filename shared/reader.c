@@ -155,7 +155,7 @@ static inline int next_rec(const struct seg *s, uint32_t i, const uint8_t *data,
  * what, *pos where).
  */
 static int walk_ring(struct reader *rd, struct reader_seg *rs, uint32_t i, uint64_t tail, bool final,
-		     struct gather *g, uint64_t order, uint64_t *pos_io, const char **bad)
+		     struct gather *g, uint64_t order, uint64_t *pos_io, bool *losses, const char **bad)
 {
 	const struct seg *s = rs->seg;
 	const uint8_t *data = seg_ring_data(s, i);
@@ -166,6 +166,7 @@ static int walk_ring(struct reader *rd, struct reader_seg *rs, uint32_t i, uint6
 	uint64_t pos = *pos_io, key = 0; /* a stamp behind the one before it in its ring merges as that one */
 	struct seg_rec r;
 	int rc = 0;
+	bool loss = false;
 	while (pos != tail && (rc = next_rec(s, i, data, &pos, tail, &r, bad)) == 1) {
 		uint64_t ns = s->tsc ? clock_to_ns(&cal, r.ts) : r.ts;
 		key = ns > key ? ns : key;
@@ -186,10 +187,12 @@ static int walk_ring(struct reader *rd, struct reader_seg *rs, uint32_t i, uint6
 			lim = rd->cap_cands - start < cap ? rd->cap_cands : start + cap;
 		}
 		rd->cands[n++] = (struct reader_cand){ns, key, pos, r};
+		loss |= r.site == SHMLOG_SITE_LOSS;
 		pos += r.size;
 	}
 	rd->n_cands = n;
 	*pos_io = pos;
+	*losses = loss;
 	return rc < 0 ? rc : 0;
 }
 
@@ -220,9 +223,10 @@ static bool gather_ring(struct reader *rd, struct reader_seg *rs, uint32_t i, bo
 	uint64_t pos = rr->read;
 	uint32_t start = rd->n_cands;
 	const char *bad = "?";
-	int rc = walk_ring(rd, rs, i, tail, final, g, order, &pos, &bad);
+	bool losses;
+	int rc = walk_ring(rd, rs, i, tail, final, g, order, &pos, &losses, &bad);
 	if (rd->n_cands > start) {
-		rd->runs[rd->n_runs] = (struct reader_run){start, rd->n_cands, start, rd->n_runs, order, rs, i};
+		rd->runs[rd->n_runs] = (struct reader_run){start, rd->n_cands, start, losses, rd->n_runs, order, rs, i};
 		rd->n_runs++;
 	}
 	rr->new_read = pos; /* includes padding skipped after the last record */
@@ -390,12 +394,15 @@ static uint32_t prefix_emit(struct reader *rd, struct merge_limit limit)
 		struct reader_run *u = &rd->runs[r];
 		struct reader_ring *rr = &u->rs->rings[u->ring];
 		uint32_t cut = u->rs->seg->bus_fault ? u->cur : run_cut(rd, u, limit);
-		for (const struct reader_cand *k = &rd->cands[u->cur]; k < &rd->cands[cut]; k++) {
-			uint64_t lost = 0;
-			if (__builtin_expect(k->r.site == SHMLOG_SITE_LOSS, 0) && k->r.args_len >= 8)
-				memcpy(&lost, k->r.args, 8);
-			account(rr, k, lost);
-		}
+		if (!u->losses && cut > u->cur && rd->cands[u->cur].pos >= rr->replay_end) /* the common run */
+			rr->records_consumed += cut - u->cur;
+		else
+			for (const struct reader_cand *k = &rd->cands[u->cur]; k < &rd->cands[cut]; k++) {
+				uint64_t lost = 0;
+				if (k->r.site == SHMLOG_SITE_LOSS && k->r.args_len >= 8)
+					memcpy(&lost, k->r.args, 8);
+				account(rr, k, lost);
+			}
 		if (cut > u->cur) {
 			uint64_t first = rd->cands[u->cur].key, last = rd->cands[cut - 1].key;
 			rd->first_key = !emitted || first < rd->first_key ? first : rd->first_key;

@@ -144,6 +144,7 @@ struct reader_cand {
 /* One ring's records of a cycle, cands[cur..end) (gathered from first), and its merge key. */
 struct reader_run {
 	uint32_t cur, end, first;
+	bool losses; /* a loss record is among them */
 	uint32_t idx; /* its place among the cycle's runs in merge-order tie-break (gather order) */
 	uint64_t order; /* segment index << 32 | ring: the tie-break */
 	struct reader_seg *rs;

@@ -481,8 +481,12 @@ Test(binlog, a_binary_writer_alone_decodes_to_what_a_text_writer_writes_of_the_s
 	char cmd[2048];
 	snprintf(cmd, sizeof cmd, "cp -a '%s' '%s'", dir, copy);
 	cr_assert_eq(system(cmd), 0);
-	collect_once(dir, wconfig("writers = ( { type = \"file\"; path = \"%s\"; } );\n", t));
-	collect_once(copy, wconfig("writers = ( { type = \"binary\"; path = \"%s\"; } );\n", b));
+	char *tcfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; } );\n", t);
+	collect_once(dir, tcfg);
+	char *bcfg = wconfig("writers = ( { type = \"binary\"; path = \"%s\"; } );\n", b);
+	collect_once(copy, bcfg);
+	free(tcfg);
+	free(bcfg);
 	const char *files[] = {b, NULL};
 	struct decoded d = decode(false, files);
 	cr_assert(d.status == 0 && !d.err[0], "%s", d.err);
@@ -519,8 +523,10 @@ Test(binlog, spans_are_cut_at_the_rotation_boundaries_of_their_records_stamps)
 	char *pout = wpath("prod.out"), *b = wpath("b.bin");
 	char *args[] = {"-t", "4", "-r", "3000", "-s", "2000", "-p", "block", "-R", "8388608", "-C", NULL};
 	cr_assert_eq(run_producer(pout, args, NULL), 0);
-	collect_once(dir, wconfig("writers = ( { type = \"binary\"; path = \"%s\"; rotate_every = \"1s\"; "
-				  "backups = 100; } );\n", b));
+	char *cfg = wconfig("writers = ( { type = \"binary\"; path = \"%s\"; rotate_every = \"1s\"; "
+			    "backups = 100; } );\n", b);
+	collect_once(dir, cfg);
+	free(cfg);
 	DIR *d = opendir(work);
 	cr_assert(d);
 	char *texts[64];
@@ -558,6 +564,7 @@ Test(binlog, spans_are_cut_at_the_rotation_boundaries_of_their_records_stamps)
 	struct tally ty = {.threads = 4, .records = 3000};
 	tally_output(alllog, &ty); /* the files in time order: each thread's records in order, once */
 	cr_assert_eq(ty.seen, 4 * 3000, "every record once");
+	free(ty.last);
 	free(alllog);
 	free(pout);
 	free(b);
