@@ -18,7 +18,7 @@
  *                      to the collector's syslog writer (TCP or, with --tls, TLS with DIR's cert.pem
  *                      and key.pem; octet counting; or RELP) to 127.0.0.1:P, where a receiver thread
  *                      of ours (background CPU) reads and discards, counting frames
- *   common: --out FILE --collector-pid PID [--cpu 0] [--bg-cpu 1] [--run R]
+ *   common: --out FILE --collector-pid PID [--cpu 0] [--bg-cpu 1] [--run R] [--scenario NAME (threads: the JSON's name)]
  *           [--format binary]: --out is a binary log (shared/binlog.h): its record frames
  *           count as lines, its TEXT frames as the collector's notices; threads reports
  *           itself as scenario "binary"
@@ -83,6 +83,7 @@ static int n_threads = 1, n_procs = 16, seconds = 5;
 static enum bench_msg message = BENCH_M1; /* threads: --message m1 | mixed8 | str200 */
 static long rate = 100000;
 static int run_no; /* --run: which run of run.sh, in the JSON */
+static const char *scenario_name; /* --scenario: threads' name for this case in the JSON (run.sh --render) */
 static uint64_t security_every = 4;
 static const char *fill_dir;
 static int fill_routing_mix; /* --mix routing */
@@ -300,7 +301,8 @@ static int run_threads(void)
 	shmlog_flush(lg, 30000);
 	ok &= wait_records(&out, (uint64_t)n_threads + records) == 0;
 	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
-	const char *scenario = out.binary	     ? "binary"
+	const char *scenario = scenario_name	     ? scenario_name
+			       : out.binary	     ? "binary"
 			       : out.crypt	     ? "encrypted"
 			       : message == BENCH_MIXED8 ? "threads-mixed8"
 			       : message == BENCH_STR200 ? "threads-str200"
@@ -762,7 +764,7 @@ static int run_snprintf(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench_e2e threads|procs|delivery|idle --out FILE --collector-pid PID\n"
-			"       [--threads T] [--procs P] [--n N] [--rate R] [--seconds S] [--cpu 0] [--bg-cpu 1] [--run R]\n"
+			"       [--threads T] [--procs P] [--n N] [--rate R] [--seconds S] [--cpu 0] [--bg-cpu 1] [--run R] [--scenario NAME]\n"
 			"       [--format binary] [--key FILE (an encrypted text log)]\n"
 			"       bench_e2e routing --errors FILE --security FILE --console FILE --collector-pid PID\n"
 			"       [--n N] [--security-every K] [--cpu 0] [--bg-cpu 1] [--run R]\n"
@@ -809,6 +811,8 @@ int main(int argc, char **argv)
 			bg_cpu = atoi(v);
 		else if (!strcmp(a, "--run"))
 			run_no = atoi(v);
+		else if (!strcmp(a, "--scenario"))
+			scenario_name = v;
 		else if (!strcmp(a, "--errors"))
 			errors_out.path = v;
 		else if (!strcmp(a, "--security"))

@@ -26,7 +26,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report_binary import BINARY_TARGETS, binary_summary, binary_table  # noqa: E402
+from report_binary import BINARY_TARGETS, binary_summary, binary_table, render_summary, render_table  # noqa: E402
 from report_io import io_tables  # noqa: E402
 from report_scaling import SCALING_TARGETS, TEXT_TARGET, messages_summary, messages_table, scaling_summary, text_summary  # noqa: E402,E501
 
@@ -490,6 +490,7 @@ def main():
     ap.add_argument("--collector-instructions", type=int, default=1)
     ap.add_argument("--scaling", type=int, default=1)
     ap.add_argument("--binary", type=int, default=1)
+    ap.add_argument("--render", type=int, default=1)
     ap.add_argument("--encrypt", type=int, default=1)
     ap.add_argument("--encrypt-algorithm", default="xchacha20poly1305")
     ap.add_argument("--command", default="bench/run.sh")
@@ -520,6 +521,7 @@ def main():
     scaling = scaling_summary(e2e_raw, med) if a.scaling else previous.get("scaling", {})
     messages = messages_summary(e2e_raw, med) if a.scaling else previous.get("messages", {})
     binary = binary_summary(e2e_raw, med) if a.binary else previous.get("binary", {})
+    render = render_summary(e2e_raw, med) if a.render else previous.get("render", {})
     encrypt = paired_summary(e2e_raw, "encrypted", ENCRYPT_TARGET, lambda r: {"algorithm": a.encrypt_algorithm}) \
         if a.encrypt else previous.get("encrypt", {})
     text_vs = text_summary(e2e_raw, med) or previous.get("text_vs_snprintf", {})
@@ -694,8 +696,8 @@ def main():
     if syslog_relp:
         tables.append(paired_table("Syslog over RELP end to end: the same, to a librelp receiver of ours that "
                                    "acknowledges (no target)", syslog_relp, "syslog_relp", "OK (every frame)"))
-    if binary:
-        tables.append(binary_table(binary, Table, fmt_rate))
+    tables += ([binary_table(binary, Table, fmt_rate)] if binary else []) + \
+        ([render_table(render, Table, fmt_rate)] if render else [])
     tables += io_tables(e2e_raw, med, Table, fmt_rate)
     if encrypt:
         tables.append(paired_table(f"Encrypted text file end to end: 1 producer thread, message 1, the text file writer "
@@ -880,7 +882,7 @@ def main():
     out = {"meta": meta, "latency": lat_json, "ratios_vs_peers": ratios, "end_to_end": e2e,
            "instructions_per_call": instr, "shmlog_instruction_breakdown": breakdown, "routing": routing,
            "syslog": syslog, "syslog_tls": syslog_tls, "syslog_relp": syslog_relp, "scaling": scaling, "binary": binary,
-           "encrypt": encrypt, "text_vs_snprintf": text_vs, "messages": messages,
+           "render": render, "encrypt": encrypt, "text_vs_snprintf": text_vs, "messages": messages,
            "collector_instructions": cinstr, "targets": targets,
            "plot": os.path.relpath(png, os.path.dirname(a.results.rstrip("/"))) if png else None,
            "raw": {"latency": raw, "end_to_end": e2e_raw, "instructions": instr_raw}}

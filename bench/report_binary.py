@@ -1,29 +1,41 @@
-"""report_binary.py — the binary case of bench/report.py: the binary writer (bench_e2e threads
---format binary, scenario "binary") against the text file writer (`threads 1`) of the same run,
-paired by run: the end-to-end rate and the collector CPU per record. Split from report.py (which
-passes its helpers in) to keep each file short."""
+"""report_binary.py — two cases of bench/report.py, each against the text file writer (`threads 1`)
+of the same run, paired by run (the end-to-end rate and the collector CPU per record):
+
+- the binary case: the binary writer (bench_e2e threads --format binary, scenario "binary");
+- the render-threads case: the text file writer with collector.threads = 2 and the collector
+  allowed both CPUs (scenario "render2"). The claim it checks: a second render thread does not
+  slow a 2-core machine down (rate ratio >= 1 in the median; single runs are noisier).
+
+Split from report.py (which passes its helpers in) to keep each file short."""
 
 BINARY_TARGETS = {"rate": 3.0, "cpu": 0.2}  # binary ÷ text file (threads 1), same run
 
 
-def binary_summary(rows, med):
-    """The binary writer against `threads 1` (the text file writer) of the same run: rate and CPU per record."""
+def paired_with_text(rows, med, scenario, base, case):
+    """Each run of scenario against `threads 1` (the text file writer) of the same run: rates and CPU per record
+    (named base_* and case_*), their ratios, per run and median."""
     text = {r.get("run"): r for r in rows if r.get("scenario") == "threads" and r.get("producers") == 1}
     runs = []
-    for r in (x for x in rows if x.get("scenario") == "binary"):
+    for r in (x for x in rows if x.get("scenario") == scenario):
         s = text.get(r.get("run")) or {}
         tc, bc = s.get("collector_cpu_ms_per_M"), r.get("collector_cpu_ms_per_M")
-        runs.append({"run": r.get("run"), "text_rps": s.get("rps"), "binary_rps": r.get("rps"),
+        runs.append({"run": r.get("run"), f"{base}_rps": s.get("rps"), f"{case}_rps": r.get("rps"),
                      "rate_ratio": r["rps"] / s["rps"] if s.get("rps") else None,
-                     "text_cpu_ms_per_M": tc, "binary_cpu_ms_per_M": bc,
+                     f"{base}_cpu_ms_per_M": tc, f"{case}_cpu_ms_per_M": bc,
                      "cpu_ratio": bc / tc if tc and bc is not None else None,
                      "ok": bool(r.get("ok")) and bool(s.get("ok"))})
     if not runs:
         return {}
     runs.sort(key=lambda x: x["run"] or 0)
-    return {"runs": runs, "targets": BINARY_TARGETS, "all_ok": all(x["ok"] for x in runs),
+    return {"runs": runs, "all_ok": all(x["ok"] for x in runs),
             **{f"median_{k}": med([x[k] for x in runs]) for k in
-               ("rate_ratio", "cpu_ratio", "text_rps", "binary_rps", "text_cpu_ms_per_M", "binary_cpu_ms_per_M")}}
+               ("rate_ratio", "cpu_ratio", f"{base}_rps", f"{case}_rps", f"{base}_cpu_ms_per_M", f"{case}_cpu_ms_per_M")}}
+
+
+def binary_summary(rows, med):
+    """The binary writer against `threads 1` (the text file writer) of the same run: rate and CPU per record."""
+    b = paired_with_text(rows, med, "binary", "text", "binary")
+    return {**b, "targets": BINARY_TARGETS} if b else {}
 
 
 def binary_table(b, Table, fmt_rate):
@@ -38,4 +50,25 @@ def binary_table(b, Table, fmt_rate):
               f"{x['text_cpu_ms_per_M'] or 0:.0f} / {x['binary_cpu_ms_per_M'] or 0:.0f} ms", f3(x["cpu_ratio"]),
               "yes" if x["ok"] else "NO")
     t.notes.append("  Ratios are per run (each binary run against the text run next to it); medians of those.")
+    return t
+
+
+def render_summary(rows, med):
+    """collector.threads = 2 against `threads 1` of the same run: rate and CPU per record, per run and median."""
+    return paired_with_text(rows, med, "render2", "one", "two")
+
+
+def render_table(b, Table, fmt_rate):
+    t = Table("Render threads: 1 producer thread, message 1, the text file writer with collector.threads = 2 "
+              "(the collector allowed both CPUs) against threads = 1 (the collector on its one CPU) of the same "
+              "run; claim: not slower (rate ratio ≥ 1)", ["run", "threads = 1", "threads = 2", "rate ratio",
+                                                          "collector CPU per M (1 / 2)", "CPU ratio", "OK"])
+    f3 = lambda v: "-" if v is None else f"{v:.3f}×"
+    for x in b["runs"] + [dict(run="median", ok=b["all_ok"], **{k[7:]: v for k, v in b.items() if k.startswith("median_")})]:
+        t.add(x["run"] if x["run"] == "median" else f"run {x['run']}", fmt_rate(x["one_rps"]), fmt_rate(x["two_rps"]),
+              f3(x["rate_ratio"]), f"{x['one_cpu_ms_per_M'] or 0:.0f} / {x['two_cpu_ms_per_M'] or 0:.0f} ms",
+              f3(x["cpu_ratio"]),
+              "yes" if x["ok"] else "NO")
+    t.notes.append("  Ratios are per run (each threads = 2 run against the threads = 1 run next to it); medians of "
+                   "those. The CPU is the collector's in all, both threads and the io-wq worker.")
     return t

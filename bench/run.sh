@@ -31,6 +31,11 @@
 #                                  `threads 1` case; target: rate >= 0.8x text (median of runs)
 #   bench/run.sh --encrypt-algorithm ALG
 #                                  the encrypted case with ALG (xchacha20poly1305 or aes256gcm)
+#   bench/run.sh --render          only the render-threads case: one thread into the text file
+#                                  writer with collector.threads = 2, the collector allowed both
+#                                  CPUs, each run paired with the `threads 1` case (threads = 1,
+#                                  the collector on its one CPU); shows that a second thread
+#                                  does not slow a 2-core machine down (rate and CPU ratios)
 #   bench/run.sh --python          only the Python case (bench/bench_python.py): shmlog.Handler against
 #                                  logging.FileHandler for the same record, handle() alone and
 #                                  logger.info() through logging, and shmlog.Logger.info;
@@ -39,8 +44,8 @@
 #   bench/run.sh --no-instructions everything but the instruction counts (both callgrind parts)
 #   bench/run.sh --runs N          repeat each latency / end-to-end / routing / collector case N
 #                                  times (default 3)
-#   (--instructions, --routing, --syslog, --collector-instructions, --scaling, --binary, --encrypt
-#   and --python combine: each adds its part)
+#   (--instructions, --routing, --syslog, --collector-instructions, --scaling, --binary, --encrypt,
+#   --render and --python combine: each adds its part)
 #   Whenever an end-to-end case with files runs (the full run, --routing, --binary, --encrypt),
 #   bench/iofloor.c also measures the kernel's CPU per byte appended to the same file system, and
 #   the report's "I/O floor" table turns it into bounds on those cases' ratios (report_io.py).
@@ -63,11 +68,11 @@ BENCH=$ROOT/bench
 RESULTS=$BENCH/results
 
 RUNS=3 N=1000000 COLD_N=20000 WARMUP=100000 E2E_N=2000000 DELIVERY_S=5 IDLE_S=5 QUICK=0
-DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 DO_BINARY=1 DO_ENCRYPT=1 DO_PYTHON=1 ONLY="" ENCRYPT_ALG=xchacha20poly1305
+DO_LATENCY=1 DO_INSTR=1 DO_ROUTING=1 DO_SYSLOG=1 DO_CINSTR=1 DO_SCALING=1 DO_BINARY=1 DO_ENCRYPT=1 DO_PYTHON=1 DO_RENDER=1 ONLY="" ENCRYPT_ALG=xchacha20poly1305
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 RUNS=1 N=100000 COLD_N=5000 WARMUP=10000 E2E_N=400000 DELIVERY_S=2 IDLE_S=2 ;;
-	--instructions | --routing | --syslog | --collector-instructions | --scaling | --binary | --encrypt | --python) ONLY+=" $1" ;;
+	--instructions | --routing | --syslog | --collector-instructions | --scaling | --binary | --encrypt | --python | --render) ONLY+=" $1" ;;
 	--no-instructions) DO_INSTR=0 DO_CINSTR=0 ;;
 	--encrypt-algorithm) ENCRYPT_ALG=${2:?--encrypt-algorithm needs a name}; shift ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
@@ -77,8 +82,9 @@ while [ $# -gt 0 ]; do
 	shift
 done
 if [ -n "$ONLY" ]; then # only the parts asked for
-	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_SYSLOG=0 DO_CINSTR=0 DO_SCALING=0 DO_BINARY=0 DO_ENCRYPT=0 DO_PYTHON=0
+	DO_LATENCY=0 DO_INSTR=0 DO_ROUTING=0 DO_SYSLOG=0 DO_CINSTR=0 DO_SCALING=0 DO_BINARY=0 DO_ENCRYPT=0 DO_PYTHON=0 DO_RENDER=0
 	case "$ONLY " in *" --python "*) DO_PYTHON=1 ;; esac
+	case "$ONLY " in *" --render "*) DO_RENDER=1 ;; esac
 	case "$ONLY " in *" --binary "*) DO_BINARY=1 ;; esac
 	case "$ONLY " in *" --encrypt "*) DO_ENCRYPT=1 ;; esac
 	case "$ONLY " in *" --instructions "*) DO_INSTR=1 ;; esac
@@ -157,11 +163,11 @@ make_tmp() {
 }
 
 # ---- the shmlog collector ----
-start_collector() { # [CONFIG FILE_IT_CREATES STDOUT]: default the one-file-writer config
+start_collector() { # [CONFIG FILE_IT_CREATES STDOUT CPUS]: default the one-file-writer config on $BG
 	local conf=${1:-$TMP/collector.conf} made=${2:-$TMP/shmlog.log} out=${3:-$TMP/collector.out}
 	rm -f "$made"
 	# taskset execs the collector, so $! is the collector's own pid (its CPU time is read from /proc)
-	taskset -c "$BG" "$ROOT/build-release/shmlog-collector" --config "$conf" \
+	taskset -c "${4:-$BG}" "$ROOT/build-release/shmlog-collector" --config "$conf" \
 		>>"$out" 2>>"$TMP/collector.out" &
 	COLLECTOR_PID=$!
 	local i
@@ -427,6 +433,25 @@ binary_case() { # RUN
 
 binary() { paired_runs binary_case "binary log"; }
 
+# ---- render threads: the text file writer with collector.threads = 2, the collector on both CPUs ----
+render_case() { # RUN
+	local rc=0
+	cat >"$TMP/render.conf" <<-EOF
+		# the render case: collector.conf's text file writer, rendered on two threads
+		collector: { dir = "$TMP/seg"; threads = 2; };
+		writers = ( { type = "file"; name = "bench"; path = "$TMP/shmlog.log"; } );
+	EOF
+	start_collector "$TMP/render.conf" "$TMP/shmlog.log" "" "$CPU,$BG" || { FAILURES+=("render run $1: collector"); return; }
+	timeout --kill-after=10 600 "$ROOT/build-release/bench/bench_e2e" threads --threads 1 --n "$E2E_N" \
+		--out "$TMP/shmlog.log" --collector-pid "$COLLECTOR_PID" --cpu "$CPU" --bg-cpu "$BG" \
+		--scenario render2 --run "$1" >>"$TMP/e2e.jsonl" 2>"$TMP/case.err" || rc=$?
+	stop_collector
+	rm -f "$TMP/shmlog.log"
+	if [ $rc -ne 0 ]; then FAILURES+=("render run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
+}
+
+render() { paired_runs render_case "render threads (collector.threads = 2)"; }
+
 # ---- encrypted text file end to end: the text file writer with encrypt against the plain one ----
 encrypt_case() { # RUN
 	local rc=0 key=$TMP/bench.key
@@ -471,6 +496,7 @@ end_to_end() {
 		say "end to end, run $run of $RUNS"
 		if [ $DO_ROUTING -eq 1 ]; then routing_pair "$run"; else e2e_case threads --threads 1 --n "$E2E_N" --run "$run"; fi
 		if [ $DO_BINARY -eq 1 ]; then binary_case "$run"; fi
+		if [ $DO_RENDER -eq 1 ]; then render_case "$run"; fi
 		if [ $DO_ENCRYPT -eq 1 ]; then encrypt_case "$run"; fi
 		snprintf_case "$run"
 		if [ $DO_SYSLOG -eq 1 ]; then syslog_case "$run"; syslog_more_cases "$run"; fi
@@ -678,6 +704,7 @@ fi
 [ $DO_SYSLOG -eq 1 ] && [ $DO_LATENCY -eq 0 ] && syslog_runs
 [ $DO_SCALING -eq 1 ] && [ $DO_LATENCY -eq 0 ] && scaling
 [ $DO_BINARY -eq 1 ] && [ $DO_LATENCY -eq 0 ] && binary
+[ $DO_RENDER -eq 1 ] && [ $DO_LATENCY -eq 0 ] && render
 [ $DO_ENCRYPT -eq 1 ] && [ $DO_LATENCY -eq 0 ] && encrypt
 if [ $DO_LATENCY -eq 1 ] || [ $DO_ROUTING -eq 1 ] || [ $DO_BINARY -eq 1 ] || [ $DO_ENCRYPT -eq 1 ]; then
 	io_floor
@@ -692,7 +719,8 @@ if [ $DO_PYTHON -eq 1 ]; then
 		FAILURES+=("python: bench_python.py failed")
 fi
 if [ $DO_LATENCY -eq 0 ] && [ $DO_INSTR -eq 0 ] && [ $DO_ROUTING -eq 0 ] && [ $DO_SYSLOG -eq 0 ] &&
-	[ $DO_CINSTR -eq 0 ] && [ $DO_SCALING -eq 0 ] && [ $DO_BINARY -eq 0 ] && [ $DO_ENCRYPT -eq 0 ]; then # --python alone: its own table
+	[ $DO_CINSTR -eq 0 ] && [ $DO_SCALING -eq 0 ] && [ $DO_BINARY -eq 0 ] && [ $DO_ENCRYPT -eq 0 ] &&
+	[ $DO_RENDER -eq 0 ]; then # --python alone: its own table
 	[ ${#FAILURES[@]} -eq 0 ] || { printf '  %s\n' "${FAILURES[@]}" >&2; exit 1; }
 	exit 0
 fi
@@ -700,7 +728,7 @@ say "report (${SECONDS} s of benchmarking)"
 python3 "$BENCH/report.py" --tmp "$TMP" --results "$RESULTS" --start "$START" --elapsed "$SECONDS" \
 	--quick "$QUICK" --runs "$RUNS" --n "$N" --cold-n "$COLD_N" --warmup "$WARMUP" --lttng-why "$LTTNG_WHY" \
 	--latency "$DO_LATENCY" --instructions "$DO_INSTR" --routing "$DO_ROUTING" --syslog "$DO_SYSLOG" \
-	--collector-instructions "$DO_CINSTR" --scaling "$DO_SCALING" --binary "$DO_BINARY" --encrypt "$DO_ENCRYPT" --encrypt-algorithm "$ENCRYPT_ALG" \
+	--collector-instructions "$DO_CINSTR" --scaling "$DO_SCALING" --binary "$DO_BINARY" --render "$DO_RENDER" --encrypt "$DO_ENCRYPT" --encrypt-algorithm "$ENCRYPT_ALG" \
 	--command "bench/run.sh${ARGS:+ $ARGS}" \
 	--failures "$(printf '%s\n' "${FAILURES[@]+"${FAILURES[@]}"}")"
 if [ ${#FAILURES[@]} -gt 0 ]; then

@@ -13,6 +13,7 @@
  * completely or leaves nothing allocated.
  */
 #include "config.h"
+#include "render.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +41,7 @@
 #define CONFIG_RESCAN_MS_MIN 10
 #define CONFIG_RESCAN_MS_MAX 3600000
 
+
 static void set_defaults(struct collector_config *c)
 {
 	memset(c, 0, sizeof *c);
@@ -48,6 +50,7 @@ static void set_defaults(struct collector_config *c)
 	c->sleep_after_ms = CONFIG_SLEEP_AFTER_MS_DEFAULT;
 	c->idle_poll_ms = CONFIG_IDLE_POLL_MS_DEFAULT;
 	c->rescan_ms = CONFIG_RESCAN_MS_DEFAULT;
+	c->threads = 1;
 	for (unsigned i = 0; i < CONFIG_MAX_WRITERS; i++)
 		c->writers[i].fd = -1;
 }
@@ -55,7 +58,8 @@ static void set_defaults(struct collector_config *c)
 static int read_collector(struct collector_config *c, const config_setting_t *grp, struct diag *d)
 {
 	static const char *const keys[] = {"dir",	   "merge_window_us", "poll_max_ms", "sleep_after_ms",
-					   "idle_poll_ms", "rescan_ms",	      "allow_users", "allow_groups"};
+					   "idle_poll_ms", "rescan_ms",	      "allow_users", "allow_groups",
+					   "threads"};
 	if (config_setting_type(grp) != CONFIG_TYPE_GROUP) {
 		writer_diag(d, grp, NULL, "expected a group { ... }");
 		return -EINVAL;
@@ -69,7 +73,7 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 			known = known || strcmp(name, keys[k]) == 0;
 		if (!known) {
 			writer_diag(d, s, NULL, "unknown key (known: dir, merge_window_us, poll_max_ms, sleep_after_ms, "
-					    "idle_poll_ms, rescan_ms, allow_users, allow_groups)");
+					    "idle_poll_ms, rescan_ms, allow_users, allow_groups, threads)");
 			return -EINVAL;
 		}
 	}
@@ -99,6 +103,9 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 	if (r < 0)
 		return r;
 	r = writer_cfg_uint(grp, "idle_poll_ms", 1, CONFIG_IDLE_POLL_MS_MAX, &c->idle_poll_ms, d);
+	if (r < 0)
+		return r;
+	r = writer_cfg_uint(grp, "threads", 1, RENDER_THREADS_MAX, &c->threads, d);
 	if (r < 0)
 		return r;
 	return writer_cfg_uint(grp, "rescan_ms", CONFIG_RESCAN_MS_MIN, CONFIG_RESCAN_MS_MAX, &c->rescan_ms, d);

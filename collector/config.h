@@ -46,6 +46,7 @@ struct collector_config {
 	uint32_t sleep_after_ms;   /* default 500; 0: keep polling every poll_max_ms at most */
 	uint32_t idle_poll_ms;     /* default 200 */
 	uint32_t rescan_ms;        /* default 1000 */
+	uint32_t threads;          /* default 1: threads that render lines (render.h), 1..64 */
 	struct collector_allow allow; /* owners whose segments are read, besides ours and root */
 	unsigned n_writers;
 	struct writer writers[CONFIG_MAX_WRITERS]; /* configured, not opened; output_open takes them */

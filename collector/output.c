@@ -10,6 +10,7 @@
 #include "output.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,30 @@ static void compute_level_masks(struct output *o)
 	}
 }
 
+/* With threads > 1 and plain line writers to render for, start the render threads (at most the CPUs
+ * the collector may run on). Returns 0 or -errno with d->msg filled (the writers closed then). */
+static int start_render(struct output *o, uint32_t threads, struct diag *d)
+{
+	cpu_set_t cpus;
+	unsigned usable = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? (unsigned)CPU_COUNT(&cpus) : 1;
+	if (threads > usable) {
+		collector_warn("collector.threads = %u, but the collector may run on %u CPU%s: rendering on %u",
+			       threads, usable, usable == 1 ? "" : "s", usable);
+		threads = usable;
+	}
+	if (threads < 2 || !o->plain_mask)
+		return 0;
+	int rc = (o->pool = calloc(1, sizeof *o->pool)) ? render_start(o->pool, threads) : -ENOMEM;
+	if (rc < 0) {
+		free(o->pool);
+		o->pool = NULL;
+		snprintf(d->msg, sizeof d->msg, "collector.threads: cannot start %u render threads: %s", threads,
+			 strerror(-rc));
+		output_close(o);
+	}
+	return rc;
+}
+
 int output_open(struct output *o, struct collector_config *cfg, struct diag *d)
 {
 	memset(o, 0, sizeof *o);
@@ -88,10 +113,12 @@ int output_open(struct output *o, struct collector_config *cfg, struct diag *d)
 	}
 	compute_level_masks(o);
 	o->fixed = router_fixed(o->router, &o->fixed_mask);
-	for (unsigned i = 0; i < o->n; i++)
+	for (unsigned i = 0; i < o->n; i++) {
 		if (o->w[i].ops->add_spans && o->fixed && (o->fixed_mask & o->level_mask[TEXT_LEVEL_TRACE] & 1u << i))
 			o->span_mask |= 1u << i; /* every level a record can have passes */
-	return 0;
+		o->plain_mask |= (uint32_t)o->w[i].plain_add << i;
+	}
+	return start_render(o, cfg->threads, d);
 }
 
 /* A writer that could not take a record (out of memory): counted, said once until it takes one again. */
@@ -118,9 +145,28 @@ static void tell_lost(struct output *o, unsigned i)
 	}
 }
 
+/* Keep tr for the plain line writers of d (render.h), counted as taken. Returns the writers left to give it to. */
+static uint32_t defer(struct output *o, const struct text_record *tr, uint32_t mask, uint32_t d)
+{
+	int r = render_defer(o->pool, tr, d);
+	for (uint32_t m = d; m; m &= m - 1) {
+		unsigned i = (unsigned)__builtin_ctz(m);
+		if (r < 0) {
+			add_failed(o, i, r);
+			continue;
+		}
+		o->w[i].taken++;
+		o->w[i].stats.records++;
+	}
+	return mask & ~d;
+}
+
 /* Give tr to the writers in mask. Returns mask. */
 static uint32_t give(struct output *o, const struct text_record *tr, uint32_t mask)
 {
+	uint32_t all = mask;
+	if (o->pool && (mask & o->plain_mask))
+		mask = defer(o, tr, mask, mask & o->plain_mask);
 	struct output_rec rec;
 	rec.tr = tr; /* the rest is read only once line_buf[k] is set */
 	memset(rec.line_buf, 0, sizeof rec.line_buf);
@@ -141,7 +187,7 @@ static uint32_t give(struct output *o, const struct text_record *tr, uint32_t ma
 		if (o->lost[i])
 			tell_lost(o, i);
 	}
-	return mask;
+	return all;
 }
 
 /* The writers tr is routed to, their min_level passed. */
@@ -279,8 +325,29 @@ static uint32_t write_round(struct output *o, struct io_uring *io, uint32_t want
 
 #define WRITE_ROUNDS_MAX 64 /* rounds in one cycle; what is left goes in the next */
 
+/* Render the lines deferred this cycle into their writers' output (render.h), and count what was lost. */
+static void render_deferred(struct output *o)
+{
+	uint64_t lost[CONFIG_MAX_WRITERS] = {0};
+	render_run(o->pool, o, lost);
+	for (unsigned i = 0; i < o->n; i++) {
+		if (!lost[i])
+			continue;
+		if (!o->lost[i])
+			collector_warn("writer %s: a record could not be taken: %s", o->w[i].name, strerror(ENOMEM));
+		o->lost[i] += lost[i];
+		o->w[i].taken -= lost[i];
+		o->w[i].stats.records -= lost[i];
+	}
+	for (unsigned i = 0; i < o->n; i++)
+		if (o->lost[i] && (o->plain_mask >> i & 1))
+			tell_lost(o, i); /* after this cycle's lines */
+}
+
 void output_write(struct output *o, struct io_uring *io)
 {
+	if (o->pool)
+		render_deferred(o);
 	uint32_t want = o->n >= 32 ? UINT32_MAX : (1u << o->n) - 1;
 	for (unsigned round = 0; want && round < WRITE_ROUNDS_MAX; round++)
 		want = write_round(o, io, want);
@@ -381,4 +448,8 @@ void output_close(struct output *o)
 	o->n = 0;
 	router_close(o->router);
 	o->router = NULL;
+	if (o->pool)
+		render_stop(o->pool);
+	free(o->pool);
+	o->pool = NULL;
 }

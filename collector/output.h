@@ -29,6 +29,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "render.h"
 #include "router.h"
 #include "writer.h"
 
@@ -40,13 +41,17 @@ struct output {
 	bool fixed;                             /* no routes: every record goes to fixed_mask */
 	uint32_t fixed_mask;
 	uint32_t span_mask;                     /* writers that take every record, as spans (add_spans) */
+	uint32_t plain_mask;                    /* writers whose add only appends the line (w->plain_add) */
+	struct render_pool *pool;               /* collector.threads > 1: their lines rendered in parallel */
 	uint64_t lost[CONFIG_MAX_WRITERS];      /* records a writer could not take (out of memory), not yet told */
 	uint32_t skipping;                      /* writers that take no live records (see above) */
 };
 
 /*
  * Take the configured writers and the routes from cfg (which keeps nothing
- * of them) and open the writers. Returns 0, or -errno with d->msg naming the
+ * of them) and open the writers; with cfg->threads > 1, start the threads
+ * that render the plain line writers' lines (render.h), as many as the CPUs
+ * the collector may run on allow. Returns 0, or -errno with d->msg naming the
  * writer's key; nothing stays open then.
  */
 int output_open(struct output *o, struct collector_config *cfg, struct diag *d);

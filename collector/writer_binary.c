@@ -5,7 +5,16 @@
  * Keys: those of the file writer (path, mode, and the rotation keys), with
  * the same meaning (writer_file.h); the format key does not apply (refused: ops.unformatted).
  *
- * A record whose message is lazy (tr->lazy with its call site) becomes a
+ * Taking every record (output.c's span_mask), it takes a cycle's records as
+ * spans (add_spans): their bytes copied from the rings as the producers
+ * wrote them, in CYCLE frames (binlog.h rule 8), after the SEGMENT and
+ * SEG_SITE definitions they need. A cycle is cut into pieces, each a prefix
+ * of the cycle in merge order (every record keyed up to some key), so that
+ * the pieces decode one after the other in the cycle's order: at most
+ * BIN_PIECE_BYTES (or max_bytes / 16) each, and at the rotation intervals of
+ * the keys. Each piece is a unit for rotation and encryption, as a record is.
+ *
+ * Otherwise, a record whose message is lazy (tr->lazy with its call site) becomes a
  * RECORD frame: its site and source ids and its raw argument bytes. The
  * first time a call site (known by its serial, never reused) or a source
  * (pid, tid, logger name) shows up after a file header, its definition goes

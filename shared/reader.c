@@ -283,11 +283,16 @@ static inline bool run_before(const struct reader *rd, const struct reader_run *
 	return ta < tb || (ta == tb && a->order < b->order);
 }
 
+/* Whether a record keyed key of a run ordered order comes before the limit in merge order. */
+static inline bool before_limit(uint64_t key, uint64_t order, struct merge_limit l)
+{
+	return key < l.key || (key == l.key && order <= l.order);
+}
+
 /* Whether run u's next record comes before the limit in merge order. */
 static inline bool run_before_limit(const struct reader *rd, const struct reader_run *u, struct merge_limit l)
 {
-	uint64_t k = rd->cands[u->cur].key;
-	return k < l.key || (k == l.key && u->order <= l.order);
+	return before_limit(rd->cands[u->cur].key, u->order, l);
 }
 
 static void heap_down(struct reader *rd, uint32_t n, uint32_t i)
@@ -372,9 +377,7 @@ static uint32_t run_cut(const struct reader *rd, const struct reader_run *u, str
 	uint32_t lo = u->cur, hi = u->end;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		struct reader_run probe = *u;
-		probe.cur = mid;
-		if (run_before_limit(rd, &probe, limit))
+		if (before_limit(rd->cands[mid].key, u->order, limit))
 			lo = mid + 1;
 		else
 			hi = mid;

@@ -1,0 +1,95 @@
+/*
+ * render.h — rendering the plain line writers' lines on several threads
+ * (collector.threads, docs/collector.md "Threads").
+ *
+ * With threads > 1, the output module does not render a record for a plain
+ * line writer (console, or a file without rotation or encryption: the
+ * writers whose add is only "append the line", w->plain_add) when it is
+ * routed. It copies what rendering needs (render_defer: the decoded record,
+ * its message's arguments and fields, which stay in their ring until the
+ * cycle is written) and goes on. Before the cycle is written
+ * (render_run, from output_write) the deferred records are cut into chunks
+ * of RENDER_CHUNK; every thread, the caller's included, claims chunks one
+ * at a time (an atomic counter) and renders each for each writer into
+ * buffers of its own, noting where each chunk's lines lie. The caller then
+ * appends the lines to each writer chunk by chunk, in order. So every writer
+ * gets the very bytes, in the very order, that rendering them one by one
+ * would have given it; the other writers take their records as before, at
+ * once. Routing, the ledger and every writer's state stay on the caller's
+ * thread. The caller never waits for a helper that is not rendering: a
+ * helper that wakes late finds the chunks taken (or a later cycle's, whose
+ * counter it cannot claim from), so a helper without a CPU of its own
+ * costs the cycle at most the chunk it is in the middle of.
+ */
+#ifndef SHMLOG_RENDER_H
+#define SHMLOG_RENDER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../shared/sbuf.h"
+#include "../shared/text.h"
+#include "config.h"
+
+#define RENDER_THREADS_MAX 64u
+#define RENDER_CHUNK 64u /* records a thread claims at a time */
+
+struct output;
+struct render_entry;
+struct render_block;
+
+/* Where one chunk's lines lie: in the buffers of the thread that rendered it. */
+struct render_chunk {
+	uint32_t thread;
+	uint32_t off[CONFIG_MAX_WRITERS], len[CONFIG_MAX_WRITERS];
+};
+
+/* One thread's side of a cycle. */
+struct render_share {
+	struct render_pool *pool;
+	struct sbuf out[CONFIG_MAX_WRITERS]; /* its lines, per writer */
+	uint64_t lost[CONFIG_MAX_WRITERS];   /* records it could not render (out of memory), per writer */
+	struct sbuf raw;                     /* a message rendered raw (text_msg.raw) */
+	unsigned index;                      /* its thread: 0 the caller's */
+};
+
+struct render_pool {
+	unsigned n;                   /* threads in all, the caller's included; 0: not started */
+	pthread_t tid[RENDER_THREADS_MAX];
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	uint64_t gen;                 /* cycles handed out (under mu) */
+	_Atomic uint64_t claim;       /* gen << 32 | the next chunk to claim */
+	_Atomic uint32_t finished;    /* chunks of this cycle rendered */
+	_Atomic uint32_t n_chunks;    /* a late helper may read the next cycle's: its claim then fails */
+	bool stop;
+	const struct output *o;       /* the writers' formats, during a run */
+	struct render_entry *e;       /* deferred records, in order */
+	uint32_t n_e, cap_e;
+	struct render_block *blocks;  /* what they point to (arguments, fields, strings) */
+	struct render_chunk *chunks;  /* n_chunks of them */
+	uint32_t cap_chunks;
+	struct render_share share[RENDER_THREADS_MAX];
+};
+
+/*
+ * Start threads - 1 helper threads (threads >= 2; at most
+ * RENDER_THREADS_MAX). Returns 0, or -errno (nothing started).
+ */
+int render_start(struct render_pool *p, unsigned threads);
+
+/* Keep tr for the writers of mask, rendered at the next render_run. Returns 0 or -ENOMEM. */
+int render_defer(struct render_pool *p, const struct text_record *tr, uint32_t mask);
+
+/*
+ * Render every deferred record for o's writers and append the lines to
+ * each writer's output, in order. lost[i] gets the records writer i could
+ * not take (out of memory). Returns nothing.
+ */
+void render_run(struct render_pool *p, struct output *o, uint64_t *lost);
+
+/* Stop the helper threads and free everything. Returns nothing. */
+void render_stop(struct render_pool *p);
+
+#endif
