@@ -6,7 +6,9 @@
  * (unless the cycle is final or the producer is gone), merges them in time
  * order (ties: segment order in c->segs, ring, position), renders each once
  * and hands it here, for the output side (output.c), which routes it to its
- * writers. A corrupt ring or a SIGBUS is handed here too and rejects the
+ * writers; writers that take every record as the producers wrote it (the
+ * binary writer) get the cycle's spans instead, and when every writer does,
+ * nothing is rendered (spans_only). A corrupt ring or a SIGBUS is handed here too and rejects the
  * segment, dropping what this cycle read from it. Batches that writers with
  * a full backlog skipped are read again for them first (replay.c). Under load a cycle takes
  * at most COLLECTOR_BATCH_RECORDS records and formats for at most
