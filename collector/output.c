@@ -325,7 +325,12 @@ static uint32_t write_round(struct output *o, struct io_uring *io, uint32_t want
 
 #define WRITE_ROUNDS_MAX 64 /* rounds in one cycle; what is left goes in the next */
 
-/* Render the lines deferred this cycle into their writers' output (render.h), and count what was lost. */
+/*
+ * Render the lines deferred this cycle into their writers' output (render.h).
+ * A record that could not be rendered (out of memory) stays counted as taken
+ * (the batch ledger has its marks already): its writer is done with it when
+ * the lines around it are written, and it is told as lost.
+ */
 static void render_deferred(struct output *o)
 {
 	uint64_t lost[CONFIG_MAX_WRITERS] = {0};
@@ -336,8 +341,6 @@ static void render_deferred(struct output *o)
 		if (!o->lost[i])
 			collector_warn("writer %s: a record could not be taken: %s", o->w[i].name, strerror(ENOMEM));
 		o->lost[i] += lost[i];
-		o->w[i].taken -= lost[i];
-		o->w[i].stats.records -= lost[i];
 	}
 	for (unsigned i = 0; i < o->n; i++)
 		if (o->lost[i] && (o->plain_mask >> i & 1))
