@@ -123,8 +123,10 @@ void binlog_segs_forget(struct binlog_reader *rd, bool all)
 
 long long binlog_read_segment(struct binlog_reader *rd, const uint8_t *p, uint32_t size)
 {
+	if (size < BINLOG_SEGMENT_BYTES)
+		return binlog_bad(rd, "segment definition of %u bytes", size);
 	uint32_t id = get_u32(p + 8), name_len = get_u32(p + 20);
-	if (size < BINLOG_SEGMENT_BYTES || name_len != size - BINLOG_SEGMENT_BYTES || name_len >= SHMLOG_NAME_BYTES)
+	if (name_len != size - BINLOG_SEGMENT_BYTES || name_len >= SHMLOG_NAME_BYTES)
 		return binlog_bad(rd, "malformed segment definition");
 	if (binlog_grow_for(rd, (void **)&rd->segs, &rd->n_segs, sizeof *rd->segs, id, "segment") < 0)
 		return -EPROTO;
