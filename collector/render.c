@@ -96,6 +96,12 @@ int render_defer(struct render_pool *p, const struct text_record *tr, uint32_t m
 	return 0;
 }
 
+/* Where chunk c of p's entries ends (it starts at c * RENDER_CHUNK). */
+static inline uint32_t chunk_end(const struct render_pool *p, uint32_t c)
+{
+	return (c + 1) * RENDER_CHUNK < p->n_e ? (c + 1) * RENDER_CHUNK : p->n_e;
+}
+
 /* Render chunk c of p's entries for the writers of p->o into s's buffers, noting where its lines lie. */
 static void chunk_render(struct render_pool *p, struct render_share *s, uint32_t c)
 {
@@ -104,8 +110,7 @@ static void chunk_render(struct render_pool *p, struct render_share *s, uint32_t
 	ch->thread = s->index;
 	for (unsigned i = 0; i < o->n; i++)
 		ch->off[i] = (uint32_t)s->out[i].len;
-	uint32_t to = (c + 1) * RENDER_CHUNK < p->n_e ? (c + 1) * RENDER_CHUNK : p->n_e;
-	for (uint32_t k = c * RENDER_CHUNK; k < to; k++) {
+	for (uint32_t k = c * RENDER_CHUNK; k < chunk_end(p, c); k++) {
 		struct render_entry *e = &p->e[k];
 		if (e->lazy) {
 			e->msg.raw = &s->raw;
@@ -203,8 +208,7 @@ static void gather_chunks(struct render_pool *p, struct output *o, uint64_t *los
 				continue;
 			w->out.buf.len = before; /* the chunk's records are lost to this writer, as adds that failed */
 			w->out.buf.oom = false;
-			uint32_t to = (c + 1) * RENDER_CHUNK < p->n_e ? (c + 1) * RENDER_CHUNK : p->n_e;
-			for (uint32_t k = c * RENDER_CHUNK; k < to; k++)
+			for (uint32_t k = c * RENDER_CHUNK; k < chunk_end(p, c); k++)
 				lost[i] += (p->e[k].mask >> i) & 1;
 		}
 		for (unsigned t = 0; t < p->n; t++) {

@@ -35,8 +35,10 @@
  */
 #include "writer.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,9 @@ struct bin_seg {
 	uint32_t n_words;
 };
 
+static_assert(offsetof(struct bin_site, serial) == 0 && offsetof(struct bin_seg, serial) == 0,
+	      "grow_by_serial: the serial comes first");
+
 struct bin_state {
 	struct file_state fs;
 	struct bin_seg *segs;       /* open addressing by serial (spans) */
@@ -99,25 +104,42 @@ static inline uint32_t mix(uint64_t k)
 	return (uint32_t)(k ^ (k >> 33));
 }
 
-/* Double a table of cap entries of size each, rehashing by hash. Returns 0 or -ENOMEM. */
-static int grow_sites(struct bin_state *b)
+/*
+ * Double a table of *cap entries of size bytes each, open addressing by the
+ * uint64_t serial each entry starts with (0: an empty slot), rehashing every
+ * entry. Returns 0 or -ENOMEM (the table as it was).
+ */
+static inline uint64_t serial_at(const unsigned char *tab, size_t size, uint32_t i)
 {
-	uint32_t cap = b->cap_sites ? 2 * b->cap_sites : 64;
-	struct bin_site *t = calloc(cap, sizeof *t);
+	uint64_t serial;
+	memcpy(&serial, tab + (size_t)i * size, sizeof serial);
+	return serial;
+}
+
+static int grow_by_serial(void **tab, uint32_t *cap, size_t size, uint32_t first)
+{
+	uint32_t n = *cap ? 2 * *cap : first;
+	unsigned char *t = calloc(n, size), *old = *tab;
 	if (!t)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < b->cap_sites; i++) {
-		if (!b->sites[i].serial)
+	for (uint32_t i = 0; i < *cap; i++) {
+		uint64_t serial = serial_at(old, size, i);
+		if (!serial)
 			continue;
-		uint32_t h = mix(b->sites[i].serial) & (cap - 1);
-		while (t[h].serial)
-			h = (h + 1) & (cap - 1);
-		t[h] = b->sites[i];
+		uint32_t h = mix(serial) & (n - 1);
+		while (serial_at(t, size, h))
+			h = (h + 1) & (n - 1);
+		memcpy(t + (size_t)h * size, old + (size_t)i * size, size);
 	}
-	free(b->sites);
-	b->sites = t;
-	b->cap_sites = cap;
+	free(old);
+	*tab = t;
+	*cap = n;
 	return 0;
+}
+
+static int grow_sites(struct bin_state *b)
+{
+	return grow_by_serial((void **)&b->sites, &b->cap_sites, sizeof *b->sites, 64);
 }
 
 static int grow_sources(struct bin_state *b)
@@ -311,22 +333,7 @@ static int binary_add(struct writer *w, struct output_rec *rec)
 
 static int grow_segs(struct bin_state *b)
 {
-	uint32_t cap = b->cap_segs ? 2 * b->cap_segs : 16;
-	struct bin_seg *t = calloc(cap, sizeof *t);
-	if (!t)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < b->cap_segs; i++) {
-		if (!b->segs[i].serial)
-			continue;
-		uint32_t h = mix(b->segs[i].serial) & (cap - 1);
-		while (t[h].serial)
-			h = (h + 1) & (cap - 1);
-		t[h] = b->segs[i];
-	}
-	free(b->segs);
-	b->segs = t;
-	b->cap_segs = cap;
-	return 0;
+	return grow_by_serial((void **)&b->segs, &b->cap_segs, sizeof *b->segs, 16);
 }
 
 /* The definitions of rs's segment, its SEGMENT frame put into out first when it is new or its

@@ -59,16 +59,21 @@ int binlog_put_site(struct sbuf *out, uint32_t id, const struct seg_site *st)
 	if (!p)
 		return -ENOMEM;
 	p = put_u32(p, id);
+	p = binlog_put_site_head(p, st, fd_len);
+	binlog_put_site_strings(p, st);
+	out->len += size;
+	return 0;
+}
+
+uint8_t *binlog_put_site_head(uint8_t *p, const struct seg_site *st, size_t fd_len)
+{
 	*p++ = (uint8_t)st->level;
 	*p++ = (uint8_t)st->n_fields;
 	p = put_u16(p, 0);
 	p = put_u32(p, st->line);
 	p = put_u32(p, st->fmt_len);
 	p = put_u32(p, st->file_len);
-	p = put_u32(p, (uint32_t)fd_len);
-	binlog_put_site_strings(p, st);
-	out->len += size;
-	return 0;
+	return put_u32(p, (uint32_t)fd_len);
 }
 
 uint8_t *binlog_put_site_strings(uint8_t *p, const struct seg_site *st)

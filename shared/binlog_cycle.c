@@ -53,13 +53,7 @@ int binlog_put_seg_site(struct sbuf *out, uint32_t seg_id, uint32_t site_id, con
 		return -ENOMEM;
 	p = put_u32(p, seg_id);
 	p = put_u32(p, site_id);
-	*p++ = (uint8_t)st->level;
-	*p++ = (uint8_t)st->n_fields;
-	p = put_u16(p, 0);
-	p = put_u32(p, st->line);
-	p = put_u32(p, st->fmt_len);
-	p = put_u32(p, st->file_len);
-	p = put_u32(p, (uint32_t)fd_len);
+	p = binlog_put_site_head(p, st, fd_len);
 	p = put_u32(p, (uint32_t)err_len);
 	p = binlog_put_site_strings(p, st);
 	put_bytes(p, st->err, err_len);

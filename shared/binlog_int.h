@@ -67,6 +67,9 @@ static inline uint8_t *frame_open(struct sbuf *out, size_t size, enum binlog_kin
 /* Bytes of st's field descriptor (shared/abi.h): 0 without fields. */
 size_t binlog_fdesc_bytes(const struct seg_site *st);
 
+/* The fields SITE and SEG_SITE share, level to fdesc_len (fd_len), at p. Returns past them. */
+uint8_t *binlog_put_site_head(uint8_t *p, const struct seg_site *st, size_t fd_len);
+
 /* st's format, file name and field descriptor at p, as a SITE frame holds them. Returns past them. */
 uint8_t *binlog_put_site_strings(uint8_t *p, const struct seg_site *st);
 
