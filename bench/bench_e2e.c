@@ -157,7 +157,7 @@ static uint64_t collector_cpu_ns(uint64_t *stat_ns)
 
 static struct counted out = {.fd = -1}; /* --out */
 static struct counted errors_out = {.fd = -1}, security_out = {.fd = -1}, console_out = {.fd = -1}; /* routing */
-static uint64_t reached_ns;             /* when the last successful wait_lines() saw its count */
+static uint64_t reached_ns;             /* when wait_frames() saw its count */
 
 static void count_output(struct counted *c)
 {
@@ -180,10 +180,8 @@ static int wait_lines(struct counted *c, uint64_t want)
 	uint64_t deadline = mono_ns() + WAIT_TIMEOUT_NS;
 	for (;;) {
 		count_output(c);
-		if (c->lines >= want) {
-			reached_ns = mono_ns();
+		if (c->lines >= want)
 			return 0;
-		}
 		if (mono_ns() > deadline) {
 			fprintf(stderr, "bench_e2e: %s has %llu lines, expected %llu\n", c->path,
 				(unsigned long long)c->lines, (unsigned long long)want);
@@ -210,12 +208,11 @@ static uint64_t count_notices(const struct counted *c)
 	return n;
 }
 
-/* Wait until c holds `records` records, not counting the collector's notices
- * (re-reading the file for those is not timed: reached_ns is when the count was seen). */
+/* Wait until c holds `records` records, not counting the collector's notices (untimed: after flushed_end()). */
 static int wait_records(struct counted *c, uint64_t records)
 {
-	if (c->crypt) /* reached_ns: when the file is read to its end after the flush (e2e_crypt.h) */
-		return e2e_crypt_wait(c->crypt, c->path, records, WAIT_TIMEOUT_NS, &c->lines, &c->texts, &reached_ns);
+	if (c->crypt)
+		return e2e_crypt_wait(c->crypt, c->path, records, WAIT_TIMEOUT_NS, &c->lines, &c->texts);
 	uint64_t want = records;
 	for (int i = 0; i < 100; i++) {
 		if (wait_lines(c, want) < 0)
@@ -263,6 +260,27 @@ static void report_run(const char *scenario, int producers, uint64_t records, ui
 static struct shmlog *lg;
 static pthread_barrier_t start_barrier;
 
+/*
+ * The end of a run into files: when lg's flush returns, every record is in
+ * its file, since the collector publishes a ring's head only once the
+ * writers have written its records. The output is counted after that,
+ * untimed, to check the run (the bench reading 400 MB of lines is not the
+ * collector's time; the peers' harness also ends at its flush). A flush that
+ * fails makes the run fail. Returns the time; *cpu and *stat are the
+ * collector's CPU then (collector_cpu_ns()).
+ */
+static uint64_t flushed_end(struct shmlog *l, int *ok, uint64_t *cpu, uint64_t *stat)
+{
+	int rc = shmlog_flush(l, 30000);
+	uint64_t t = mono_ns();
+	*cpu = collector_cpu_ns(stat);
+	if (rc < 0) {
+		fprintf(stderr, "bench_e2e: shmlog_flush failed: error %d\n", -rc);
+		*ok = 0;
+	}
+	return t;
+}
+
 static void *producer_thread(void *arg)
 {
 	uint64_t n = (uint64_t)(uintptr_t)arg;
@@ -298,9 +316,8 @@ static int run_threads(void)
 	for (int t = 0; t < n_threads; t++)
 		pthread_join(th[t], NULL);
 	uint64_t records = n_records / (uint64_t)n_threads * (uint64_t)n_threads;
-	shmlog_flush(lg, 30000);
+	uint64_t s1, c1, t1 = flushed_end(lg, &ok, &c1, &s1);
 	ok &= wait_records(&out, (uint64_t)n_threads + records) == 0;
-	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
 	const char *scenario = scenario_name	     ? scenario_name
 			       : out.binary	     ? "binary"
 			       : out.crypt	     ? "encrypted"
@@ -323,25 +340,30 @@ static int read_bounded(int fd, int timeout_ms)
 	return read(fd, &c, 1) == 1 ? 0 : -1;
 }
 
-/* Signal (sig != 0) and wait for the children; SIGKILL whoever is left after timeout_s. */
-static void reap(pid_t *pids, int n, int sig, int timeout_s)
+/* Signal (sig != 0) and wait for the children; SIGKILL whoever is left after
+ * timeout_s. Returns whether every child exited with status 0. */
+static bool reap(pid_t *pids, int n, int sig, int timeout_s)
 {
+	bool all_ok = true;
 	for (int i = 0; i < n; i++)
 		if (pids[i] > 0 && sig)
 			kill(pids[i], sig);
 	uint64_t deadline = mono_ns() + (uint64_t)timeout_s * 1000000000ull;
 	for (int i = 0; i < n; i++) {
+		int st = 0;
 		if (pids[i] <= 0)
 			continue;
-		while (waitpid(pids[i], NULL, WNOHANG) == 0) {
+		while (waitpid(pids[i], &st, WNOHANG) == 0) {
 			if (mono_ns() > deadline) {
 				kill(pids[i], SIGKILL);
-				waitpid(pids[i], NULL, 0);
+				waitpid(pids[i], &st, 0);
 				break;
 			}
 			sleep_ns(1000000);
 		}
+		all_ok &= WIFEXITED(st) && WEXITSTATUS(st) == 0;
 	}
+	return all_ok;
 }
 
 static int run_procs(void)
@@ -393,10 +415,11 @@ static int run_procs(void)
 	uint64_t s0, c0 = collector_cpu_ns(&s0), t0 = mono_ns();
 	close(go[1]);
 	uint64_t records = per * (uint64_t)n_procs;
-	/* no polling of the output while the producers run (it would take CPU from them or the collector) */
-	reap(pids, n_procs, ok ? 0 : SIGKILL, 120);
+	/* no polling of the output while the producers run (it would take CPU from them or the collector);
+	 * the end is when the last of them has exited after its flush (flushed_end()), the count is untimed */
+	ok &= reap(pids, n_procs, ok ? 0 : SIGKILL, 120);
+	uint64_t t1 = mono_ns(), s1, c1 = collector_cpu_ns(&s1);
 	ok &= wait_records(&out, (uint64_t)n_procs + records) == 0;
-	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
 	report_run("procs", n_procs, records, t0, t1, c0, c1, s0, s1, ok);
 	return ok ? 0 : 3;
 }
@@ -602,14 +625,11 @@ static int run_routing(void)
 	uint64_t s0, c0 = collector_cpu_ns(&s0), t0 = mono_ns();
 	pthread_barrier_wait(&start_barrier);
 	pthread_join(th, NULL);
-	shmlog_flush(lg, 30000);
+	uint64_t s1, c1, t1 = flushed_end(lg, &ok, &c1, &s1);
 	uint64_t secured = n_records / security_every;
-	/* the run ends when the last of the three files holds its records: each wait
-	 * returns at once when its file is already complete, so reached_ns is that time */
 	ok &= wait_records(&errors_out, 1 + n_records) == 0;
 	ok &= wait_records(&security_out, secured) == 0;
 	ok &= wait_records(&console_out, 1 + n_records) == 0;
-	uint64_t t1 = reached_ns, s1, c1 = collector_cpu_ns(&s1);
 	ok &= routing_check(&errors_out, 1 + n_records) == 0;
 	ok &= routing_check(&security_out, secured) == 0;
 	ok &= routing_check(&console_out, 1 + n_records) == 0;

@@ -106,45 +106,11 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Read fd to its end, walking the chunk lengths. Returns 0, or -1 when the framing breaks. */
-static int walk_frames(int fd)
-{
-	static uint8_t buf[1 << 16];
-	uint8_t head[ENCFILE_CHUNK_HEADER_BYTES];
-	uint64_t pos = 0, next = 0; /* the next unit's offset */
-	size_t have = 0;
-	ssize_t r;
-	while ((r = read(fd, buf, sizeof buf)) > 0) {
-		for (size_t at = 0; at < (size_t)r;) {
-			if (pos + at < next) { /* inside a unit */
-				at = next - pos < (size_t)r ? (size_t)(next - pos) : (size_t)r;
-				continue;
-			}
-			size_t k = sizeof head - have < (size_t)r - at ? sizeof head - have : (size_t)r - at;
-			memcpy(head + have, buf + at, k);
-			have += k;
-			at += k;
-			if (have < sizeof head)
-				break;
-			bool hdr = memcmp(head, ENCFILE_MAGIC, ENCFILE_MAGIC_BYTES) == 0;
-			next += hdr ? ENCFILE_HEADER_BYTES : ENCFILE_CHUNK_HEADER_BYTES + encfile_get32(head);
-			have = 0;
-		}
-		pos += (uint64_t)r;
-	}
-	return r < 0 || have || next < pos ? -1 : 0;
-}
-
-int e2e_crypt_settled(struct e2e_crypt *c, const char *path, uint64_t *lines, uint64_t *notices, uint64_t *read_ns)
+int e2e_crypt_settled(struct e2e_crypt *c, const char *path, uint64_t *lines, uint64_t *notices)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || walk_frames(fd) < 0) {
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0)
 		return -1;
-	}
-	*read_ns = now_ns();
-	lseek(fd, 0, SEEK_SET);
 	c->in_stream = false;
 	c->len = 0;
 	*lines = *notices = 0;
@@ -158,12 +124,12 @@ int e2e_crypt_settled(struct e2e_crypt *c, const char *path, uint64_t *lines, ui
 }
 
 int e2e_crypt_wait(struct e2e_crypt *c, const char *path, uint64_t records, uint64_t timeout_ns, uint64_t *lines,
-		   uint64_t *notices, uint64_t *read_ns)
+		   uint64_t *notices)
 {
 	uint64_t deadline = now_ns() + timeout_ns;
 	*lines = *notices = 0;
 	for (;;) {
-		if (e2e_crypt_settled(c, path, lines, notices, read_ns) == 0 && *lines - *notices >= records)
+		if (e2e_crypt_settled(c, path, lines, notices) == 0 && *lines - *notices >= records)
 			return 0;
 		if (now_ns() > deadline) {
 			fprintf(stderr, "bench_e2e: %s has %llu lines, expected %llu\n", path, (unsigned long long)*lines,

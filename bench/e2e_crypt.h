@@ -23,16 +23,15 @@ struct e2e_crypt *e2e_crypt_new(const char *key_path);
 int e2e_crypt_count(struct e2e_crypt *c, const uint8_t *data, size_t n, uint64_t *lines, uint64_t *notices);
 
 /*
- * After the producer's flush (every record written): read path to its end,
- * walking its chunks without opening them, the time that ends into *read_ns
- * (CLOCK_MONOTONIC); then, not timed, open every chunk from the start and
- * count its lines and notices. Returns 0, or -1 when a chunk does not open.
+ * Open every chunk of path from the start and count its lines and notices
+ * (after the producer's flush, untimed: the run's end is the flush).
+ * Returns 0, or -1 when the file cannot be opened or a chunk does not open.
  */
-int e2e_crypt_settled(struct e2e_crypt *c, const char *path, uint64_t *lines, uint64_t *notices, uint64_t *read_ns);
+int e2e_crypt_settled(struct e2e_crypt *c, const char *path, uint64_t *lines, uint64_t *notices);
 
-/* e2e_crypt_settled until path holds records records besides the notices, for at most timeout_ns:
- * *read_ns is then the time its last read ended. Returns 0, or -1 (said) at the timeout. */
+/* e2e_crypt_settled until path holds records records besides the notices, for at most
+ * timeout_ns. Returns 0, or -1 (said) at the timeout. */
 int e2e_crypt_wait(struct e2e_crypt *c, const char *path, uint64_t records, uint64_t timeout_ns, uint64_t *lines,
-		   uint64_t *notices, uint64_t *read_ns);
+		   uint64_t *notices);
 
 #endif
