@@ -50,6 +50,8 @@
  * batch (consumed positions are published after it is written), so a batch
  * must take well under a millisecond: about 4096 records. */
 #define COLLECTOR_BATCH_RECORDS 4096u
+/* How long an ended producer's segment waits for its exit status (its parent reaping it) before its end is told without it. */
+#define DISCOVER_EXIT_WAIT_MS 200
 
 struct cseg {
 	struct seg seg;
@@ -66,6 +68,7 @@ struct cseg {
 	unsigned pending;  /* batches not yet delivered that cover this segment */
 	uint32_t scan;     /* the scan (c->known.scan) that attached it */
 	bool pid_foreign;  /* its pid is not a process of its owner: never watched, never told of */
+	long long died_ms; /* when its pidfd said the producer ended, while its exit status is awaited; 0: not */
 };
 
 /*
@@ -149,12 +152,17 @@ struct collector {
 	bool watch_lost;   /* dir was removed or renamed (or its watch went away): watch it again */
 	bool watch_warned; /* and adding it again failed, which was said once */
 	bool bells_set;    /* discover_set_bells(c, true) since the last activity */
+	unsigned dying;    /* segments with died_ms set */
 };
 
 /* discover.c */
 int discover_init(struct collector *c);
 void discover_scan(struct collector *c);
 void discover_process_died(struct collector *c, uint64_t seg_id);
+/* Producers that ended and whose exit status is awaited (their parent has not
+ * reaped them yet): gone once it is known, or after DISCOVER_EXIT_WAIT_MS, or
+ * at once when now is set (the collector stops). */
+void discover_await_exits(struct collector *c, bool now);
 /* Detach segments that are finished (producer gone or closed, everything
  * drained), removing their files. */
 void discover_reap(struct collector *c);

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "pidinfo.h"
 
 /* Make dir if missing (the default one open to every user, as producers
  * make it) and remember which directory it is. */
@@ -418,16 +419,55 @@ void discover_reject(struct collector *c, struct cseg *s, const char *why)
 	}
 }
 
+/* Into s->rd, the producer's exit status (pidinfo.h). Returns as pidinfo_exit_status() does. */
+static int read_exit_status(struct cseg *s)
+{
+	int rc = pidinfo_exit_status(s->pidfd, &s->rd.exit_status);
+	s->rd.exit_known = rc == 1;
+	return rc;
+}
+
+/* The producer of s ended: the reader is told once its exit status is known, or will not be. */
+static void mark_gone(struct collector *c, struct cseg *s)
+{
+	if (s->died_ms) {
+		s->died_ms = 0;
+		c->dying--;
+	}
+	s->rd.gone = true;
+}
+
 void discover_process_died(struct collector *c, uint64_t seg_id)
 {
-	for (unsigned i = 0; i < c->n_segs; i++)
-		if (c->segs[i]->id == seg_id)
-			c->segs[i]->rd.gone = true;
+	for (unsigned i = 0; i < c->n_segs; i++) {
+		struct cseg *s = c->segs[i];
+		if (s->id != seg_id || s->rd.gone || s->died_ms)
+			continue;
+		if (read_exit_status(s) != 0) {
+			mark_gone(c, s);
+			continue;
+		}
+		/* its parent has not reaped it yet: it usually does at once */
+		s->died_ms = collector_now_ms();
+		c->dying++;
+	}
+}
+
+void discover_await_exits(struct collector *c, bool now)
+{
+	long long t = collector_now_ms();
+	for (unsigned i = 0; c->dying && i < c->n_segs; i++) {
+		struct cseg *s = c->segs[i];
+		if (s->died_ms && (now || read_exit_status(s) != 0 || t - s->died_ms >= DISCOVER_EXIT_WAIT_MS))
+			mark_gone(c, s);
+	}
 }
 
 static void detach(struct collector *c, unsigned idx, bool remove)
 {
 	struct cseg *s = c->segs[idx];
+	if (s->died_ms)
+		c->dying--;
 	if (s->pidfd >= 0)
 		close(s->pidfd); /* the pending poll completes with an error and is ignored */
 	if (!remove && !s->rd.rejected) /* a broken file may not even have its header page any more */

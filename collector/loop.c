@@ -268,8 +268,9 @@ static void drain_all(struct collector *c)
 static uint32_t quiet_sleep_us(struct collector *c, long long active_ms, uint32_t *idle_us)
 {
 	const struct collector_config *cfg = c->cfg;
-	/* a sync that failed, or a writer with work held (a backlog, a spool to send): again soon, whatever the quiet */
-	if (ledger_sync_wanted(c) || output_busy(&c->out))
+	/* a sync that failed, a writer with work held (a backlog, a spool to send), an exit status awaited: again soon,
+	 * whatever the quiet */
+	if (ledger_sync_wanted(c) || output_busy(&c->out) || c->dying)
 		return cfg->poll_max_ms * 1000u;
 	if (!c->n_segs || (c->bells_set && !c->watch_lost && discover_bells_intact(c))) {
 		/* nothing to poll, or every ring's bell has been set (and
@@ -340,6 +341,8 @@ static void run_loop(struct collector *c)
 			discover_reap(c);
 		}
 		maybe_recalibrate(c);
+		if (c->dying)
+			discover_await_exits(c, false);
 		bool held, more, finished = false;
 		long n = drain_cycle(c, false, &held, &more);
 		for (unsigned i = 0; i < c->n_segs; i++)
@@ -380,6 +383,7 @@ int collector_run(struct collector_config *cfg, const char *dir, bool once)
 		notify_send("STOPPING=1");
 	}
 	discover_scan(&c); /* segments that appeared since the last scan count too */
+	discover_await_exits(&c, true);
 	drain_all(&c);
 	teardown(&c);
 	return 0;

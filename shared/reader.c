@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "grow.h"
 #include "ring.h"
@@ -451,6 +452,29 @@ static void notice(struct reader *rd, struct reader_seg *rs, uint32_t tid, int l
 	rd->on_record(rd->clientd, rs, NULL, &tr);
 }
 
+/* How the producer of rs ended when nothing of shmlog ran at its end (a
+ * signal without a crash handler, _exit(), an exec'd program): as the
+ * caller learnt it (exit_status), or that it is not known. */
+static void notice_end_status(struct reader *rd, struct reader_seg *rs)
+{
+	unsigned pid = rs->seg->pid;
+	int st = rs->exit_status, sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	if (!rs->exit_known)
+		notice(rd, rs, 0, TEXT_LEVEL_WARN,
+		       "[shmlog] process %u ended without exiting normally (killed by a signal such as SIGKILL, "
+		       "or crashed with no crash handler)",
+		       pid);
+	else if (sig)
+		notice(rd, rs, 0, WCOREDUMP(st) ? TEXT_LEVEL_CRITICAL : TEXT_LEVEL_WARN,
+		       "[shmlog] process %u was killed by signal %d (SIG%s)%s", pid, sig,
+		       sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", WCOREDUMP(st) ? ", core dumped" : "");
+	else
+		notice(rd, rs, 0, WEXITSTATUS(st) ? TEXT_LEVEL_WARN : TEXT_LEVEL_INFO,
+		       "[shmlog] process %u exited with status %d, past shmlog's exit handler (_exit(), or an "
+		       "exec'd program)",
+		       pid, WEXITSTATUS(st));
+}
+
 /* How the producer of rs ended, when it did not close its logger. */
 static void notice_end(struct reader *rd, struct reader_seg *rs)
 {
@@ -467,10 +491,7 @@ static void notice_end(struct reader *rd, struct reader_seg *rs)
 		       sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 		break;
 	default:
-		notice(rd, rs, 0, TEXT_LEVEL_WARN,
-		       "[shmlog] process %u ended without exiting normally (killed by a signal such as SIGKILL, "
-		       "or crashed with no crash handler)",
-		       s->pid);
+		notice_end_status(rd, rs);
 	}
 }
 

@@ -4,7 +4,7 @@
  *   producer_prog -d DIR [-n NAME] [-t THREADS] [-r RECORDS] [-p drop|block]
  *                 [-R RING_BYTES] [-m MAX_THREADS] [-f FLUSH_MS] [-C] [-k] [-T BLOCK_TIMEOUT_MS]
  *                 [-H] [-S] [-A] [-y SYNC_MS] [-L] [-F CHILD_RECORDS] [-W FILE] [-G GATE] [-w WAVES] [-V]
- *                 [-P PAUSE_US] [-s RATE]
+ *                 [-P PAUSE_US] [-s RATE] [-X CODE] [-E CODE]
  *
  * Each thread t logs RECORDS records "rec t=T i=I s=S d=D x=X" (see
  * EXPECT_FMT) at INFO, plus one DEBUG record (below the default threshold).
@@ -24,6 +24,8 @@
  * the threads: each pauses PAUSE_US microseconds after every 100 records, so
  * that logging lasts while a test does something beside it.
  * -s RATE paces each thread at RATE records per second (a steady stream).
+ * -X ends with _exit(CODE) (no exit handler runs), -E by exec'ing a shell
+ * that exits with CODE.
  */
 #include <getopt.h>
 #include <stdatomic.h>
@@ -99,8 +101,8 @@ int main(int argc, char **argv)
 	int do_close = 0, do_kill = 0, do_segv = 0, do_abort = 0, sync_ms = -1, durable = 0;
 	long child_records = -1, waves = 1;
 	int switch_levels = 0;
-	const char *wait_file = NULL, *gate_file = NULL;
-	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:G:w:VP:s:")) != -1) {
+	const char *wait_file = NULL, *gate_file = NULL, *exit_code = NULL, *exec_code = NULL;
+	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:G:w:VP:s:X:E:")) != -1) {
 		switch (opt) {
 		case 'd': o.dir = optarg; break;
 		case 'n': o.name = optarg; break;
@@ -125,6 +127,8 @@ int main(int argc, char **argv)
 		case 'V': switch_levels = 1; break;
 		case 'P': pause_us = atol(optarg); break;
 		case 's': rate = atol(optarg); break;
+		case 'X': exit_code = optarg; break;
+		case 'E': exec_code = optarg; break;
 		default: return 2;
 		}
 	}
@@ -184,6 +188,14 @@ int main(int argc, char **argv)
 		abort();
 	if (do_kill)
 		raise(SIGKILL);
+	if (exit_code)
+		_exit(atoi(exit_code));
+	if (exec_code) {
+		char cmd[32];
+		snprintf(cmd, sizeof cmd, "exit %d", atoi(exec_code));
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		return 127;
+	}
 	wait_for(wait_file);
 	if (do_close)
 		shmlog_close(lg);

@@ -10,9 +10,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../collector/pidinfo.h"
 #include "e2e_util.h"
 #include "helpers.h"
 
@@ -28,6 +30,20 @@ static void setup_nocore(void)
 static char *crash_env[] = {"ASAN_OPTIONS=handle_segv=0:detect_leaks=0", NULL};
 
 TestSuite(survive, .init = setup_nocore, .fini = teardown, .timeout = 240);
+
+/* Whether this kernel tells a non-parent a process's exit status (pidinfo.h): probed on a child of ours. */
+static bool kernel_tells_exit_status(void)
+{
+	pid_t p = fork();
+	if (p == 0)
+		_exit(0);
+	int fd = (int)syscall(SYS_pidfd_open, p, 0), st = 0;
+	waitpid(p, &st, 0);
+	int rc = pidinfo_exit_status(fd, &st);
+	if (fd >= 0)
+		close(fd);
+	return rc == 1;
+}
 
 static char *read_or_fail(const char *p)
 {
@@ -50,10 +66,62 @@ Test(survive, producer_killed_by_sigkill_loses_nothing_and_is_reported)
 	cr_assert_eq(ty.seen, 10000);
 	cr_assert_eq(ty.ended, 1);
 	char *text = read_or_fail(out);
-	cr_assert(strstr(text, "ended without exiting normally"), "the notice says how it ended");
+	/* killed before the collector watched it (it logs for a few ms), its status cannot be had */
+	const char *end = strstr(text, "] process ");
+	cr_assert(end && (strstr(end, " was killed by signal 9 (SIGKILL)\n") ||
+			  strstr(end, " ended without exiting normally (killed by a signal")),
+		  "the notice says how it ended: %.200s", end ? end : "(none)");
 	free(text);
 	free(ty.last);
 	free(out);
+}
+
+/*
+ * A producer that ends past shmlog's exit handler (how: -k, or -X or -E
+ * CODE) gets the status its parent reaped told, where the kernel tells it;
+ * said: what the notice says then. It flushes first, so the collector
+ * watches it when it ends.
+ */
+static void ends_with_status(const char *how, int code, const char *said)
+{
+	char *out = wpath("out.log"), num[16];
+	snprintf(num, sizeof num, "%d", code);
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	char *args[] = {"-t", "1", "-r", "100", "-f", "10000", (char *)how, how[1] == 'k' ? NULL : num, NULL};
+	int st = run_producer("/dev/null", args, NULL);
+	if (how[1] == 'k')
+		cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
+	else
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == code, "status 0x%x", st);
+	cr_assert(th_wait_until(no_segments, NULL, 10000), "its segment is drained and removed");
+	stop_collector(c);
+	struct tally ty = {.threads = 1, .records = 100};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 100);
+	char *text = read_or_fail(out);
+	if (!kernel_tells_exit_status())
+		said = " ended without exiting normally (killed by a signal";
+	const char *end = strstr(text, "] process ");
+	cr_assert(end && strstr(end, said), "%.200s", end ? end : "(none)");
+	cr_assert_eq(ty.ended, 1);
+	free(text);
+	free(ty.last);
+	free(out);
+}
+
+Test(survive, a_producer_killed_while_watched_is_told_with_its_signal)
+{
+	ends_with_status("-k", 0, " was killed by signal 9 (SIGKILL)\n");
+}
+
+Test(survive, a_producer_that_calls_exit_directly_is_told_with_its_status)
+{
+	ends_with_status("-X", 3, " exited with status 3, past shmlog's exit handler (_exit(), or an exec'd program)\n");
+}
+
+Test(survive, a_producer_that_execs_another_program_is_told_with_that_programs_status)
+{
+	ends_with_status("-E", 4, " exited with status 4, past shmlog's exit handler (_exit(), or an exec'd program)\n");
 }
 
 Test(survive, a_normal_exit_is_reported_as_such)
