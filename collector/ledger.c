@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "../shared/ring.h"
 
 /* Wake producers sleeping on rh (flush, block policy, sync). */
 static void wake_waiters(struct shmlog_ring_header *rh)
@@ -157,11 +158,10 @@ void ledger_pop(struct collector *c)
 			if (!p->s->rd.rejected) {
 				struct shmlog_ring_header *rh = seg_ring(&p->s->seg, p->ring);
 				/* counters first: a collector that restarts reads them with head,
-				 * so a loss reported in an undelivered batch is not counted twice */
-				atomic_store_explicit(&rh->lost_reported, p->lost_reported, memory_order_relaxed);
-				atomic_store_explicit(&rh->records_consumed, p->records_consumed, memory_order_relaxed);
-				/* seq_cst: ordered against the waiters load in wake_waiters */
-				atomic_store_explicit(&rh->head, p->pos, memory_order_seq_cst);
+				 * so a loss reported in an undelivered batch is not counted twice;
+				 * `shmlog tail` reads the three as one (head_seq). head is stored
+				 * seq_cst: ordered against the waiters load in wake_waiters */
+				ring_publish_head(rh, p->pos, p->lost_reported, p->records_consumed);
 				wake_waiters(rh);
 			}
 			if (p->s != last)

@@ -246,7 +246,10 @@ struct shmlog_ring_header {
 	uint32_t pad1a;            /*  84 */
 	_Atomic uint64_t lost_reported; /* 88 drops already reported in the output */
 	_Atomic uint64_t records_consumed; /* 96 records consumed (loss records excluded) */
-	uint8_t pad1[128 - 104];
+	_Atomic uint32_t head_seq; /* 104 odd while head and the two counters above change together
+				    * (a seqlock, ring.h: ring_publish_head; 0 and never written by
+				    * collectors before 2026-12, which readers take as it is) */
+	uint8_t pad1[128 - 108];
 	/* line 2: ownership */
 	_Atomic uint32_t state;    /* 128 SHMLOG_RING_* */
 	_Atomic uint32_t claims;   /* 132 times claimed */

@@ -46,4 +46,60 @@ static inline bool ring_plan(uint64_t tail, uint64_t head, uint32_t cap, uint32_
 	return (tail - head) + *pad + size <= cap;
 }
 
+/* Reads that find one publication left half done, the same one each time, before ring_read_head() takes what it has. */
+#define RING_HEAD_READ_TRIES 100000u
+
+/*
+ * Publish the consumer's head together with the counters that go with it
+ * (the records consumed below it, the drops reported below it), so that a
+ * reader that is not the consumer (`shmlog tail`) gets the three from the
+ * same batch: head_seq is odd while they change. A consumer killed between
+ * its two stores leaves it odd; the next one starts from there (| 1). head
+ * is stored seq_cst: the consumer then loads the waiters (ledger.c).
+ */
+static inline void ring_publish_head(struct shmlog_ring_header *rh, uint64_t head, uint64_t lost_reported,
+				     uint64_t records_consumed)
+{
+	uint32_t s = atomic_load_explicit(&rh->head_seq, memory_order_relaxed) | 1u;
+	atomic_store_explicit(&rh->head_seq, s, memory_order_relaxed);
+	/* release: the odd value is visible before any of the stores after it */
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&rh->lost_reported, lost_reported, memory_order_relaxed);
+	atomic_store_explicit(&rh->records_consumed, records_consumed, memory_order_relaxed);
+	atomic_store_explicit(&rh->head, head, memory_order_seq_cst);
+	/* release: pairs with the reader's acquire load of head_seq */
+	atomic_store_explicit(&rh->head_seq, s + 1, memory_order_release);
+}
+
+/*
+ * The consumer's head and the records_consumed published with it, as
+ * ring_publish_head() stored them together: read again while a publication
+ * is in progress. One that stays half done for RING_HEAD_READ_TRIES reads
+ * (a consumer killed between its stores leaves head_seq odd for good) is
+ * taken as it is. For a consumer that does not write head_seq, head is read
+ * twice around the counter instead. head is read with acquire semantics.
+ */
+static inline uint64_t ring_read_head(const struct shmlog_ring_header *rh, uint64_t *records_consumed)
+{
+	uint64_t h, rc;
+	uint32_t stuck_seq = 0;
+	for (unsigned stuck = 0;;) {
+		/* acquire: pairs with the release store that ended the last publication */
+		uint32_t s1 = atomic_load_explicit(&rh->head_seq, memory_order_acquire);
+		h = atomic_load_explicit(&rh->head, memory_order_relaxed);
+		rc = atomic_load_explicit(&rh->records_consumed, memory_order_relaxed);
+		/* acquire: the loads above (head's included) complete before the second look */
+		atomic_thread_fence(memory_order_acquire);
+		uint32_t s2 = atomic_load_explicit(&rh->head_seq, memory_order_relaxed);
+		if (s1 == s2 && !(s1 & 1u) && h == atomic_load_explicit(&rh->head, memory_order_relaxed))
+			break;
+		stuck = s1 == s2 && s1 == stuck_seq ? stuck + 1 : 0; /* the same half-done publication */
+		stuck_seq = s1;
+		if (stuck == RING_HEAD_READ_TRIES)
+			break;
+	}
+	*records_consumed = rc;
+	return h;
+}
+
 #endif

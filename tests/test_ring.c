@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,63 @@ Test(ring, plan_refuses_when_full_and_accepts_exactly_full)
 	cr_assert(ring_plan(4096 - 64, 0, 4096, 64, &pad));
 	cr_assert_eq(pad, 0);
 	cr_assert_not(ring_plan(4096 - 56, 0, 4096, 64, &pad));
+}
+
+/* ---- head and its counters, published together (ring_publish_head / ring_read_head) ---- */
+
+#define PUBLICATIONS 2000000u
+
+static struct shmlog_ring_header pub_rh;
+static atomic_bool pub_done;
+
+/* The consumer's side: publication k is head 8k, its drops 2k, its records k. */
+static void *publisher(void *arg)
+{
+	(void)arg;
+	for (uint64_t k = 1; k <= PUBLICATIONS; k++)
+		ring_publish_head(&pub_rh, 8 * k, 2 * k, k);
+	atomic_store(&pub_done, true);
+	return NULL;
+}
+
+Test(ring, a_reader_beside_the_consumer_gets_head_and_its_count_from_the_same_publication)
+{
+	pthread_t th;
+	memset(&pub_rh, 0, sizeof pub_rh);
+	atomic_store(&pub_done, false);
+	cr_assert_eq(pthread_create(&th, NULL, publisher, NULL), 0);
+	uint64_t reads = 0, last = 0, bad = 0, bad_h = 0, bad_rc = 0;
+	while (!atomic_load(&pub_done)) {
+		uint64_t rc, h = ring_read_head(&pub_rh, &rc);
+		if (rc * 8 != h && !bad++) {
+			bad_h = h;
+			bad_rc = rc;
+		}
+		cr_assert_geq(h, last, "head went back");
+		last = h;
+		reads++;
+	}
+	pthread_join(th, NULL);
+	cr_assert_eq(bad, 0, "%llu of %llu reads mixed two publications (head %llu with records %llu)",
+		     (unsigned long long)bad, (unsigned long long)reads, (unsigned long long)bad_h,
+		     (unsigned long long)bad_rc);
+	uint64_t rc, h = ring_read_head(&pub_rh, &rc);
+	cr_assert(h == 8ull * PUBLICATIONS && rc == PUBLICATIONS && !(atomic_load(&pub_rh.head_seq) & 1u));
+}
+
+Test(ring, a_publication_left_half_done_is_read_as_it_is_and_the_next_one_mends_it)
+{
+	struct shmlog_ring_header rh;
+	memset(&rh, 0, sizeof rh);
+	ring_publish_head(&rh, 64, 0, 8);
+	atomic_store(&rh.head_seq, atomic_load(&rh.head_seq) + 1); /* a consumer killed between its stores */
+	atomic_store(&rh.records_consumed, 9);
+	uint64_t rc, h = ring_read_head(&rh, &rc); /* returns after its tries, not never */
+	cr_assert(h == 64 && rc == 9);
+	ring_publish_head(&rh, 80, 0, 10);
+	cr_assert_eq(atomic_load(&rh.head_seq) & 1u, 0, "even again: readers take it");
+	h = ring_read_head(&rh, &rc);
+	cr_assert(h == 80 && rc == 10);
 }
 
 static char *dir;

@@ -19,7 +19,7 @@
  * checked against that bound: a ring read from below it was overtaken, its
  * lines of the cycle are dropped, reading resumes at head, and the records in
  * between are reported missed on stderr, counted with the collector's
- * records_consumed (stored before head).
+ * records_consumed (published with head, shared/ring.h: ring_read_head).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +37,7 @@
 #include "shared/clock.h"
 #include "shared/grow.h"
 #include "shared/reader.h"
+#include "shared/ring.h"
 #include "shared/text.h"
 #include "tools/cli.h"
 
@@ -121,17 +122,10 @@ static enum reader_action tail_reject(void *clientd, struct reader_seg *rs, uint
 	return READER_KEEP;
 }
 
-/* Ring i's head and the records_consumed stored with it (before it), in *rc. Returns head. */
+/* Ring i's head and the records_consumed published with it (ring_read_head()), in *rc. Returns head. */
 static uint64_t ring_head(const struct seg *s, uint32_t i, uint64_t *rc)
 {
-	struct shmlog_ring_header *rh = seg_ring(s, i);
-	uint64_t h;
-	do { /* the collector moves head once per batch: this repeats rarely */
-		/* acquire: pairs with the collector's store of head, made after records_consumed */
-		h = atomic_load_explicit(&rh->head, memory_order_acquire);
-		*rc = atomic_load_explicit(&rh->records_consumed, memory_order_acquire);
-	} while (h != atomic_load_explicit(&rh->head, memory_order_acquire));
-	return h;
+	return ring_read_head(seg_ring(s, i), rc);
 }
 
 /* The lowest position of ring i the producer cannot have overwritten, given head loaded after reading. */
