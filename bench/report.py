@@ -701,7 +701,7 @@ def main():
     tables += io_tables(e2e_raw, med, Table, fmt_rate)
     if encrypt:
         tables.append(paired_table(f"Encrypted text file end to end: 1 producer thread, message 1, the text file writer "
-                                   f"with encrypt ({encrypt['runs'][0].get('algorithm')}; timed until the bench has read the file to its end, "
+                                   f"with encrypt ({encrypt['runs'][0].get('algorithm')}; timed until the producer's flush returns, "
                                    f"its lines then counted in the opened chunks) against the plain one (threads 1) of the same run; target ≥ {ENCRYPT_TARGET:g}×",
                                    encrypt, "encrypted", "OK (every line)"))
 
