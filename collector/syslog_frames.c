@@ -52,6 +52,17 @@ static void frames_compact(struct frames *q)
 		q->first = 0;
 }
 
+/* Drop q's n oldest frames (not begun), compacting once. */
+static void drop_oldest(struct frames *q, uint32_t n)
+{
+	for (uint32_t j = 0; j < n; j++)
+		q->head += FRAME_LEN(q->lens[q->first + j]);
+	q->first += n;
+	q->n -= n;
+	if (n)
+		frames_compact(q);
+}
+
 uint64_t frames_drop_first(struct frames *q)
 {
 	uint32_t l = q->lens[q->first++];
@@ -102,19 +113,27 @@ int frames_move_all(struct frames *dst, struct frames *q)
 	return 0;
 }
 
-int frames_copy_done(struct frames *dst, const struct frames *q, size_t n_bytes, uint32_t flags, size_t max)
+int frames_copy_done(struct frames *dst, const struct frames *q, size_t n_bytes, uint32_t flags, size_t cover)
 {
-	size_t at = q->head, left = q->sent + n_bytes;
-	for (uint32_t k = 0; k < q->n && FRAME_LEN(q->lens[q->first + k]) <= left; k++) {
-		uint32_t l = FRAME_LEN(q->lens[q->first + k]);
-		if (sbuf_reserve(&dst->buf, l) != 0 || frames_push(dst, l | flags) != 0)
-			return -ENOMEM;
-		sbuf_append(&dst->buf, q->buf.data + at, l);
-		at += l;
-		left -= l;
+	uint32_t k = 0, from = 0;
+	size_t bytes = 0, at = q->head, left = q->sent + n_bytes;
+	while (k < q->n && FRAME_LEN(q->lens[q->first + k]) <= left - bytes)
+		bytes += FRAME_LEN(q->lens[q->first + k++]);
+	/* the oldest of them that the newer ones cover without are not copied at all */
+	while (from < k && bytes - FRAME_LEN(q->lens[q->first + from]) >= cover) {
+		bytes -= FRAME_LEN(q->lens[q->first + from]);
+		at += FRAME_LEN(q->lens[q->first + from++]);
 	}
-	while (dst->n > 1 && frames_bytes(dst) > max)
-		frames_drop_first(dst);
+	uint32_t drop = 0;
+	for (size_t held = frames_bytes(dst); drop < dst->n && held - FRAME_LEN(dst->lens[dst->first + drop]) + bytes >= cover;)
+		held -= FRAME_LEN(dst->lens[dst->first + drop++]);
+	drop_oldest(dst, drop);
+	if (sbuf_reserve(&dst->buf, bytes) != 0)
+		return -ENOMEM;
+	for (uint32_t j = from; j < k; j++)
+		if (frames_push(dst, FRAME_LEN(q->lens[q->first + j]) | flags) != 0)
+			return -ENOMEM; /* lengths without their bytes: the caller frees dst */
+	sbuf_append(&dst->buf, q->buf.data + at, bytes); /* reserved: cannot fail */
 	return 0;
 }
 

@@ -57,12 +57,14 @@ int frames_move_first(struct frames *dst, struct frames *q);
 int frames_move_all(struct frames *dst, struct frames *q);
 
 /*
- * Append to dst copies of the frames of q that n_bytes more sent (after
- * q->sent) complete, with flags added to their lengths; then drop dst's
- * oldest frames while it holds more than max bytes (keeping one). Call it
- * before frames_sent(q, n_bytes). Returns 0 or -ENOMEM.
+ * Keep in dst the newest frames that hold at least cover bytes (all of
+ * them, if fewer): the frames of q that n_bytes more sent (after q->sent)
+ * complete are appended, with flags added to their lengths, and dst's oldest
+ * frames that the rest covers without are dropped. A frame of q that would
+ * be dropped at once is not copied. Call it before frames_sent(q, n_bytes).
+ * Returns 0, or -ENOMEM (dst is then to be freed).
  */
-int frames_copy_done(struct frames *dst, const struct frames *q, size_t n_bytes, uint32_t flags, size_t max);
+int frames_copy_done(struct frames *dst, const struct frames *q, size_t n_bytes, uint32_t flags, size_t cover);
 
 /*
  * Move q's last frames, as many as hold n_bytes (or all), before dst's

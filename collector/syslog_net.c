@@ -206,8 +206,7 @@ void syslog_conn_free(struct syslog_conn *c)
 	syslog_conn_close(c);
 }
 
-/* Bytes sent on c's stream that its peer has not acknowledged: lost when the connection is. */
-static int unacked_bytes(const struct syslog_conn *c)
+int syslog_conn_unacked(const struct syslog_conn *c)
 {
 	int n = 0;
 	if (c->fd < 0 || c->transport == SYSLOG_UDP || ioctl(c->fd, SIOCOUTQ, &n) != 0)
@@ -217,7 +216,7 @@ static int unacked_bytes(const struct syslog_conn *c)
 
 void syslog_conn_lost(struct syslog_conn *c, const char *name, int err)
 {
-	int unacked = c->state == SYSLOG_UP ? unacked_bytes(c) : 0;
+	int unacked = c->state == SYSLOG_UP ? syslog_conn_unacked(c) : 0;
 	if (c->state == SYSLOG_UP) /* over TLS: the plaintext of the records not wholly acknowledged */
 		c->unacked_at_loss = c->tls ? syslog_tls_unacked_plain(c->tls, (uint64_t)unacked) : (uint64_t)unacked;
 	syslog_conn_close(c);

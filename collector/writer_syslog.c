@@ -71,7 +71,8 @@ struct syslog_state {
 	struct frames live;      /* records taken, neither sent nor spooled, none begun */
 	struct frames cont;      /* a live frame begun on the socket: it goes first (at most one) */
 	struct frames replay;    /* frames read back from the spool, being sent */
-	struct frames tail;      /* copies of the frames wholly sent on this connection, newest last (at most SYSLOG_TAIL_MAX bytes) */
+	struct frames tail;      /* copies of the frames wholly sent on this connection, newest last: those holding
+				  * what the receiver had not acknowledged at the last send (over TLS, SYSLOG_TAIL_MAX bytes) */
 	struct frames resend;    /* those of the tail a reset lost: sent first on the next connection (as notices: no records) */
 	struct syslog_spool spool;
 	struct relp_link *relp;  /* transport "relp": the sender thread */
@@ -645,9 +646,11 @@ static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 	}
 	if (s->relp)
 		return s->records_done; /* acknowledged (as relp_prepare() read it), spooled, or dropped */
-	/* what this send completes is kept in the tail (as notices), in case a reset loses it */
+	/* what this send completes is kept in the tail (as notices), as far as the receiver has not
+	 * acknowledged it (TCP: SIOCOUTQ, which can only shrink for what was sent before), in case a reset loses it */
+	size_t cover = s->conn.tls ? SYSLOG_TAIL_MAX : (size_t)syslog_conn_unacked(&s->conn);
 	if (s->req != REQ_SPOOL && s->conn.transport != SYSLOG_UDP &&
-	    frames_copy_done(&s->tail, req_queue(s), req->done, FRAME_NOTICE, SYSLOG_TAIL_MAX) < 0)
+	    frames_copy_done(&s->tail, req_queue(s), req->done, FRAME_NOTICE, cover) < 0)
 		frames_free(&s->tail); /* out of memory: a reset then loses what the socket held */
 	if (s->req == REQ_SPOOL) {
 		s->records_done += spool_appended(&s->spool, req->done, req->err);
