@@ -87,7 +87,7 @@ static void publish(struct collector *c)
 		struct cseg *s = c->segs[si];
 		if (s->rd.rejected)
 			continue;
-		for (uint32_t i = 0; i < s->seg.ring_count; i++) {
+		READER_FOR_RINGS(&s->rd, i) { /* a ring given back is in use until freed here */
 			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
 			uint32_t st = SHMLOG_RING_RELEASED;
 			/* acquire: pairs with the owner's release of RELEASED, after its

@@ -110,7 +110,7 @@ void ledger_push(struct collector *c)
 	uint32_t moved = 0;
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		struct cseg *s = c->segs[si];
-		for (uint32_t i = 0; i < s->seg.ring_count; i++)
+		READER_FOR_RINGS(&s->rd, i) /* the reader moves no other ring */
 			moved += s->rd.rings[i].new_read != s->rd.rings[i].read;
 	}
 	if ((!moved && !c->kept) || !c->spare)
@@ -128,7 +128,7 @@ void ledger_push(struct collector *c)
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		struct cseg *s = c->segs[si];
 		bool any = false;
-		for (uint32_t i = 0; i < s->seg.ring_count; i++) {
+		READER_FOR_RINGS(&s->rd, i) {
 			struct reader_ring *cr = &s->rd.rings[i];
 			if (cr->new_read == cr->read)
 				continue;
@@ -205,7 +205,9 @@ bool ledger_sync_wanted(const struct collector *c)
 {
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		const struct cseg *s = c->segs[si];
-		for (uint32_t i = 0; !s->rd.rejected && i < s->seg.ring_count; i++) {
+		if (s->rd.rejected)
+			continue;
+		READER_FOR_RINGS(&s->rd, i) { /* only a thread's own ring asks for sync: one in use */
 			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
 			uint64_t synced = atomic_load_explicit(&rh->synced, memory_order_relaxed);
 			if (atomic_load_explicit(&rh->sync_req, memory_order_seq_cst) > synced &&
@@ -229,7 +231,9 @@ void ledger_publish_synced(struct collector *c)
 		return; /* not durable: nobody is told it is */
 	for (unsigned si = 0; si < c->n_segs; si++) {
 		struct cseg *s = c->segs[si];
-		for (uint32_t i = 0; !s->rd.rejected && i < s->seg.ring_count; i++) {
+		if (s->rd.rejected)
+			continue;
+		READER_FOR_RINGS(&s->rd, i) {
 			struct shmlog_ring_header *rh = seg_ring(&s->seg, i);
 			if (atomic_load_explicit(&rh->synced, memory_order_relaxed) >= s->rd.rings[i].pos)
 				continue;

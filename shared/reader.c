@@ -36,6 +36,25 @@ void reader_free(struct reader *rd)
 	*rd = (struct reader){0};
 }
 
+/* Whether ring i of rs is claimed (or given back, not yet freed) or holds records not read. */
+static bool ring_in_use(const struct reader_seg *rs, uint32_t i)
+{
+	const struct shmlog_ring_header *rh = seg_ring(rs->seg, i);
+	/* relaxed: what it holds is read with acquire by the walk */
+	return atomic_load_explicit(&rh->state, memory_order_relaxed) != SHMLOG_RING_FREE ||
+	       atomic_load_explicit(&rh->tail, memory_order_relaxed) != rs->rings[i].read;
+}
+
+/* Move rs->rings_live past the rings in use at it (reader_ring_first()); every ring once the producer is done. */
+static void grow_live(struct reader_seg *rs)
+{
+	uint32_t last = rs->seg->ring_count ? rs->seg->ring_count - 1 : 0;
+	if (reader_seg_done(rs))
+		rs->rings_live = last; /* a ring written out of turn (a hostile producer) is drained too */
+	while (rs->rings_live < last && ring_in_use(rs, rs->rings_live))
+		rs->rings_live++;
+}
+
 int reader_seg_init(struct reader_seg *rs, struct seg *seg, const struct clock_calib *cal)
 {
 	*rs = (struct reader_seg){.seg = seg, .cal = cal};
@@ -51,6 +70,8 @@ int reader_seg_init(struct reader_seg *rs, struct seg *seg, const struct clock_c
 		/* relaxed: that collector stored them before head (ledger_pop) */
 		rr->lost_reported = atomic_load_explicit(&rh->lost_reported, memory_order_relaxed);
 		rr->records_consumed = atomic_load_explicit(&rh->records_consumed, memory_order_relaxed);
+		if (i + 1 < seg->ring_count && ring_in_use(rs, i)) /* rings in use need not be contiguous yet */
+			rs->rings_live = i + 1;
 	}
 	return 0;
 }
@@ -64,7 +85,7 @@ void reader_seg_free(struct reader_seg *rs)
 uint32_t reader_seg_take(struct reader_seg *rs)
 {
 	uint32_t moved = 0;
-	for (uint32_t i = 0; i < rs->seg->ring_count; i++) {
+	READER_FOR_RINGS(rs, i) {
 		moved += rs->rings[i].new_read != rs->rings[i].read;
 		rs->rings[i].read = rs->rings[i].new_read;
 	}
@@ -244,7 +265,7 @@ static void forget_seg(struct reader *rd, struct reader_seg *rs, uint32_t cand0,
 {
 	rd->n_cands = cand0;
 	rd->n_runs = run0;
-	for (uint32_t i = 0; i < rs->seg->ring_count; i++)
+	READER_FOR_RINGS(rs, i)
 		rs->rings[i].new_read = rs->rings[i].read;
 }
 
@@ -253,8 +274,11 @@ static void gather_seg(struct reader *rd, struct reader_seg *rs, uint32_t si, bo
 {
 	uint32_t cand0 = rd->n_cands, run0 = rd->n_runs;
 	bool seg_final = final || reader_seg_done(rs);
-	for (uint32_t i = 0; i < rs->seg->ring_count && !rs->rejected; i++)
+	READER_FOR_RINGS(rs, i) {
+		if (rs->rejected)
+			break;
 		gather_ring(rd, rs, i, seg_final, g, (uint64_t)si << 32 | i);
+	}
 	if (!rs->rejected && rs->seg->bus_fault)
 		reject(rd, rs, READER_WHOLE_SEGMENT, "");
 	if (rs->rejected)
@@ -267,9 +291,12 @@ static uint32_t count_active(struct reader_seg *const *segs, uint32_t n, uint32_
 	uint32_t active = 0;
 	*rings = 0;
 	for (uint32_t si = 0; si < n; si++) {
-		const struct reader_seg *rs = segs[si];
+		struct reader_seg *rs = segs[si];
 		*rings += rs->seg->ring_count;
-		for (uint32_t i = 0; !rs->rejected && !rs->finished && i < rs->seg->ring_count; i++)
+		if (rs->rejected || rs->finished)
+			continue;
+		grow_live(rs);
+		READER_FOR_RINGS(rs, i)
 			/* acquire: pairs with the producer's release of tail */
 			active += !rs->rings[i].damaged &&
 				  atomic_load_explicit(&seg_ring(rs->seg, i)->tail, memory_order_acquire) !=

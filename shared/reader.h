@@ -112,7 +112,31 @@ struct reader_seg {
 	int exit_status; /* how, as waitpid() tells it (the end notice says it when the producer could not) */
 	bool rejected; /* set by the reader (or the caller): never read again */
 	bool finished; /* set by the reader: done, read, notices emitted */
+	uint32_t rings_live; /* by the reader: the rings below it, and the last, may hold records (READER_FOR_RINGS) */
 };
+
+/*
+ * The rings of rs worth looking at, in order (READER_FOR_RINGS): those below
+ * rs->rings_live, then the last, the overflow ring every thread past
+ * max_threads shares. A producer claims the lowest free ring, so a ring not
+ * in use yet is claimed at rings_live first; each cycle the reader moves
+ * rings_live past the rings in use (or holding records) there, and once the
+ * producer is done it looks at every ring. A segment of a process with few
+ * threads then costs few rings a cycle, not its max_threads + 1.
+ */
+static inline uint32_t reader_ring_first(const struct reader_seg *rs)
+{
+	return rs->rings_live || !rs->seg->ring_count ? 0 : rs->seg->ring_count - 1;
+}
+
+static inline uint32_t reader_ring_next(const struct reader_seg *rs, uint32_t i)
+{
+	uint32_t n = rs->seg->ring_count;
+	return i + 1 >= rs->rings_live && i + 1 < n - 1 ? n - 1 : i + 1;
+}
+
+#define READER_FOR_RINGS(rs, i) \
+	for (uint32_t i = reader_ring_first(rs); i < (rs)->seg->ring_count; i = reader_ring_next(rs, i))
 
 /* What a rejection handler asks for. */
 enum reader_action {

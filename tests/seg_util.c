@@ -29,14 +29,19 @@ struct shmlog *su_log(const char *dir, const char *name, int threads, int n, uin
 	struct shmlog *lg;
 	struct shmlog_options o = {.dir = dir, .name = name, .ring_bytes = ring_bytes, .max_threads = 4};
 	cr_assert_eq(shmlog_open(&lg, &o), 0);
-	for (int t = 0; t < threads; t++) {
+	su_log_more(lg, 0, threads, n);
+	snprintf(path, cap, "%s", shmlog_segment_path(lg));
+	return lg;
+}
+
+void su_log_more(struct shmlog *lg, int first, int threads, int n)
+{
+	for (int t = first; t < first + threads; t++) {
 		pthread_t th;
 		struct worker w = {lg, t, n};
 		cr_assert_eq(pthread_create(&th, NULL, worker_main, &w), 0);
 		pthread_join(th, NULL);
 	}
-	snprintf(path, cap, "%s", shmlog_segment_path(lg));
-	return lg;
 }
 
 int su_restamp(struct seg *s, uint32_t i, uint64_t (*stamp)(uint32_t, int))

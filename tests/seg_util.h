@@ -21,6 +21,10 @@
 struct shmlog *su_log(const char *dir, const char *name, int threads, int n, uint32_t ring_bytes, char *path,
 		      size_t cap);
 
+/* Threads first..first+threads-1 of lg log n records "t<T> i<I>" each, one after another
+ * (each in the lowest ring free: those before them gave theirs back, not yet freed). */
+void su_log_more(struct shmlog *lg, int first, int threads, int n);
+
 /* Set the stamp of record k of ring i of s to stamp(i, k) for every record. Returns the records seen. */
 int su_restamp(struct seg *s, uint32_t i, uint64_t (*stamp)(uint32_t ring, int k));
 

@@ -447,3 +447,60 @@ Test(reader, a_gap_beyond_the_bound_of_a_cut_cycle_does_not_cost_an_empty_cycle)
 		cr_assert(sn.lines[j - 1].ts <= sn.lines[j].ts, "line %u out of order", j);
 	lying_free(&l);
 }
+
+/* One cycle of a live segment (not final, no merge window): what is committed comes out. Returns the records. */
+static long live_cycle(struct reader *rd, struct reader_seg *rs)
+{
+	struct reader_seg *list[] = {rs};
+	struct reader_params p = {.max_records = 4096, .deadline_ns = UINT64_MAX,
+				  .now_ns = clock_realtime_ns() + 1000000000ull};
+	struct reader_result res;
+	long got = reader_cycle(rd, list, 1, &p, &res);
+	cr_assert(got >= 0);
+	reader_seg_take(rs);
+	return got;
+}
+
+Test(reader, rings_claimed_after_the_reader_began_are_read_and_a_done_producer_has_every_ring_read)
+{
+	struct shmlog *lg = su_log(dir, "live", 1, 10, 64 * 1024, path, sizeof path); /* ring 0 */
+	struct seg s;
+	open_rw(&s);
+	static const struct clock_calib cal;
+	struct reader_seg rs;
+	static struct seen sn;
+	cr_assert_eq(reader_seg_init(&rs, &s, &cal), 0);
+	memset(&sn, 0, sizeof sn);
+	sn.segs[0] = &rs;
+	struct reader rd;
+	reader_init(&rd, on_record, on_reject, &sn);
+	cr_assert_eq(live_cycle(&rd, &rs), 10);
+	cr_assert_eq(rs.rings_live, 1, "ring 0 in use, the others free");
+	su_log_more(lg, 1, 3, 7); /* rings 1, 2, 3: past where the reader looked */
+	cr_assert_eq(live_cycle(&rd, &rs), 21);
+	cr_assert_eq(sn.n, 31);
+	cr_assert_str_eq(sn.lines[30].msg, "t3 i6");
+	/* a ring written out of turn (free, past a free one read to its end: a hostile producer's) is
+	 * not looked at while the producer lives, and read once it is done */
+	struct reader_seg late;
+	cr_assert_eq(reader_seg_init(&late, &s, &cal), 0);
+	cr_assert_eq(late.rings_live, 4, "at attach every ring in use or holding records counts");
+	for (uint32_t i = 0; i < 4; i++) {
+		atomic_store(&seg_ring(&s, i)->state, SHMLOG_RING_FREE);
+		uint64_t t = i == 2 ? 0 : atomic_load(&seg_ring(&s, i)->tail); /* ring 2 unread, the others read */
+		late.rings[i].read = late.rings[i].new_read = late.rings[i].pos = t;
+	}
+	late.rings_live = 1; /* as a reader that saw ring 0 alone in use */
+	sn.segs[0] = &late;
+	sn.n = 0;
+	cr_assert_eq(live_cycle(&rd, &late), 0, "not while the producer lives");
+	late.gone = true;
+	cr_assert_eq(live_cycle(&rd, &late), 7, "ring 2's records once it is gone");
+	cr_assert_str_eq(sn.lines[0].msg, "t2 i0");
+	reader_free(&rd);
+	reader_seg_free(&late);
+	reader_seg_free(&rs);
+	seg_close(&s);
+	shmlog_close(lg);
+}
+
