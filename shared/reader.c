@@ -45,11 +45,12 @@ static bool ring_in_use(const struct reader_seg *rs, uint32_t i)
 	       atomic_load_explicit(&rh->tail, memory_order_relaxed) != rs->rings[i].read;
 }
 
-/* Move rs->rings_live past the rings in use at it (reader_ring_first()); every ring once the producer is done. */
-static void grow_live(struct reader_seg *rs)
+/* Move rs->rings_live past the rings in use at it (reader_ring_first()); every ring once the producer is
+ * done, or in a final cycle. */
+static void grow_live(struct reader_seg *rs, bool final)
 {
 	uint32_t last = rs->seg->ring_count ? rs->seg->ring_count - 1 : 0;
-	if (reader_seg_done(rs))
+	if (final || reader_seg_done(rs))
 		rs->rings_live = last; /* a ring written out of turn (a hostile producer) is drained too */
 	while (rs->rings_live < last && ring_in_use(rs, rs->rings_live))
 		rs->rings_live++;
@@ -70,10 +71,17 @@ int reader_seg_init(struct reader_seg *rs, struct seg *seg, const struct clock_c
 		/* relaxed: that collector stored them before head (ledger_pop) */
 		rr->lost_reported = atomic_load_explicit(&rh->lost_reported, memory_order_relaxed);
 		rr->records_consumed = atomic_load_explicit(&rh->records_consumed, memory_order_relaxed);
-		if (i + 1 < seg->ring_count && ring_in_use(rs, i)) /* rings in use need not be contiguous yet */
-			rs->rings_live = i + 1;
 	}
+	reader_seg_rescan(rs);
 	return 0;
+}
+
+void reader_seg_rescan(struct reader_seg *rs)
+{
+	rs->rings_live = 0;
+	for (uint32_t i = 0; i + 1 < rs->seg->ring_count; i++)
+		if (ring_in_use(rs, i)) /* rings in use need not be contiguous yet */
+			rs->rings_live = i + 1;
 }
 
 void reader_seg_free(struct reader_seg *rs)
@@ -286,7 +294,7 @@ static void gather_seg(struct reader *rd, struct reader_seg *rs, uint32_t si, bo
 }
 
 /* The rings of segs with records waiting, and the rings in all. */
-static uint32_t count_active(struct reader_seg *const *segs, uint32_t n, uint32_t *rings)
+static uint32_t count_active(struct reader_seg *const *segs, uint32_t n, bool final, uint32_t *rings)
 {
 	uint32_t active = 0;
 	*rings = 0;
@@ -295,7 +303,7 @@ static uint32_t count_active(struct reader_seg *const *segs, uint32_t n, uint32_
 		*rings += rs->seg->ring_count;
 		if (rs->rejected || rs->finished)
 			continue;
-		grow_live(rs);
+		grow_live(rs, final);
 		READER_FOR_RINGS(rs, i)
 			/* acquire: pairs with the producer's release of tail */
 			active += !rs->rings[i].damaged &&
@@ -617,7 +625,7 @@ long reader_cycle(struct reader *rd, struct reader_seg *const *segs, uint32_t n,
 {
 	*res = (struct reader_result){0};
 	uint32_t rings;
-	uint32_t active = count_active(segs, n, &rings);
+	uint32_t active = count_active(segs, n, p->final, &rings);
 	if (!runs_reserve(rd, rings))
 		return -ENOMEM;
 	struct gather g;

@@ -121,7 +121,7 @@ struct reader_seg {
  * max_threads shares. A producer claims the lowest free ring, so a ring not
  * in use yet is claimed at rings_live first; each cycle the reader moves
  * rings_live past the rings in use (or holding records) there, and once the
- * producer is done it looks at every ring. A segment of a process with few
+ * producer is done, or in a final cycle, it looks at every ring. A segment of a process with few
  * threads then costs few rings a cycle, not its max_threads + 1.
  */
 static inline uint32_t reader_ring_first(const struct reader_seg *rs)
@@ -250,6 +250,10 @@ int reader_seg_init(struct reader_seg *rs, struct seg *seg, const struct clock_c
 
 /* Free rs's rings (not the segment). Returns nothing. */
 void reader_seg_free(struct reader_seg *rs);
+
+/* Look at every ring of rs again for rings_live, after the caller moved read positions (as
+ * `shmlog tail` does to start at the oldest intact record). Returns nothing. */
+void reader_seg_rescan(struct reader_seg *rs);
 
 /* Accept rs's last cycle: read = new_read on every ring. Returns the rings that moved. */
 uint32_t reader_seg_take(struct reader_seg *rs);

@@ -293,6 +293,7 @@ static int tail_open(struct tail *t, const char *path)
 	reader_init(&t->rd, tail_record, tail_reject, t);
 	for (uint32_t i = 0; i < t->seg.ring_count; i++)
 		start_ring(t, i);
+	reader_seg_rescan(&t->rs); /* a free ring whose old records are still intact is read too */
 	return 0;
 }
 
