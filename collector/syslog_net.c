@@ -209,14 +209,16 @@ void syslog_conn_free(struct syslog_conn *c)
 int syslog_conn_unacked(const struct syslog_conn *c)
 {
 	int n = 0;
-	if (c->fd < 0 || c->transport == SYSLOG_UDP || ioctl(c->fd, SIOCOUTQ, &n) != 0)
+	if (c->transport == SYSLOG_UDP)
 		return 0;
-	return n;
+	return c->fd >= 0 && ioctl(c->fd, SIOCOUTQ, &n) == 0 ? n : -1;
 }
 
 void syslog_conn_lost(struct syslog_conn *c, const char *name, int err)
 {
 	int unacked = c->state == SYSLOG_UP ? syslog_conn_unacked(c) : 0;
+	if (unacked < 0)
+		unacked = 0; /* the kernel will not say: the frames begun again are all that goes again */
 	if (c->state == SYSLOG_UP) /* over TLS: the plaintext of the records not wholly acknowledged */
 		c->unacked_at_loss = c->tls ? syslog_tls_unacked_plain(c->tls, (uint64_t)unacked) : (uint64_t)unacked;
 	syslog_conn_close(c);

@@ -87,7 +87,7 @@ bool syslog_conn_ready(struct syslog_conn *c, const char *name);
 /* Sending on c failed with err (-errno): close it and schedule the next attempt (said once). */
 void syslog_conn_lost(struct syslog_conn *c, const char *name, int err);
 /* Bytes sent on c's stream that its peer has not acknowledged (SIOCOUTQ): lost
- * when the connection is. 0 over UDP, unconnected, or when the kernel will not say. */
+ * when the connection is. 0 over UDP; -1 unconnected, or when the kernel will not say. */
 int syslog_conn_unacked(const struct syslog_conn *c);
 
 /* The receiver is reachable (again): UP, and said if its outage was. */

@@ -648,7 +648,8 @@ static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 		return s->records_done; /* acknowledged (as relp_prepare() read it), spooled, or dropped */
 	/* what this send completes is kept in the tail (as notices), as far as the receiver has not
 	 * acknowledged it (TCP: SIOCOUTQ, which can only shrink for what was sent before), in case a reset loses it */
-	size_t cover = s->conn.tls ? SYSLOG_TAIL_MAX : (size_t)syslog_conn_unacked(&s->conn);
+	int unacked = s->conn.tls ? -1 : syslog_conn_unacked(&s->conn);
+	size_t cover = unacked < 0 ? SYSLOG_TAIL_MAX : (size_t)unacked; /* not said: the last 8 MiB, as over TLS */
 	if (s->req != REQ_SPOOL && s->conn.transport != SYSLOG_UDP &&
 	    frames_copy_done(&s->tail, req_queue(s), req->done, FRAME_NOTICE, cover) < 0)
 		frames_free(&s->tail); /* out of memory: a reset then loses what the socket held */
