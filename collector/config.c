@@ -41,7 +41,6 @@
 #define CONFIG_RESCAN_MS_MIN 10
 #define CONFIG_RESCAN_MS_MAX 3600000
 
-
 static void set_defaults(struct collector_config *c)
 {
 	memset(c, 0, sizeof *c);

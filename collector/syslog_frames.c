@@ -65,11 +65,9 @@ static void drop_oldest(struct frames *q, uint32_t n)
 
 uint64_t frames_drop_first(struct frames *q)
 {
-	uint32_t l = q->lens[q->first++];
-	q->n--;
-	q->head += FRAME_LEN(l);
+	uint32_t l = q->lens[q->first];
+	drop_oldest(q, 1);
 	q->sent = 0;
-	frames_compact(q);
 	return !(l & FRAME_NOTICE);
 }
 
@@ -124,9 +122,12 @@ int frames_copy_done(struct frames *dst, const struct frames *q, size_t n_bytes,
 		bytes -= FRAME_LEN(q->lens[q->first + from]);
 		at += FRAME_LEN(q->lens[q->first + from++]);
 	}
-	uint32_t drop = 0;
-	for (size_t held = frames_bytes(dst); drop < dst->n && held - FRAME_LEN(dst->lens[dst->first + drop]) + bytes >= cover;)
-		held -= FRAME_LEN(dst->lens[dst->first + drop++]);
+	uint32_t drop = 0; /* dst's oldest that the rest and these cover without */
+	for (size_t held = frames_bytes(dst), l; drop < dst->n; held -= l, drop++) {
+		l = FRAME_LEN(dst->lens[dst->first + drop]);
+		if (held - l + bytes < cover)
+			break;
+	}
 	drop_oldest(dst, drop);
 	if (sbuf_reserve(&dst->buf, bytes) != 0)
 		return -ENOMEM;

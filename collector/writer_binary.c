@@ -104,11 +104,7 @@ static inline uint32_t mix(uint64_t k)
 	return (uint32_t)(k ^ (k >> 33));
 }
 
-/*
- * Double a table of *cap entries of size bytes each, open addressing by the
- * uint64_t serial each entry starts with (0: an empty slot), rehashing every
- * entry. Returns 0 or -ENOMEM (the table as it was).
- */
+/* The serial entry i of a table of size-byte entries starts with. */
 static inline uint64_t serial_at(const unsigned char *tab, size_t size, uint32_t i)
 {
 	uint64_t serial;
@@ -116,6 +112,12 @@ static inline uint64_t serial_at(const unsigned char *tab, size_t size, uint32_t
 	return serial;
 }
 
+/*
+ * Double a table of *cap entries of size bytes each (first entries when
+ * empty), open addressing by the uint64_t serial each entry starts with (0:
+ * an empty slot), rehashing every entry. Returns 0 or -ENOMEM (the table as
+ * it was).
+ */
 static int grow_by_serial(void **tab, uint32_t *cap, size_t size, uint32_t first)
 {
 	uint32_t n = *cap ? 2 * *cap : first;

@@ -294,16 +294,15 @@ static void gather_seg(struct reader *rd, struct reader_seg *rs, uint32_t si, bo
 }
 
 /* The rings of segs with records waiting, and the rings in all. */
-static uint32_t count_active(struct reader_seg *const *segs, uint32_t n, bool final, uint32_t *rings)
+static uint32_t count_active(struct reader_seg *const *segs, uint32_t n, uint32_t *rings)
 {
 	uint32_t active = 0;
 	*rings = 0;
 	for (uint32_t si = 0; si < n; si++) {
-		struct reader_seg *rs = segs[si];
+		const struct reader_seg *rs = segs[si];
 		*rings += rs->seg->ring_count;
 		if (rs->rejected || rs->finished)
 			continue;
-		grow_live(rs, final);
 		READER_FOR_RINGS(rs, i)
 			/* acquire: pairs with the producer's release of tail */
 			active += !rs->rings[i].damaged &&
@@ -625,7 +624,10 @@ long reader_cycle(struct reader *rd, struct reader_seg *const *segs, uint32_t n,
 {
 	*res = (struct reader_result){0};
 	uint32_t rings;
-	uint32_t active = count_active(segs, n, p->final, &rings);
+	for (uint32_t si = 0; si < n; si++)
+		if (!segs[si]->rejected && !segs[si]->finished)
+			grow_live(segs[si], p->final);
+	uint32_t active = count_active(segs, n, &rings);
 	if (!runs_reserve(rd, rings))
 		return -ENOMEM;
 	struct gather g;
