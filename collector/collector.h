@@ -153,6 +153,7 @@ struct collector {
 	bool watch_warned; /* and adding it again failed, which was said once */
 	bool bells_set;    /* discover_set_bells(c, true) since the last activity */
 	unsigned dying;    /* segments with died_ms set */
+	bool read_oom;     /* the last cycle could not read the rings for want of memory (said once) */
 };
 
 /* discover.c */

@@ -117,6 +117,15 @@ static void adapt_batch_cap(struct collector *c, const struct reader_result *res
 	c->batch_cap = cap < COLLECTOR_BATCH_RECORDS ? cap : COLLECTOR_BATCH_RECORDS;
 }
 
+/* Whether this cycle cannot read the rings for want of memory (oom): said once a spell. Returns oom. */
+static bool note_read_oom(struct collector *c, bool oom)
+{
+	if (oom && !c->read_oom)
+		collector_warn("out of memory: the rings cannot be read now; their records wait in them");
+	c->read_oom = oom;
+	return oom;
+}
+
 long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 {
 	*held = false;
@@ -125,7 +134,12 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 	replay_batches(c);
 	/* while every writer skips, reading on would only queue batches to read again */
 	uint32_t all = c->out.n >= 32 ? UINT32_MAX : (1u << c->out.n) - 1;
-	if ((output_update_skipping(&c->out) & all) != all && ledger_reserve(c)) {
+	bool reading = (output_update_skipping(&c->out) & all) != all;
+	if (reading && !ledger_reserve(c)) {
+		note_read_oom(c, true);
+		reading = false;
+	}
+	if (reading) {
 		for (unsigned si = 0; si < c->n_segs; si++)
 			c->cycle_segs[si] = &c->segs[si]->rd;
 		uint64_t now = clock_realtime_ns();
@@ -142,8 +156,8 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 		};
 		struct reader_result res;
 		emitted = reader_cycle(&c->reader, c->cycle_segs, c->n_segs, &p, &res);
-		if (emitted < 0)
-			return 0; /* out of memory: nothing read, nothing lost */
+		if (note_read_oom(c, emitted < 0))
+			return 0; /* nothing read, nothing lost: the next cycle tries again */
 		*held = res.held;
 		*more = res.more;
 		adapt_batch_cap(c, &res);

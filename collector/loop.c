@@ -234,29 +234,39 @@ static void freeze_tails(struct collector *c)
 	}
 }
 
+/* Drain cycles until one emits nothing and says nothing more waits (or could not read for want of memory). */
+static void drain_pass(struct collector *c)
+{
+	bool held, more;
+	while (drain_cycle(c, true, &held, &more) > 0 || more || c->replayed)
+		;
+}
+
 /*
  * Drain everything committed when called until nothing moves, then retire
- * finished segments. A writer that cannot write gets a few more tries; what
- * it still holds then is not consumed, so its records stay in their segments.
+ * finished segments. A writer that cannot write, or a cycle that cannot read
+ * for want of memory, gets a few more tries; what is still held or unread
+ * then is not consumed, so its records stay in their segments.
  */
 static void drain_all(struct collector *c)
 {
 	bool held, more;
 	freeze_tails(c);
-	while (drain_cycle(c, true, &held, &more) > 0 || more || c->replayed)
-		;
+	drain_pass(c);
 	/* one more for segments whose end became visible in the last cycle */
-	drain_cycle(c, true, &held, &more);
-	for (int k = 0; k < 20 && (output_backlog(&c->out) || c->bq_head); k++) {
-		struct timespec d = {0, 50 * 1000 * 1000}; /* retry backoff for a full disk */
+	if (drain_cycle(c, true, &held, &more) > 0 || more)
+		drain_pass(c);
+	for (int k = 0; k < 20 && (output_backlog(&c->out) || c->bq_head || c->read_oom); k++) {
+		struct timespec d = {0, 50 * 1000 * 1000}; /* retry backoff for a full disk, or memory */
 		nanosleep(&d, NULL);
-		while (drain_cycle(c, true, &held, &more) > 0 || more || c->replayed)
-			;
+		drain_pass(c);
 	}
 	if (output_backlog(&c->out))
 		collector_warn("%llu bytes of output could not be written; their records were not consumed and "
 			       "stay in their segments",
 			       (unsigned long long)output_backlog(&c->out));
+	if (c->read_oom)
+		collector_warn("out of memory: records not read stay in their segments");
 	discover_reap(c);
 }
 

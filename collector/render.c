@@ -115,6 +115,7 @@ static void chunk_render(struct render_pool *p, struct render_share *s, uint32_t
 		if (e->lazy) {
 			e->msg.raw = &s->raw;
 			e->msg.rendered = false;
+			e->msg.oom = false;
 			e->tr.lazy = &e->msg;
 		}
 		struct output_rec rec = {.tr = &e->tr};

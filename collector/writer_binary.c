@@ -373,6 +373,8 @@ static int site_defs(struct bin_state *b, struct bin_seg *g, struct seg *s, cons
 		if (word < g->n_words && (g->defined[word] >> (id % 64) & 1))
 			continue;
 		const struct seg_site *st = seg_site(s, id);
+		if (!st && s->sites_oom)
+			return -ENOMEM;
 		if (!st)
 			continue; /* malformed: "unknown call-site id", as the collector shows it */
 		if (word >= g->n_words) {

@@ -242,13 +242,15 @@ void seg_close(struct seg *s)
 	s->fd = -1;
 }
 
-static char *heap_copy(const struct seg *s, uint32_t off, uint32_t len)
+static char *heap_copy(struct seg *s, uint32_t off, uint32_t len)
 {
 	if (!range_ok(off, len, s->strings_bytes))
 		return NULL;
 	char *c = malloc((size_t)len + 1);
-	if (!c)
+	if (!c) {
+		s->sites_oom = true;
 		return NULL;
+	}
 	memcpy(c, s->base + s->strings_off + off, len);
 	c[len] = 0;
 	return c;
@@ -259,7 +261,7 @@ static char *heap_copy(const struct seg *s, uint32_t off, uint32_t len)
  * count 1..SHMLOG_MAX_FIELDS, known kinds, keys of 1..255 bytes, all inside
  * the heap. Returns false when it is malformed.
  */
-static bool parse_fields(const struct seg *s, uint32_t off, struct seg_site *st)
+static bool parse_fields(struct seg *s, uint32_t off, struct seg_site *st)
 {
 	if (off == 0)
 		return true;
@@ -315,10 +317,15 @@ static int sites_grow(struct seg *s, uint32_t id)
 
 const struct seg_site *seg_site_parse(struct seg *s, uint32_t id)
 {
+	s->sites_oom = false;
 	if (id < s->sites_cap && s->sites[id])
 		return s->sites[id];
-	if (id >= s->max_sites || (id >= s->sites_cap && sites_grow(s, id) < 0))
+	if (id >= s->max_sites)
 		return NULL;
+	if (id >= s->sites_cap && sites_grow(s, id) < 0) {
+		s->sites_oom = true;
+		return NULL;
+	}
 	const struct shmlog_site_entry *e =
 		(const struct shmlog_site_entry *)(s->base + s->sites_off + (uint64_t)id * SHMLOG_SITE_ENTRY_BYTES);
 	/* acquire: pairs with the producer's release of ready after filling the entry */
@@ -331,8 +338,10 @@ const struct seg_site *seg_site_parse(struct seg *s, uint32_t id)
 	if (s->sites_bytes + bytes > SEG_SITES_MEMORY_MAX)
 		return s->sites[id] = (struct seg_site *)&site_over_bound;
 	struct seg_site *st = calloc(1, sizeof *st);
-	if (!st)
+	if (!st) {
+		s->sites_oom = true;
 		return NULL;
+	}
 	st->level = (int)e->level;
 	st->line = e->line;
 	st->fmt_len = fmt_len;
@@ -492,6 +501,7 @@ static inline void lazy_msg(const struct seg_site *st, const struct seg_rec *r, 
 	m->bytes_len = r->args_len;
 	m->raw = msg;
 	m->rendered = false;
+	m->oom = false;
 	m->site = st;
 	m->raw_args = r->args;
 	m->raw_args_len = r->args_len;
@@ -571,6 +581,10 @@ uint64_t seg_decode(struct seg *s, uint32_t tid, const struct seg_rec *r, uint64
 				memcpy(&lost, r->args, 8);
 			msg_printf(msg, "%llu records lost (ring full)", (unsigned long long)lost);
 			tr->level = TEXT_LEVEL_WARN;
+		} else if (s->sites_oom) {
+			msg_printf(msg, "[shmlog: out of memory: the call site of this record (id %u) could not be read]",
+				   r->site);
+			tr->level = TEXT_LEVEL_ERROR;
 		} else {
 			msg_printf(msg, "[shmlog: record with unknown call-site id %u]", r->site);
 			tr->level = TEXT_LEVEL_ERROR;

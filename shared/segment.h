@@ -86,6 +86,7 @@ struct seg {
 	struct seg_site **sites; /* lazily parsed; sites_cap slots (<= max_sites), grown as ids come */
 	uint32_t sites_cap;
 	uint64_t sites_bytes;    /* what the parsed sites take (SEG_SITES_MEMORY_MAX) */
+	bool sites_oom;          /* the last seg_site_parse() failed for want of memory, not a bad entry */
 	volatile sig_atomic_t bus_fault; /* the file shrank under the mapping (seg_guard_install) */
 };
 

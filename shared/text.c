@@ -347,6 +347,15 @@ static void msg_cut(struct sbuf *raw)
 	raw->len = keep + TRUNC_MARK_LEN;
 }
 
+/* The raw message of m in place of one that an allocation failed in the middle of (its bytes have a hole). */
+static void msg_oom(struct text_msg *m)
+{
+	sbuf_reset(m->raw);
+	sbuf_append(m->raw, TEXT_MSG_OOM, sizeof TEXT_MSG_OOM - 1); /* no room even for this: an empty message */
+	m->raw->oom = false;
+	m->oom = true;
+}
+
 const char *text_record_msg(const struct text_record *r, size_t *len)
 {
 	struct text_msg *m = r->lazy;
@@ -360,6 +369,8 @@ const char *text_record_msg(const struct text_record *r, size_t *len)
 			fmt_render(m->raw, m->fmt, m->pf, m->args);
 		else if (sbuf_reserve(m->raw, rec_worst(m, ESC_NONE)) == 0)
 			m->raw->len = (size_t)(put_bounded(m->raw->data, m, ESC_NONE) - m->raw->data);
+		if (m->raw->oom)
+			msg_oom(m);
 		msg_cut(m->raw);
 		m->rendered = true;
 	}

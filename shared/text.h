@@ -99,10 +99,14 @@ struct text_msg {
 	size_t bytes_len;            /* TEXT_MALFORMED_ARGS when they are malformed */
 	struct sbuf *raw;            /* where the raw rendering goes */
 	bool rendered;               /* raw holds it */
+	bool oom;                    /* raw holds TEXT_MSG_OOM instead: memory ran out in the middle of it */
 	const struct seg_site *site; /* the call site it comes from (segment.h): a binary log */
 	const uint8_t *raw_args;     /* writes the record as it came, raw_args_len bytes of */
 	size_t raw_args_len;         /* arguments and field values (shared/binlog.h) */
 };
+
+/* The message of a record that memory ran out in the middle of rendering (its text would have a hole). */
+#define TEXT_MSG_OOM "[shmlog: out of memory: message not rendered]"
 
 /* The message of a record whose arguments are malformed: this, then the format as written. */
 #define TEXT_MALFORMED_ARGS "[shmlog: malformed record arguments] "

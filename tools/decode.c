@@ -133,12 +133,14 @@ struct dec {
 	uint64_t offset;    /* file offset (decompressed) of buf[0] */
 	struct out *o;
 	enum text_format format;
+	uint64_t unshown;   /* records printed without their message (out of memory) */
 };
 
 /* Print tr as the line writers would, writing the output out past DECODE_FLUSH. Returns 0 or -1 (said). */
 static int put_line(struct dec *d, const struct text_record *tr)
 {
 	text_append(&d->o->buf, tr, d->format, false);
+	d->unshown += tr->lazy && tr->lazy->oom;
 	return d->o->buf.len > DECODE_FLUSH ? out_flush(d->o) : 0;
 }
 
@@ -187,9 +189,15 @@ static int dec_room(struct dec *d, size_t need)
 	return 0;
 }
 
-/* The end of the file: a torn tail is said, a file without a whole header is an error. Returns 0 or -1. */
+/* The end of the file: a torn tail is said, a file without a whole header is an error, and so are records
+ * printed without their message. Returns 0 or -1. */
 static int check_end(struct dec *d)
 {
+	if (d->unshown) {
+		complain("%s: %llu records printed without their message: out of memory", d->src.path,
+			 (unsigned long long)d->unshown);
+		return -1;
+	}
 	if (!d->rd.header_seen) {
 		complain("%s: not a shmlog binary log: %s (%zu bytes)", d->src.path,
 			 d->offset + d->len == 0 ? "empty" : "file header cut short", d->len);

@@ -244,7 +244,13 @@ static long unzstd(struct walk *w, long n)
 /* The plaintext of an authentic chunk with flags: held or written out. Returns 0 or -1 (said). */
 static int take_plain(struct walk *w, const uint8_t *p, long n, uint32_t flags)
 {
+	if (!(flags & ENCFILE_CFLAG_MORE) && w->held.len == 0)
+		return emit(w, p, (size_t)n); /* a whole record set in one chunk: nothing to hold */
 	sbuf_append(&w->held, p, (size_t)n);
+	if (w->held.oom) {
+		complain("%s: out of memory", w->path);
+		return -1;
+	}
 	if (flags & ENCFILE_CFLAG_MORE)
 		return 0;
 	int rc = emit(w, (const uint8_t *)w->held.data, w->held.len);

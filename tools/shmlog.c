@@ -305,8 +305,8 @@ static bool read_opened(struct job *j)
 		j->damaged = true;
 	}
 	if (j->malformed) {
-		complain("%s: %" PRIu64 " records could not be read as logged (unknown call site, refused format or "
-			 "malformed arguments); printed as such", s->path, j->malformed);
+		complain("%s: %" PRIu64 " records could not be read as logged (unknown call site, refused format, "
+			 "malformed arguments, or out of memory); printed as such", s->path, j->malformed);
 		j->damaged = true;
 	}
 	return !j->damaged && !j->rs.rejected;
