@@ -190,8 +190,9 @@ int rotate_configure(struct rotate *r, const config_setting_t *cfg, struct diag 
 	return need_rotation(r, cfg, d);
 }
 
-int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who)
+int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who, const char **step)
 {
+	*step = "cannot open";
 	if (!(r->path = strdup(path)))
 		return -ENOMEM;
 	r->mode = mode;
@@ -207,6 +208,7 @@ int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who
 	}
 	int rc = r->compress ? compressor_start(&r->zc, r->level, who) : 0;
 	if (rc < 0) {
+		*step = "cannot start the compression thread for";
 		close(fd);
 		return rc;
 	}

@@ -91,10 +91,12 @@ int rotate_configure(struct rotate *r, const config_setting_t *cfg, struct diag 
 /*
  * Open path for appending (created with mode), remember it, and apply
  * backups to the rotated files already there. The file's size and (from its
- * modification time) interval count as the current file's. who names the
- * writer in messages and must outlive r. Returns the descriptor, or -errno.
+ * modification time) interval count as the current file's, and with
+ * compression its worker thread starts. who names the writer in messages
+ * and must outlive r. Returns the descriptor, or -errno with *step saying
+ * which step failed ("cannot open", or the thread's).
  */
-int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who);
+int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who, const char **step);
 
 /*
  * A record of len bytes with timestamp ts_ns is taken and starts at stream

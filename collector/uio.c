@@ -10,6 +10,9 @@
  *                      write, e.g. to a pipe), the rest is queued again;
  *   -EINTR, -EAGAIN    the same bytes are queued again (a socket request:
  *                      -EAGAIN ends it, its socket buffer is full);
+ *   other res < 0      on a datagram request: the datagram is dropped (a
+ *                      port that refuses it, no route: UDP loses it) and
+ *                      counted, and the next one goes on;
  *   res == 0           nothing was written although bytes remain: -EIO;
  *   other res < 0      the request ends with that error.
  *
@@ -61,6 +64,12 @@ static bool complete(struct uio_req *r, int res)
 		return false; /* the socket's buffer is full: what was sent is done, the rest waits */
 	if (res == -EINTR || res == -EAGAIN)
 		return true;
+	if (r->dgram && res < 0) { /* the writer learns of it from dgram_dropped and err */
+		r->done += r->dgram[r->dgram_done++];
+		r->dgram_dropped++;
+		r->err = res;
+		return r->done < r->len;
+	}
 	r->err = res == 0 ? -EIO : res;
 	return false;
 }
@@ -86,6 +95,7 @@ int uio_write_batch(struct io_uring *ring, struct uio_req *reqs, unsigned n)
 			continue;
 		reqs[i].done = 0;
 		reqs[i].dgram_done = 0;
+		reqs[i].dgram_dropped = 0;
 		reqs[i].err = 0;
 	}
 	q.idx = malloc(q.cap * sizeof *q.idx);

@@ -21,7 +21,8 @@ struct uio_req {
 	bool sock;              /* a non-blocking socket (see above) */
 	const uint32_t *dgram;  /* sock: the lengths of the datagrams buf holds (summing to len); NULL: a stream */
 	uint32_t n_dgram;
-	uint32_t dgram_done;    /* out: datagrams sent */
+	uint32_t dgram_done;    /* out: datagrams sent or dropped */
+	uint32_t dgram_dropped; /* out: of those, datagrams the network refused (dropped: UDP loses them) */
 	bool ready;             /* the writer wrote itself (TLS through OpenSSL): done and err are set, nothing is submitted */
 	size_t done;      /* out: bytes written */
 	int err;          /* out: 0, or -errno of the failure that stopped it */

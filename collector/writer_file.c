@@ -129,9 +129,9 @@ int file_state_open(struct file_state *fs, const char *who, struct diag *d)
 		fs->rot.retire = crypt_retire_hook;
 		fs->rot.retire_arg = fs->crypt;
 	}
-	int fd = rotate_open(&fs->rot, fs->path, fs->mode, who);
-	if (fd < 0 && snprintf(d->msg, sizeof d->msg, "%scannot open \"%s\": %s", fs->where, fs->path,
-			       strerror(-fd)) < 0)
+	const char *step;
+	int fd = rotate_open(&fs->rot, fs->path, fs->mode, who, &step);
+	if (fd < 0 && snprintf(d->msg, sizeof d->msg, "%s%s \"%s\": %s", fs->where, step, fs->path, strerror(-fd)) < 0)
 		d->msg[0] = '\0';
 	return fd;
 }

@@ -606,15 +606,23 @@ static int syslog_prepare(struct writer *w, struct uio_req *req)
 	return s->req != REQ_NONE;
 }
 
+/* n datagrams were dropped (the last for err): counted, and said the first time and when err changes. */
+static void udp_dropped(struct writer *w, struct syslog_state *s, uint64_t n, int err)
+{
+	bool first = s->udp_lost == 0;
+	s->udp_lost += n;
+	if (first || err != w->last_err)
+		collector_warn("writer %s: a datagram to %s:%u was dropped: %s (UDP can lose anything; "
+			       "%llu dropped so far)", w->name, s->conn.host, s->conn.port, strerror(-err),
+			       (unsigned long long)s->udp_lost);
+}
+
 /* A send of q failed: over UDP the datagram is dropped and counted, over TCP the connection is lost. */
 static void send_failed(struct writer *w, struct syslog_state *s, struct frames *q, int err)
 {
 	if (s->conn.transport == SYSLOG_UDP) {
 		s->records_done += frames_drop_first(q);
-		if (s->udp_lost++ == 0 || err != w->last_err)
-			collector_warn("writer %s: a datagram to %s:%u was dropped: %s (UDP can lose anything; "
-				       "%llu dropped so far)", w->name, s->conn.host, s->conn.port, strerror(-err),
-				       (unsigned long long)s->udp_lost);
+		udp_dropped(w, s, 1, err);
 		return;
 	}
 	syslog_conn_lost(&s->conn, w->name, err); /* the next connection begins the cut frame again */
@@ -659,8 +667,10 @@ static uint64_t syslog_complete(struct writer *w, const struct uio_req *req)
 		replay_sent(w, s, req);
 	} else {
 		struct frames *q = req_queue(s);
-		s->records_done += frames_sent(q, req->done);
-		if (req->err && q->n)
+		s->records_done += frames_sent(q, req->done); /* over UDP, the datagrams dropped on the way too */
+		if (req->dgram_dropped)
+			udp_dropped(w, s, req->dgram_dropped, req->err);
+		else if (req->err && q->n)
 			send_failed(w, s, q, req->err);
 		/* a frame begun (or held by OpenSSL) stays apart, so that the rest of live can go to the spool */
 		bool begun = s->live.sent || (s->req == REQ_LIVE && s->tls_held);

@@ -2,7 +2,8 @@
  * test_oom.c — the collector out of memory, for real: tests/failmalloc.c,
  * preloaded, makes its allocations fail (one given allocation, or every
  * K-th from one on), while it drains a segment with --once into a text file
- * (and a JSON, a binary and an encrypted file beside it, routed by a regex).
+ * (and beside it a JSON file, a binary log, an encrypted file, a file rotated
+ * by size and compressed, and syslog over UDP, routed by a regex).
  *
  * Whatever fails, the collector ends by exiting, never by a signal; a
  * failure at its start is one error line and exit status 1; and every
@@ -16,6 +17,7 @@
 #include <criterion/criterion.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,11 +67,13 @@ static void make_config(void)
 		"  { name = \"text\"; type = \"file\"; path = \"%s/out/text.log\"; },\n"
 		"  { name = \"json\"; type = \"file\"; path = \"%s/out/json.log\"; format = \"json\"; },\n"
 		"  { name = \"bin\"; type = \"binary\"; path = \"%s/out/bin.log\"; },\n"
-		"  { name = \"enc\"; type = \"file\"; path = \"%s/out/enc.log\"; encrypt = { key_file = \"%s\"; }; }\n"
+		"  { name = \"enc\"; type = \"file\"; path = \"%s/out/enc.log\"; encrypt = { key_file = \"%s\"; }; },\n"
+		"  { name = \"rot\"; type = \"file\"; path = \"%s/out/rot.log\"; max_bytes = 8192; compress = \"zstd\"; },\n"
+		"  { name = \"udp\"; type = \"syslog\"; transport = \"udp\"; host = \"127.0.0.1\"; port = 9; }\n"
 		");\n"
 		"routes = ( { message = \"i=[0-9]*7 \"; to = [\"json\", \"text\"]; } );\n"
-		"default = [\"text\", \"bin\", \"enc\"];\n",
-		dir, dir, dir, dir, dir, key);
+		"default = [\"text\", \"bin\", \"enc\", \"rot\", \"udp\"];\n",
+		dir, dir, dir, dir, dir, key, dir);
 	fclose(f);
 	free(key);
 }
@@ -239,6 +243,13 @@ static struct tally tally_text(void)
 	return y;
 }
 
+/* Whether text says that memory ran out: in our words, strerror(ENOMEM)'s, getaddrinfo()'s ("Memory
+ * allocation failure"), or pthread_create()'s EAGAIN (no memory for a thread). */
+static bool says_no_memory(const char *text)
+{
+	return strcasestr(text, "memory") || strstr(text, strerror(EAGAIN));
+}
+
 /* What a run with status st (its allocation number at, every every) must show. */
 static void check_run(int st, long at, long every)
 {
@@ -251,7 +262,7 @@ static void check_run(int st, long at, long every)
 	cr_assert(err);
 	if (WEXITSTATUS(st) != 0) {
 		cr_assert_eq(WEXITSTATUS(st), 1, "at %ld/%ld: exit status 1", at, every);
-		cr_assert(strncmp(err, "shmlog-collector: ", 18) == 0 && strstr(err, "memory"),
+		cr_assert(strncmp(err, "shmlog-collector: ", 18) == 0 && says_no_memory(err),
 			  "at %ld/%ld: one error line that says why: %.200s", at, every, err);
 		cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "at %ld/%ld: one line: %.200s", at, every, err);
 		free(err);
@@ -312,7 +323,7 @@ static void sweep_tool(char *const argv[])
 			cr_assert(len == want_len && memcmp(out, want, len) == 0, "%s at %ld: exit 0, the whole output",
 				  argv[1], at);
 		else
-			cr_assert(WEXITSTATUS(st) == 1 && (strstr(err, "memory") || strstr(out, "out of memory")),
+			cr_assert(WEXITSTATUS(st) == 1 && (says_no_memory(err) || strstr(out, "out of memory")),
 				  "%s at %ld: exit 1 saying memory ran out (status %d): %.200s", argv[1], at,
 				  WEXITSTATUS(st), err);
 		free(out);
