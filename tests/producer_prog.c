@@ -138,12 +138,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pthread_t th[256], switcher;
-	if (switch_levels)
-		pthread_create(&switcher, NULL, level_switcher, NULL);
+	if (switch_levels && pthread_create(&switcher, NULL, level_switcher, NULL) != 0) {
+		fprintf(stderr, "cannot start a thread\n");
+		return 1;
+	}
 	wait_for(gate_file);
 	for (wave = 0; wave < waves; wave++) {
 		for (int t = 0; t < threads && t < 256; t++)
-			pthread_create(&th[t], NULL, worker, (void *)(long)t);
+			if (pthread_create(&th[t], NULL, worker, (void *)(long)t) != 0) {
+				fprintf(stderr, "cannot start a thread\n");
+				return 1;
+			}
 		for (int t = 0; t < threads && t < 256; t++)
 			pthread_join(th[t], NULL);
 	}
