@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "collector.h"
 #include "uio.h"
@@ -59,8 +60,8 @@ static int zstd_feed(ZSTD_CCtx *z, int out, char *obuf, size_t ocap, const char 
 	do {
 		ZSTD_outBuffer o = {obuf, ocap, 0};
 		left = ZSTD_compressStream2(z, &o, &in, last ? ZSTD_e_end : ZSTD_e_continue);
-		if (ZSTD_isError(left))
-			return -EIO;
+		if (ZSTD_isError(left)) /* its workspace is allocated at the first call */
+			return ZSTD_getErrorCode(left) == ZSTD_error_memory_allocation ? -ENOMEM : -EIO;
 		int rc = uio_write_all(out, obuf, o.pos);
 		if (rc < 0)
 			return rc;
