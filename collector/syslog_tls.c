@@ -120,7 +120,12 @@ int syslog_tls_open(struct syslog_tls *t, const struct syslog_tls_cfg *cfg, stru
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-		snprintf(d->msg, sizeof d->msg, "%.150s: cannot make a TLS context", cfg->where);
+		char why[256] = "";
+		if (ERR_peek_error()) { /* OpenSSL does not always queue one for a failed allocation */
+			memcpy(why, ": ", 2);
+			ssl_reason(why + 2, sizeof why - 2);
+		}
+		snprintf(d->msg, sizeof d->msg, "%.150s: cannot make a TLS context%.82s", cfg->where, why);
 		SSL_CTX_free(ctx);
 		return -EINVAL;
 	}
