@@ -53,8 +53,7 @@ bool rs_available(void)
 	return access(RSYSLOGD, X_OK) == 0;
 }
 
-/* A port of type (SOCK_DGRAM, SOCK_STREAM) nobody holds now. */
-static unsigned free_port(int type)
+unsigned rs_free_port(int type)
 {
 	int fd = socket(AF_INET, type, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -172,7 +171,7 @@ static void rs_begin(struct rsyslog *r, const char *base, unsigned port)
 	snprintf(work_dir, sizeof work_dir, "%s/work", r->dir);
 	cr_assert(mkdir(r->dir, 0755) == 0 && mkdir(work_dir, 0755) == 0);
 	/* imudp and imrelp cannot say which port they took: one is chosen for them */
-	r->port = port ? port : r->input == RS_UDP ? free_port(SOCK_DGRAM) : r->input == RS_RELP ? free_port(SOCK_STREAM) : 0;
+	r->port = port ? port : r->input == RS_UDP ? rs_free_port(SOCK_DGRAM) : r->input == RS_RELP ? rs_free_port(SOCK_STREAM) : 0;
 	write_config(r);
 	rs_run(r);
 	if (r->input != RS_UDP) /* later starts take the same port */

@@ -73,6 +73,10 @@ char *rs_make_certs(const char *base);
  */
 void rs_start_tls(struct rsyslog *r, const char *base, const char *certs, const char *server, const char *auth);
 
+/* A port of 127.0.0.1 of type (SOCK_DGRAM, SOCK_STREAM) nobody holds now (the kernel handed it out and
+ * had it back). Asserts on failure. */
+unsigned rs_free_port(int type);
+
 /* Start it again in the same directory, on the same port. Asserts on failure. */
 void rs_restart(struct rsyslog *r);
 

@@ -703,18 +703,6 @@ Test(syslog_down, a_tls_reset_sends_again_what_the_receiver_had_not_acknowledged
 	free(certs);
 }
 
-/* A UDP port of 127.0.0.1 that nothing listens on (one the kernel handed out and was given back). */
-static unsigned closed_udp_port(void)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof a;
-	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-		  getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
 /* Over UDP, a receiver's port that refuses (ICMP port unreachable: every other send fails) loses the
  * datagrams, said, and holds nothing back: the producer's flush returns and the file gets every record. */
 Test(syslog_down, udp_to_a_closed_port_holds_nothing_back)
@@ -724,7 +712,7 @@ Test(syslog_down, udp_to_a_closed_port_holds_nothing_back)
 			    "  { name = \"central\"; type = \"syslog\"; transport = \"udp\"; host = \"127.0.0.1\"; port = %u; },\n"
 			    "  { name = \"local\"; type = \"file\"; path = \"%s\"; }\n"
 			    ");\n",
-			    closed_udp_port(), file);
+			    rs_free_port(SOCK_DGRAM), file); /* nothing listens on it */
 	pid_t c = start_collector(NULL, err, "--config", cfg);
 	char *args[] = {"-n", "udp", "-r", "3000", "-p", "block", "-f", "10000", "-C", NULL};
 	int st = run_producer(out, args, NULL);
