@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "producer_prog.h"
 
 char *dir;   /* segment directory of the test */
 char *work;  /* where outputs go */
@@ -121,23 +120,6 @@ int run_producer(const char *out, char *const args[], char *const env[])
 	return st;
 }
 
-void expect_msg(char *buf, size_t cap, int t, long i)
-{
-	char raw[512];
-	snprintf(raw, sizeof raw, EXPECT_FMT, EXPECT_ARGS(t, i));
-	/* the collector escapes control characters: only TAB occurs here */
-	size_t o = 0;
-	for (const char *p = raw; *p && o + 3 < cap; p++) {
-		if (*p == '\t') {
-			buf[o++] = '\\';
-			buf[o++] = 't';
-		} else {
-			buf[o++] = *p;
-		}
-	}
-	buf[o] = 0;
-}
-
 /* Split "TS LEVEL NAME[PID/TID]: MSG" (line is modified). */
 bool parse_line(char *line, struct parsed_line *pl)
 {
@@ -200,7 +182,7 @@ void tally_output(const char *out, struct tally *ty)
 			  ty->last[t]);
 		ty->last[t] = i;
 		char want[512];
-		expect_msg(want, sizeof want, t, i);
+		th_expect_msg(want, sizeof want, t, i);
 		cr_assert_str_eq(pl.msg, want);
 		cr_assert_str_eq(pl.level, "INFO");
 		ty->seen++;

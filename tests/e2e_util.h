@@ -31,8 +31,6 @@ void stop_collector(pid_t p);
 pid_t spawn_producer(const char *out, char *const args[], char *const env[]);
 /* Run tests/producer_prog with args (NULL-terminated) and wait; returns its wait status. */
 int run_producer(const char *out, char *const args[], char *const env[]);
-/* The message producer_prog logs for (t, i), escaped as the collector writes it. */
-void expect_msg(char *buf, size_t cap, int t, long i);
 
 struct parsed_line {
 	char level[16];

@@ -17,6 +17,7 @@
 
 #include "shared/fmt.h"
 #include "shared/record.h"
+#include "tests/producer_prog.h"
 
 char *th_mkdtemp(bool shm)
 {
@@ -284,4 +285,21 @@ struct th_enc th_encode_args(const struct fmt_parsed *pf, uint32_t max_str, va_l
 	record_args_encode(e.p, slen, pf->kinds, pf->n_args, &a2);
 	va_end(a2);
 	return e;
+}
+
+void th_expect_msg(char *buf, size_t cap, int t, long i)
+{
+	char raw[512];
+	snprintf(raw, sizeof raw, EXPECT_FMT, EXPECT_ARGS(t, i));
+	/* the collector escapes control characters: only TAB occurs here */
+	size_t o = 0;
+	for (const char *p = raw; *p && o + 3 < cap; p++) {
+		if (*p == '\t') {
+			buf[o++] = '\\';
+			buf[o++] = 't';
+		} else {
+			buf[o++] = *p;
+		}
+	}
+	buf[o] = 0;
 }

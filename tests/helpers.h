@@ -92,4 +92,7 @@ struct th_usage {
 /* Fill *u for pid. Returns false if pid's /proc entries cannot be read. */
 bool th_usage(pid_t pid, struct th_usage *u);
 
+/* The message tests/producer_prog logs for (t, i), escaped as the collector's text writer writes it. */
+void th_expect_msg(char *buf, size_t cap, int t, long i);
+
 #endif

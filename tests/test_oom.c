@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#include "producer_prog.h"
 
 #define THREADS 2
 #define RECORDS 300 /* per thread */
@@ -135,11 +134,11 @@ static void fresh_run(bool with_seg)
 }
 
 /*
- * Run argv under the failing allocator, its stdout into dir/OUT and its stderr into dir/ERR (names): the
- * allocation at fails, and every every-th after it (every > 0); at 0, none fails and *count gets how
- * many there were. Returns its wait status (-1 if it ran past 30 s).
+ * Start argv under the failing allocator, its stdout into dir/OUT and its stderr into dir/ERR (names):
+ * the allocation at fails, and every every-th after it (every > 0); at 0, none fails and the number of
+ * allocations is written to dir/count at exit. Returns its pid.
  */
-static int run_preloaded(char *const argv[], long at, long every, const char *out, const char *errname, long *count)
+static pid_t spawn_preloaded(char *const argv[], long at, long every, const char *out, const char *errname)
 {
 	char *lib = th_build_path("tests/libfailmalloc.so"), *o = th_path(dir, out), *e = th_path(dir, errname);
 	char *cnt = th_path(dir, "count");
@@ -149,16 +148,25 @@ static int run_preloaded(char *const argv[], long at, long every, const char *ou
 	snprintf(e_every, sizeof e_every, "FAILMALLOC_EVERY=%ld", every);
 	snprintf(e_cnt, sizeof e_cnt, "FAILMALLOC_COUNT=%s", cnt);
 	char *env[] = {e_pre, at ? e_at : e_cnt, e_every, NULL};
-	int st = th_waitpid_timeout(th_spawn(argv, o, e, env), 30000);
-	if (count) {
-		char *t = th_read_file(cnt, NULL);
-		*count = t ? atol(t) : 0;
-		free(t);
-	}
+	pid_t p = th_spawn(argv, o, e, env);
 	free(lib);
 	free(o);
 	free(e);
 	free(cnt);
+	return p;
+}
+
+/* spawn_preloaded(), waited for; with at 0, *count gets the allocations. Returns its wait status (-1 if it
+ * ran past 30 s). */
+static int run_preloaded(char *const argv[], long at, long every, const char *out, const char *errname, long *count)
+{
+	int st = th_waitpid_timeout(spawn_preloaded(argv, at, every, out, errname), 30000);
+	if (count) {
+		char *cnt = th_path(dir, "count"), *t = th_read_file(cnt, NULL);
+		*count = t ? atol(t) : 0;
+		free(t);
+		free(cnt);
+	}
 	return st;
 }
 
@@ -173,21 +181,12 @@ static int run_collector(long at, long every, long *count)
 	return st;
 }
 
-/* Whether msg is record (t, i) exactly as the text writer shows it (a tab as \t). */
+/* Whether msg is record (t, i) exactly as the text writer shows it. */
 static bool is_record(const char *msg, size_t len, int t, long i)
 {
-	char want[256], esc[512];
-	snprintf(want, sizeof want, EXPECT_FMT, EXPECT_ARGS(t, i));
-	size_t n = 0;
-	for (const char *p = want; *p && n < sizeof esc - 2; p++) {
-		if (*p == '\t') {
-			esc[n++] = '\\';
-			esc[n++] = 't';
-		} else {
-			esc[n++] = *p;
-		}
-	}
-	return len == n && memcmp(msg, esc, n) == 0;
+	char want[512];
+	th_expect_msg(want, sizeof want, t, i);
+	return len == strlen(want) && memcmp(msg, want, len) == 0;
 }
 
 struct tally {
@@ -351,13 +350,9 @@ Test(oom, the_tools_out_of_memory)
 	free(key);
 }
 
-struct text_exists {
-	const char *path;
-};
-
-static bool exists(void *arg)
+static bool exists(void *path)
 {
-	return access(((struct text_exists *)arg)->path, F_OK) == 0;
+	return access(path, F_OK) == 0;
 }
 
 /* A collector that runs, memory failing every 7th allocation from its 60th (its start is done by then),
@@ -365,15 +360,10 @@ static bool exists(void *arg)
 Test(oom, a_running_collector_short_of_memory)
 {
 	fresh_run(false);
-	char *prog = th_build_path("shmlog-collector"), *lib = th_build_path("tests/libfailmalloc.so");
-	char *err = th_path(dir, "err"), *text = th_path(dir, "out/text.log"), *run = th_path(dir, "run");
-	char e_pre[4200];
-	snprintf(e_pre, sizeof e_pre, "LD_PRELOAD=%s", lib);
-	char *env[] = {e_pre, "FAILMALLOC_AT=60", "FAILMALLOC_EVERY=7", NULL};
+	char *prog = th_build_path("shmlog-collector"), *text = th_path(dir, "out/text.log"), *run = th_path(dir, "run");
 	char *argv[] = {prog, "--config", conf, NULL};
-	pid_t c = th_spawn(argv, "/dev/null", err, env);
-	struct text_exists te = {text};
-	cr_assert(th_wait_until(exists, &te, 10000), "the collector opens its files");
+	pid_t c = spawn_preloaded(argv, 60, 7, "stdout", "err");
+	cr_assert(th_wait_until(exists, text, 10000), "the collector opens its files");
 	char *pp = th_build_path("tests/producer_prog");
 	char t[16], r[16];
 	snprintf(t, sizeof t, "%d", THREADS);
@@ -384,8 +374,6 @@ Test(oom, a_running_collector_short_of_memory)
 	kill(c, SIGTERM);
 	check_run(th_waitpid_timeout(c, 30000), 60, 7);
 	free(prog);
-	free(lib);
-	free(err);
 	free(text);
 	free(run);
 	free(pp);
