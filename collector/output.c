@@ -156,7 +156,6 @@ static uint32_t defer(struct output *o, const struct text_record *tr, uint32_t m
 			continue;
 		}
 		o->w[i].taken++;
-		o->w[i].stats.records++;
 	}
 	return mask & ~d;
 }
@@ -183,7 +182,6 @@ static uint32_t give(struct output *o, const struct text_record *tr, uint32_t ma
 			continue;
 		}
 		w->taken++;
-		w->stats.records++;
 		if (o->lost[i])
 			tell_lost(o, i);
 	}
@@ -231,7 +229,6 @@ uint32_t output_add_spans(struct output *o, const struct reader_span *spans, uin
 			collector_warn("writer %s: records could not be taken: %s", w->name, strerror(-r));
 		o->lost[i] += lost;
 		w->taken += records - lost;
-		w->stats.records += records - lost;
 		if (r < 0)
 			continue;
 		if (o->lost[i])
@@ -272,9 +269,7 @@ uint32_t output_with_room(const struct output *o)
 /* Report how writer w's write ended, once per condition. */
 static void report_write(struct writer *w, const struct uio_req *req)
 {
-	w->stats.bytes += req->done;
 	if (req->err) {
-		w->stats.errors++;
 		if (req->err != w->last_err)
 			collector_warn("writer %s: write failed: %s%s", w->name, strerror(-req->err),
 				       w->durable ? "; keeping its records until it can write again" : "; output dropped");

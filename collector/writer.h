@@ -85,12 +85,6 @@ struct writer_ops {
 	void (*describe)(const struct writer *w, FILE *f);
 };
 
-struct writer_stats {
-	uint64_t records; /* records taken */
-	uint64_t bytes;   /* bytes written */
-	uint64_t errors;  /* failed writes */
-};
-
 /*
  * The bytes of a line-shaped writer not yet written, with the record count
  * each batch of them ends at, so that written bytes translate to records.
@@ -121,7 +115,6 @@ struct writer {
 	uint64_t done;           /* records done since open, as complete() last said */
 	uint64_t backlog_max;    /* bytes held before the writer skips records (output.h) */
 	struct wout out;         /* line writers' pending bytes */
-	struct writer_stats stats;
 	int last_err;            /* last error reported, to report each condition once */
 	void *priv;              /* type-specific state */
 };
