@@ -134,7 +134,20 @@ Test(cli_hostile, stat_and_errors_escape_logger_and_file_names)
 	free(seg);
 }
 
-Test(cli_hostile, read_exits_non_zero_after_records_of_unknown_call_sites)
+/* What read and tail (verb) print of a segment with one record of an unknown call site among 6. */
+static void check_unknown_site(const char *verb, const char *seg)
+{
+	struct result r = run_tool(verb, seg);
+	cr_assert_eq(r.status, 1, "%s: status %d", verb, r.status);
+	take_end_notices(r.out);
+	cr_assert_eq(count_lines(r.out), 6, "%s: every record is still printed: %s", verb, r.out);
+	cr_assert(strstr(r.out, "unknown call-site id 7777"), "%s: %s", verb, r.out);
+	cr_assert_eq(count_lines(r.err), 1, "%s: %s", verb, r.err);
+	cr_assert(strstr(r.err, "1 records could not be read as logged"), "%s: %s", verb, r.err);
+	result_free(&r);
+}
+
+Test(cli_hostile, read_and_tail_exit_non_zero_after_records_of_unknown_call_sites)
 {
 	struct prod p = start_producer(1, 6, END_EXIT, 64 * 1024);
 	char *seg = segment_of(p.pid);
@@ -143,13 +156,7 @@ Test(cli_hostile, read_exits_non_zero_after_records_of_unknown_call_sites)
 	uint32_t bad_site = 7777; /* no such call site */
 	memcpy(ring_data(&m, ring) + record_pos(&m, ring, 2) + 4, &bad_site, 4);
 	unmap(&m);
-	struct result r = run_tool("read", seg);
-	cr_assert_eq(r.status, 1, "status %d", r.status);
-	take_end_notices(r.out);
-	cr_assert_eq(count_lines(r.out), 6, "every record is still printed: %s", r.out);
-	cr_assert(strstr(r.out, "unknown call-site id 7777"), "%s", r.out);
-	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
-	cr_assert(strstr(r.err, "1 records could not be read as logged"), "%s", r.err);
-	result_free(&r);
+	check_unknown_site("read", seg);
+	check_unknown_site("tail", seg);
 	free(seg);
 }

@@ -6,12 +6,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "shared/abi.h"
 #include "shared/escape.h"
 #include "tools/cli.h"
 
@@ -81,4 +83,27 @@ int out_flush(struct out *o)
 	}
 	sbuf_reset(&o->buf);
 	return o->err;
+}
+
+/*
+ * Whether rec could not be read as its producer meant it (an unknown call
+ * site, a refused format, malformed arguments or fields): its message says
+ * so, in the reader's "[shmlog: ...]" words. Returns that.
+ */
+bool record_malformed(const struct seg_rec *rec, const struct text_record *tr)
+{
+	static const char head[] = "[shmlog: ", tail[] = " [shmlog: malformed record fields]";
+	if (!rec || rec->site == SHMLOG_SITE_LOSS)
+		return false;
+	size_t len;
+	const char *m = text_record_msg(tr, &len);
+	return (len >= sizeof head - 1 && memcmp(m, head, sizeof head - 1) == 0) ||
+	       (len >= sizeof tail - 1 && memcmp(m + len - (sizeof tail - 1), tail, sizeof tail - 1) == 0);
+}
+
+/* Say that n records of the segment at path could not be read as logged (record_malformed()). */
+void complain_malformed(const char *path, uint64_t n)
+{
+	complain("%s: %" PRIu64 " records could not be read as logged (unknown call site, refused format, "
+		 "malformed arguments, or out of memory); printed as such", path, n);
 }

@@ -16,6 +16,15 @@
 
 #define EXIT_MISUSE 2
 
+/*
+ * Whether rec could not be read as its producer meant it (an unknown call
+ * site, a refused format, malformed arguments or fields, no memory for its
+ * call site): its message says so, in the reader's "[shmlog: ...]" words.
+ */
+bool record_malformed(const struct seg_rec *rec, const struct text_record *tr);
+/* Say that n records of the segment at path could not be read as logged: one line on stderr. */
+void complain_malformed(const char *path, uint64_t n);
+
 /* Where formatted lines go: a buffer written out to fd when it grows. */
 struct out {
 	int fd;

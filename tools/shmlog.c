@@ -203,22 +203,6 @@ struct job {
  * the collector's format, consumed records marked. Returns nothing (an
  * allocation failure shows as o->buf.oom, reported on flush).
  */
-/*
- * Whether rec could not be read as its producer meant it (an unknown call
- * site, a refused format, malformed arguments or fields): its message says
- * so, in the reader's "[shmlog: ...]" words. Returns that.
- */
-static bool malformed(const struct seg_rec *rec, const struct text_record *tr)
-{
-	static const char head[] = "[shmlog: ", tail[] = " [shmlog: malformed record fields]";
-	if (!rec || rec->site == SHMLOG_SITE_LOSS)
-		return false;
-	size_t len;
-	const char *m = text_record_msg(tr, &len);
-	return (len >= sizeof head - 1 && memcmp(m, head, sizeof head - 1) == 0) ||
-	       (len >= sizeof tail - 1 && memcmp(m + len - (sizeof tail - 1), tail, sizeof tail - 1) == 0);
-}
-
 static void job_record(void *clientd, struct reader_seg *rs, const struct seg_rec *rec, const struct text_record *tr)
 {
 	(void)rs;
@@ -234,7 +218,7 @@ static void job_record(void *clientd, struct reader_seg *rs, const struct seg_re
 		t.msg_len = j->marked.len;
 		t.lazy = NULL;
 	}
-	j->malformed += malformed(rec, tr);
+	j->malformed += record_malformed(rec, tr);
 	text_append(&j->o->buf, &t, j->json ? TEXT_FORMAT_JSON : TEXT_FORMAT_TEXT, false);
 	j->printed += rec != NULL;
 	if (j->o->buf.len >= OUT_FLUSH_BYTES)
@@ -305,8 +289,7 @@ static bool read_opened(struct job *j)
 		j->damaged = true;
 	}
 	if (j->malformed) {
-		complain("%s: %" PRIu64 " records could not be read as logged (unknown call site, refused format, "
-			 "malformed arguments, or out of memory); printed as such", s->path, j->malformed);
+		complain_malformed(s->path, j->malformed);
 		j->damaged = true;
 	}
 	return !j->damaged && !j->rs.rejected;

@@ -64,10 +64,11 @@ const char usage_tail[] =
 	"  -j, --json   one JSON object per line instead of text\n"
 	"  -h, --help   print this help\n";
 
-/* A line of a cycle: which ring it came from, whether it is a counted record, where it is in cyc. */
+/* A line of a cycle: which ring it came from, whether it is a counted record (and one that could not be
+ * read as logged), where it is in cyc. */
 struct tail_line {
 	uint32_t ring;
-	bool counted;
+	bool counted, malformed;
 	size_t off, len;
 };
 
@@ -78,6 +79,7 @@ struct tail {
 	struct reader rd;
 	struct out *o;
 	bool json, damaged, oom;
+	uint64_t malformed;      /* records printed that could not be read as logged */
 	struct sbuf cyc;         /* this cycle's lines, written once checked */
 	struct tail_line *lines;
 	uint32_t n_lines, cap_lines;
@@ -106,7 +108,8 @@ static void tail_record(void *clientd, struct reader_seg *rs, const struct seg_r
 	size_t off = t->cyc.len;
 	text_append(&t->cyc, tr, t->json ? TEXT_FORMAT_JSON : TEXT_FORMAT_TEXT, false);
 	t->lines[t->n_lines++] = (struct tail_line){rec ? ring_of(t, rec) : TAIL_NOTICE,
-						    rec && rec->site != SHMLOG_SITE_LOSS, off, t->cyc.len - off};
+						    rec && rec->site != SHMLOG_SITE_LOSS, record_malformed(rec, tr),
+						    off, t->cyc.len - off};
 }
 
 /* reader_reject_fn: note it; whether it is damage or overtaking is decided after the cycle. */
@@ -184,6 +187,7 @@ static long tail_cycle(struct tail *t, const struct reader_params *p, struct rea
 	long n = reader_cycle(&t->rd, list, 1, p, res);
 	if (n < 0 || t->oom || t->cyc.oom) {
 		complain("%s: out of memory", t->seg.path);
+		t->oom = true;
 		return -1;
 	}
 	for (uint32_t i = 0; i < t->seg.ring_count; i++)
@@ -200,6 +204,7 @@ static long tail_cycle(struct tail *t, const struct reader_params *p, struct rea
 		sbuf_append(&t->o->buf, t->cyc.data + l->off, l->len);
 		if (l->counted) {
 			t->rc[l->ring]++;
+			t->malformed += l->malformed;
 			kept++;
 		}
 	}
@@ -226,7 +231,9 @@ static int tail_run(struct tail *t, bool follow)
 		struct timespec ts = {0, TAIL_POLL_NS};
 		nanosleep(&ts, NULL);
 	}
-	return t->damaged || t->o->err || t->oom ? 1 : 0;
+	if (t->malformed)
+		complain_malformed(t->seg.path, t->malformed);
+	return t->malformed || t->damaged || t->o->err || t->oom ? 1 : 0;
 }
 
 /* Whether file name NAME.PID.SERIAL.shm belongs to name (want_pid 0) or to pid want_pid. */
