@@ -207,7 +207,6 @@ static long long site_id(struct bin_state *b, const struct seg_site *st, struct 
 	return b->n_sites++;
 }
 
-/* The id of tr's source, defining it into out first if it is new. Returns the id or -ENOMEM. */
 /* Whether s is the source of tr. */
 static inline bool same_source(const struct bin_source *s, const struct text_record *tr)
 {
@@ -215,6 +214,7 @@ static inline bool same_source(const struct bin_source *s, const struct text_rec
 	       memcmp(s->name, tr->name, tr->name_len) == 0;
 }
 
+/* The id of tr's source, defining it into out first if it is new. Returns the id or -ENOMEM. */
 static long long source_id(struct bin_state *b, const struct text_record *tr, struct sbuf *out)
 {
 	if (b->last_source && same_source(b->last_source, tr))

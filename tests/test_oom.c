@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "rsyslog_util.h"
 
 #define THREADS 2
 #define RECORDS 300 /* per thread */
@@ -34,6 +35,7 @@
 static char *dir;        /* the segment, made once */
 static char *seg_file;   /* its path */
 static char *conf;
+static char *conf_relp; /* a text file and RELP syslog (make_relp_config) */
 
 /* The segment's one file in d (malloc'd), or NULL. */
 static char *only_file(const char *d)
@@ -102,6 +104,7 @@ static void teardown(void)
 	free(dir);
 	free(seg_file);
 	free(conf);
+	free(conf_relp);
 }
 
 TestSuite(oom, .init = setup, .fini = teardown, .timeout = 240);
@@ -170,15 +173,22 @@ static int run_preloaded(char *const argv[], long at, long every, const char *ou
 	return st;
 }
 
-/* The collector --once on a fresh copy of the segment, under run_preloaded(); its stderr in dir/err. */
-static int run_collector(long at, long every, long *count)
+/* The collector --once with config c on a fresh copy of the segment, under run_preloaded(); its stderr in
+ * dir/err. */
+static int run_collector_with(const char *c, long at, long every, long *count)
 {
 	fresh_run(true);
 	char *prog = th_build_path("shmlog-collector");
-	char *argv[] = {prog, "--config", conf, "--once", NULL};
+	char *argv[] = {prog, "--config", (char *)c, "--once", NULL};
 	int st = run_preloaded(argv, at, every, "stdout", "err", count);
 	free(prog);
 	return st;
+}
+
+/* run_collector_with() the config of six writers. */
+static int run_collector(long at, long every, long *count)
+{
+	return run_collector_with(conf, at, every, count);
 }
 
 /* Whether msg is record (t, i) exactly as the text writer shows it. */
@@ -387,4 +397,40 @@ Test(oom, a_running_collector_short_of_memory)
 	free(text);
 	free(run);
 	free(pp);
+}
+
+/* A config of the text file and syslog over RELP to rsyslogd r, with a spool. */
+static void make_relp_config(const struct rsyslog *r)
+{
+	free(conf_relp);
+	conf_relp = th_path(dir, "relp.conf");
+	FILE *f = fopen(conf_relp, "w");
+	cr_assert(f);
+	fprintf(f,
+		"collector: { dir = \"%s/run\"; };\n"
+		"writers = (\n"
+		"  { name = \"text\"; type = \"file\"; path = \"%s/out/text.log\"; },\n"
+		"  { name = \"relp\"; type = \"syslog\"; transport = \"relp\"; host = \"127.0.0.1\"; port = %u;\n"
+		"    spool_dir = \"%s/out\"; }\n"
+		");\n",
+		dir, dir, r->port, dir);
+	fclose(f);
+}
+
+/* librelp's allocations fail too, in a --once drain into the text file and RELP: each of the first 160
+ * (start, connection, first frames), then every 37th (a whole sweep takes minutes: a run is a session). */
+Test(oom, allocation_failures_of_a_drain_to_relp)
+{
+	if (!rs_relp_available())
+		cr_skip_test("rsyslogd with RELP is not installed (Debian packages rsyslog, rsyslog-relp; ./dev installs them)");
+	struct rsyslog r;
+	rs_start(&r, dir, RS_RELP, 0);
+	make_relp_config(&r);
+	long count = 0;
+	check_run(run_collector_with(conf_relp, 0, 0, &count), 0, 0);
+	cr_assert_eq(tally_text().written, THREADS * RECORDS, "with memory, every record is written");
+	cr_assert_gt(count, 500, "the collector allocates (%ld times)", count);
+	for (long at = 1; at <= count; at += at < 160 ? 1 : 37)
+		check_run(run_collector_with(conf_relp, at, 0, NULL), at, 0);
+	rs_stop(&r);
 }
