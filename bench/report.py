@@ -20,13 +20,13 @@ the same for --routing 0 and --collector-instructions 0.
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from report_binary import BINARY_TARGETS, binary_summary, binary_table, render_summary, render_table  # noqa: E402
+from report_callgrind import COLLECTOR_IR_TARGET, collector_instr, hot_lines, shmlog_breakdown  # noqa: E402
 from report_io import io_tables  # noqa: E402
 from report_scaling import SCALING_TARGETS, TEXT_TARGET, messages_summary, messages_table, scaling_summary, text_summary  # noqa: E402,E501
 
@@ -178,53 +178,7 @@ def instr_per_call(rows):
     return out
 
 
-ANNOT_RE = re.compile(r"^\s*([\d,]+)\s+(?:\([\s\d.]+%\)\s+)?(\S.*?)\s*$")
-
-
-def parse_annotate(path):
-    funcs = {}
-    if not os.path.exists(path):
-        return funcs
-    started = False
-    with open(path) as f:
-        for line in f:
-            if "file:function" in line:
-                started = True
-                continue
-            if not started or line.startswith("--"):
-                continue
-            m = ANNOT_RE.match(line)
-            if not m:
-                continue
-            name = m.group(2)
-            if "PROGRAM TOTALS" in name:
-                continue
-            name = re.sub(r"\s*\[[^\]]*\]$", "", name)  # object file
-            name = re.sub(r"^\?\?\?:", "", name)
-            name = re.sub(r"^.*/(?:sysdeps|string)/.*/([^/]+:)", r"libc \1", name)
-            name = name.replace("build-release-g/../producer/../", "").replace("build-release-g/../", "")
-            funcs[name] = funcs.get(name, 0) + int(m.group(1).replace(",", ""))
-    return funcs
-
-
-def shmlog_breakdown(cg_dir):
-    """Per-call instructions of each function, from the difference of two callgrind runs."""
-    res = {}
-    for kind, suffix in (("exclusive", ""), ("inclusive", "i"), ("by_source", "g")):
-        a = parse_annotate(os.path.join(cg_dir, f"annot10{suffix}.txt"))
-        b = parse_annotate(os.path.join(cg_dir, f"annot20{suffix}.txt"))
-        rows = []
-        for name in set(a) | set(b):
-            d = (b.get(name, 0) - a.get(name, 0)) / 10000.0
-            if d >= 0.5:
-                rows.append([name, round(d, 1)])
-        rows.sort(key=lambda r: -r[1])
-        res[kind] = rows[:25]
-    return res
-
-
 ROUTING_TARGET = 0.8  # routing rate ÷ single-file rate, same run
-COLLECTOR_IR_TARGET = 1000  # collector instructions per message-1 record, text to one file
 
 
 SYSLOG_TARGET = 0.7  # syslog (TCP to a local discarding receiver) rate ÷ single-file rate, same run
@@ -288,70 +242,6 @@ def syslog_summary(rows, scenario="syslog"):
     receiver that discards) against `threads 1` of the same run."""
     target = SYSLOG_TARGET if scenario == "syslog" else None
     return paired_summary(rows, scenario, target, lambda r: {"frames": r.get("frames")})
-
-def collector_instr(rows, cg_dir):
-    """The collector's instructions per record, (Ir(n2) − Ir(n1)) ÷ (n2 − n1) per run, for each clock
-    (slow: CLOCK_REALTIME slowed by bench/slowclock.c, no output cycle cut: the target's figure;
-    plain: as callgrind runs it, every cycle cut by the 300 µs budget), and by function."""
-    out = {"target": COLLECTOR_IR_TARGET}
-    for kind in ("slow", "plain", "routing"):
-        runs = []
-        for r in rows:
-            if r.get("clock", "plain") != kind:
-                continue
-            a, b, d = r.get("ir_n1", -1), r.get("ir_n2", -1), r.get("n2", 0) - r.get("n1", 0)
-            runs.append({"run": r.get("run"), "n1": r.get("n1"), "n2": r.get("n2"), "ir_n1": a, "ir_n2": b,
-                         "per_record": (b - a) / d if a > 0 and b > 0 and d > 0 else None})
-        if not runs:
-            continue
-        m = {"runs": runs, "median": med([x["per_record"] for x in runs])}
-        d = runs[0]["n2"] - runs[0]["n1"] if runs[0]["n1"] and runs[0]["n2"] else 0
-        for how, suffix in (("exclusive", ""), ("inclusive", "i")):
-            x1 = parse_annotate(os.path.join(cg_dir, f"annot.{kind}.1{suffix}.txt"))
-            x2 = parse_annotate(os.path.join(cg_dir, f"annot.{kind}.2{suffix}.txt"))
-            fr = [[name, round((x2.get(name, 0) - x1.get(name, 0)) / d, 1)] for name in set(x1) | set(x2)] if d else []
-            fr = sorted((f for f in fr if f[1] >= 0.5), key=lambda f: -f[1])
-            m[f"by_function_{how}"] = fr[:25]
-        out[kind] = m
-    if not any(k in out for k in ("slow", "plain", "routing")):
-        return {}
-    out["median"] = (out.get("slow") or {}).get("median")
-    out["pass"] = None if out["median"] is None else out["median"] <= COLLECTOR_IR_TARGET
-    return out
-
-def hot_lines(path, calls, top=16):
-    """Top source lines of callgrind_annotate --auto=yes output, in instructions per call."""
-    rows = []
-    if not os.path.exists(path):
-        return rows
-    src, line_no = None, None
-    with open(path) as f:
-        for raw in f:
-            raw = raw.rstrip("\n")
-            m = re.match(r"^-- Auto-annotated source: (.*)$", raw)
-            if m:
-                src = m.group(1).replace("build-release-g/../", "").replace("producer/../", "")
-                line_no = None
-                continue
-            m = re.match(r"^-- line (\d+) -+$", raw)
-            if m:
-                line_no = int(m.group(1))
-                continue
-            if src is None or line_no is None:
-                continue
-            m = re.match(r"^\s*([\d,]+|\.)\s(.*)$", raw)
-            if not m:
-                continue
-            text = m.group(2)
-            if not text.lstrip().startswith("=>"):
-                if m.group(1) != ".":
-                    n = int(m.group(1).replace(",", ""))
-                    if n / calls >= 1.0 and "bench" not in os.path.basename(src):
-                        rows.append([f"{os.path.basename(src)}:{line_no}", round(n / calls, 1), text.strip()[:70]])
-                line_no += 1
-    rows.sort(key=lambda r: -r[1])
-    return rows[:top]
-
 
 def fmt_ns(v):
     if v is None:
@@ -525,7 +415,7 @@ def main():
     encrypt = paired_summary(e2e_raw, "encrypted", ENCRYPT_TARGET, lambda r: {"algorithm": a.encrypt_algorithm}) \
         if a.encrypt else previous.get("encrypt", {})
     text_vs = text_summary(e2e_raw, med) or previous.get("text_vs_snprintf", {})
-    cinstr = collector_instr(load_jsonl(os.path.join(a.tmp, "cinstr.jsonl")), os.path.join(a.tmp, "ccg")) \
+    cinstr = collector_instr(load_jsonl(os.path.join(a.tmp, "cinstr.jsonl")), os.path.join(a.tmp, "ccg"), med) \
         if a.collector_instructions else previous.get("collector_instructions", {})
     meta_routing_from = previous.get("meta", {}).get("date") if not a.routing and routing else None
 
