@@ -18,7 +18,8 @@
  *
  *   FAILMALLOC_AT=N      allocation number N fails (none: none fails)
  *   FAILMALLOC_EVERY=K   after N, every K-th allocation fails as well
- *   FAILMALLOC_COUNT=F   at exit, the number of allocations is written to F
+ *   FAILMALLOC_COUNT=F   at exit, the number of allocations, then that of threads created, go to F
+ *   FAILMALLOC_THREAD_AT=T  the T-th pthread_create() fails with EAGAIN (no memory or thread left)
  *   FAILMALLOC_TRAP=1    a failing allocation raises SIGTRAP first (run under gdb: where it is)
  *
  * Built only without a sanitizer (a sanitizer has its own allocator).
@@ -28,6 +29,7 @@
 #endif
 #include <fcntl.h>
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -40,8 +42,8 @@ extern void *__libc_malloc(size_t n);
 extern void *__libc_calloc(size_t n, size_t size);
 extern void *__libc_realloc(void *p, size_t n);
 
-static long fail_at = -1, every;
-static _Atomic long count;
+static long fail_at = -1, every, thread_fail_at = -1;
+static _Atomic long count, threads;
 static _Atomic int ready;
 
 static long env_long(const char *name, long dflt)
@@ -91,6 +93,7 @@ __attribute__((constructor)) static void arm(void)
 {
 	fail_at = env_long("FAILMALLOC_AT", -1);
 	every = env_long("FAILMALLOC_EVERY", 0);
+	thread_fail_at = env_long("FAILMALLOC_THREAD_AT", -1);
 	atomic_store_explicit(&ready, 1, memory_order_release);
 }
 
@@ -129,13 +132,23 @@ void *realloc(void *p, size_t n)
 	return fail() ? failed() : __libc_realloc(p, n);
 }
 
+int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	static int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	if (atomic_fetch_add_explicit(&threads, 1, memory_order_relaxed) + 1 == thread_fail_at)
+		return EAGAIN;
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "pthread_create");
+	return real(t, attr, fn, arg);
+}
+
 __attribute__((destructor)) static void tell_count(void)
 {
 	const char *path = getenv("FAILMALLOC_COUNT");
 	if (!path)
 		return;
-	char buf[32];
-	int len = snprintf(buf, sizeof buf, "%ld\n", atomic_load(&count));
+	char buf[48];
+	int len = snprintf(buf, sizeof buf, "%ld %ld\n", atomic_load(&count), atomic_load(&threads));
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd >= 0) {
 		if (write(fd, buf, (size_t)len) != len)

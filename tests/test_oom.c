@@ -36,6 +36,7 @@ static char *dir;        /* the segment, made once */
 static char *seg_file;   /* its path */
 static char *conf;
 static char *conf_relp; /* a text file and RELP syslog (make_relp_config) */
+static long thread_at;   /* > 0: the thread_at-th pthread_create() of what spawn_preloaded() starts fails */
 
 /* The segment's one file in d (malloc'd), or NULL. */
 static char *only_file(const char *d)
@@ -145,12 +146,13 @@ static pid_t spawn_preloaded(char *const argv[], long at, long every, const char
 {
 	char *lib = th_build_path("tests/libfailmalloc.so"), *o = th_path(dir, out), *e = th_path(dir, errname);
 	char *cnt = th_path(dir, "count");
-	char e_pre[4200], e_at[64], e_every[64], e_cnt[4200];
+	char e_pre[4200], e_at[64], e_every[64], e_cnt[4200], e_thread[64];
 	snprintf(e_pre, sizeof e_pre, "LD_PRELOAD=%s", lib);
 	snprintf(e_at, sizeof e_at, "FAILMALLOC_AT=%ld", at);
 	snprintf(e_every, sizeof e_every, "FAILMALLOC_EVERY=%ld", every);
 	snprintf(e_cnt, sizeof e_cnt, "FAILMALLOC_COUNT=%s", cnt);
-	char *env[] = {e_pre, at ? e_at : e_cnt, e_every, NULL};
+	snprintf(e_thread, sizeof e_thread, "FAILMALLOC_THREAD_AT=%ld", thread_at);
+	char *env[] = {e_pre, at ? e_at : e_cnt, e_every, e_thread, NULL};
 	pid_t p = th_spawn(argv, o, e, env);
 	free(lib);
 	free(o);
@@ -159,18 +161,26 @@ static pid_t spawn_preloaded(char *const argv[], long at, long every, const char
 	return p;
 }
 
-/* spawn_preloaded(), waited for; with at 0, *count gets the allocations. Returns its wait status (-1 if it
- * ran past 30 s). */
-static int run_preloaded(char *const argv[], long at, long every, const char *out, const char *errname, long *count)
+/* spawn_preloaded(), waited for; with at 0, *count gets the allocations (and *threads, if not NULL, the
+ * threads created). Returns its wait status (-1 if it ran past 30 s). */
+static int run_preloaded_counting(char *const argv[], long at, long every, const char *out, const char *errname,
+				  long *count, long *threads)
 {
 	int st = th_waitpid_timeout(spawn_preloaded(argv, at, every, out, errname), 30000);
 	if (count) {
 		char *cnt = th_path(dir, "count"), *t = th_read_file(cnt, NULL);
 		*count = t ? atol(t) : 0;
+		if (threads)
+			*threads = t && strchr(t, ' ') ? atol(strchr(t, ' ')) : 0;
 		free(t);
 		free(cnt);
 	}
 	return st;
+}
+
+static int run_preloaded(char *const argv[], long at, long every, const char *out, const char *errname, long *count)
+{
+	return run_preloaded_counting(argv, at, every, out, errname, count, NULL);
 }
 
 /* The collector --once with config c on a fresh copy of the segment, under run_preloaded(); its stderr in
@@ -432,5 +442,50 @@ Test(oom, allocation_failures_of_a_drain_to_relp)
 	cr_assert_gt(count, 500, "the collector allocates (%ld times)", count);
 	for (long at = 1; at <= count; at += at < 160 ? 1 : 37)
 		check_run(run_collector_with(conf_relp, at, 0, NULL), at, 0);
+	thread_at = 1; /* the RELP writer's thread cannot start */
+	check_run(run_collector_with(conf_relp, 0, 0, NULL), -1, 0);
+	char *errp = th_path(dir, "err"), *err = th_read_file(errp, NULL);
+	cr_assert(err && strstr(err, "writer relp: cannot start RELP: "), "%.200s", err);
+	free(err);
+	free(errp);
 	rs_stop(&r);
+}
+
+/* No thread can be started (pthread_create() fails with EAGAIN, each in turn): compression, the render
+ * helpers of collector.threads = 2, and whatever else the collector starts. */
+Test(oom, each_thread_that_cannot_be_started)
+{
+	char *text = th_read_file(conf, NULL), *threaded = th_path(dir, "threads.conf");
+	cr_assert(text);
+	const char *at = strstr(text, "; };\n");
+	FILE *f = fopen(threaded, "w");
+	cr_assert(at && f);
+	fprintf(f, "%.*s; threads = 2%s", (int)(at - text), text, at);
+	fclose(f);
+	fresh_run(true);
+	char *prog = th_build_path("shmlog-collector");
+	char *argv[] = {prog, "--config", threaded, "--once", NULL};
+	long count = 0, threads = 0;
+	check_run(run_preloaded_counting(argv, 0, 0, "stdout", "err", &count, &threads), 0, 0);
+	cr_assert_geq(threads, 2, "the compression thread and a render helper start (%ld threads)", threads);
+	bool said_compress = false, said_render = false;
+	char *errp = th_path(dir, "err");
+	for (thread_at = 1; thread_at <= threads; thread_at++) {
+		fresh_run(true);
+		int st = run_preloaded(argv, 0, 0, "stdout", "err", NULL);
+		check_run(st, -thread_at, 0); /* its messages name the thread as "at -N" */
+		char *err = th_read_file(errp, NULL);
+		bool compress = strstr(err, "cannot start the compression thread for \"") != NULL;
+		bool render = strstr(err, "collector.threads: cannot start 2 render threads: ") != NULL;
+		if (WEXITSTATUS(st) == 1)
+			cr_assert(compress || render, "thread %ld: the line names what could not start: %.200s", thread_at, err);
+		said_compress |= compress;
+		said_render |= render;
+		free(err);
+	}
+	cr_assert(said_compress && said_render, "the compression thread and the render helpers each failed once");
+	free(errp);
+	free(prog);
+	free(threaded);
+	free(text);
 }
