@@ -113,12 +113,17 @@ int output_open(struct output *o, struct collector_config *cfg, struct diag *d)
 	}
 	compute_level_masks(o);
 	o->fixed = router_fixed(o->router, &o->fixed_mask);
+	bool text_plain = false;
 	for (unsigned i = 0; i < o->n; i++) {
 		if (o->w[i].ops->add_spans && o->fixed && (o->fixed_mask & o->level_mask[TEXT_LEVEL_TRACE] & 1u << i))
 			o->span_mask |= 1u << i; /* every level a record can have passes */
 		o->plain_mask |= (uint32_t)o->w[i].plain_add << i;
+		text_plain |= o->w[i].plain_add && o->w[i].format == TEXT_FORMAT_TEXT && !o->w[i].color;
 	}
-	return start_render(o, cfg->threads, d);
+	int rc = start_render(o, cfg->threads, d);
+	/* a message regex, and a text line rendered here anyway: route by that line (route_by_line) */
+	o->by_line = rc == 0 && !o->fixed && text_plain && !o->pool && router_wants_msg(o->router);
+	return rc;
 }
 
 /* A writer that could not take a record (out of memory): counted, said once until it takes one again. */
@@ -160,23 +165,20 @@ static uint32_t defer(struct output *o, const struct text_record *tr, uint32_t m
 	return mask & ~d;
 }
 
-/* Give tr to the writers in mask. Returns mask. */
-static uint32_t give(struct output *o, const struct text_record *tr, uint32_t mask)
+/* Give rec (route() set it up) to the writers in mask. Returns mask. */
+static uint32_t give(struct output *o, struct output_rec *rec, uint32_t mask)
 {
 	uint32_t all = mask;
 	if (o->pool && (mask & o->plain_mask))
-		mask = defer(o, tr, mask, mask & o->plain_mask);
-	struct output_rec rec;
-	rec.tr = tr; /* the rest is read only once line_buf[k] is set */
-	memset(rec.line_buf, 0, sizeof rec.line_buf);
+		mask = defer(o, rec->tr, mask, mask & o->plain_mask);
 	for (uint32_t m = mask; m; m &= m - 1) {
 		unsigned i = (unsigned)__builtin_ctz(m);
 		struct writer *w = &o->w[i];
 		/* the line writers' add, called directly: one indirect call less per record; the
 		 * last writer's rendering is not kept for another */
-		int r = !w->plain_add  ? w->ops->add(w, &rec)
-			: m & (m - 1)  ? output_rec_append(&rec, w->format, w->color, &w->out.buf)
-				       : output_rec_last(&rec, w->format, w->color, &w->out.buf);
+		int r = !w->plain_add  ? w->ops->add(w, rec)
+			: m & (m - 1)  ? output_rec_append(rec, w->format, w->color, &w->out.buf)
+				       : output_rec_last(rec, w->format, w->color, &w->out.buf);
 		if (r < 0) {
 			add_failed(o, i, r);
 			continue;
@@ -188,30 +190,58 @@ static uint32_t give(struct output *o, const struct text_record *tr, uint32_t ma
 	return all;
 }
 
-/* The writers tr is routed to, their min_level passed. */
-static uint32_t route(struct output *o, const struct text_record *tr)
+/*
+ * Route rec by its text line, rendered first into o->stage (which then
+ * serves every text writer without colour): a message regex runs on the
+ * line's message when that holds no backslash, as it is then the message
+ * itself (text.h), instead of on a rendering of its own.
+ */
+static uint32_t route_by_line(struct output *o, struct output_rec *rec)
 {
+	size_t off, len;
+	sbuf_reset(&o->stage);
+	text_append_msg_span(&o->stage, rec->tr, &off, &len);
+	if (!o->stage.len) /* out of memory: the regex renders the message itself */
+		return router_route(o->router, rec->tr);
+	unsigned k = line_kind(TEXT_FORMAT_TEXT, false);
+	rec->line_buf[k] = &o->stage;
+	rec->line_off[k] = 0;
+	rec->line_len[k] = o->stage.len;
+	const char *msg = o->stage.data + off;
+	return memchr(msg, '\\', len) ? router_route(o->router, rec->tr) : router_route_msg(o->router, rec->tr, msg, len);
+}
+
+/* The writers rec->tr is routed to, their min_level passed; rec set up for give(). */
+static uint32_t route(struct output *o, struct output_rec *rec, const struct text_record *tr)
+{
+	rec->tr = tr; /* the rest is read only once line_buf[k] is set */
+	memset(rec->line_buf, 0, sizeof rec->line_buf);
 	unsigned level = (unsigned)tr->level <= TEXT_LEVEL_OFF ? (unsigned)tr->level : TEXT_LEVEL_OFF;
-	uint32_t to = o->fixed ? o->fixed_mask : router_route(o->router, tr);
+	uint32_t to = o->fixed			 ? o->fixed_mask
+		      : o->by_line && tr->lazy && !tr->lazy->rendered ? route_by_line(o, rec)
+								 : router_route(o->router, tr);
 	return to & o->level_mask[level];
 }
 
 uint32_t output_add(struct output *o, const struct text_record *tr, uint32_t *missed)
 {
-	uint32_t mask = route(o, tr);
+	struct output_rec rec;
+	uint32_t mask = route(o, &rec, tr);
 	if (missed)
 		*missed = mask & o->skipping;
-	return give(o, tr, mask & ~o->skipping);
+	return give(o, &rec, mask & ~o->skipping);
 }
 
 uint32_t output_add_only(struct output *o, const struct text_record *tr, uint32_t only)
 {
-	return give(o, tr, route(o, tr) & only);
+	struct output_rec rec;
+	return give(o, &rec, route(o, &rec, tr) & only);
 }
 
 uint32_t output_add_record(struct output *o, const struct text_record *tr)
 {
-	return give(o, tr, route(o, tr) & ~(o->skipping | o->span_mask));
+	struct output_rec rec;
+	return give(o, &rec, route(o, &rec, tr) & ~(o->skipping | o->span_mask));
 }
 
 uint32_t output_add_spans(struct output *o, const struct reader_span *spans, uint32_t n, uint32_t only)
@@ -450,4 +480,5 @@ void output_close(struct output *o)
 		render_stop(o->pool);
 	free(o->pool);
 	o->pool = NULL;
+	sbuf_free(&o->stage);
 }

@@ -43,6 +43,8 @@ struct output {
 	uint32_t span_mask;                     /* writers that take every record, as spans (add_spans) */
 	uint32_t plain_mask;                    /* writers whose add only appends the line (w->plain_add) */
 	struct render_pool *pool;               /* collector.threads > 1: their lines rendered in parallel */
+	bool by_line;                           /* a message regex runs on the text line rendered first */
+	struct sbuf stage;                      /* that line (route_by_line in output.c) */
 	uint64_t lost[CONFIG_MAX_WRITERS];      /* records a writer could not take (out of memory), not yet told */
 	uint32_t skipping;                      /* writers that take no live records (see above) */
 };

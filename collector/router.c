@@ -656,18 +656,20 @@ static bool fields_match(const struct route *ro, const struct text_record *r)
 	return true;
 }
 
-static bool regex_matches(const struct router *rt, const struct route *ro, const struct text_record *r)
+/* msg: r's message, or NULL to have it rendered. */
+static bool regex_matches(const struct router *rt, const struct route *ro, const struct text_record *r,
+			  const char *msg, size_t len)
 {
 	/* PCRE2 10.42 refuses a NULL subject even at length 0. */
-	size_t len;
-	PCRE2_SPTR subject = (PCRE2_SPTR)text_record_msg(r, &len);
+	PCRE2_SPTR subject = (PCRE2_SPTR)(msg ? msg : text_record_msg(r, &len));
 	int rc = ro->jit ? pcre2_jit_match(ro->re, subject, len, 0, 0, ro->md, rt->mctx)
 			 : pcre2_match(ro->re, subject, len, 0, 0, ro->md, rt->mctx);
 	return rc >= 0; /* 0: matched, the ovector too small to hold every group */
 }
 
 /* Does r pass every filter of ro? The regex, the dearest test, runs last. */
-static bool route_matches(const struct router *rt, const struct route *ro, const struct text_record *r)
+static bool route_matches(const struct router *rt, const struct route *ro, const struct text_record *r,
+			  const char *msg, size_t msg_len)
 {
 	if (ro->has_levels && ((unsigned)r->level >= 32 || !(ro->levels & (1u << r->level))))
 		return false;
@@ -675,11 +677,11 @@ static bool route_matches(const struct router *rt, const struct route *ro, const
 		return false;
 	if (!fields_match(ro, r))
 		return false;
-	return !ro->re || regex_matches(rt, ro, r);
+	return !ro->re || regex_matches(rt, ro, r, msg, msg_len);
 }
 
 /* The writers r goes to. See router.h. Returns the mask. */
-uint32_t router_route(struct router *rt, const struct text_record *r)
+uint32_t router_route_msg(struct router *rt, const struct text_record *r, const char *msg, size_t msg_len)
 {
 	uint32_t mask = 0;
 	for (unsigned i = 0; i < rt->n_routes; i++) {
@@ -687,7 +689,7 @@ uint32_t router_route(struct router *rt, const struct text_record *r)
 		/* A route that could add no writer and does not stop changes nothing: skip its tests. */
 		if (mask && !ro->stop && (ro->to & ~mask) == 0)
 			continue;
-		if (!route_matches(rt, ro, r))
+		if (!route_matches(rt, ro, r, msg, msg_len))
 			continue;
 		mask |= ro->to;
 		if (ro->stop)
@@ -695,6 +697,19 @@ uint32_t router_route(struct router *rt, const struct text_record *r)
 	}
 	/* Every route's `to` is non-empty, so mask != 0 exactly when a route matched. */
 	return mask ? mask : rt->dflt;
+}
+
+uint32_t router_route(struct router *rt, const struct text_record *r)
+{
+	return router_route_msg(rt, r, NULL, 0);
+}
+
+bool router_wants_msg(const struct router *rt)
+{
+	for (unsigned i = 0; rt && i < rt->n_routes; i++)
+		if (rt->routes[i].re)
+			return true;
+	return false;
 }
 
 bool router_fixed(const struct router *rt, uint32_t *mask)

@@ -58,6 +58,12 @@ int router_open(struct router **out, const config_setting_t *routes, const confi
  */
 uint32_t router_route(struct router *rt, const struct text_record *r);
 
+/* router_route() with r's formatted message at hand: msg, msg_len (NULL: rendered when a regex needs it). */
+uint32_t router_route_msg(struct router *rt, const struct text_record *r, const char *msg, size_t msg_len);
+
+/* Whether a route looks at the formatted message (a message regex). */
+bool router_wants_msg(const struct router *rt);
+
 /* Whether every record goes to the same writers (no routes): then *mask holds them. Returns that. */
 bool router_fixed(const struct router *rt, uint32_t *mask);
 

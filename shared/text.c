@@ -500,7 +500,8 @@ static char *put_head(char *p, const struct text_record *r)
 	return p;
 }
 
-static void append_text(struct sbuf *out, const struct text_record *r, bool color)
+/* The text line of r into out; span (may be NULL) gets where its message lies in out: offset, length. */
+static void append_text(struct sbuf *out, const struct text_record *r, bool color, size_t *span)
 {
 	size_t name_len = r->name ? r->name_len : 0;
 	const char *msg = NULL;
@@ -528,7 +529,12 @@ static void append_text(struct sbuf *out, const struct text_record *r, bool colo
 		*p++ = '?';
 	}
 	p = put_head(p, r);
+	char *m0 = p;
 	p = put_msg(p, r, ESC_TEXT, fused, msg, msg_len);
+	if (span) {
+		span[0] = (size_t)(m0 - out->data);
+		span[1] = (size_t)(p - m0);
+	}
 	p = put_text_fields(p, r);
 	*p++ = '\n';
 	out->len = (size_t)(p - out->data);
@@ -589,5 +595,13 @@ void text_append(struct sbuf *out, const struct text_record *r, enum text_format
 	if (f == TEXT_FORMAT_JSON)
 		append_json(out, r);
 	else
-		append_text(out, r, color);
+		append_text(out, r, color, NULL);
+}
+
+void text_append_msg_span(struct sbuf *out, const struct text_record *r, size_t *msg_off, size_t *msg_len)
+{
+	size_t span[2] = {0, 0};
+	append_text(out, r, false, span);
+	*msg_off = span[0];
+	*msg_len = span[1];
 }

@@ -169,4 +169,12 @@ char *text_put_scalar(char *p, const struct text_field *f);
 /* Append r to out as one line (LF-terminated) in format f. */
 void text_append(struct sbuf *out, const struct text_record *r, enum text_format f, bool color);
 
+/*
+ * text_append() in the text format without colour, also telling where the
+ * line's message lies in out (*msg_off, *msg_len: the message escaped, as
+ * the line holds it; both 0 when nothing was appended). An escaped message
+ * holding no backslash is the message itself: every escape begins with one.
+ */
+void text_append_msg_span(struct sbuf *out, const struct text_record *r, size_t *msg_off, size_t *msg_len);
+
 #endif

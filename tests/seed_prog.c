@@ -9,6 +9,8 @@
  *   seed_prog DIR syslog     the syslog tests' records: one per level, with fields
  *                            whose values hold '"', '\', ']', spaces and UTF-8,
  *                            and one 10,000-byte message
+ *   seed_prog DIR escapes    messages whose line escapes them (a tab, a backslash, a newline)
+ *                            and plain ones, for a message regex
  */
 #include <shmlog.h>
 #include <stdbool.h>
@@ -42,10 +44,21 @@ static void log_syslog(struct shmlog *lg)
 	SHMLOG_INFO(lg, "%s%s%s%s%s%s%s%s%s%s", e, e, e, e, e, e, e, e, e, e);
 }
 
+static void log_escapes(struct shmlog *lg)
+{
+	SHMLOG_INFO(lg, "tab a\tb");
+	SHMLOG_INFO(lg, "path %s", "c:\\d");
+	SHMLOG_INFO(lg, "tab a\\tb (a backslash and a t)");
+	SHMLOG_INFO(lg, "two\nlines %d", 2);
+	SHMLOG_INFO(lg, "plain tab-free %s", "text");
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "fields") != 0 && strcmp(argv[2], "syslog") != 0)) {
-		fprintf(stderr, "usage: seed_prog DIR [fields | syslog]\n");
+	const char *mode = argc == 3 ? argv[2] : "";
+	if (argc < 2 || argc > 3 ||
+	    (argc == 3 && strcmp(mode, "fields") && strcmp(mode, "syslog") && strcmp(mode, "escapes"))) {
+		fprintf(stderr, "usage: seed_prog DIR [fields | syslog | escapes]\n");
 		return 2;
 	}
 	struct shmlog *lg;
@@ -55,8 +68,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "seed_prog: shmlog_open: %d\n", rc);
 		return 1;
 	}
-	if (argc == 3 && argv[2][0] == 's') {
+	if (!strcmp(mode, "syslog")) {
 		log_syslog(lg);
+	} else if (!strcmp(mode, "escapes")) {
+		log_escapes(lg);
 	} else if (argc == 3) {
 		log_fields(lg);
 	} else {

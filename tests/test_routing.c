@@ -82,6 +82,34 @@ Test(routing, seed_example_sends_each_record_where_the_routes_say)
 	free(cfg);
 }
 
+/* A message regex sees the message as logged, not as the text line escapes it (a tab is a tab there,
+ * not "\t"), whatever writers it is written to. */
+Test(routing, a_message_regex_sees_the_message_not_its_escaped_line)
+{
+	char *special = wpath("special.log"), *json = wpath("special.json"), *console = wpath("console.out");
+	char *cfg = wconfig("writers = (\n"
+			    "  { name = \"console\"; type = \"console\"; },\n"
+			    "  { name = \"special\"; type = \"file\"; path = \"%s\"; },\n"
+			    "  { name = \"json\"; type = \"file\"; path = \"%s\"; format = \"json\"; }\n"
+			    ");\n"
+			    /* a tab, a backslash, a newline (PCRE2's escapes, in libconfig's), or "free" */
+			    "routes = ( { message = \"a\\\\tb|c:\\\\\\\\d|two\\\\nlines|free\"; to = [\"special\", \"json\"]; stop = true; } );\n"
+			    "default = [\"console\"];\n",
+			    special, json);
+	seed_and_collect(cfg, console, "escapes");
+	char *s = messages(special), *c = messages(console), *j = th_read_file(json, NULL);
+	cr_assert_str_eq(s, "INFO tab a\\tb\nINFO path c:\\\\d\nINFO two\\nlines 2\nINFO plain tab-free text\n");
+	cr_assert_str_eq(c, "INFO tab a\\\\tb (a backslash and a t)\n");
+	cr_assert(j && strstr(j, "\"msg\":\"tab a\\tb\"") && strstr(j, "\"msg\":\"plain tab-free text\""), "%s", j);
+	free(s);
+	free(c);
+	free(j);
+	free(special);
+	free(json);
+	free(console);
+	free(cfg);
+}
+
 Test(routing, field_filters_route_by_presence_and_typed_value)
 {
 	char *admins = wpath("admins.log"), *users = wpath("users.json"), *console = wpath("console.out");
