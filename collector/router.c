@@ -97,6 +97,7 @@ struct router {
 	struct router_list dflt_names; /* default as written (for describe) */
 	struct router_list names;     /* the writers' names */
 	pcre2_match_context *mctx;    /* the match limit, shared by every regex */
+	pcre2_jit_stack *jit_stack;   /* the JIT's stack, made once (else each match sets 32 KiB of its own up) */
 	struct router_block *blocks;
 };
 
@@ -545,6 +546,10 @@ static int router_load(struct router_load *ld, const config_setting_t *routes,
 	rt->mctx = pcre2_match_context_create(NULL);
 	if (!rt->mctx || pcre2_set_match_limit(rt->mctx, ROUTER_MATCH_LIMIT) != 0)
 		return router_nomem(ld->d);
+	rt->jit_stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
+	if (!rt->jit_stack)
+		return router_nomem(ld->d);
+	pcre2_jit_stack_assign(rt->mctx, NULL, rt->jit_stack);
 	if (routes && (r = read_routes(ld, routes)) < 0)
 		return r;
 	rt->has_default = dflt != NULL;
@@ -588,6 +593,7 @@ void router_close(struct router *rt)
 		pcre2_code_free(rt->routes[i].re);
 	}
 	pcre2_match_context_free(rt->mctx);
+	pcre2_jit_stack_free(rt->jit_stack);
 	while (rt->blocks) {
 		struct router_block *b = rt->blocks;
 		rt->blocks = b->next;
