@@ -217,9 +217,13 @@ static uint32_t route(struct output *o, struct output_rec *rec, const struct tex
 	rec->tr = tr; /* the rest is read only once line_buf[k] is set */
 	memset(rec->line_buf, 0, sizeof rec->line_buf);
 	unsigned level = (unsigned)tr->level <= TEXT_LEVEL_OFF ? (unsigned)tr->level : TEXT_LEVEL_OFF;
-	uint32_t to = o->fixed			 ? o->fixed_mask
-		      : o->by_line && tr->lazy && !tr->lazy->rendered ? route_by_line(o, rec)
-								 : router_route(o->router, tr);
+	uint32_t to;
+	if (o->fixed)
+		to = o->fixed_mask;
+	else if (o->by_line && tr->lazy && !tr->lazy->rendered)
+		to = route_by_line(o, rec);
+	else
+		to = router_route(o->router, tr);
 	return to & o->level_mask[level];
 }
 

@@ -85,11 +85,7 @@ int out_flush(struct out *o)
 	return o->err;
 }
 
-/*
- * Whether rec could not be read as its producer meant it (an unknown call
- * site, a refused format, malformed arguments or fields): its message says
- * so, in the reader's "[shmlog: ...]" words. Returns that.
- */
+/* Whether rec could not be read as its producer meant it (cli.h). Returns that. */
 bool record_malformed(const struct seg_rec *rec, const struct text_record *tr)
 {
 	static const char head[] = "[shmlog: ", tail[] = " [shmlog: malformed record fields]";

@@ -106,10 +106,10 @@ static void tail_record(void *clientd, struct reader_seg *rs, const struct seg_r
 		return;
 	}
 	size_t off = t->cyc.len;
+	bool malformed = record_malformed(rec, tr); /* first: the line then takes the message it rendered */
 	text_append(&t->cyc, tr, t->json ? TEXT_FORMAT_JSON : TEXT_FORMAT_TEXT, false);
 	t->lines[t->n_lines++] = (struct tail_line){rec ? ring_of(t, rec) : TAIL_NOTICE,
-						    rec && rec->site != SHMLOG_SITE_LOSS, record_malformed(rec, tr),
-						    off, t->cyc.len - off};
+						    rec && rec->site != SHMLOG_SITE_LOSS, malformed, off, t->cyc.len - off};
 }
 
 /* reader_reject_fn: note it; whether it is damage or overtaking is decided after the cycle. */
