@@ -118,12 +118,16 @@ static int load_files(SSL_CTX *ctx, const struct syslog_tls_cfg *cfg, struct dia
 
 int syslog_tls_open(struct syslog_tls *t, const struct syslog_tls_cfg *cfg, struct diag *d)
 {
+	errno = 0;
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		int err = errno;
 		char why[256] = "";
-		if (ERR_peek_error()) { /* OpenSSL does not always queue one for a failed allocation */
+		if (ERR_peek_error()) {
 			memcpy(why, ": ", 2);
 			ssl_reason(why + 2, sizeof why - 2);
+		} else if (err) { /* OpenSSL does not always queue one for a failed allocation: what failed says */
+			snprintf(why, sizeof why, ": %s", strerror(err));
 		}
 		snprintf(d->msg, sizeof d->msg, "%.150s: cannot make a TLS context%.82s", cfg->where, why);
 		SSL_CTX_free(ctx);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -488,4 +489,36 @@ Test(oom, each_thread_that_cannot_be_started)
 	free(prog);
 	free(threaded);
 	free(text);
+}
+
+/* A TLS writer's context that cannot be made for want of memory (OpenSSL queues no reason for it then):
+ * the line says why. Swept from the first allocation to the first run that gets past the start. */
+Test(oom, a_tls_context_that_cannot_be_made_says_why)
+{
+	char *tls = th_path(dir, "tls.conf");
+	FILE *f = fopen(tls, "w");
+	cr_assert(f);
+	fprintf(f,
+		"collector: { dir = \"%s/run\"; };\n"
+		"writers = (\n"
+		"  { name = \"text\"; type = \"file\"; path = \"%s/out/text.log\"; },\n"
+		"  { name = \"tls\"; type = \"syslog\"; transport = \"tls\"; host = \"127.0.0.1\"; port = %u;\n"
+		"    tls = { verify = false; }; }\n"
+		");\n",
+		dir, dir, rs_free_port(SOCK_STREAM));
+	fclose(f);
+	char *errp = th_path(dir, "err");
+	bool said = false, started = false;
+	for (long at = 1; at < 1000 && !started; at++) {
+		int st = run_collector_with(tls, at, 0, NULL);
+		check_run(st, at, 0);
+		started = WEXITSTATUS(st) == 0;
+		char *err = th_read_file(errp, NULL);
+		said |= err && strstr(err, "writers.[1].tls: cannot make a TLS context: Cannot allocate memory\n");
+		free(err);
+	}
+	cr_assert(started, "a run gets past the start");
+	cr_assert(said, "a TLS context that cannot be made is said, with why");
+	free(errp);
+	free(tls);
 }
