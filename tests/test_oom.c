@@ -246,10 +246,10 @@ static void tally_line(struct tally *y, const char *line, size_t len)
 		snprintf(y->bad, sizeof y->bad, "%.*s", (int)(len < 150 ? len : 150), line);
 }
 
-static struct tally tally_text(void)
+/* Every line of the file at path, into a tally. */
+static struct tally tally_file(const char *path)
 {
 	struct tally y = {0};
-	char *path = th_path(dir, "out/text.log");
 	size_t len = 0;
 	char *t = th_read_file(path, &len);
 	for (size_t a = 0; t && a < len;) {
@@ -259,6 +259,14 @@ static struct tally tally_text(void)
 		a = e + 1;
 	}
 	free(t);
+	return y;
+}
+
+/* The text writer's file, into a tally. */
+static struct tally tally_text(void)
+{
+	char *path = th_path(dir, "out/text.log");
+	struct tally y = tally_file(path);
 	free(path);
 	return y;
 }
@@ -521,4 +529,37 @@ Test(oom, a_tls_context_that_cannot_be_made_says_why)
 	cr_assert(said, "a TLS context that cannot be made is said, with why");
 	free(errp);
 	free(tls);
+}
+
+/* Memory gone for good in the middle of a drain (every allocation from the at-th on fails): what could
+ * not be read stays in the segment, said so, and `shmlog recover` prints it afterwards. */
+Test(oom, records_a_drain_cannot_read_stay_in_their_segment_for_recover)
+{
+	char *errp = th_path(dir, "err"), *run = th_path(dir, "run"), *rec = th_path(dir, "recovered.log");
+	char *tool = th_build_path("shmlog");
+	int left_runs = 0;
+	for (long at = 10; at <= 60; at += 2) {
+		int st = run_collector(at, 1, NULL);
+		check_run(st, at, 1);
+		char *err = th_read_file(errp, NULL);
+		bool left = err && strstr(err, "out of memory: records not read stay in their segments\n");
+		free(err);
+		if (!left)
+			continue;
+		left_runs++;
+		struct tally y = tally_text();
+		unlink(rec);
+		char *argv[] = {tool, "recover", "--output", rec, run, NULL};
+		int rst = th_waitpid_timeout(th_spawn(argv, "/dev/null", "/dev/null", NULL), 30000);
+		cr_assert(WIFEXITED(rst) && WEXITSTATUS(rst) == 0, "at %ld: shmlog recover exits 0", at);
+		int recovered = tally_file(rec).written;
+		cr_assert_eq(recovered, THREADS * RECORDS - y.written - y.lost - y.unshown,
+			     "at %ld: recover prints the %d records the collector did not write (%d written)", at,
+			     THREADS * RECORDS - y.written - y.lost - y.unshown, y.written);
+	}
+	cr_assert_gt(left_runs, 0, "some drain left records in their segment");
+	free(tool);
+	free(rec);
+	free(run);
+	free(errp);
 }
