@@ -11,6 +11,11 @@
  * as the producer logged it, or counted in a notice that says it was lost
  * for want of memory, or still in its segment, with a warning that says so.
  * A line that is none of those (a record rendered with a hole in it) fails.
+ * The same holds for a drain into RELP to a real rsyslogd, for a TLS
+ * writer's start, for each thread the collector starts failing to start
+ * (FAILMALLOC_THREAD_AT), and for memory gone for good mid-drain (what was
+ * not read is left for `shmlog recover`); the `shmlog` commands exit 0 with
+ * their whole output, or 1 saying why.
  *
  * Built only without a sanitizer, which brings its own allocator.
  */
@@ -484,6 +489,7 @@ Test(oom, each_thread_that_cannot_be_started)
 		int st = run_preloaded(argv, 0, 0, "stdout", "err", NULL);
 		check_run(st, -thread_at, 0); /* its messages name the thread as "at -N" */
 		char *err = th_read_file(errp, NULL);
+		cr_assert(err);
 		bool compress = strstr(err, "cannot start the compression thread for \"") != NULL;
 		bool render = strstr(err, "collector.threads: cannot start 2 render threads: ") != NULL;
 		if (WEXITSTATUS(st) == 1)
