@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "abi.h"
 
@@ -46,7 +47,14 @@ static inline bool ring_plan(uint64_t tail, uint64_t head, uint32_t cap, uint32_
 	return (tail - head) + *pad + size <= cap;
 }
 
-/* Reads that find one publication left half done, the same one each time, before ring_read_head() takes what it has. */
+/*
+ * How long one publication may stay half done before ring_read_head() takes
+ * what it has (its consumer was killed between its stores): a live consumer
+ * that is only descheduled there (a loaded or virtual machine stalls a
+ * thread for milliseconds) finishes well within it. The clock is looked at
+ * every RING_HEAD_READ_TRIES reads that find the same one.
+ */
+#define RING_HEAD_STUCK_NS 100000000ull /* 100 ms */
 #define RING_HEAD_READ_TRIES 100000u
 
 /*
@@ -71,17 +79,38 @@ static inline void ring_publish_head(struct shmlog_ring_header *rh, uint64_t hea
 	atomic_store_explicit(&rh->head_seq, s + 1, memory_order_release);
 }
 
+/* CLOCK_MONOTONIC in ns (0 if it cannot be read). */
+static inline uint64_t ring_mono_ns(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether the publication ring_read_head() found stuck again has been so for RING_HEAD_STUCK_NS, *since
+ * (0: not yet timed) the first time it looked at the clock. */
+static inline bool ring_stuck_long(uint64_t *since)
+{
+	uint64_t now = ring_mono_ns();
+	if (!*since) {
+		*since = now ? now : 1;
+		return false;
+	}
+	return now - *since >= RING_HEAD_STUCK_NS;
+}
+
 /*
  * The consumer's head and the records_consumed published with it, as
  * ring_publish_head() stored them together: read again while a publication
- * is in progress. One that stays half done for RING_HEAD_READ_TRIES reads
- * (a consumer killed between its stores leaves head_seq odd for good) is
- * taken as it is. For a consumer that does not write head_seq, head is read
- * twice around the counter instead. head is read with acquire semantics.
+ * is in progress. One that stays half done for RING_HEAD_STUCK_NS (a
+ * consumer killed between its stores leaves head_seq odd for good) is taken
+ * as it is. For a consumer that does not write head_seq, head is read twice
+ * around the counter instead. head is read with acquire semantics.
  */
 static inline uint64_t ring_read_head(const struct shmlog_ring_header *rh, uint64_t *records_consumed)
 {
-	uint64_t h, rc;
+	uint64_t h, rc, stuck_since = 0;
 	uint32_t stuck_seq = 0;
 	for (unsigned stuck = 0;;) {
 		/* acquire: pairs with the release store that ended the last publication */
@@ -93,10 +122,18 @@ static inline uint64_t ring_read_head(const struct shmlog_ring_header *rh, uint6
 		uint32_t s2 = atomic_load_explicit(&rh->head_seq, memory_order_relaxed);
 		if (s1 == s2 && !(s1 & 1u) && h == atomic_load_explicit(&rh->head, memory_order_relaxed))
 			break;
-		stuck = s1 == s2 && s1 == stuck_seq ? stuck + 1 : 0; /* the same half-done publication */
+		if (s1 == s2 && s1 == stuck_seq) { /* the same half-done publication */
+			stuck++;
+		} else {
+			stuck = 0;
+			stuck_since = 0;
+		}
 		stuck_seq = s1;
-		if (stuck == RING_HEAD_READ_TRIES)
-			break;
+		if (stuck == RING_HEAD_READ_TRIES) {
+			if (ring_stuck_long(&stuck_since))
+				break;
+			stuck = 0;
+		}
 	}
 	*records_consumed = rc;
 	return h;

@@ -107,6 +107,45 @@ Test(ring, a_reader_beside_the_consumer_gets_head_and_its_count_from_the_same_pu
 	cr_assert(h == 8ull * PUBLICATIONS && rc == PUBLICATIONS && !(atomic_load(&pub_rh.head_seq) & 1u));
 }
 
+static struct shmlog_ring_header slow_rh;
+static atomic_bool slow_begun;
+
+/* A consumer descheduled in the middle of a publication (64, 8 -> 72, 9) for 20 ms, as a loaded or
+ * virtual machine can stall a thread. */
+static void *slow_publisher(void *arg)
+{
+	(void)arg;
+	uint32_t s = atomic_load(&slow_rh.head_seq) | 1u;
+	atomic_store(&slow_rh.head_seq, s);
+	atomic_store(&slow_rh.records_consumed, 9);
+	atomic_store(&slow_begun, true);
+	struct timespec ts = {0, 20 * 1000 * 1000};
+	nanosleep(&ts, NULL); /* the stall itself, not a wait for anything */
+	atomic_store(&slow_rh.head, 72);
+	atomic_store(&slow_rh.head_seq, s + 1);
+	return NULL;
+}
+
+static bool begun(void *arg)
+{
+	(void)arg;
+	return atomic_load(&slow_begun);
+}
+
+Test(ring, a_reader_waits_out_a_consumer_stalled_in_the_middle_of_a_publication)
+{
+	memset(&slow_rh, 0, sizeof slow_rh);
+	ring_publish_head(&slow_rh, 64, 0, 8);
+	atomic_store(&slow_begun, false);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, slow_publisher, NULL), 0);
+	cr_assert(th_wait_until(begun, NULL, 10000), "the publication begins");
+	uint64_t rc, h = ring_read_head(&slow_rh, &rc);
+	pthread_join(th, NULL);
+	cr_assert(h == 72 && rc == 9, "the finished publication, not half of one: head %llu, records %llu",
+		  (unsigned long long)h, (unsigned long long)rc);
+}
+
 Test(ring, a_publication_left_half_done_is_read_as_it_is_and_the_next_one_mends_it)
 {
 	struct shmlog_ring_header rh;
