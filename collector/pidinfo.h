@@ -11,6 +11,7 @@
 #ifndef SHMLOG_PIDINFO_H
 #define SHMLOG_PIDINFO_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 
@@ -25,13 +26,16 @@ _Static_assert(sizeof(struct pidinfo_v0) == 64, "PIDFD_INFO_SIZE_VER0");
 #define PIDINFO_GET _IOWR(0xFF, 11, struct pidinfo_v0) /* PIDFD_GET_INFO */
 
 /* Into *status, the wait status of pidfd's process. Returns 1 when it is
- * known, 0 when not yet (the process has not been reaped), -1 when it cannot
+ * known, 0 when not yet (the process has not been reaped, or is being
+ * reaped: then the kernel can answer ESRCH for a moment), -1 when it cannot
  * be had (a kernel before 6.15, or not a pidfd). */
 static inline int pidinfo_exit_status(int pidfd, int *status)
 {
 	struct pidinfo_v0 info = {.mask = PIDINFO_EXIT};
-	if (pidfd < 0 || ioctl(pidfd, PIDINFO_GET, &info) < 0)
+	if (pidfd < 0)
 		return -1;
+	if (ioctl(pidfd, PIDINFO_GET, &info) < 0)
+		return errno == ESRCH ? 0 : -1;
 	if (!(info.mask & PIDINFO_EXIT))
 		return 0;
 	*status = info.exit_code;

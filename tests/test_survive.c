@@ -76,30 +76,36 @@ Test(survive, producer_killed_by_sigkill_loses_nothing_and_is_reported)
 	free(out);
 }
 
-/* A collector that sees a kernel before 6.15 (tests/oldkernel.c preloaded), its output into out. */
-static pid_t start_old_kernel_collector(const char *out)
+/* A collector whose PIDFD_GET_INFO fails (tests/pidinfo_fail.c preloaded): as on a kernel before 6.15, or
+ * with ESRCH for its first esrch calls (0: the old kernel); its output into out. */
+static pid_t start_pidinfo_fail_collector(const char *out, int esrch)
 {
-	char *bin = th_build_path("shmlog-collector"), *lib = th_build_path("tests/liboldkernel.so");
-	char pre[4200];
+	char *bin = th_build_path("shmlog-collector"), *lib = th_build_path("tests/libpidinfo_fail.so");
+	char pre[4200], how[64];
 	snprintf(pre, sizeof pre, "LD_PRELOAD=%s", lib);
-	char *argv[] = {"/usr/bin/env", pre, "ASAN_OPTIONS=verify_asan_link_order=0", bin, "--dir", dir, NULL};
+	snprintf(how, sizeof how, esrch ? "PIDINFO_FAIL_ESRCH=%d" : "PIDINFO_FAIL_OLD_KERNEL=%d", esrch);
+	char *argv[] = {"/usr/bin/env", pre, how, "ASAN_OPTIONS=verify_asan_link_order=0", bin, "--dir", dir, NULL};
 	pid_t p = start_collector_argv(argv, out, NULL);
 	free(bin);
 	free(lib);
 	return p;
 }
 
+/* The collector's PIDFD_GET_INFO: as the kernel answers, refused (an old kernel), or ESRCH at first. */
+enum pidinfo { PIDINFO_REAL, PIDINFO_OLD_KERNEL, PIDINFO_REAPING };
+
 /*
  * A producer that ends past shmlog's exit handler (how: -k, or -X or -E
  * CODE) gets the status its parent reaped told, where the kernel tells it
- * (and old_kernel is false); said: what the notice says then. It flushes
- * first, so the collector watches it when it ends.
+ * (pi is not PIDINFO_OLD_KERNEL); said: what the notice says then. It
+ * flushes first, so the collector watches it when it ends.
  */
-static void ends_with_status(const char *how, int code, const char *said, bool old_kernel)
+static void ends_with_status(const char *how, int code, const char *said, enum pidinfo pi)
 {
 	char *out = wpath("out.log"), num[16];
 	snprintf(num, sizeof num, "%d", code);
-	pid_t c = old_kernel ? start_old_kernel_collector(out) : start_collector(out, NULL, NULL, NULL);
+	pid_t c = pi == PIDINFO_REAL ? start_collector(out, NULL, NULL, NULL)
+				     : start_pidinfo_fail_collector(out, pi == PIDINFO_REAPING ? 3 : 0);
 	char *args[] = {"-t", "1", "-r", "100", "-f", "10000", (char *)how, how[1] == 'k' ? NULL : num, NULL};
 	int st = run_producer("/dev/null", args, NULL);
 	if (how[1] == 'k')
@@ -112,7 +118,7 @@ static void ends_with_status(const char *how, int code, const char *said, bool o
 	tally_output(out, &ty);
 	cr_assert_eq(ty.seen, 100);
 	char *text = read_or_fail(out);
-	if (!old_kernel && !kernel_tells_exit_status())
+	if (pi != PIDINFO_OLD_KERNEL && !kernel_tells_exit_status())
 		said = " ended without exiting normally (killed by a signal";
 	const char *end = strstr(text, "] process ");
 	cr_assert(end && strstr(end, said), "%.200s", end ? end : "(none)");
@@ -124,24 +130,33 @@ static void ends_with_status(const char *how, int code, const char *said, bool o
 
 Test(survive, a_producer_killed_while_watched_is_told_with_its_signal)
 {
-	ends_with_status("-k", 0, " was killed by signal 9 (SIGKILL)\n", false);
+	ends_with_status("-k", 0, " was killed by signal 9 (SIGKILL)\n", PIDINFO_REAL);
 }
 
 Test(survive, a_producer_that_calls_exit_directly_is_told_with_its_status)
 {
-	ends_with_status("-X", 3, " exited with status 3, past shmlog's exit handler (_exit(), or an exec'd program)\n", false);
+	ends_with_status("-X", 3, " exited with status 3, past shmlog's exit handler (_exit(), or an exec'd program)\n",
+			 PIDINFO_REAL);
 }
 
 Test(survive, a_producer_that_execs_another_program_is_told_with_that_programs_status)
 {
-	ends_with_status("-E", 4, " exited with status 4, past shmlog's exit handler (_exit(), or an exec'd program)\n", false);
+	ends_with_status("-E", 4, " exited with status 4, past shmlog's exit handler (_exit(), or an exec'd program)\n",
+			 PIDINFO_REAL);
 }
 
 /* Before Linux 6.15 the kernel does not tell a non-parent the status: the notice says what is known. */
 Test(survive, on_a_kernel_that_does_not_tell_the_status_the_notice_says_what_is_known)
 {
 	ends_with_status("-X", 3, " ended without exiting normally (killed by a signal such as SIGKILL, or crashed with no "
-			 "crash handler)\n", true);
+			 "crash handler)\n", PIDINFO_OLD_KERNEL);
+}
+
+/* While the process is being reaped the kernel can answer ESRCH (about 1.5 % of SIGKILLed children here):
+ * the collector asks again, and the notice still tells the signal. */
+Test(survive, a_status_the_kernel_cannot_tell_yet_is_asked_for_again)
+{
+	ends_with_status("-k", 0, " was killed by signal 9 (SIGKILL)\n", PIDINFO_REAPING);
 }
 
 Test(survive, a_normal_exit_is_reported_as_such)
