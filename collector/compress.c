@@ -17,6 +17,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "../shared/clock.h"
 #include "collector.h"
 #include "uio.h"
 
@@ -27,13 +28,6 @@ struct compress_job {
 	long long not_before; /* CLOCK_MONOTONIC ns: not before (a retry) */
 	char name[PATH_MAX];
 };
-
-static long long mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
 
 /* Wait on c->cv (c->mu held) until CLOCK_MONOTONIC ns at. Returns pthread_cond_timedwait's result. */
 static int wait_until(struct compressor *c, long long at)
@@ -191,7 +185,7 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
 		struct compress_job *j = c->queue;
-		if (!j || j->not_before > mono_ns()) {
+		if (!j || j->not_before > (long long)clock_monotonic_ns()) {
 			if (j)
 				wait_until(c, j->not_before);
 			else
@@ -211,7 +205,7 @@ static void *worker(void *arg)
 		c->last_err = rc;
 		c->current = NULL;
 		if (rc < 0) {
-			j->not_before = mono_ns() + COMPRESS_RETRY_NS;
+			j->not_before = (long long)clock_monotonic_ns() + COMPRESS_RETRY_NS;
 			append(c, j);
 		} else {
 			free(j);

@@ -13,9 +13,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "abi.h"
+#include "clock.h"
 
 static inline bool ring_capacity_valid(uint64_t cap)
 {
@@ -79,24 +79,13 @@ static inline void ring_publish_head(struct shmlog_ring_header *rh, uint64_t hea
 	atomic_store_explicit(&rh->head_seq, s + 1, memory_order_release);
 }
 
-/* CLOCK_MONOTONIC in ns (0 if it cannot be read). */
-static inline uint64_t ring_mono_ns(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Whether the publication ring_read_head() found stuck again has been so for RING_HEAD_STUCK_NS, *since
- * (0: not yet timed) the first time it looked at the clock. */
+/* Whether the publication ring_read_head() found stuck again has been so for RING_HEAD_STUCK_NS since
+ * *since, the first time it looked at the clock (0: not yet). */
 static inline bool ring_stuck_long(uint64_t *since)
 {
-	uint64_t now = ring_mono_ns();
-	if (!*since) {
-		*since = now ? now : 1;
-		return false;
-	}
+	uint64_t now = clock_monotonic_ns();
+	if (!*since)
+		*since = now;
 	return now - *since >= RING_HEAD_STUCK_NS;
 }
 
