@@ -83,9 +83,11 @@ static pid_t start_pidinfo_fail_collector(const char *out, int esrch)
 	char *bin = th_build_path("shmlog-collector"), *lib = th_build_path("tests/libpidinfo_fail.so");
 	char pre[4200], how[64];
 	snprintf(pre, sizeof pre, "LD_PRELOAD=%s", lib);
-	snprintf(how, sizeof how, esrch ? "PIDINFO_FAIL_ESRCH=%d" : "PIDINFO_FAIL_OLD_KERNEL=%d", esrch);
-	char *argv[] = {"/usr/bin/env", pre, how, "ASAN_OPTIONS=verify_asan_link_order=0", bin, "--dir", dir, NULL};
-	pid_t p = start_collector_argv(argv, out, NULL);
+	snprintf(how, sizeof how, "PIDINFO_FAIL_ESRCH=%d", esrch);
+	char *asan = "ASAN_OPTIONS=verify_asan_link_order=0";
+	char *old_kernel[] = {"/usr/bin/env", "-u", "PIDINFO_FAIL_ESRCH", pre, asan, bin, "--dir", dir, NULL};
+	char *reaping[] = {"/usr/bin/env", pre, how, asan, bin, "--dir", dir, NULL};
+	pid_t p = start_collector_argv(esrch ? reaping : old_kernel, out, NULL);
 	free(bin);
 	free(lib);
 	return p;
