@@ -35,7 +35,8 @@
 #                                  writer with collector.threads = 2, the collector allowed both
 #                                  CPUs, each run paired with the `threads 1` case (threads = 1,
 #                                  the collector on its one CPU); shows that a second thread
-#                                  does not slow a 2-core machine down (rate and CPU ratios)
+#                                  does not slow a 2-core machine down (rate and CPU ratios); and
+#                                  threads = 1 on both CPUs, for what leaving its CPU costs by itself
 #   bench/run.sh --python          only the Python case (bench/bench_python.py): shmlog.Handler against
 #                                  logging.FileHandler for the same record, handle() alone and
 #                                  logger.info() through logging, and shmlog.Logger.info;
@@ -434,20 +435,26 @@ binary_case() { # RUN
 binary() { paired_runs binary_case "binary log"; }
 
 # ---- render threads: the text file writer with collector.threads = 2, the collector on both CPUs ----
-render_case() { # RUN
+# beside it, threads = 1 with the collector on both CPUs too: what leaving its CPU costs by itself
+render_one() { # THREADS RUN
 	local rc=0
 	cat >"$TMP/render.conf" <<-EOF
-		# the render case: collector.conf's text file writer, rendered on two threads
-		collector: { dir = "$TMP/seg"; threads = 2; };
+		# the render case: collector.conf's text file writer, rendered on $1 thread(s), the collector on both CPUs
+		collector: { dir = "$TMP/seg"; threads = $1; };
 		writers = ( { type = "file"; name = "bench"; path = "$TMP/shmlog.log"; } );
 	EOF
-	start_collector "$TMP/render.conf" "$TMP/shmlog.log" "" "$CPU,$BG" || { FAILURES+=("render run $1: collector"); return; }
+	start_collector "$TMP/render.conf" "$TMP/shmlog.log" "" "$CPU,$BG" || { FAILURES+=("render $1 run $2: collector"); return; }
 	timeout --kill-after=10 600 "$ROOT/build-release/bench/bench_e2e" threads --threads 1 --n "$E2E_N" \
 		--out "$TMP/shmlog.log" --collector-pid "$COLLECTOR_PID" --cpu "$CPU" --bg-cpu "$BG" \
-		--scenario render2 --run "$1" >>"$TMP/e2e.jsonl" 2>"$TMP/case.err" || rc=$?
+		--scenario "render$1" --run "$2" >>"$TMP/e2e.jsonl" 2>"$TMP/case.err" || rc=$?
 	stop_collector
 	rm -f "$TMP/shmlog.log"
-	if [ $rc -ne 0 ]; then FAILURES+=("render run $1: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
+	if [ $rc -ne 0 ]; then FAILURES+=("render $1 run $2: exit $rc: $(tail -2 "$TMP/case.err" | tr '\n' ' ')"); fi
+}
+
+render_case() { # RUN
+	render_one 1 "$1"
+	render_one 2 "$1"
 }
 
 render() { paired_runs render_case "render threads (collector.threads = 2)"; }

@@ -119,6 +119,9 @@ struct collector {
 	struct reader reader;
 	struct reader_seg *cycle_segs[COLLECTOR_MAX_SEGS]; /* a cycle's segments, in segs[] order */
 	uint32_t batch_cap; /* records the next cycle gathers at most (drain.c), 0 before the first */
+	uint64_t cycle_start_ns; /* the last drain cycle's start (monotonic), 0 before the first */
+	long cycle_emitted;      /* its records */
+	bool cycle_behind;       /* it left records in the rings */
 	struct kept_notice *kept, **kept_tail; /* this cycle's notices for skipping writers (ledger.c) */
 	struct batch *spare;                  /* the next cycle's batch, made ready before it reads */
 	uint32_t spare_cap;                   /* positions it has room for */

@@ -50,15 +50,16 @@ static void set_defaults(struct collector_config *c)
 	c->idle_poll_ms = CONFIG_IDLE_POLL_MS_DEFAULT;
 	c->rescan_ms = CONFIG_RESCAN_MS_DEFAULT;
 	c->threads = 1;
+	c->threads_adaptive = true;
 	for (unsigned i = 0; i < CONFIG_MAX_WRITERS; i++)
 		c->writers[i].fd = -1;
 }
 
 static int read_collector(struct collector_config *c, const config_setting_t *grp, struct diag *d)
 {
-	static const char *const keys[] = {"dir",	   "merge_window_us", "poll_max_ms", "sleep_after_ms",
-					   "idle_poll_ms", "rescan_ms",	      "allow_users", "allow_groups",
-					   "threads"};
+	static const char *const keys[] = {"dir",	   "merge_window_us", "poll_max_ms",  "sleep_after_ms",
+					   "idle_poll_ms", "rescan_ms",	      "allow_users",  "allow_groups",
+					   "threads",	   "threads_adaptive"};
 	if (config_setting_type(grp) != CONFIG_TYPE_GROUP) {
 		writer_diag(d, grp, NULL, "expected a group { ... }");
 		return -EINVAL;
@@ -71,8 +72,11 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
 			known = known || strcmp(name, keys[k]) == 0;
 		if (!known) {
-			writer_diag(d, s, NULL, "unknown key (known: dir, merge_window_us, poll_max_ms, sleep_after_ms, "
-					    "idle_poll_ms, rescan_ms, allow_users, allow_groups, threads)");
+			char list[256];
+			size_t len = 0;
+			for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+				len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "", keys[k]);
+			writer_diag(d, s, NULL, "unknown key (known: %s)", list);
 			return -EINVAL;
 		}
 	}
@@ -105,6 +109,9 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 	if (r < 0)
 		return r;
 	r = writer_cfg_uint(grp, "threads", 1, RENDER_THREADS_MAX, &c->threads, d);
+	if (r < 0)
+		return r;
+	r = writer_cfg_bool(grp, "threads_adaptive", &c->threads_adaptive, d);
 	if (r < 0)
 		return r;
 	return writer_cfg_uint(grp, "rescan_ms", CONFIG_RESCAN_MS_MIN, CONFIG_RESCAN_MS_MAX, &c->rescan_ms, d);

@@ -47,6 +47,7 @@ struct collector_config {
 	uint32_t idle_poll_ms;     /* default 200 */
 	uint32_t rescan_ms;        /* default 1000 */
 	uint32_t threads;          /* default 1: threads that render lines (render.h), 1..64 */
+	bool threads_adaptive;     /* default true: only while they make the collector faster (render.h, the gauge) */
 	struct collector_allow allow; /* owners whose segments are read, besides ours and root */
 	unsigned n_writers;
 	struct writer writers[CONFIG_MAX_WRITERS]; /* configured, not opened; output_open takes them */

@@ -131,6 +131,12 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 	*held = false;
 	*more = false;
 	long emitted = 0;
+	uint64_t start = clock_monotonic_ns();
+	if (c->cycle_start_ns) /* the last cycle's rate: whether this one renders on the helpers */
+		output_cycle_done(&c->out, (uint64_t)c->cycle_emitted, start - c->cycle_start_ns, c->cycle_behind);
+	c->cycle_start_ns = start;
+	c->cycle_emitted = 0;
+	c->cycle_behind = false;
 	replay_batches(c);
 	/* while every writer skips, reading on would only queue batches to read again */
 	uint32_t all = c->out.n >= 32 ? UINT32_MAX : (1u << c->out.n) - 1;
@@ -160,6 +166,8 @@ long drain_cycle(struct collector *c, bool final, bool *held, bool *more)
 			return 0; /* nothing read, nothing lost: the next cycle tries again */
 		*held = res.held;
 		*more = res.more;
+		c->cycle_emitted = emitted;
+		c->cycle_behind = res.more;
 		adapt_batch_cap(c, &res);
 	}
 	ledger_push(c);

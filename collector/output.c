@@ -85,6 +85,7 @@ static int start_render(struct output *o, uint32_t threads, struct diag *d)
 	}
 	if (threads < 2 || !o->plain_mask)
 		return 0;
+	render_gauge_init(&o->gauge);
 	int rc = (o->pool = calloc(1, sizeof *o->pool)) ? render_start(o->pool, threads) : -ENOMEM;
 	if (rc < 0) {
 		free(o->pool);
@@ -121,6 +122,8 @@ int output_open(struct output *o, struct collector_config *cfg, struct diag *d)
 		text_plain |= o->w[i].plain_add && o->w[i].format == TEXT_FORMAT_TEXT && !o->w[i].color;
 	}
 	int rc = start_render(o, cfg->threads, d);
+	o->adaptive = cfg->threads_adaptive;
+	o->helpers = o->pool && !o->adaptive; /* adaptive: the gauge's first window is without them */
 	/* a message regex, and a text line rendered here anyway: route by that line (route_by_line) */
 	o->by_line = rc == 0 && !o->fixed && text_plain && !o->pool && router_wants_msg(o->router);
 	return rc;
@@ -169,7 +172,7 @@ static uint32_t defer(struct output *o, const struct text_record *tr, uint32_t m
 static uint32_t give(struct output *o, struct output_rec *rec, uint32_t mask)
 {
 	uint32_t all = mask;
-	if (o->pool && (mask & o->plain_mask))
+	if (o->helpers && (mask & o->plain_mask))
 		mask = defer(o, rec->tr, mask, mask & o->plain_mask);
 	for (uint32_t m = mask; m; m &= m - 1) {
 		unsigned i = (unsigned)__builtin_ctz(m);
@@ -383,6 +386,16 @@ void output_write(struct output *o, struct io_uring *io)
 	uint32_t want = o->n >= 32 ? UINT32_MAX : (1u << o->n) - 1;
 	for (unsigned round = 0; want && round < WRITE_ROUNDS_MAX; round++)
 		want = write_round(o, io, want);
+}
+
+void output_cycle_done(struct output *o, uint64_t records, uint64_t ns, bool behind)
+{
+	if (!o->pool || !o->adaptive)
+		return;
+	bool helpers = render_gauge_cycle(&o->gauge, records, ns, behind);
+	if (o->helpers && !helpers)
+		render_deferred(o); /* what was kept since goes before the lines the loop renders next */
+	o->helpers = helpers;
 }
 
 void output_marks(const struct output *o, uint64_t *mark)

@@ -43,6 +43,9 @@ struct output {
 	uint32_t span_mask;                     /* writers that take every record, as spans (add_spans) */
 	uint32_t plain_mask;                    /* writers whose add only appends the line (w->plain_add) */
 	struct render_pool *pool;               /* collector.threads > 1: their lines rendered in parallel */
+	struct render_gauge gauge;              /* whether that pays (render.h) */
+	bool adaptive;                          /* collector.threads_adaptive: the gauge chooses */
+	bool helpers;                           /* this cycle's plain lines go to the pool */
 	bool by_line;                           /* a message regex runs on the text line rendered first */
 	struct sbuf stage;                      /* that line (route_by_line in output.c) */
 	uint64_t lost[CONFIG_MAX_WRITERS];      /* records a writer could not take (out of memory), not yet told */
@@ -89,6 +92,14 @@ uint32_t output_with_room(const struct output *o);
 
 /* Write what every writer holds in one io_uring submission; report failures once. */
 void output_write(struct output *o, struct io_uring *io);
+
+/*
+ * A drain cycle ended: it took records in ns of the loop's time (to the next
+ * cycle's start), and left records in the rings (behind) or not. With render
+ * threads, this chooses whether the next cycle renders on them (render.h,
+ * the gauge). Returns nothing.
+ */
+void output_cycle_done(struct output *o, uint64_t records, uint64_t ns, bool behind);
 
 /* The records each writer has been given so far, into mark[0..o->n). */
 void output_marks(const struct output *o, uint64_t *mark);

@@ -295,3 +295,44 @@ void render_stop(struct render_pool *p)
 	p->e = NULL;
 	p->chunks = NULL;
 }
+
+void render_gauge_init(struct render_gauge *g)
+{
+	*g = (struct render_gauge){.gap = 1, .wait = 1}; /* a window without the helpers first */
+}
+
+/* Mode m's window is measured: note it, and choose what the windows to come measure (render.h). */
+static void gauge_window(struct render_gauge *g, bool m)
+{
+	g->per_record[m] = (double)g->ns[m] / (double)g->records[m];
+	g->ns[m] = g->records[m] = 0;
+	g->cycles[m] = 0;
+	if (m == g->helpers) { /* the chosen mode: the other is measured when its wait is over */
+		if (g->wait)
+			g->wait--;
+		return;
+	}
+	/* the other mode measured: keep the faster one, by RENDER_GAUGE_GAIN for the helpers */
+	bool helpers = g->per_record[0] > 0 && g->per_record[1] > 0 &&
+		       g->per_record[1] < g->per_record[0] * RENDER_GAUGE_GAIN;
+	if (helpers == g->helpers)
+		g->gap = g->gap * 2 < RENDER_GAUGE_GAP_MAX ? g->gap * 2 : RENDER_GAUGE_GAP_MAX;
+	else
+		g->gap = 1;
+	g->helpers = helpers;
+	g->wait = g->gap;
+}
+
+bool render_gauge_cycle(struct render_gauge *g, uint64_t records, uint64_t ns, bool behind)
+{
+	bool ran = g->next;
+	if (behind && records >= RENDER_GAUGE_MIN_RECORDS) {
+		g->ns[ran] += ns;
+		g->records[ran] += records;
+		if (++g->cycles[ran] == RENDER_GAUGE_WINDOW)
+			gauge_window(g, ran);
+	}
+	/* behind: the chosen mode, or the other once the chosen one's wait is over */
+	g->next = behind && (g->wait ? g->helpers : !g->helpers);
+	return g->next;
+}

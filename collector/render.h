@@ -92,4 +92,44 @@ void render_run(struct render_pool *p, struct output *o, uint64_t *lost);
 /* Stop the helper threads and free everything. Returns nothing. */
 void render_stop(struct render_pool *p);
 
+/*
+ * Whether the helpers pay, measured (render_gauge_cycle). collector.threads
+ * is what the collector may use, not what it must: the helpers cost a copy
+ * of every deferred record and lines that cross between cores, which on a
+ * machine whose other cores are busy costs more than the rendering shared.
+ * So the gauge times the loop, in nanoseconds of wall time per record, over
+ * windows of RENDER_GAUGE_WINDOW cycles that left records in the rings (the
+ * collector is behind: its rate is then its speed), rendering with the
+ * helpers and without, and the cycles that are behind render on the helpers
+ * only while the last window with them was RENDER_GAUGE_GAIN faster than the
+ * last one without. The mode not chosen is measured again after 1 window of
+ * the chosen one, then 2, 4, ... up to RENDER_GAUGE_GAP_MAX while the choice
+ * holds (it costs then one window in RENDER_GAUGE_GAP_MAX + 1). A cycle that
+ * is not behind renders on the loop alone: records arrive no faster than it
+ * takes them, so the helpers would only spend CPU.
+ */
+#define RENDER_GAUGE_WINDOW 16u
+#define RENDER_GAUGE_MIN_RECORDS 256u /* a cycle with fewer tells too little */
+#define RENDER_GAUGE_GAP_MAX 64u
+#define RENDER_GAUGE_GAIN 0.97        /* ns per record with the helpers at most this times without */
+
+struct render_gauge {
+	uint64_t ns[2], records[2]; /* the window being measured, by mode (1: with the helpers) */
+	uint32_t cycles[2];
+	double per_record[2];       /* the last window's ns per record, by mode; 0 before one */
+	uint32_t gap, wait;         /* windows of the chosen mode between measures of the other; left */
+	bool helpers;               /* the chosen mode of a cycle that is behind */
+	bool next;                  /* the mode of the next cycle, as last returned */
+};
+
+/* A gauge that chooses the loop alone until it has measured both. Returns nothing. */
+void render_gauge_init(struct render_gauge *g);
+
+/*
+ * The cycle just ended (in the mode render_gauge_cycle last returned) took
+ * ns of loop time for records, and was behind or not. Returns whether the
+ * next cycle renders on the helpers.
+ */
+bool render_gauge_cycle(struct render_gauge *g, uint64_t records, uint64_t ns, bool behind);
+
 #endif
