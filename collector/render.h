@@ -1,8 +1,10 @@
 /*
  * render.h — rendering the plain line writers' lines on several threads
- * (collector.threads, docs/collector.md "Threads").
+ * (collector.threads, docs/collector.md "More than one core").
  *
- * With threads > 1, the output module does not render a record for a plain
+ * With threads > 1, in a cycle that renders on the helpers (all of them with
+ * threads_adaptive = false, else as the gauge below chooses), the output
+ * module does not render a record for a plain
  * line writer (console, or a file without rotation or encryption: the
  * writers whose add is only "append the line", w->plain_add) when it is
  * routed. It copies what rendering needs (render_defer: the decoded record,
