@@ -51,6 +51,7 @@ static void set_defaults(struct collector_config *c)
 	c->rescan_ms = CONFIG_RESCAN_MS_DEFAULT;
 	c->threads = 1;
 	c->threads_adaptive = true;
+	c->threads_pin = true;
 	for (unsigned i = 0; i < CONFIG_MAX_WRITERS; i++)
 		c->writers[i].fd = -1;
 }
@@ -59,7 +60,7 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 {
 	static const char *const keys[] = {"dir",	   "merge_window_us", "poll_max_ms",  "sleep_after_ms",
 					   "idle_poll_ms", "rescan_ms",	      "allow_users",  "allow_groups",
-					   "threads",	   "threads_adaptive"};
+					   "threads",	   "threads_adaptive", "threads_pin"};
 	if (config_setting_type(grp) != CONFIG_TYPE_GROUP) {
 		writer_diag(d, grp, NULL, "expected a group { ... }");
 		return -EINVAL;
@@ -112,6 +113,9 @@ static int read_collector(struct collector_config *c, const config_setting_t *gr
 	if (r < 0)
 		return r;
 	r = writer_cfg_bool(grp, "threads_adaptive", &c->threads_adaptive, d);
+	if (r < 0)
+		return r;
+	r = writer_cfg_bool(grp, "threads_pin", &c->threads_pin, d);
 	if (r < 0)
 		return r;
 	return writer_cfg_uint(grp, "rescan_ms", CONFIG_RESCAN_MS_MIN, CONFIG_RESCAN_MS_MAX, &c->rescan_ms, d);

@@ -48,6 +48,7 @@ struct collector_config {
 	uint32_t rescan_ms;        /* default 1000 */
 	uint32_t threads;          /* default 1: threads that render lines (render.h), 1..64 */
 	bool threads_adaptive;     /* default true: only while they make the collector faster (render.h, the gauge) */
+	bool threads_pin;          /* default true: with threads > 1, one CPU per thread (render_pin) */
 	struct collector_allow allow; /* owners whose segments are read, besides ours and root */
 	unsigned n_writers;
 	struct writer writers[CONFIG_MAX_WRITERS]; /* configured, not opened; output_open takes them */

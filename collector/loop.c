@@ -35,6 +35,7 @@
  */
 #include <errno.h>
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -154,6 +155,20 @@ static void maybe_recalibrate(struct collector *c)
 	discover_publish_clock(c);
 }
 
+/* collector.threads_pin: the kernel's io-wq workers that write for the loop run on its CPU, as it did alone. */
+static void pin_writes(struct collector *c)
+{
+	if (c->out.loop_cpu < 0)
+		return;
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(c->out.loop_cpu, &one);
+	int rc = io_uring_register_iowq_aff(&c->io, sizeof one, &one);
+	if (rc < 0)
+		collector_warn("collector.threads_pin: cannot pin the kernel's write workers to CPU %d: %s",
+			       c->out.loop_cpu, strerror(-rc));
+}
+
 static int setup(struct collector *c)
 {
 	drain_init(c);
@@ -168,6 +183,7 @@ static int setup(struct collector *c)
 		io_uring_queue_exit(&c->ev);
 		return rc;
 	}
+	pin_writes(c);
 	rc = seg_guard_install();
 	if (rc < 0) {
 		collector_warn("cannot install the SIGBUS guard: %s", strerror(-rc));

@@ -73,8 +73,8 @@ static void compute_level_masks(struct output *o)
 }
 
 /* With threads > 1 and plain line writers to render for, start the render threads (at most the CPUs
- * the collector may run on). Returns 0 or -errno with d->msg filled (the writers closed then). */
-static int start_render(struct output *o, uint32_t threads, struct diag *d)
+ * the collector may run on), each on a CPU of its own with pin (render_pin). Returns 0 or -errno with d->msg filled (the writers closed then). */
+static int start_render(struct output *o, uint32_t threads, bool pin, struct diag *d)
 {
 	cpu_set_t cpus;
 	unsigned usable = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? (unsigned)CPU_COUNT(&cpus) : 1;
@@ -93,8 +93,14 @@ static int start_render(struct output *o, uint32_t threads, struct diag *d)
 		snprintf(d->msg, sizeof d->msg, "collector.threads: cannot start %u render threads: %s", threads,
 			 strerror(-rc));
 		output_close(o);
+		return rc;
 	}
-	return rc;
+	if (pin && (o->loop_cpu = render_pin(o->pool, &cpus)) < 0) {
+		collector_warn("collector.threads_pin: cannot pin the threads to CPUs (%s): the scheduler places them",
+			       strerror(-o->loop_cpu));
+		o->loop_cpu = -1;
+	}
+	return 0;
 }
 
 int output_open(struct output *o, struct collector_config *cfg, struct diag *d)
@@ -121,7 +127,8 @@ int output_open(struct output *o, struct collector_config *cfg, struct diag *d)
 		o->plain_mask |= (uint32_t)o->w[i].plain_add << i;
 		text_plain |= o->w[i].plain_add && o->w[i].format == TEXT_FORMAT_TEXT && !o->w[i].color;
 	}
-	int rc = start_render(o, cfg->threads, d);
+	o->loop_cpu = -1;
+	int rc = start_render(o, cfg->threads, cfg->threads_pin, d);
 	o->adaptive = cfg->threads_adaptive;
 	o->helpers = o->pool && !o->adaptive; /* adaptive: the gauge's first window is without them */
 	/* a message regex, and a text line rendered here anyway: route by that line (route_by_line) */

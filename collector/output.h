@@ -45,6 +45,7 @@ struct output {
 	struct render_pool *pool;               /* collector.threads > 1: their lines rendered in parallel */
 	struct render_gauge gauge;              /* whether that pays (render.h) */
 	bool adaptive;                          /* collector.threads_adaptive: the gauge chooses */
+	int loop_cpu;                           /* collector.threads_pin: the loop's CPU (render_pin), else -1 */
 	bool helpers;                           /* this cycle's plain lines go to the pool */
 	bool by_line;                           /* a message regex runs on the text line rendered first */
 	struct sbuf stage;                      /* that line (route_by_line in output.c) */

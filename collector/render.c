@@ -196,6 +196,45 @@ int render_start(struct render_pool *p, unsigned threads)
 	return -rc;
 }
 
+static cpu_set_t unpinned;   /* the CPUs allowed before render_pin */
+static bool pinned;
+
+/* The n-th CPU (from 0) of set, or -1. */
+static int nth_cpu(const cpu_set_t *set, int n)
+{
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, set) && n-- == 0)
+			return cpu;
+	return -1;
+}
+
+int render_pin(struct render_pool *p, const cpu_set_t *allowed)
+{
+	int count = CPU_COUNT(allowed);
+	int loop = nth_cpu(allowed, count - 1);
+	if (loop < 0)
+		return -EINVAL;
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(loop, &one);
+	if (sched_setaffinity(0, sizeof one, &one) != 0)
+		return -errno;
+	unpinned = *allowed;
+	pinned = true;
+	for (unsigned t = 1; t < p->n; t++) { /* a helper left unpinned only shares CPUs with the scheduler's choice */
+		CPU_ZERO(&one);
+		CPU_SET(nth_cpu(allowed, (int)(t - 1) % (count > 1 ? count - 1 : 1)), &one);
+		pthread_setaffinity_np(p->tid[t], sizeof one, &one);
+	}
+	return loop;
+}
+
+void render_unpinned_attr(pthread_attr_t *attr)
+{
+	if (pinned)
+		pthread_attr_setaffinity_np(attr, sizeof unpinned, &unpinned);
+}
+
 /* Append every chunk's lines to its writers, in chunk order; count what was lost. */
 static void gather_chunks(struct render_pool *p, struct output *o, uint64_t *lost)
 {
@@ -315,12 +354,24 @@ static void gauge_window(struct render_gauge *g, bool m)
 	/* the other mode measured: keep the faster one, by RENDER_GAUGE_GAIN for the helpers */
 	bool helpers = g->per_record[0] > 0 && g->per_record[1] > 0 &&
 		       g->per_record[1] < g->per_record[0] * RENDER_GAUGE_GAIN;
-	if (helpers == g->helpers)
-		g->gap = g->gap * 2 < RENDER_GAUGE_GAP_MAX ? g->gap * 2 : RENDER_GAUGE_GAP_MAX;
-	else
+	if (helpers == g->helpers) { /* longer, and long enough that measuring the slower mode costs little */
+		double gap = g->gap * 2.0, chosen = g->per_record[helpers];
+		double regret = chosen > 0 ? (g->per_record[!helpers] / chosen - 1) / RENDER_GAUGE_REGRET + 1 : 0;
+		gap = regret > gap ? regret : gap;
+		g->gap = gap < RENDER_GAUGE_GAP_MAX ? (uint32_t)gap : RENDER_GAUGE_GAP_MAX;
+	} else {
 		g->gap = 1;
+	}
 	g->helpers = helpers;
 	g->wait = g->gap;
+}
+
+/* Whether mode m, the one not chosen, has been measured for RENDER_GAUGE_PROBE cycles and found clearly slower. */
+static bool clearly_slower(const struct render_gauge *g, bool m)
+{
+	double chosen = g->per_record[!m];
+	return m != g->helpers && g->cycles[m] == RENDER_GAUGE_PROBE && chosen > 0 &&
+	       (double)g->ns[m] > (double)g->records[m] * chosen * RENDER_GAUGE_PROBE_SLOWER;
 }
 
 bool render_gauge_cycle(struct render_gauge *g, uint64_t records, uint64_t ns, bool behind)
@@ -329,7 +380,7 @@ bool render_gauge_cycle(struct render_gauge *g, uint64_t records, uint64_t ns, b
 	if (behind && records >= RENDER_GAUGE_MIN_RECORDS) {
 		g->ns[ran] += ns;
 		g->records[ran] += records;
-		if (++g->cycles[ran] == RENDER_GAUGE_WINDOW)
+		if (++g->cycles[ran] == RENDER_GAUGE_WINDOW || clearly_slower(g, ran))
 			gauge_window(g, ran);
 	}
 	/* behind: the chosen mode, or the other once the chosen one's wait is over */

@@ -27,6 +27,7 @@
 #define SHMLOG_RENDER_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -81,6 +82,23 @@ struct render_pool {
  */
 int render_start(struct render_pool *p, unsigned threads);
 
+/*
+ * collector.threads_pin: give each of the pool's threads a CPU of its own
+ * among allowed (the CPUs the collector may run on), so that the scheduler
+ * cannot put the loop on a CPU where a helper or a producer runs. The
+ * calling thread (the loop; loop.c gives the kernel's io-wq workers that
+ * write for it the same CPU) takes the last CPU of allowed, the helpers the
+ * others in order, round robin when there are fewer CPUs than threads.
+ * Threads the collector starts later run on every CPU of allowed
+ * (render_unpinned_attr). Returns the loop's CPU, or -errno when the loop
+ * could not be pinned (nothing is pinned then).
+ */
+int render_pin(struct render_pool *p, const cpu_set_t *allowed);
+
+/* Let a thread started with attr run on every CPU the collector was allowed before render_pin pinned the loop
+ * (nothing to do when it did not). Returns nothing. */
+void render_unpinned_attr(pthread_attr_t *attr);
+
 /* Keep tr for the writers of mask, rendered at the next render_run. Returns 0 or -ENOMEM. */
 int render_defer(struct render_pool *p, const struct text_record *tr, uint32_t mask);
 
@@ -106,7 +124,13 @@ void render_stop(struct render_pool *p);
  * only while the last window with them was RENDER_GAUGE_GAIN faster than the
  * last one without. The mode not chosen is measured again after 1 window of
  * the chosen one, then 2, 4, ... up to RENDER_GAUGE_GAP_MAX while the choice
- * holds (it costs then one window in RENDER_GAUGE_GAP_MAX + 1). A cycle that
+ * holds (it costs then one window in RENDER_GAUGE_GAP_MAX + 1); and at once
+ * after as many windows as keep that window's cost near RENDER_GAUGE_REGRET
+ * of the time between two (a mode 50 % slower: 50 windows), since in a short
+ * busy spell the doubling alone would spend several windows in the slower
+ * mode. For the same reason a measure of the mode not chosen ends after
+ * RENDER_GAUGE_PROBE cycles when they were RENDER_GAUGE_PROBE_SLOWER times
+ * slower than the chosen mode's last window. A cycle that
  * is not behind renders on the loop alone: records arrive no faster than it
  * takes them, so the helpers would only spend CPU.
  */
@@ -114,6 +138,9 @@ void render_stop(struct render_pool *p);
 #define RENDER_GAUGE_MIN_RECORDS 256u /* a cycle with fewer tells too little */
 #define RENDER_GAUGE_GAP_MAX 64u
 #define RENDER_GAUGE_GAIN 0.97        /* ns per record with the helpers at most this times without */
+#define RENDER_GAUGE_REGRET 0.01      /* what measuring the slower mode may cost, of the time between two */
+#define RENDER_GAUGE_PROBE 4u          /* cycles of the mode not chosen that can end its measure early, */
+#define RENDER_GAUGE_PROBE_SLOWER 1.15 /* when it was this many times slower per record */
 
 struct render_gauge {
 	uint64_t ns[2], records[2]; /* the window being measured, by mode (1: with the helpers) */

@@ -144,6 +144,7 @@ int syslog_conn_reresolve(struct syslog_conn *c)
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	render_unpinned_attr(&attr); /* not on the loop's CPU only */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old); /* the collector's loop takes the signals */

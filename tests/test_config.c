@@ -249,7 +249,14 @@ Test(config, rejects_unknown_collector_key)
 {
 	expect_error("collector: {\n  dir = \"/tmp\";\n  poll_ms = 3;\n};\n", -EINVAL,
 		     "3: collector.poll_ms: unknown key (known: dir, merge_window_us, poll_max_ms, sleep_after_ms, "
-		     "idle_poll_ms, rescan_ms, allow_users, allow_groups, threads, threads_adaptive)");
+		     "idle_poll_ms, rescan_ms, allow_users, allow_groups, threads, threads_adaptive, threads_pin)");
+}
+
+Test(config, threads_adaptive_and_threads_pin_take_booleans)
+{
+	expect_error("collector: {\n  threads_pin = 1;\n};\n", -EINVAL, "2: collector.threads_pin: expected true or false");
+	expect_error("collector: {\n  threads_adaptive = \"no\";\n};\n", -EINVAL,
+		     "2: collector.threads_adaptive: expected true or false");
 }
 
 Test(config, quotes_a_value_with_control_bytes_in_one_escaped_line)

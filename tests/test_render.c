@@ -12,10 +12,13 @@
  * (render_gauge_cycle) for loop times given by the test.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "../collector/render.h"
 #include "e2e_util.h"
@@ -131,6 +134,105 @@ Test(render, threads_out_of_range_is_a_config_error_naming_the_key)
 	}
 }
 
+/* ---- collector.threads_pin: one CPU per thread ---- */
+
+/* Task tid of pid: its name into comm, its Cpus_allowed_list ("0-1", "1") into list. Returns false if gone. */
+static bool task_cpus(pid_t pid, const char *tid, char *comm, char *list)
+{
+	char path[96];
+	snprintf(path, sizeof path, "/proc/%d/task/%s/status", (int)pid, tid);
+	char *text = th_read_file(path, NULL);
+	const char *n = text ? strstr(text, "Name:\t") : NULL, *c = text ? strstr(text, "Cpus_allowed_list:\t") : NULL;
+	bool ok = n && c && sscanf(n, "Name:\t%31s", comm) == 1 && sscanf(c, "Cpus_allowed_list:\t%63s", list) == 1;
+	free(text);
+	return ok;
+}
+
+struct pin_probe {
+	pid_t pid;
+	char loop[64];    /* the main thread's CPU list */
+	unsigned others;  /* its other threads, io-wq workers aside */
+	unsigned workers; /* the kernel's io-wq workers (iou-wrk-*) */
+	char other[4][64], worker[4][64];
+};
+
+/* For th_wait_until: read every thread's CPUs; true once there are at least others (arg's field). */
+static bool probe_threads(void *arg)
+{
+	struct pin_probe *pp = arg;
+	unsigned want = pp->others;
+	char path[64], comm[32], list[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pp->pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return false;
+	pp->others = pp->workers = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (e->d_name[0] == '.' || !task_cpus(pp->pid, e->d_name, comm, list))
+			continue;
+		if (atoi(e->d_name) == (int)pp->pid)
+			snprintf(pp->loop, sizeof pp->loop, "%s", list);
+		else if (strncmp(comm, "iou-wrk", 7) == 0 && pp->workers < 4)
+			snprintf(pp->worker[pp->workers++], 64, "%s", list);
+		else if (strncmp(comm, "iou-", 4) != 0 && pp->others < 4)
+			snprintf(pp->other[pp->others++], 64, "%s", list);
+	}
+	closedir(d);
+	bool done = pp->others >= want;
+	if (!done)
+		pp->others = want;
+	return done;
+}
+
+/* Start a collector with threads = 2 and threads_pin as given, log to it, and read its threads' CPUs into pp. */
+static pid_t pinned_collector(bool pin, struct pin_probe *pp, unsigned helpers)
+{
+	char *log = wpath(pin ? "pin.log" : "nopin.log");
+	char *cfg = wconfig("collector: { threads = 2; threads_pin = %s; };\n"
+			    "writers = ( { type = \"file\"; path = \"%s\"; } );\n", pin ? "true" : "false", log);
+	pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
+	char *pout = wpath("pin-prod.out");
+	char *args[] = {"-t", "1", "-r", "20000", "-p", "block", NULL};
+	cr_assert_eq(run_producer(pout, args, NULL), 0);
+	struct file_wait lw = {log, 20000};
+	cr_assert(th_wait_until(file_has_lines, &lw, 20000), "the records reach %s", log);
+	*pp = (struct pin_probe){.pid = c, .others = helpers};
+	cr_assert(th_wait_until(probe_threads, pp, 10000), "the collector's %u helper(s) are there", helpers);
+	free(pout);
+	free(cfg);
+	free(log);
+	return c;
+}
+
+Test(render, two_threads_each_get_a_cpu_of_their_own)
+{
+	cpu_set_t mine;
+	cr_assert_eq(sched_getaffinity(0, sizeof mine, &mine), 0);
+	char all[64], comm[32], last[16] = "", self[32];
+	snprintf(self, sizeof self, "%d", (int)getpid());
+	cr_assert(task_cpus(getpid(), self, comm, all), "our own CPUs");
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &mine))
+			snprintf(last, sizeof last, "%d", cpu);
+	bool two = CPU_COUNT(&mine) >= 2; /* else threads is capped to 1: nothing to pin */
+	struct pin_probe pp;
+	pid_t c = pinned_collector(true, &pp, two ? 1 : 0);
+	cr_assert_str_eq(pp.loop, two ? last : all, "the loop on the last CPU we may use (%s)", all);
+	for (unsigned i = 0; i < pp.others; i++) {
+		cr_assert(strchr(pp.other[i], '-') == NULL && strchr(pp.other[i], ',') == NULL,
+			  "a helper on one CPU: %s", pp.other[i]);
+		cr_assert_str_neq(pp.other[i], pp.loop, "a helper beside the loop");
+	}
+	for (unsigned i = 0; i < pp.workers; i++)
+		cr_assert_str_eq(pp.worker[i], pp.loop, "an io-wq worker off the loop's CPU");
+	stop_collector(c);
+	c = pinned_collector(false, &pp, two ? 1 : 0); /* threads_pin = false: the scheduler's */
+	cr_assert_str_eq(pp.loop, all);
+	for (unsigned i = 0; i < pp.others; i++)
+		cr_assert_str_eq(pp.other[i], all);
+	stop_collector(c);
+}
+
 /* ---- the gauge: whether the helpers pay, for loop times the test gives ---- */
 
 struct sim {
@@ -177,6 +279,28 @@ Test(gauge, the_loop_alone_is_kept_when_the_helpers_are_slower)
 	cr_assert_not(s.g.helpers);
 	cr_assert_lt((double)s.with / (double)s.cycles, 0.03, "%lu of %lu cycles with the helpers", s.with, s.cycles);
 	cr_assert_gt(s.with, 0, "the helpers are measured again now and then");
+}
+
+Test(gauge, a_much_slower_mode_is_measured_again_only_after_a_long_wait)
+{
+	struct sim s;
+	sim_init(&s);
+	/* a first window alone, then the helpers, twice as slow: their measure ends after RENDER_GAUGE_PROBE cycles,
+	 * and the next waits 64 windows, not 2, 4, 8 ... (the doubling alone would spend 5 of these 40 windows
+	 * with them) */
+	sim_run(&s, 40 * RENDER_GAUGE_WINDOW, 2000, 100, 200, true);
+	cr_assert_not(s.g.helpers);
+	cr_assert_eq(s.with, RENDER_GAUGE_PROBE, "%lu cycles with the helpers", s.with);
+	cr_assert_eq(s.g.gap, RENDER_GAUGE_GAP_MAX);
+	/* 10 % slower: a whole window of them, then a wait of 11 windows (0.10 / RENDER_GAUGE_REGRET, and one) */
+	sim_init(&s);
+	sim_run(&s, 2 * RENDER_GAUGE_WINDOW, 2000, 100, 110, true);
+	cr_assert_eq(s.with, RENDER_GAUGE_WINDOW);
+	cr_assert_eq(s.g.gap, 11);
+	/* a mode hardly slower: the doubling, from 1 */
+	sim_init(&s);
+	sim_run(&s, 2 * RENDER_GAUGE_WINDOW, 2000, 100, 100.5, true);
+	cr_assert_eq(s.g.gap, 2);
 }
 
 Test(gauge, a_gain_under_the_margin_keeps_the_loop_alone)
