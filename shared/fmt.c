@@ -235,34 +235,21 @@ static bool fmt_fixed_scaled(uint64_t mant, int e2, int32_t prec, uint64_t *ip, 
 	return true;
 }
 
-/*
- * %f and %F with no flags, precision <= 9 and a finite value below 2^64, at
- * p: the exact decimal of the binary value, by integer arithmetic (v = mant *
- * 2^e2, so v * 10^prec = mant * 10^prec * 2^e2, rounded half to even as
- * glibc rounds in the default rounding mode). Width pads with spaces on the
- * left. Returns the end, or NULL (nothing written) when it does not apply.
- */
-static inline __attribute__((always_inline)) char *fmt_fixed_to(char *p, double v, int32_t prec, int64_t width)
+/* A finite v as mant * 2^e2 (mant < 2^53) and its sign. Returns false for inf and nan. */
+static inline bool fmt_double_split(double v, uint64_t *mant, int *e2, bool *neg)
 {
-	if (prec > 9)
-		return NULL;
 	uint64_t bits;
 	memcpy(&bits, &v, sizeof bits);
 	int exp = (int)((bits >> 52) & 0x7ff);
-	if (exp == 0x7ff)
-		return NULL; /* inf, nan */
-	bool neg = (bits >> 63) != 0;
-	uint64_t mant = bits & ((1ull << 52) - 1);
-	if (exp)
-		mant |= 1ull << 52;
-	else
-		exp = 1;
-	int e2 = exp - 1075;
-	if (e2 > 11)
-		return NULL; /* v >= 2^64 */
-	uint64_t ip, fp;
-	if (!fmt_fixed_scaled(mant, e2, prec, &ip, &fp))
-		return NULL;
+	*neg = (bits >> 63) != 0;
+	*mant = (bits & ((1ull << 52) - 1)) | (exp ? 1ull << 52 : 0);
+	*e2 = (exp ? exp : 1) - 1075;
+	return exp != 0x7ff;
+}
+
+/* "-ip.fp" with prec fraction digits (none, and no point, for 0), padded on the left to width. */
+static inline char *fmt_fixed_put(char *p, bool neg, uint64_t ip, uint64_t fp, int32_t prec, int64_t width)
+{
 	if (width > 0) {
 		size_t len = (size_t)neg + (size_t)digits_count(ip) + (prec ? 1u + (size_t)prec : 0u);
 		if ((uint64_t)width > len)
@@ -276,6 +263,69 @@ static inline __attribute__((always_inline)) char *fmt_fixed_to(char *p, double 
 		p = digits_fixed_put(p, fp, prec);
 	}
 	return p;
+}
+
+/*
+ * %f and %F with no flags, precision <= 9 and a finite value below 2^64, at
+ * p: the exact decimal of the binary value, by integer arithmetic (v = mant *
+ * 2^e2, so v * 10^prec = mant * 10^prec * 2^e2, rounded half to even as
+ * glibc rounds in the default rounding mode). Width pads with spaces on the
+ * left. Returns the end, or NULL (nothing written) when it does not apply.
+ */
+static inline __attribute__((always_inline)) char *fmt_fixed_to(char *p, double v, int32_t prec, int64_t width)
+{
+	uint64_t mant, ip, fp;
+	int e2;
+	bool neg;
+	if (prec > 9 || !fmt_double_split(v, &mant, &e2, &neg) || e2 > 11) /* inf, nan, v >= 2^64 */
+		return NULL;
+	if (!fmt_fixed_scaled(mant, e2, prec, &ip, &fp))
+		return NULL;
+	return fmt_fixed_put(p, neg, ip, fp, prec, width);
+}
+
+/*
+ * %g and %G with no flags, precision <= 10 and width <= FMT_FAST_WIDTH, at p,
+ * for a value printed in the %f style: -4 <= X < P, X the decimal exponent
+ * of the value rounded to P significant digits (P the precision, 6 without
+ * one, 1 for 0). That is %.(P-1-X)f with trailing zeros, and a trailing
+ * point, taken off: fmt_fixed_scaled's exact digits. X is found by trying:
+ * rounded at the right precision the value has exactly P digits (10^P means
+ * the rounding carried into the next exponent). Returns the end, or NULL
+ * (nothing written) for the %e style, a precision above 9 after the point,
+ * inf and nan.
+ */
+static const double fmt_pow10d[16] = {1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2,
+				       1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9, 1e10};
+
+static char *fmt_general_to(char *p, double v, int32_t prec, int64_t width)
+{
+	int32_t digits = prec == 0 ? 1 : prec, fprec = 0;
+	uint64_t mant, ip = 0, fp = 0;
+	int e2, x = 0;
+	bool neg;
+	double a = v < 0 ? -v : v;
+	if (!fmt_double_split(v, &mant, &e2, &neg) || digits > 10 || (a != 0 && (a < 1e-5 || a >= 1e10)))
+		return NULL;
+	while (x < 9 && a >= fmt_pow10d[x + 1 + 5]) /* a first guess: floor(log10(a)) */
+		x++;
+	while (x > -5 && a < fmt_pow10d[x + 5])
+		x--;
+	for (int tries = 0; a != 0; tries++) {
+		fprec = digits - 1 - x;
+		if (tries == 3 || x < -4 || x >= digits || fprec > 9 || !fmt_fixed_scaled(mant, e2, fprec, &ip, &fp))
+			return NULL;
+		uint64_t r = ip * digits_pow10[fprec] + fp;
+		if (r >= digits_pow10[digits])
+			x++;
+		else if (r < digits_pow10[digits - 1])
+			x--;
+		else
+			break;
+	}
+	for (; fprec > 0 && fp % 10 == 0; fprec--)
+		fp /= 10;
+	return fmt_fixed_put(p, neg, ip, fp, fprec, width);
 }
 
 /* Pass the value with the type printf expects for the spec. */
@@ -329,6 +379,14 @@ static inline __attribute__((always_inline)) char *fmt_fast_fixed_to(char *p, co
 	return e ? e : fmt_fixed_slow_to(p, c, a);
 }
 
+/* A FMT_FAST_GENERAL conversion at p: by integer arithmetic in the %f style, else snprintf. */
+static inline char *fmt_fast_general_to(char *p, const struct fmt_conv *c, const struct fmt_arg *a)
+{
+	int32_t prec = c->prec == FMT_NONE ? 6 : c->prec;
+	char *e = fmt_general_to(p, a->v.d, prec, c->width == FMT_NONE ? 0 : c->width);
+	return e ? e : fmt_fixed_slow_to(p, c, a);
+}
+
 /* A literal piece at p, escaped unless it was found plain when parsed. */
 static inline char *fmt_lit_to(char *p, const char *s, size_t n, bool plain, enum esc_mode esc)
 {
@@ -344,6 +402,7 @@ static char *fmt_fast_conv_to(char *p, const struct fmt_conv *c, const struct fm
 	case FMT_FAST_STR_PLAIN: return fmt_str_plain_to(p, a, esc);
 	case FMT_FAST_STR: return fmt_str_to(p, a, c->width, c->prec, (c->flags & FMT_FLAG_MINUS) != 0, esc);
 	case FMT_FAST_FIXED: return fmt_fast_fixed_to(p, c, a);
+	case FMT_FAST_GENERAL: return fmt_fast_general_to(p, c, a);
 	case FMT_FAST_CHAR: {
 		char ch = (char)(unsigned char)fmt_arg_i64(a);
 		return esc_put(p, &ch, 1, esc);

@@ -92,6 +92,7 @@ enum fmt_fast {
 	FMT_FAST_STR,     /* %s, width and precision as numbers (not '*') */
 	FMT_FAST_FIXED,   /* %f %F without flags, width <= FMT_FAST_WIDTH, precision <= 9 */
 	FMT_FAST_PCT,     /* %% */
+	FMT_FAST_GENERAL, /* %g %G without flags, width <= FMT_FAST_WIDTH, precision <= 10 */
 };
 #define FMT_FAST_WIDTH 64
 

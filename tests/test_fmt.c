@@ -741,9 +741,13 @@ Test(fmt, refuses_literal_width_above_the_cap)
 	check("%65536d|%.30f", 7, 0.25);
 }
 
-/* The %f fast path (exact integer arithmetic) against glibc on values where
- * rounding is delicate: exact ties, values just around them, random bits. */
-Test(fmt, fixed_point_fast_path_matches_snprintf_on_ties_and_random_values)
+/*
+ * 200,000 values against glibc in conversion conv ('f' or 'g'), at a
+ * precision from none to n_precs - 2, a quarter each: decimal-ish, binary
+ * ties, odd(x) (the caller's delicate ones), and random bits (those keep
+ * refuses replaced by a small one).
+ */
+static void check_random_doubles(char conv, int n_precs, double (*odd)(uint64_t), bool (*keep)(double))
 {
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 	char fmtbuf[16];
@@ -755,16 +759,48 @@ Test(fmt, fixed_point_fast_path_matches_snprintf_on_ties_and_random_values)
 		switch (i % 4) {
 		case 0: v = (double)(int64_t)(x % 2000001) / 1000.0 - 1000.0; break; /* decimal-ish */
 		case 1: v = (double)(x % 100000) + 0.5 / (double)(1u << (x % 10)); break; /* binary ties */
-		case 2: v = nextafter((double)(x % 1000) + 0.125, (x & 1) ? 1e9 : -1e9); break;
-		default: memcpy(&v, &x, sizeof v); if (!isfinite(v) || fabs(v) > 1e19) v = 1.0 / (double)(x | 1); break;
+		case 2: v = odd(x); break;
+		default: memcpy(&v, &x, sizeof v); if (!keep(v)) v = 1.0 / (double)(x | 1); break;
 		}
-		int prec = (int)((x >> 20) % 11) - 1; /* -1: default precision */
+		int prec = (int)((x >> 20) % (uint64_t)n_precs) - 1; /* -1: default precision */
 		if (prec < 0)
-			snprintf(fmtbuf, sizeof fmtbuf, "%%f");
+			snprintf(fmtbuf, sizeof fmtbuf, "%%%c", conv);
 		else
-			snprintf(fmtbuf, sizeof fmtbuf, "%%.%df", prec);
+			snprintf(fmtbuf, sizeof fmtbuf, "%%.%d%c", prec, conv);
 		check_double(fmtbuf, 0, 0, 0, v);
 	}
+}
+
+static double around_eighths(uint64_t x) { return nextafter((double)(x % 1000) + 0.125, (x & 1) ? 1e9 : -1e9); }
+static bool below_2_64(double v) { return isfinite(v) && fabs(v) <= 1e19; }
+static double any_exponent(uint64_t x) { return (double)(x % 1000000) / pow(10.0, (double)((x >> 40) % 12)); }
+static bool is_finite(double v) { return isfinite(v); }
+
+/* The %f fast path (exact integer arithmetic) against glibc on values where
+ * rounding is delicate: exact ties, values just around them, random bits. */
+Test(fmt, fixed_point_fast_path_matches_snprintf_on_ties_and_random_values)
+{
+	check_random_doubles('f', 11, around_eighths, below_2_64);
+}
+
+/* The %g fast path (the %f style by exact integer arithmetic) against glibc:
+ * where the style and the exponent change (powers of ten and the values
+ * that round up to them), ties, zeros of both signs, random bits. */
+Test(fmt, general_fast_path_matches_snprintf_where_the_exponent_changes_and_on_random_values)
+{
+	static const char *const fmts[] = {"%g", "%G", "%.0g", "%.1g", "%.3g", "%.9g", "%.10g", "%12g", "%.11g"};
+	for (int e = -7; e <= 12; e++) {
+		double p10 = pow(10.0, e);
+		double vs[] = {p10, nextafter(p10, 0), nextafter(p10, 1e300), p10 * 0.9999995, p10 * 0.99999949,
+			       p10 * 0.999999951, -p10, p10 * 1.5, p10 * 2.5, p10 * 0.125};
+		for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
+			for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++)
+				check_double(fmts[f], 0, 0, 0, vs[i]);
+	}
+	check_double("%g", 0, 0, 0, 0.0);
+	check_double("%g", 0, 0, 0, -0.0);
+	check_double("%5g", 0, 0, 0, -0.0);
+	check_random_doubles('g', 12, any_exponent, is_finite);
 }
 
 /* The digit helpers of fmt.c and text.c against snprintf: every power of ten
