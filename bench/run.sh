@@ -163,10 +163,24 @@ make_tmp() {
 	EOF
 }
 
+# ---- this VM's free page reporting ----
+# Pages a case frees go back to the host within seconds (virtio-balloon free page reporting), and the
+# next case that writes as much to tmpfs has the host fault every page in again: 1 GiB written with dd
+# costs 1.2 to 2 s cold against 0.35 s warm, and one 2 M-record str200 run gave 2.5 M/s cold against
+# 6.1 M/s warm. Which case came after a big free decided it. So every case that writes files starts
+# right after WARM_MB of pages were written to $TMP's file system and freed again (bench/README.md,
+# "The machine itself").
+WARM_MB=1024
+warm_pages() {
+	dd if=/dev/zero of="$TMP/warm" bs=1M count="$WARM_MB" status=none 2>/dev/null || true
+	rm -f "$TMP/warm"
+}
+
 # ---- the shmlog collector ----
 start_collector() { # [CONFIG FILE_IT_CREATES STDOUT CPUS]: default the one-file-writer config on $BG
 	local conf=${1:-$TMP/collector.conf} made=${2:-$TMP/shmlog.log} out=${3:-$TMP/collector.out}
 	rm -f "$made"
+	warm_pages
 	# taskset execs the collector, so $! is the collector's own pid (its CPU time is read from /proc)
 	taskset -c "${4:-$BG}" "$ROOT/build-release/shmlog-collector" --config "$conf" \
 		>>"$out" 2>>"$TMP/collector.out" &
@@ -243,8 +257,9 @@ run_case() { # CONTENDER MSG RUN
 	case "$c" in
 	shmlog) start_collector || { FAILURES+=("$c/$msg/run$run: collector"); return; }
 		out=$TMP/shmlog.log ;;
-	spdlog | fprintf) out=$TMP/$c.log ;;
-	lttng) lttng_session_start "shmlog-bench-$$-$msg-$run" "$TMP/lttng-trace" ||
+	spdlog | fprintf) out=$TMP/$c.log; warm_pages ;;
+	lttng) warm_pages
+		lttng_session_start "shmlog-bench-$$-$msg-$run" "$TMP/lttng-trace" ||
 		{ FAILURES+=("lttng/$msg/run$run: session setup"); lttng_session_end; return; } ;;
 	esac
 	[ -n "$out" ] && args+=(--out "$out")
@@ -681,6 +696,7 @@ collector_instructions() {
 # (bench/iofloor.c; report_io.py multiplies it by each case's bytes per record to bound the ratios)
 io_floor() {
 	say "the I/O floor: the kernel's CPU per byte appended to $TMP's file system (iofloor on CPU $BG, 3 runs)"
+	warm_pages
 	timeout 120 "$ROOT/build-release/bench/iofloor" "$TMP" --cpu "$BG" --runs 3 >>"$TMP/e2e.jsonl" 2>"$TMP/case.err" ||
 		FAILURES+=("iofloor: $(tail -1 "$TMP/case.err")")
 }
