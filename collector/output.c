@@ -73,7 +73,8 @@ static void compute_level_masks(struct output *o)
 }
 
 /* With threads > 1 and plain line writers to render for, start the render threads (at most the CPUs
- * the collector may run on), each on a CPU of its own with pin (render_pin). Returns 0 or -errno with d->msg filled (the writers closed then). */
+ * the collector may run on), each on a CPU of its own with pin (render_pin). Returns 0 or -errno
+ * with d->msg filled (the writers closed then). */
 static int start_render(struct output *o, uint32_t threads, bool pin, struct diag *d)
 {
 	cpu_set_t cpus;

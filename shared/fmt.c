@@ -284,6 +284,10 @@ static inline __attribute__((always_inline)) char *fmt_fixed_to(char *p, double 
 	return fmt_fixed_put(p, neg, ip, fp, prec, width);
 }
 
+/* 10^-5 .. 10^10, for fmt_general_to's first guess of the exponent */
+static const double fmt_pow10d[16] = {1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2,
+				       1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9, 1e10};
+
 /*
  * %g and %G with no flags, precision <= 10 and width <= FMT_FAST_WIDTH, at p,
  * for a value printed in the %f style: -4 <= X < P, X the decimal exponent
@@ -295,9 +299,6 @@ static inline __attribute__((always_inline)) char *fmt_fixed_to(char *p, double 
  * (nothing written) for the %e style, a precision above 9 after the point,
  * inf and nan.
  */
-static const double fmt_pow10d[16] = {1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2,
-				       1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9, 1e10};
-
 static char *fmt_general_to(char *p, double v, int32_t prec, int64_t width)
 {
 	int32_t digits = prec == 0 ? 1 : prec, fprec = 0;
