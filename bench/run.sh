@@ -169,7 +169,7 @@ make_tmp() {
 # costs 1.2 to 2 s cold against 0.35 s warm, and one 2 M-record str200 run gave 2.5 M/s cold against
 # 6.1 M/s warm. Which case came after a big free decided it. So every case that writes files starts
 # right after WARM_MB of pages were written to $TMP's file system and freed again (bench/README.md,
-# "The machine itself").
+# "How it measures", warm pages).
 WARM_MB=1024
 warm_pages() {
 	dd if=/dev/zero of="$TMP/warm" bs=1M count="$WARM_MB" status=none 2>/dev/null || true

@@ -150,17 +150,17 @@ static bool task_cpus(pid_t pid, const char *tid, char *comm, char *list)
 
 struct pin_probe {
 	pid_t pid;
+	unsigned want;    /* other threads to wait for */
 	char loop[64];    /* the main thread's CPU list */
 	unsigned others;  /* its other threads, io-wq workers aside */
 	unsigned workers; /* the kernel's io-wq workers (iou-wrk-*) */
 	char other[4][64], worker[4][64];
 };
 
-/* For th_wait_until: read every thread's CPUs; true once there are at least others (arg's field). */
+/* For th_wait_until: read every thread's CPUs; true once there are at least pp->want others. */
 static bool probe_threads(void *arg)
 {
 	struct pin_probe *pp = arg;
-	unsigned want = pp->others;
 	char path[64], comm[32], list[64];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)pp->pid);
 	DIR *d = opendir(path);
@@ -178,10 +178,7 @@ static bool probe_threads(void *arg)
 			snprintf(pp->other[pp->others++], 64, "%s", list);
 	}
 	closedir(d);
-	bool done = pp->others >= want;
-	if (!done)
-		pp->others = want;
-	return done;
+	return pp->others >= pp->want;
 }
 
 /* Start a collector with threads = 2 and threads_pin as given, log to it, and read its threads' CPUs into pp. */
@@ -196,7 +193,7 @@ static pid_t pinned_collector(bool pin, struct pin_probe *pp, unsigned helpers)
 	cr_assert_eq(run_producer(pout, args, NULL), 0);
 	struct file_wait lw = {log, 20000};
 	cr_assert(th_wait_until(file_has_lines, &lw, 20000), "the records reach %s", log);
-	*pp = (struct pin_probe){.pid = c, .others = helpers};
+	*pp = (struct pin_probe){.pid = c, .want = helpers};
 	cr_assert(th_wait_until(probe_threads, pp, 10000), "the collector's %u helper(s) are there", helpers);
 	free(pout);
 	free(cfg);
