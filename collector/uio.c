@@ -74,6 +74,77 @@ static bool complete(struct uio_req *r, int res)
 	return false;
 }
 
+/* A batch on its way: the requests, the queue of those waiting for an SQE, and what the kernel holds. */
+struct uio_batch {
+	struct io_uring *ring;
+	struct uio_req *reqs;
+	unsigned n;
+	struct uio_queue q;
+	unsigned inflight;    /* submitted, completion not yet seen */
+	unsigned unsubmitted; /* SQEs prepared but not yet taken by the kernel */
+};
+
+/* Prepare an SQE for each queued request, as far as the ring has room and in flight stays bounded. */
+static void prep_queued(struct uio_batch *b)
+{
+	unsigned max_inflight = b->ring->sq.ring_entries;
+	while (b->q.count > 0 && b->inflight + b->unsubmitted < max_inflight) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(b->ring);
+		if (!sqe)
+			return;
+		unsigned i = queue_pop(&b->q);
+		struct uio_req *r = &b->reqs[i];
+		size_t left = r->len - r->done;
+		/* A single write returns at most INT_MAX bytes anyway; the rest is a short write. */
+		unsigned chunk = left > 0x7ffff000u ? 0x7ffff000u : (unsigned)left;
+		if (r->dgram)
+			chunk = r->dgram[r->dgram_done];
+		if (r->sock)
+			io_uring_prep_send(sqe, r->fd, r->buf + r->done, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
+		else
+			io_uring_prep_write(sqe, r->fd, r->buf + r->done, chunk, (uint64_t)-1);
+		io_uring_sqe_set_data64(sqe, i);
+		b->unsubmitted++;
+	}
+}
+
+/* Submit what was prepared, wait for a completion, and handle every completion there is.
+ * Returns 0, or the error of the ring itself (not an interruption or a full completion queue):
+ * the requests still queued or in flight cannot be completed then. */
+static int submit_and_reap(struct uio_batch *b)
+{
+	int s = io_uring_submit_and_wait(b->ring, 1);
+	if (s < 0 && s != -EINTR && s != -EAGAIN && s != -EBUSY)
+		return s;
+	if (s >= 0) {
+		b->inflight += (unsigned)s;
+		b->unsubmitted -= (unsigned)s;
+	}
+	struct io_uring_cqe *cqe;
+	while (b->inflight > 0 && io_uring_peek_cqe(b->ring, &cqe) == 0) {
+		unsigned i = (unsigned)io_uring_cqe_get_data64(cqe);
+		int res = cqe->res;
+		io_uring_cqe_seen(b->ring, cqe);
+		b->inflight--;
+		if (i < b->n && complete(&b->reqs[i], res))
+			queue_push(&b->q, i);
+	}
+	return 0;
+}
+
+/* Reset the out fields of every request that is not ready. */
+static void reset_reqs(struct uio_req *reqs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (reqs[i].ready)
+			continue;
+		reqs[i].done = 0;
+		reqs[i].dgram_done = 0;
+		reqs[i].dgram_dropped = 0;
+		reqs[i].err = 0;
+	}
+}
+
 /*
  * Write every request completely (or until it fails), all submitted
  * together; see the file comment for how completions are handled. Each
@@ -84,88 +155,31 @@ static bool complete(struct uio_req *r, int res)
  */
 int uio_write_batch(struct io_uring *ring, struct uio_req *reqs, unsigned n)
 {
-	struct uio_queue q = {.cap = n ? n : 1};
-	unsigned inflight = 0;    /* submitted, completion not yet seen */
-	unsigned unsubmitted = 0; /* SQEs prepared but not yet taken by the kernel */
-	unsigned max_inflight = ring->sq.ring_entries;
-	int ret = 0;
-
-	for (unsigned i = 0; i < n; i++) {
-		if (reqs[i].ready)
-			continue;
-		reqs[i].done = 0;
-		reqs[i].dgram_done = 0;
-		reqs[i].dgram_dropped = 0;
-		reqs[i].err = 0;
-	}
-	q.idx = malloc(q.cap * sizeof *q.idx);
-	if (!q.idx) {
+	struct uio_batch b = {.ring = ring, .reqs = reqs, .n = n, .q = {.cap = n ? n : 1}};
+	reset_reqs(reqs, n);
+	b.q.idx = malloc(b.q.cap * sizeof *b.q.idx);
+	if (!b.q.idx) {
 		for (unsigned i = 0; i < n; i++)
 			reqs[i].err = -ENOMEM;
 		return n ? -ENOMEM : 0;
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (reqs[i].len > 0 && !reqs[i].ready)
-			queue_push(&q, i);
-
-	while (q.count > 0 || inflight > 0 || unsubmitted > 0) {
-		while (q.count > 0 && inflight + unsubmitted < max_inflight) {
-			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
-			if (!sqe)
-				break;
-			unsigned i = queue_pop(&q);
-			struct uio_req *r = &reqs[i];
-			size_t left = r->len - r->done;
-			/* A single write returns at most INT_MAX bytes anyway; the rest is a short write. */
-			unsigned chunk = left > 0x7ffff000u ? 0x7ffff000u : (unsigned)left;
-			if (r->dgram)
-				chunk = r->dgram[r->dgram_done];
-			if (r->sock)
-				io_uring_prep_send(sqe, r->fd, r->buf + r->done, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
-			else
-				io_uring_prep_write(sqe, r->fd, r->buf + r->done, chunk, (uint64_t)-1);
-			io_uring_sqe_set_data64(sqe, i);
-			unsubmitted++;
-		}
-
-		int s = io_uring_submit_and_wait(ring, 1);
-		if (s < 0 && s != -EINTR && s != -EAGAIN && s != -EBUSY) {
-			/*
-			 * The ring itself failed (not an interruption or a full
-			 * completion queue): the requests still queued or in flight
-			 * cannot be completed by this call.
-			 */
-			ret = s;
+			queue_push(&b.q, i);
+	int ret = 0;
+	while (b.q.count > 0 || b.inflight > 0 || b.unsubmitted > 0) {
+		prep_queued(&b);
+		if ((ret = submit_and_reap(&b)) < 0)
 			break;
-		}
-		if (s >= 0) {
-			inflight += (unsigned)s;
-			unsubmitted -= (unsigned)s;
-		}
-
-		struct io_uring_cqe *cqe;
-		while (inflight > 0 && io_uring_peek_cqe(ring, &cqe) == 0) {
-			unsigned i = (unsigned)io_uring_cqe_get_data64(cqe);
-			int res = cqe->res;
-			io_uring_cqe_seen(ring, cqe);
-			inflight--;
-			if (i < n && complete(&reqs[i], res))
-				queue_push(&q, i);
-		}
 	}
-
-	if (ret < 0) {
-		for (unsigned i = 0; i < n; i++)
-			if (reqs[i].err == 0 && reqs[i].done < reqs[i].len)
-				reqs[i].err = ret;
-		free(q.idx);
-		return ret;
-	}
-	free(q.idx);
-	for (unsigned i = 0; i < n; i++)
-		if (reqs[i].err)
+	free(b.q.idx);
+	for (unsigned i = 0; i < n; i++) {
+		if (ret < 0 && reqs[i].err == 0 && reqs[i].done < reqs[i].len)
+			reqs[i].err = ret;
+		if (ret == 0 && reqs[i].err)
 			return reqs[i].err;
-	return 0;
+	}
+	return ret;
 }
 
 int uio_write_all(int fd, const void *buf, size_t len)

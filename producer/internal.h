@@ -177,6 +177,12 @@ void shmlog__sites_free(struct shmlog *lg);
 
 /* crash.c: install the crash handler for lg (once per process). Returns 0, -EBUSY if another logger owns it. */
 int shmlog__crash_install(struct shmlog *lg);
+
+/* create.c: make lg's segment in lg->dir (its options set, lg->hot.serial taken) and map it as
+ * lg->base; nothing is left behind on failure. Returns 0 or -errno. */
+int shmlog__segment_create(struct shmlog *lg);
+/* create.c: give lg's segment bytes [off, off + len) real memory now. Returns 0 or -errno. */
+int shmlog__segment_commit(struct shmlog *lg, uint64_t off, uint64_t len);
 /* crash.c: lg is closing; uninstall if it owns the handler. */
 void shmlog__crash_remove(struct shmlog *lg);
 /* crash.c: in a forked child, register the crash record's call site again. */

@@ -1,11 +1,7 @@
 /*
- * shmlog.c — libshmlog setup and slow paths: creating the segment, the
- * call-site registry, claiming and releasing per-thread rings, flush.
- *
- * Segment creation: the file is created under a hidden temporary name, sized,
- * mapped and initialised, then renamed to "<name>.<pid>.<serial>.shm"; the
- * magic is release-stored last. A collector that discovers the file therefore
- * never sees a half-initialised header (it also re-checks the magic).
+ * shmlog.c — libshmlog setup and slow paths: opening a logger (its segment
+ * is made by create.c), the call-site registry, claiming and releasing
+ * per-thread rings, flush.
  *
  * Rings are claimed with a CAS FREE -> CLAIMED on the ring's state and given
  * back (CLAIMED -> RELEASED) from a pthread key destructor when the thread
@@ -32,6 +28,13 @@
 #include "../shared/text.h"
 #include "internal.h"
 
+/* The collector's levels (shared/text.h) are the public ones: a record carries the producer's value as it is. */
+static_assert(TEXT_LEVEL_TRACE == SHMLOG_LEVEL_TRACE && TEXT_LEVEL_DEBUG == SHMLOG_LEVEL_DEBUG &&
+		      TEXT_LEVEL_INFO == SHMLOG_LEVEL_INFO && TEXT_LEVEL_WARN == SHMLOG_LEVEL_WARN &&
+		      TEXT_LEVEL_ERROR == SHMLOG_LEVEL_ERROR && TEXT_LEVEL_CRITICAL == SHMLOG_LEVEL_CRITICAL &&
+		      TEXT_LEVEL_OFF == SHMLOG_LEVEL_OFF,
+	      "shared/text.h's levels are shmlog.h's");
+
 #define SHMLOG_EXPORT __attribute__((visibility("default")))
 
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -51,7 +54,6 @@ SHMLOG_EXPORT __thread struct shmlog__tls shmlog__tls_slots[SHMLOG__TLS_SLOTS]
 #define tls_slots shmlog__tls_slots
 
 static void thread_exit(void *arg);
-static int segment_create(struct shmlog *lg);
 
 /* Copy every live logger's threshold into the thread slots registered with
  * it. The caller holds live_lock. */
@@ -128,7 +130,7 @@ static void fork_child(void)
 		l->base = NULL;
 		l->hdr = NULL;
 		l->hot.serial = next_serial++;
-		if (segment_create(l) < 0)
+		if (shmlog__segment_create(l) < 0)
 			atomic_store_explicit(&l->hot.level, SHMLOG_LEVEL_OFF, memory_order_relaxed);
 	}
 	shmlog__crash_after_fork();
@@ -158,166 +160,6 @@ static int level_from_env(void)
 	return l > 0 ? l : SHMLOG_LEVEL_INFO;
 }
 
-static void sanitize_name(char *dst, const char *src)
-{
-	size_t i = 0;
-	for (; src[i] && i < SHMLOG_NAME_BYTES - 1; i++) {
-		char c = src[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			  c == '-' || c == '_';
-		dst[i] = ok ? c : '_';
-	}
-	dst[i] = 0;
-	if (i == 0)
-		strcpy(dst, "shmlog");
-}
-
-/*
- * Give the segment's bytes [off, off + len) real memory now, and map it:
- * fallocate reserves the tmpfs pages (a full /dev/shm fails here with
- * -ENOSPC instead of killing the process with SIGBUS at a later log call),
- * and MADV_POPULATE_WRITE fills the page tables, so a log call never takes a
- * page fault on its ring's first lap. Kernels before 5.14 lack the latter;
- * the pages then fault in on first use, as before. Returns 0 or -errno.
- */
-static int segment_commit(struct shmlog *lg, uint64_t off, uint64_t len)
-{
-	int rc = fallocate(lg->fd, 0, (off_t)off, (off_t)len);
-	if (rc != 0 && errno != EOPNOTSUPP) /* a file system without fallocate keeps the sparse file */
-		return -errno;
-	if (lg->base && madvise(lg->base + off, len, MADV_POPULATE_WRITE) != 0 && errno != EINVAL)
-		return -errno;
-	return 0;
-}
-
-/*
- * Create lg's segment in lg->dir: size and map a hidden temporary file,
- * initialise the header, then publish it as "NAME.PID.ID.shm". ID starts at
- * the logger's serial and moves on when the name is taken, which happens
- * when two copies of the library live in one process (each counts serials
- * from 1): the temporary file is created O_EXCL and the rename refuses to
- * replace (RENAME_NOREPLACE). Returns 0 or -errno (nothing left behind).
- */
-static int segment_create(struct shmlog *lg)
-{
-	uint64_t rings_off = SHMLOG_SEG_HEADER_BYTES;
-	uint64_t sites_off = rings_off + (uint64_t)lg->ring_count * SHMLOG_RING_HEADER_BYTES;
-	uint64_t strings_off = sites_off + (uint64_t)SHMLOG_DEFAULT_MAX_SITES * SHMLOG_SITE_ENTRY_BYTES;
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	uint64_t data_off = (strings_off + SHMLOG_DEFAULT_STRINGS_BYTES + page - 1) & ~(page - 1);
-	lg->size = data_off + (uint64_t)lg->ring_count * lg->ring_bytes;
-
-	char sname[SHMLOG_NAME_BYTES], tmp[PATH_MAX];
-	sanitize_name(sname, lg->name);
-	int err = seg_mkdir_p(lg->dir, lg->world_dir);
-	if (err)
-		return err;
-	if (lg->dir[0] != '/') { /* the path must still lead to the segment after a chdir() (kick_collector) */
-		char *abs = realpath(lg->dir, NULL);
-		if (!abs)
-			return -errno;
-		free(lg->dir);
-		lg->dir = abs;
-	}
-	uint32_t id = lg->hot.serial;
-	lg->fd = -1;
-	for (int attempt = 0; attempt < 100; attempt++) {
-		if (snprintf(tmp, sizeof tmp, "%s/.%s.%d.%u.tmp", lg->dir, sname, (int)getpid(), id) >= (int)sizeof tmp)
-			return -ENAMETOOLONG;
-		lg->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (lg->fd >= 0)
-			break;
-		if (errno != EEXIST)
-			return -errno;
-		id += 1000;
-	}
-	if (lg->fd < 0)
-		return -EEXIST;
-	/* Committed now: everything but the per-thread rings, which are
-	 * committed when a thread claims one (so the overflow ring, which a
-	 * thread falls back to when that fails, always has its memory). */
-	uint64_t overflow_off = data_off + (uint64_t)(lg->ring_count - 1) * lg->ring_bytes;
-	void *m = MAP_FAILED;
-	lg->base = NULL;
-	if (ftruncate(lg->fd, (off_t)lg->size) < 0 ||
-	    (m = mmap(NULL, lg->size, PROT_READ | PROT_WRITE, MAP_SHARED, lg->fd, 0)) == MAP_FAILED)
-		err = -errno;
-	else {
-		lg->base = m;
-		err = segment_commit(lg, 0, data_off);
-		if (!err)
-			err = segment_commit(lg, overflow_off, lg->ring_bytes);
-	}
-	if (err)
-		goto fail;
-	struct shmlog_seg_header *h = (struct shmlog_seg_header *)lg->base;
-	lg->hdr = h;
-	struct stat st;
-	if (fstat(lg->fd, &st) == 0) {
-		lg->ino = st.st_ino;
-		lg->dev = st.st_dev;
-	}
-	h->abi_major = SHMLOG_ABI_MAJOR;
-	h->abi_minor = SHMLOG_ABI_MINOR;
-	h->header_bytes = SHMLOG_SEG_HEADER_BYTES;
-	h->ring_header_bytes = SHMLOG_RING_HEADER_BYTES;
-	h->site_entry_bytes = SHMLOG_SITE_ENTRY_BYTES;
-	h->flags = lg->hot.tsc ? SHMLOG_SEG_CLOCK_TSC : 0;
-	/* the doorbell needs the collector's membarrier() to reach our threads
-	 * (shared/abi.h); registering is per process, so a forked child does it
-	 * again here */
-	if (lg->doorbell && syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0)
-		h->flags |= SHMLOG_SEG_BELL;
-	h->segment_bytes = lg->size;
-	h->pid = (uint32_t)getpid();
-	h->uid = (uint32_t)geteuid();
-	h->start_time = seg_proc_start_time(getpid());
-	h->created_ns = clock_realtime_ns();
-	memcpy(h->name, lg->name, SHMLOG_NAME_BYTES);
-	h->ring_count = lg->ring_count;
-	h->ring_bytes = lg->ring_bytes;
-	h->rings_off = rings_off;
-	h->ring_data_off = data_off;
-	h->max_sites = SHMLOG_DEFAULT_MAX_SITES;
-	h->strings_bytes = SHMLOG_DEFAULT_STRINGS_BYTES;
-	h->sites_off = sites_off;
-	h->strings_off = strings_off;
-	h->max_string_bytes = lg->max_string;
-	h->full_policy = (uint32_t)lg->full_policy;
-	atomic_store_explicit(&h->state, SHMLOG_SEG_LIVE, memory_order_relaxed);
-	if (lg->hot.tsc)
-		clock_store(h, &lg->calib);
-	memset(&lg->overflow, 0, sizeof lg->overflow);
-	lg->overflow.rh = shmlog__ring_header(lg, lg->ring_count - 1);
-	lg->overflow.tail_pub = &ring_hdr(&lg->overflow)->tail;
-	lg->overflow.data = shmlog__ring_data(lg, lg->ring_count - 1);
-	lg->overflow.cap = lg->ring_bytes;
-	lg->overflow.index = lg->ring_count - 1;
-	atomic_store_explicit(&ring_hdr(&lg->overflow)->state, SHMLOG_RING_CLAIMED, memory_order_relaxed);
-	/* release: everything above is visible to a reader that acquires the magic */
-	atomic_store_explicit(&h->magic, SHMLOG_MAGIC, memory_order_release);
-	for (int attempt = 0; attempt < 100; attempt++, id += 1000) { /* advances only on a collision */
-		if (snprintf(lg->path, sizeof lg->path, "%s/%s.%d.%u.shm", lg->dir, sname, (int)getpid(), id) >=
-		    (int)sizeof lg->path) {
-			err = -ENAMETOOLONG;
-			break;
-		}
-		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, lg->path, RENAME_NOREPLACE) == 0)
-			return 0;
-		err = -errno;
-		if (errno != EEXIST)
-			break;
-	}
-fail:
-	if (lg->base)
-		munmap(lg->base, lg->size);
-	lg->base = NULL;
-	unlink(tmp);
-	close(lg->fd);
-	lg->fd = -1;
-	return err;
-}
-
 static void free_logger(struct shmlog *lg)
 {
 	shmlog__sites_free(lg);
@@ -329,54 +171,60 @@ static void free_logger(struct shmlog *lg)
 	free(lg);
 }
 
-SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *opts)
-{
-	struct shmlog_options o = {0};
-	if (opts)
-		o = *opts;
-	*out = NULL;
-	const char *name = o.name && *o.name ? o.name : program_invocation_short_name;
-	if (strlen(name) >= SHMLOG_NAME_BYTES)
-		return -EINVAL;
-	bool default_dir = false;
-	const char *dir = o.dir && *o.dir ? o.dir : getenv("SHMLOG_DIR");
-	if (!dir || !*dir) {
-		dir = SHMLOG_DEFAULT_DIR;
-		default_dir = true;
-	}
-	uint32_t ring_bytes = o.ring_bytes ? round_pow2(o.ring_bytes) : SHMLOG_DEFAULT_RING_BYTES;
-	if (!ring_capacity_valid(ring_bytes))
-		return -EINVAL;
-	uint32_t max_threads = o.max_threads ? o.max_threads : SHMLOG_DEFAULT_MAX_THREADS;
-	if (max_threads >= SHMLOG_RING_COUNT_MAX)
-		return -EINVAL;
-	int level = o.min_level ? o.min_level : level_from_env();
-	if (level < SHMLOG_LEVEL_TRACE || level > SHMLOG_LEVEL_OFF)
-		return -EINVAL;
-	int policy = o.full_policy ? o.full_policy : SHMLOG_FULL_DROP;
-	if (policy != SHMLOG_FULL_DROP && policy != SHMLOG_FULL_BLOCK)
-		return -EINVAL;
-	if (o.sync_level < 0 || o.sync_level > SHMLOG_LEVEL_OFF)
-		return -EINVAL;
+/* shmlog_open's options with their defaults applied and checked. */
+struct open_params {
+	struct shmlog_options o;
+	const char *name, *dir;
+	bool default_dir; /* SHMLOG_DEFAULT_DIR: created world-writable (sticky) */
+	uint32_t ring_bytes, max_threads;
+	int level, policy;
+};
 
-	pthread_once(&process_once, process_init);
+/* Resolve opts (NULL: every default) into *p. Returns 0 or -EINVAL. */
+static int open_params(struct open_params *p, const struct shmlog_options *opts)
+{
+	*p = (struct open_params){0};
+	if (opts)
+		p->o = *opts;
+	const struct shmlog_options *o = &p->o;
+	p->name = o->name && *o->name ? o->name : program_invocation_short_name;
+	p->dir = o->dir && *o->dir ? o->dir : getenv("SHMLOG_DIR");
+	if (!p->dir || !*p->dir) {
+		p->dir = SHMLOG_DEFAULT_DIR;
+		p->default_dir = true;
+	}
+	p->ring_bytes = o->ring_bytes ? round_pow2(o->ring_bytes) : SHMLOG_DEFAULT_RING_BYTES;
+	p->max_threads = o->max_threads ? o->max_threads : SHMLOG_DEFAULT_MAX_THREADS;
+	p->level = o->min_level ? o->min_level : level_from_env();
+	p->policy = o->full_policy ? o->full_policy : SHMLOG_FULL_DROP;
+	bool ok = strlen(p->name) < SHMLOG_NAME_BYTES && ring_capacity_valid(p->ring_bytes) &&
+		  p->max_threads < SHMLOG_RING_COUNT_MAX && p->level >= SHMLOG_LEVEL_TRACE &&
+		  p->level <= SHMLOG_LEVEL_OFF && (p->policy == SHMLOG_FULL_DROP || p->policy == SHMLOG_FULL_BLOCK) &&
+		  o->sync_level >= 0 && o->sync_level <= SHMLOG_LEVEL_OFF;
+	return ok ? 0 : -EINVAL;
+}
+
+/* A logger for p, its segment not created yet. NULL when out of memory. */
+static struct shmlog *logger_new(const struct open_params *p)
+{
 	struct shmlog *lg = calloc(1, sizeof *lg);
 	if (!lg)
-		return -ENOMEM;
-	atomic_init(&lg->hot.level, level);
-	lg->full_policy = policy;
-	lg->block_timeout_ms = o.block_timeout_ms ? o.block_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
-	lg->block_spin_us = o.block_spin_us ? o.block_spin_us : SHMLOG_DEFAULT_BLOCK_SPIN_US;
-	lg->sync_level = o.sync_level;
-	lg->sync_timeout_ms = o.sync_timeout_ms ? o.sync_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
-	lg->doorbell = o.doorbell != 0;
+		return NULL;
+	const struct shmlog_options *o = &p->o;
+	atomic_init(&lg->hot.level, p->level);
+	lg->full_policy = p->policy;
+	lg->block_timeout_ms = o->block_timeout_ms ? o->block_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
+	lg->block_spin_us = o->block_spin_us ? o->block_spin_us : SHMLOG_DEFAULT_BLOCK_SPIN_US;
+	lg->sync_level = o->sync_level;
+	lg->sync_timeout_ms = o->sync_timeout_ms ? o->sync_timeout_ms : SHMLOG_DEFAULT_BLOCK_TIMEOUT_MS;
+	lg->doorbell = o->doorbell != 0;
 	lg->max_string = SHMLOG_MAX_STRING;
-	lg->ring_count = max_threads + 1;
-	lg->ring_bytes = ring_bytes;
+	lg->ring_count = p->max_threads + 1;
+	lg->ring_bytes = p->ring_bytes;
 	lg->fd = -1;
-	lg->world_dir = default_dir;
-	strcpy(lg->name, name);
-	lg->dir = strdup(dir);
+	lg->world_dir = p->default_dir;
+	strcpy(lg->name, p->name);
+	lg->dir = strdup(p->dir);
 	lg->hot.tsc = clock_tsc_usable() && clock_calibrate(&lg->calib, 2) == 0;
 	lg->site_map_cap = round_pow2(SHMLOG_DEFAULT_MAX_SITES * 2);
 	lg->site_map = calloc(lg->site_map_cap, sizeof *lg->site_map);
@@ -385,13 +233,26 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 	pthread_mutex_init(&lg->overflow_lock, NULL);
 	if (!lg->site_map || !lg->slots || !lg->dir) {
 		free_logger(lg);
-		return -ENOMEM;
+		return NULL;
 	}
+	return lg;
+}
+
+SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *opts)
+{
+	*out = NULL;
+	struct open_params p;
+	int err = open_params(&p, opts);
+	if (err)
+		return err;
+	pthread_once(&process_once, process_init);
+	struct shmlog *lg = logger_new(&p);
+	if (!lg)
+		return -ENOMEM;
 	pthread_mutex_lock(&live_lock);
 	lg->hot.serial = next_serial++;
 	live_unlock();
-	int err = segment_create(lg);
-	if (err) {
+	if ((err = shmlog__segment_create(lg)) != 0) {
 		free_logger(lg);
 		return err;
 	}
@@ -399,7 +260,7 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 	lg->next_live = live_head;
 	live_head = lg;
 	live_unlock();
-	if (o.crash_handler && (err = shmlog__crash_install(lg)) < 0) {
+	if (p.o.crash_handler && (err = shmlog__crash_install(lg)) < 0) {
 		shmlog_close(lg);
 		return err;
 	}
@@ -557,7 +418,7 @@ static struct shmlog__ring *thread_ring(struct shmlog *lg, bool in_signal)
 		if (!atomic_compare_exchange_strong_explicit(&rh->state, &st, SHMLOG_RING_CLAIMED,
 							     memory_order_acquire, memory_order_relaxed))
 			continue;
-		if (segment_commit(lg, (uint64_t)(shmlog__ring_data(lg, i) - lg->base), lg->ring_bytes) != 0) {
+		if (shmlog__segment_commit(lg, (uint64_t)(shmlog__ring_data(lg, i) - lg->base), lg->ring_bytes) != 0) {
 			/* no memory for it (a full /dev/shm): this thread uses the
 			 * overflow ring, whose memory was committed at creation */
 			atomic_store_explicit(&rh->state, SHMLOG_RING_FREE, memory_order_relaxed);

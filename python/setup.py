@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 # libshmlog's sources: meson.build's libshmlog and the shmlog_shared library it
 # links whole (not shared/encfile.c, the collector's, which needs libsodium)
-LIBSHMLOG = ["producer/shmlog.c", "producer/log.c", "producer/crash.c", "producer/site.c"] + [
+LIBSHMLOG = ["producer/shmlog.c", "producer/create.c", "producer/log.c", "producer/crash.c", "producer/site.c"] + [
     "shared/" + f for f in ("fmt.c", "fmt_parse.c", "escape.c", "record.c", "text.c", "segment.c", "clock.c",
                             "reader.c", "binlog.c", "binlog_cycle.c")]
 

@@ -94,135 +94,100 @@ static uint8_t fmt_kind_of(char conv, uint8_t len_mod)
 	return 0;
 }
 
-/*
- * Parse the conversion whose '%' is at fmt[start] into *c, appending the
- * arguments it consumes to out. On success *end is the index just past it.
- */
-static int fmt_parse_conv(struct fmt_parsed *out, struct fmt_conv *c, const char *fmt, size_t len,
-			  size_t start, size_t *end, const char **err)
+static const char fmt_positional[] = "positional arguments (%1$d) are not supported";
+static const char fmt_incomplete[] = "incomplete conversion at the end of the format";
+static const char fmt_wide[] = "wide characters and strings (%lc, %ls, %C, %S) are not supported";
+
+/* The flags at fmt[*i..len), *i moved past them. */
+static uint8_t fmt_parse_flags(const char *fmt, size_t len, size_t *i)
 {
-	size_t i = start + 1;
-	static const char incomplete[] = "incomplete conversion at the end of the format";
-
-	if (i >= len)
-		return fmt_fail(err, incomplete);
-	if (fmt_is_positional(fmt, len, i))
-		return fmt_fail(err, "positional arguments (%1$d) are not supported");
-
-	c->flags = 0;
-	for (; i < len; i++) {
-		uint8_t f;
-		switch (fmt[i]) {
-		case '-': f = FMT_FLAG_MINUS; break;
-		case '+': f = FMT_FLAG_PLUS; break;
-		case ' ': f = FMT_FLAG_SPACE; break;
-		case '#': f = FMT_FLAG_HASH; break;
-		case '0': f = FMT_FLAG_ZERO; break;
-		default: f = 0; break;
-		}
-		if (!f)
-			break;
-		c->flags |= f;
-	}
-
-	c->width = FMT_NONE;
-	if (i < len && fmt[i] == '*') {
-		i++;
-		if (fmt_is_positional(fmt, len, i))
-			return fmt_fail(err, "positional arguments (%1$d) are not supported");
-		c->width = FMT_FROM_ARG;
-	} else if (i < len && fmt_is_digit(fmt[i])) {
-		int64_t w = fmt_read_number(fmt, len, &i);
-		if (w > FMT_MAX_WIDTH)
-			return fmt_fail(err, "width is larger than FMT_MAX_WIDTH (65536)");
-		c->width = (int32_t)w;
-	}
-
-	c->prec = FMT_NONE;
-	if (i < len && fmt[i] == '.') {
-		i++;
-		if (i < len && fmt[i] == '*') {
-			i++;
-			if (fmt_is_positional(fmt, len, i))
-				return fmt_fail(err, "positional arguments (%1$d) are not supported");
-			c->prec = FMT_FROM_ARG;
-		} else {
-			int64_t p = fmt_read_number(fmt, len, &i); /* "%.d" is precision 0 */
-			if (p > FMT_MAX_WIDTH)
-				return fmt_fail(err, "precision is larger than FMT_MAX_WIDTH (65536)");
-			c->prec = (int32_t)p;
+	uint8_t flags = 0;
+	for (; *i < len; (*i)++) {
+		switch (fmt[*i]) {
+		case '-': flags |= FMT_FLAG_MINUS; break;
+		case '+': flags |= FMT_FLAG_PLUS; break;
+		case ' ': flags |= FMT_FLAG_SPACE; break;
+		case '#': flags |= FMT_FLAG_HASH; break;
+		case '0': flags |= FMT_FLAG_ZERO; break;
+		default: return flags;
 		}
 	}
+	return flags;
+}
 
-	c->len_mod = FMT_LEN_NONE;
-	if (i < len) {
-		switch (fmt[i]) {
-		case 'h':
-			i++;
-			c->len_mod = FMT_LEN_H;
-			if (i < len && fmt[i] == 'h') {
-				i++;
-				c->len_mod = FMT_LEN_HH;
-			}
-			break;
-		case 'l':
-			i++;
-			c->len_mod = FMT_LEN_L;
-			if (i < len && fmt[i] == 'l') {
-				i++;
-				c->len_mod = FMT_LEN_LL;
-			}
-			break;
-		case 'j': i++; c->len_mod = FMT_LEN_J; break;
-		case 'z': i++; c->len_mod = FMT_LEN_Z; break;
-		case 't': i++; c->len_mod = FMT_LEN_T; break;
-		case 'L': i++; c->len_mod = FMT_LEN_LD; break;
-		}
+/*
+ * A width or precision at fmt[*i..len) (*i moved past it) into *out:
+ * FMT_FROM_ARG for '*', digits (none: 0 when zero_if_none, else FMT_NONE).
+ * Returns 0 or -EINVAL with *err; what names it in the error.
+ */
+static int fmt_parse_amount(const char *fmt, size_t len, size_t *i, bool zero_if_none, const char *too_big,
+			    int32_t *out, const char **err)
+{
+	*out = zero_if_none ? 0 : FMT_NONE;
+	if (*i < len && fmt[*i] == '*') {
+		(*i)++;
+		if (fmt_is_positional(fmt, len, *i))
+			return fmt_fail(err, fmt_positional);
+		*out = FMT_FROM_ARG;
+	} else if (*i < len && fmt_is_digit(fmt[*i])) {
+		int64_t v = fmt_read_number(fmt, len, i);
+		if (v > FMT_MAX_WIDTH)
+			return fmt_fail(err, too_big);
+		*out = (int32_t)v;
 	}
+	return 0;
+}
 
-	if (i >= len)
-		return fmt_fail(err, incomplete);
-	char conv = fmt[i++];
+/* The length modifier at fmt[*i..len), *i moved past it (FMT_LEN_NONE: none). */
+static uint8_t fmt_parse_len_mod(const char *fmt, size_t len, size_t *i)
+{
+	if (*i >= len)
+		return FMT_LEN_NONE;
+	char m = fmt[*i];
+	bool twice = *i + 1 < len && fmt[*i + 1] == m;
+	switch (m) {
+	case 'h': *i += twice ? 2 : 1; return twice ? FMT_LEN_HH : FMT_LEN_H;
+	case 'l': *i += twice ? 2 : 1; return twice ? FMT_LEN_LL : FMT_LEN_L;
+	case 'j': (*i)++; return FMT_LEN_J;
+	case 'z': (*i)++; return FMT_LEN_Z;
+	case 't': (*i)++; return FMT_LEN_T;
+	case 'L': (*i)++; return FMT_LEN_LD;
+	}
+	return FMT_LEN_NONE;
+}
+
+/* Whether conversion character conv, with c's length modifier, is one we render; spec_len: '%' to conv.
+ * Returns 0 or -EINVAL with *err. */
+static int fmt_check_conv(const struct fmt_conv *c, char conv, size_t spec_len, const char **err)
+{
 	switch (conv) {
 	case 'n':
 		return fmt_fail(err, "%n is not supported");
 	case 'm':
 		return fmt_fail(err, "%m is not supported");
 	case 'C': case 'S':
-		return fmt_fail(err, "wide characters and strings (%lc, %ls, %C, %S) are not supported");
+		return fmt_fail(err, fmt_wide);
 	case 'c': case 's':
 		if (c->len_mod == FMT_LEN_L || c->len_mod == FMT_LEN_LL)
-			return fmt_fail(err, "wide characters and strings (%lc, %ls, %C, %S) are not supported");
-		break;
+			return fmt_fail(err, fmt_wide);
+		return 0;
 	case '%':
-		if (i - start != 2)
-			return fmt_fail(err, "%% takes no flags, width, precision or length modifier");
-		break;
+		return spec_len == 2 ? 0 : fmt_fail(err, "%% takes no flags, width, precision or length modifier");
 	case 'd': case 'i': case 'u': case 'o': case 'x': case 'X':
 	case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': case 'a': case 'A':
 	case 'p':
-		break;
-	default:
-		return fmt_fail(err, "unknown conversion");
-	}
-
-	if (i - start > FMT_SPEC_BYTES - 1)
-		return fmt_fail(err, "conversion is longer than FMT_SPEC_BYTES - 1 (23) characters");
-	memcpy(c->spec, fmt + start, i - start);
-	c->spec[i - start] = '\0';
-	c->conv = conv;
-
-	if (conv == '%') {
-		c->arg = (uint8_t)out->n_args; /* consumes nothing; the index the next value would get */
-		*end = i;
 		return 0;
 	}
+	return fmt_fail(err, "unknown conversion");
+}
 
-	uint8_t kind = fmt_kind_of(conv, c->len_mod);
+/* Append the arguments value conversion c consumes to out, in printf's order: '*' width, '*' precision,
+ * the value. Returns 0 or -EINVAL with *err. */
+static int fmt_add_conv_args(struct fmt_parsed *out, struct fmt_conv *c, const char **err)
+{
+	uint8_t kind = fmt_kind_of(c->conv, c->len_mod);
 	if (!kind)
 		return fmt_fail(err, "length modifier not valid for this conversion");
-
-	/* printf consumes '*' width, then '*' precision, then the value */
 	int r;
 	if (c->width == FMT_FROM_ARG && (r = fmt_add_arg(out, SHMLOG_ARG_INT32, err)) < 0)
 		return r;
@@ -231,8 +196,50 @@ static int fmt_parse_conv(struct fmt_parsed *out, struct fmt_conv *c, const char
 	if ((r = fmt_add_arg(out, kind, err)) < 0)
 		return r;
 	c->arg = (uint8_t)(out->n_args - 1);
-	*end = i;
 	return 0;
+}
+
+/*
+ * Parse the conversion whose '%' is at fmt[start] into *c, appending the
+ * arguments it consumes to out. On success *end is the index just past it.
+ * Returns 0 or -EINVAL with *err.
+ */
+static int fmt_parse_conv(struct fmt_parsed *out, struct fmt_conv *c, const char *fmt, size_t len,
+			  size_t start, size_t *end, const char **err)
+{
+	size_t i = start + 1;
+	if (i >= len)
+		return fmt_fail(err, fmt_incomplete);
+	if (fmt_is_positional(fmt, len, i))
+		return fmt_fail(err, fmt_positional);
+	c->flags = fmt_parse_flags(fmt, len, &i);
+	int r = fmt_parse_amount(fmt, len, &i, false, "width is larger than FMT_MAX_WIDTH (65536)", &c->width, err);
+	if (r < 0)
+		return r;
+	c->prec = FMT_NONE;
+	if (i < len && fmt[i] == '.') {
+		i++; /* "%.d" is precision 0 */
+		r = fmt_parse_amount(fmt, len, &i, true, "precision is larger than FMT_MAX_WIDTH (65536)", &c->prec, err);
+		if (r < 0)
+			return r;
+	}
+	c->len_mod = fmt_parse_len_mod(fmt, len, &i);
+	if (i >= len)
+		return fmt_fail(err, fmt_incomplete);
+	char conv = fmt[i++];
+	if ((r = fmt_check_conv(c, conv, i - start, err)) < 0)
+		return r;
+	if (i - start > FMT_SPEC_BYTES - 1)
+		return fmt_fail(err, "conversion is longer than FMT_SPEC_BYTES - 1 (23) characters");
+	memcpy(c->spec, fmt + start, i - start);
+	c->spec[i - start] = '\0';
+	c->conv = conv;
+	*end = i;
+	if (conv == '%') {
+		c->arg = (uint8_t)out->n_args; /* consumes nothing; the index the next value would get */
+		return 0;
+	}
+	return fmt_add_conv_args(out, c, err);
 }
 
 static void fmt_classify(struct fmt_parsed *pf, const char *fmt);

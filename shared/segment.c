@@ -107,74 +107,57 @@ int seg_open(struct seg *s, const char *path, bool writable, char *err, size_t e
 	return seg_open_as(s, path, writable, false, err, errlen);
 }
 
-int seg_open_as(struct seg *s, const char *path, bool writable, bool any_owner, char *err, size_t errlen)
+/* Open path (a FIFO or device named like a segment must not block the open: it is refused here) and
+ * check what fstat says of it into *st. Returns the descriptor, or -errno with err filled. */
+static int seg_open_file(const char *path, bool writable, bool any_owner, struct stat *st, char *err, size_t errlen)
 {
-	static _Atomic uint64_t serials;
-	memset(s, 0, sizeof *s);
-	s->fd = -1;
-	s->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
-	if (strlen(path) >= sizeof s->path)
-		return fail(err, errlen, -ENAMETOOLONG, path, "path too long");
-	strcpy(s->path, path);
-	/* a FIFO or device named like a segment must not block the open: it is refused below */
 	int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return fail(err, errlen, -errno, path, "cannot open: %s", strerror(errno));
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
-		int e = errno;
-		close(fd);
-		return fail(err, errlen, -e, path, "cannot stat: %s", strerror(e));
-	}
 	int rc = 0;
-	if (!S_ISREG(st.st_mode))
+	if (fstat(fd, st) < 0)
+		rc = fail(err, errlen, -errno, path, "cannot stat: %s", strerror(errno));
+	else if (!S_ISREG(st->st_mode))
 		rc = fail(err, errlen, -EPROTO, path, "not a regular file");
-	else if (!any_owner && st.st_uid != geteuid() && st.st_uid != 0 && geteuid() != 0)
+	else if (!any_owner && st->st_uid != geteuid() && st->st_uid != 0 && geteuid() != 0)
 		rc = fail(err, errlen, -EPERM, path, "owned by uid %u, not by this user (%u) or root",
-			  (unsigned)st.st_uid, (unsigned)geteuid());
-	else if ((uint64_t)st.st_size < SHMLOG_SEG_HEADER_BYTES)
+			  (unsigned)st->st_uid, (unsigned)geteuid());
+	else if ((uint64_t)st->st_size < SHMLOG_SEG_HEADER_BYTES)
 		rc = fail(err, errlen, -EPROTO, path, "truncated: %lld bytes, smaller than a segment header (%u)",
-			  (long long)st.st_size, SHMLOG_SEG_HEADER_BYTES);
-	if (rc) {
+			  (long long)st->st_size, SHMLOG_SEG_HEADER_BYTES);
+	if (rc)
 		close(fd);
-		return rc;
-	}
-	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED) {
-		int e = errno;
-		close(fd);
-		return fail(err, errlen, -e, path, "cannot map: %s", strerror(e));
-	}
-	s->fd = fd;
-	s->owner = (uint32_t)st.st_uid;
-	s->group = (uint32_t)st.st_gid;
-	s->base = m;
-	s->size = (uint64_t)st.st_size;
-	seg_guard_add(s); /* before the first read: the file may already be shorter */
-	struct shmlog_seg_header *h = m;
-	s->hdr = h;
+	return rc ? rc : fd;
+}
 
+/* Check s's header: initialised, of our ABI, as big as the file. Returns 0 or -errno with err filled. */
+static int seg_check_header(const struct seg *s, char *err, size_t errlen)
+{
+	const struct shmlog_seg_header *h = s->hdr;
 	/* acquire: pairs with the producer's release of the magic after initialising */
 	uint64_t magic = atomic_load_explicit(&h->magic, memory_order_acquire);
 	if (magic != SHMLOG_MAGIC)
-		rc = magic == 0 ? fail(err, errlen, -EAGAIN, path, "not initialised (no magic yet)")
-				: fail(err, errlen, -EPROTO, path, "bad magic 0x%016llx: not a shmlog segment",
-				       (unsigned long long)magic);
-	else if (h->abi_major != SHMLOG_ABI_MAJOR)
-		rc = fail(err, errlen, -EPROTO, path, "segment ABI version %u.%u, this reader understands %u.x",
-			  h->abi_major, h->abi_minor, SHMLOG_ABI_MAJOR);
-	else if (h->header_bytes != SHMLOG_SEG_HEADER_BYTES || h->ring_header_bytes != SHMLOG_RING_HEADER_BYTES ||
-		 h->site_entry_bytes != SHMLOG_SITE_ENTRY_BYTES)
-		rc = fail(err, errlen, -EPROTO, path, "header sizes %u/%u/%u do not match ABI %u (%u/%u/%u)",
-			  h->header_bytes, h->ring_header_bytes, h->site_entry_bytes, SHMLOG_ABI_MAJOR,
-			  SHMLOG_SEG_HEADER_BYTES, SHMLOG_RING_HEADER_BYTES, SHMLOG_SITE_ENTRY_BYTES);
-	else if (h->segment_bytes != s->size)
-		rc = fail(err, errlen, -EPROTO, path, "truncated or resized: header says %llu bytes, file has %llu",
-			  (unsigned long long)h->segment_bytes, (unsigned long long)s->size);
-	if (rc) {
-		seg_close(s);
-		return rc;
-	}
+		return magic == 0 ? fail(err, errlen, -EAGAIN, s->path, "not initialised (no magic yet)")
+				  : fail(err, errlen, -EPROTO, s->path, "bad magic 0x%016llx: not a shmlog segment",
+					 (unsigned long long)magic);
+	if (h->abi_major != SHMLOG_ABI_MAJOR)
+		return fail(err, errlen, -EPROTO, s->path, "segment ABI version %u.%u, this reader understands %u.x",
+			    h->abi_major, h->abi_minor, SHMLOG_ABI_MAJOR);
+	if (h->header_bytes != SHMLOG_SEG_HEADER_BYTES || h->ring_header_bytes != SHMLOG_RING_HEADER_BYTES ||
+	    h->site_entry_bytes != SHMLOG_SITE_ENTRY_BYTES)
+		return fail(err, errlen, -EPROTO, s->path, "header sizes %u/%u/%u do not match ABI %u (%u/%u/%u)",
+			    h->header_bytes, h->ring_header_bytes, h->site_entry_bytes, SHMLOG_ABI_MAJOR,
+			    SHMLOG_SEG_HEADER_BYTES, SHMLOG_RING_HEADER_BYTES, SHMLOG_SITE_ENTRY_BYTES);
+	if (h->segment_bytes != s->size)
+		return fail(err, errlen, -EPROTO, s->path, "truncated or resized: header says %llu bytes, file has %llu",
+			    (unsigned long long)h->segment_bytes, (unsigned long long)s->size);
+	return 0;
+}
+
+/* Copy the header's identity and layout into s, read once: the producer may still write the file. */
+static void seg_copy_layout(struct seg *s)
+{
+	const struct shmlog_seg_header *h = s->hdr;
 	s->pid = h->pid;
 	s->uid = h->uid;
 	s->start_time = h->start_time;
@@ -191,30 +174,67 @@ int seg_open_as(struct seg *s, const char *path, bool writable, bool any_owner, 
 	s->data_off = h->ring_data_off;
 	s->sites_off = h->sites_off;
 	s->strings_off = h->strings_off;
-	const char *why = NULL;
+}
+
+/* What is wrong with s's copied layout, or NULL: every part inside the file, aligned, sizes in range. */
+static const char *seg_layout_problem(const struct seg *s)
+{
 	if (s->pid == 0)
-		why = "pid 0";
-	else if (s->ring_count == 0 || s->ring_count > SHMLOG_RING_COUNT_MAX)
-		why = "ring count out of range";
-	else if (!ring_capacity_valid(s->ring_bytes))
-		why = "ring size not a power of two in range";
-	else if (s->max_sites > SHMLOG_MAX_SITES_MAX || s->strings_bytes > SHMLOG_STRINGS_BYTES_MAX)
-		why = "registry sizes out of range";
-	else if (s->rings_off < SHMLOG_SEG_HEADER_BYTES || s->rings_off % 8 ||
-		 !range_ok(s->rings_off, (uint64_t)s->ring_count * SHMLOG_RING_HEADER_BYTES, s->size))
-		why = "ring headers outside the file";
-	else if (s->sites_off % 8 || !range_ok(s->sites_off, (uint64_t)s->max_sites * SHMLOG_SITE_ENTRY_BYTES, s->size))
-		why = "call-site table outside the file";
-	else if (!range_ok(s->strings_off, s->strings_bytes, s->size))
-		why = "string heap outside the file";
-	else if (s->data_off % 4096 || !range_ok(s->data_off, (uint64_t)s->ring_count * s->ring_bytes, s->size))
-		why = "ring data outside the file";
-	if (why) {
-		rc = fail(err, errlen, -EPROTO, path, "bad layout: %s", why);
-		seg_close(s);
-		return rc;
+		return "pid 0";
+	if (s->ring_count == 0 || s->ring_count > SHMLOG_RING_COUNT_MAX)
+		return "ring count out of range";
+	if (!ring_capacity_valid(s->ring_bytes))
+		return "ring size not a power of two in range";
+	if (s->max_sites > SHMLOG_MAX_SITES_MAX || s->strings_bytes > SHMLOG_STRINGS_BYTES_MAX)
+		return "registry sizes out of range";
+	if (s->rings_off < SHMLOG_SEG_HEADER_BYTES || s->rings_off % 8 ||
+	    !range_ok(s->rings_off, (uint64_t)s->ring_count * SHMLOG_RING_HEADER_BYTES, s->size))
+		return "ring headers outside the file";
+	if (s->sites_off % 8 || !range_ok(s->sites_off, (uint64_t)s->max_sites * SHMLOG_SITE_ENTRY_BYTES, s->size))
+		return "call-site table outside the file";
+	if (!range_ok(s->strings_off, s->strings_bytes, s->size))
+		return "string heap outside the file";
+	if (s->data_off % 4096 || !range_ok(s->data_off, (uint64_t)s->ring_count * s->ring_bytes, s->size))
+		return "ring data outside the file";
+	return NULL;
+}
+
+int seg_open_as(struct seg *s, const char *path, bool writable, bool any_owner, char *err, size_t errlen)
+{
+	static _Atomic uint64_t serials;
+	memset(s, 0, sizeof *s);
+	s->fd = -1;
+	s->serial = atomic_fetch_add_explicit(&serials, 1, memory_order_relaxed) + 1;
+	if (strlen(path) >= sizeof s->path)
+		return fail(err, errlen, -ENAMETOOLONG, path, "path too long");
+	strcpy(s->path, path);
+	struct stat st;
+	int fd = seg_open_file(path, writable, any_owner, &st, err, errlen);
+	if (fd < 0)
+		return fd;
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		int e = errno;
+		close(fd);
+		return fail(err, errlen, -e, path, "cannot map: %s", strerror(e));
 	}
-	return 0;
+	s->fd = fd;
+	s->owner = (uint32_t)st.st_uid;
+	s->group = (uint32_t)st.st_gid;
+	s->base = m;
+	s->size = (uint64_t)st.st_size;
+	seg_guard_add(s); /* before the first read: the file may already be shorter */
+	s->hdr = m;
+	int rc = seg_check_header(s, err, errlen);
+	const char *why = NULL;
+	if (!rc) {
+		seg_copy_layout(s);
+		if ((why = seg_layout_problem(s)) != NULL)
+			rc = fail(err, errlen, -EPROTO, path, "bad layout: %s", why);
+	}
+	if (rc)
+		seg_close(s);
+	return rc;
 }
 
 void seg_close(struct seg *s)
