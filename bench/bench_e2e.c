@@ -794,68 +794,65 @@ static void usage(void)
 	exit(2);
 }
 
-int main(int argc, char **argv)
+/* Take option a with value v. Returns 1, 0 for an option not known, -1 when it cannot be used. */
+static int parse_option(const char *a, const char *v)
 {
-	if (argc < 2)
-		usage();
-	const char *scenario = argv[1];
-	for (int i = 2; i < argc; i += 2) {
-		if (i + 1 >= argc)
-			usage();
-		const char *a = argv[i], *v = argv[i + 1];
-		if (!strcmp(a, "--out"))
-			out.path = v;
-		else if (!strcmp(a, "--format"))
-			out.binary = !strcmp(v, "binary");
-		else if (!strcmp(a, "--key")) {
-			if (!(out.crypt = e2e_crypt_new(v)))
-				return 1;
-		}
-		else if (!strcmp(a, "--collector-pid"))
-			collector_pid = atoi(v);
-		else if (!strcmp(a, "--message"))
-			message = !strcmp(v, "mixed8") ? BENCH_MIXED8 : !strcmp(v, "str200") ? BENCH_STR200 : BENCH_M1;
-		else if (!strcmp(a, "--threads"))
-			n_threads = atoi(v);
-		else if (!strcmp(a, "--procs"))
-			n_procs = atoi(v);
-		else if (!strcmp(a, "--n"))
-			n_records = strtoull(v, NULL, 10);
-		else if (!strcmp(a, "--rate"))
-			rate = atol(v);
-		else if (!strcmp(a, "--seconds"))
-			seconds = atoi(v);
-		else if (!strcmp(a, "--cpu"))
-			cpu = atoi(v);
-		else if (!strcmp(a, "--bg-cpu"))
-			bg_cpu = atoi(v);
-		else if (!strcmp(a, "--run"))
-			run_no = atoi(v);
-		else if (!strcmp(a, "--scenario"))
-			scenario_name = v;
-		else if (!strcmp(a, "--errors"))
-			errors_out.path = v;
-		else if (!strcmp(a, "--security"))
-			security_out.path = v;
-		else if (!strcmp(a, "--console"))
-			console_out.path = v;
-		else if (!strcmp(a, "--security-every"))
-			security_every = strtoull(v, NULL, 10);
-		else if (!strcmp(a, "--dir"))
-			fill_dir = v;
-		else if (!strcmp(a, "--mix") && !strcmp(v, "routing"))
-			fill_routing_mix = 1;
-		else if (!strcmp(a, "--port"))
-			syslog_port = (unsigned)atoi(v);
-		else if (!strcmp(a, "--tls"))
-			syslog_tls = v;
-		else if (!strcmp(a, "--relp") && !strcmp(v, "on"))
-			syslog_relp = 1;
-		else if (!strcmp(a, "--ring-bytes"))
-			ring_bytes = (uint32_t)strtoul(v, NULL, 0);
-		else
-			usage();
-	}
+	if (!strcmp(a, "--out"))
+		out.path = v;
+	else if (!strcmp(a, "--format"))
+		out.binary = !strcmp(v, "binary");
+	else if (!strcmp(a, "--key"))
+		return (out.crypt = e2e_crypt_new(v)) ? 1 : -1;
+	else if (!strcmp(a, "--collector-pid"))
+		collector_pid = atoi(v);
+	else if (!strcmp(a, "--message"))
+		message = !strcmp(v, "mixed8") ? BENCH_MIXED8 : !strcmp(v, "str200") ? BENCH_STR200 : BENCH_M1;
+	else if (!strcmp(a, "--threads"))
+		n_threads = atoi(v);
+	else if (!strcmp(a, "--procs"))
+		n_procs = atoi(v);
+	else if (!strcmp(a, "--n"))
+		n_records = strtoull(v, NULL, 10);
+	else if (!strcmp(a, "--rate"))
+		rate = atol(v);
+	else if (!strcmp(a, "--seconds"))
+		seconds = atoi(v);
+	else if (!strcmp(a, "--cpu"))
+		cpu = atoi(v);
+	else if (!strcmp(a, "--bg-cpu"))
+		bg_cpu = atoi(v);
+	else if (!strcmp(a, "--run"))
+		run_no = atoi(v);
+	else if (!strcmp(a, "--scenario"))
+		scenario_name = v;
+	else if (!strcmp(a, "--errors"))
+		errors_out.path = v;
+	else if (!strcmp(a, "--security"))
+		security_out.path = v;
+	else if (!strcmp(a, "--console"))
+		console_out.path = v;
+	else if (!strcmp(a, "--security-every"))
+		security_every = strtoull(v, NULL, 10);
+	else if (!strcmp(a, "--dir"))
+		fill_dir = v;
+	else if (!strcmp(a, "--mix") && !strcmp(v, "routing"))
+		fill_routing_mix = 1;
+	else if (!strcmp(a, "--port"))
+		syslog_port = (unsigned)atoi(v);
+	else if (!strcmp(a, "--tls"))
+		syslog_tls = v;
+	else if (!strcmp(a, "--relp") && !strcmp(v, "on"))
+		syslog_relp = 1;
+	else if (!strcmp(a, "--ring-bytes"))
+		ring_bytes = (uint32_t)strtoul(v, NULL, 0);
+	else
+		return 0;
+	return 1;
+}
+
+/* Run scenario with the options parsed. Returns the exit status (usage() for what it lacks). */
+static int run_scenario(const char *scenario)
+{
 	if (!strcmp(scenario, "fill"))
 		return fill_dir ? run_fill() : (usage(), 2);
 	if (!strcmp(scenario, "snprintf"))
@@ -879,4 +876,18 @@ int main(int argc, char **argv)
 		return run_idle();
 	usage();
 	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	for (int i = 2; i < argc; i += 2) {
+		int r = i + 1 < argc ? parse_option(argv[i], argv[i + 1]) : 0;
+		if (r < 0)
+			return 1;
+		if (r == 0)
+			usage();
+	}
+	return run_scenario(argv[1]);
 }

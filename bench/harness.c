@@ -269,89 +269,109 @@ static void usage(void)
 	exit(2);
 }
 
-int main(int argc, char **argv)
+/* The command line (see usage), beside the globals it sets (out_path, dump_prefix). */
+struct args {
+	struct bench_ctx base;
+	uint64_t cold_n;
+	double pause_us;
+	const char *modes;
+	int run, cpu, bg_cpu;
+};
+
+/* Parse argv into *g (usage() on anything wrong). */
+static void parse_args(int argc, char **argv, struct args *g)
 {
-	struct bench_ctx base = {.n = 1000000, .warmup = 100000, .burst = 64};
-	uint64_t cold_n = 20000;
-	double pause_us = 50;
-	const char *modes = NULL;
-	size_t lat_bytes = 0;
-	int run = 1, cpu = 0, bg_cpu = 1, msg = -1;
-	for (int i = 1; i < argc; i++) {
+	*g = (struct args){.base = {.n = 1000000, .warmup = 100000, .burst = 64}, .cold_n = 20000, .pause_us = 50,
+			   .run = 1, .bg_cpu = 1};
+	int msg = -1;
+	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v)
 			usage();
 		if (!strcmp(a, "--msg"))
 			msg = parse_enum(v, msg_names, (int)(sizeof msg_names / sizeof msg_names[0]));
 		else if (!strcmp(a, "--modes"))
-			modes = v;
+			g->modes = v;
 		else if (!strcmp(a, "--n"))
-			base.n = strtoull(v, NULL, 10);
+			g->base.n = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--cold-n"))
-			cold_n = strtoull(v, NULL, 10);
+			g->cold_n = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--warmup"))
-			base.warmup = strtoull(v, NULL, 10);
+			g->base.warmup = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--burst"))
-			base.burst = (uint32_t)strtoul(v, NULL, 10);
+			g->base.burst = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--pause-us"))
-			pause_us = strtod(v, NULL);
+			g->pause_us = strtod(v, NULL);
 		else if (!strcmp(a, "--out"))
 			out_path = v;
 		else if (!strcmp(a, "--dump"))
 			dump_prefix = v;
 		else if (!strcmp(a, "--run"))
-			run = atoi(v);
+			g->run = atoi(v);
 		else if (!strcmp(a, "--cpu"))
-			cpu = atoi(v);
+			g->cpu = atoi(v);
 		else if (!strcmp(a, "--bg-cpu"))
-			bg_cpu = atoi(v);
+			g->bg_cpu = atoi(v);
 		else
 			usage();
-		i++;
 	}
-	if (msg < 0 || !modes || base.n == 0 || base.burst == 0 || cold_n == 0)
+	if (msg < 0 || !g->modes || g->base.n == 0 || g->base.burst == 0 || g->cold_n == 0)
 		usage();
-	base.msg = (enum bench_msg)msg;
+	g->base.msg = (enum bench_msg)msg;
+}
 
-	int instr = strcmp(modes, "instr") == 0;
+/* Run and report each mode of g->modes in turn with base. Returns whether any failed to drain. */
+static int run_modes(const struct args *g, const struct bench_ctx *base)
+{
+	char *list = strdup(g->modes), *save = NULL;
+	int failed = 0;
+	for (char *m = list ? strtok_r(list, ",", &save) : NULL; m; m = strtok_r(NULL, ",", &save)) {
+		int mode = parse_enum(m, mode_names, 4);
+		if (mode < 0)
+			usage();
+		struct bench_ctx x = *base;
+		x.mode = (enum bench_mode)mode;
+		if (x.mode == BENCH_COLD)
+			x.n = g->cold_n;
+		contender_run(&x);
+		report(&x, g->run);
+		failed |= x.drain_failed;
+	}
+	free(list);
+	return failed;
+}
+
+int main(int argc, char **argv)
+{
+	struct args g;
+	parse_args(argc, argv, &g);
+	struct bench_ctx base = g.base;
+	int instr = strcmp(g.modes, "instr") == 0;
 	if (!instr) {
-		pin_cpu(bg_cpu);
+		pin_cpu(g.bg_cpu);
 		ns_per_tick = calibrate_tsc();
 	}
 	if (contender_open(out_path) < 0)
 		return 1;
-	if (!instr && pin_cpu(cpu) < 0)
-		fprintf(stderr, "bench %s: cannot pin to CPU %d: %s\n", contender_name, cpu, strerror(errno));
 	if (instr) {
 		base.mode = BENCH_INSTR;
 		contender_run(&base);
 		contender_close(0);
 		return 0;
 	}
-	base.pause_ticks = (uint64_t)(pause_us * 1000.0 / ns_per_tick);
-	base.lat = alloc_samples(base.n > cold_n ? base.n : cold_n, &lat_bytes);
-	int cold = strstr(modes, "cold") != NULL;
+	if (pin_cpu(g.cpu) < 0)
+		fprintf(stderr, "bench %s: cannot pin to CPU %d: %s\n", contender_name, g.cpu, strerror(errno));
+	size_t lat_bytes = 0;
+	base.pause_ticks = (uint64_t)(g.pause_us * 1000.0 / ns_per_tick);
+	base.lat = alloc_samples(base.n > g.cold_n ? base.n : g.cold_n, &lat_bytes);
+	int cold = strstr(g.modes, "cold") != NULL;
 	if (cold && (sweep = malloc(COLD_SWEEP_BYTES)) != NULL)
 		memset((void *)sweep, 0, COLD_SWEEP_BYTES);
 	if (!base.lat || (cold && !sweep)) {
 		fprintf(stderr, "bench %s: out of memory\n", contender_name);
 		return 1;
 	}
-	char *list = strdup(modes), *save = NULL;
-	int failed = 0;
-	for (char *m = strtok_r(list, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
-		int mode = parse_enum(m, mode_names, 4);
-		if (mode < 0)
-			usage();
-		struct bench_ctx x = base;
-		x.mode = (enum bench_mode)mode;
-		if (x.mode == BENCH_COLD)
-			x.n = cold_n;
-		contender_run(&x);
-		report(&x, run);
-		failed |= x.drain_failed;
-	}
-	free(list);
+	int failed = run_modes(&g, &base);
 	contender_close(1);
 	munmap(base.lat, lat_bytes);
 	free((void *)sweep);

@@ -94,115 +94,152 @@ static void wait_for(const char *file)
 	}
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for (see the file comment), beside the logger's options. */
+struct prog {
+	struct shmlog_options o;
+	int threads, flush_ms, sync_ms;
+	bool do_close, do_kill, do_segv, do_abort, durable, switch_levels;
+	long child_records, waves;
+	const char *wait_file, *gate_file, *exit_code, *exec_code;
+};
+
+/* Parse argv into *p. Returns false on an unknown option. */
+static bool parse_args(int argc, char **argv, struct prog *p)
 {
-	struct shmlog_options o = {.name = "prod"};
-	int threads = 1, flush_ms = -1, opt;
-	int do_close = 0, do_kill = 0, do_segv = 0, do_abort = 0, sync_ms = -1, durable = 0;
-	long child_records = -1, waves = 1;
-	int switch_levels = 0;
-	const char *wait_file = NULL, *gate_file = NULL, *exit_code = NULL, *exec_code = NULL;
+	*p = (struct prog){.o = {.name = "prod"}, .threads = 1, .flush_ms = -1, .sync_ms = -1, .child_records = -1,
+			   .waves = 1};
+	int opt;
 	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:G:w:VP:s:X:E:")) != -1) {
 		switch (opt) {
-		case 'd': o.dir = optarg; break;
-		case 'n': o.name = optarg; break;
-		case 't': threads = atoi(optarg); break;
+		case 'd': p->o.dir = optarg; break;
+		case 'n': p->o.name = optarg; break;
+		case 't': p->threads = atoi(optarg); break;
 		case 'r': records = atol(optarg); break;
-		case 'p': o.full_policy = strcmp(optarg, "block") == 0 ? SHMLOG_FULL_BLOCK : SHMLOG_FULL_DROP; break;
-		case 'R': o.ring_bytes = (uint32_t)atol(optarg); break;
-		case 'm': o.max_threads = (uint32_t)atoi(optarg); break;
-		case 'f': flush_ms = atoi(optarg); break;
-		case 'C': do_close = 1; break;
-		case 'k': do_kill = 1; break;
-		case 'T': o.block_timeout_ms = atoi(optarg); break;
-		case 'H': o.crash_handler = 1; break;
-		case 'S': do_segv = 1; break;
-		case 'A': do_abort = 1; break;
-		case 'y': sync_ms = atoi(optarg); break;
-		case 'L': durable = 1; o.sync_level = SHMLOG_LEVEL_WARN; o.sync_timeout_ms = 5000; break;
-		case 'F': child_records = atol(optarg); break;
-		case 'W': wait_file = optarg; break;
-		case 'G': gate_file = optarg; break;
-		case 'w': waves = atol(optarg); break;
-		case 'V': switch_levels = 1; break;
+		case 'p': p->o.full_policy = strcmp(optarg, "block") == 0 ? SHMLOG_FULL_BLOCK : SHMLOG_FULL_DROP; break;
+		case 'R': p->o.ring_bytes = (uint32_t)atol(optarg); break;
+		case 'm': p->o.max_threads = (uint32_t)atoi(optarg); break;
+		case 'f': p->flush_ms = atoi(optarg); break;
+		case 'C': p->do_close = true; break;
+		case 'k': p->do_kill = true; break;
+		case 'T': p->o.block_timeout_ms = atoi(optarg); break;
+		case 'H': p->o.crash_handler = 1; break;
+		case 'S': p->do_segv = true; break;
+		case 'A': p->do_abort = true; break;
+		case 'y': p->sync_ms = atoi(optarg); break;
+		case 'L': p->durable = true; p->o.sync_level = SHMLOG_LEVEL_WARN; p->o.sync_timeout_ms = 5000; break;
+		case 'F': p->child_records = atol(optarg); break;
+		case 'W': p->wait_file = optarg; break;
+		case 'G': p->gate_file = optarg; break;
+		case 'w': p->waves = atol(optarg); break;
+		case 'V': p->switch_levels = true; break;
 		case 'P': pause_us = atol(optarg); break;
 		case 's': rate = atol(optarg); break;
-		case 'X': exit_code = optarg; break;
-		case 'E': exec_code = optarg; break;
-		default: return 2;
+		case 'X': p->exit_code = optarg; break;
+		case 'E': p->exec_code = optarg; break;
+		default: return false;
 		}
 	}
-	int rc = shmlog_open(&lg, &o);
+	return true;
+}
+
+/* The waves of threads (and the level switcher beside them). Returns false if a thread could not start. */
+static bool run_waves(const struct prog *p)
+{
+	pthread_t th[256], switcher;
+	if (p->switch_levels && pthread_create(&switcher, NULL, level_switcher, NULL) != 0)
+		return false;
+	wait_for(p->gate_file);
+	for (wave = 0; wave < p->waves; wave++) {
+		for (int t = 0; t < p->threads && t < 256; t++)
+			if (pthread_create(&th[t], NULL, worker, (void *)(long)t) != 0)
+				return false;
+		for (int t = 0; t < p->threads && t < 256; t++)
+			pthread_join(th[t], NULL);
+	}
+	if (p->switch_levels) {
+		atomic_store(&waves_done, true);
+		pthread_join(switcher, NULL);
+	}
+	return true;
+}
+
+/* -L: one durable record, timed. */
+static void log_durable(void)
+{
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	SHMLOG_WARN(lg, "durable");
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	printf("durable_ms=%ld\n", (long)((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000));
+}
+
+/* -F: a forked child logs through the same logger, flushes and exits. */
+static void fork_child_logs(long child_records)
+{
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		for (long i = 0; i < child_records; i++)
+			SHMLOG_INFO(lg, "child i=%ld", i);
+		printf("child_flush=%d\n", shmlog_flush(lg, 10000));
+		fflush(stdout);
+		_exit(0);
+	}
+	int cst = 0;
+	waitpid(c, &cst, 0);
+	printf("child=%d\n", cst);
+}
+
+/* How the process ends: a fault, abort, SIGKILL, _exit, exec, or (after -W's file) exiting. */
+static int finish(const struct prog *p)
+{
+	if (p->do_segv) { /* a real fault at a known address (not NULL: UBSan would catch that first) */
+		volatile int *volatile bad = (volatile int *)(uintptr_t)0x10;
+		*bad = 1;
+	}
+	if (p->do_abort)
+		abort();
+	if (p->do_kill)
+		raise(SIGKILL);
+	if (p->exit_code)
+		_exit(atoi(p->exit_code));
+	if (p->exec_code) {
+		char cmd[32];
+		snprintf(cmd, sizeof cmd, "exit %d", atoi(p->exec_code));
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		return 127;
+	}
+	wait_for(p->wait_file);
+	if (p->do_close)
+		shmlog_close(lg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct prog p;
+	if (!parse_args(argc, argv, &p))
+		return 2;
+	int rc = shmlog_open(&lg, &p.o);
 	if (rc < 0) {
 		fprintf(stderr, "open failed: %d\n", rc);
 		return 1;
 	}
-	pthread_t th[256], switcher;
-	if (switch_levels && pthread_create(&switcher, NULL, level_switcher, NULL) != 0) {
+	if (!run_waves(&p)) {
 		fprintf(stderr, "cannot start a thread\n");
 		return 1;
 	}
-	wait_for(gate_file);
-	for (wave = 0; wave < waves; wave++) {
-		for (int t = 0; t < threads && t < 256; t++)
-			if (pthread_create(&th[t], NULL, worker, (void *)(long)t) != 0) {
-				fprintf(stderr, "cannot start a thread\n");
-				return 1;
-			}
-		for (int t = 0; t < threads && t < 256; t++)
-			pthread_join(th[t], NULL);
-	}
-	if (switch_levels) {
-		atomic_store(&waves_done, true);
-		pthread_join(switcher, NULL);
-	}
-	if (durable) {
-		struct timespec a, b;
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		SHMLOG_WARN(lg, "durable");
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		printf("durable_ms=%ld\n", (long)((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000));
-	}
-	if (child_records >= 0) {
-		fflush(stdout);
-		pid_t c = fork();
-		if (c == 0) {
-			for (long i = 0; i < child_records; i++)
-				SHMLOG_INFO(lg, "child i=%ld", i);
-			printf("child_flush=%d\n", shmlog_flush(lg, 10000));
-			fflush(stdout);
-			_exit(0);
-		}
-		int cst = 0;
-		waitpid(c, &cst, 0);
-		printf("child=%d\n", cst);
-	}
+	if (p.durable)
+		log_durable();
+	if (p.child_records >= 0)
+		fork_child_logs(p.child_records);
 	struct shmlog_stats st;
 	shmlog_get_stats(lg, &st);
 	printf("lost=%llu\n", (unsigned long long)st.lost);
-	if (flush_ms >= 0)
-		printf("flush=%d\n", shmlog_flush(lg, flush_ms));
-	if (sync_ms >= 0)
-		printf("sync=%d\n", shmlog_sync(lg, sync_ms));
+	if (p.flush_ms >= 0)
+		printf("flush=%d\n", shmlog_flush(lg, p.flush_ms));
+	if (p.sync_ms >= 0)
+		printf("sync=%d\n", shmlog_sync(lg, p.sync_ms));
 	fflush(stdout);
-	if (do_segv) { /* a real fault at a known address (not NULL: UBSan would catch that first) */
-		volatile int *volatile bad = (volatile int *)(uintptr_t)0x10;
-		*bad = 1;
-	}
-	if (do_abort)
-		abort();
-	if (do_kill)
-		raise(SIGKILL);
-	if (exit_code)
-		_exit(atoi(exit_code));
-	if (exec_code) {
-		char cmd[32];
-		snprintf(cmd, sizeof cmd, "exit %d", atoi(exec_code));
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		return 127;
-	}
-	wait_for(wait_file);
-	if (do_close)
-		shmlog_close(lg);
-	return 0;
+	return finish(&p);
 }
