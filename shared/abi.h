@@ -77,32 +77,25 @@
  * record is visible to a reader completely or not at all, also when the
  * producer dies in the middle of writing it.
  *
- * The doorbell (segments with SHMLOG_SEG_BELL). A collector that has seen
- * no record for a while stops polling: it sets every ring's bell to 1, runs
- * membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), looks at every tail once more
- * and, if nothing moved, sleeps. A producer loads its ring's bell after a
- * tail store, with no fence at all; when it finds 1 it exchanges it to 0
- * and, if it got the 1, "rings": utimensat() on its segment file (failing
- * that, a write of header byte 344 through its descriptor), which the
- * collector sees as an inotify IN_ATTRIB (IN_MODIFY) event. The membarrier is what makes
- * the fence-free load safe: a tail store either became visible before the
- * collector's last look, or the producer's load comes after the collector's
- * store of 1 and rings.
+ * The doorbell (segments with SHMLOG_SEG_BELL): how a collector that sleeps
+ * learns of the next record. docs/collector.md (its doorbell paragraph,
+ * before "Bounds") says why no wake-up is lost, and what a thread stalled
+ * past the window does.
  *
- * The load is a cache miss (the collector reads that line while it polls),
- * so the inline path skips it unless the record's TSC stamp falls in a later
- * window of 2^SHMLOG_BELL_QUIET_SHIFT ticks than the ring's previous record,
- * as it does whenever that many ticks passed between them (the general path,
- * and flush and sync before they wait, always look). Hence the
- * collector's side of the rule: it sleeps only after seeing no record for at
- * least twice that time (in ns, by its TSC calibration). Then the first
- * record of any ring after its last look follows a spell at least that
- * quiet, and looks. (A thread stalled for that long between its TSC read and
- * its tail store can publish without looking; its record then waits for the
- * collector's next rescan.) A producer sets SHMLOG_SEG_BELL only once it has
- * registered its process for MEMBARRIER_CMD_GLOBAL_EXPEDITED (without that
- * the barrier skips it); the collector keeps polling while any live segment
- * lacks the flag.
+ *   1. A producer sets SHMLOG_SEG_BELL only once its process is registered
+ *      for MEMBARRIER_CMD_GLOBAL_EXPEDITED. The collector keeps polling
+ *      while any live segment lacks the flag.
+ *   2. To sleep, the collector sets every ring's bell to 1, runs
+ *      membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED), looks at every tail once
+ *      more, and sleeps if nothing moved. It does so only after seeing no
+ *      record for at least twice 2^SHMLOG_BELL_QUIET_SHIFT ticks.
+ *   3. After a tail store, a producer loads its ring's bell, with no fence,
+ *      when the record's TSC stamp falls in a later window of
+ *      2^SHMLOG_BELL_QUIET_SHIFT ticks than the ring's previous record (the
+ *      general path, flush and sync always load it). Finding 1, it exchanges
+ *      it to 0; if it got the 1, it rings: utimensat() on its segment file,
+ *      failing that a write of header byte 344 through its descriptor (an
+ *      inotify IN_ATTRIB or IN_MODIFY event for the collector).
  */
 #ifndef SHMLOG_ABI_H
 #define SHMLOG_ABI_H
