@@ -59,14 +59,17 @@ Test(tail, prints_the_intact_records_of_rings_a_collector_consumed_and_freed)
 	/* its threads end: their rings given back. 1 MiB rings: tail's in-flight bound (about 96 KiB, see
 	 * tools/tail.c) leaves a 64 KiB ring no consumed record it may count as intact */
 	struct prod p = start_producer(2, 100, END_HOLD, 1024 * 1024);
-	char *seg = segment_of(p.pid), *cout = NULL;
+	char *seg = segment_of(p.pid), *cout = NULL, *cerr = NULL;
 	struct mapped m = map_rw(seg);
 	cr_assert(th_wait_until(rings_released, &m, WAIT_MS), "the threads' rings were not given back");
-	cr_assert(asprintf(&cout, "%s/collector.out", work) > 0);
+	cr_assert(asprintf(&cout, "%s/collector.out", work) > 0 && asprintf(&cerr, "%s/collector.err", work) > 0);
 	char *collector = th_build_path("shmlog-collector");
 	char *cargv[] = {collector, "--dir", dir, "--once", NULL};
-	int st = th_waitpid_timeout(th_spawn(cargv, cout, "/dev/null", NULL), WAIT_MS);
-	cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "collector --once: 0x%x", st);
+	int st = th_waitpid_timeout(th_spawn(cargv, cout, cerr, NULL), WAIT_MS);
+	char *etext = th_read_file(cerr, NULL);
+	cr_assert(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "collector --once: 0x%x: %s", st,
+		  etext ? etext : "");
+	free(etext);
 	int freed = 0;
 	for (uint32_t i = 0; i + 1 < hdr_of(&m)->ring_count; i++)
 		freed += atomic_load(&ring_of(&m, i)->tail) && atomic_load(&ring_of(&m, i)->state) == SHMLOG_RING_FREE &&
@@ -82,6 +85,7 @@ Test(tail, prints_the_intact_records_of_rings_a_collector_consumed_and_freed)
 	prod_release(&p);
 	free(collector);
 	free(cout);
+	free(cerr);
 	free(seg);
 }
 
