@@ -14,7 +14,7 @@
  * (prints "sync=RC"). -L sets sync_level to WARN and logs one WARN record
  * "durable" (prints "durable_ms=MS", how long the call took). -F forks after
  * the threads: the child logs CHILD_RECORDS records "child i=I" through the
- * same logger, flushes and exits (prints "child_flush=RC", "child=STATUS").
+ * same logger, flushes and calls exit(0) (prints "child_flush=RC", "child=STATUS").
  * -W waits until FILE exists before exiting (keeps the process alive); -G
  * waits until GATE exists before logging (the segment exists meanwhile).
  * -w WAVES runs the threads WAVES times (each wave's threads exit and give
@@ -183,7 +183,7 @@ static void fork_child_logs(long child_records)
 			SHMLOG_INFO(lg, "child i=%ld", i);
 		printf("child_flush=%d\n", shmlog_flush(lg, 10000));
 		fflush(stdout);
-		_exit(0);
+		exit(0); /* exit handlers and all, as a program's child would */
 	}
 	int cst = 0;
 	waitpid(c, &cst, 0);

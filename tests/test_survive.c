@@ -344,6 +344,37 @@ Test(survive, a_forked_child_logs_into_its_own_segment)
 	free(out);
 }
 
+/*
+ * A forked child whose segment is made and mapped but cannot be published (renameat2 fails in it:
+ * tests/rename_fail.c preloaded): its logger is off, and it exits normally. The exit handler must
+ * not mark the unmapped segment ended (it did: SIGSEGV at the child's exit).
+ */
+Test(survive, a_child_whose_segment_cannot_be_published_exits_normally_with_its_logger_off)
+{
+	char *pout = wpath("p.out"), *out = wpath("out.log"), *lib = th_build_path("tests/librename_fail.so");
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	char pre[4200];
+	snprintf(pre, sizeof pre, "LD_PRELOAD=%s", lib);
+	char *env[] = {pre, "ASAN_OPTIONS=verify_asan_link_order=0", NULL};
+	char *args[] = {"-t", "1", "-r", "100", "-F", "50", "-f", "10000", "-C", NULL};
+	int st = run_producer(pout, args, env);
+	char *po = read_or_fail(pout);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "producer 0x%x: %s", st, po);
+	cr_assert(strstr(po, "\nchild=0\n"), "the child exited 0 (not killed by a signal): %s", po);
+	cr_assert(!strstr(po, "child_flush=0\n"), "the child's flush had no segment to flush: %s", po);
+	cr_assert(strstr(po, "\nflush=0\n"), "%s", po);
+	cr_assert(th_wait_until(no_segments, NULL, 10000));
+	stop_collector(c);
+	struct tally ty = {.threads = 1, .records = 100};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 100, "the parent's records, and none of the child's");
+	free(ty.last);
+	free(po);
+	free(pout);
+	free(out);
+	free(lib);
+}
+
 Test(survive, full_filesystem_holds_records_back_and_recovers_when_space_returns)
 {
 	char *mnt = wpath("small"), *filler, *file, *cfg, *out = wpath("out.log"),
