@@ -17,6 +17,7 @@
 #define SHMLOG_COLLECTOR_H
 
 #include <liburing.h>
+#include <pthread.h>
 #include <sys/inotify.h>
 #include <sys/types.h>
 #include <stdbool.h>
@@ -223,6 +224,9 @@ void ledger_publish_synced(struct collector *c);
 void collector_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 long long collector_now_ms(void);
+
+/* pthread_create, the new thread taking no signal: the loop takes them (signalfd). 0 or its error number. */
+int collector_thread(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 
 /* loop.c: open the output (taking cfg's writers and routes) and run until
  * SIGTERM/SIGINT (or, with once, until everything present is drained); SIGHUP

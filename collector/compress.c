@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,12 +226,7 @@ int compressor_start(struct compressor *c, int level, const char *who)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	/* signals are the event loop's (signalfd): the worker takes none */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int rc = pthread_create(&c->thread, NULL, worker, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int rc = collector_thread(&c->thread, NULL, worker, c);
 	if (rc) {
 		pthread_mutex_destroy(&c->mu);
 		pthread_cond_destroy(&c->cv);

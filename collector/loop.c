@@ -76,6 +76,16 @@ long long collector_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int collector_thread(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old); /* the new thread inherits it */
+	int rc = pthread_create(th, attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 static void arm_read(struct collector *c, int fd, void *buf, unsigned len, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ev);

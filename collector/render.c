@@ -11,10 +11,10 @@
  * bytes in its ring (published consumed only after the write) and its call
  * site (freed only with its segment, after that).
  */
+#include "collector.h"
 #include "render.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,13 +184,9 @@ int render_start(struct render_pool *p, unsigned threads)
 	pthread_cond_init(&p->done, NULL);
 	for (unsigned t = 0; t < threads; t++)
 		p->share[t].pool = p, p->share[t].index = t;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old); /* the helpers inherit it: the collector's loop takes the signals */
 	int rc = 0;
 	for (p->n = 1; p->n < threads && rc == 0; p->n += rc == 0)
-		rc = pthread_create(&p->tid[p->n], NULL, helper, &p->share[p->n]);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+		rc = collector_thread(&p->tid[p->n], NULL, helper, &p->share[p->n]);
 	if (rc != 0)
 		render_stop(p);
 	return -rc;

@@ -27,7 +27,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <stdio.h>
@@ -145,12 +144,8 @@ int syslog_conn_reresolve(struct syslog_conn *c)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	render_unpinned_attr(&attr); /* not on the loop's CPU only */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old); /* the collector's loop takes the signals */
 	pthread_t th;
-	int e = pthread_create(&th, &attr, resolve_main, r);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int e = collector_thread(&th, &attr, resolve_main, r);
 	pthread_attr_destroy(&attr);
 	if (e != 0) {
 		free(r);
