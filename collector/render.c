@@ -11,13 +11,13 @@
  * bytes in its ring (published consumed only after the write) and its call
  * site (freed only with its segment, after that).
  */
-#include "collector.h"
 #include "render.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "collector.h"
 #include "../shared/fmt.h"
 #include "../shared/grow.h"
 #include "output.h"
