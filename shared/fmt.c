@@ -6,7 +6,9 @@
  * escaped as they are written (escape.h): integers without flags, width or
  * precision, %c, %s (from (pointer, length), padding and precision
  * included; glibc pads strings with spaces even under the '0' flag), and
- * %f with a precision up to 9, by exact integer arithmetic. A format made
+ * %f (precision up to 9), %e and %g (up to 17 significant digits) without
+ * flags, by exact integer arithmetic, for every value but the tiniest and
+ * the hugest, which go to snprintf. A format made
  * only of those is "bounded": fmt_render_to() writes it in one pass, and
  * fmt_render_rec() even decodes its arguments from the record as it goes.
  * Everything else — other floats, pointers, integers with flags — goes
@@ -284,49 +286,215 @@ static inline __attribute__((always_inline)) char *fmt_fixed_to(char *p, double 
 	return fmt_fixed_put(p, neg, ip, fp, prec, width);
 }
 
-/* 10^-5 .. 10^10, for fmt_general_to's first guess of the exponent */
-static const double fmt_pow10d[16] = {1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1e0, 1e1, 1e2,
-				       1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9, 1e10};
+/* 10^t for t <= 38, every power of ten 128 bits hold. */
+static inline unsigned __int128 fmt_pow10_128(int t)
+{
+	return t < 20 ? digits_pow10[t] : (unsigned __int128)digits_pow10[19] * digits_pow10[t - 19];
+}
+
+/* Bits [k, k + 64) of the 192-bit w (w[0] the lowest word); bits past the top read as 0. */
+static inline uint64_t fmt_bits64(const uint64_t w[3], int k)
+{
+	int i = k >> 6, sh = k & 63;
+	uint64_t lo = i < 3 ? w[i] : 0, hi = i + 1 < 3 ? w[i + 1] : 0;
+	return sh ? lo >> sh | hi << (64 - sh) : lo;
+}
+
+/* Whether any of the bits [0, k) of w is set. */
+static inline bool fmt_any_below(const uint64_t w[3], int k)
+{
+	for (int i = 0; i < 3 && k > 0; i++, k -= 64)
+		if (k >= 64 ? w[i] != 0 : (w[i] & ((1ull << k) - 1)) != 0)
+			return true;
+	return false;
+}
+
+/* w / 2^k rounded half to even into *n, for w < 2^180. Returns 1, or 0 when it does not fit 64 bits. */
+static int fmt_shr_even(const uint64_t w[3], int k, uint64_t *n)
+{
+	if (k > 180) { /* w < 2^180 <= half of 2^k */
+		*n = 0;
+		return 1;
+	}
+	if (fmt_bits64(w, k + 64) || fmt_bits64(w, k + 128))
+		return 0;
+	uint64_t q = fmt_bits64(w, k);
+	if (k > 0 && (fmt_bits64(w, k - 1) & 1) && (fmt_any_below(w, k - 1) || (q & 1)) && ++q == 0)
+		return 0;
+	*n = q;
+	return 1;
+}
+
+/* v * 10^s for s >= 0 (fmt_scale10): the 192-bit product mant * 10^s, then the power of two. */
+static int fmt_scale10_up(uint64_t mant, int e2, int s, uint64_t *n)
+{
+	unsigned __int128 p = fmt_pow10_128(s);
+	unsigned __int128 lo = (unsigned __int128)mant * (uint64_t)p, hi = (unsigned __int128)mant * (uint64_t)(p >> 64);
+	unsigned __int128 mid = (lo >> 64) + (uint64_t)hi;
+	uint64_t w[3] = {(uint64_t)lo, (uint64_t)mid, (uint64_t)(hi >> 64) + (uint64_t)(mid >> 64)};
+	if (e2 < 0)
+		return fmt_shr_even(w, -e2, n);
+	if (w[1] || w[2] || e2 >= 64 || (e2 && w[0] >> (64 - e2)))
+		return 0;
+	*n = w[0] << e2;
+	return 1;
+}
+
+/* v / 10^-s for s < 0 (fmt_scale10): one 128-bit division, its remainder against half the divisor. */
+static int fmt_scale10_down(uint64_t mant, int e2, int s, uint64_t *n)
+{
+	unsigned __int128 d = fmt_pow10_128(-s), num = mant;
+	if (e2 >= 0) {
+		if (64 - __builtin_clzll(mant) + e2 > 127)
+			return -1; /* v >= 2^127 */
+		num <<= e2;
+	} else {
+		uint64_t dh = (uint64_t)(d >> 64);
+		int bits = dh ? 128 - __builtin_clzll(dh) : 64 - __builtin_clzll((uint64_t)d);
+		if (bits - e2 > 127)
+			return -1;
+		d <<= -e2;
+	}
+	unsigned __int128 q = num / d, r = num - q * d;
+	q += r > d - r || (r == d - r && (q & 1));
+	if (q >> 64)
+		return 0;
+	*n = (uint64_t)q;
+	return 1;
+}
 
 /*
- * %g and %G with no flags, precision <= 10 and width <= FMT_FAST_WIDTH, at p,
- * for a value printed in the %f style: -4 <= X < P, X the decimal exponent
- * of the value rounded to P significant digits (P the precision, 6 without
- * one, 1 for 0). That is %.(P-1-X)f with trailing zeros, and a trailing
- * point, taken off: fmt_fixed_scaled's exact digits. X is found by trying:
- * rounded at the right precision the value has exactly P digits (10^P means
- * the rounding carried into the next exponent). Returns the end, or NULL
- * (nothing written) for the %e style, a precision above 9 after the point,
- * inf and nan.
+ * v * 10^s rounded half to even, for v = mant * 2^e2 (0 < mant < 2^53),
+ * into *n: exact, by integer arithmetic. Returns 1; 0 when it does not fit
+ * 64 bits; -1 when it is out of reach (|s| > 38, or v >= 2^127 for s < 0).
  */
-static char *fmt_general_to(char *p, double v, int32_t prec, int64_t width)
+static int fmt_scale10(uint64_t mant, int e2, int s, uint64_t *n)
 {
-	int32_t digits = prec == 0 ? 1 : prec, fprec = 0;
-	uint64_t mant, ip = 0, fp = 0;
+	if (s > 38 || s < -38)
+		return -1;
+	return s >= 0 ? fmt_scale10_up(mant, e2, s, n) : fmt_scale10_down(mant, e2, s, n);
+}
+
+/*
+ * The decimal exponent *x of v = mant * 2^e2 (0 < mant < 2^53) rounded to
+ * digits (<= 17) significant digits, and those digits *n (10^(digits-1) <=
+ * *n < 10^digits), exact: X = floor(log10(v)), or X + 1 when rounding
+ * carries (9.9999996 to 7 digits is 1.000000e+01). The first guess,
+ * floor(e * log10(2)) for 2^e <= v < 2^(e+1), is one off at most either way;
+ * each try moves x by one, for ten times too many digits or too few. One
+ * x above X can pass too, when its coarser rounding carries into exactly
+ * 10^(digits-1): so that n is checked one place lower, where the digits
+ * fit unless that carries too. Returns false when fmt_scale10 cannot reach it.
+ */
+static bool fmt_sig_digits(uint64_t mant, int e2, int digits, int *x, uint64_t *n)
+{
+	int e = e2 + 63 - __builtin_clzll(mant);
+	*x = e >= 0 ? (e * 1233) >> 12 : -((-e * 1233 + 4095) >> 12); /* 1233 / 4096 ~ log10(2), floored */
+	for (int tries = 0; tries < 4; tries++) {
+		int r = fmt_scale10(mant, e2, digits - 1 - *x, n);
+		if (r < 0)
+			return false;
+		if (r == 0 || *n >= digits_pow10[digits]) {
+			++*x;
+		} else if (*n < digits_pow10[digits - 1]) {
+			--*x;
+		} else {
+			uint64_t finer;
+			if (*n != digits_pow10[digits - 1])
+				return true;
+			r = fmt_scale10(mant, e2, digits - *x, &finer);
+			if (r < 0)
+				return false;
+			if (r && finer < digits_pow10[digits]) {
+				--*x;
+				*n = finer;
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "e+XX" (e the letter, 'e' or 'E'): x's sign and at least two of its digits, at p. Returns the end. */
+static inline char *fmt_exp_put(char *p, int x, char e)
+{
+	unsigned u = (unsigned)(x < 0 ? -x : x);
+	*p++ = e;
+	*p++ = x < 0 ? '-' : '+';
+	if (u >= 100) {
+		*p++ = (char)('0' + u / 100);
+		u %= 100;
+	}
+	memcpy(p, digit_pairs + 2 * u, 2);
+	return p + 2;
+}
+
+/* "-L.F" then the exponent x, padded on the left to width: L one digit, F fprec digits (none, and no point, for 0). */
+static char *fmt_exp_style_put(char *p, bool neg, uint64_t lead, uint64_t frac, int32_t fprec, int x, char e,
+			       int64_t width)
+{
+	if (width > 0) {
+		size_t len = (size_t)neg + 1 + (fprec ? 1u + (size_t)fprec : 0u) + 4 + (x >= 100 || x <= -100);
+		if ((uint64_t)width > len)
+			p = fmt_pad_to(p, (size_t)width - len);
+	}
+	if (neg)
+		*p++ = '-';
+	*p++ = (char)('0' + lead);
+	if (fprec) {
+		*p++ = '.';
+		p = digits_fixed_put(p, frac, fprec);
+	}
+	return fmt_exp_put(p, x, e);
+}
+
+/*
+ * %e and %E (e the letter) with no flags, precision <= 16 and width <=
+ * FMT_FAST_WIDTH, at p: the value's prec + 1 significant digits, exact
+ * (fmt_sig_digits), rounded half to even as glibc rounds in the default
+ * rounding mode. Returns the end, or NULL (nothing written) for inf, nan
+ * and values out of fmt_scale10's reach (below about 10^(prec-38), or 2^127
+ * and more).
+ */
+static char *fmt_exp_to(char *p, double v, int32_t prec, int64_t width, char e)
+{
+	uint64_t mant, n = 0;
 	int e2, x = 0;
 	bool neg;
-	double a = v < 0 ? -v : v;
-	if (!fmt_double_split(v, &mant, &e2, &neg) || digits > 10 || (a != 0 && (a < 1e-5 || a >= 1e10)))
+	if (prec > 16 || !fmt_double_split(v, &mant, &e2, &neg))
 		return NULL;
-	while (x < 9 && a >= fmt_pow10d[x + 1 + 5]) /* a first guess: floor(log10(a)) */
-		x++;
-	while (x > -5 && a < fmt_pow10d[x + 5])
-		x--;
-	for (int tries = 0; a != 0; tries++) {
-		fprec = digits - 1 - x;
-		if (tries == 3 || x < -4 || x >= digits || fprec > 9 || !fmt_fixed_scaled(mant, e2, fprec, &ip, &fp))
-			return NULL;
-		uint64_t r = ip * digits_pow10[fprec] + fp;
-		if (r >= digits_pow10[digits])
-			x++;
-		else if (r < digits_pow10[digits - 1])
-			x--;
-		else
-			break;
-	}
+	if (mant && !fmt_sig_digits(mant, e2, prec + 1, &x, &n))
+		return NULL;
+	uint64_t lead = n / digits_pow10[prec];
+	return fmt_exp_style_put(p, neg, lead, n - lead * digits_pow10[prec], prec, x, e, width);
+}
+
+/*
+ * %g and %G (e the exponent's letter) with no flags, precision <= 17 and
+ * width <= FMT_FAST_WIDTH, at p: P significant digits (the precision, 6
+ * without one, 1 for 0) and X the decimal exponent of the value rounded to
+ * them (fmt_sig_digits). For -4 <= X < P that is %.(P-1-X)f, else
+ * %.(P-1)e, with trailing zeros, and a trailing point, taken off. Returns
+ * the end, or NULL (nothing written) for inf, nan and values out of
+ * fmt_scale10's reach.
+ */
+static char *fmt_general_to(char *p, double v, int32_t prec, int64_t width, char e)
+{
+	int32_t digits = prec == 0 ? 1 : prec;
+	uint64_t mant, n = 0;
+	int e2, x = 0;
+	bool neg;
+	if (digits > 17 || !fmt_double_split(v, &mant, &e2, &neg))
+		return NULL;
+	if (mant && !fmt_sig_digits(mant, e2, digits, &x, &n))
+		return NULL;
+	bool exp_style = x < -4 || x >= digits;
+	int32_t fprec = exp_style ? digits - 1 : digits - 1 - x; /* <= 20: n < 10^17 */
+	uint64_t ip = fprec < 20 ? n / digits_pow10[fprec] : 0, fp = fprec < 20 ? n - ip * digits_pow10[fprec] : n;
 	for (; fprec > 0 && fp % 10 == 0; fprec--)
 		fp /= 10;
-	return fmt_fixed_put(p, neg, ip, fp, fprec, width);
+	return exp_style ? fmt_exp_style_put(p, neg, ip, fp, fprec, x, e, width)
+			 : fmt_fixed_put(p, neg, ip, fp, fprec, width);
 }
 
 /* Pass the value with the type printf expects for the spec. */
@@ -361,7 +529,7 @@ static int fmt_snprintf_value(char *buf, size_t size, const char *spec, const st
 }
 
 
-/* fmt_fast_fixed_to() through snprintf: inf, nan and >= 2^64. Off the common path. */
+/* A float conversion through snprintf: inf, nan, and values out of the fast paths' reach. Off the common path. */
 static __attribute__((noinline)) char *fmt_fixed_slow_to(char *p, const struct fmt_conv *c, const struct fmt_arg *a)
 {
 	char buf[FMT_FIXED_SLOW_BYTES];
@@ -380,12 +548,15 @@ static inline __attribute__((always_inline)) char *fmt_fast_fixed_to(char *p, co
 	return e ? e : fmt_fixed_slow_to(p, c, a);
 }
 
-/* A FMT_FAST_GENERAL conversion at p: by integer arithmetic in the %f style, else snprintf. */
-static inline char *fmt_fast_general_to(char *p, const struct fmt_conv *c, const struct fmt_arg *a)
+/* A FMT_FAST_GENERAL or FMT_FAST_EXP conversion at p: by integer arithmetic, else snprintf. */
+static inline char *fmt_fast_float_to(char *p, const struct fmt_conv *c, const struct fmt_arg *a)
 {
 	int32_t prec = c->prec == FMT_NONE ? 6 : c->prec;
-	char *e = fmt_general_to(p, a->v.d, prec, c->width == FMT_NONE ? 0 : c->width);
-	return e ? e : fmt_fixed_slow_to(p, c, a);
+	int64_t width = c->width == FMT_NONE ? 0 : c->width;
+	char e = c->conv == 'G' || c->conv == 'E' ? 'E' : 'e';
+	char *end = c->fast == FMT_FAST_EXP ? fmt_exp_to(p, a->v.d, prec, width, e)
+					    : fmt_general_to(p, a->v.d, prec, width, e);
+	return end ? end : fmt_fixed_slow_to(p, c, a);
 }
 
 /* A literal piece at p, escaped unless it was found plain when parsed. */
@@ -403,7 +574,7 @@ static char *fmt_fast_conv_to(char *p, const struct fmt_conv *c, const struct fm
 	case FMT_FAST_STR_PLAIN: return fmt_str_plain_to(p, a, esc);
 	case FMT_FAST_STR: return fmt_str_to(p, a, c->width, c->prec, (c->flags & FMT_FLAG_MINUS) != 0, esc);
 	case FMT_FAST_FIXED: return fmt_fast_fixed_to(p, c, a);
-	case FMT_FAST_GENERAL: return fmt_fast_general_to(p, c, a);
+	case FMT_FAST_GENERAL: case FMT_FAST_EXP: return fmt_fast_float_to(p, c, a);
 	case FMT_FAST_CHAR: {
 		char ch = (char)(unsigned char)fmt_arg_i64(a);
 		return esc_put(p, &ch, 1, esc);

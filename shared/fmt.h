@@ -92,7 +92,8 @@ enum fmt_fast {
 	FMT_FAST_STR,     /* %s, width and precision as numbers (not '*') */
 	FMT_FAST_FIXED,   /* %f %F without flags, width <= FMT_FAST_WIDTH, precision <= 9 */
 	FMT_FAST_PCT,     /* %% */
-	FMT_FAST_GENERAL, /* %g %G without flags, width <= FMT_FAST_WIDTH, precision <= 10 */
+	FMT_FAST_GENERAL, /* %g %G without flags, width <= FMT_FAST_WIDTH, precision <= 17 */
+	FMT_FAST_EXP,     /* %e %E without flags, width <= FMT_FAST_WIDTH, precision <= 16 */
 };
 #define FMT_FAST_WIDTH 64
 
@@ -100,7 +101,8 @@ enum fmt_fast {
 /* The most bytes fmt_int_to() writes: 22 octal digits of a uint64_t, or a sign and 20 digits,
  * and the DIGITS_SLACK it may overwrite past them. */
 #define FMT_INT_BYTES 32u /* >= 24 + DIGITS_SLACK (digits.h) */
-/* Room for a FMT_FAST_FIXED conversion that snprintf writes: 309 digits, '.', 9, the width. */
+/* Room for a FMT_FAST_FIXED conversion that snprintf writes: 309 digits, '.', 9, the width (and
+ * for any FMT_FAST_GENERAL or FMT_FAST_EXP one: 24 bytes or the width). */
 #define FMT_FIXED_SLOW_BYTES 400u
 #define FMT_TRUNCATED_MARK_LEN (sizeof(FMT_TRUNCATED_MARK) - 1)
 

@@ -296,8 +296,13 @@ static uint8_t fmt_fast_of(const struct fmt_conv *c)
 			       : FMT_FAST_NO;
 	case 'g': case 'G':
 		return c->flags == 0 && !stars && c->len_mod != FMT_LEN_LD && c->width <= FMT_FAST_WIDTH &&
-			       c->prec <= 10
+			       c->prec <= 17
 			       ? FMT_FAST_GENERAL
+			       : FMT_FAST_NO;
+	case 'e': case 'E':
+		return c->flags == 0 && !stars && c->len_mod != FMT_LEN_LD && c->width <= FMT_FAST_WIDTH &&
+			       c->prec <= 16
+			       ? FMT_FAST_EXP
 			       : FMT_FAST_NO;
 	}
 	return FMT_FAST_NO;
@@ -310,7 +315,7 @@ uint32_t fmt_fast_raw_bytes(const struct fmt_conv *c)
 	case FMT_FAST_D32: case FMT_FAST_INT: return FMT_INT_BYTES;
 	case FMT_FAST_STR_PLAIN: case FMT_FAST_STR:
 		return width + FMT_TRUNCATED_MARK_LEN; /* "(null)" is shorter than the mark */
-	case FMT_FAST_FIXED: case FMT_FAST_GENERAL: return FMT_FIXED_SLOW_BYTES;
+	case FMT_FAST_FIXED: case FMT_FAST_GENERAL: case FMT_FAST_EXP: return FMT_FIXED_SLOW_BYTES;
 	case FMT_FAST_PCT: return 1;
 	}
 	return 0;

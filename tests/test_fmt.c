@@ -1,5 +1,5 @@
 /*
- * test_fmt.c — fmt_render() against glibc's snprintf.
+ * test_fmt.c — fmt_render() against glibc's snprintf (the float fast paths: test_fmt_float.c).
  *
  * Every rendering test goes the way a real record goes: parse the format,
  * encode the arguments with record_args_size/record_args_encode into a buffer
@@ -29,193 +29,19 @@
 #include "shared/digits.h"
 #include "shared/fmt.h"
 #include "tests/fmt_check.h"
+#include "tests/fmt_util.h"
 #include "shared/record.h"
 
-#define TEST_MAX_STR 4096u
-
-/*
- * Render fmt with the arguments in ap through a real record; *len gets the
- * output length. Returns the malloc'd output (NUL-terminated for display).
- */
-static char *render_v(uint32_t max_str, const char *fmt, va_list ap, size_t *len)
-{
-	struct fmt_parsed pf;
-	const char *err = NULL;
-	int r = fmt_parse(&pf, fmt, strlen(fmt), &err);
-	cr_assert_eq(r, 0, "fmt_parse(\"%s\") = %d (%s)", fmt, r, err ? err : "");
-
-	va_list a1, a2;
-	uint16_t slen[SHMLOG_MAX_ARGS];
-	va_copy(a1, ap);
-	uint32_t size = record_args_size(slen, pf.kinds, pf.n_args, max_str, &a1);
-	va_end(a1);
-	uint8_t *rec = malloc(size ? size : 1);
-	cr_assert_not_null(rec);
-	va_copy(a2, ap);
-	uint8_t *end = record_args_encode(rec, slen, pf.kinds, pf.n_args, &a2);
-	va_end(a2);
-	cr_assert_eq((size_t)(end - rec), size, "encoded size mismatch for \"%s\"", fmt);
-
-	struct fmt_arg args[SHMLOG_MAX_ARGS];
-	r = record_decode_args(args, pf.kinds, pf.n_args, rec, size);
-	cr_assert_eq(r, 0, "record_decode_args for \"%s\" = %d", fmt, r);
-
-	struct sbuf sb = {0};
-	r = fmt_render(&sb, fmt, &pf, args);
-	cr_assert_eq(r, 0, "fmt_render(\"%s\") = %d", fmt, r);
-	free(rec);
-
-	char *outp = malloc(sb.len + 1);
-	cr_assert_not_null(outp);
-	if (sb.len)
-		memcpy(outp, sb.data, sb.len);
-	outp[sb.len] = '\0';
-	*len = sb.len;
-	sbuf_free(&sb);
-	return outp;
-}
-
-static char *render(uint32_t max_str, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = render_v(max_str, fmt, ap, len);
-	va_end(ap);
-	return s;
-}
-
-static void check_bytes(const char *fmt, const char *got, size_t got_len, const char *want,
-			size_t want_len)
-{
-	if (got_len != want_len || memcmp(got, want, want_len) != 0)
-		cr_assert_fail("format \"%s\": fmt_render gave [%.*s] (%zu bytes), snprintf [%.*s] (%zu bytes)",
-			       fmt, (int)got_len, got, got_len, (int)want_len, want, want_len);
-}
-
-/* The core check: fmt_render through a record == vsnprintf, byte for byte. */
-__attribute__((format(printf, 1, 2))) static void check(const char *fmt, ...)
-{
-	va_list ap, cp;
-	va_start(ap, fmt);
-	va_copy(cp, ap);
-	size_t got_len;
-	char *got = render_v(TEST_MAX_STR, fmt, ap, &got_len);
-	int n = vsnprintf(NULL, 0, fmt, cp);
-	va_end(cp);
-	cr_assert_geq(n, 0, "vsnprintf(\"%s\") failed", fmt);
-	char *want = malloc((size_t)n + 1);
-	va_copy(cp, ap);
-	vsnprintf(want, (size_t)n + 1, fmt, cp);
-	va_end(cp);
-	va_end(ap);
-	check_bytes(fmt, got, got_len, want, (size_t)n);
-	free(got);
-	free(want);
-}
-
-/*
- * One helper per value type, so that generated formats get exactly the type
- * printf expects; nstar is how many '*' ints precede the value.
- */
-static void check_int(const char *fmt, int nstar, int s1, int s2, int v)
-{
-	if (nstar == 0)
-		check(fmt, v);
-	else if (nstar == 1)
-		check(fmt, s1, v);
-	else
-		check(fmt, s1, s2, v);
-}
-
-static void check_long(const char *fmt, int nstar, int s1, int s2, long v)
-{
-	if (nstar == 0)
-		check(fmt, v);
-	else if (nstar == 1)
-		check(fmt, s1, v);
-	else
-		check(fmt, s1, s2, v);
-}
-
-static void check_llong(const char *fmt, int nstar, int s1, int s2, long long v)
-{
-	if (nstar == 0)
-		check(fmt, v);
-	else if (nstar == 1)
-		check(fmt, s1, v);
-	else
-		check(fmt, s1, s2, v);
-}
-
-static void check_intmax(const char *fmt, int nstar, int s1, int s2, intmax_t v)
-{
-	if (nstar == 0)
-		check(fmt, v);
-	else if (nstar == 1)
-		check(fmt, s1, v);
-	else
-		check(fmt, s1, s2, v);
-}
-
-static void check_size(const char *fmt, int nstar, int s1, int s2, size_t v)
-{
-	if (nstar == 0)
-		check(fmt, v);
-	else if (nstar == 1)
-		check(fmt, s1, v);
-	else
-		check(fmt, s1, s2, v);
-}
-
-static void check_ptrdiff(const char *fmt, int nstar, int s1, int s2, ptrdiff_t v)
-{
-	if (nstar == 0)
-		check(fmt, v);
-	else if (nstar == 1)
-		check(fmt, s1, v);
-	else
-		check(fmt, s1, s2, v);
-}
-
-static void check_double(const char *fmt, int nstar, int s1, int s2, double v)
-{
-	if (nstar == 0)
-		check(fmt, v);
-	else if (nstar == 1)
-		check(fmt, s1, v);
-	else
-		check(fmt, s1, s2, v);
-}
-
-static void check_ldouble(const char *fmt, int nstar, int s1, int s2, long double v)
-{
-	if (nstar == 0)
-		check(fmt, v);
-	else if (nstar == 1)
-		check(fmt, s1, v);
-	else
-		check(fmt, s1, s2, v);
-}
-
-static void check_str(const char *fmt, int nstar, int s1, int s2, const char *v)
-{
-	if (nstar == 0)
-		check(fmt, v);
-	else if (nstar == 1)
-		check(fmt, s1, v);
-	else
-		check(fmt, s1, s2, v);
-}
-
-static void check_ptr(const char *fmt, int nstar, int s1, int s2, void *v)
-{
-	if (nstar == 0)
-		check(fmt, v);
-	else if (nstar == 1)
-		check(fmt, s1, v);
-	else
-		check(fmt, s1, s2, v);
-}
+/* One helper per value type (fmt_util.h; check_double is there). */
+FMT_CHECK_TYPED(check_int, int)
+FMT_CHECK_TYPED(check_long, long)
+FMT_CHECK_TYPED(check_llong, long long)
+FMT_CHECK_TYPED(check_intmax, intmax_t)
+FMT_CHECK_TYPED(check_size, size_t)
+FMT_CHECK_TYPED(check_ptrdiff, ptrdiff_t)
+FMT_CHECK_TYPED(check_ldouble, long double)
+FMT_CHECK_TYPED(check_str, const char *)
+FMT_CHECK_TYPED(check_ptr, void *)
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -739,68 +565,6 @@ Test(fmt, refuses_literal_width_above_the_cap)
 	refused("%65537d", "width");
 	refused("%.65537f", "precision");
 	check("%65536d|%.30f", 7, 0.25);
-}
-
-/*
- * 200,000 values against glibc in conversion conv ('f' or 'g'), at a
- * precision from none to n_precs - 2, a quarter each: decimal-ish, binary
- * ties, odd(x) (the caller's delicate ones), and random bits (those keep
- * refuses replaced by a small one).
- */
-static void check_random_doubles(char conv, int n_precs, double (*odd)(uint64_t), bool (*keep)(double))
-{
-	uint64_t x = 0x9e3779b97f4a7c15ull;
-	char fmtbuf[16];
-	for (int i = 0; i < 200000; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		double v;
-		switch (i % 4) {
-		case 0: v = (double)(int64_t)(x % 2000001) / 1000.0 - 1000.0; break; /* decimal-ish */
-		case 1: v = (double)(x % 100000) + 0.5 / (double)(1u << (x % 10)); break; /* binary ties */
-		case 2: v = odd(x); break;
-		default: memcpy(&v, &x, sizeof v); if (!keep(v)) v = 1.0 / (double)(x | 1); break;
-		}
-		int prec = (int)((x >> 20) % (uint64_t)n_precs) - 1; /* -1: default precision */
-		if (prec < 0)
-			snprintf(fmtbuf, sizeof fmtbuf, "%%%c", conv);
-		else
-			snprintf(fmtbuf, sizeof fmtbuf, "%%.%d%c", prec, conv);
-		check_double(fmtbuf, 0, 0, 0, v);
-	}
-}
-
-static double around_eighths(uint64_t x) { return nextafter((double)(x % 1000) + 0.125, (x & 1) ? 1e9 : -1e9); }
-static bool below_2_64(double v) { return isfinite(v) && fabs(v) <= 1e19; }
-static double any_exponent(uint64_t x) { return (double)(x % 1000000) / pow(10.0, (double)((x >> 40) % 12)); }
-static bool is_finite(double v) { return isfinite(v); }
-
-/* The %f fast path (exact integer arithmetic) against glibc on values where
- * rounding is delicate: exact ties, values just around them, random bits. */
-Test(fmt, fixed_point_fast_path_matches_snprintf_on_ties_and_random_values)
-{
-	check_random_doubles('f', 11, around_eighths, below_2_64);
-}
-
-/* The %g fast path (the %f style by exact integer arithmetic) against glibc:
- * where the style and the exponent change (powers of ten and the values
- * that round up to them), ties, zeros of both signs, random bits. */
-Test(fmt, general_fast_path_matches_snprintf_where_the_exponent_changes_and_on_random_values)
-{
-	static const char *const fmts[] = {"%g", "%G", "%.0g", "%.1g", "%.3g", "%.9g", "%.10g", "%12g", "%.11g"};
-	for (int e = -7; e <= 12; e++) {
-		double p10 = pow(10.0, e);
-		double vs[] = {p10, nextafter(p10, 0), nextafter(p10, 1e300), p10 * 0.9999995, p10 * 0.99999949,
-			       p10 * 0.999999951, -p10, p10 * 1.5, p10 * 2.5, p10 * 0.125};
-		for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
-			for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++)
-				check_double(fmts[f], 0, 0, 0, vs[i]);
-	}
-	check_double("%g", 0, 0, 0, 0.0);
-	check_double("%g", 0, 0, 0, -0.0);
-	check_double("%5g", 0, 0, 0, -0.0);
-	check_random_doubles('g', 12, any_exponent, is_finite);
 }
 
 /* The digit helpers of fmt.c and text.c against snprintf: every power of ten
