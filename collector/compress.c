@@ -153,27 +153,31 @@ int compress_file(const char *path, int level, int stop_after)
 }
 
 /* Run job j: its name is read and the file opened, and later finished, under the lock (the drain
- * loop may rename it meanwhile). Returns 0 or -errno. */
+ * loop may rename it meanwhile, and tells us: compressor_renamed). It is finished only while its
+ * name still holds the file it read: a name that came to hold another file keeps that file.
+ * Returns 0 or -errno. */
 static int run_job(struct compressor *c, struct compress_job *j)
 {
 	char tmp[PATH_MAX + 8];
+	struct stat was, st;
 	pthread_mutex_lock(&c->mu);
 	snprintf(tmp, sizeof tmp, "%s.zst.tmp", j->name);
 	int in = open(j->name, O_RDONLY | O_CLOEXEC);
-	int rc = in < 0 ? -errno : 0;
+	int rc = in < 0 || fstat(in, &was) < 0 ? -errno : 0;
 	pthread_mutex_unlock(&c->mu);
 	if (rc == -ENOENT) /* pruned before its turn */
 		return 0;
 	if (rc == 0)
 		rc = write_tmp(in, tmp, c->level, 0);
+	else if (in >= 0)
+		close(in);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&c->mu);
-	struct stat st;
-	if (lstat(j->name, &st) == 0)
+	if (lstat(j->name, &st) == 0 && st.st_dev == was.st_dev && st.st_ino == was.st_ino)
 		rc = finish(j->name, tmp, 0);
 	else
-		unlink(tmp); /* pruned meanwhile */
+		unlink(tmp); /* pruned meanwhile, or its name is another file's now */
 	pthread_mutex_unlock(&c->mu);
 	return rc;
 }

@@ -252,49 +252,73 @@ void rotate_take(struct rotate *r, uint64_t at, uint64_t len, uint64_t ts_ns)
 		r->proj_bytes = 0;
 		r->proj_start = start;
 	}
-	r->proj_bytes += len;
-	if (r->proj_start == ROTATE_NO_INTERVAL)
+	if (!r->proj_bytes || r->proj_start == ROTATE_NO_INTERVAL) /* an empty file (a reopen's too): its first record's */
 		r->proj_start = start;
+	r->proj_bytes += len;
 }
 
-/* Report err about what once (until another failure, or a success). */
-static void report(struct rotate *r, int err, const char *what)
+/* Report once (until another failure, or a success) that a rotation failed with err, why saying at what step. */
+static void report(struct rotate *r, int err, const char *why)
 {
 	if (err != r->last_err)
-		collector_warn("writer %s: %s %s: %s; appending to it on", r->who, what, r->path, strerror(-err));
+		collector_warn("writer %s: cannot rotate %s%s: %s; appending to it on", r->who, r->path, why,
+			       strerror(-err));
 	r->last_err = err;
 }
 
-/* rotate_rename_away and then rotate_prune, with the compressor's renames held off. Returns
- * 0 or -errno; the rotated file's name into to. */
-static int rename_and_prune(struct rotate *r, int64_t start, char *to)
+/* Where a rotation creates the new file before it takes the path: ".NAME.shmlog-new" next to it,
+ * into out (PATH_MAX bytes). Returns 0 or -ENAMETOOLONG. */
+static int fresh_name(const struct rotate *r, char *out)
+{
+	const char *slash = strrchr(r->path, '/'), *base = slash ? slash + 1 : r->path;
+	int n = snprintf(out, PATH_MAX, "%.*s.%s.shmlog-new", (int)(base - r->path), r->path, base);
+	return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * rotate_rename_away, the new file fresh renamed to the path, then
+ * rotate_prune, with the compressor's renames held off. Returns 0 or
+ * -errno (the live file back at the path, if fresh could not take it);
+ * the rotated file's name into to.
+ */
+static int rename_and_prune(struct rotate *r, int64_t start, char *to, const char *fresh)
 {
 	if (r->compress)
 		compressor_lock(&r->zc);
 	int rc = rotate_rename_away(r, start, to);
+	if (rc == 0 && rename(fresh, r->path) < 0) {
+		rc = -errno;
+		rename(to, r->path);
+	}
 	if (rc == 0)
 		rotate_prune(r);
 	if (r->compress)
 		compressor_unlock(&r->zc);
-	if (rc == 0 && r->compress && access(to, F_OK) == 0)
-		compressor_queue(&r->zc, to); /* out of memory: the next open compresses it */
 	return rc;
 }
 
-/* Rename the live file away for a cut of interval start and open a new one into *fd. Returns 0 or -errno. */
+/*
+ * Rename the live file away for a cut of interval start, with a new one
+ * in its place into *fd. The new file is created first, under another
+ * name (fresh_name), so that a file that cannot be created (no descriptor,
+ * no inode, no permission) leaves everything as it was: the records go on
+ * into the live file, as when the rename fails. The rotated file is
+ * queued for compression once it is closed, complete. Returns 0 or -errno.
+ */
 static int rotate_one(struct rotate *r, int64_t start, int *fd)
 {
-	char to[PATH_MAX];
-	int nfd = -1, rc = rename_and_prune(r, start, to);
-	if (rc < 0) {
-		report(r, rc, "cannot rotate");
+	char to[PATH_MAX], fresh[PATH_MAX];
+	int rc = fresh_name(r, fresh);
+	int nfd = rc < 0 ? rc : open(fresh, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, r->mode);
+	if (nfd < 0) {
+		rc = rc < 0 ? rc : -errno;
+		report(r, rc, " (its new file cannot be created)");
 		return rc;
 	}
-	nfd = open(r->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, r->mode);
-	if (nfd < 0) {
-		/* the records go on into the renamed file; file_check retries the path */
-		rc = -errno;
-		report(r, rc, "cannot create a new");
+	if ((rc = rename_and_prune(r, start, to, fresh)) < 0) {
+		unlink(fresh);
+		close(nfd);
+		report(r, rc, "");
 		return rc;
 	}
 	if (r->retire)
@@ -303,6 +327,8 @@ static int rotate_one(struct rotate *r, int64_t start, int *fd)
 	close(*fd);
 	*fd = nfd;
 	r->last_err = 0;
+	if (r->compress && access(to, F_OK) == 0)
+		compressor_queue(&r->zc, to); /* out of memory: the next open compresses it */
 	return 0;
 }
 

@@ -204,6 +204,14 @@ static const char *split_path(const struct rotate *r, char *dir)
 	return last ? last + 1 : r->path;
 }
 
+/* The path of the entry name next to r->path (stem: its file name part) into p, spelt as the
+ * shift and the compressor spell it: r->path's directory part, then name. Returns false if too long. */
+static bool sibling(char *p, const struct rotate *r, const char *stem, const char *name)
+{
+	int n = snprintf(p, PATH_MAX, "%.*s%s", (int)(stem - r->path), r->path, name);
+	return n >= 0 && n < PATH_MAX;
+}
+
 void rotate_prune(struct rotate *r)
 {
 	char dir[PATH_MAX];
@@ -217,8 +225,8 @@ void rotate_prune(struct rotate *r)
 		char p[PATH_MAX];
 		if (i == 0 || newest_first(&v[i - 1], &v[i]) != 0)
 			kept++;
-		if (kept > (long)r->backups && snprintf(p, sizeof p, "%s/%s", dir, v[i].name) < PATH_MAX &&
-		    unlink(p) < 0 && errno != ENOENT && r->prune_err != -errno) {
+		if (kept > (long)r->backups && sibling(p, r, stem, v[i].name) && unlink(p) < 0 && errno != ENOENT &&
+		    r->prune_err != -errno) {
 			r->prune_err = -errno;
 			collector_warn("writer %s: cannot remove the old backup %s: %s", r->who, p, strerror(errno));
 		}
@@ -236,7 +244,7 @@ void rotate_recover(struct rotate *r)
 	struct rotated *v = NULL;
 	long n = list_rotated(dir, stem, &v, true);
 	for (long i = 0; i < n; i++) {
-		if (snprintf(p, sizeof p, "%s/%s", dir, v[i].name) < PATH_MAX)
+		if (sibling(p, r, stem, v[i].name))
 			unlink(p);
 		free(v[i].name);
 	}
@@ -247,7 +255,7 @@ void rotate_recover(struct rotate *r)
 	for (long i = 0; i < n; i++) {
 		bool twin = (i > 0 && newest_first(&v[i - 1], &v[i]) == 0) ||
 			    (i + 1 < n && newest_first(&v[i], &v[i + 1]) == 0);
-		if (!v[i].zst && snprintf(p, sizeof p, "%s/%s", dir, v[i].name) < PATH_MAX) {
+		if (!v[i].zst && sibling(p, r, stem, v[i].name)) {
 			if (twin) /* its .zst was renamed in place: only the removal was left */
 				unlink(p);
 			else

@@ -97,6 +97,8 @@ struct bin_state {
 
 static const char *const binary_keys[] = {"path", "mode", ROTATE_KEYS, CRYPT_KEYS, NULL};
 
+static void binary_check_idle(struct writer *w);
+
 static inline uint32_t mix(uint64_t k)
 {
 	k ^= k >> 33;
@@ -319,6 +321,8 @@ static __attribute__((noinline)) int rotate_at(struct writer *w, const struct te
 static int binary_add(struct writer *w, struct output_rec *rec)
 {
 	struct bin_state *b = w->priv;
+	if (!w->out.buf.len)
+		binary_check_idle(w);
 	size_t at = w->out.buf.len;
 	bool starts = b->need_preamble;
 	int rc = put_unit(b, rec->tr, &w->out.buf);
@@ -600,6 +604,8 @@ static int binary_add_spans(struct writer *w, const struct reader_span *spans, u
 {
 	struct bin_state *b = w->priv;
 	*lost = 0;
+	if (!w->out.buf.len)
+		binary_check_idle(w);
 	if (spans_room(b, n) < 0) {
 		for (uint32_t k = 0; k < n; k++)
 			*lost += spans[k].n;
@@ -691,21 +697,23 @@ static int binary_reopen(struct writer *w)
 	return 0;
 }
 
-/* The reopen's bytes before it are written: open the path and write there. */
+/* The reopen's bytes before it are written: open the path and write there (until it can, the
+ * writer keeps what follows). */
 static void switch_file(struct writer *w)
 {
 	struct bin_state *b = w->priv;
 	int fd = open(b->fs.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, b->fs.mode);
 	if (fd < 0) {
-		if (-errno != w->last_err)
-			collector_warn("writer %s: cannot open %s again: %s; writing on to the file it has", w->name,
+		if (-errno != b->fs.gone_err)
+			collector_warn("writer %s: cannot open %s again: %s; keeping its records until it can", w->name,
 				       b->fs.path, strerror(errno));
-		w->last_err = -errno;
+		b->fs.gone_err = -errno;
 		return; /* tried again at the next batch */
 	}
 	file_state_retire(&b->fs, w->fd);
 	w->fd = fd;
 	b->reopen_at = NO_REOPEN;
+	b->fs.gone_err = 0;
 	struct stat st;
 	if (fstat(fd, &st) == 0)
 		rotate_resize(&b->fs.rot, (uint64_t)st.st_size, w->out.written, w->out.written + w->out.buf.len);
@@ -723,6 +731,23 @@ static void binary_check(struct writer *w)
 		return;
 	if (binary_reopen(w) == 0)
 		collector_warn("writer %s: %s was removed or replaced; writing to a new file", w->name, b->fs.path);
+}
+
+/*
+ * Before a cycle's first unit, with nothing left to write: a path that no
+ * longer names our file is opened again now, so that the cycle's records
+ * go to the new file (defined there) and not into a removed one. Checked
+ * at prepare too, for a removal with bytes still to write (a backlog):
+ * those finish the old file.
+ */
+static void binary_check_idle(struct writer *w)
+{
+	struct bin_state *b = w->priv;
+	if (w->out.buf.len || b->reopen_at != NO_REOPEN)
+		return;
+	binary_check(w);
+	if (b->reopen_at == w->out.written)
+		switch_file(w);
 }
 
 /* Rotate or reopen where every byte before it is written, then write up to the next such point. */

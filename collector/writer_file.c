@@ -235,14 +235,27 @@ static int file_reopen(struct writer *w)
 		return -errno;
 	file_state_retire(fs, w->fd);
 	w->fd = fd;
+	fs->gone_err = 0;
 	struct stat st;
 	if (fstat(fd, &st) == 0)
 		rotate_resize(&fs->rot, (uint64_t)st.st_size, w->out.written, w->out.written + w->out.buf.len);
 	return 0;
 }
 
-/* Reopen the path if it no longer names our file (removed, rotated); tell rotation the size it has. */
-static void file_check(struct writer *w)
+bool file_state_gone(struct file_state *fs, const char *who, int fd, int err)
+{
+	struct stat st;
+	bool unlinked = fstat(fd, &st) == 0 && st.st_nlink == 0;
+	if (err != fs->gone_err)
+		collector_warn("writer %s: %s is gone and cannot be created again: %s; %s", who, fs->path,
+			       strerror(-err), unlinked ? "keeping its records until it can" : "writing on to the file it had");
+	fs->gone_err = err;
+	return unlinked;
+}
+
+/* Reopen the path if it no longer names our file (removed, rotated); tell rotation the size it has.
+ * Returns false when the records must wait: our file is removed, and no new one can be made. */
+static bool file_check(struct writer *w)
 {
 	struct file_state *fs = w->priv;
 	uint64_t size;
@@ -250,16 +263,12 @@ static void file_check(struct writer *w)
 	if (st == FILE_PATH_SAME)
 		rotate_resize(&fs->rot, size, w->out.written, w->out.written + w->out.buf.len);
 	if (st != FILE_PATH_GONE)
-		return;
+		return true;
 	int rc = file_reopen(w);
-	if (rc < 0) {
-		if (rc != w->last_err)
-			collector_warn("writer %s: %s is gone and cannot be created again: %s", w->name, fs->path,
-				       strerror(-rc));
-		w->last_err = rc;
-		return;
-	}
+	if (rc < 0)
+		return !file_state_gone(fs, w->name, w->fd, rc);
 	collector_warn("writer %s: %s was removed or replaced; writing to a new file", w->name, fs->path);
+	return true;
 }
 
 /* Take rec as a line, and tell rotation where it starts. Returns 0 or -ENOMEM. */
@@ -277,7 +286,8 @@ static int file_add(struct writer *w, struct output_rec *rec)
 static int file_prepare(struct writer *w, struct uio_req *req)
 {
 	struct file_state *fs = w->priv;
-	file_check(w);
+	if (!file_check(w))
+		return 0; /* written into a removed file, they would be lost */
 	rotate_due(&fs->rot, w->out.written, &w->fd);
 	int rc = writer_prepare_line(w, req);
 	uint64_t room = rotate_room(&fs->rot, w->out.written);
