@@ -493,6 +493,17 @@ Test(router, inline_options_change_the_regex)
 	cr_assert_eq(route_msg(TEXT_LEVEL_INFO, "a\nb\nc"), ERRORS);
 }
 
+/* The match data holds one pair (whether it matched): groups still work inside the pattern. */
+Test(router, groups_and_back_references_match_with_the_one_pair_match_data)
+{
+	open_ok("routes = ( { message = \"\\\\b(\\\\w+) \\\\1\\\\b\"; to = [\"security\"]; },\n"
+		"  { message = \"(?<user>[a-z]+) (denied|refused)$\"; to = [\"errors\"]; } );\n");
+	cr_assert_eq(route_msg(TEXT_LEVEL_INFO, "said the the word"), SECURITY);
+	cr_assert_eq(route_msg(TEXT_LEVEL_INFO, "said the word"), 0);
+	cr_assert_eq(route_msg(TEXT_LEVEL_INFO, "access for bob denied"), ERRORS);
+	cr_assert_eq(route_msg(TEXT_LEVEL_INFO, "the the bob refused"), SECURITY | ERRORS);
+}
+
 Test(router, runaway_regex_counts_as_no_match)
 {
 	open_ok("routes = ( { message = \"^(a|aa)+$\"; to = [\"security\"]; } );\n");
