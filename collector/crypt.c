@@ -75,7 +75,7 @@ static int load_key(const config_setting_t *g, const char *key, const char *path
 		    struct diag *d)
 {
 	const config_setting_t *s = config_setting_get_member(g, key);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK); /* a FIFO is refused, not waited on */
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		writer_diag(d, s, NULL, "cannot open \"%s\": %s", path, strerror(errno));

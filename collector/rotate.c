@@ -190,6 +190,33 @@ int rotate_configure(struct rotate *r, const config_setting_t *cfg, struct diag 
 	return need_rotation(r, cfg, d);
 }
 
+/*
+ * Open path for appending, creating it with mode if need be. A FIFO is
+ * refused rather than waited on for a reader (*step says why); anything
+ * else (a regular file, /dev/null) is written as a file. Returns the
+ * descriptor or -errno.
+ */
+const char rotate_fifo_step[] = "is a FIFO";
+
+static int open_target(const char *path, mode_t mode, const char **step)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, mode);
+	struct stat st;
+	if (fd < 0 && errno == ENXIO && stat(path, &st) == 0 && S_ISFIFO(st.st_mode)) /* no reader */
+		*step = rotate_fifo_step;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		close(fd);
+		*step = rotate_fifo_step;
+		return -ENXIO;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
+}
+
 int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who, const char **step)
 {
 	*step = "cannot open";
@@ -197,9 +224,9 @@ int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who
 		return -ENOMEM;
 	r->mode = mode;
 	r->who = who;
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
+	int fd = open_target(path, mode, step);
 	if (fd < 0 || !rotate_on(r))
-		return fd < 0 ? -errno : fd;
+		return fd;
 	struct stat st;
 	if (fstat(fd, &st) == 0) {
 		r->proj_bytes = (uint64_t)st.st_size;

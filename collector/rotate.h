@@ -94,9 +94,11 @@ int rotate_configure(struct rotate *r, const config_setting_t *cfg, struct diag 
  * modification time) interval count as the current file's, and with
  * compression its worker thread starts. who names the writer in messages
  * and must outlive r. Returns the descriptor, or -errno with *step saying
- * which step failed ("cannot open", or the thread's).
+ * which step failed ("cannot open", or the thread's; rotate_fifo_step for a
+ * FIFO, which is refused rather than waited on for a reader).
  */
 int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who, const char **step);
+extern const char rotate_fifo_step[];
 
 /*
  * A record of len bytes with timestamp ts_ns is taken and starts at stream

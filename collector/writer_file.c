@@ -131,7 +131,12 @@ int file_state_open(struct file_state *fs, const char *who, struct diag *d)
 	}
 	const char *step;
 	int fd = rotate_open(&fs->rot, fs->path, fs->mode, who, &step);
-	if (fd < 0 && snprintf(d->msg, sizeof d->msg, "%s%s \"%s\": %s", fs->where, step, fs->path, strerror(-fd)) < 0)
+	int n = fd >= 0 ? 0
+		: step == rotate_fifo_step
+			? snprintf(d->msg, sizeof d->msg, "%s\"%s\" is a FIFO: this writer writes files (send the console "
+				   "writer to a pipe instead)", fs->where, fs->path)
+			: snprintf(d->msg, sizeof d->msg, "%s%s \"%s\": %s", fs->where, step, fs->path, strerror(-fd));
+	if (n < 0)
 		d->msg[0] = '\0';
 	return fd;
 }
