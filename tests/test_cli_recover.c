@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -105,6 +106,48 @@ Test(cli, recover_without_cleanup_prints_json_to_stdout_and_keeps_the_segment)
 	cr_assert(access(seg, F_OK) == 0, "segment removed without --cleanup");
 	result_free(&r);
 	free(seg);
+}
+
+Test(cli, recover_says_not_recovered_and_keeps_the_segment_when_its_output_takes_nothing)
+{
+	struct prod p = start_producer(1, 20, END_EXIT, 64 * 1024);
+	char *seg = segment_of(p.pid);
+	struct result r = run_tool("recover", "--output", "/dev/full", "--cleanup", dir);
+	cr_assert_eq(r.status, 1);
+	cr_assert(strstr(r.err, "not recovered: /dev/full could not take its records; kept"), "stderr: %s", r.err);
+	cr_assert(!strstr(r.err, "recovered 2"), "no success claimed: %s", r.err);
+	cr_assert(access(seg, F_OK) == 0, "the segment was removed");
+	result_free(&r);
+	free(seg);
+}
+
+Test(cli, recover_skips_the_segment_that_is_its_own_output_file)
+{
+	struct prod p = start_producer(1, 20, END_EXIT, 64 * 1024);
+	char *seg = segment_of(p.pid);
+	struct stat before, after;
+	cr_assert_eq(stat(seg, &before), 0);
+	struct result r = run_tool("recover", "--output", seg, "--cleanup", dir);
+	cr_assert_eq(r.status, 1);
+	cr_assert(strstr(r.err, "is the output file; skipped"), "stderr: %s", r.err);
+	cr_assert_eq(count_lines(r.err), 1, "stderr: %s", r.err);
+	cr_assert_eq(stat(seg, &after), 0, "the segment was removed");
+	cr_assert_eq(after.st_size, before.st_size, "records were appended to the segment");
+	result_free(&r);
+	free(seg);
+}
+
+Test(cli, recover_refuses_a_fifo_that_nothing_reads_instead_of_waiting)
+{
+	start_producer(1, 5, END_EXIT, 64 * 1024);
+	char *fifo;
+	cr_assert(asprintf(&fifo, "%s/pipe", work) > 0);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	struct result r = run_tool("recover", "--output", fifo, dir); /* bounded: run_tool's wait */
+	cr_assert_eq(r.status, 1);
+	cr_assert(strstr(r.err, "cannot open for appending: a FIFO that nothing reads"), "stderr: %s", r.err);
+	result_free(&r);
+	free(fifo);
 }
 
 Test(cli, recover_uses_shmlog_dir_by_default)

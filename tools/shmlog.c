@@ -422,11 +422,18 @@ static const struct option long_recover[] = {
 
 /*
  * Recover the segment at path into o if its producer is gone or closed it;
- * with cleanup, remove it once everything was written and synced. Returns 0
- * (recovered or skipped) or 1 (an error, already reported).
+ * with cleanup, remove it once everything was written and synced. A segment
+ * that is the output file itself (out_st: its stat, NULL if unknown) is
+ * skipped. Returns 0 (recovered or skipped) or 1 (an error, already
+ * reported).
  */
-static int recover_one(const char *path, struct out *o, bool json, bool cleanup)
+static int recover_one(const char *path, struct out *o, const struct stat *out_st, bool json, bool cleanup)
 {
+	struct stat st;
+	if (out_st && stat(path, &st) == 0 && st.st_dev == out_st->st_dev && st.st_ino == out_st->st_ino) {
+		complain("%s: is the output file; skipped", path);
+		return 1;
+	}
 	struct job *j = job_new(path, o, json, false);
 	if (!j)
 		return 1;
@@ -447,7 +454,9 @@ static int recover_one(const char *path, struct out *o, bool json, bool cleanup)
 	bool written = out_sync(o) == 0;
 	const char *why = ps == PROC_DEAD ? "ended" : ps == PROC_REUSED ? "ended (pid reused)" : "closed its log";
 	int status = ok && written ? 0 : 1;
-	if (ok && written && cleanup) {
+	if (!written) {
+		complain("%s: not recovered: %s could not take its records; kept", path, o->name);
+	} else if (ok && cleanup) {
 		if (unlink(path) < 0) {
 			complain("%s: cannot remove: %s", path, strerror(errno));
 			status = 1;
@@ -461,6 +470,25 @@ static int recover_one(const char *path, struct out *o, bool json, bool cleanup)
 	}
 	job_free(j);
 	return status;
+}
+
+/*
+ * Open recover's --output for appending (created 0640). A FIFO without a
+ * reader is refused rather than waited on. Returns the descriptor, or -1
+ * (reported).
+ */
+static int open_output(const char *output)
+{
+	int fd = open(output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0640);
+	if (fd < 0) {
+		complain("%s: cannot open for appending: %s", output,
+			 errno == ENXIO ? "a FIFO that nothing reads" : strerror(errno));
+		return -1;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
 }
 
 /* shmlog recover: recover every orphaned segment of a directory. Returns the exit status. */
@@ -485,14 +513,11 @@ static int cmd_recover(int argc, char **argv)
 	const char *dir = optind < argc ? argv[optind] : default_dir();
 
 	struct out o = {.fd = STDOUT_FILENO, .name = "standard output"};
-	if (output) {
-		o.fd = open(output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		if (o.fd < 0) {
-			complain("%s: cannot open for appending: %s", output, strerror(errno));
-			return 1;
-		}
-		o.name = output;
-	}
+	if (output && (o.fd = open_output(output)) < 0)
+		return 1;
+	o.name = output ? output : o.name;
+	struct stat out_st;
+	bool known = fstat(o.fd, &out_st) == 0;
 	struct dirent **names = NULL;
 	int n = list_segments(dir, &names);
 	int status = n < 0 ? 1 : 0;
@@ -503,7 +528,7 @@ static int cmd_recover(int argc, char **argv)
 			status = 1;
 			continue;
 		}
-		status |= recover_one(path, &o, json, cleanup);
+		status |= recover_one(path, &o, known ? &out_st : NULL, json, cleanup);
 	}
 	if (n > 0)
 		free_names(names, n);
