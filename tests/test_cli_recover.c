@@ -328,6 +328,25 @@ Test(cli, misuse_prints_usage_to_stderr_and_exits_2)
 	}
 }
 
+/* The first line of a misuse names what was wrong, and quotes an argument escaped, on one line. */
+Test(cli, misuse_names_the_long_option_given_a_value_and_escapes_what_it_quotes)
+{
+	const char *const cases[][4] = {
+		{"read", "--all=1", "x.shm", "shmlog read: option '--all' takes no argument\n"},
+		{"read", "--json=x", "x.shm", "shmlog read: option '--json' takes no argument\n"},
+		{"read", "--bogus=x", "x.shm", "shmlog read: unknown option '--bogus=x'\n"},
+		{"bo\ngus\x1b[31m", NULL, NULL, "shmlog: unknown command 'bo\\ngus\\x1b[31m'\n"},
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		const char *argv[] = {cases[k][0], cases[k][1], cases[k][2], NULL};
+		struct result r = run_tool_argv(argv);
+		cr_assert_eq(r.status, 2, "case %zu: status %d", k, r.status);
+		const char *want = cases[k][3];
+		cr_assert(strncmp(r.err, want, strlen(want)) == 0, "case %zu: want %s, got %s", k, want, r.err);
+		result_free(&r);
+	}
+}
+
 Test(cli, help_exits_0_for_the_tool_and_every_command)
 {
 	const char *const cases[][3] = {

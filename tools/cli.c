@@ -38,22 +38,26 @@ void complain(const char *fmt, ...)
 /* Report a misuse of cmd (one line), print its usage on stderr. Returns EXIT_MISUSE. */
 int misuse(const char *usage, const char *cmd, const char *fmt, ...)
 {
-	char line[512];
+	char line[512], esc[4 * sizeof line];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "shmlog%s%s: %s\n%s", cmd ? " " : "", cmd ? cmd : "", line, usage);
+	/* escaped: it may quote an argument, which may hold anything */
+	fprintf(stderr, "shmlog%s%s: %s\n%s", cmd ? " " : "", cmd ? cmd : "", escaped(esc, line), usage);
 	return EXIT_MISUSE;
 }
 
 /* Report getopt's answer c ('?' unknown option, ':' missing argument) as a misuse. Returns EXIT_MISUSE. */
 int option_misuse(const char *usage, const char *cmd, int c, char **argv)
 {
-	const char *arg = argv[optind - 1];
+	const char *arg = argv[optind - 1], *eq = strchr(arg, '=');
 	if (c == ':')
 		return misuse(usage, cmd, "option '%s' needs an argument", arg);
-	if (optopt) /* glibc sets optopt for short options only */
+	/* glibc sets optopt for a short option, and for a known long one given "=VALUE" it takes not */
+	if (optopt && arg[0] == '-' && arg[1] == '-' && eq)
+		return misuse(usage, cmd, "option '%.*s' takes no argument", (int)(eq - arg), arg);
+	if (optopt)
 		return misuse(usage, cmd, "unknown option '-%c'", optopt);
 	return misuse(usage, cmd, "unknown option '%s'", arg);
 }
