@@ -43,7 +43,8 @@ static int cfg_int(const config_setting_t *cfg, const char *key, long long lo, l
 	}
 	*v = config_setting_get_int64(s);
 	if (*v < lo || *v > hi) {
-		writer_diag(d, s, NULL, "must be from %lld to %lld, not %lld", lo, hi, *v);
+		writer_diag(d, s, NULL, "must be from %lld to %lld, not %lld%s", lo, hi, *v,
+			    *v == -1 ? " (or a number too big for 64 bits, which libconfig reads as -1)" : "");
 		return -EINVAL;
 	}
 	return 1;

@@ -466,7 +466,10 @@ Test(rotate, a_restart_takes_the_interval_of_the_file_from_its_modification_time
 Test(rotate, bad_rotation_keys_get_one_line_naming_file_line_and_key)
 {
 	wu_refused("max_bytes = 0;", "max_bytes: must be from 1 to 9223372036854775807, not 0");
-	wu_refused("backups = -1;", "backups: must be from 0 to 100000, not -1");
+	wu_refused("backups = -1;", "backups: must be from 0 to 100000, not -1 (or a number too big for 64 bits, which "
+				    "libconfig reads as -1)");
+	wu_refused("max_bytes = 99999999999999999999;", "max_bytes: must be from 1 to 9223372036854775807, not -1 (or a "
+							 "number too big for 64 bits, which libconfig reads as -1)");
 	wu_refused("backups = \"7\";", "backups: expected an integer from 0 to 100000");
 	wu_refused("rotate_every = \"weekly\";",
 		"rotate_every: expected \"hourly\", \"daily\" or a duration from 1s to 24h such as \"15m\" or \"6h\", "
