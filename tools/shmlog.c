@@ -82,12 +82,13 @@ static const char usage_main[] =
 	"  decode [--json] FILE...              print a binary log (type = \"binary\") as the\n"
 	"                                       text or JSON writer would have\n"
 	"  keygen [--public] KEYFILE            make a key (pair) for encrypted log files\n"
-	"  decrypt --key KEYFILE [-o OUT] FILE...\n"
+	"  decrypt --key KEYFILE [-o OUT] [--json] FILE...\n"
 	"                                       write the plaintext of encrypted log files\n"
 	"\n"
 	"DIR defaults to $SHMLOG_DIR, else " SHMLOG_DEFAULT_DIR ".\n"
 	"Run 'shmlog COMMAND --help' for a command's options.\n"
-	"Exit status: 0 ok, 1 an error or a damaged segment, 2 misuse.\n";
+	"Exit status: 0 ok, 1 an error or a damaged segment, 2 misuse;\n"
+	"decrypt also 3, a truncated or unfinished file (shmlog decrypt --help).\n";
 
 static const char usage_read[] =
 	"usage: shmlog read [--all] [--json] SEGMENT...\n"
