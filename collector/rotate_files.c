@@ -77,6 +77,8 @@ int rotate_rename_away(struct rotate *r, int64_t start, char *to)
 			return -ENAMETOOLONG;
 		first = 0;
 	}
+	if (access(r->path, F_OK) < 0) /* renamed away (logrotate, before its create): shift nothing */
+		return -errno;
 	unsigned top = first;
 	while (slot_taken(base, top))
 		top++;

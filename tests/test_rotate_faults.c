@@ -226,6 +226,41 @@ Test(rotate_faults, a_compression_under_way_follows_its_file_through_a_shift_wit
 	free(all);
 }
 
+/* A cut due while the path is renamed away (logrotate between its rename and its create): the
+ * backups are not shifted for a rename that cannot happen, and the records go on into the file. */
+Test(rotate_faults, a_cut_while_the_path_is_renamed_away_shifts_no_backup)
+{
+	char *path = wu_path("app.log"), *away = wu_path("app.log-away"), *one = wu_path("app.log.1");
+	FILE *f = fopen(one, "w");
+	cr_assert(f && fputs("an older backup\n", f) >= 0 && fclose(f) == 0);
+	struct output o;
+	char keys[64];
+	snprintf(keys, sizeof keys, "max_bytes = %zu;", 2 * line_len());
+	open_writer(&o, "file", path, keys);
+	give(&o, 0);
+	output_write(&o, &wu_ring);
+	cr_assert_eq(rename(path, away), 0);
+	int saved = capture_stderr();
+	for (unsigned n = 1; n < 6; n++) {
+		give(&o, n);
+		output_write(&o, &wu_ring);
+	}
+	char *err = restore_stderr(saved);
+	cr_assert_eq(o.w[0].done, o.w[0].taken);
+	cr_assert(!wu_exists("app.log.2"), "a backup was shifted: %s", err);
+	char *old = th_read_file(one, NULL), *text = th_read_file(away, NULL);
+	cr_assert(old && !strcmp(old, "an older backup\n"), "app.log.1 is the older backup");
+	cr_assert(text);
+	holds_each_once(text, 0, 5, "the file renamed away");
+	output_close(&o);
+	free(text);
+	free(old);
+	free(err);
+	free(one);
+	free(away);
+	free(path);
+}
+
 /* A reopen (logrotate's create, then SIGHUP) into an empty file: the file is named by the interval
  * of the first record it gets, not by the interval of the file before it. */
 Test(rotate_faults, a_reopened_empty_file_takes_the_interval_of_its_first_record)
