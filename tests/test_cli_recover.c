@@ -347,6 +347,20 @@ Test(cli, misuse_names_the_long_option_given_a_value_and_escapes_what_it_quotes)
 	}
 }
 
+Test(cli, help_into_a_full_output_says_so_and_exits_1)
+{
+	char *tool = th_build_path("shmlog"), *err;
+	cr_assert(asprintf(&err, "%s/full.err", work) > 0);
+	char *argv[] = {tool, "--help", NULL};
+	int st = th_waitpid_timeout(th_spawn(argv, "/dev/full", err, NULL), 20000);
+	cr_assert(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit 1");
+	char *text = th_read_file(err, NULL);
+	cr_assert(text && !strcmp(text, "shmlog: standard output: write failed: No space left on device\n"), "%s", text);
+	free(text);
+	free(err);
+	free(tool);
+}
+
 Test(cli, help_exits_0_for_the_tool_and_every_command)
 {
 	const char *const cases[][3] = {

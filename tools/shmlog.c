@@ -673,9 +673,8 @@ static int cmd_stat(int argc, char **argv)
 /* ------------------------------------------------------------------ main */
 
 /* Dispatch to the command named by argv[1]. Returns the exit status. */
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
-	opterr = 0; /* misuse is reported by misuse(), one line plus the usage */
 	if (seg_guard_install() < 0) {
 		complain("cannot install the SIGBUS guard: %s", strerror(errno));
 		return 1;
@@ -720,4 +719,20 @@ int main(int argc, char **argv)
 	if (cmd[0] == '-')
 		return misuse(usage_main, NULL, "unknown option '%s'", cmd);
 	return misuse(usage_main, NULL, "unknown command '%s'", cmd);
+}
+
+/* What was printed through stdio (help, keygen's line) reached standard output: else say so, and fail. */
+static int flushed(int rc)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return rc;
+	complain("standard output: write failed: %s", errno ? strerror(errno) : "an earlier write failed");
+	return rc ? rc : 1;
+}
+
+int main(int argc, char **argv)
+{
+	opterr = 0; /* misuse is reported by misuse(), one line plus the usage */
+	return flushed(run(argc, argv));
 }
