@@ -1,6 +1,7 @@
 /*
  * main.c — shmlog-collector: parse the command line, load the config, run.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,17 @@ static void warn_line(const char *line)
 	fprintf(stderr, "shmlog-collector: warning: %s\n", line);
 }
 
+/* What was printed (--help, --check-config's lines) reached standard output: else say so, and fail. */
+static int flushed(int rc)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return rc;
+	fprintf(stderr, "shmlog-collector: standard output: write failed: %s\n",
+		errno ? strerror(errno) : "an earlier write failed");
+	return rc ? rc : 1;
+}
+
 /* --check-config FILE: exit status 0 when FILE loads, 1 with its error. */
 static int check_config(const char *path)
 {
@@ -73,7 +85,7 @@ int main(int argc, char **argv)
 		case 'c': config_path = optarg; break;
 		case '1': once = true; break;
 		case 'C': check = optarg; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout); return flushed(0);
 		default: usage(stderr); return 2;
 		}
 	}
@@ -88,7 +100,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check)
-		return check_config(check);
+		return flushed(check_config(check));
 	static struct collector_config cfg;
 	struct diag d = {{0}};
 	if (config_load(&cfg, config_path, &d, warn_line) < 0) {

@@ -258,3 +258,19 @@ Test(routing, check_config_with_other_options_is_a_usage_error)
 	free(err);
 	free(bin);
 }
+
+Test(routing, check_config_and_help_into_a_full_output_say_so_and_exit_1)
+{
+	char *err = wpath("err"), *cfg = wconfig("writers = ( { type = \"console\"; } );\n");
+	cr_assert_eq(check_config(cfg, "/dev/full", err), 1);
+	char *e = th_read_file(err, NULL);
+	cr_assert_str_eq(e, "shmlog-collector: standard output: write failed: No space left on device\n");
+	free(e);
+	char *bin = th_build_path("shmlog-collector");
+	char *argv[] = {bin, "--help", NULL};
+	int st = th_waitpid_timeout(th_spawn(argv, "/dev/full", err, NULL), 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d", st);
+	free(bin);
+	free(cfg);
+	free(err);
+}
