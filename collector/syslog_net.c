@@ -216,7 +216,7 @@ void syslog_conn_lost(struct syslog_conn *c, const char *name, int err)
 	if (unacked < 0)
 		unacked = 0; /* the kernel will not say: the frames begun again are all that goes again */
 	if (c->state == SYSLOG_UP) /* over TLS: the plaintext of the records not wholly acknowledged */
-		c->unacked_at_loss = c->tls ? syslog_tls_unacked_plain(c->tls, (uint64_t)unacked) : (uint64_t)unacked;
+		c->unacked_at_loss += c->tls ? syslog_tls_unacked_plain(c->tls, (uint64_t)unacked) : (uint64_t)unacked;
 	syslog_conn_close(c);
 	if (unacked)
 		collector_warn("writer %s: %d bytes sent to %s:%u were not acknowledged; the frames holding them go again "

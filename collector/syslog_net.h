@@ -56,7 +56,7 @@ struct syslog_conn {
 	uint32_t backoff_ms;           /* the wait after the next failure */
 	long long next_try_ms;         /* collector_now_ms() of the next attempt */
 	uint32_t epoch;                /* connections made so far: a partly sent frame is begun again on a new one */
-	uint64_t unacked_at_loss;      /* bytes the receiver had not acknowledged when the last connection was lost */
+	uint64_t unacked_at_loss;      /* bytes the receiver had not acknowledged when connections were lost, since they were last sent again (a connection lost at once adds 0) */
 	struct syslog_tls *tls;        /* TLS: the context and session; NULL for udp and tcp */
 	long long handshake_end_ms;    /* TLS: a handshake not done by then is given up */
 	long long settle_end_ms;       /* TLS: up at this time if the receiver has not closed by then */

@@ -59,6 +59,46 @@ static int open_file(const char *path, int flags, const char *where, struct diag
 	return fd;
 }
 
+/*
+ * The end of the last whole entry from sp->pos on: where the first entry
+ * that is cut short or damaged starts, else sp->size. Entries are walked
+ * by their length heads, a chunk at a time.
+ */
+static uint64_t whole_end(const struct syslog_spool *sp)
+{
+	static unsigned char b[SPOOL_CHUNK];
+	uint64_t at = sp->pos;
+	while (at < sp->size) {
+		ssize_t got = pread(sp->fd, b, sizeof b, (off_t)at);
+		if (got < (ssize_t)SPOOL_ENTRY_HEAD)
+			return at;
+		size_t off = 0;
+		while (off + SPOOL_ENTRY_HEAD <= (size_t)got) {
+			uint64_t len = get_le(b + off, SPOOL_ENTRY_HEAD);
+			if (len == 0 || len > SPOOL_ENTRY_MAX || at + off + SPOOL_ENTRY_HEAD + len > sp->size)
+				return at + off;
+			off += SPOOL_ENTRY_HEAD + len;
+		}
+		at += off;
+	}
+	return at;
+}
+
+/* A run that died while appending left its last entry cut short: cut it off, before anything is
+ * appended after it (else its length would take in what follows). */
+static void cut_torn_tail(struct syslog_spool *sp)
+{
+	uint64_t end = whole_end(sp);
+	if (end == sp->size)
+		return;
+	collector_warn("spool %s: cut short at offset %llu (a run stopped while writing it): its last %llu bytes "
+		       "are dropped", sp->path, (unsigned long long)end, (unsigned long long)(sp->size - end));
+	if (ftruncate(sp->fd, (off_t)end) != 0)
+		collector_warn("spool %s: cannot truncate: %s", sp->path, strerror(errno));
+	else
+		sp->size = end;
+}
+
 int spool_open(struct syslog_spool *sp, const char *dir, const char *name, uint64_t max_bytes, const char *where,
 	       struct diag *d)
 {
@@ -80,6 +120,7 @@ int spool_open(struct syslog_spool *sp, const char *dir, const char *name, uint6
 	if (sp->pos > sp->size)
 		sp->pos = sp->size; /* a position past the end: nothing is left to send */
 	sp->read = sp->pos;
+	cut_torn_tail(sp);
 	if (sp->pos < sp->size)
 		collector_warn("spool %s: %llu bytes from an earlier run are sent first", sp->path,
 			       (unsigned long long)(sp->size - sp->pos));
@@ -170,8 +211,11 @@ int spool_read(struct syslog_spool *sp, struct frames *q, const char *name)
 	int frames = 0;
 	while (off < SPOOL_CHUNK) {
 		long e = read_entry(chunk + off, (size_t)got - off, q);
-		if (e < 0 && e != -ENOMEM)
-			return spool_corrupt(sp, name, (int)e);
+		if (e < 0 && e != -ENOMEM) { /* the entries before it are whole, and taken */
+			sp->read += off;
+			int rc = spool_corrupt(sp, name, (int)e);
+			return frames ? frames : rc;
+		}
 		if (e <= 0)
 			break;
 		off += (size_t)e;

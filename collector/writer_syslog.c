@@ -711,11 +711,37 @@ static int syslog_reopen(struct writer *w)
 }
 
 /* A clean end: the stream is shut down (FIN) after what was sent, then closed. */
+/*
+ * At a stop, the frames a lost connection left to send again (their records
+ * are done, and in no ring any more) go to the spool, after what it holds:
+ * a restart sends them, out of order but not lost. Without a spool, say
+ * how many are dropped.
+ */
+static void keep_resend(struct syslog_state *s, const char *name)
+{
+	resend_lost(s, name);
+	uint32_t n = s->resend.n;
+	if (!n)
+		return;
+	struct syslog_spool *sp = &s->spool;
+	if (sp->fd < 0) {
+		collector_warn("writer %s: %u frames a lost connection left to send again are dropped at stop (no spool)",
+			       name, n);
+		return;
+	}
+	s->resend.sent = 0;
+	spool_take(sp, &s->resend);
+	ssize_t done = sp->out.len ? write(sp->fd, sp->out.data, sp->out.len) : 0;
+	spool_appended(sp, done > 0 ? (size_t)done : 0, done < 0 ? -errno : 0);
+}
+
 static void syslog_close(struct writer *w)
 {
 	struct syslog_state *s = w->priv;
 	if (!s)
 		return;
+	if (!s->relp && s->conn.transport != SYSLOG_UDP)
+		keep_resend(s, w->name);
 	bool up = s->conn.fd >= 0 && s->conn.state == SYSLOG_UP;
 	if (up && s->conn.tls)
 		syslog_tls_end(s->conn.tls, true); /* close_notify */

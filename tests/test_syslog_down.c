@@ -434,6 +434,55 @@ Test(syslog_down, relp_collector_restarted_with_a_spool_sends_it_first)
 	restarted_with_a_spool(RS_RELP);
 }
 
+struct grown {
+	const char *path;
+	off_t size;
+};
+
+/* For th_wait_until: the file is bigger than size. */
+static bool grown_past(void *arg)
+{
+	const struct grown *g = arg;
+	struct stat st;
+	return stat(g->path, &st) == 0 && st.st_size > g->size;
+}
+
+/* A spool whose last entry a crash cut short, then a run that spools more while the receiver is down:
+ * the cut entry is cut off at open, so that what follows it is read back whole. */
+Test(syslog_down, a_spool_cut_short_by_a_crash_is_cut_back_before_more_is_spooled)
+{
+	need_rsyslog();
+	struct rsyslog r;
+	char *spool = wpath("spool"), *spool_file = wpath("spool/central.spool"), keys[600];
+	char *file = wpath("local.log"), *err = wpath("collector.err"), *file2 = wpath("local2.log");
+	long n_rec = 500;
+	stop_collector(run_while_down(&r, RS_TCP, spool, "", n_rec, file, err));
+	struct stat st;
+	cr_assert_eq(stat(spool_file, &st), 0);
+	cr_assert_eq(truncate(spool_file, st.st_size - 40), 0); /* the last entry, as a crash mid-append leaves it */
+	snprintf(keys, sizeof keys, "spool_dir = \"%s\";", spool);
+	pid_t c = start_with(&r, keys, file2, err); /* the receiver still down */
+	cr_assert_eq(th_waitpid_timeout(produce("prod2", n_rec, NULL, NULL), 30000), 0);
+	struct grown g = {spool_file, st.st_size + st.st_size / 2};
+	cr_assert(th_wait_until(grown_past, &g, 20000), "the second run's records are spooled");
+	rs_restart(&r);
+	long *seen = calloc(STREAM_RECORDS + (size_t)n_rec, sizeof *seen);
+	long n = wait_last(&r, seen, STREAM_RECORDS + n_rec, STREAM_RECORDS + n_rec - 1, NULL, NULL);
+	stop_collector(c);
+	cr_assert_eq(n, 2 * n_rec - 1, "the first run's whole entries, then every record of the second");
+	for (long k = 0; k < n; k++)
+		cr_assert_eq(seen[k], k < n_rec - 1 ? k : STREAM_RECORDS + k - (n_rec - 1));
+	char *said = th_read_file(err, NULL);
+	cr_assert(said && count_of(said, "cut short at offset") == 1 && !count_of(said, "unreadable"), "%s", said);
+	free(said);
+	free(seen);
+	free(file2);
+	free(err);
+	free(file);
+	free(spool_file);
+	free(spool);
+}
+
 /* A TCP listener on addr (host order) and *port (0: a free one, set), with receive buffer rcvbuf (0: the default). */
 static int listen_on(uint32_t addr, unsigned *port, int rcvbuf)
 {
@@ -689,6 +738,89 @@ static void reset_receiver(const char *certs)
 	close(ls);
 	free(err);
 	free(file);
+}
+
+struct said {
+	const char *path, *text;
+};
+
+/* For th_wait_until: the file says text. */
+static bool says(void *arg)
+{
+	const struct said *w = arg;
+	return count_in_file(w->path, w->text) > 0;
+}
+
+/* Read frames from rv until prod's record last arrives (bounded): prod's records must run in order from a
+ * first no later than first_max; others' frames (prod2's) may come between. */
+static void read_prod_until(struct receiver *rv, long first_max, long last)
+{
+	size_t cap = 1 << 20, have = 0;
+	char *b = malloc(cap);
+	long next = -1;
+	for (long long end = th_now_ms() + 30000; next <= last && th_now_ms() < end;) {
+		have += receive(rv, b + have, cap - have);
+		char *p0 = b, *sp;
+		while ((sp = memchr(p0, ' ', have - (size_t)(p0 - b)))) {
+			size_t flen = strtoul(p0, NULL, 10);
+			if ((size_t)(sp + 1 - b) + flen > have)
+				break;
+			char *rec = memmem(sp + 1, flen, " rec t=0 i=", 11);
+			long i = rec && memmem(sp + 1, flen, " prod ", 6) ? strtol(rec + 11, NULL, 10) : -1;
+			cr_assert(i < 0 || next >= 0 || i <= first_max, "prod's first record, %ld, is no later than %ld", i,
+				  first_max);
+			cr_assert(i < 0 || next < 0 || i == next, "prod's record %ld in its place (got %ld)", next, i);
+			next = i < 0 ? next : i + 1;
+			p0 = sp + 1 + flen;
+		}
+		memmove(b, p0, have - (size_t)(p0 - b));
+		have -= (size_t)(p0 - b);
+	}
+	cr_assert_gt(next, last, "prod's last record arrived (next %ld)", next);
+	free(b);
+}
+
+/* A reset with the receiver then away, and the collector stopped and started again meanwhile: the
+ * frames the reset left to send again (their records done, the rings consumed) were spooled at the
+ * stop, and the next run sends them. */
+Test(syslog_down, a_stop_after_a_reset_spools_what_was_to_go_again)
+{
+	unsigned port;
+	int ls = stalled_listener(&port);
+	struct rsyslog fake = {.input = RS_TCP, .port = port};
+	char *spool = wpath("spool"), keys[600], *file = wpath("local.log"), *err = wpath("collector.err");
+	char *file2 = wpath("local2.log");
+	cr_assert_eq(mkdir(spool, 0755), 0);
+	snprintf(keys, sizeof keys, "spool_dir = \"%s\";", spool);
+	pid_t c = start_with(&fake, keys, file, err);
+	long n_rec = 20000;
+	cr_assert_eq(th_waitpid_timeout(produce("prod", n_rec, NULL, NULL), 30000), 0);
+	struct file_wait fw = {file, n_rec};
+	cr_assert(th_wait_until(file_has_lines, &fw, 20000), "the file writer got every record");
+	struct receiver gone = wake_up(ls, NULL);
+	cr_assert(th_wait_until(has_input, &gone.fd, 20000), "the collector sends");
+	int held = 0;
+	socklen_t len = sizeof held;
+	cr_assert_eq(getsockopt(gone.fd, SOL_SOCKET, SO_RCVBUF, &held, &len), 0);
+	struct linger reset = {.l_onoff = 1, .l_linger = 0};
+	setsockopt(gone.fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+	close(gone.fd); /* RST */
+	close(ls);      /* and the receiver stays away until the restart */
+	cr_assert_eq(th_waitpid_timeout(produce("prod2", 1, NULL, NULL), 30000), 0);
+	struct said w = {err, "were not acknowledged"};
+	cr_assert(th_wait_until(says, &w, 20000), "the reset is noticed");
+	stop_collector(c);
+	ls = listen_on(INADDR_LOOPBACK, &port, 0);
+	c = start_with(&fake, keys, file2, err);
+	struct receiver again = wake_up(ls, NULL);
+	read_prod_until(&again, held / 100, n_rec - 1);
+	stop_collector(c);
+	close(again.fd);
+	close(ls);
+	free(file2);
+	free(err);
+	free(file);
+	free(spool);
 }
 
 Test(syslog_down, a_reset_sends_again_what_the_receiver_had_not_acknowledged)
