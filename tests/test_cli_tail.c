@@ -316,3 +316,61 @@ Test(tail, misuse_exits_2_with_the_usage_and_an_unknown_name_1)
 	cr_assert(strstr(r.err, "no segment of logger nosuchlogger"), "%s", r.err);
 	result_free(&r);
 }
+
+/* ------------------------------------------------ damaged ring positions */
+
+/* The first ring of the mapped segment that holds records. */
+static uint32_t first_used_ring(struct mapped *m)
+{
+	for (uint32_t i = 0; i < hdr_of(m)->ring_count; i++)
+		if (atomic_load(&ring_of(m, i)->tail))
+			return i;
+	cr_assert_fail("no ring holds records");
+	return 0;
+}
+
+/*
+ * Give ring i of the segment at seg a collector's head of head. With wrap, the padding record a
+ * producer writes when it goes round the ring follows the ring's records (beyond its tail, where a
+ * producer leaves it): the records then follow on from lap to lap, and a walk from them that the
+ * ring size does not bound goes round for ever.
+ */
+static void set_head(const char *seg, uint32_t i, uint64_t head, bool wrap)
+{
+	struct mapped m = map_rw(seg);
+	struct shmlog_ring_header *rh = ring_of(&m, i);
+	uint32_t cap = hdr_of(&m)->ring_bytes, at = (uint32_t)atomic_load(&rh->tail);
+	if (wrap) {
+		uint32_t pad[2] = {cap - at, SHMLOG_SITE_PAD};
+		memcpy(ring_data(&m, i) + at, pad, sizeof pad);
+	}
+	atomic_store(&rh->head, head);
+	unmap(&m);
+}
+
+/* tail on seg refuses it as read does: the same line on stderr, the same records, exit 1. */
+static void tail_refuses_it_as_read_does(const char *seg, const char *line)
+{
+	struct result rd = run_tool("read", seg), tl = run_tool("tail", seg);
+	cr_assert_eq(rd.status, 1, "read: %s", rd.err);
+	cr_assert_eq(count_lines(rd.err), 1, "read: %s", rd.err);
+	cr_assert(strstr(rd.err, line), "read: %s", rd.err);
+	cr_assert_eq(tl.status, 1, "tail: %s", tl.err);
+	cr_assert_str_eq(tl.err, rd.err);
+	cr_assert_str_eq(tl.out, rd.out, "the records of the other rings");
+	result_free(&rd);
+	result_free(&tl);
+}
+
+Test(tail, refuses_a_ring_whose_head_is_far_past_its_tail_as_read_does)
+{
+	struct prod p = start_producer(2, 50, END_KILL, 64 * 1024);
+	char *seg = segment_of(p.pid), line[96];
+	struct mapped m = map_rw(seg);
+	uint32_t i = first_used_ring(&m);
+	unmap(&m);
+	set_head(seg, i, 1ull << 63, true);
+	snprintf(line, sizeof line, "ring %u positions are impossible (tail behind or too far ahead)", i);
+	tail_refuses_it_as_read_does(seg, line);
+	free(seg);
+}
