@@ -374,3 +374,21 @@ Test(tail, refuses_a_ring_whose_head_is_far_past_its_tail_as_read_does)
 	tail_refuses_it_as_read_does(seg, line);
 	free(seg);
 }
+
+Test(tail, refuses_a_ring_whose_head_is_past_its_tail_at_the_end_of_the_positions_as_read_does)
+{
+	struct prod p = start_producer(2, 50, END_KILL, 64 * 1024);
+	char *seg = segment_of(p.pid);
+	struct mapped m = map_rw(seg);
+	uint32_t i = hdr_of(&m)->ring_count - 2; /* a thread's ring no thread claimed */
+	cr_assert_eq(atomic_load(&ring_of(&m, i)->tail), 0);
+	unmap(&m);
+	char line[96];
+	set_head(seg, i, UINT64_MAX, false); /* head + ring size wraps round 2^64 */
+	snprintf(line, sizeof line, "ring %u consumed position misaligned", i);
+	tail_refuses_it_as_read_does(seg, line);
+	set_head(seg, i, UINT64_MAX - 7, false); /* aligned */
+	snprintf(line, sizeof line, "ring %u positions are impossible (tail behind or too far ahead)", i);
+	tail_refuses_it_as_read_does(seg, line);
+	free(seg);
+}

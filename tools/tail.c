@@ -20,6 +20,9 @@
  * lines of the cycle are dropped, reading resumes at head, and the records in
  * between are reported missed on stderr, counted with the collector's
  * records_consumed (published with head, shared/ring.h: ring_read_head).
+ * Every head loaded is first checked as the reader checks its own read
+ * positions (reader_ring_check): one that no collector can have published is
+ * the ring's damage, said once, and the ring is not read further.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -85,6 +88,7 @@ struct tail {
 	uint32_t n_lines, cap_lines;
 	uint64_t *rc;            /* per ring: the records_consumed count at rings[i].read */
 	bool *dropped;           /* per ring: overtaken this cycle */
+	bool *bad_head;          /* per ring: its published head is impossible (reported, not read) */
 	char why[256];           /* the last ring rejection of the cycle */
 	uint32_t why_ring;
 };
@@ -125,17 +129,43 @@ static enum reader_action tail_reject(void *clientd, struct reader_seg *rs, uint
 	return READER_KEEP;
 }
 
-/* Ring i's head and the records_consumed published with it (ring_read_head()), in *rc. Returns head. */
-static uint64_t ring_head(const struct seg *s, uint32_t i, uint64_t *rc)
+/* Say that ring i of t is damaged (why: the reader's line for it), once; it is not read any more. */
+static void ring_damaged(struct tail *t, uint32_t i, const char *why)
 {
-	return ring_read_head(seg_ring(s, i), rc);
+	complain("%s: %s; stopped there", t->seg.path, why);
+	t->bad_head[i] = t->damaged = true;
+	t->rs.rings[i].damaged = true;
+}
+
+/*
+ * Ring i's head and the records_consumed published with it (ring_read_head()), into *head and *rc,
+ * checked against the ring's tail as the reader checks its own positions (reader_ring_check()):
+ * tail is loaded after head, and head again after tail (a collector may have consumed past tail
+ * since). Returns false, the ring reported damaged (once), when they are impossible.
+ */
+static bool ring_head(struct tail *t, uint32_t i, uint64_t *head, uint64_t *rc)
+{
+	struct shmlog_ring_header *rh = seg_ring(&t->seg, i);
+	char why[160];
+	if (t->bad_head[i])
+		return false;
+	*head = ring_read_head(rh, rc);
+	/* acquire: pairs with the producer's release of tail */
+	uint64_t tail = atomic_load_explicit(&rh->tail, memory_order_acquire);
+	/* acquire: pairs with the collector's release of head */
+	uint64_t later = atomic_load_explicit(&rh->head, memory_order_acquire);
+	if (reader_ring_check(&t->seg, i, *head, later, tail, why, sizeof why))
+		return true;
+	ring_damaged(t, i, why);
+	return false;
 }
 
 /* The lowest position of ring i the producer cannot have overwritten, given head loaded after reading. */
 static uint64_t intact_from(const struct seg *s, uint32_t i, uint64_t head)
 {
 	/* acquire: pairs with the producer's release of tail */
-	uint64_t reach = atomic_load_explicit(&seg_ring(s, i)->tail, memory_order_acquire) + TAIL_INFLIGHT_BYTES;
+	uint64_t tail = atomic_load_explicit(&seg_ring(s, i)->tail, memory_order_acquire);
+	uint64_t reach = tail > UINT64_MAX - TAIL_INFLIGHT_BYTES ? UINT64_MAX : tail + TAIL_INFLIGHT_BYTES;
 	uint64_t lap = reach > s->ring_bytes ? reach - s->ring_bytes : 0;
 	return lap < head ? lap : head;
 }
@@ -144,12 +174,16 @@ static uint64_t intact_from(const struct seg *s, uint32_t i, uint64_t head)
 static void start_ring(struct tail *t, uint32_t i)
 {
 	struct reader_ring *rr = &t->rs.rings[i];
-	uint64_t rc, head = ring_head(&t->seg, i, &rc), cap = t->seg.ring_bytes;
+	uint64_t rc, head, again, rc_again, cap = t->seg.ring_bytes;
+	if (!ring_head(t, i, &head, &rc))
+		return;
 	uint64_t lap = (intact_from(&t->seg, i, head) + cap - 1) & ~(cap - 1); /* a record boundary */
 	uint64_t start = lap < head ? lap : head;
 	const char *why = NULL;
 	long long n = start < head ? seg_ring_count(&t->seg, i, start, head, &why) : 0;
-	if (n < 0 || (uint64_t)n > rc || start < intact_from(&t->seg, i, ring_head(&t->seg, i, &rc))) {
+	if (!ring_head(t, i, &again, &rc_again))
+		return;
+	if (n < 0 || (uint64_t)n > rc || start < intact_from(&t->seg, i, again)) {
 		start = head; /* overwritten while counted: begin at what is not consumed */
 		n = 0;
 	}
@@ -157,11 +191,16 @@ static void start_ring(struct tail *t, uint32_t i)
 	t->rc[i] = rc - (uint64_t)n;
 }
 
-/* If ring i was read from below its intact bound, resume it at head and report the records missed. Returns that. */
+/*
+ * If ring i was read from below its intact bound, resume it at head and report the records missed.
+ * Returns that, or whether the ring's head is found damaged (its lines of the cycle are not printed).
+ */
 static bool catch_up(struct tail *t, uint32_t i)
 {
 	struct reader_ring *rr = &t->rs.rings[i];
-	uint64_t rc, head = ring_head(&t->seg, i, &rc);
+	uint64_t rc, head;
+	if (!ring_head(t, i, &head, &rc))
+		return true;
 	if (rr->read >= intact_from(&t->seg, i, head) && rr->read <= head + t->seg.ring_bytes)
 		return false;
 	uint64_t missed = rc > t->rc[i] ? rc - t->rc[i] : 0;
@@ -293,7 +332,8 @@ static int tail_open(struct tail *t, const char *path)
 		complain("%s: no readable clock calibration in the header; timestamps are wrong", path);
 	t->rc = calloc(t->seg.ring_count + 1, sizeof *t->rc);
 	t->dropped = calloc(t->seg.ring_count + 1, sizeof *t->dropped);
-	if (!t->rc || !t->dropped || reader_seg_init(&t->rs, &t->seg, &t->cal) < 0) {
+	t->bad_head = calloc(t->seg.ring_count + 1, sizeof *t->bad_head);
+	if (!t->rc || !t->dropped || !t->bad_head || reader_seg_init(&t->rs, &t->seg, &t->cal) < 0) {
 		complain("%s: out of memory", path);
 		return 1;
 	}
@@ -315,6 +355,7 @@ static void tail_free(struct tail *t)
 	free(t->lines);
 	free(t->rc);
 	free(t->dropped);
+	free(t->bad_head);
 }
 
 static const struct option long_tail[] = {
