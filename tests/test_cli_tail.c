@@ -392,3 +392,42 @@ Test(tail, refuses_a_ring_whose_head_is_past_its_tail_at_the_end_of_the_position
 	tail_refuses_it_as_read_does(seg, line);
 	free(seg);
 }
+
+/* ------------------------------------------- head publications left half done */
+
+/* The lines of out that are producer_prog records. */
+static int prog_records(const char *out)
+{
+	int n = 0;
+	for (const char *s = strstr(out, ": rec t="); s; s = strstr(s + 1, ": rec t="))
+		n++;
+	return n;
+}
+
+Test(tail, waits_once_for_all_the_rings_whose_head_publication_was_left_half_done)
+{
+	/* 33 rings, as a default logger has; a producer killed with SIGKILL */
+	char *prog = th_build_path("tests/producer_prog");
+	char *argv[] = {prog, "-d", dir, "-n", NAME, "-t", "2", "-r", "50", "-m", "32", "-k", NULL};
+	pid_t pid = th_spawn(argv, "/dev/null", NULL, NULL);
+	int st = th_waitpid_timeout(pid, WAIT_MS);
+	cr_assert(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "producer: 0x%x", st);
+	char *seg = segment_of(pid);
+	struct mapped m = map_rw(seg);
+	uint32_t rings = hdr_of(&m)->ring_count;
+	cr_assert_eq(rings, 33);
+	for (uint32_t i = 0; i < rings; i++) /* as collectors killed between their two stores leave it */
+		atomic_store(&ring_of(&m, i)->head_seq, 2 * i + 1);
+	unmap(&m);
+	long long t0 = th_now_ms();
+	struct result r = run_tool("tail", seg);
+	long long took = th_now_ms() - t0;
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_empty(r.err, "taken as they are, as docs/cli.md says");
+	cr_assert_eq(prog_records(r.out), 100, "%s", r.out);
+	/* one wait of 100 ms for them all; each read of each ring's head waited 100 ms before */
+	cr_assert_lt(took, 3000, "tail took %lld ms", took);
+	result_free(&r);
+	free(seg);
+	free(prog);
+}

@@ -47,6 +47,8 @@
 #define TAIL_POLL_NS 10000000L            /* -f: pause after a cycle that found nothing new */
 #define TAIL_WINDOW_NS 2000000ull         /* -f: merge window across rings */
 #define TAIL_BATCH_RECORDS 4096u          /* records per reader cycle */
+#define TAIL_SETTLE_POLL_NS 1000000L      /* start: pause between looks at the half-done head publications */
+#define TAIL_SETTLE_MAX_NS (2 * RING_HEAD_STUCK_NS) /* start: the longest wait for them all */
 #define TAIL_NOTICE UINT32_MAX            /* a line's ring: a notice of the reader */
 /* A producer's writes beyond its published tail: up to the end of the lap, then
  * a loss record and a record of every argument and field a longest string. */
@@ -89,6 +91,7 @@ struct tail {
 	uint64_t *rc;            /* per ring: the records_consumed count at rings[i].read */
 	bool *dropped;           /* per ring: overtaken this cycle */
 	bool *bad_head;          /* per ring: its published head is impossible (reported, not read) */
+	struct ring_head_watch *watch; /* per ring: its head publication found half done (ring_read_head()) */
 	char why[256];           /* the last ring rejection of the cycle */
 	uint32_t why_ring;
 };
@@ -149,7 +152,7 @@ static bool ring_head(struct tail *t, uint32_t i, uint64_t *head, uint64_t *rc)
 	char why[160];
 	if (t->bad_head[i])
 		return false;
-	*head = ring_read_head(rh, rc);
+	*head = ring_read_head(rh, rc, &t->watch[i]);
 	/* acquire: pairs with the producer's release of tail */
 	uint64_t tail = atomic_load_explicit(&rh->tail, memory_order_acquire);
 	/* acquire: pairs with the collector's release of head */
@@ -319,6 +322,25 @@ static int find_segment(const char *arg, char *path, size_t cap)
 	return found >= 0 ? 0 : 1;
 }
 
+/*
+ * Wait for the head publications half done in t's rings, for all of them together: a ring whose
+ * publication stays half done RING_HEAD_STUCK_NS is stuck (ring_head_ready()), and no read of its
+ * head waits again. Bounded by TAIL_SETTLE_MAX_NS whatever the rings' head_seq do. Returns nothing.
+ */
+static void settle_heads(struct tail *t)
+{
+	uint64_t until = clock_monotonic_ns() + TAIL_SETTLE_MAX_NS;
+	for (;;) {
+		bool ready = true;
+		for (uint32_t i = 0; i < t->seg.ring_count; i++)
+			ready &= ring_head_ready(seg_ring(&t->seg, i), &t->watch[i]);
+		if (ready || clock_monotonic_ns() >= until)
+			return;
+		struct timespec ts = {0, TAIL_SETTLE_POLL_NS};
+		nanosleep(&ts, NULL); /* a collector descheduled mid-publication gets the CPU meanwhile */
+	}
+}
+
 /* Open the segment at path into t and set its rings at their oldest intact record. Returns 0 or 1. */
 static int tail_open(struct tail *t, const char *path)
 {
@@ -333,11 +355,13 @@ static int tail_open(struct tail *t, const char *path)
 	t->rc = calloc(t->seg.ring_count + 1, sizeof *t->rc);
 	t->dropped = calloc(t->seg.ring_count + 1, sizeof *t->dropped);
 	t->bad_head = calloc(t->seg.ring_count + 1, sizeof *t->bad_head);
-	if (!t->rc || !t->dropped || !t->bad_head || reader_seg_init(&t->rs, &t->seg, &t->cal) < 0) {
+	t->watch = calloc(t->seg.ring_count + 1, sizeof *t->watch);
+	if (!t->rc || !t->dropped || !t->bad_head || !t->watch || reader_seg_init(&t->rs, &t->seg, &t->cal) < 0) {
 		complain("%s: out of memory", path);
 		return 1;
 	}
 	reader_init(&t->rd, tail_record, tail_reject, t);
+	settle_heads(t);
 	for (uint32_t i = 0; i < t->seg.ring_count; i++)
 		start_ring(t, i);
 	reader_seg_rescan(&t->rs); /* a free ring whose old records are still intact is read too */
@@ -356,6 +380,7 @@ static void tail_free(struct tail *t)
 	free(t->rc);
 	free(t->dropped);
 	free(t->bad_head);
+	free(t->watch);
 }
 
 static const struct option long_tail[] = {
