@@ -161,6 +161,7 @@ static void seg_copy_layout(struct seg *s)
 	s->pid = h->pid;
 	s->uid = h->uid;
 	s->start_time = h->start_time;
+	s->created_ns = h->created_ns;
 	memcpy(s->name, h->name, SHMLOG_NAME_BYTES);
 	s->name[SHMLOG_NAME_BYTES - 1] = 0;
 	s->name_len = strlen(s->name);

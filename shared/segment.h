@@ -77,6 +77,7 @@ struct seg {
 	uint32_t pid, uid;
 	uint32_t owner, group; /* of the file, as opened */
 	uint64_t start_time;
+	uint64_t created_ns; /* CLOCK_REALTIME at the segment's creation, as its header says */
 	char name[SHMLOG_NAME_BYTES];
 	size_t name_len;
 	bool tsc;

@@ -431,3 +431,47 @@ Test(tail, waits_once_for_all_the_rings_whose_head_publication_was_left_half_don
 	free(seg);
 	free(prog);
 }
+
+/* ------------------------------------------------------- the most recent segment */
+
+/* Rename the segment file *path to dir/NAME.PID.SERIAL.shm, which *path then names. */
+static void rename_segment(char **path, const char *pid, const char *serial)
+{
+	char *to;
+	cr_assert(asprintf(&to, "%s/" NAME ".%s.%s.shm", dir, pid, serial) > 0);
+	cr_assert_eq(rename(*path, to), 0);
+	free(*path);
+	*path = to;
+}
+
+/* tail ARG prints the records of p (1 thread, n records), exit 0. */
+static void tail_picks(const char *arg, const struct prod *p, int n)
+{
+	struct result r = run_tool("tail", arg);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	check_all_records(r.out, p->pid, 1, n);
+	result_free(&r);
+}
+
+Test(tail, picks_the_segment_created_last_not_the_last_name)
+{
+	struct prod older = start_producer(1, 10, END_KILL, 64 * 1024);
+	struct prod newer = start_producer(1, 20, END_KILL, 64 * 1024);
+	char *a = segment_of(older.pid), *b = segment_of(newer.pid), *bogus;
+	cr_assert_eq(setenv("SHMLOG_DIR", dir, 1), 0);
+	/* named like a segment, its header unreadable: its mtime, from before both were created, counts */
+	cr_assert(asprintf(&bogus, "%s/" NAME ".5000.1.shm", dir) > 0);
+	FILE *f = fopen(bogus, "w");
+	cr_assert(f && fputs("not a segment", f) >= 0 && fclose(f) == 0);
+	struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+	cr_assert_eq(utimensat(AT_FDCWD, bogus, old, 0), 0);
+	rename_segment(&a, "999", "1"); /* sorts after 1000 */
+	rename_segment(&b, "1000", "1");
+	tail_picks(NAME, &newer, 20);
+	rename_segment(&a, "4242", "9"); /* one process's: serial 10 sorts before 9 */
+	rename_segment(&b, "4242", "10");
+	tail_picks("4242", &newer, 20);
+	free(a);
+	free(b);
+	free(bogus);
+}

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -297,7 +298,33 @@ static bool name_matches(const char *file, const char *name, unsigned long want_
 	return (size_t)(pid - 1 - file) == strlen(name) && strncmp(file, name, strlen(name)) == 0;
 }
 
-/* The segment path for arg: a file, or the newest segment of that NAME or PID in the directory. Returns 0 or 1. */
+/* How recent a segment file is (find_segment()): later ns, then a higher serial, is more recent. */
+struct seg_age {
+	uint64_t ns;     /* its header's created_ns; the file's mtime when the header cannot be read */
+	uint64_t serial; /* SERIAL of its name NAME.PID.SERIAL.shm */
+};
+
+/* The age of segment file dir/file. Returns it. */
+static struct seg_age segment_age(const char *dir, const char *file)
+{
+	char path[PATH_MAX], err[PATH_MAX + 256];
+	const char *serial = file + strlen(file) - 4; /* ".shm" */
+	while (serial > file && serial[-1] != '.')
+		serial--;
+	struct seg_age a = {0, strtoull(serial, NULL, 10)};
+	struct seg s;
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	if (seg_open(&s, path, false, err, sizeof err) == 0) {
+		a.ns = s.created_ns;
+		seg_close(&s);
+	}
+	if (!a.ns && lstat(path, &st) == 0)
+		a.ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+	return a;
+}
+
+/* The segment path for arg: a file, or the most recent segment of that NAME or PID in the directory. Returns 0 or 1. */
 static int find_segment(const char *arg, char *path, size_t cap)
 {
 	if (strchr(arg, '/') || access(arg, F_OK) == 0) {
@@ -311,9 +338,16 @@ static int find_segment(const char *arg, char *path, size_t cap)
 	if (n < 0)
 		return 1;
 	int found = -1;
-	for (int i = 0; i < n; i++) /* sorted by name: a later serial sorts later among equal lengths */
-		if (name_matches(names[i]->d_name, arg, numeric ? strtoul(arg, NULL, 10) : 0))
+	struct seg_age best = {0, 0};
+	for (int i = 0; i < n; i++) {
+		if (!name_matches(names[i]->d_name, arg, numeric ? strtoul(arg, NULL, 10) : 0))
+			continue;
+		struct seg_age a = segment_age(dir, names[i]->d_name);
+		if (found < 0 || a.ns > best.ns || (a.ns == best.ns && a.serial >= best.serial)) {
 			found = i;
+			best = a;
+		}
+	}
 	if (found >= 0)
 		snprintf(path, cap, "%s/%s", dir, names[found]->d_name);
 	else
