@@ -19,10 +19,13 @@
  * checked against that bound: a ring read from below it was overtaken, its
  * lines of the cycle are dropped, reading resumes at head, and the records in
  * between are reported missed on stderr, counted with the collector's
- * records_consumed (published with head, shared/ring.h: ring_read_head).
- * Every head loaded is first checked as the reader checks its own read
- * positions (reader_ring_check): one that no collector can have published is
- * the ring's damage, said once, and the ring is not read further.
+ * records_consumed (published with head, shared/ring.h: ring_read_head;
+ * each ring has its struct ring_head_watch, so a publication a killed
+ * collector left half done is waited for once, and at the start for all the
+ * rings together, settle_heads()). Every head loaded is first checked as
+ * the reader checks its own read positions (reader_ring_check): one that no
+ * collector can have published is the ring's damage, said once, and the
+ * ring is not read further.
  */
 #include <errno.h>
 #include <getopt.h>
