@@ -5,7 +5,11 @@
  * follows (-f) records committed after it started and stops by itself when
  * the producer ends, prints JSON, and, overtaken by a real collector, says
  * how many records it missed (printed + missed = committed). Misuse exits 2
- * with the usage, an unknown name 1 with one line.
+ * with the usage, an unknown name 1 with one line. On damaged rings of a
+ * killed producer's segment: a head no collector can have published is
+ * refused as read refuses it (its line, exit 1), never by going round the
+ * ring for ever; head publications left half done are waited for once, all
+ * together. NAME and PID pick the segment created last, not the last name.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
