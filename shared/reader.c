@@ -146,19 +146,25 @@ static void lower_limit(struct gather *g, uint64_t key, uint64_t order)
 		g->limit = (struct merge_limit){key, order};
 }
 
-/* The published tail of ring i, checked against rr: false (with why) if impossible. */
+bool reader_ring_check(const struct seg *s, uint32_t i, uint64_t read, uint64_t pos, uint64_t tail, char *why,
+		       size_t cap)
+{
+	if (read % SHMLOG_RECORD_ALIGN)
+		snprintf(why, cap, "ring %" PRIu32 " consumed position misaligned", i);
+	else if (tail < read || (tail > pos && tail - pos > s->ring_bytes) || tail > UINT64_MAX - s->ring_bytes)
+		snprintf(why, cap, "ring %" PRIu32 " positions are impossible (tail behind or too far ahead)", i);
+	else
+		return true;
+	return false;
+}
+
+/* The published tail of ring i, checked against rr (reader_ring_check): false (with why) if impossible. */
 static bool ring_tail(const struct reader_seg *rs, uint32_t i, uint64_t *tail, char *why, size_t cap)
 {
 	const struct reader_ring *rr = &rs->rings[i];
 	/* acquire: pairs with the producer's release of tail; the records up to it are complete */
 	*tail = atomic_load_explicit(&seg_ring(rs->seg, i)->tail, memory_order_acquire);
-	if (rr->read % SHMLOG_RECORD_ALIGN)
-		snprintf(why, cap, "ring %" PRIu32 " consumed position misaligned", i);
-	else if (*tail < rr->read || *tail - rr->pos > rs->seg->ring_bytes)
-		snprintf(why, cap, "ring %" PRIu32 " positions are impossible (tail behind or too far ahead)", i);
-	else
-		return true;
-	return false;
+	return reader_ring_check(rs->seg, i, rr->read, rr->pos, *tail, why, cap);
 }
 
 /* The next record at pos in ring i of s (below tail): the common record checked inline as

@@ -255,6 +255,19 @@ void reader_seg_free(struct reader_seg *rs);
  * `shmlog tail` does to start at the oldest intact record). Returns nothing. */
 void reader_seg_rescan(struct reader_seg *rs);
 
+/*
+ * The check every cycle makes before it walks ring i of s: reading from
+ * read (loaded before tail), what was consumed up to pos (loaded before or
+ * after tail: a consumer running meanwhile may have passed tail since), a
+ * published tail. Impossible: read misaligned, tail behind read, tail more
+ * than the ring size past pos, or tail within the ring size of 2^64
+ * (positions never get there, and pos + ring_bytes must not wrap). Returns
+ * true, or false with why (one line without the path, as a rejection says
+ * it).
+ */
+bool reader_ring_check(const struct seg *s, uint32_t i, uint64_t read, uint64_t pos, uint64_t tail, char *why,
+		       size_t cap);
+
 /* Accept rs's last cycle: read = new_read on every ring. Returns the rings that moved. */
 uint32_t reader_seg_take(struct reader_seg *rs);
 

@@ -51,8 +51,8 @@ static inline bool ring_plan(uint64_t tail, uint64_t head, uint32_t cap, uint32_
  * How long one publication may stay half done before ring_read_head() takes
  * what it has (its consumer was killed between its stores): a live consumer
  * that is only descheduled there (a loaded or virtual machine stalls a
- * thread for milliseconds) finishes well within it. The clock is looked at
- * every RING_HEAD_READ_TRIES reads that find the same one.
+ * thread for milliseconds) finishes well within it. ring_read_head() looks
+ * at the clock every RING_HEAD_READ_TRIES reads that find one half done.
  */
 #define RING_HEAD_STUCK_NS 100000000ull /* 100 ms */
 #define RING_HEAD_READ_TRIES 100000u
@@ -79,50 +79,80 @@ static inline void ring_publish_head(struct shmlog_ring_header *rh, uint64_t hea
 	atomic_store_explicit(&rh->head_seq, s + 1, memory_order_release);
 }
 
-/* Whether the publication ring_read_head() found stuck again has been so for RING_HEAD_STUCK_NS since
- * *since, the first time it looked at the clock (0: not yet). */
-static inline bool ring_stuck_long(uint64_t *since)
+/*
+ * What a reader that is not the consumer keeps of one ring's head
+ * publications across its reads (ring_head_ready, ring_read_head); zero it
+ * before the first.
+ */
+struct ring_head_watch {
+	uint64_t since_ns; /* since when every look found a publication half done (0: the last was whole) */
+	bool stuck;        /* that lasted RING_HEAD_STUCK_NS: this ring is never waited for again */
+};
+
+/*
+ * One look at head and the records_consumed published with it, into *head
+ * and *rc as they are. For a consumer that
+ * does not write head_seq, head is read twice around the counter instead.
+ * head is read with acquire semantics. Returns whether they are one whole
+ * publication's.
+ */
+static inline bool ring_head_look(const struct shmlog_ring_header *rh, uint64_t *head, uint64_t *rc)
 {
+	/* acquire: pairs with the release store that ended the last publication */
+	uint32_t s1 = atomic_load_explicit(&rh->head_seq, memory_order_acquire);
+	*head = atomic_load_explicit(&rh->head, memory_order_relaxed);
+	*rc = atomic_load_explicit(&rh->records_consumed, memory_order_relaxed);
+	/* acquire: the loads above (head's included) complete before the second look */
+	atomic_thread_fence(memory_order_acquire);
+	uint32_t s2 = atomic_load_explicit(&rh->head_seq, memory_order_relaxed);
+	return s1 == s2 && !(s1 & 1u) && *head == atomic_load_explicit(&rh->head, memory_order_relaxed);
+}
+
+/*
+ * Whether a read of rh's head need not wait, given what w saw before: a
+ * look finds a whole publication, or w's ring is stuck, which it becomes
+ * here once every look for RING_HEAD_STUCK_NS found one half done (the
+ * same, or others one after the other: then a hostile head_seq cannot keep
+ * a reader waiting either). Several rings are waited for together by
+ * asking each in turn until all are ready. Returns that.
+ */
+static inline bool ring_head_ready(const struct shmlog_ring_header *rh, struct ring_head_watch *w)
+{
+	uint64_t h, rc;
+	if (ring_head_look(rh, &h, &rc)) {
+		w->since_ns = 0;
+		return true;
+	}
+	if (w->stuck)
+		return true;
 	uint64_t now = clock_monotonic_ns();
-	if (!*since)
-		*since = now;
-	return now - *since >= RING_HEAD_STUCK_NS;
+	if (!w->since_ns)
+		w->since_ns = now;
+	w->stuck = now - w->since_ns >= RING_HEAD_STUCK_NS;
+	return w->stuck;
 }
 
 /*
  * The consumer's head and the records_consumed published with it, as
  * ring_publish_head() stored them together: read again while a publication
- * is in progress. One that stays half done for RING_HEAD_STUCK_NS (a
- * consumer killed between its stores leaves head_seq odd for good) is taken
- * as it is. For a consumer that does not write head_seq, head is read twice
- * around the counter instead. head is read with acquire semantics.
+ * is in progress, as long as ring_head_ready() says to wait (a consumer
+ * killed between its stores leaves head_seq odd for good: that ring is then
+ * stuck, taken as it is at once from then on). w is the ring's watch. head
+ * is read with acquire semantics. Returns head.
  */
-static inline uint64_t ring_read_head(const struct shmlog_ring_header *rh, uint64_t *records_consumed)
+static inline uint64_t ring_read_head(const struct shmlog_ring_header *rh, uint64_t *records_consumed,
+				      struct ring_head_watch *w)
 {
-	uint64_t h, rc, stuck_since = 0;
-	uint32_t stuck_seq = 0;
-	for (unsigned stuck = 0;;) {
-		/* acquire: pairs with the release store that ended the last publication */
-		uint32_t s1 = atomic_load_explicit(&rh->head_seq, memory_order_acquire);
-		h = atomic_load_explicit(&rh->head, memory_order_relaxed);
-		rc = atomic_load_explicit(&rh->records_consumed, memory_order_relaxed);
-		/* acquire: the loads above (head's included) complete before the second look */
-		atomic_thread_fence(memory_order_acquire);
-		uint32_t s2 = atomic_load_explicit(&rh->head_seq, memory_order_relaxed);
-		if (s1 == s2 && !(s1 & 1u) && h == atomic_load_explicit(&rh->head, memory_order_relaxed))
+	uint64_t h, rc;
+	for (unsigned tries = 1;; tries++) {
+		if (ring_head_look(rh, &h, &rc)) {
+			w->since_ns = 0;
 			break;
-		if (s1 == s2 && s1 == stuck_seq) { /* the same half-done publication */
-			stuck++;
-		} else {
-			stuck = 0;
-			stuck_since = 0;
 		}
-		stuck_seq = s1;
-		if (stuck == RING_HEAD_READ_TRIES) {
-			if (ring_stuck_long(&stuck_since))
-				break;
-			stuck = 0;
-		}
+		if (w->stuck)
+			break;
+		if (tries % RING_HEAD_READ_TRIES == 0)
+			ring_head_ready(rh, w); /* the clock is looked at now and then only */
 	}
 	*records_consumed = rc;
 	return h;

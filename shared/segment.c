@@ -161,6 +161,7 @@ static void seg_copy_layout(struct seg *s)
 	s->pid = h->pid;
 	s->uid = h->uid;
 	s->start_time = h->start_time;
+	s->created_ns = h->created_ns;
 	memcpy(s->name, h->name, SHMLOG_NAME_BYTES);
 	s->name[SHMLOG_NAME_BYTES - 1] = 0;
 	s->name_len = strlen(s->name);
@@ -447,6 +448,10 @@ long long seg_ring_count(const struct seg *s, uint32_t i, uint64_t head, uint64_
 	long long n = 0;
 	struct seg_rec r;
 	int rc;
+	if (tail < head || tail - head > s->ring_bytes) { /* a walk further round the ring reads a lap again */
+		*why = tail < head ? "tail behind head" : "positions further apart than the ring size";
+		return -EINVAL;
+	}
 	while ((rc = seg_ring_next(s, i, &head, tail, &r, why)) == 1) {
 		n += r.site != SHMLOG_SITE_LOSS;
 		head += r.size;

@@ -77,6 +77,7 @@ struct seg {
 	uint32_t pid, uid;
 	uint32_t owner, group; /* of the file, as opened */
 	uint64_t start_time;
+	uint64_t created_ns; /* CLOCK_REALTIME at the segment's creation, as its header says */
 	char name[SHMLOG_NAME_BYTES];
 	size_t name_len;
 	bool tsc;
@@ -158,8 +159,11 @@ int seg_ring_next(const struct seg *s, uint32_t i, uint64_t *pos, uint64_t tail,
 		  const char **why);
 
 /*
- * Count the records (loss records excluded) in ring i from head to tail.
- * Returns the count, or -EINVAL if the ring is corrupt on the way (*why).
+ * Count the records (loss records excluded) in ring i from head to tail, at
+ * most a ring size apart (a walk further would go round the ring's data
+ * again, for ever where its records follow on from lap to lap). Returns the
+ * count, or -EINVAL if the positions are further apart or behind each other,
+ * or the ring is corrupt on the way (*why).
  */
 long long seg_ring_count(const struct seg *s, uint32_t i, uint64_t head, uint64_t tail, const char **why);
 

@@ -5,7 +5,11 @@
  * follows (-f) records committed after it started and stops by itself when
  * the producer ends, prints JSON, and, overtaken by a real collector, says
  * how many records it missed (printed + missed = committed). Misuse exits 2
- * with the usage, an unknown name 1 with one line.
+ * with the usage, an unknown name 1 with one line. On damaged rings of a
+ * killed producer's segment: a head no collector can have published is
+ * refused as read refuses it (its line, exit 1), never by going round the
+ * ring for ever; head publications left half done are waited for once, all
+ * together. NAME and PID pick the segment created last, not the last name.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -315,4 +319,163 @@ Test(tail, misuse_exits_2_with_the_usage_and_an_unknown_name_1)
 	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
 	cr_assert(strstr(r.err, "no segment of logger nosuchlogger"), "%s", r.err);
 	result_free(&r);
+}
+
+/* ------------------------------------------------ damaged ring positions */
+
+/* The first ring of the mapped segment that holds records. */
+static uint32_t first_used_ring(struct mapped *m)
+{
+	for (uint32_t i = 0; i < hdr_of(m)->ring_count; i++)
+		if (atomic_load(&ring_of(m, i)->tail))
+			return i;
+	cr_assert_fail("no ring holds records");
+	return 0;
+}
+
+/*
+ * Give ring i of the segment at seg a collector's head of head. With wrap, the padding record a
+ * producer writes when it goes round the ring follows the ring's records (beyond its tail, where a
+ * producer leaves it): the records then follow on from lap to lap, and a walk from them that the
+ * ring size does not bound goes round for ever.
+ */
+static void set_head(const char *seg, uint32_t i, uint64_t head, bool wrap)
+{
+	struct mapped m = map_rw(seg);
+	struct shmlog_ring_header *rh = ring_of(&m, i);
+	uint32_t cap = hdr_of(&m)->ring_bytes, at = (uint32_t)atomic_load(&rh->tail);
+	if (wrap) {
+		uint32_t pad[2] = {cap - at, SHMLOG_SITE_PAD};
+		memcpy(ring_data(&m, i) + at, pad, sizeof pad);
+	}
+	atomic_store(&rh->head, head);
+	unmap(&m);
+}
+
+/* tail on seg refuses it as read does: the same line on stderr, the same records, exit 1. */
+static void tail_refuses_it_as_read_does(const char *seg, const char *line)
+{
+	struct result rd = run_tool("read", seg), tl = run_tool("tail", seg);
+	cr_assert_eq(rd.status, 1, "read: %s", rd.err);
+	cr_assert_eq(count_lines(rd.err), 1, "read: %s", rd.err);
+	cr_assert(strstr(rd.err, line), "read: %s", rd.err);
+	cr_assert_eq(tl.status, 1, "tail: %s", tl.err);
+	cr_assert_str_eq(tl.err, rd.err);
+	cr_assert_str_eq(tl.out, rd.out, "the records of the other rings");
+	result_free(&rd);
+	result_free(&tl);
+}
+
+Test(tail, refuses_a_ring_whose_head_is_far_past_its_tail_as_read_does)
+{
+	struct prod p = start_producer(2, 50, END_KILL, 64 * 1024);
+	char *seg = segment_of(p.pid), line[96];
+	struct mapped m = map_rw(seg);
+	uint32_t i = first_used_ring(&m);
+	unmap(&m);
+	set_head(seg, i, 1ull << 63, true);
+	snprintf(line, sizeof line, "ring %u positions are impossible (tail behind or too far ahead)", i);
+	tail_refuses_it_as_read_does(seg, line);
+	free(seg);
+}
+
+Test(tail, refuses_a_ring_whose_head_is_past_its_tail_at_the_end_of_the_positions_as_read_does)
+{
+	struct prod p = start_producer(2, 50, END_KILL, 64 * 1024);
+	char *seg = segment_of(p.pid);
+	struct mapped m = map_rw(seg);
+	uint32_t i = hdr_of(&m)->ring_count - 2; /* a thread's ring no thread claimed */
+	cr_assert_eq(atomic_load(&ring_of(&m, i)->tail), 0);
+	unmap(&m);
+	char line[96];
+	set_head(seg, i, UINT64_MAX, false); /* head + ring size wraps round 2^64 */
+	snprintf(line, sizeof line, "ring %u consumed position misaligned", i);
+	tail_refuses_it_as_read_does(seg, line);
+	set_head(seg, i, UINT64_MAX - 7, false); /* aligned */
+	snprintf(line, sizeof line, "ring %u positions are impossible (tail behind or too far ahead)", i);
+	tail_refuses_it_as_read_does(seg, line);
+	free(seg);
+}
+
+/* ------------------------------------------- head publications left half done */
+
+/* The lines of out that are producer_prog records. */
+static int prog_records(const char *out)
+{
+	int n = 0;
+	for (const char *s = strstr(out, ": rec t="); s; s = strstr(s + 1, ": rec t="))
+		n++;
+	return n;
+}
+
+Test(tail, waits_once_for_all_the_rings_whose_head_publication_was_left_half_done)
+{
+	/* 33 rings, as a default logger has; a producer killed with SIGKILL */
+	char *prog = th_build_path("tests/producer_prog");
+	char *argv[] = {prog, "-d", dir, "-n", NAME, "-t", "2", "-r", "50", "-m", "32", "-k", NULL};
+	pid_t pid = th_spawn(argv, "/dev/null", NULL, NULL);
+	int st = th_waitpid_timeout(pid, WAIT_MS);
+	cr_assert(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "producer: 0x%x", st);
+	char *seg = segment_of(pid);
+	struct mapped m = map_rw(seg);
+	uint32_t rings = hdr_of(&m)->ring_count;
+	cr_assert_eq(rings, 33);
+	for (uint32_t i = 0; i < rings; i++) /* as collectors killed between their two stores leave it */
+		atomic_store(&ring_of(&m, i)->head_seq, 2 * i + 1);
+	unmap(&m);
+	long long t0 = th_now_ms();
+	struct result r = run_tool("tail", seg);
+	long long took = th_now_ms() - t0;
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_empty(r.err, "taken as they are, as docs/cli.md says");
+	cr_assert_eq(prog_records(r.out), 100, "%s", r.out);
+	/* one wait of 100 ms for them all; each read of each ring's head waited 100 ms before */
+	cr_assert_lt(took, 3000, "tail took %lld ms", took);
+	result_free(&r);
+	free(seg);
+	free(prog);
+}
+
+/* ------------------------------------------------------- the most recent segment */
+
+/* Rename the segment file *path to dir/NAME.PID.SERIAL.shm, which *path then names. */
+static void rename_segment(char **path, const char *pid, const char *serial)
+{
+	char *to;
+	cr_assert(asprintf(&to, "%s/" NAME ".%s.%s.shm", dir, pid, serial) > 0);
+	cr_assert_eq(rename(*path, to), 0);
+	free(*path);
+	*path = to;
+}
+
+/* tail ARG prints the records of p (1 thread, n records), exit 0. */
+static void tail_picks(const char *arg, const struct prod *p, int n)
+{
+	struct result r = run_tool("tail", arg);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	check_all_records(r.out, p->pid, 1, n);
+	result_free(&r);
+}
+
+Test(tail, picks_the_segment_created_last_not_the_last_name)
+{
+	struct prod older = start_producer(1, 10, END_KILL, 64 * 1024);
+	struct prod newer = start_producer(1, 20, END_KILL, 64 * 1024);
+	char *a = segment_of(older.pid), *b = segment_of(newer.pid), *bogus;
+	cr_assert_eq(setenv("SHMLOG_DIR", dir, 1), 0);
+	/* named like a segment, its header unreadable: its mtime, from before both were created, counts */
+	cr_assert(asprintf(&bogus, "%s/" NAME ".5000.1.shm", dir) > 0);
+	FILE *f = fopen(bogus, "w");
+	cr_assert(f && fputs("not a segment", f) >= 0 && fclose(f) == 0);
+	struct timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+	cr_assert_eq(utimensat(AT_FDCWD, bogus, old, 0), 0);
+	rename_segment(&a, "999", "1"); /* sorts after 1000 */
+	rename_segment(&b, "1000", "1");
+	tail_picks(NAME, &newer, 20);
+	rename_segment(&a, "4242", "9"); /* one process's: serial 10 sorts before 9 */
+	rename_segment(&b, "4242", "10");
+	tail_picks("4242", &newer, 20);
+	free(a);
+	free(b);
+	free(bogus);
 }

@@ -89,8 +89,9 @@ Test(ring, a_reader_beside_the_consumer_gets_head_and_its_count_from_the_same_pu
 	atomic_store(&pub_done, false);
 	cr_assert_eq(pthread_create(&th, NULL, publisher, NULL), 0);
 	uint64_t reads = 0, last = 0, bad = 0, bad_h = 0, bad_rc = 0;
+	struct ring_head_watch w = {0};
 	while (!atomic_load(&pub_done)) {
-		uint64_t rc, h = ring_read_head(&pub_rh, &rc);
+		uint64_t rc, h = ring_read_head(&pub_rh, &rc, &w);
 		if (rc * 8 != h && !bad++) {
 			bad_h = h;
 			bad_rc = rc;
@@ -103,7 +104,8 @@ Test(ring, a_reader_beside_the_consumer_gets_head_and_its_count_from_the_same_pu
 	cr_assert_eq(bad, 0, "%llu of %llu reads mixed two publications (head %llu with records %llu)",
 		     (unsigned long long)bad, (unsigned long long)reads, (unsigned long long)bad_h,
 		     (unsigned long long)bad_rc);
-	uint64_t rc, h = ring_read_head(&pub_rh, &rc);
+	cr_assert_not(w.stuck, "a live consumer's publications are never stuck");
+	uint64_t rc, h = ring_read_head(&pub_rh, &rc, &w);
 	cr_assert(h == 8ull * PUBLICATIONS && rc == PUBLICATIONS && !(atomic_load(&pub_rh.head_seq) & 1u));
 }
 
@@ -140,8 +142,10 @@ Test(ring, a_reader_waits_out_a_consumer_stalled_in_the_middle_of_a_publication)
 	pthread_t th;
 	cr_assert_eq(pthread_create(&th, NULL, slow_publisher, NULL), 0);
 	cr_assert(th_wait_until(begun, NULL, 10000), "the publication begins");
-	uint64_t rc, h = ring_read_head(&slow_rh, &rc);
+	struct ring_head_watch w = {0};
+	uint64_t rc, h = ring_read_head(&slow_rh, &rc, &w);
 	pthread_join(th, NULL);
+	cr_assert_not(w.stuck);
 	cr_assert(h == 72 && rc == 9, "the finished publication, not half of one: head %llu, records %llu",
 		  (unsigned long long)h, (unsigned long long)rc);
 }
@@ -153,12 +157,51 @@ Test(ring, a_publication_left_half_done_is_read_as_it_is_and_the_next_one_mends_
 	ring_publish_head(&rh, 64, 0, 8);
 	atomic_store(&rh.head_seq, atomic_load(&rh.head_seq) + 1); /* a consumer killed between its stores */
 	atomic_store(&rh.records_consumed, 9);
-	uint64_t rc, h = ring_read_head(&rh, &rc); /* returns after its tries, not never */
-	cr_assert(h == 64 && rc == 9);
+	struct ring_head_watch w = {0};
+	long long t0 = th_now_ms();
+	uint64_t rc, h = ring_read_head(&rh, &rc, &w); /* returns after RING_HEAD_STUCK_NS, not never */
+	cr_assert(h == 64 && rc == 9 && w.stuck);
+	cr_assert_geq(th_now_ms() - t0, (long long)(RING_HEAD_STUCK_NS / 1000000u), "it waited for the consumer");
 	ring_publish_head(&rh, 80, 0, 10);
 	cr_assert_eq(atomic_load(&rh.head_seq) & 1u, 0, "even again: readers take it");
-	h = ring_read_head(&rh, &rc);
+	h = ring_read_head(&rh, &rc, &w);
 	cr_assert(h == 80 && rc == 10);
+}
+
+Test(ring, a_ring_found_stuck_is_not_waited_for_again)
+{
+	struct shmlog_ring_header rh;
+	memset(&rh, 0, sizeof rh);
+	ring_publish_head(&rh, 64, 0, 8);
+	atomic_store(&rh.head_seq, atomic_load(&rh.head_seq) + 1);
+	struct ring_head_watch w = {0};
+	uint64_t rc;
+	ring_read_head(&rh, &rc, &w);
+	cr_assert(w.stuck);
+	long long t0 = th_now_ms();
+	for (int k = 0; k < 100; k++)
+		cr_assert_eq(ring_read_head(&rh, &rc, &w), 64);
+	cr_assert_lt(th_now_ms() - t0, (long long)(RING_HEAD_STUCK_NS / 1000000u), "100 reads took no wait");
+}
+
+Test(ring, rings_waited_for_together_are_ready_within_one_stuck_time)
+{
+	static struct shmlog_ring_header rh[8];
+	struct ring_head_watch w[8] = {0};
+	for (int i = 0; i < 8; i++) {
+		memset(&rh[i], 0, sizeof rh[i]);
+		atomic_store(&rh[i].head_seq, 2 * i + 1); /* each half done (garbage, or consumers killed) */
+	}
+	long long t0 = th_now_ms();
+	for (bool ready = false; !ready;) {
+		ready = true;
+		for (int i = 0; i < 8; i++)
+			ready &= ring_head_ready(&rh[i], &w[i]);
+	}
+	long long took = th_now_ms() - t0;
+	for (int i = 0; i < 8; i++)
+		cr_assert(w[i].stuck);
+	cr_assert_lt(took, 4 * (long long)(RING_HEAD_STUCK_NS / 1000000u), "%lld ms: one wait for them all", took);
 }
 
 static char *dir;

@@ -19,7 +19,13 @@
  * checked against that bound: a ring read from below it was overtaken, its
  * lines of the cycle are dropped, reading resumes at head, and the records in
  * between are reported missed on stderr, counted with the collector's
- * records_consumed (published with head, shared/ring.h: ring_read_head).
+ * records_consumed (published with head, shared/ring.h: ring_read_head;
+ * each ring has its struct ring_head_watch, so a publication a killed
+ * collector left half done is waited for once, and at the start for all the
+ * rings together, settle_heads()). Every head loaded is first checked as
+ * the reader checks its own read positions (reader_ring_check): one that no
+ * collector can have published is the ring's damage, said once, and the
+ * ring is not read further.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +51,8 @@
 #define TAIL_POLL_NS 10000000L            /* -f: pause after a cycle that found nothing new */
 #define TAIL_WINDOW_NS 2000000ull         /* -f: merge window across rings */
 #define TAIL_BATCH_RECORDS 4096u          /* records per reader cycle */
+#define TAIL_SETTLE_POLL_NS 1000000L      /* start: pause between looks at the half-done head publications */
+#define TAIL_SETTLE_MAX_NS (2 * RING_HEAD_STUCK_NS) /* start: the longest wait for them all */
 #define TAIL_NOTICE UINT32_MAX            /* a line's ring: a notice of the reader */
 /* A producer's writes beyond its published tail: up to the end of the lap, then
  * a loss record and a record of every argument and field a longest string. */
@@ -85,6 +94,8 @@ struct tail {
 	uint32_t n_lines, cap_lines;
 	uint64_t *rc;            /* per ring: the records_consumed count at rings[i].read */
 	bool *dropped;           /* per ring: overtaken this cycle */
+	bool *bad_head;          /* per ring: its published head is impossible (reported, not read) */
+	struct ring_head_watch *watch; /* per ring: its head publication found half done (ring_read_head()) */
 	char why[256];           /* the last ring rejection of the cycle */
 	uint32_t why_ring;
 };
@@ -125,17 +136,43 @@ static enum reader_action tail_reject(void *clientd, struct reader_seg *rs, uint
 	return READER_KEEP;
 }
 
-/* Ring i's head and the records_consumed published with it (ring_read_head()), in *rc. Returns head. */
-static uint64_t ring_head(const struct seg *s, uint32_t i, uint64_t *rc)
+/* Say that ring i of t is damaged (why: the reader's line for it), once; it is not read any more. */
+static void ring_damaged(struct tail *t, uint32_t i, const char *why)
 {
-	return ring_read_head(seg_ring(s, i), rc);
+	complain("%s: %s; stopped there", t->seg.path, why);
+	t->bad_head[i] = t->damaged = true;
+	t->rs.rings[i].damaged = true;
+}
+
+/*
+ * Ring i's head and the records_consumed published with it (ring_read_head()), into *head and *rc,
+ * checked against the ring's tail as the reader checks its own positions (reader_ring_check()):
+ * tail is loaded after head, and head again after tail (a collector may have consumed past tail
+ * since). Returns false, the ring reported damaged (once), when they are impossible.
+ */
+static bool ring_head(struct tail *t, uint32_t i, uint64_t *head, uint64_t *rc)
+{
+	struct shmlog_ring_header *rh = seg_ring(&t->seg, i);
+	char why[160];
+	if (t->bad_head[i])
+		return false;
+	*head = ring_read_head(rh, rc, &t->watch[i]);
+	/* acquire: pairs with the producer's release of tail */
+	uint64_t tail = atomic_load_explicit(&rh->tail, memory_order_acquire);
+	/* acquire: pairs with the collector's release of head */
+	uint64_t later = atomic_load_explicit(&rh->head, memory_order_acquire);
+	if (reader_ring_check(&t->seg, i, *head, later, tail, why, sizeof why))
+		return true;
+	ring_damaged(t, i, why);
+	return false;
 }
 
 /* The lowest position of ring i the producer cannot have overwritten, given head loaded after reading. */
 static uint64_t intact_from(const struct seg *s, uint32_t i, uint64_t head)
 {
 	/* acquire: pairs with the producer's release of tail */
-	uint64_t reach = atomic_load_explicit(&seg_ring(s, i)->tail, memory_order_acquire) + TAIL_INFLIGHT_BYTES;
+	uint64_t tail = atomic_load_explicit(&seg_ring(s, i)->tail, memory_order_acquire);
+	uint64_t reach = tail > UINT64_MAX - TAIL_INFLIGHT_BYTES ? UINT64_MAX : tail + TAIL_INFLIGHT_BYTES;
 	uint64_t lap = reach > s->ring_bytes ? reach - s->ring_bytes : 0;
 	return lap < head ? lap : head;
 }
@@ -144,12 +181,16 @@ static uint64_t intact_from(const struct seg *s, uint32_t i, uint64_t head)
 static void start_ring(struct tail *t, uint32_t i)
 {
 	struct reader_ring *rr = &t->rs.rings[i];
-	uint64_t rc, head = ring_head(&t->seg, i, &rc), cap = t->seg.ring_bytes;
+	uint64_t rc, head, again, rc_again, cap = t->seg.ring_bytes;
+	if (!ring_head(t, i, &head, &rc))
+		return;
 	uint64_t lap = (intact_from(&t->seg, i, head) + cap - 1) & ~(cap - 1); /* a record boundary */
 	uint64_t start = lap < head ? lap : head;
 	const char *why = NULL;
 	long long n = start < head ? seg_ring_count(&t->seg, i, start, head, &why) : 0;
-	if (n < 0 || (uint64_t)n > rc || start < intact_from(&t->seg, i, ring_head(&t->seg, i, &rc))) {
+	if (!ring_head(t, i, &again, &rc_again))
+		return;
+	if (n < 0 || (uint64_t)n > rc || start < intact_from(&t->seg, i, again)) {
 		start = head; /* overwritten while counted: begin at what is not consumed */
 		n = 0;
 	}
@@ -157,11 +198,16 @@ static void start_ring(struct tail *t, uint32_t i)
 	t->rc[i] = rc - (uint64_t)n;
 }
 
-/* If ring i was read from below its intact bound, resume it at head and report the records missed. Returns that. */
+/*
+ * If ring i was read from below its intact bound, resume it at head and report the records missed.
+ * Returns that, or whether the ring's head is found damaged (its lines of the cycle are not printed).
+ */
 static bool catch_up(struct tail *t, uint32_t i)
 {
 	struct reader_ring *rr = &t->rs.rings[i];
-	uint64_t rc, head = ring_head(&t->seg, i, &rc);
+	uint64_t rc, head;
+	if (!ring_head(t, i, &head, &rc))
+		return true;
 	if (rr->read >= intact_from(&t->seg, i, head) && rr->read <= head + t->seg.ring_bytes)
 		return false;
 	uint64_t missed = rc > t->rc[i] ? rc - t->rc[i] : 0;
@@ -255,7 +301,33 @@ static bool name_matches(const char *file, const char *name, unsigned long want_
 	return (size_t)(pid - 1 - file) == strlen(name) && strncmp(file, name, strlen(name)) == 0;
 }
 
-/* The segment path for arg: a file, or the newest segment of that NAME or PID in the directory. Returns 0 or 1. */
+/* How recent a segment file is (find_segment()): later ns, then a higher serial, is more recent. */
+struct seg_age {
+	uint64_t ns;     /* its header's created_ns; the file's mtime when the header cannot be read */
+	uint64_t serial; /* SERIAL of its name NAME.PID.SERIAL.shm */
+};
+
+/* The age of segment file dir/file. Returns it. */
+static struct seg_age segment_age(const char *dir, const char *file)
+{
+	char path[PATH_MAX], err[PATH_MAX + 256];
+	const char *serial = file + strlen(file) - 4; /* ".shm" */
+	while (serial > file && serial[-1] != '.')
+		serial--;
+	struct seg_age a = {0, strtoull(serial, NULL, 10)};
+	struct seg s;
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	if (seg_open(&s, path, false, err, sizeof err) == 0) {
+		a.ns = s.created_ns;
+		seg_close(&s);
+	}
+	if (!a.ns && lstat(path, &st) == 0)
+		a.ns = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+	return a;
+}
+
+/* The segment path for arg: a file, or the most recent segment of that NAME or PID in the directory. Returns 0 or 1. */
 static int find_segment(const char *arg, char *path, size_t cap)
 {
 	if (strchr(arg, '/') || access(arg, F_OK) == 0) {
@@ -269,15 +341,41 @@ static int find_segment(const char *arg, char *path, size_t cap)
 	if (n < 0)
 		return 1;
 	int found = -1;
-	for (int i = 0; i < n; i++) /* sorted by name: a later serial sorts later among equal lengths */
-		if (name_matches(names[i]->d_name, arg, numeric ? strtoul(arg, NULL, 10) : 0))
+	struct seg_age best = {0, 0};
+	for (int i = 0; i < n; i++) {
+		if (!name_matches(names[i]->d_name, arg, numeric ? strtoul(arg, NULL, 10) : 0))
+			continue;
+		struct seg_age a = segment_age(dir, names[i]->d_name);
+		if (found < 0 || a.ns > best.ns || (a.ns == best.ns && a.serial >= best.serial)) {
 			found = i;
+			best = a;
+		}
+	}
 	if (found >= 0)
 		snprintf(path, cap, "%s/%s", dir, names[found]->d_name);
 	else
 		complain("%s: no segment of %s %s", dir, numeric ? "process" : "logger", arg);
 	free_names(names, n);
 	return found >= 0 ? 0 : 1;
+}
+
+/*
+ * Wait for the head publications half done in t's rings, for all of them together: a ring whose
+ * publication stays half done RING_HEAD_STUCK_NS is stuck (ring_head_ready()), and no read of its
+ * head waits again. Bounded by TAIL_SETTLE_MAX_NS whatever the rings' head_seq do. Returns nothing.
+ */
+static void settle_heads(struct tail *t)
+{
+	uint64_t until = clock_monotonic_ns() + TAIL_SETTLE_MAX_NS;
+	for (;;) {
+		bool ready = true;
+		for (uint32_t i = 0; i < t->seg.ring_count; i++)
+			ready &= ring_head_ready(seg_ring(&t->seg, i), &t->watch[i]);
+		if (ready || clock_monotonic_ns() >= until)
+			return;
+		struct timespec ts = {0, TAIL_SETTLE_POLL_NS};
+		nanosleep(&ts, NULL); /* a collector descheduled mid-publication gets the CPU meanwhile */
+	}
 }
 
 /* Open the segment at path into t and set its rings at their oldest intact record. Returns 0 or 1. */
@@ -293,11 +391,14 @@ static int tail_open(struct tail *t, const char *path)
 		complain("%s: no readable clock calibration in the header; timestamps are wrong", path);
 	t->rc = calloc(t->seg.ring_count + 1, sizeof *t->rc);
 	t->dropped = calloc(t->seg.ring_count + 1, sizeof *t->dropped);
-	if (!t->rc || !t->dropped || reader_seg_init(&t->rs, &t->seg, &t->cal) < 0) {
+	t->bad_head = calloc(t->seg.ring_count + 1, sizeof *t->bad_head);
+	t->watch = calloc(t->seg.ring_count + 1, sizeof *t->watch);
+	if (!t->rc || !t->dropped || !t->bad_head || !t->watch || reader_seg_init(&t->rs, &t->seg, &t->cal) < 0) {
 		complain("%s: out of memory", path);
 		return 1;
 	}
 	reader_init(&t->rd, tail_record, tail_reject, t);
+	settle_heads(t);
 	for (uint32_t i = 0; i < t->seg.ring_count; i++)
 		start_ring(t, i);
 	reader_seg_rescan(&t->rs); /* a free ring whose old records are still intact is read too */
@@ -315,6 +416,8 @@ static void tail_free(struct tail *t)
 	free(t->lines);
 	free(t->rc);
 	free(t->dropped);
+	free(t->bad_head);
+	free(t->watch);
 }
 
 static const struct option long_tail[] = {
