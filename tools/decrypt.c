@@ -219,7 +219,8 @@ static void bad_chunk(struct walk *w, size_t span, const char *why)
 	resync(w);
 }
 
-/* The end of the file inside the chunk at w->pos, or the next stream inside it. */
+/* The end of the file inside the chunk at w->pos, or the next stream inside it: one line says the stream
+ * is unfinished, and walk_end() says nothing more of it. */
 static void torn_chunk(struct walk *w)
 {
 	size_t q = next_magic(w, w->pos, w->size);
@@ -232,6 +233,8 @@ static void torn_chunk(struct walk *w)
 		 w->path, w->st.index, w->stream, w->pos, w->size - w->pos + w->held.len);
 	worse(w, EXIT_INCOMPLETE);
 	w->pos = w->size;
+	w->in_stream = false;
+	w->held.len = 0;
 }
 
 /* Decompress a chunk's plaintext (flag ZSTD) into w->zpt. Returns its length, or -1. */
