@@ -3,8 +3,8 @@
  * collector with a text, a JSON and a binary writer fed the same records in
  * the same run; decode must print byte for byte what the line writers
  * wrote (fields, loss and end-of-process notices included), from rotated and
- * zstd-compressed files too; a torn tail, a cut header and garbage; a full
- * disk under the binary writer.
+ * zstd-compressed files too; a torn tail, a cut header and garbage; a FIFO
+ * or a device refused without blocking; a full disk under the binary writer.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -309,6 +309,25 @@ Test(binlog, a_truncated_header_garbage_and_a_bad_zst_get_one_line_and_exit_1)
 	uint8_t v9[24] = "SHMLOGB";
 	v9[8] = 9;
 	assert_refused(v9, sizeof v9, "version 9.0");
+}
+
+Test(binlog, a_fifo_a_directory_a_device_or_a_proc_file_is_refused_in_one_line_without_blocking)
+{
+	char *fifo = wpath("f.bin");
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	const char *paths[] = {fifo, work, "/dev/zero", "/proc/self/status"};
+	const char *kinds[] = {"(a FIFO)", "(a directory)", "(a character device)", "(a kernel file"};
+	for (int i = 0; i < 4; i++) {
+		const char *files[] = {paths[i], NULL};
+		struct decoded d = decode(false, files);
+		cr_assert_eq(d.status, 1, "%s: exit 1, not %d (-1: it blocked): %s", paths[i], d.status, d.err);
+		cr_assert_eq(lines(d.err), 1, "one line: %s", d.err);
+		cr_assert(strstr(d.err, paths[i]) && strstr(d.err, "not a regular file") && strstr(d.err, kinds[i]),
+			  "%s", d.err);
+		cr_assert_eq(d.out_len, 0);
+		decoded_free(&d);
+	}
+	free(fifo);
 }
 
 Test(binlog, garbage_after_valid_records_prints_them_then_one_line_naming_the_offset)

@@ -19,7 +19,6 @@
  * `shmlog decrypt` prints the plaintext of an encrypted binary log.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,14 +96,14 @@ static long long src_read(struct src *s, uint8_t *dst, size_t cap)
 	return (long long)zout.pos;
 }
 
-/* Open path; a zstd file gets a stream. Returns 0 or -1 (said). */
+/* Open path, a regular file (a FIFO or a device is refused, not waited on); a zstd file gets a stream.
+ * Returns 0 or -1 (said). */
 static int src_open(struct src *s, const char *path)
 {
+	struct stat st;
 	s->path = path;
-	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		complain("%s: cannot open: %s", path, strerror(errno));
+	if ((s->fd = open_regular(path, NULL, &st)) < 0)
 		return -1;
-	}
 	unsigned char m[4];
 	ssize_t n = pread(s->fd, m, sizeof m, 0);
 	if (n == (ssize_t)sizeof m && memcmp(m, zstd_magic, sizeof m) == 0) {

@@ -18,8 +18,10 @@
  *
  * A torn chunk is told from a modified one by where the next stream header
  * is: a restarted writer's header starts inside the torn chunk's span.
- * Exit status: 0 every file intact and ended cleanly, 1 damage, 2 misuse,
- * 3 only incomplete streams.
+ * A FILE or the key that is not a regular file (a FIFO, a device) is refused
+ * by open_regular() (cli.c) without blocking.
+ * Exit status: 0 every file intact and ended cleanly, 1 damage or a file that
+ * cannot be read, 2 misuse, 3 only incomplete streams.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,9 +56,10 @@ const char usage_decrypt[] =
 	"  -j, --json          a binary log's records as JSON lines\n"
 	"  -h, --help          print this help\n"
 	"\n"
-	"Exit status: 0 intact and ended cleanly, 1 a wrong key or damage (modified,\n"
-	"reordered, dropped or duplicated chunks), 2 misuse, 3 a truncated file or a\n"
-	"stream left unfinished by a crash.\n";
+	"Exit status: 0 intact and ended cleanly, 1 a file that cannot be read (or is\n"
+	"not a regular file), a wrong key or damage (modified, reordered, dropped or\n"
+	"duplicated chunks), 2 misuse, 3 a truncated file or a stream left unfinished\n"
+	"by a crash.\n";
 
 /* One file being walked. */
 struct walk {
@@ -334,24 +337,12 @@ static int walk_file(struct walk *w)
 	return w->status;
 }
 
-/* Open path for reading and stat it into st (what names it in the message). Returns the fd or -1 (said). */
-static int open_stat(const char *path, struct stat *st, const char *what)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && fstat(fd, st) == 0)
-		return fd;
-	complain("%s: cannot open %s: %s", path, what, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
 /* Decrypt path to o. Returns 0, 1 or EXIT_INCOMPLETE. */
 static int decrypt_file(const char *path, const struct encfile_key *key, const char *key_path, struct out *o,
 			enum text_format f)
 {
 	struct stat st;
-	int fd = open_stat(path, &st, "it");
+	int fd = open_regular(path, NULL, &st);
 	if (fd < 0)
 		return 1;
 	struct walk w = {.path = path, .size = (size_t)st.st_size, .key = key, .key_path = key_path, .o = o, .format = f};
@@ -380,7 +371,7 @@ static int decrypt_file(const char *path, const struct encfile_key *key, const c
 static int read_key(const char *path, struct encfile_key *k)
 {
 	struct stat st;
-	int fd = open_stat(path, &st, "the key");
+	int fd = open_regular(path, "the key", &st);
 	if (fd < 0)
 		return -1;
 	ssize_t n = st.st_size == ENCFILE_KEY_BYTES ? read(fd, k->key, ENCFILE_KEY_BYTES) : -1;
