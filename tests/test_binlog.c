@@ -232,6 +232,45 @@ static void copy_prefix(const char *from, const char *to, size_t len)
 	free(b);
 }
 
+/* Decode path: exit 1 and one line saying "at byte AT: what", after a start of the records of want
+ * (all of them when whole). Returns nothing. */
+static void assert_zst_damage(const char *path, size_t at, const char *what, const struct decoded *want, bool whole)
+{
+	const char *files[] = {path, NULL};
+	struct decoded d = decode(false, files);
+	char line[128];
+	snprintf(line, sizeof line, ": at byte %zu: %s", at, what);
+	cr_assert_eq(d.status, 1, "%s", d.err);
+	cr_assert(lines(d.err) == 1 && strstr(d.err, path) && strstr(d.err, line), "want \"%s\" in: %s", line, d.err);
+	cr_assert(whole ? d.out_len == want->out_len : d.out_len < want->out_len, "%zu bytes of %zu", d.out_len,
+		  want->out_len);
+	cr_assert(memcmp(d.out, want->out, d.out_len) == 0, "the records before the damage");
+	decoded_free(&d);
+}
+
+Test(binlog, a_damaged_zst_gets_one_line_naming_the_compressed_offset_after_the_records_before_it)
+{
+	three_writers("max_bytes = 65536; backups = 1000; compress = \"zstd\";", 2000);
+	char *names[512], *bad = wpath("bad.bin.zst");
+	int n = series(names, 512);
+	cr_assert(n >= 2 && strstr(names[0], ".zst"), "a compressed rotated file");
+	size_t len = 0;
+	free(th_read_file(names[0], &len));
+	const char *one[] = {names[0], NULL};
+	struct decoded whole = decode(false, one);
+	cr_assert(whole.status == 0 && whole.out_len > 0, "%s", whole.err);
+	copy_prefix(names[0], bad, len); /* then bytes that are no zstd frame */
+	FILE *f = fopen(bad, "a");
+	cr_assert(f && fwrite("JUNK after the frame", 1, 20, f) == 20 && fclose(f) == 0);
+	assert_zst_damage(bad, len, "not a valid zstd stream", &whole, true);
+	copy_prefix(names[0], bad, len / 2); /* cut inside a block */
+	assert_zst_damage(bad, len / 2, "the zstd stream is cut short", &whole, false);
+	decoded_free(&whole);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(bad);
+}
+
 /* Where the last unit of the binary log b[0..len) starts (shared/binlog.h: a header, or a frame). */
 static size_t last_unit(const uint8_t *b, size_t len)
 {
