@@ -39,6 +39,21 @@ void ran_free(struct ran *r)
 	free(r->err);
 }
 
+void collect_encrypted(const char *plain, const char *enc, const char *members, long records)
+{
+	char *pout = wpath("prod.out"), r[32];
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; },\n"
+			    " { type = \"file\"; path = \"%s\"; encrypt = { %s }; } );\n", plain, enc, members);
+	pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
+	snprintf(r, sizeof r, "%ld", records);
+	char *args[] = {"-t", "2", "-r", r, "-p", "block", "-f", "60000", "-C", NULL};
+	run_producer(pout, args, NULL);
+	cr_assert(th_wait_until(no_segments, NULL, 60000), "segments not drained");
+	stop_collector(c);
+	free(pout);
+	free(cfg);
+}
+
 char *make_key(const char *name, int public_pair)
 {
 	char *path = wpath(name);

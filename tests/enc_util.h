@@ -19,6 +19,10 @@ struct ran {
 struct ran run_shmlog(const char *const *args);
 void ran_free(struct ran *r);
 
+/* A collector writes 2 threads x records records of tests/producer_prog to the text file plain and to enc,
+ * encrypted as the encrypt group's members (`key_file = "K";`) say; returns once it has drained them. */
+void collect_encrypted(const char *plain, const char *enc, const char *members, long records);
+
 /* `shmlog keygen [--public] work/name`; returns the malloc'd key path. */
 char *make_key(const char *name, int public_pair);
 

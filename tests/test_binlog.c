@@ -3,8 +3,8 @@
  * collector with a text, a JSON and a binary writer fed the same records in
  * the same run; decode must print byte for byte what the line writers
  * wrote (fields, loss and end-of-process notices included), from rotated and
- * zstd-compressed files too; a torn tail, a cut header and garbage; a full
- * disk under the binary writer.
+ * zstd-compressed files too; a torn tail, a cut header and garbage; a FIFO
+ * or a device refused without blocking; a full disk under the binary writer.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -232,6 +232,45 @@ static void copy_prefix(const char *from, const char *to, size_t len)
 	free(b);
 }
 
+/* Decode path: exit 1 and one line saying "at byte AT: what", after a start of the records of want
+ * (all of them when whole). Returns nothing. */
+static void assert_zst_damage(const char *path, size_t at, const char *what, const struct decoded *want, bool whole)
+{
+	const char *files[] = {path, NULL};
+	struct decoded d = decode(false, files);
+	char line[128];
+	snprintf(line, sizeof line, ": at byte %zu: %s", at, what);
+	cr_assert_eq(d.status, 1, "%s", d.err);
+	cr_assert(lines(d.err) == 1 && strstr(d.err, path) && strstr(d.err, line), "want \"%s\" in: %s", line, d.err);
+	cr_assert(whole ? d.out_len == want->out_len : d.out_len < want->out_len, "%zu bytes of %zu", d.out_len,
+		  want->out_len);
+	cr_assert(memcmp(d.out, want->out, d.out_len) == 0, "the records before the damage");
+	decoded_free(&d);
+}
+
+Test(binlog, a_damaged_zst_gets_one_line_naming_the_compressed_offset_after_the_records_before_it)
+{
+	three_writers("max_bytes = 65536; backups = 1000; compress = \"zstd\";", 2000);
+	char *names[512], *bad = wpath("bad.bin.zst");
+	int n = series(names, 512);
+	cr_assert(n >= 2 && strstr(names[0], ".zst"), "a compressed rotated file");
+	size_t len = 0;
+	free(th_read_file(names[0], &len));
+	const char *one[] = {names[0], NULL};
+	struct decoded whole = decode(false, one);
+	cr_assert(whole.status == 0 && whole.out_len > 0, "%s", whole.err);
+	copy_prefix(names[0], bad, len); /* then bytes that are no zstd frame */
+	FILE *f = fopen(bad, "a");
+	cr_assert(f && fwrite("JUNK after the frame", 1, 20, f) == 20 && fclose(f) == 0);
+	assert_zst_damage(bad, len, "not a valid zstd stream", &whole, true);
+	copy_prefix(names[0], bad, len / 2); /* cut inside a block */
+	assert_zst_damage(bad, len / 2, "the zstd stream is cut short", &whole, false);
+	decoded_free(&whole);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(bad);
+}
+
 /* Where the last unit of the binary log b[0..len) starts (shared/binlog.h: a header, or a frame). */
 static size_t last_unit(const uint8_t *b, size_t len)
 {
@@ -309,6 +348,25 @@ Test(binlog, a_truncated_header_garbage_and_a_bad_zst_get_one_line_and_exit_1)
 	uint8_t v9[24] = "SHMLOGB";
 	v9[8] = 9;
 	assert_refused(v9, sizeof v9, "version 9.0");
+}
+
+Test(binlog, a_fifo_a_directory_a_device_or_a_proc_file_is_refused_in_one_line_without_blocking)
+{
+	char *fifo = wpath("f.bin");
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	const char *paths[] = {fifo, work, "/dev/zero", "/proc/self/status"};
+	const char *kinds[] = {"(a FIFO)", "(a directory)", "(a character device)", "(a kernel file"};
+	for (int i = 0; i < 4; i++) {
+		const char *files[] = {paths[i], NULL};
+		struct decoded d = decode(false, files);
+		cr_assert_eq(d.status, 1, "%s: exit 1, not %d (-1: it blocked): %s", paths[i], d.status, d.err);
+		cr_assert_eq(lines(d.err), 1, "one line: %s", d.err);
+		cr_assert(strstr(d.err, paths[i]) && strstr(d.err, "not a regular file") && strstr(d.err, kinds[i]),
+			  "%s", d.err);
+		cr_assert_eq(d.out_len, 0);
+		decoded_free(&d);
+	}
+	free(fifo);
 }
 
 Test(binlog, garbage_after_valid_records_prints_them_then_one_line_naming_the_offset)

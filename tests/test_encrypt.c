@@ -255,15 +255,9 @@ Test(encrypt, a_collector_killed_mid_stream_and_restarted_loses_no_record_and_th
 Test(encrypt, in_public_key_mode_the_collectors_host_cannot_decrypt_and_the_secret_key_can)
 {
 	char *sk = make_key("pk", 1), *pub = wpath("pk.pub"), *other = make_key("other", 0);
-	char *t = wpath("t.log"), *e = wpath("e.log"), *pout = wpath("prod.out");
-	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; },\n"
-			    " { type = \"file\"; path = \"%s\"; encrypt = { recipient_file = \"%s\"; }; } );\n",
-			    t, e, pub);
-	pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
-	char *args[] = {"-t", "2", "-r", "2000", "-p", "block", "-f", "60000", "-C", NULL};
-	run_producer(pout, args, NULL);
-	cr_assert(th_wait_until(no_segments, NULL, 60000), "segments not drained");
-	stop_collector(c);
+	char *t = wpath("t.log"), *e = wpath("e.log"), members[4200];
+	snprintf(members, sizeof members, "recipient_file = \"%s\";", pub);
+	collect_encrypted(t, e, members, 2000);
 	const char *files[] = {e, NULL};
 	/* what the collector's host holds: the public key (and any other key) */
 	const char *host_keys[] = {pub, other};
@@ -283,8 +277,6 @@ Test(encrypt, in_public_key_mode_the_collectors_host_cannot_decrypt_and_the_secr
 	free(other);
 	free(t);
 	free(e);
-	free(pout);
-	free(cfg);
 }
 
 Test(encrypt, a_sighup_after_a_rename_ends_the_old_stream_cleanly_and_starts_one_in_the_new_file)

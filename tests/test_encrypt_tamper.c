@@ -243,16 +243,24 @@ Test(tamper, a_cut_at_a_chunk_boundary_is_told_from_a_clean_end, .init = tamper_
 	image_free(&im);
 }
 
-Test(tamper, a_cut_inside_a_chunk_is_a_truncation_with_the_bytes_dropped, .init = tamper_setup,
+/* Cut enc_a at cut, inside chunk 1 (at im->at[2]): status 3 and exactly one line, the documented one. */
+static void assert_cut_in_chunk_1(const struct image *im, size_t cut)
+{
+	char want[160];
+	snprintf(want, sizeof want, "truncated inside chunk 1 of stream 1 (byte %zu): the last %zu bytes are an "
+		 "incomplete chunk; dropped\n", im->at[2], cut - im->at[2]);
+	struct ran r = decrypt_bytes(im->data, cut, 3, want);
+	const char *nl = strchr(r.err, '\n');
+	cr_assert(nl && !nl[1], "one line, and no second one for the unfinished stream: %s", r.err);
+	assert_prefix(&r);
+	ran_free(&r);
+}
+
+Test(tamper, a_cut_inside_a_chunk_is_a_truncation_with_the_bytes_dropped_told_in_one_line, .init = tamper_setup,
      .fini = tamper_teardown)
 {
 	struct image im = load(enc_a);
-	size_t cut = im.at[3] - 5;
-	char want[160];
-	snprintf(want, sizeof want, "truncated inside chunk 1 of stream 1 (byte %zu): the last %zu bytes", im.at[2],
-		 cut - im.at[2]);
-	struct ran r = decrypt_bytes(im.data, cut, 3, want);
-	assert_prefix(&r);
-	ran_free(&r);
+	assert_cut_in_chunk_1(&im, im.at[3] - 5);                     /* in its ciphertext */
+	assert_cut_in_chunk_1(&im, im.at[2] + ENCFILE_CHUNK_HEADER_BYTES - 1); /* in its header */
 	image_free(&im);
 }

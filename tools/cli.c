@@ -1,10 +1,13 @@
 /*
  * cli.c — what every `shmlog` subcommand shares (cli.h): one-line
- * complaints on stderr, escaped as message text is, misuse reports, and the
- * buffered output. Kept apart from shmlog.c's main() so that the fuzz
- * harnesses can link the subcommands (tests/fuzz/fuzz_decrypt.c).
+ * complaints on stderr, escaped as message text is, misuse reports, the
+ * buffered output, and opening a file to read that refuses, without
+ * blocking, anything but a regular file. Kept apart from shmlog.c's main()
+ * so that the fuzz harnesses can link the subcommands
+ * (tests/fuzz/fuzz_decrypt.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -87,6 +90,54 @@ int out_flush(struct out *o)
 	}
 	sbuf_reset(&o->buf);
 	return o->err;
+}
+
+/* What kind of file a mode that is not a regular file's says, for a refusal. Returns it. */
+static const char *file_kind(mode_t m)
+{
+	return S_ISDIR(m)    ? "a directory"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+			     : "an unknown kind of file";
+}
+
+/* Whether the regular file fd says 0 bytes in *st yet holds some (a /proc file), once a second fstat
+ * agrees (a file that grew meanwhile says so). Returns that. */
+static bool size_lies(int fd, struct stat *st)
+{
+	char c;
+	ssize_t n;
+	if (st->st_size != 0)
+		return false;
+	while ((n = pread(fd, &c, 1, 0)) < 0 && errno == EINTR)
+		;
+	return n > 0 && fstat(fd, st) == 0 && st->st_size == 0;
+}
+
+/* Open path to read it, a regular file only, without blocking (cli.h). Returns the descriptor or -1 (said). */
+int open_regular(const char *path, const char *what, struct stat *st)
+{
+	const char *sp = what ? " " : "", *w = what ? what : "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		complain("%s: cannot open%s%s: %s", path, sp, w, strerror(errno));
+		return -1;
+	}
+	const char *kind = NULL;
+	if (fstat(fd, st) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		complain("%s: cannot read%s%s: %s", path, sp, w, strerror(errno));
+	else if (!S_ISREG(st->st_mode))
+		kind = file_kind(st->st_mode);
+	else if (size_lies(fd, st))
+		kind = "a kernel file: it says 0 bytes but holds data";
+	else
+		return fd;
+	if (kind)
+		complain("%s: %s%snot a regular file (%s)", path, w, what ? " is " : "", kind);
+	close(fd);
+	return -1;
 }
 
 /* Whether rec could not be read as its producer meant it (cli.h). Returns that. */

@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 
 #include "shared/sbuf.h"
 #include "shared/segment.h"
@@ -47,6 +48,14 @@ int option_misuse(const char *usage, const char *cmd, int c, char **argv);
 
 /* Write everything buffered to o->fd (once o->err is set, nothing more). Returns 0 or o->err. */
 int out_flush(struct out *o);
+
+/*
+ * Open path to read it (what: "the key", or NULL for a file to read) without blocking, and refuse it
+ * unless it is a regular file whose size is what it holds: a FIFO, socket, device or directory, or a
+ * kernel file that says 0 bytes (/proc), gets one line naming it. Its fstat into *st.
+ * Returns the descriptor (blocking, close-on-exec), or -1 (said).
+ */
+int open_regular(const char *path, const char *what, struct stat *st);
 
 enum proc_state {
 	PROC_ALIVE,

@@ -13,13 +13,14 @@
  * every complete record, then one line on stderr saying how many bytes were
  * dropped; that is not an error. A file that breaks the format anywhere else
  * (garbage, a header cut short, an unknown version) gets one line naming the
- * file and the byte offset, after the records before it, and exit status 1.
+ * file and the byte offset, after the records before it, and exit status 1;
+ * in a .zst file, the decompressed offset, or for damage to the zstd stream
+ * itself the compressed one (src_unzstd).
  *
  * The decoder also takes bytes fed to it (decode_new/feed/end), which is how
  * `shmlog decrypt` prints the plaintext of an encrypted binary log.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 
 #define DECODE_CHUNK (256u * 1024u)     /* bytes read (or decompressed) at a time */
 #define DECODE_FLUSH (64u * 1024u)      /* write the output out beyond this */
+#define DECODE_ZSTD_HEADER 18u          /* a zstd frame header at most (ZSTD_FRAMEHEADERSIZE_MAX) */
 static const unsigned char zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
 
 const char usage_decode[] =
@@ -53,58 +55,75 @@ struct src {
 	int fd;
 	ZSTD_DStream *z;
 	uint8_t in[DECODE_CHUNK];
-	ZSTD_inBuffer zin;
-	size_t zret; /* the last ZSTD_decompressStream's hint: 0 at a frame's end */
-	bool eof;
+	size_t have;        /* bytes in in[] */
+	uint64_t in_at;     /* the file offset of in[0] */
+	ZSTD_inBuffer zin;  /* in[0..have), of which the decoder is given up to zin.size */
+	size_t zret;        /* the last ZSTD_decompressStream's hint: the input it wants next, 0 at a frame's end */
 };
 
-/* Up to cap bytes of the file's content into dst. Returns the count (0 at the end) or -1 (said). */
-static long long src_read(struct src *s, uint8_t *dst, size_t cap)
+/* read() into dst, retrying EINTR. Returns the count (0 at the end) or -1 (said). */
+static ssize_t src_read_raw(struct src *s, void *dst, size_t cap)
 {
-	if (!s->z) {
-		ssize_t n;
-		while ((n = read(s->fd, dst, cap)) < 0 && errno == EINTR)
-			;
-		if (n < 0)
-			complain("%s: read failed: %s", s->path, strerror(errno));
-		return n;
-	}
+	ssize_t n;
+	while ((n = read(s->fd, dst, cap)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		complain("%s: read failed: %s", s->path, strerror(errno));
+	return n;
+}
+
+/*
+ * Up to cap decompressed bytes into dst. The decoder is given no more input
+ * than its hint asks for (the rest of a block and the next block's header, or
+ * a frame header), so that damage is named by the compressed offset of the
+ * frame or block where decoding failed (the damage is in it, or in the next
+ * block's header), not of a whole read. Returns the count (0 at the end) or
+ * -1 (said).
+ */
+static long long src_unzstd(struct src *s, uint8_t *dst, size_t cap)
+{
 	ZSTD_outBuffer zout = {dst, cap, 0};
 	while (zout.pos == 0) {
-		if (s->zin.pos == s->zin.size) {
-			ssize_t n = read(s->fd, s->in, sizeof s->in);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				complain("%s: read failed: %s", s->path, strerror(errno));
+		if (s->zin.pos == s->have) {
+			ssize_t n = src_read_raw(s, s->in, sizeof s->in);
+			if (n <= 0 && s->zret == 0)
+				return n; /* the end, after a whole frame */
+			if (n <= 0) {
+				if (n == 0)
+					complain("%s: at byte %llu: the zstd stream is cut short (its last frame is "
+						 "unfinished)", s->path, (unsigned long long)(s->in_at + s->have));
 				return -1;
 			}
-			if (n == 0) {
-				if (s->zret != 0) {
-					complain("%s: the zstd stream is cut short", s->path);
-					return -1;
-				}
-				return 0;
-			}
-			s->zin = (ZSTD_inBuffer){s->in, (size_t)n, 0};
+			s->in_at += s->have;
+			s->have = (size_t)n;
+			s->zin = (ZSTD_inBuffer){s->in, 0, 0};
 		}
+		size_t want = s->zret ? s->zret : DECODE_ZSTD_HEADER;
+		s->zin.size = s->have - s->zin.pos < want ? s->have : s->zin.pos + want;
+		unsigned long long at = s->in_at + s->zin.pos;
 		s->zret = ZSTD_decompressStream(s->z, &zout, &s->zin);
 		if (ZSTD_isError(s->zret)) {
-			complain("%s: not a valid zstd stream: %s", s->path, ZSTD_getErrorName(s->zret));
+			complain("%s: at byte %llu: not a valid zstd stream: %s", s->path, at, ZSTD_getErrorName(s->zret));
 			return -1;
 		}
 	}
 	return (long long)zout.pos;
 }
 
-/* Open path; a zstd file gets a stream. Returns 0 or -1 (said). */
+/* Up to cap bytes of the file's content into dst. Returns the count (0 at the end) or -1 (said). */
+static long long src_read(struct src *s, uint8_t *dst, size_t cap)
+{
+	return s->z ? src_unzstd(s, dst, cap) : src_read_raw(s, dst, cap);
+}
+
+/* Open path, a regular file (a FIFO or a device is refused, not waited on); a zstd file gets a stream.
+ * Returns 0 or -1 (said). */
 static int src_open(struct src *s, const char *path)
 {
+	struct stat st;
 	s->path = path;
-	if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		complain("%s: cannot open: %s", path, strerror(errno));
+	if ((s->fd = open_regular(path, NULL, &st)) < 0)
 		return -1;
-	}
 	unsigned char m[4];
 	ssize_t n = pread(s->fd, m, sizeof m, 0);
 	if (n == (ssize_t)sizeof m && memcmp(m, zstd_magic, sizeof m) == 0) {

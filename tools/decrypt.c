@@ -18,8 +18,14 @@
  *
  * A torn chunk is told from a modified one by where the next stream header
  * is: a restarted writer's header starts inside the torn chunk's span.
- * Exit status: 0 every file intact and ended cleanly, 1 damage, 2 misuse,
- * 3 only incomplete streams.
+ * A FILE or the key that is not a regular file (a FIFO, a device) is refused
+ * by open_regular() (cli.c) without blocking. The key and every FILE are
+ * checked before anything is written; an output that is one of them is
+ * refused; -o OUT is a new file (0600) renamed over OUT at the end (struct
+ * dest), so OUT holds what it held or the whole output; a run that decrypts
+ * nothing (a wrong key) leaves it as it was.
+ * Exit status: 0 every file intact and ended cleanly, 1 damage or a file that
+ * cannot be read, 2 misuse, 3 only incomplete streams.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,13 +56,16 @@ const char usage_decrypt[] =
 	"and the place, and every intact chunk is still written out.\n"
 	"\n"
 	"  -k, --key KEYFILE   the key (required)\n"
-	"  -o, --output OUT    write to OUT instead of standard output\n"
+	"  -o, --output OUT    write to OUT instead of standard output: a new file\n"
+	"                      (mode 0600) that replaces OUT once all is written\n"
 	"  -j, --json          a binary log's records as JSON lines\n"
 	"  -h, --help          print this help\n"
 	"\n"
-	"Exit status: 0 intact and ended cleanly, 1 a wrong key or damage (modified,\n"
-	"reordered, dropped or duplicated chunks), 2 misuse, 3 a truncated file or a\n"
-	"stream left unfinished by a crash.\n";
+	"Exit status: 0 intact and ended cleanly, 1 a file that cannot be read (or is\n"
+	"not a regular file), an output that is the key or a FILE, an output that\n"
+	"cannot be written, a wrong key or damage (modified, reordered, dropped or\n"
+	"duplicated chunks), 2 misuse, 3 a truncated file or a stream left unfinished\n"
+	"by a crash.\n";
 
 /* One file being walked. */
 struct walk {
@@ -67,6 +76,7 @@ struct walk {
 	const char *key_path;
 	struct encfile_stream st;
 	unsigned stream;     /* streams seen, the current one's number (from 1) */
+	unsigned *opened;    /* streams whose header opened with the key, counted across files */
 	size_t stream_at;    /* its header's offset */
 	bool in_stream, finished;
 	struct sbuf held;    /* plaintext of chunks flagged MORE, waiting for the record's last piece */
@@ -200,6 +210,7 @@ static void read_header(struct walk *w)
 		return;
 	}
 	w->stream++;
+	(*w->opened)++;
 	w->stream_at = w->pos;
 	w->in_stream = true;
 	w->finished = false;
@@ -219,7 +230,8 @@ static void bad_chunk(struct walk *w, size_t span, const char *why)
 	resync(w);
 }
 
-/* The end of the file inside the chunk at w->pos, or the next stream inside it. */
+/* The end of the file inside the chunk at w->pos, or the next stream inside it: one line says the stream
+ * is unfinished, and walk_end() says nothing more of it. */
 static void torn_chunk(struct walk *w)
 {
 	size_t q = next_magic(w, w->pos, w->size);
@@ -232,6 +244,8 @@ static void torn_chunk(struct walk *w)
 		 w->path, w->st.index, w->stream, w->pos, w->size - w->pos + w->held.len);
 	worse(w, EXIT_INCOMPLETE);
 	w->pos = w->size;
+	w->in_stream = false;
+	w->held.len = 0;
 }
 
 /* Decompress a chunk's plaintext (flag ZSTD) into w->zpt. Returns its length, or -1. */
@@ -331,27 +345,16 @@ static int walk_file(struct walk *w)
 	return w->status;
 }
 
-/* Open path for reading and stat it into st (what names it in the message). Returns the fd or -1 (said). */
-static int open_stat(const char *path, struct stat *st, const char *what)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && fstat(fd, st) == 0)
-		return fd;
-	complain("%s: cannot open %s: %s", path, what, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-/* Decrypt path to o. Returns 0, 1 or EXIT_INCOMPLETE. */
+/* Decrypt path to o, counting the streams that open in *opened. Returns 0, 1 or EXIT_INCOMPLETE. */
 static int decrypt_file(const char *path, const struct encfile_key *key, const char *key_path, struct out *o,
-			enum text_format f)
+			enum text_format f, unsigned *opened)
 {
 	struct stat st;
-	int fd = open_stat(path, &st, "it");
+	int fd = open_regular(path, NULL, &st);
 	if (fd < 0)
 		return 1;
-	struct walk w = {.path = path, .size = (size_t)st.st_size, .key = key, .key_path = key_path, .o = o, .format = f};
+	struct walk w = {.path = path, .size = (size_t)st.st_size, .key = key, .key_path = key_path, .opened = opened,
+			 .o = o, .format = f};
 	w.map = w.size ? mmap(NULL, w.size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
 	close(fd);
 	w.pt = malloc(ENCFILE_CT_MAX);
@@ -373,35 +376,169 @@ static int decrypt_file(const char *path, const struct encfile_key *key, const c
 	return rc;
 }
 
-/* The 32 bytes of the key file path into k. Returns 0 or -1 (said). */
-static int read_key(const char *path, struct encfile_key *k)
+/* The 32 bytes of the key file path into k, its fstat into st. Returns 0 or -1 (said). */
+static int read_key(const char *path, struct encfile_key *k, struct stat *st)
 {
-	struct stat st;
-	int fd = open_stat(path, &st, "the key");
+	int fd = open_regular(path, "the key", st);
 	if (fd < 0)
 		return -1;
-	ssize_t n = st.st_size == ENCFILE_KEY_BYTES ? read(fd, k->key, ENCFILE_KEY_BYTES) : -1;
+	ssize_t n = st->st_size == ENCFILE_KEY_BYTES ? read(fd, k->key, ENCFILE_KEY_BYTES) : -1;
 	close(fd);
 	if (n != ENCFILE_KEY_BYTES) {
-		complain("%s: not a key: %lld bytes, not %u (made by shmlog keygen)", path, (long long)st.st_size,
+		complain("%s: not a key: %lld bytes, not %u (made by shmlog keygen)", path, (long long)st->st_size,
 			 ENCFILE_KEY_BYTES);
 		return -1;
 	}
 	return 0;
 }
 
-/* The output: OUT (created 0600, replaced) or standard output. Returns 0 or -1 (said). */
-static int open_out(struct out *o, const char *path)
+/*
+ * Where the plaintext goes: standard output; OUT itself when it is a device
+ * or a FIFO (written as standard output would be); else a new file beside the
+ * file OUT names (symbolic links followed), mode 0600, renamed over it once
+ * everything is written, so that it holds either what it held or the whole
+ * output, never a truncated mix.
+ */
+struct dest {
+	const char *path; /* OUT, or NULL: standard output */
+	char *target;     /* the regular file OUT names, links resolved, or NULL */
+	char *tmp;        /* the new file beside it, or NULL */
+	bool exists;      /* st is OUT's (or standard output's) file */
+	bool over;        /* and it is a regular file, which the output replaces (or appends to) */
+	unsigned opened;  /* streams that opened with the key: none, and OUT is left as it was */
+	struct stat st;
+	struct out o;
+};
+
+/* Whether a and b are the same file. Returns that. */
+static bool same_file(const struct stat *a, const struct stat *b)
 {
-	*o = (struct out){.fd = STDOUT_FILENO, .name = "standard output"};
-	if (!path)
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* What d's output would write over: OUT if it is (or will be) a regular file, then d->target names it,
+ * or standard output if it is one; d->over says whether there is one. Returns 0 or -1 (said). */
+static int dest_target(struct dest *d)
+{
+	int rc = d->path ? stat(d->path, &d->st) : fstat(STDOUT_FILENO, &d->st);
+	int e = rc < 0 ? errno : 0;
+	d->exists = rc == 0;
+	d->over = d->exists && S_ISREG(d->st.st_mode);
+	if (!d->path || (d->exists && !d->over))
 		return 0;
-	o->name = path;
-	if ((o->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-		complain("%s: cannot create: %s", path, strerror(errno));
+	struct stat l;
+	const char *why = NULL;
+	if (e && e != ENOENT)
+		why = strerror(e);
+	else if (e && lstat(d->path, &l) == 0)
+		why = "a symbolic link to nothing";
+	else if (!(d->target = e ? strdup(d->path) : realpath(d->path, NULL)))
+		why = strerror(errno);
+	if (why)
+		complain("%s: cannot use it as the output: %s", d->path, why);
+	return why ? -1 : 0;
+}
+
+/* Whether the file path, st, is what d writes over (what: "the key" or "an input"); if so it says so.
+ * Returns that. */
+static bool clobbers(const struct dest *d, const char *path, const struct stat *st, const char *what)
+{
+	if (!d->over || !same_file(&d->st, st))
+		return false;
+	complain("%s: is both %s and the output (%s%s): refusing to write over it", path, what,
+		 d->path ? "-o " : "standard output", d->path ? d->path : "");
+	return true;
+}
+
+/* Before anything is written: every FILE opens and is a regular file, and neither it nor the key (st) is
+ * what d writes over. Returns 0 or -1 (each problem said in one line). */
+static int check_files(const struct dest *d, const char *key_path, const struct stat *key_st, char **files,
+		       int n)
+{
+	if (clobbers(d, key_path, key_st, "the key"))
 		return -1;
+	int rc = 0;
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		int fd = open_regular(files[i], NULL, &st);
+		if (fd < 0) {
+			rc = -1;
+			continue;
+		}
+		close(fd);
+		if (clobbers(d, files[i], &st, "an input"))
+			return -1;
 	}
-	return 0;
+	return rc;
+}
+
+/* Open d's output (struct dest). Returns 0 or -1 (said). */
+static int dest_open(struct dest *d)
+{
+	d->o = (struct out){.fd = STDOUT_FILENO, .name = d->path ? d->path : "standard output"};
+	if (!d->path)
+		return 0;
+	bool in_place = !d->target; /* a device or a FIFO (a directory fails to open) */
+	d->o.fd = -1;
+	if (in_place) /* O_NONBLOCK: a FIFO that no process reads is refused, not waited on; then cleared */
+		d->o.fd = open(d->path, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	else if ((d->tmp = malloc(strlen(d->target) + sizeof ".XXXXXX")))
+		d->o.fd = mkostemp(strcat(strcpy(d->tmp, d->target), ".XXXXXX"), O_CLOEXEC);
+	if (d->o.fd >= 0 && (in_place ? fcntl(d->o.fd, F_SETFL, 0) : fchmod(d->o.fd, 0600)) == 0)
+		return 0;
+	int e = d->tmp || in_place ? errno : ENOMEM;
+	complain("%s: cannot %s: %s", d->path, in_place ? "write to it" : "create a new file beside it",
+		 e == ENXIO ? "a FIFO that no process reads" : strerror(e));
+	if (d->o.fd >= 0) {
+		if (d->tmp)
+			unlink(d->tmp);
+		close(d->o.fd);
+	}
+	return -1;
+}
+
+/* The end of d's output (after dest_open succeeded): the new file synced and renamed over OUT; or, when
+ * the output failed or nothing was decrypted, removed, OUT left as it was. Returns 0 or -1 (said). */
+static int dest_close(struct dest *d)
+{
+	int e = 0;
+	bool keep = d->tmp && (d->o.err || !d->opened); /* nothing decrypted: a wrong key, or no encrypted log */
+	if (d->path) {
+		if (d->tmp && !keep && fsync(d->o.fd) < 0)
+			e = errno;
+		if (close(d->o.fd) < 0 && !e && !keep && !d->o.err)
+			e = errno;
+		if (e)
+			complain("%s: cannot write: %s", d->path, strerror(e));
+		else if (d->tmp && !keep && rename(d->tmp, d->target) < 0)
+			complain("%s: cannot replace it: %s", d->path, strerror(e = errno));
+		if (d->tmp && (keep || e))
+			unlink(d->tmp);
+	}
+	sbuf_free(&d->o.buf);
+	return e || d->o.err ? -1 : 0;
+}
+
+/* Decrypt the n files to d's output with key (read from key_path). Returns the exit status. */
+static int run(struct dest *d, const char *key_path, char **files, int n, enum text_format f)
+{
+	struct encfile_key key = {0};
+	struct stat key_st;
+	int status = 1;
+	if (encfile_init() == 0 && read_key(key_path, &key, &key_st) == 0 && dest_target(d) == 0 &&
+	    check_files(d, key_path, &key_st, files, n) == 0 && dest_open(d) == 0) {
+		status = 0;
+		for (int i = 0; i < n && !d->o.err; i++) {
+			int rc = decrypt_file(files[i], &key, key_path, &d->o, f, &d->opened);
+			status = rc == 1 || status == 1 ? 1 : rc ? rc : status;
+		}
+		if (dest_close(d) < 0)
+			status = 1;
+	}
+	sodium_memzero(&key, sizeof key);
+	free(d->target);
+	free(d->tmp);
+	return status;
 }
 
 int cmd_decrypt(int argc, char **argv)
@@ -413,13 +550,14 @@ int cmd_decrypt(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	const char *key_path = NULL, *out_path = NULL;
+	const char *key_path = NULL;
+	struct dest d = {0};
 	enum text_format f = TEXT_FORMAT_TEXT;
 	int c;
 	while ((c = getopt_long(argc, argv, ":k:o:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': key_path = optarg; break;
-		case 'o': out_path = optarg; break;
+		case 'o': d.path = optarg; break;
 		case 'j': f = TEXT_FORMAT_JSON; break;
 		case 'h': fputs(usage_decrypt, stdout); return 0;
 		default: return option_misuse(usage_decrypt, "decrypt", c, argv);
@@ -429,18 +567,5 @@ int cmd_decrypt(int argc, char **argv)
 		return misuse(usage_decrypt, "decrypt", "no --key KEYFILE given");
 	if (optind >= argc)
 		return misuse(usage_decrypt, "decrypt", "no FILE given");
-	struct encfile_key key = {0};
-	struct out o;
-	if (encfile_init() < 0 || read_key(key_path, &key) < 0 || open_out(&o, out_path) < 0)
-		return 1;
-	int status = 0;
-	for (int i = optind; i < argc && !o.err; i++) {
-		int rc = decrypt_file(argv[i], &key, key_path, &o, f);
-		status = rc == 1 || status == 1 ? 1 : rc ? rc : status;
-	}
-	sodium_memzero(&key, sizeof key);
-	if (out_path)
-		close(o.fd);
-	sbuf_free(&o.buf);
-	return o.err ? 1 : status;
+	return run(&d, key_path, argv + optind, argc - optind, f);
 }
