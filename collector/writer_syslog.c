@@ -730,7 +730,10 @@ static void keep_resend(struct syslog_state *s, const char *name)
 		return;
 	}
 	s->resend.sent = 0;
-	spool_take(sp, &s->resend);
+	uint64_t dropped = spool_take(sp, &s->resend);
+	if (dropped)
+		collector_warn("writer %s: %llu records a lost connection left to send again are dropped at stop "
+			       "(the spool is full)", name, (unsigned long long)dropped);
 	ssize_t done = sp->out.len ? write(sp->fd, sp->out.data, sp->out.len) : 0;
 	spool_appended(sp, done > 0 ? (size_t)done : 0, done < 0 ? -errno : 0);
 }
