@@ -247,7 +247,12 @@ static int file_reopen(struct writer *w)
 	return 0;
 }
 
-bool file_state_gone(struct file_state *fs, const char *who, int fd, int err)
+/*
+ * The path is gone (FILE_PATH_GONE) and cannot be opened again (err): say
+ * so once per error, for writer who. Returns whether the open file fd is
+ * removed too: what is written to it then is lost, and must wait.
+ */
+static bool gone(struct file_state *fs, const char *who, int fd, int err)
 {
 	struct stat st;
 	bool unlinked = fstat(fd, &st) == 0 && st.st_nlink == 0;
@@ -271,7 +276,7 @@ static bool file_check(struct writer *w)
 		return true;
 	int rc = file_reopen(w);
 	if (rc < 0)
-		return !file_state_gone(fs, w->name, w->fd, rc);
+		return !gone(fs, w->name, w->fd, rc);
 	collector_warn("writer %s: %s was removed or replaced; writing to a new file", w->name, fs->path);
 	return true;
 }

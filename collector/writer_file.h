@@ -43,12 +43,6 @@ int file_state_open(struct file_state *fs, const char *who, struct diag *d);
 
 /* What fs's path names against the open descriptor fd. */
 enum file_path file_state_check(const struct file_state *fs, int fd, uint64_t *size);
-/*
- * The path is gone (FILE_PATH_GONE) and cannot be opened again (err): say
- * so once per error, for writer who. Returns whether the open file fd is
- * removed too: what is written to it then is lost, and must wait.
- */
-bool file_state_gone(struct file_state *fs, const char *who, int fd, int err);
 
 /* A unit of len bytes taken at stream offset at: tell rotation (with the record's time ts_ns) and encryption. */
 void file_state_take(struct file_state *fs, uint64_t at, uint64_t len, uint64_t ts_ns);
