@@ -47,6 +47,7 @@
 #define EV_INOTIFY (1ull << EV_TAG_SHIFT)
 #define EV_SIGNAL (2ull << EV_TAG_SHIFT)
 #define EV_PID (3ull << EV_TAG_SHIFT) /* | segment id */
+#define EV_UNWATCH (4ull << EV_TAG_SHIFT) /* the removal of an EV_PID poll: its completion is ignored */
 /* Records emitted per cycle at most. A blocked producer waits for a whole
  * batch (consumed positions are published after it is written), so a batch
  * must take well under a millisecond: about 4096 records. */

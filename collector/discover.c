@@ -152,6 +152,17 @@ static bool pid_trusted(struct cseg *s)
 	return true;
 }
 
+/* An SQE of the event ring, submitting what is queued first if it is full. Returns it, or NULL. */
+static struct io_uring_sqe *ev_sqe(struct collector *c)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ev);
+	if (!sqe) {
+		io_uring_submit(&c->ev);
+		sqe = io_uring_get_sqe(&c->ev);
+	}
+	return sqe;
+}
+
 static void watch_pid(struct collector *c, struct cseg *s)
 {
 	s->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s->seg.pid, 0);
@@ -166,11 +177,7 @@ static void watch_pid(struct collector *c, struct cseg *s)
 		s->pidfd = -1;
 		return;
 	}
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ev);
-	if (!sqe) {
-		io_uring_submit(&c->ev);
-		sqe = io_uring_get_sqe(&c->ev);
-	}
+	struct io_uring_sqe *sqe = ev_sqe(c);
 	if (sqe) {
 		io_uring_prep_poll_add(sqe, s->pidfd, POLLIN);
 		io_uring_sqe_set_data64(sqe, EV_PID | s->id);
@@ -198,6 +205,11 @@ static int attach(struct collector *c, const char *name, uint64_t ino, char *err
 	snprintf(path, sizeof path, "%s/%s", c->dir, name);
 	/* a look that fails keeps its cseg for the next: thousands of refused
 	 * files cost no allocation each */
+	for (unsigned i = 0; i < c->n_segs; i++)
+		if (c->segs[i]->ino == ino) { /* renamed or linked while attached: its rings are read already */
+			snprintf(err, errlen, "%.200s: the segment attached already as %.200s", path, seg_name(c->segs[i]));
+			return -EEXIST;
+		}
 	struct cseg *s = c->spare_cseg ? c->spare_cseg : calloc(1, sizeof *s);
 	c->spare_cseg = NULL;
 	if (!s)
@@ -468,14 +480,27 @@ static void detach(struct collector *c, unsigned idx, bool remove)
 	struct cseg *s = c->segs[idx];
 	if (s->died_ms)
 		c->dying--;
-	if (s->pidfd >= 0)
-		close(s->pidfd); /* the pending poll completes with an error and is ignored */
+	if (s->pidfd >= 0) {
+		/* a close does not end the poll on it (it holds the pidfd until the producer exits) */
+		struct io_uring_sqe *sqe = ev_sqe(c);
+		if (sqe) {
+			io_uring_prep_poll_remove(sqe, EV_PID | s->id); /* it completes with -ECANCELED, ignored */
+			io_uring_sqe_set_data64(sqe, EV_UNWATCH);
+			io_uring_submit(&c->ev);
+		}
+		close(s->pidfd);
+	}
 	if (!remove && !s->rd.rejected) /* a broken file may not even have its header page any more */
 		atomic_store_explicit(&s->seg.hdr->collector_pid, 0, memory_order_relaxed);
+	struct stat was;
+	bool known = fstat(s->seg.fd, &was) == 0;
 	seg_close(&s->seg);
 	/* unmapped first: once the file is gone from the directory, nothing of
-	 * ours keeps the directory alive (and inotify quiet, were it removed) */
-	if (remove && unlink(s->seg.path) < 0 && errno != ENOENT)
+	 * ours keeps the directory alive (and inotify quiet, were it removed);
+	 * and only while its name is still that file: it may name another now */
+	struct stat now;
+	if (remove && known && lstat(s->seg.path, &now) == 0 && now.st_dev == was.st_dev && now.st_ino == was.st_ino &&
+	    unlink(s->seg.path) < 0 && errno != ENOENT)
 		collector_warn("%s: cannot remove drained segment: %s", s->seg.path, strerror(errno));
 	struct known_file *f = known_get(&c->known, s->ino, seg_name(s));
 	if (f && f->state == KNOWN_ATTACHED) /* listed again, it is looked at again */

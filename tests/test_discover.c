@@ -177,6 +177,33 @@ Test(discover, a_segment_seen_while_cp_was_still_writing_it_is_collected_once_co
 	free(err);
 }
 
+/* A segment linked (or renamed) while attached: the new name is the same file, whose rings are read
+ * already; it is refused while the first is attached, and every record is written once. */
+Test(discover, a_segment_renamed_while_attached_is_read_once_and_its_new_name_refused)
+{
+	char *out = wpath("out.log"), *err = wpath("err.log"), path[512], moved[600];
+	pid_t c = start_collector(out, err, NULL, NULL);
+	struct shmlog *lg = su_log(dir, "moved", 1, 50, 64 * 1024, path, sizeof path);
+	struct file_wait fw = {out, 50};
+	cr_assert(th_wait_until(file_has_lines, &fw, 20000), "the first 50 records");
+	snprintf(moved, sizeof moved, "%s/moved.renamed.shm", dir);
+	cr_assert_eq(link(path, moved), 0);
+	struct err_wait w = {err, "the segment attached already as", 1};
+	cr_assert(th_wait_until(err_has, &w, 20000), "the second name is refused");
+	su_log_more(lg, 0, 1, 50);
+	shmlog_close(lg);
+	fw.n = 100;
+	cr_assert(th_wait_until(file_has_lines, &fw, 20000), "every record");
+	/* once the first name is drained and removed, the second is the segment alone: read from where
+	 * the first left it (nothing), and removed too */
+	cr_assert(th_wait_until(no_segments, NULL, 20000), "both names removed: %d left", count_segments());
+	check_idle_and_stop(c, MAX_FDS);
+	cr_assert_eq(count_in_file(out, "moved["), 100, "each once: %d", count_in_file(out, "moved["));
+	cr_assert_eq(count_in_file(err, "the segment attached already as"), 1);
+	free(out);
+	free(err);
+}
+
 #ifndef __SANITIZE_ADDRESS__
 struct rss_wait {
 	pid_t pid;
