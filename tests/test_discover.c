@@ -3,7 +3,8 @@
  * directory, beside an honest producer: a file of zeros, a ring head that is
  * not 8-aligned, more live segments than it has slots or descriptors for, a
  * segment seen by the collector while `cp` was still writing it, and
- * thousands of garbage files. Each test checks that every honest record
+ * thousands of garbage files; a segment linked while attached, and one
+ * whose name comes to hold another segment. Each test checks that every honest record
  * arrives, that the hostile file is reported once, and that CPU, memory and
  * descriptors stay bounded.
  */
@@ -200,6 +201,58 @@ Test(discover, a_segment_renamed_while_attached_is_read_once_and_its_new_name_re
 	check_idle_and_stop(c, MAX_FDS);
 	cr_assert_eq(count_in_file(out, "moved["), 100, "each once: %d", count_in_file(out, "moved["));
 	cr_assert_eq(count_in_file(err, "the segment attached already as"), 1);
+	free(out);
+	free(err);
+}
+
+struct unmapped {
+	pid_t pid;
+	unsigned long ino;
+};
+
+/* For th_wait_until: the process maps no file of inode ino any more (the fifth field of its maps). */
+static bool not_mapped(void *arg)
+{
+	const struct unmapped *u = arg;
+	char maps[64], line[1024];
+	snprintf(maps, sizeof maps, "/proc/%d/maps", (int)u->pid);
+	FILE *f = fopen(maps, "r");
+	bool none = f != NULL;
+	unsigned long ino;
+	while (f && fgets(line, sizeof line, f))
+		none &= !(sscanf(line, "%*s %*s %*s %*s %lu", &ino) == 1 && ino == u->ino);
+	if (f)
+		fclose(f);
+	return none;
+}
+
+/* A segment whose name comes to hold another live segment (renamed over it) while it is attached:
+ * when the first is drained and detached, the name, now the second's, is not removed with it. */
+Test(discover, a_drained_segment_whose_name_holds_another_now_leaves_that_file)
+{
+	char *out = wpath("out.log"), *err = wpath("err.log"), first[512], second[512];
+	char *stage = th_mkdtemp(true);
+	pid_t c = start_collector(out, err, NULL, NULL);
+	struct shmlog *a = su_log(dir, "first", 1, 10, 64 * 1024, first, sizeof first);
+	struct file_wait fw = {out, 10};
+	cr_assert(th_wait_until(file_has_lines, &fw, 20000), "the first segment's records");
+	struct shmlog *b = su_log(stage, "second", 1, 10, 64 * 1024, second, sizeof second);
+	struct stat st;
+	cr_assert_eq(stat(first, &st), 0);
+	cr_assert_eq(rename(second, first), 0); /* the name now holds the second segment */
+	fw.n = 20;
+	cr_assert(th_wait_until(file_has_lines, &fw, 20000), "the second segment, attached under that name");
+	shmlog_close(a); /* the first is drained and detached */
+	struct unmapped u = {c, (unsigned long)st.st_ino};
+	cr_assert(th_wait_until(not_mapped, &u, 20000), "the first segment detached");
+	cr_assert(access(first, F_OK) == 0, "the second segment's file was removed with the first");
+	shmlog_close(b);
+	cr_assert(th_wait_until(no_segments, NULL, 20000), "the second removed once drained");
+	check_idle_and_stop(c, MAX_FDS);
+	cr_assert_eq(count_in_file(out, "first["), 10);
+	cr_assert_eq(count_in_file(out, "second["), 10);
+	th_rmrf(stage);
+	free(stage);
 	free(out);
 	free(err);
 }
