@@ -132,19 +132,23 @@ int discover_init(struct collector *c)
  * of the segment's owner (checked first, so that a hostile header gets no
  * "process N ended" line for somebody else's process, whatever its start
  * time), started when the segment says. Sets s->pid_foreign or s->rd.gone
- * otherwise. Returns that.
+ * otherwise (both, with its end untold, for another's process that started
+ * after the segment: the producer is gone, its pid reused). Returns that.
  */
 static bool pid_trusted(struct cseg *s)
 {
+	/* the pid may have been reused since the producer died */
+	uint64_t st = seg_proc_start_time((pid_t)s->seg.pid);
 	if (s->seg.owner != 0 && !allow_pid_of(s->pidfd, (pid_t)s->seg.pid, s->seg.owner)) {
 		collector_warn("%s: claims pid %u, which is not a process of its owner (uid %u): its end is not "
 			       "watched, and nothing is said of it",
 			       s->seg.path, s->seg.pid, s->seg.owner);
 		s->pid_foreign = true;
+		/* started after the segment: not its producer (which gave up its user, say) but another's
+		 * process on the pid the producer's end freed: the producer is gone, untold */
+		s->rd.gone = s->rd.end_untold = s->seg.start_time && st != s->seg.start_time;
 		return false;
 	}
-	/* the pid may have been reused since the producer died */
-	uint64_t st = seg_proc_start_time((pid_t)s->seg.pid);
 	if (s->seg.start_time && st != s->seg.start_time) {
 		s->rd.gone = true;
 		return false;

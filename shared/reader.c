@@ -554,7 +554,7 @@ static void finish_seg(struct reader *rd, struct reader_seg *rs)
 		notice(rd, rs, 0, TEXT_LEVEL_WARN, "%" PRIu64 " records lost (call-site registry full)", rl);
 	/* a producer that closed its logger ended its log normally: no notice */
 	bool closed = atomic_load_explicit(&rs->seg->hdr->state, memory_order_acquire) == SHMLOG_SEG_CLOSED;
-	if (rs->gone && !closed)
+	if (rs->gone && !closed && !rs->end_untold)
 		notice_end(rd, rs);
 	rs->finished = true;
 }

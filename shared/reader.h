@@ -108,6 +108,7 @@ struct reader_seg {
 	const struct clock_calib *cal;  /* converts its stamps (the caller's) */
 	struct reader_ring *rings;      /* seg->ring_count, from reader_seg_init */
 	bool gone;     /* set by the caller: the producer process has ended */
+	bool end_untold; /* set by the caller with gone: how it ended is not told (a pid it cannot vouch for) */
 	bool exit_known; /* set by the caller with gone, when it could learn how it ended: */
 	int exit_status; /* how, as waitpid() tells it (the end notice says it when the producer could not) */
 	bool rejected; /* set by the reader (or the caller): never read again */

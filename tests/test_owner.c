@@ -176,3 +176,32 @@ Test(owner, a_header_claiming_pid_1_of_another_start_tells_no_false_end)
 	free(errp);
 	free(cfg);
 }
+
+/* A dead producer's pid, reused since by another user's process (started after the segment): the
+ * producer is gone, so its segment is drained and removed, and its end is not told. */
+Test(owner, a_segment_whose_pid_another_user_has_since_is_drained_and_removed_untold)
+{
+	pid_t victim = roots_process();
+	char *seg = segment_of("reused", NOBODY, victim), err[512];
+	struct seg s;
+	cr_assert_eq(seg_open(&s, seg, true, err, sizeof err), 0, "%s", err);
+	s.hdr->start_time = 12345; /* the producer started long before the process now on its pid */
+	seg_close(&s);
+	char *out = wpath("out.log"), *errp = wpath("err.log");
+	char *cfg = wconfig("collector = { allow_users = \"nobody\"; };\n");
+	pid_t c = collector_as(0, out, errp, cfg);
+	struct file_wait ten = {out, 10};
+	cr_assert(th_wait_until(file_has_lines, &ten, 20000), "its records are read");
+	cr_assert(th_wait_until(no_segments, NULL, 20000), "its segment is removed: %d left", count_segments());
+	char want[64];
+	snprintf(want, sizeof want, "] process %d ", (int)victim);
+	cr_assert_eq(count_in_file(out, want), 0, "no end told for another's process");
+	cr_assert_eq(count_in_file(out, " reused["), 10);
+	check_idle_and_stop(c, MAX_FDS);
+	kill(victim, SIGKILL);
+	waitpid(victim, NULL, 0);
+	free(cfg);
+	free(seg);
+	free(out);
+	free(errp);
+}
