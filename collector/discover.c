@@ -17,7 +17,11 @@
  * wait again at the back (their records stay in their rings). For an attached
  * segment the producer's lifetime is watched with a pidfd polled through the
  * event ring; the pid is checked against the process start time recorded in
- * the segment, so a reused pid is not mistaken for the producer. A segment
+ * the segment, so a reused pid is not mistaken for the producer. The
+ * producer's liveness lock (shared/abi.h SHMLOG_SEG_LOCK) has the last word:
+ * while it is held the producer runs, whatever its pid says (one in another
+ * pid namespace); the lock of a segment whose pid is not watched is looked
+ * at in each reap. A segment
  * is removed once its producer has ended (or closed it) and every ring is
  * drained; a segment rejected after attach stays on disk for `shmlog read`.
  */
@@ -37,6 +41,10 @@
 
 #include "collector.h"
 #include "pidinfo.h"
+
+/* How long a producer's lock stays free while its pid runs, seen at two reaps, before it counts as exec'd (an
+ * exit frees the lock a moment before its pidfd tells). */
+#define DISCOVER_EXEC_MS 100
 
 /* Make dir if missing (the default one open to every user, as producers
  * make it) and remember which directory it is. */
@@ -133,24 +141,29 @@ int discover_init(struct collector *c)
  * "process N ended" line for somebody else's process, whatever its start
  * time), started when the segment says. Sets s->pid_foreign or s->rd.gone
  * otherwise (both, with its end untold, for another's process that started
- * after the segment: the producer is gone, its pid reused). Returns that.
+ * after the segment: the producer is gone, its pid reused). When the
+ * producer's liveness lock says it runs (runs: its pid is another pid
+ * namespace's), neither: its lock is watched instead. Returns that.
  */
-static bool pid_trusted(struct cseg *s)
+static bool pid_trusted(struct cseg *s, bool runs)
 {
 	/* the pid may have been reused since the producer died */
 	uint64_t st = seg_proc_start_time((pid_t)s->seg.pid);
+	bool later = s->seg.start_time && st != s->seg.start_time;
 	if (s->seg.owner != 0 && !allow_pid_of(s->pidfd, (pid_t)s->seg.pid, s->seg.owner)) {
+		if (runs)
+			return false;
 		collector_warn("%s: claims pid %u, which is not a process of its owner (uid %u): its end is not "
 			       "watched, and nothing is said of it",
 			       s->seg.path, s->seg.pid, s->seg.owner);
 		s->pid_foreign = true;
 		/* started after the segment: not its producer (which gave up its user, say) but another's
 		 * process on the pid the producer's end freed: the producer is gone, untold */
-		s->rd.gone = s->rd.end_untold = s->seg.start_time && st != s->seg.start_time;
+		s->rd.gone = s->rd.end_untold = later;
 		return false;
 	}
-	if (s->seg.start_time && st != s->seg.start_time) {
-		s->rd.gone = true;
+	if (later) {
+		s->rd.gone = !runs;
 		return false;
 	}
 	return true;
@@ -167,16 +180,29 @@ static struct io_uring_sqe *ev_sqe(struct collector *c)
 	return sqe;
 }
 
+/*
+ * Watch the end of s's producer: a pidfd polled on the event ring when its
+ * pid is its own; else its liveness lock (or, without one, its pid) at each
+ * reap. Sets s->rd.gone if it has ended already.
+ */
 static void watch_pid(struct collector *c, struct cseg *s)
 {
+	int held = seg_lock_held(&s->seg);
+	if (held == 0) { /* whatever its pid says: it runs on, exec'd, if it is the process that made the segment */
+		s->rd.gone = true;
+		s->rd.execd = !seg_closed(&s->seg) && s->seg.start_time &&
+			      seg_proc_start_time((pid_t)s->seg.pid) == s->seg.start_time;
+		return;
+	}
 	s->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s->seg.pid, 0);
 	if (s->pidfd < 0) {
-		/* ESRCH: gone already. Other errors: fall back to /proc checks in reap */
-		s->rd.gone = errno == ESRCH;
+		/* ESRCH: gone already, unless its lock says it runs in another pid namespace.
+		 * Other errors: checked in reap */
+		s->rd.gone = errno == ESRCH && held < 0;
 		s->pidfd = -1;
 		return;
 	}
-	if (!pid_trusted(s)) {
+	if (!pid_trusted(s, held > 0)) {
 		close(s->pidfd);
 		s->pidfd = -1;
 		return;
@@ -443,12 +469,22 @@ static int read_exit_status(struct cseg *s)
 	return rc;
 }
 
-/* The producer of s ended: the reader is told once its exit status is known, or will not be. */
+/*
+ * The pid of s's producer ended: the reader is told once its exit status is
+ * known, or will not be. Unless its liveness lock is still held (by a child
+ * forked past pthread_atfork, or its pid was not its own): then the lock is
+ * watched in reap.
+ */
 static void mark_gone(struct collector *c, struct cseg *s)
 {
 	if (s->died_ms) {
 		s->died_ms = 0;
 		c->dying--;
+	}
+	if (seg_lock_held(&s->seg) == 1) {
+		close(s->pidfd); /* its poll has completed */
+		s->pidfd = -1;
+		return;
 	}
 	s->rd.gone = true;
 }
@@ -516,8 +552,38 @@ static void detach(struct collector *c, unsigned idx, bool remove)
 	free(s);
 }
 
+/* Whether the producer of s, whose pid is not watched by a pidfd, is known to have ended. */
+static bool unwatched_ended(const struct cseg *s)
+{
+	int held = seg_lock_held(&s->seg);
+	if (held >= 0)
+		return held == 0;
+	return !s->pid_foreign && kill((pid_t)s->seg.pid, 0) < 0 && errno == ESRCH;
+}
+
+/*
+ * A producer whose pid is watched (a pidfd) and runs, but whose liveness lock
+ * is free, has exec'd another program: its log has ended. Told apart from
+ * an exit half done by two looks DISCOVER_EXEC_MS apart. Sets rd.gone and
+ * rd.execd then.
+ */
+static void check_exec(struct cseg *s, long long now)
+{
+	struct pollfd p = {.fd = s->pidfd, .events = POLLIN};
+	if (s->rd.gone || s->pidfd < 0 || s->died_ms || seg_lock_held(&s->seg) != 0 || seg_closed(&s->seg) ||
+	    poll(&p, 1, 0) != 0) {
+		s->unlocked_ms = 0; /* its pidfd tells how it ended, if it did */
+		return;
+	}
+	if (!s->unlocked_ms)
+		s->unlocked_ms = now;
+	else if (now - s->unlocked_ms >= DISCOVER_EXEC_MS)
+		s->rd.gone = s->rd.execd = true;
+}
+
 void discover_reap(struct collector *c)
 {
+	long long now = collector_now_ms();
 	for (unsigned i = 0; i < c->n_segs;) {
 		struct cseg *s = c->segs[i];
 		if (s->pending) { /* batches not yet delivered point at it */
@@ -528,8 +594,9 @@ void discover_reap(struct collector *c)
 			detach(c, i, false);
 			continue;
 		}
-		if (!s->rd.gone && !s->pid_foreign && s->pidfd < 0 && kill((pid_t)s->seg.pid, 0) < 0 && errno == ESRCH)
+		if (!s->rd.gone && s->pidfd < 0 && unwatched_ended(s))
 			s->rd.gone = true;
+		check_exec(s, now);
 		/* finished: producer gone or closed, drained, and its end written
 		 * out by the drain cycle (drain.c) */
 		if (s->rd.finished) {

@@ -96,8 +96,13 @@ static int segment_open_tmp(struct shmlog *lg, const char *sname, uint32_t *id, 
 		if (snprintf(tmp, cap, "%s/.%s.%d.%u.tmp", lg->dir, sname, (int)getpid(), *id) >= (int)cap)
 			return -ENAMETOOLONG;
 		lg->fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (lg->fd >= 0)
+		if (lg->fd >= 0) {
+			/* the liveness lock (shared/abi.h SHMLOG_SEG_LOCK), held before anyone can see the
+			 * file; a file system without locks leaves readers to the pid */
+			struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+			lg->locked = fcntl(lg->fd, F_OFD_SETLK, &fl) == 0;
 			return 0;
+		}
 		if (errno != EEXIST)
 			return -errno;
 	}
@@ -138,7 +143,7 @@ static void segment_fill_header(struct shmlog *lg, const struct seg_layout *l)
 	h->header_bytes = SHMLOG_SEG_HEADER_BYTES;
 	h->ring_header_bytes = SHMLOG_RING_HEADER_BYTES;
 	h->site_entry_bytes = SHMLOG_SITE_ENTRY_BYTES;
-	h->flags = lg->hot.tsc ? SHMLOG_SEG_CLOCK_TSC : 0;
+	h->flags = (lg->hot.tsc ? SHMLOG_SEG_CLOCK_TSC : 0) | (lg->locked ? SHMLOG_SEG_LOCK : 0);
 	/* the doorbell needs the collector's membarrier() to reach our threads
 	 * (shared/abi.h); registering is per process, so a forked child does it
 	 * again here */

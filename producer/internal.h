@@ -68,6 +68,7 @@ struct shmlog {
 	bool doorbell;       /* ring bells (shared/abi.h); its segment carries SHMLOG_SEG_BELL if registered */
 	uint32_t max_string;
 	int fd;
+	bool locked;         /* fd holds the liveness lock: the segment carries SHMLOG_SEG_LOCK */
 	uint64_t ino, dev;   /* the segment file's, to recognise fd (kick_collector) */
 	uint8_t *base;
 	uint64_t size;

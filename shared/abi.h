@@ -107,7 +107,8 @@
 
 #define SHMLOG_MAGIC 0x00474f4c4d48530aULL /* "\nSHMLOG\0" read as little-endian u64 */
 #define SHMLOG_ABI_MAJOR 1u
-#define SHMLOG_ABI_MINOR 2u /* 1: the doorbell (ring bell, SHMLOG_SEG_BELL); 2: structured fields */
+#define SHMLOG_ABI_MINOR 3u /* 1: the doorbell (ring bell, SHMLOG_SEG_BELL); 2: structured fields;
+                               * 3: the liveness lock (SHMLOG_SEG_LOCK) */
 
 #define SHMLOG_CACHE_LINE 64u
 #define SHMLOG_SEG_HEADER_BYTES 4096u
@@ -141,6 +142,12 @@
 /* seg header flags */
 #define SHMLOG_SEG_CLOCK_TSC 0x1u /* ts are TSC ticks; otherwise CLOCK_REALTIME ns */
 #define SHMLOG_SEG_BELL 0x2u      /* the producer rings ring bells (see the doorbell above) */
+/* The producer holds an open file description lock (F_OFD_SETLK, F_RDLCK, the whole
+ * file) on the segment from before it is published until it closes its logger, execs
+ * or ends, whatever its pid namespace: a reader that finds it free knows the producer
+ * gone (a forked child drops its copy). The pid is then only what the producer calls
+ * itself. */
+#define SHMLOG_SEG_LOCK 0x4u
 #define SHMLOG_BELL_QUIET_SHIFT 26u /* the inline path looks at the bell in a new window of 2^26 ticks */
 
 /* seg header state */
@@ -183,7 +190,7 @@ struct shmlog_seg_header {
 	uint32_t header_bytes;      /*  16 SHMLOG_SEG_HEADER_BYTES */
 	uint32_t ring_header_bytes; /*  20 SHMLOG_RING_HEADER_BYTES */
 	uint32_t site_entry_bytes;  /*  24 SHMLOG_SITE_ENTRY_BYTES */
-	uint32_t flags;             /*  28 SHMLOG_SEG_CLOCK_* */
+	uint32_t flags;             /*  28 SHMLOG_SEG_CLOCK_TSC, _BELL, _LOCK */
 	uint64_t segment_bytes;     /*  32 size of the whole file */
 	uint32_t pid;               /*  40 producer pid */
 	uint32_t uid;               /*  44 producer euid */

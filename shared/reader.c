@@ -102,8 +102,7 @@ uint32_t reader_seg_take(struct reader_seg *rs)
 
 bool reader_seg_done(const struct reader_seg *rs)
 {
-	/* acquire: pairs with shmlog_close's release of the state */
-	return rs->gone || atomic_load_explicit(&rs->seg->hdr->state, memory_order_acquire) == SHMLOG_SEG_CLOSED;
+	return rs->gone || seg_closed(rs->seg);
 }
 
 static void reject(struct reader *rd, struct reader_seg *rs, uint32_t ring, const char *why)
@@ -515,6 +514,15 @@ static void notice_end_status(struct reader *rd, struct reader_seg *rs)
 		       pid, WEXITSTATUS(st));
 }
 
+/* Whether any ring of rs ever held a record. Returns that. */
+static bool seg_ever_logged(const struct reader_seg *rs)
+{
+	for (uint32_t i = 0; i < rs->seg->ring_count; i++)
+		if (rs->rings[i].records_consumed)
+			return true;
+	return false;
+}
+
 /* How the producer of rs ended, when it did not close its logger. */
 static void notice_end(struct reader *rd, struct reader_seg *rs)
 {
@@ -531,7 +539,11 @@ static void notice_end(struct reader *rd, struct reader_seg *rs)
 		       sig, sigabbrev_np(sig) ? sigabbrev_np(sig) : "?");
 		break;
 	default:
-		notice_end_status(rd, rs);
+		if (!rs->execd)
+			notice_end_status(rd, rs);
+		else if (seg_ever_logged(rs)) /* else a forked child's, which exec'd (system(), popen()): nothing to say */
+			notice(rd, rs, 0, TEXT_LEVEL_INFO, "[shmlog] process %u exec'd another program: its log ends here",
+			       s->pid);
 	}
 }
 
@@ -553,7 +565,7 @@ static void finish_seg(struct reader *rd, struct reader_seg *rs)
 	if (rl)
 		notice(rd, rs, 0, TEXT_LEVEL_WARN, "%" PRIu64 " records lost (call-site registry full)", rl);
 	/* a producer that closed its logger ended its log normally: no notice */
-	bool closed = atomic_load_explicit(&rs->seg->hdr->state, memory_order_acquire) == SHMLOG_SEG_CLOSED;
+	bool closed = seg_closed(rs->seg);
 	if (rs->gone && !closed && !rs->end_untold)
 		notice_end(rd, rs);
 	rs->finished = true;

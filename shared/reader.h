@@ -111,6 +111,7 @@ struct reader_seg {
 	bool end_untold; /* set by the caller with gone: how it ended is not told (a pid it cannot vouch for) */
 	bool exit_known; /* set by the caller with gone, when it could learn how it ended: */
 	int exit_status; /* how, as waitpid() tells it (the end notice says it when the producer could not) */
+	bool execd;      /* set by the caller with gone: its process runs on, another program (it exec'd) */
 	bool rejected; /* set by the reader (or the caller): never read again */
 	bool finished; /* set by the reader: done, read, notices emitted */
 	uint32_t rings_live; /* by the reader: the rings below it, and the last, may hold records (READER_FOR_RINGS) */

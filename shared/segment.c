@@ -167,6 +167,7 @@ static void seg_copy_layout(struct seg *s)
 	s->name_len = strlen(s->name);
 	s->tsc = (h->flags & SHMLOG_SEG_CLOCK_TSC) != 0;
 	s->bell = (h->flags & SHMLOG_SEG_BELL) != 0;
+	s->locked = (h->flags & SHMLOG_SEG_LOCK) != 0;
 	s->ring_count = h->ring_count;
 	s->ring_bytes = h->ring_bytes;
 	s->max_sites = h->max_sites;
@@ -457,6 +458,23 @@ long long seg_ring_count(const struct seg *s, uint32_t i, uint64_t head, uint64_
 		head += r.size;
 	}
 	return rc < 0 ? rc : n;
+}
+
+int seg_lock_held(const struct seg *s)
+{
+	if (!s->locked)
+		return -1;
+	/* a write lock over the whole file conflicts with the producer's read lock */
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	if (fcntl(s->fd, F_OFD_GETLK, &fl) < 0)
+		return -1;
+	return fl.l_type != F_UNLCK;
+}
+
+bool seg_closed(const struct seg *s)
+{
+	/* acquire: pairs with shmlog_close's release of the state */
+	return atomic_load_explicit(&s->hdr->state, memory_order_acquire) == SHMLOG_SEG_CLOSED;
 }
 
 uint64_t seg_proc_start_time(pid_t pid)

@@ -82,6 +82,7 @@ struct seg {
 	size_t name_len;
 	bool tsc;
 	bool bell; /* the producer rings ring bells (SHMLOG_SEG_BELL) */
+	bool locked; /* its producer holds the liveness lock while it runs (SHMLOG_SEG_LOCK) */
 	uint32_t ring_count, ring_bytes, max_sites, strings_bytes;
 	uint64_t rings_off, data_off, sites_off, strings_off;
 	struct seg_site **sites; /* lazily parsed; sites_cap slots (<= max_sites), grown as ids come */
@@ -220,6 +221,18 @@ void seg_notice(const struct seg *s, uint32_t tid, int level, struct text_record
  * (-ENOTDIR when something else than a directory is in its place).
  */
 int seg_mkdir_p(const char *dir, bool world);
+
+/*
+ * Whether the producer of s still holds its liveness lock (shared/abi.h
+ * SHMLOG_SEG_LOCK), which tells whether it runs whatever pid namespace it
+ * is in. Returns 1 (it runs), 0 (it ended, exec'd or closed its logger), or
+ * -1 when the lock tells nothing: a producer that did not take one (an
+ * older library, a file system without locks) or a query that failed.
+ */
+int seg_lock_held(const struct seg *s);
+
+/* Whether the producer closed its logger (nothing more will be written). Returns that. */
+bool seg_closed(const struct seg *s);
 
 /* Start time of a process (field 22 of /proc/PID/stat), 0 if unknown. */
 uint64_t seg_proc_start_time(pid_t pid);

@@ -4,7 +4,7 @@
  *   producer_prog -d DIR [-n NAME] [-t THREADS] [-r RECORDS] [-p drop|block]
  *                 [-R RING_BYTES] [-m MAX_THREADS] [-f FLUSH_MS] [-C] [-k] [-T BLOCK_TIMEOUT_MS]
  *                 [-H] [-S] [-A] [-y SYNC_MS] [-L] [-F CHILD_RECORDS] [-W FILE] [-G GATE] [-w WAVES] [-V]
- *                 [-P PAUSE_US] [-s RATE] [-X CODE] [-E CODE]
+ *                 [-P PAUSE_US] [-s RATE] [-X CODE] [-E CODE] [-B BETWEEN] [-x UNTIL]
  *
  * Each thread t logs RECORDS records "rec t=T i=I s=S d=D x=X" (see
  * EXPECT_FMT) at INFO, plus one DEBUG record (below the default threshold).
@@ -18,14 +18,15 @@
  * -W waits until FILE exists before exiting (keeps the process alive); -G
  * waits until GATE exists before logging (the segment exists meanwhile).
  * -w WAVES runs the threads WAVES times (each wave's threads exit and give
- * their rings back; wave k logs i = k * RECORDS ... (k + 1) * RECORDS - 1).
+ * their rings back; wave k logs i = k * RECORDS ... (k + 1) * RECORDS - 1);
+ * with -B, every wave after the first waits until BETWEEN exists.
  * -V keeps one more thread switching the threshold between TRACE and INFO
  * while the waves run (the INFO records are logged either way). -P paces
  * the threads: each pauses PAUSE_US microseconds after every 100 records, so
  * that logging lasts while a test does something beside it.
  * -s RATE paces each thread at RATE records per second (a steady stream).
  * -X ends with _exit(CODE) (no exit handler runs), -E by exec'ing a shell
- * that exits with CODE.
+ * that exits with CODE, -x by exec'ing a shell that runs until UNTIL exists.
  */
 #include <getopt.h>
 #include <stdatomic.h>
@@ -100,7 +101,7 @@ struct prog {
 	int threads, flush_ms, sync_ms;
 	bool do_close, do_kill, do_segv, do_abort, durable, switch_levels;
 	long child_records, waves;
-	const char *wait_file, *gate_file, *exit_code, *exec_code;
+	const char *wait_file, *gate_file, *between_file, *exit_code, *exec_code, *exec_until;
 };
 
 /* Parse argv into *p. Returns false on an unknown option. */
@@ -109,7 +110,7 @@ static bool parse_args(int argc, char **argv, struct prog *p)
 	*p = (struct prog){.o = {.name = "prod"}, .threads = 1, .flush_ms = -1, .sync_ms = -1, .child_records = -1,
 			   .waves = 1};
 	int opt;
-	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:G:w:VP:s:X:E:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:n:t:r:p:R:m:f:CkT:HSAy:LF:W:G:w:VP:s:X:E:B:x:")) != -1) {
 		switch (opt) {
 		case 'd': p->o.dir = optarg; break;
 		case 'n': p->o.name = optarg; break;
@@ -136,6 +137,8 @@ static bool parse_args(int argc, char **argv, struct prog *p)
 		case 's': rate = atol(optarg); break;
 		case 'X': p->exit_code = optarg; break;
 		case 'E': p->exec_code = optarg; break;
+		case 'B': p->between_file = optarg; break;
+		case 'x': p->exec_until = optarg; break;
 		default: return false;
 		}
 	}
@@ -150,6 +153,8 @@ static bool run_waves(const struct prog *p)
 		return false;
 	wait_for(p->gate_file);
 	for (wave = 0; wave < p->waves; wave++) {
+		if (wave)
+			wait_for(p->between_file);
 		for (int t = 0; t < p->threads && t < 256; t++)
 			if (pthread_create(&th[t], NULL, worker, (void *)(long)t) != 0)
 				return false;
@@ -207,6 +212,10 @@ static int finish(const struct prog *p)
 		char cmd[32];
 		snprintf(cmd, sizeof cmd, "exit %d", atoi(p->exec_code));
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		return 127;
+	}
+	if (p->exec_until) {
+		execl("/bin/sh", "sh", "-c", "while [ ! -e \"$0\" ]; do sleep 0.01; done", p->exec_until, (char *)NULL);
 		return 127;
 	}
 	wait_for(p->wait_file);

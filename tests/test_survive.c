@@ -147,6 +147,34 @@ Test(survive, a_producer_that_execs_another_program_is_told_with_that_programs_s
 			 PIDINFO_REAL);
 }
 
+/* A producer that execs a program that runs on: its log has ended, though its pid runs (its lock is free). */
+Test(survive, a_producer_that_execs_a_program_that_runs_on_is_drained_and_removed_meanwhile)
+{
+	char *out = wpath("out.log"), *until = wpath("until");
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	char *args[] = {"-t", "1", "-r", "100", "-f", "10000", "-x", until, NULL};
+	pid_t p = spawn_producer("/dev/null", args, NULL);
+	struct file_wait all = {out, 100};
+	cr_assert(th_wait_until(file_has_lines, &all, 20000), "its records are collected");
+	cr_assert(th_wait_until(no_segments, NULL, 20000), "its segment is drained and removed");
+	cr_assert_eq(kill(p, 0), 0, "while the program it exec'd runs");
+	FILE *f = fopen(until, "w");
+	cr_assert(f && fclose(f) == 0);
+	int st = th_waitpid_timeout(p, 20000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+	stop_collector(c);
+	struct tally ty = {.threads = 1, .records = 100};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 100);
+	cr_assert_eq(ty.ended, 1);
+	char want[96];
+	snprintf(want, sizeof want, "] process %d exec'd another program: its log ends here\n", (int)p);
+	cr_assert_eq(count_in_file(out, want), 1, "its end, told once");
+	free(ty.last);
+	free(out);
+	free(until);
+}
+
 /* Before Linux 6.15 the kernel does not tell a non-parent the status: the notice says what is known. */
 Test(survive, on_a_kernel_that_does_not_tell_the_status_the_notice_says_what_is_known)
 {

@@ -61,13 +61,11 @@ enum proc_state {
 	PROC_ALIVE,
 	PROC_DEAD,   /* no such process, or a zombie that will never write again */
 	PROC_REUSED, /* the pid belongs to a process started at another time */
+	PROC_EXECD,  /* its process runs on, another program: it exec'd (its liveness lock is free) */
 };
 
 /* Whether the producer of s still runs. Returns a PROC_* value. */
 enum proc_state proc_state(const struct seg *s);
-
-/* Whether the producer closed its logger (nothing more will be written). Returns that. */
-bool seg_closed(const struct seg *s);
 
 /* The segment files in dir, sorted by name (free with free_names). Returns the count or -errno (reported). */
 int list_segments(const char *dir, struct dirent ***names);

@@ -147,12 +147,12 @@ static int out_sync(struct out *o)
 /* --------------------------------------------------------------- processes */
 
 /*
- * Whether the producer of s still runs: kill(pid, 0), then /proc/PID/stat for
- * zombies and for a start time different from the one in the header (the pid
- * was reused). When /proc cannot be read the process counts as alive, the
+ * What the pid of s says of its producer: kill(pid, 0), then /proc/PID/stat
+ * for zombies and for a start time different from the one in the header (the
+ * pid was reused). When /proc cannot be read the process counts as alive, the
  * safe answer for recover. Returns a PROC_* value.
  */
-enum proc_state proc_state(const struct seg *s)
+static enum proc_state pid_state(const struct seg *s)
 {
 	pid_t pid = (pid_t)s->pid;
 	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
@@ -176,11 +176,15 @@ enum proc_state proc_state(const struct seg *s)
 	return PROC_ALIVE;
 }
 
-/* Whether the producer closed its logger (nothing more will be written). Returns that. */
-bool seg_closed(const struct seg *s)
+/* Whether the producer of s still runs: its liveness lock, or without one its pid. Returns a PROC_* value. */
+enum proc_state proc_state(const struct seg *s)
 {
-	/* acquire: pairs with shmlog_close's release of the state */
-	return atomic_load_explicit(&s->hdr->state, memory_order_acquire) == SHMLOG_SEG_CLOSED;
+	int held = seg_lock_held(s);
+	if (held == 1) /* whatever its pid is here: it may log from another pid namespace */
+		return PROC_ALIVE;
+	enum proc_state ps = pid_state(s);
+	/* closing its logger drops the lock too */
+	return held == 0 && ps == PROC_ALIVE && !seg_closed(s) ? PROC_EXECD : ps;
 }
 
 /* ----------------------------------------------------------------- reading */
@@ -272,7 +276,9 @@ static bool read_opened(struct job *j)
 		complain("%s: out of memory", s->path);
 		return false;
 	}
-	j->rs.gone = proc_state(s) != PROC_ALIVE;
+	enum proc_state ps = proc_state(s);
+	j->rs.gone = ps != PROC_ALIVE;
+	j->rs.execd = ps == PROC_EXECD;
 	if (j->all)
 		job_rewind(j);
 	reader_init(&j->rd, job_record, job_reject, j);
@@ -453,7 +459,8 @@ static int recover_one(const char *path, struct out *o, const struct stat *out_s
 	}
 	bool ok = read_opened(j);
 	bool written = out_sync(o) == 0;
-	const char *why = ps == PROC_DEAD ? "ended" : ps == PROC_REUSED ? "ended (pid reused)" : "closed its log";
+	const char *why = ps == PROC_DEAD ? "ended" : ps == PROC_REUSED ? "ended (pid reused)"
+			  : ps == PROC_EXECD ? "exec'd another program" : "closed its log";
 	int status = ok && written ? 0 : 1;
 	if (!written) {
 		complain("%s: not recovered: %s could not take its records; kept", path, o->name);
@@ -593,7 +600,7 @@ static int stat_one(const char *path)
 	char epath[4 * PATH_MAX], ename[4 * sizeof s.name];
 	printf("%s  pid %u  name %s  %s%s  rings %u/%u in use  ring bytes %u", escaped(epath, path), s.pid,
 	       escaped(ename, s.name),
-	       ps == PROC_ALIVE ? "alive" : ps == PROC_DEAD ? "dead" : "dead (pid reused)",
+	       ps == PROC_ALIVE ? "alive" : ps == PROC_DEAD ? "dead" : ps == PROC_EXECD ? "exec'd" : "dead (pid reused)",
 	       seg_closed(&s) ? " closed" : "", in_use, s.ring_count, s.ring_bytes);
 	if (rl)
 		printf("  registry lost %" PRIu64, rl);

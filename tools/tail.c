@@ -265,7 +265,9 @@ static int tail_run(struct tail *t, bool follow)
 				  .final = !follow, .window_ns = TAIL_WINDOW_NS};
 	struct reader_result res;
 	for (;;) {
-		t->rs.gone = proc_state(&t->seg) != PROC_ALIVE;
+		enum proc_state ps = proc_state(&t->seg);
+		t->rs.gone = ps != PROC_ALIVE;
+		t->rs.execd = ps == PROC_EXECD;
 		p.now_ns = clock_realtime_ns();
 		long n = tail_cycle(t, &p, &res);
 		if (n < 0 || t->rs.rejected || t->rs.finished)
