@@ -338,3 +338,33 @@ Test(cli_decrypt, an_output_named_by_a_symbolic_link_replaces_the_file_it_names_
 	free(sym);
 	free(dangling);
 }
+
+/* A file of several streams (one per collector start) read with another key: one line for all of them. */
+Test(cli_decrypt, a_file_of_three_streams_read_with_the_wrong_key_says_so_in_one_line, .init = files_setup,
+     .fini = files_teardown)
+{
+	char *three = wpath("three.log"), *other = make_key("o", 0);
+	size_t len;
+	char *bytes = th_read_file(enc, &len);
+	cr_assert(bytes);
+	FILE *f = fopen(three, "w");
+	cr_assert(f);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(fwrite(bytes, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+	const char *files[] = {three, NULL};
+	struct ran r = decrypt(key, 0, files);
+	cr_assert_eq(r.status, 0, "three intact streams: %s", r.err);
+	ran_free(&r);
+	r = decrypt(other, 0, files);
+	cr_assert_eq(r.status, 1);
+	cr_assert_eq(r.out_len, 0, "nothing decrypts");
+	cr_assert_eq(lines(r.err), 1, "one line: %s", r.err);
+	char want[256];
+	snprintf(want, sizeof want, "%s: 3 of its 3 streams, from stream 1 (byte 0): wrong key: written for key id ", three);
+	cr_assert(strstr(r.err, want) && strstr(r.err, other), "want \"%s...\" in: %s", want, r.err);
+	ran_free(&r);
+	free(bytes);
+	free(three);
+	free(other);
+}

@@ -86,6 +86,12 @@ struct walk {
 	struct dec *dec;     /* a binary log: its decoder */
 	bool kind_known;
 	int status;          /* 0, EXIT_INCOMPLETE or 1 */
+	struct wrong_key {   /* streams not for the key: told in one line at the end (wrong_key_line) */
+		unsigned n, first; /* how many; the first one's number */
+		size_t first_at;
+		bool ids_differ;   /* not all written for the first one's key id */
+		char id[2 * ENCFILE_KEY_ID_BYTES + 1], mine[2 * ENCFILE_KEY_ID_BYTES + 1];
+	} wrong;
 };
 
 static void worse(struct walk *w, int status)
@@ -159,24 +165,54 @@ static void reader_key_id(const struct walk *w, uint8_t h_mode, uint8_t *id)
 	encfile_key_id(id, h_mode == ENCFILE_KEY_SEALED ? pub : w->key->key);
 }
 
+/* The stream header h (at w->pos) is for another key: remembered for wrong_key_line(). */
+static void note_wrong_key(struct walk *w, const uint8_t *h)
+{
+	struct wrong_key *k = &w->wrong;
+	char id[sizeof k->id];
+	hex_id(id, h + ENCFILE_OFF_KEY_ID);
+	if (k->n++) {
+		k->ids_differ |= strcmp(id, k->id) != 0;
+		return;
+	}
+	uint8_t my_id[ENCFILE_KEY_ID_BYTES];
+	reader_key_id(w, h[ENCFILE_OFF_KEY_MODE], my_id);
+	hex_id(k->mine, my_id);
+	memcpy(k->id, id, sizeof id);
+	k->first = w->stream + 1;
+	k->first_at = w->pos;
+}
+
+/* One line for every stream of the file that is not for the key (a file of many restarts or rotations
+ * read with the wrong key says so once). */
+static void wrong_key_line(const struct walk *w)
+{
+	const struct wrong_key *k = &w->wrong;
+	if (k->n == 1)
+		complain("%s: stream %u (byte %zu): wrong key: it was written for key id %s, %s is key id %s", w->path,
+			 k->first, k->first_at, k->id, w->key_path, k->mine);
+	else if (k->n > 1)
+		complain("%s: %u of its %u streams, from stream %u (byte %zu): wrong key: written for key id %s%s, %s is "
+			 "key id %s",
+			 w->path, k->n, w->stream, k->first, k->first_at, k->id, k->ids_differ ? " and others" : "",
+			 w->key_path, k->mine);
+}
+
 /* Why a stream header did not open, as one line. */
 static void bad_header(struct walk *w, enum encfile_bad bad)
 {
 	const uint8_t *h = w->map + w->pos;
-	char id[2 * ENCFILE_KEY_ID_BYTES + 1], mine[sizeof id];
-	uint8_t my_id[ENCFILE_KEY_ID_BYTES];
-	reader_key_id(w, h[ENCFILE_OFF_KEY_MODE], my_id);
+	if (bad == ENCFILE_WRONG_KEY) {
+		note_wrong_key(w, h);
+		return;
+	}
 	const char *why = bad == ENCFILE_BAD_VERSION ? "an unknown version (this shmlog reads version 1)"
 			  : bad == ENCFILE_BAD_FIELD ? "a damaged header (unknown algorithm, key mode or size)"
 			  : bad == ENCFILE_NO_AES    ? "written with aes256gcm, which needs AES-NI; this CPU lacks it"
 			  : bad == ENCFILE_BAD_WRAP  ? "a modified header: its wrapped file key does not open"
 			  : bad == ENCFILE_BAD_MAC   ? "a modified header: its MAC does not match"
 						     : "the wrong key";
-	if (bad == ENCFILE_WRONG_KEY)
-		complain("%s: stream %u (byte %zu): wrong key: it was written for key id %s, %s is key id %s", w->path,
-			 w->stream + 1, w->pos, hex_id(id, h + ENCFILE_OFF_KEY_ID), w->key_path, hex_id(mine, my_id));
-	else
-		complain("%s: stream %u (byte %zu): %s", w->path, w->stream + 1, w->pos, why);
+	complain("%s: stream %u (byte %zu): %s", w->path, w->stream + 1, w->pos, why);
 }
 
 /* A stream header at w->pos. */
@@ -340,6 +376,7 @@ static int walk_file(struct walk *w)
 			return 1;
 	}
 	walk_end(w);
+	wrong_key_line(w);
 	if (w->dec && decode_end(w->dec) < 0)
 		worse(w, 1);
 	return w->status;
