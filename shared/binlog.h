@@ -39,8 +39,10 @@
  *     a TEXT frame, its message as text and its fields typed.
  *  7. A unit cut short by the end of the file (a writer killed mid-write) is
  *     a torn tail: what precedes it decodes (a torn CYCLE's records were not
- *     consumed: a restarted collector writes them again). Anything else that
- *     breaks a rule is garbage.
+ *     consumed: a restarted collector writes them again). So is a unit with a
+ *     writer's start (a file header, then a SESSION frame) beginning inside
+ *     the span it claims: the restart appended there, and reading goes on
+ *     from that start. Anything else that breaks a rule is garbage.
  *  8. (Version 2.) A CYCLE frame holds records exactly as producer threads
  *     wrote them in their rings, one span per thread, copied without
  *     decoding: the stamps are the segment's own (TSC ticks, or realtime ns)

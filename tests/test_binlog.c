@@ -315,6 +315,51 @@ Test(binlog, a_torn_tail_decodes_to_the_last_complete_unit_and_says_what_was_dro
 	free(t);
 }
 
+/* Write the first cut bytes of a, then the whole of b, to path. */
+static void cut_then_append(const uint8_t *a, size_t cut, const uint8_t *b, size_t blen, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	cr_assert(fwrite(a, 1, cut, f) == cut && fwrite(b, 1, blen, f) == blen);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* A collector killed mid-write and started again leaves a torn unit, then its new file's start: what
+ * follows decodes, and the line says what was dropped (exit 0: a torn tail, mid-file). The tear lands
+ * either just before the restart's magic (which then runs past the span the torn unit claims), or deep
+ * inside that span. */
+Test(binlog, a_unit_torn_by_a_killed_collector_then_a_restart_decodes_everything_around_it)
+{
+	three_writers("", 200);
+	char *b = wpath("b.bin"), *torn = wpath("torn.bin"), *whole = wpath("whole.bin");
+	size_t len = 0;
+	uint8_t *bytes = (uint8_t *)th_read_file(b, &len);
+	size_t last = last_unit(bytes, len), cuts[] = {len - 5, last + 9};
+	copy_prefix(b, whole, last);
+	const char *before[] = {whole, b, NULL};
+	struct decoded w = decode(false, before); /* the units before the torn one, then the restart's file */
+	cr_assert(w.status == 0 && !w.err[0], "%s", w.err);
+	for (int k = 0; k < 2; k++) {
+		cut_then_append(bytes, cuts[k], bytes, len, torn);
+		const char *files[] = {torn, NULL};
+		struct decoded d = decode(false, files);
+		cr_assert_eq(d.status, 0, "cut at %zu: not an error: %s", cuts[k], d.err);
+		char want[128];
+		snprintf(want, sizeof want, "at byte %zu: a unit cut short", last);
+		cr_assert_eq(lines(d.err), 1, "one line: %s", d.err);
+		cr_assert(strstr(d.err, want) && strstr(d.err, "a restart's file header"), "%s", d.err);
+		cr_assert_eq(d.out_len, w.out_len, "cut at %zu: every record before the tear and after the restart",
+			     cuts[k]);
+		cr_assert(memcmp(d.out, w.out, d.out_len) == 0);
+		decoded_free(&d);
+	}
+	decoded_free(&w);
+	free(bytes);
+	free(b);
+	free(torn);
+	free(whole);
+}
+
 /* Assert that decoding a file holding the len bytes of data fails with one line saying what. */
 static void assert_refused(const void *data, size_t len, const char *what)
 {

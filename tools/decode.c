@@ -11,7 +11,8 @@
  *
  * A file that ends inside a unit (the collector killed mid-write) prints
  * every complete record, then one line on stderr saying how many bytes were
- * dropped; that is not an error. A file that breaks the format anywhere else
+ * dropped; that is not an error. Nor is such a unit followed by what the
+ * restarted collector appended (restart_inside): decoding goes on there. A file that breaks the format anywhere else
  * (garbage, a header cut short, an unknown version) gets one line naming the
  * file and the byte offset, after the records before it, and exit status 1;
  * in a .zst file, the decompressed offset, or for damage to the zstd stream
@@ -153,6 +154,7 @@ struct dec {
 	struct out *o;
 	enum text_format format;
 	uint64_t unshown;   /* records printed without their message (out of memory) */
+	uint64_t searched;  /* file offset up to which the unit at buf[0] was searched for a restart */
 };
 
 /* Print tr as the line writers would, writing the output out past DECODE_FLUSH. Returns 0 or -1 (said). */
@@ -163,6 +165,53 @@ static int put_line(struct dec *d, const struct text_record *tr)
 	return d->o->buf.len > DECODE_FLUSH ? out_flush(d->o) : 0;
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Whether p (n bytes) starts with a file header and its SESSION frame, as a writer's start writes them:
+ * 1 it does, 0 it does not, -1 too few bytes to tell. */
+static int writer_start(const uint8_t *p, size_t n)
+{
+	if (n < BINLOG_HEADER_BYTES + BINLOG_SESSION_BYTES)
+		return -1;
+	const uint8_t *f = p + BINLOG_HEADER_BYTES;
+	return le32(p + 12) == BINLOG_HEADER_BYTES && le32(f) == BINLOG_SESSION_BYTES && f[4] == BINLOG_SESSION &&
+	       f[5] == 0;
+}
+
+/*
+ * Whether the frame at d->buf + at was cut short by its writer's end (the
+ * collector killed mid-write) and a restart appended after it: a writer's
+ * start inside the span the frame claims (rule 7 of shared/binlog.h, with
+ * more after it). Returns the start's offset in buf, 0 if none, or -1 if
+ * more bytes must be read to tell. Each byte of a unit is searched once.
+ */
+static long long restart_inside(struct dec *d, size_t at)
+{
+	const uint8_t *p = d->buf + at;
+	size_t avail = d->len - at;
+	if (!d->rd.header_seen || avail < BINLOG_FRAME_HEADER_BYTES || memcmp(p, BINLOG_MAGIC, BINLOG_MAGIC_BYTES) == 0)
+		return 0;
+	uint32_t size = le32(p);
+	if (size < BINLOG_FRAME_HEADER_BYTES || size > BINLOG_FRAME_MAX) /* garbage: binlog_next says so */
+		return 0;
+	size_t end = size < avail ? size : avail, from = 1;
+	if (d->searched > d->offset + at + BINLOG_MAGIC_BYTES) /* a magic may straddle what was searched */
+		from = (size_t)(d->searched - d->offset - at) - BINLOG_MAGIC_BYTES + 1;
+	/* the start must begin inside the span: its magic may run past the span's end */
+	size_t reach = end + BINLOG_MAGIC_BYTES - 1 < avail ? end + BINLOG_MAGIC_BYTES - 1 : avail;
+	for (const uint8_t *m; from < end && (m = memmem(p + from, reach - from, BINLOG_MAGIC, BINLOG_MAGIC_BYTES));) {
+		int s = writer_start(m, d->len - (size_t)(m - d->buf));
+		if (s != 0)
+			return s < 0 ? -1 : m - d->buf;
+		from = (size_t)(m - p) + 1;
+	}
+	d->searched = d->offset + at + end;
+	return 0;
+}
+
 /* Decode the complete units in d->buf and print the records. Returns 0, or -1 on garbage (said). */
 static int decode_units(struct dec *d)
 {
@@ -170,6 +219,17 @@ static int decode_units(struct dec *d)
 	while (at < d->len) {
 		struct text_record tr;
 		bool is_record;
+		long long r = restart_inside(d, at);
+		if (r < 0)
+			break;
+		if (r > 0) {
+			complain("%s: at byte %llu: a unit cut short (its collector ended mid-write), then a restart's file "
+				 "header at byte %llu; the %llu bytes between dropped",
+				 d->src.path, (unsigned long long)(d->offset + at), (unsigned long long)(d->offset + r),
+				 (unsigned long long)((size_t)r - at));
+			at = (size_t)r;
+			continue;
+		}
 		long long n = binlog_next(&d->rd, d->buf + at, d->len - at, &tr, &is_record);
 		if (n < 0) {
 			complain("%s: at byte %llu: %s", d->src.path, (unsigned long long)(d->offset + at), d->rd.err);
