@@ -217,12 +217,43 @@ static int file_configure(struct writer *w, const config_setting_t *cfg, struct 
 	return 0;
 }
 
+/*
+ * A collector killed mid-write leaves the file's last line without its end
+ * (that record was not consumed: it comes again). End it, so that this
+ * start's first record is a line of its own and not glued to the torn one;
+ * said once. Never cuts anything off: the bytes may be another's.
+ */
+static void end_torn_line(struct writer *w, struct file_state *fs, int fd)
+{
+	struct stat st, rst;
+	char last;
+	int rfd = open(fs->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	bool torn = rfd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && fstat(rfd, &rst) == 0 &&
+		    rst.st_ino == st.st_ino && rst.st_dev == st.st_dev && pread(rfd, &last, 1, st.st_size - 1) == 1 &&
+		    last != '\n';
+	if (rfd >= 0)
+		close(rfd);
+	if (!torn)
+		return;
+	if (write(fd, "\n", 1) != 1) {
+		collector_warn("writer %s: %s ends inside a line, and a line end cannot be added: %s", w->name, fs->path,
+			       strerror(errno));
+		return;
+	}
+	fs->rot.proj_bytes += rotate_on(&fs->rot);
+	collector_warn("writer %s: %s ended inside a line (its collector stopped mid-write; that record comes again): "
+		       "the line is ended before this start's records", w->name, fs->path);
+}
+
 /* Open the file for appending, creating it if need be. Returns 0, or -errno with d->msg naming the path. */
 static int file_open(struct writer *w, struct diag *d)
 {
-	int fd = file_state_open(w->priv, w->name, d);
+	struct file_state *fs = w->priv;
+	int fd = file_state_open(fs, w->name, d);
 	if (fd < 0)
 		return fd;
+	if (!fs->crypt) /* an encrypted file's streams have no lines; one cut short is told by decrypt */
+		end_torn_line(w, fs, fd);
 	w->fd = fd;
 	return 0;
 }

@@ -309,3 +309,37 @@ Test(files, a_full_disk_under_a_rotating_compressing_writer_loses_nothing_and_re
 	free(filler);
 	free(cfg);
 }
+
+/* A collector killed mid-write leaves a line without its end: the next start ends it first, so that its
+ * records are lines of their own (the torn record, not consumed, comes again among them). */
+Test(files, a_line_torn_by_a_killed_collector_is_ended_before_the_next_starts_records)
+{
+	char *log = wpath("app.log"), *err = wpath("err.log"), *pout = wpath("prod.out");
+	const char *before = "2026-12-01T00:00:00.000000000Z INFO prod[1/1]: whole\n2026-12-01T00:00:00.1";
+	FILE *f = fopen(log, "w");
+	cr_assert(f && fputs(before, f) >= 0 && fclose(f) == 0);
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; } );\n", log);
+	pid_t c = start_collector("/dev/null", err, "--config", cfg);
+	char *args[] = {"-t", "1", "-r", "10", "-f", "10000", "-C", NULL};
+	cr_assert_eq(run_producer(pout, args, NULL), 0);
+	struct file_wait w = {log, 12};
+	cr_assert(th_wait_until(file_has_lines, &w, 20000), "the torn line ended, then every record");
+	stop_collector(c);
+	size_t len;
+	char *text = th_read_file(log, &len);
+	cr_assert(text && strncmp(text, before, strlen(before)) == 0 && text[strlen(before)] == '\n',
+		  "the torn line is kept and ended: %s", text);
+	char *after = wpath("after.log"); /* the lines of this start */
+	f = fopen(after, "w");
+	cr_assert(f && fputs(text + strlen(before) + 1, f) >= 0 && fclose(f) == 0);
+	struct tally ty = {.threads = 1, .records = 10};
+	tally_output(after, &ty);
+	cr_assert_eq(ty.seen, 10, "every record a line of its own");
+	free(after);
+	cr_assert_eq(count_in_file(err, "ended inside a line"), 1, "said once");
+	free(text);
+	free(cfg);
+	free(log);
+	free(err);
+	free(pout);
+}
