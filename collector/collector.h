@@ -71,7 +71,7 @@ struct cseg {
 	uint32_t scan;     /* the scan (c->known.scan) that attached it */
 	bool pid_foreign;  /* its pid is not a process of its owner: never watched, never told of */
 	long long died_ms; /* when its pidfd said the producer ended, while its exit status is awaited; 0: not */
-	long long unlocked_ms; /* when a reap first found its lock free while its pid ran (discover_reap); 0: not */
+	long long unlocked_ms; /* when a reap first saw it exec'd (check_exec in discover.c); 0: not */
 };
 
 /*

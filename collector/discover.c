@@ -42,8 +42,8 @@
 #include "collector.h"
 #include "pidinfo.h"
 
-/* How long a producer's lock stays free while its pid runs, seen at two reaps, before it counts as exec'd (an
- * exit frees the lock a moment before its pidfd tells). */
+/* How long a producer's lock stays free while its process runs on (exec'd), seen at two reaps, before its log is
+ * taken as ended: a program exec'd that ends at once is told by its exit status. */
 #define DISCOVER_EXEC_MS 100
 
 /* Make dir if missing (the default one open to every user, as producers
@@ -142,17 +142,20 @@ int discover_init(struct collector *c)
  * time), started when the segment says. Sets s->pid_foreign or s->rd.gone
  * otherwise (both, with its end untold, for another's process that started
  * after the segment: the producer is gone, its pid reused). When the
- * producer's liveness lock says it runs (runs: its pid is another pid
- * namespace's), neither: its lock is watched instead. Returns that.
+ * producer has a liveness lock (held, seg_lock_held()), that tells its end
+ * instead: its pid may be another pid namespace's, and is never watched
+ * when it is not a process of the owner nor told of. Returns that.
  */
-static bool pid_trusted(struct cseg *s, bool runs)
+static bool pid_trusted(struct cseg *s, int held)
 {
 	/* the pid may have been reused since the producer died */
 	uint64_t st = seg_proc_start_time((pid_t)s->seg.pid);
 	bool later = s->seg.start_time && st != s->seg.start_time;
 	if (s->seg.owner != 0 && !allow_pid_of(s->pidfd, (pid_t)s->seg.pid, s->seg.owner)) {
-		if (runs)
+		if (held >= 0) { /* a lie, or another pid namespace's pid: the lock tells the end, which is not told */
+			s->rd.end_untold = true;
 			return false;
+		}
 		collector_warn("%s: claims pid %u, which is not a process of its owner (uid %u): its end is not "
 			       "watched, and nothing is said of it",
 			       s->seg.path, s->seg.pid, s->seg.owner);
@@ -163,7 +166,7 @@ static bool pid_trusted(struct cseg *s, bool runs)
 		return false;
 	}
 	if (later) {
-		s->rd.gone = !runs;
+		s->rd.gone = held != 1;
 		return false;
 	}
 	return true;
@@ -188,21 +191,17 @@ static struct io_uring_sqe *ev_sqe(struct collector *c)
 static void watch_pid(struct collector *c, struct cseg *s)
 {
 	int held = seg_lock_held(&s->seg);
-	if (held == 0) { /* whatever its pid says: it runs on, exec'd, if it is the process that made the segment */
-		s->rd.gone = true;
-		s->rd.execd = !seg_closed(&s->seg) && s->seg.start_time &&
-			      seg_proc_start_time((pid_t)s->seg.pid) == s->seg.start_time;
-		return;
-	}
 	s->pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s->seg.pid, 0);
 	if (s->pidfd < 0) {
-		/* ESRCH: gone already, unless its lock says it runs in another pid namespace.
+		/* ESRCH: ended already, unless its lock says it runs (its pid is another pid namespace's).
 		 * Other errors: checked in reap */
-		s->rd.gone = errno == ESRCH && held < 0;
+		s->rd.gone = held == 0 || (errno == ESRCH && held < 0);
 		s->pidfd = -1;
 		return;
 	}
-	if (!pid_trusted(s, held > 0)) {
+	bool trusted = pid_trusted(s, held);
+	s->rd.gone |= held == 0 && !trusted; /* its own pid is watched even so: it may be a zombie, or exec'd */
+	if (!trusted) {
 		close(s->pidfd);
 		s->pidfd = -1;
 		return;
@@ -562,17 +561,18 @@ static bool unwatched_ended(const struct cseg *s)
 }
 
 /*
- * A producer whose pid is watched (a pidfd) and runs, but whose liveness lock
- * is free, has exec'd another program: its log has ended. Told apart from
- * an exit half done by two looks DISCOVER_EXEC_MS apart. Sets rd.gone and
- * rd.execd then.
+ * A producer whose pid is watched (a pidfd: its own) and runs with its
+ * address space, but whose liveness lock is free, has exec'd another
+ * program: its log has ended (an exit drops the address space before the
+ * lock, and its pidfd tells it). Seen so at two reaps DISCOVER_EXEC_MS
+ * apart, so that a program that ends at once is told by its exit status.
+ * Sets rd.gone and rd.execd then.
  */
 static void check_exec(struct cseg *s, long long now)
 {
-	struct pollfd p = {.fd = s->pidfd, .events = POLLIN};
 	if (s->rd.gone || s->pidfd < 0 || s->died_ms || seg_lock_held(&s->seg) != 0 || seg_closed(&s->seg) ||
-	    poll(&p, 1, 0) != 0) {
-		s->unlocked_ms = 0; /* its pidfd tells how it ended, if it did */
+	    !seg_proc_runs_on((pid_t)s->seg.pid, s->seg.start_time)) {
+		s->unlocked_ms = 0;
 		return;
 	}
 	if (!s->unlocked_ms)

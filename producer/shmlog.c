@@ -248,17 +248,19 @@ SHMLOG_EXPORT int shmlog_open(struct shmlog **out, const struct shmlog_options *
 	struct shmlog *lg = logger_new(&p);
 	if (!lg)
 		return -ENOMEM;
+	/* created under live_lock: a fork meanwhile (fork_prepare takes it) would leave the child holding
+	 * the segment's descriptor and liveness lock, which fork_child drops only for live loggers */
 	pthread_mutex_lock(&live_lock);
 	lg->hot.serial = next_serial++;
+	if ((err = shmlog__segment_create(lg)) == 0) {
+		lg->next_live = live_head;
+		live_head = lg;
+	}
 	live_unlock();
-	if ((err = shmlog__segment_create(lg)) != 0) {
+	if (err) {
 		free_logger(lg);
 		return err;
 	}
-	pthread_mutex_lock(&live_lock);
-	lg->next_live = live_head;
-	live_head = lg;
-	live_unlock();
 	if (p.o.crash_handler && (err = shmlog__crash_install(lg)) < 0) {
 		shmlog_close(lg);
 		return err;

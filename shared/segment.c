@@ -477,27 +477,48 @@ bool seg_closed(const struct seg *s)
 	return atomic_load_explicit(&s->hdr->state, memory_order_acquire) == SHMLOG_SEG_CLOSED;
 }
 
-uint64_t seg_proc_start_time(pid_t pid)
+/* Of /proc/PID/stat: the state (field 3), start time (22) and virtual size (23). Returns whether it was read. */
+static bool proc_stat(pid_t pid, char *state, uint64_t *start, uint64_t *vsize)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return false;
 	ssize_t n = read(fd, buf, sizeof buf - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return false;
 	buf[n] = 0;
-	char *p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	/* after ")" come fields 3.. ; starttime is field 22 */
-	int field = 2;
+	char *p = strrchr(buf, ')'); /* the name before it may hold anything */
+	if (!p || p[1] != ' ' || !p[2])
+		return false;
+	*state = p[2];
+	int field = 2; /* after ")" come fields 3.. */
 	for (; *p && field < 22; p++)
 		if (*p == ' ')
 			field++;
-	return strtoull(p, NULL, 10);
+	char *end;
+	*start = strtoull(p, &end, 10);
+	*vsize = strtoull(end, NULL, 10);
+	return true;
+}
+
+uint64_t seg_proc_start_time(pid_t pid)
+{
+	char state;
+	uint64_t start, vsize;
+	return proc_stat(pid, &state, &start, &vsize) ? start : 0;
+}
+
+bool seg_proc_runs_on(pid_t pid, uint64_t start_time)
+{
+	char state;
+	uint64_t start, vsize;
+	/* an exit drops the address space (exit_mm) before the files (exit_files), and the segment's
+	 * mapping holds the lock as its descriptor does */
+	return start_time && proc_stat(pid, &state, &start, &vsize) && start == start_time && vsize > 0 &&
+	       state != 'Z' && state != 'X';
 }
 
 bool seg_clock(const struct seg *s, struct clock_calib *c)

@@ -237,6 +237,13 @@ bool seg_closed(const struct seg *s);
 /* Start time of a process (field 22 of /proc/PID/stat), 0 if unknown. */
 uint64_t seg_proc_start_time(pid_t pid);
 
+/*
+ * Whether process pid, started at start_time, runs with an address space
+ * (not a zombie, not past the start of its exit): a producer found so with
+ * its liveness lock free has exec'd another program. Returns that.
+ */
+bool seg_proc_runs_on(pid_t pid, uint64_t start_time);
+
 /* The calibration to convert this segment's timestamps (from its header). */
 bool seg_clock(const struct seg *s, struct clock_calib *c);
 

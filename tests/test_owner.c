@@ -178,6 +178,31 @@ Test(owner, a_header_claiming_pid_1_of_another_start_tells_no_false_end)
 	free(cfg);
 }
 
+/* A header with a liveness lock that nobody holds, claiming root's pid 1 and a crash: the lock says the
+ * producer ended, so its records are read and its segment removed, and nothing is said of pid 1. */
+Test(owner, a_locked_header_claiming_pid_1_tells_no_end_of_it)
+{
+	char *seg = segment_of("liar", NOBODY, 1), err[512];
+	struct seg s;
+	cr_assert_eq(seg_open(&s, seg, true, err, sizeof err), 0, "%s", err);
+	s.hdr->flags |= SHMLOG_SEG_LOCK;
+	atomic_store(&s.hdr->ended, SHMLOG_END_CRASH | 11u << 8);
+	seg_close(&s);
+	char *out = wpath("out.log"), *errp = wpath("err.log");
+	char *cfg = wconfig("collector = { allow_users = \"nobody\"; };\n");
+	pid_t c = collector_as(0, out, errp, cfg);
+	struct file_wait ten = {out, 10};
+	cr_assert(th_wait_until(file_has_lines, &ten, 20000), "its records are read");
+	cr_assert(th_wait_until(no_segments, NULL, 20000), "its segment is removed: %d left", count_segments());
+	cr_assert_eq(count_in_file(out, "] process 1 "), 0, "no false \"process 1 crashed\"");
+	cr_assert_eq(count_in_file(out, " liar["), 10);
+	check_idle_and_stop(c, MAX_FDS);
+	free(seg);
+	free(out);
+	free(errp);
+	free(cfg);
+}
+
 /* A dead producer's pid, reused since by another user's process (started after the segment): the
  * producer is gone, so its segment is drained and removed, and its end is not told. */
 Test(owner, a_segment_whose_pid_another_user_has_since_is_drained_and_removed_untold)

@@ -4,7 +4,7 @@
  * no process, so only its liveness lock (shared/abi.h SHMLOG_SEG_LOCK) tells
  * that it runs. Real processes: `unshare --pid --fork` runs a shell as the new
  * namespace's init, which runs tests/producer_prog as a pid chosen to be free
- * here. Making a pid namespace needs root.
+ * here, with its own /proc as in a container. Making a pid namespace needs root.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -23,7 +23,7 @@ static void setup_root(void)
 	setup();
 	if (geteuid() != 0)
 		cr_skip_test("makes a pid namespace: needs root");
-	char *argv[] = {"/usr/bin/unshare", "--pid", "--fork", "/bin/true", NULL};
+	char *argv[] = {"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", "/bin/true", NULL};
 	if (th_waitpid_timeout(th_spawn(argv, "/dev/null", "/dev/null", NULL), 20000) != 0)
 		cr_skip_test("unshare --pid is refused here");
 }
@@ -66,9 +66,10 @@ static pid_t spawn_in_pidns(pid_t inner, const char *out, char *const args[])
 	char *bin = th_build_path("tests/producer_prog"), last[32];
 	snprintf(last, sizeof last, "%d", (int)inner - 1);
 	/* not exec'd (the shell's last command would be): the producer must not be the namespace's pid 1 */
-	char *argv[40] = {"/usr/bin/unshare", "--pid", "--fork", "--kill-child", "/bin/sh", "-c",
+	/* its own /proc, as in a container (a sanitizer's leak check reads /proc/PID at exit) */
+	char *argv[40] = {"/usr/bin/unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "/bin/sh", "-c",
 			  "echo $0 > /proc/sys/kernel/ns_last_pid && \"$@\"; st=$?; exit $st", last, bin, "-d", dir};
-	int n = 11;
+	int n = 12;
 	for (int i = 0; args[i] && n < 39; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;

@@ -175,6 +175,38 @@ Test(survive, a_producer_that_execs_a_program_that_runs_on_is_drained_and_remove
 	free(until);
 }
 
+static bool is_zombie(void *pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", *(int *)pid);
+	FILE *f = fopen(path, "r");
+	bool z = f && fgets(buf, sizeof buf, f) && strstr(buf, ") Z ");
+	if (f)
+		fclose(f);
+	return z;
+}
+
+/* A producer killed before any collector ran, not reaped yet: its lock is free and its pid still there,
+ * but it did not exec anything (a zombie has no address space): its end is told as an end. */
+Test(survive, a_zombie_producer_found_at_attach_is_told_as_ended_not_as_execd)
+{
+	char *out = wpath("out.log");
+	char *args[] = {"-t", "1", "-r", "100", "-k", NULL};
+	int p = (int)spawn_producer("/dev/null", args, NULL);
+	cr_assert(th_wait_until(is_zombie, &p, 20000), "the producer is killed, and not reaped");
+	pid_t c = start_collector(out, NULL, NULL, NULL);
+	cr_assert(th_wait_until(no_segments, NULL, 20000), "its segment is drained and removed");
+	stop_collector(c);
+	cr_assert_eq(th_waitpid_timeout(p, 20000) & 0x7f, SIGKILL);
+	struct tally ty = {.threads = 1, .records = 100};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 100);
+	cr_assert_eq(ty.ended, 1);
+	cr_assert_eq(count_in_file(out, "exec'd another program"), 0, "not told as an exec");
+	free(ty.last);
+	free(out);
+}
+
 /* Before Linux 6.15 the kernel does not tell a non-parent the status: the notice says what is known. */
 Test(survive, on_a_kernel_that_does_not_tell_the_status_the_notice_says_what_is_known)
 {

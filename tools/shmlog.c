@@ -183,8 +183,9 @@ enum proc_state proc_state(const struct seg *s)
 	if (held == 1) /* whatever its pid is here: it may log from another pid namespace */
 		return PROC_ALIVE;
 	enum proc_state ps = pid_state(s);
-	/* closing its logger drops the lock too */
-	return held == 0 && ps == PROC_ALIVE && !seg_closed(s) ? PROC_EXECD : ps;
+	if (held == 0 && ps == PROC_ALIVE && !seg_closed(s)) /* closing its logger drops the lock too */
+		return seg_proc_runs_on((pid_t)s->pid, s->start_time) ? PROC_EXECD : PROC_DEAD;
+	return ps;
 }
 
 /* ----------------------------------------------------------------- reading */
