@@ -178,6 +178,29 @@ Test(owner, a_header_claiming_pid_1_of_another_start_tells_no_false_end)
 	free(cfg);
 }
 
+/*
+ * A root collector allowed nobody's segments reads the 10 records of segment name (claiming pid) and
+ * removes it; assert that no end is told of pid. Stops the collector. Returns nothing.
+ */
+static void drained_untold(const char *name, pid_t pid)
+{
+	char *out = wpath("out.log"), *errp = wpath("err.log");
+	char *cfg = wconfig("collector = { allow_users = \"nobody\"; };\n");
+	pid_t c = collector_as(0, out, errp, cfg);
+	struct file_wait ten = {out, 10};
+	cr_assert(th_wait_until(file_has_lines, &ten, 20000), "its records are read");
+	cr_assert(th_wait_until(no_segments, NULL, 20000), "its segment is removed: %d left", count_segments());
+	char want[64];
+	snprintf(want, sizeof want, "] process %d ", (int)pid);
+	cr_assert_eq(count_in_file(out, want), 0, "no end told of another's process %d", (int)pid);
+	snprintf(want, sizeof want, " %s[", name);
+	cr_assert_eq(count_in_file(out, want), 10);
+	check_idle_and_stop(c, MAX_FDS);
+	free(cfg);
+	free(out);
+	free(errp);
+}
+
 /* A header with a liveness lock that nobody holds, claiming root's pid 1 and a crash: the lock says the
  * producer ended, so its records are read and its segment removed, and nothing is said of pid 1. */
 Test(owner, a_locked_header_claiming_pid_1_tells_no_end_of_it)
@@ -188,19 +211,8 @@ Test(owner, a_locked_header_claiming_pid_1_tells_no_end_of_it)
 	s.hdr->flags |= SHMLOG_SEG_LOCK;
 	atomic_store(&s.hdr->ended, SHMLOG_END_CRASH | 11u << 8);
 	seg_close(&s);
-	char *out = wpath("out.log"), *errp = wpath("err.log");
-	char *cfg = wconfig("collector = { allow_users = \"nobody\"; };\n");
-	pid_t c = collector_as(0, out, errp, cfg);
-	struct file_wait ten = {out, 10};
-	cr_assert(th_wait_until(file_has_lines, &ten, 20000), "its records are read");
-	cr_assert(th_wait_until(no_segments, NULL, 20000), "its segment is removed: %d left", count_segments());
-	cr_assert_eq(count_in_file(out, "] process 1 "), 0, "no false \"process 1 crashed\"");
-	cr_assert_eq(count_in_file(out, " liar["), 10);
-	check_idle_and_stop(c, MAX_FDS);
+	drained_untold("liar", 1);
 	free(seg);
-	free(out);
-	free(errp);
-	free(cfg);
 }
 
 /* A dead producer's pid, reused since by another user's process (started after the segment): the
@@ -213,21 +225,8 @@ Test(owner, a_segment_whose_pid_another_user_has_since_is_drained_and_removed_un
 	cr_assert_eq(seg_open(&s, seg, true, err, sizeof err), 0, "%s", err);
 	s.hdr->start_time = 12345; /* the producer started long before the process now on its pid */
 	seg_close(&s);
-	char *out = wpath("out.log"), *errp = wpath("err.log");
-	char *cfg = wconfig("collector = { allow_users = \"nobody\"; };\n");
-	pid_t c = collector_as(0, out, errp, cfg);
-	struct file_wait ten = {out, 10};
-	cr_assert(th_wait_until(file_has_lines, &ten, 20000), "its records are read");
-	cr_assert(th_wait_until(no_segments, NULL, 20000), "its segment is removed: %d left", count_segments());
-	char want[64];
-	snprintf(want, sizeof want, "] process %d ", (int)victim);
-	cr_assert_eq(count_in_file(out, want), 0, "no end told for another's process");
-	cr_assert_eq(count_in_file(out, " reused["), 10);
-	check_idle_and_stop(c, MAX_FDS);
+	drained_untold("reused", victim);
 	kill(victim, SIGKILL);
 	waitpid(victim, NULL, 0);
-	free(cfg);
 	free(seg);
-	free(out);
-	free(errp);
 }
