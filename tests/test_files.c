@@ -337,6 +337,7 @@ Test(files, a_line_torn_by_a_killed_collector_is_ended_before_the_next_starts_re
 	cr_assert_eq(ty.seen, 10, "every record a line of its own");
 	free(after);
 	cr_assert_eq(count_in_file(err, "ended inside a line"), 1, "said once");
+	free(ty.last);
 	free(text);
 	free(cfg);
 	free(log);

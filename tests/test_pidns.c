@@ -126,6 +126,7 @@ Test(pidns, a_producer_whose_pid_names_no_process_here_is_collected_while_it_run
 	char want[64];
 	snprintf(want, sizeof want, "[shmlog] process %d exited", (int)inner);
 	cr_assert_eq(count_in_file(out, want), 1, "its end, told by its own pid");
+	free(ty.last);
 	free(out);
 	free(err);
 	free(pout);
@@ -154,6 +155,7 @@ Test(pidns, recover_leaves_a_running_producer_of_another_pid_namespace_alone)
 	tally_output(out, &ty);
 	cr_assert_eq(ty.seen, 10, "once it has ended, every record is recovered");
 	cr_assert_eq(ty.ended, 1);
+	free(ty.last);
 	cr_assert_eq(count_segments(), 0);
 	free(pout);
 	free(out);
