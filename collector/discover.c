@@ -21,9 +21,9 @@
  * producer's liveness lock (shared/abi.h SHMLOG_SEG_LOCK) has the last word:
  * while it is held the producer runs, whatever its pid says (one in another
  * pid namespace); the lock of a segment whose pid is not watched is looked
- * at in each reap. A segment
- * is removed once its producer has ended (or closed it) and every ring is
- * drained; a segment rejected after attach stays on disk for `shmlog read`.
+ * at in each reap. A segment is removed once its producer has ended (or
+ * closed it) and every ring is drained; a segment rejected after attach
+ * stays on disk for `shmlog read`.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -142,9 +142,9 @@ int discover_init(struct collector *c)
  * time), started when the segment says. Sets s->pid_foreign or s->rd.gone
  * otherwise (both, with its end untold, for another's process that started
  * after the segment: the producer is gone, its pid reused). When the
- * producer has a liveness lock (held, seg_lock_held()), that tells its end
- * instead: its pid may be another pid namespace's, and is never watched
- * when it is not a process of the owner nor told of. Returns that.
+ * producer has a liveness lock (held, seg_lock_held()), the lock tells its
+ * end instead: its pid may be another pid namespace's, watched only when it
+ * is a process of the owner, and otherwise its end is not told. Returns that.
  */
 static bool pid_trusted(struct cseg *s, int held)
 {
