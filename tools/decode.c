@@ -14,9 +14,10 @@
  * dropped; that is not an error. Nor is such a unit followed by what the
  * restarted collector appended (restart_inside): decoding goes on there. A
  * file that breaks the format anywhere else (garbage, a header cut short, an
- * unknown version) gets one line naming the file and the byte offset, after the records before it, and exit status 1;
- * in a .zst file, the decompressed offset, or for damage to the zstd stream
- * itself the compressed one (src_unzstd).
+ * unknown version) gets one line naming the file and the byte offset, after
+ * the records before it, and exit status 1; in a .zst file, the decompressed
+ * offset, or for damage to the zstd stream itself the compressed one
+ * (src_unzstd).
  *
  * The decoder also takes bytes fed to it (decode_new/feed/end), which is how
  * `shmlog decrypt` prints the plaintext of an encrypted binary log.
