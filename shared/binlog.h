@@ -282,6 +282,17 @@ void binlog_reader_init(struct binlog_reader *rd);
 void binlog_reader_free(struct binlog_reader *rd);
 
 /*
+ * Where the frame at p (avail bytes there) was cut short by its writer's
+ * end and a restart appended after it (rule 7): the offset from p of a
+ * writer's start (a file header, then its SESSION frame) that begins inside
+ * the span the frame claims, at from or later (the bytes before were looked
+ * at already). Returns it, 0 if none begins there (or p is no frame), or -1
+ * when more bytes must be read to tell; with 0, *done is how far from p the
+ * span was searched.
+ */
+long long binlog_restart_in(const uint8_t *p, size_t avail, size_t from, size_t *done);
+
+/*
  * Read the unit at p (avail bytes there, the rest of the file so far).
  * Returns its length with *tr filled when it is a record (*is_record true),
  * its length when it is a definition, a header or a session (*is_record

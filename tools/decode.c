@@ -166,51 +166,24 @@ static int put_line(struct dec *d, const struct text_record *tr)
 	return d->o->buf.len > DECODE_FLUSH ? out_flush(d->o) : 0;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* Whether p (n bytes) starts with a file header and its SESSION frame, as a writer's start writes them:
- * 1 it does, 0 it does not, -1 too few bytes to tell. */
-static int writer_start(const uint8_t *p, size_t n)
-{
-	if (n < BINLOG_HEADER_BYTES + BINLOG_SESSION_BYTES)
-		return -1;
-	const uint8_t *f = p + BINLOG_HEADER_BYTES;
-	return le32(p + 12) == BINLOG_HEADER_BYTES && le32(f) == BINLOG_SESSION_BYTES && f[4] == BINLOG_SESSION &&
-	       f[5] == 0;
-}
-
 /*
- * Whether the frame at d->buf + at was cut short by its writer's end (the
- * collector killed mid-write) and a restart appended after it: a writer's
- * start inside the span the frame claims (rule 7 of shared/binlog.h, with
- * more after it). Returns the start's offset in buf, 0 if none, or -1 if
- * more bytes must be read to tell. Each byte of a unit is searched once.
+ * Whether the frame at d->buf + at was cut short by the collector's end and
+ * a restart appended after it (binlog_restart_in). Each byte of a unit is
+ * searched once, however many reads it takes to arrive. Returns the
+ * restart's offset in buf, 0 if none, or -1 if more bytes must be read.
  */
 static long long restart_inside(struct dec *d, size_t at)
 {
-	const uint8_t *p = d->buf + at;
-	size_t avail = d->len - at;
-	if (!d->rd.header_seen || avail < BINLOG_FRAME_HEADER_BYTES || memcmp(p, BINLOG_MAGIC, BINLOG_MAGIC_BYTES) == 0)
+	if (!d->rd.header_seen)
 		return 0;
-	uint32_t size = le32(p);
-	if (size < BINLOG_FRAME_HEADER_BYTES || size > BINLOG_FRAME_MAX) /* garbage: binlog_next says so */
-		return 0;
-	size_t end = size < avail ? size : avail, from = 1;
+	size_t from = 1;
 	if (d->searched > d->offset + at + BINLOG_MAGIC_BYTES) /* a magic may straddle what was searched */
 		from = (size_t)(d->searched - d->offset - at) - BINLOG_MAGIC_BYTES + 1;
-	/* the start must begin inside the span: its magic may run past the span's end */
-	size_t reach = end + BINLOG_MAGIC_BYTES - 1 < avail ? end + BINLOG_MAGIC_BYTES - 1 : avail;
-	for (const uint8_t *m; from < end && (m = memmem(p + from, reach - from, BINLOG_MAGIC, BINLOG_MAGIC_BYTES));) {
-		int s = writer_start(m, d->len - (size_t)(m - d->buf));
-		if (s != 0)
-			return s < 0 ? -1 : m - d->buf;
-		from = (size_t)(m - p) + 1;
-	}
-	d->searched = d->offset + at + end;
-	return 0;
+	size_t done;
+	long long r = binlog_restart_in(d->buf + at, d->len - at, from, &done);
+	if (r == 0 && done)
+		d->searched = d->offset + at + done;
+	return r > 0 ? (long long)at + r : r;
 }
 
 /* Decode the complete units in d->buf and print the records. Returns 0, or -1 on garbage (said). */

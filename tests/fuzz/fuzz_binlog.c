@@ -9,7 +9,8 @@
  * and must be asked for again. Every record is rendered as text and JSON by
  * text_append() and checked (fz_check_lines). Both readings must give the
  * same lines and stop at the same byte with the same verdict: the decoder
- * may not depend on where reads happen to end.
+ * may not depend on where reads happen to end. At each unit the restart
+ * search (binlog_restart_in) runs too, and must stay inside the bytes.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +43,10 @@ static bool decode_units(struct binlog_reader *rd, const uint8_t *data, size_t a
 	while (*at < avail) {
 		struct text_record tr;
 		bool is_record;
+		size_t done;
+		long long rs = binlog_restart_in(data + *at, avail - *at, 1, &done); /* the decoder asks it first */
+		fz_check(rs >= -1 && rs < (long long)(avail - *at) && done <= avail - *at, "binlog_restart_in %lld (%zu)", rs,
+			 done);
 		long long n = binlog_next(rd, data + *at, avail - *at, &tr, &is_record);
 		r->status = n;
 		if (n < 0) {
