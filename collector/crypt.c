@@ -169,6 +169,8 @@ int crypt_configure(struct crypt **out, const config_setting_t *cfg, struct rota
 		crypt_free(c);
 		return rc;
 	}
+	c->frame_bytes = (uint32_t)(ENCFILE_CHUNK_HEADER_BYTES + encfile_tag_bytes(c->alg));
+	r->frame_file = ENCFILE_HEADER_BYTES + c->frame_bytes;
 	*out = c;
 	return 0;
 }

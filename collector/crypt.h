@@ -32,10 +32,10 @@
 
 #include "../shared/encfile.h"
 #include "../shared/sbuf.h"
+#include "rotate.h"
 #include "uio.h"
 
 struct diag;
-struct rotate;
 
 struct crypt_piece {
 	size_t ct_end;  /* end of this chunk in the cache */
@@ -53,6 +53,7 @@ struct crypt {
 	bool in_stream;               /* a header was sealed for the file dev/ino */
 	dev_t dev;
 	ino_t ino;
+	uint32_t frame_bytes;         /* a chunk's bytes besides its plaintext (header and tag) */
 	/* chunk boundaries (plaintext stream offsets) */
 	uint64_t chunk_start;         /* where the chunk being filled starts */
 	uint64_t *cuts;               /* record starts that begin a chunk, not yet sealed */
@@ -71,7 +72,10 @@ struct crypt {
  * Read the writer group cfg's "encrypt" group, if any, into *out (NULL when
  * absent): load and check the key file (permissions, owner, size). With r's
  * compress on, the layer takes the compression over (r->compress is then
- * cleared). Returns 0 or -errno with d->msg as "FILE:LINE: KEY: problem".
+ * cleared); r->frame_file becomes what a stream adds to each file besides
+ * its chunks (its header and final chunk), so that max_bytes holds for the
+ * file on disk (docs/files.md). Returns 0 or -errno with d->msg as
+ * "FILE:LINE: KEY: problem".
  */
 int crypt_configure(struct crypt **out, const config_setting_t *cfg, struct rotate *r, struct diag *d);
 
@@ -102,10 +106,30 @@ void crypt_describe(const struct crypt *c, FILE *f);
 /* Out of line: the push of a cut. */
 void crypt_cut(struct crypt *c, uint64_t at);
 
+/* Whether a unit of len bytes at stream offset at goes on in the chunk being filled (else it starts one). */
+static inline bool crypt_continues(const struct crypt *c, uint64_t at, uint64_t len)
+{
+	return at > c->chunk_start && at + len - c->chunk_start <= ENCFILE_CHUNK_MAX;
+}
+
 static inline void crypt_take(struct crypt *c, uint64_t at, uint64_t len)
 {
-	if (at > c->chunk_start && at + len - c->chunk_start > ENCFILE_CHUNK_MAX)
+	if (at > c->chunk_start && !crypt_continues(c, at, len))
 		crypt_cut(c, at);
+}
+
+/*
+ * What the chunks of a unit of len bytes at stream offset at add to the
+ * file (rotate.h's frame): nothing when it goes on in the chunk being
+ * filled, else a frame for each 64 KiB of it; and the same as the first
+ * unit of a new file. An upper bound: a chunk's plaintext shrinks when zstd
+ * comes first, and a reopen that seals again may join chunks.
+ */
+static inline struct rotate_frame crypt_frame(const struct crypt *c, uint64_t at, uint64_t len)
+{
+	uint64_t chunks = len ? (len + ENCFILE_CHUNK_MAX - 1) / ENCFILE_CHUNK_MAX : 1;
+	uint64_t fresh = chunks * c->frame_bytes;
+	return (struct rotate_frame){crypt_continues(c, at, len) ? 0 : fresh, fresh};
 }
 
 #endif

@@ -270,19 +270,19 @@ static int64_t interval_of(struct rotate *r, int64_t t)
 	return start;
 }
 
-void rotate_take(struct rotate *r, uint64_t at, uint64_t len, uint64_t ts_ns)
+bool rotate_take(struct rotate *r, uint64_t at, uint64_t len, uint64_t ts_ns, struct rotate_frame fr)
 {
 	int64_t start = r->every_s ? interval_of(r, (int64_t)(ts_ns / 1000000000u)) : ROTATE_NO_INTERVAL;
-	bool full = r->max_bytes && r->proj_bytes + len > r->max_bytes;
+	bool full = r->max_bytes && r->proj_bytes + r->frame_file + len + fr.here > r->max_bytes;
 	/* a record older than the file's interval (merge window) stays in it */
 	bool later = r->every_s && r->proj_start != ROTATE_NO_INTERVAL && start > r->proj_start;
-	if (r->proj_bytes && (full || later) && push_cut(r, at, r->proj_start) == 0) {
+	bool cut = r->proj_bytes && (full || later) && push_cut(r, at, r->proj_start) == 0;
+	if (cut)
 		r->proj_bytes = 0;
-		r->proj_start = start;
-	}
 	if (!r->proj_bytes || r->proj_start == ROTATE_NO_INTERVAL) /* an empty file (a reopen's too): its first record's */
 		r->proj_start = start;
-	r->proj_bytes += len;
+	r->proj_bytes += len + (cut ? fr.fresh : fr.here);
+	return cut;
 }
 
 /* Report once (until another failure, or a success) that a rotation failed with err, why saying at what step. */

@@ -46,6 +46,16 @@ struct rotate_cut {
 	int64_t start;  /* start (Unix seconds) of the interval the ending file holds, or ROTATE_NO_INTERVAL */
 };
 
+/*
+ * What a unit costs on disk beyond its own bytes, in a format that frames
+ * them (the encryption layer's chunks, crypt.h): where it is taken (nothing
+ * when it goes on in a chunk already counted), and as the first unit of a
+ * new file.
+ */
+struct rotate_frame {
+	uint64_t here, fresh;
+};
+
 struct rotate {
 	/* configuration */
 	uint64_t max_bytes;   /* 0: no size limit */
@@ -56,11 +66,13 @@ struct rotate {
 	bool local_time;      /* boundaries and names in the system time zone, else UTC */
 	bool compress;        /* compress = "zstd": rotated files become .zst (compress.h) */
 	int level;            /* compress_level */
+	uint64_t frame_file;  /* bytes the format adds to every file once (crypt.h: a stream's header, its final chunk) */
 	/* state */
 	char *path;           /* the live file */
 	mode_t mode;          /* its permissions when created */
 	const char *who;      /* the writer's name, for messages */
-	uint64_t proj_bytes;  /* bytes the file being filled will hold once everything taken is written */
+	uint64_t proj_bytes;  /* bytes the file being filled will hold once everything taken is written (its
+			       * units and their frames; frame_file not counted) */
 	int64_t proj_start;   /* the interval it holds */
 	int64_t seen_lo, seen_hi, seen_start; /* times [lo, hi] are known to be in the interval of seen_start */
 	struct rotate_cut *cuts; /* not yet done, in stream order */
@@ -101,13 +113,14 @@ int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who
 extern const char rotate_fifo_step[];
 
 /*
- * A record of len bytes with timestamp ts_ns is taken and starts at stream
- * offset at: place a cut before it if the current file would pass max_bytes
- * (unless the file is empty: a record bigger than max_bytes sits alone in
- * its file) or the record belongs to a later interval. Returns nothing (out
+ * A record of len bytes with timestamp ts_ns, framed as fr says, is taken
+ * and starts at stream offset at: place a cut before it if the current file
+ * would pass max_bytes, its frames and frame_file counted (unless the file
+ * is empty: a record bigger than max_bytes sits alone in its file), or the
+ * record belongs to a later interval. Returns whether it placed a cut (out
  * of memory, the cut is not placed and the file grows on).
  */
-void rotate_take(struct rotate *r, uint64_t at, uint64_t len, uint64_t ts_ns);
+bool rotate_take(struct rotate *r, uint64_t at, uint64_t len, uint64_t ts_ns, struct rotate_frame fr);
 
 /*
  * Every byte before stream offset written is written: do the rotations whose
@@ -125,8 +138,9 @@ static inline uint64_t rotate_room(const struct rotate *r, uint64_t written)
 
 /*
  * len bytes that are not a record were added at the end of the stream (a
- * binary log's file header and dictionary): the file being filled holds
- * them too, without a cut before them. Returns nothing.
+ * binary log's file header and dictionary), their frames counted in len:
+ * the file being filled holds them too, without a cut before them. Returns
+ * nothing.
  */
 static inline void rotate_extend(struct rotate *r, uint64_t len)
 {

@@ -293,26 +293,25 @@ static inline __attribute__((always_inline)) int put_unit(struct bin_state *b, c
 
 /*
  * rec was put at out's offset at (with a preamble first when starts): let
- * rotation place its cuts. When it cuts before rec and rec has no preamble
- * of its own, rec is put again after one, so that the new file starts with a
- * header and defines what it uses. Returns 0 or -ENOMEM (nothing taken, and
- * a preamble goes before the next record).
+ * rotation place its cuts and encryption its chunks. When rotation cuts
+ * before rec and rec has no preamble of its own, rec is put again after one,
+ * so that the new file starts with a header and defines what it uses.
+ * Returns 0 or -ENOMEM (nothing taken, and a preamble goes before the next
+ * record).
  */
 static __attribute__((noinline)) int rotate_at(struct writer *w, const struct text_record *tr, size_t at,
 					       bool starts)
 {
 	struct bin_state *b = w->priv;
 	struct sbuf *out = &w->out.buf;
-	uint32_t cuts = b->fs.rot.n_cuts;
 	size_t len = out->len - at;
-	rotate_take(&b->fs.rot, w->out.written + at, len, tr->ts_ns);
-	if (b->fs.rot.n_cuts == cuts || starts)
+	if (!file_state_take(&b->fs, w->out.written + at, len, tr->ts_ns) || starts)
 		return 0;
 	out->len = at; /* rare: the record starts a file */
 	b->need_preamble = true;
 	int rc = put_unit(b, tr, out);
 	if (rc == 0)
-		rotate_extend(&b->fs.rot, out->len - at - len);
+		file_state_grow(&b->fs, w->out.written + at, len, out->len - at);
 	return rc;
 }
 
@@ -326,10 +325,8 @@ static int binary_add(struct writer *w, struct output_rec *rec)
 	size_t at = w->out.buf.len;
 	bool starts = b->need_preamble;
 	int rc = put_unit(b, rec->tr, &w->out.buf);
-	if (rc == 0 && rotate_on(&b->fs.rot))
+	if (rc == 0 && (rotate_on(&b->fs.rot) || b->fs.crypt))
 		rc = rotate_at(w, rec->tr, at, starts);
-	if (rc == 0 && b->fs.crypt) /* encryption learns where the unit starts */
-		crypt_take(b->fs.crypt, w->out.written + at, w->out.buf.len - at);
 	return rc;
 }
 
@@ -558,7 +555,7 @@ static int put_piece_unit(struct bin_state *b, const struct reader_span *spans, 
 }
 
 /* The piece in b->cur..b->end taken as one unit, its first record stamped ts_ns: rotation and encryption
- * have their say as for a record (binary_add, rotate_at). Returns 0 or -ENOMEM (not taken). */
+ * have their say as for a record (rotate_at). Returns 0 or -ENOMEM (not taken). */
 static int take_piece(struct writer *w, const struct reader_span *spans, uint32_t n, uint64_t ts_ns)
 {
 	struct bin_state *b = w->priv;
@@ -566,19 +563,15 @@ static int take_piece(struct writer *w, const struct reader_span *spans, uint32_
 	size_t at = out->len;
 	bool starts = b->need_preamble;
 	int rc = put_piece_unit(b, spans, n, out);
-	if (rc == 0 && rotate_on(&b->fs.rot)) {
-		uint32_t cuts = b->fs.rot.n_cuts;
-		size_t len = out->len - at;
-		rotate_take(&b->fs.rot, w->out.written + at, len, ts_ns);
-		if (b->fs.rot.n_cuts != cuts && !starts) { /* it starts a file: again, after a preamble */
-			out->len = at;
-			b->need_preamble = true;
-			if ((rc = put_piece_unit(b, spans, n, out)) == 0)
-				rotate_extend(&b->fs.rot, out->len - at - len);
-		}
-	}
-	if (rc == 0 && b->fs.crypt)
-		crypt_take(b->fs.crypt, w->out.written + at, out->len - at);
+	if (rc < 0)
+		return rc;
+	size_t len = out->len - at;
+	if (!file_state_take(&b->fs, w->out.written + at, len, ts_ns) || starts)
+		return 0;
+	out->len = at; /* it starts a file: again, after a preamble */
+	b->need_preamble = true;
+	if ((rc = put_piece_unit(b, spans, n, out)) == 0)
+		file_state_grow(&b->fs, w->out.written + at, len, out->len - at);
 	return rc;
 }
 
@@ -631,9 +624,7 @@ static int binary_add_spans(struct writer *w, const struct reader_span *spans, u
 /* Preamble bytes added at the end of the stream from buffer offset at: rotation and encryption learn them. */
 static void took_preamble(struct bin_state *b, struct wout *o, size_t at)
 {
-	rotate_extend(&b->fs.rot, o->buf.len - at);
-	if (b->fs.crypt)
-		crypt_take(b->fs.crypt, o->written + at, o->buf.len - at);
+	file_state_grow(&b->fs, o->written + at, 0, o->buf.len - at);
 }
 
 /* Read the file writer's keys (nothing is opened). Returns 0, or -errno with d->msg naming the key. */

@@ -157,10 +157,23 @@ enum file_path file_state_check(const struct file_state *fs, int fd, uint64_t *s
 	return FILE_PATH_GONE;
 }
 
-void file_state_take(struct file_state *fs, uint64_t at, uint64_t len, uint64_t ts_ns)
+bool file_state_take(struct file_state *fs, uint64_t at, uint64_t len, uint64_t ts_ns)
 {
-	if (rotate_on(&fs->rot))
-		rotate_take(&fs->rot, at, len, ts_ns);
+	struct rotate_frame fr = fs->crypt ? crypt_frame(fs->crypt, at, len) : (struct rotate_frame){0, 0};
+	bool cut = rotate_on(&fs->rot) && rotate_take(&fs->rot, at, len, ts_ns, fr);
+	if (cut && fs->crypt)
+		crypt_cut(fs->crypt, at); /* the new file's first chunk starts here */
+	if (fs->crypt)
+		crypt_take(fs->crypt, at, len);
+	return cut;
+}
+
+void file_state_grow(struct file_state *fs, uint64_t at, uint64_t from, uint64_t len)
+{
+	uint64_t frames = 0;
+	if (fs->crypt) /* the frames of len bytes less those of from (none for a unit that was not there) */
+		frames = crypt_frame(fs->crypt, at, len).here - (from ? crypt_frame(fs->crypt, at, from).here : 0);
+	rotate_extend(&fs->rot, len - from + frames);
 	if (fs->crypt)
 		crypt_take(fs->crypt, at, len);
 }

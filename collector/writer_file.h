@@ -44,8 +44,14 @@ int file_state_open(struct file_state *fs, const char *who, struct diag *d);
 /* What fs's path names against the open descriptor fd. */
 enum file_path file_state_check(const struct file_state *fs, int fd, uint64_t *size);
 
-/* A unit of len bytes taken at stream offset at: tell rotation (with the record's time ts_ns) and encryption. */
-void file_state_take(struct file_state *fs, uint64_t at, uint64_t len, uint64_t ts_ns);
+/* A unit of len bytes taken at stream offset at: tell rotation (with the record's time ts_ns and the frames
+ * encryption adds) and encryption. Returns whether rotation placed a cut before it. */
+bool file_state_take(struct file_state *fs, uint64_t at, uint64_t len, uint64_t ts_ns);
+
+/* The unit at stream offset at grew from from bytes to len (0 to len: bytes that are not a record, a binary
+ * log's preamble), without a cut before it: rotation counts the bytes and their frames, encryption learns
+ * them. */
+void file_state_grow(struct file_state *fs, uint64_t at, uint64_t from, uint64_t len);
 
 /* prepare's req holds the plaintext from written (all taken ends at end): encrypt it if fs does. Returns rc,
  * or crypt_prepare's answer. */

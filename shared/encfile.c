@@ -92,14 +92,14 @@ static void aes_nonce(uint8_t nonce[crypto_aead_aes256gcm_NPUBBYTES], uint32_t i
 	encfile_put32(nonce, index);
 }
 
-static size_t tag_bytes(enum encfile_alg alg)
+size_t encfile_tag_bytes(enum encfile_alg alg)
 {
 	return alg == ENCFILE_ALG_AES256GCM ? crypto_aead_aes256gcm_ABYTES : crypto_secretstream_xchacha20poly1305_ABYTES;
 }
 
 size_t encfile_seal(struct encfile_stream *s, uint8_t *out, const uint8_t *pt, size_t len, uint32_t flags)
 {
-	uint32_t ct_bytes = (uint32_t)(len + tag_bytes(s->alg));
+	uint32_t ct_bytes = (uint32_t)(len + encfile_tag_bytes(s->alg));
 	put_chunk_header(out, ct_bytes, s->index, flags);
 	uint8_t *ct = out + ENCFILE_CHUNK_HEADER_BYTES;
 	if (s->alg == ENCFILE_ALG_AES256GCM) {
@@ -186,7 +186,7 @@ long encfile_unseal(struct encfile_stream *s, const uint8_t *p, const struct enc
 {
 	const uint8_t *ct = p + ENCFILE_CHUNK_HEADER_BYTES;
 	unsigned long long len = 0;
-	if (c->ct_bytes < tag_bytes(s->alg))
+	if (c->ct_bytes < encfile_tag_bytes(s->alg))
 		return -1;
 	if (s->alg == ENCFILE_ALG_AES256GCM) {
 		uint8_t nonce[crypto_aead_aes256gcm_NPUBBYTES];

@@ -172,6 +172,9 @@ int encfile_begin(struct encfile_stream *s, uint8_t *hdr, enum encfile_alg alg, 
  */
 size_t encfile_seal(struct encfile_stream *s, uint8_t *out, const uint8_t *pt, size_t len, uint32_t flags);
 
+/* The tag's bytes in each chunk of alg (a chunk is ENCFILE_CHUNK_HEADER_BYTES + its plaintext + this). */
+size_t encfile_tag_bytes(enum encfile_alg alg);
+
 /* Why a stream header does not open. */
 enum encfile_bad {
 	ENCFILE_OK,

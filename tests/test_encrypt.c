@@ -3,7 +3,8 @@
  * them, `shmlog decrypt` reads them back. Round trips for each algorithm and
  * inner format (text, JSON, binary) with rotation and per-chunk zstd; the
  * config errors of the encrypt group; a collector killed with SIGKILL
- * mid-stream and restarted; public-key mode. Tampering is test_encrypt_tamper.c.
+ * mid-stream and restarted; public-key mode; max_bytes held on disk.
+ * Tampering is test_encrypt_tamper.c.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -351,5 +352,64 @@ Test(encrypt, an_idle_collector_stopped_cleanly_leaves_files_that_decrypt_and_de
 	free(b);
 	free(err);
 	free(empty);
+	free(cfg);
+}
+
+/* Every file of path's series holds at most max bytes on disk, and every rotated one more than max - slack
+ * (the unit that did not fit, with its frame). Returns how many files. */
+static int assert_series_within(const char *path, long long max, long long slack)
+{
+	char **names = series(path);
+	int n = 0;
+	struct stat st;
+	for (char **q = names; *q; q++, n++) {
+		cr_assert_eq(stat(*q, &st), 0, "%s", *q);
+		cr_assert_leq(st.st_size, max, "%s holds %lld bytes, past max_bytes %lld", *q, (long long)st.st_size,
+			      max);
+		if (q[1]) /* rotated: full */
+			cr_assert_gt(st.st_size, max - slack, "%s rotated at %lld bytes", *q, (long long)st.st_size);
+	}
+	free_series(names);
+	return n;
+}
+
+/*
+ * max_bytes holds for the encrypted file on disk, its stream header, chunk
+ * frames and final chunk counted, for text and binary, each algorithm, also
+ * after a restart onto the file a first collector left; and the series
+ * still decrypts to the plain file.
+ */
+Test(encrypt, max_bytes_holds_for_the_file_on_disk_with_its_header_chunk_frames_and_final_chunk)
+{
+	cr_assert_geq(sodium_init(), 0);
+	const char *alg = crypto_aead_aes256gcm_is_available() ? "aes256gcm" : "xchacha20poly1305";
+	char *key = make_key("k", 0), *t = wpath("t.log"), *x = wpath("x.log"), *a = wpath("a.log");
+	char *xb = wpath("xb.bin"), *pout = wpath("prod.out");
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; },\n"
+			    " { type = \"file\"; path = \"%s\"; max_bytes = 20000; backups = 1000;"
+			    " encrypt = { key_file = \"%s\"; }; },\n"
+			    " { type = \"file\"; path = \"%s\"; max_bytes = 20000; backups = 1000;"
+			    " encrypt = { key_file = \"%s\"; algorithm = \"%s\"; }; },\n"
+			    " { type = \"binary\"; path = \"%s\"; max_bytes = 20000; backups = 1000;"
+			    " encrypt = { key_file = \"%s\"; }; } );\n", t, x, key, a, key, alg, xb, key);
+	char *args[] = {"-t", "2", "-r", "1500", "-p", "block", "-f", "60000", "-C", NULL};
+	for (int run = 0; run < 2; run++) { /* the second starts on the files the first left */
+		pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
+		run_producer(pout, args, NULL);
+		cr_assert(th_wait_until(no_segments, NULL, 60000), "segments not drained");
+		stop_collector(c);
+	}
+	cr_assert_gt(assert_series_within(x, 20000, 200), 5);
+	cr_assert_gt(assert_series_within(a, 20000, 200), 5);
+	cr_assert_gt(assert_series_within(xb, 20000, 20000 / 16 + 200), 3);
+	assert_series_is(key, 0, x, t);
+	assert_series_is(key, 0, a, t);
+	assert_series_is(key, 0, xb, t);
+	free(key);
+	free(t);
+	free(x);
+	free(a);
+	free(xb);
+	free(pout);
 	free(cfg);
 }
