@@ -436,10 +436,10 @@ static long long read_text(struct binlog_reader *rd, const uint8_t *p, uint32_t 
 	return size;
 }
 
-/* Whether p (n bytes) starts with a file header and its SESSION frame, as a writer's start writes them:
- * 1 it does, 0 it does not, -1 too few bytes to tell. */
-static int writer_start(const uint8_t *p, size_t n)
+int binlog_writer_start(const uint8_t *p, size_t n)
 {
+	if (memcmp(p, BINLOG_MAGIC, n < BINLOG_MAGIC_BYTES ? n : BINLOG_MAGIC_BYTES) != 0)
+		return 0;
 	if (n < BINLOG_HEADER_BYTES + BINLOG_SESSION_BYTES)
 		return -1;
 	const uint8_t *f = p + BINLOG_HEADER_BYTES;
@@ -459,7 +459,7 @@ long long binlog_restart_in(const uint8_t *p, size_t avail, size_t from, size_t 
 	/* the start must begin inside the span: its magic may run past the span's end */
 	size_t reach = end + BINLOG_MAGIC_BYTES - 1 < avail ? end + BINLOG_MAGIC_BYTES - 1 : avail;
 	for (const uint8_t *m; from < end && (m = memmem(p + from, reach - from, BINLOG_MAGIC, BINLOG_MAGIC_BYTES));) {
-		int s = writer_start(m, avail - (size_t)(m - p));
+		int s = binlog_writer_start(m, avail - (size_t)(m - p));
 		if (s != 0)
 			return s < 0 ? -1 : m - p;
 		from = (size_t)(m - p) + 1;

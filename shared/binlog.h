@@ -42,7 +42,12 @@
  *     consumed: a restarted collector writes them again). So is a unit with a
  *     writer's start (a file header, then a SESSION frame) beginning inside
  *     the span it claims: the restart appended there, and reading goes on
- *     from that start. Anything else that breaks a rule is garbage.
+ *     from that start. So is a run of zero bytes where a unit would start
+ *     (a frame header's worth at least; a frame is never 0 bytes) that
+ *     reaches the end of the file or a writer's start: space the file was
+ *     given but a crash left unwritten (the filesystem grew the file, its
+ *     data never reached the disk). Anything else that breaks a rule is
+ *     garbage.
  *  8. (Version 2.) A CYCLE frame holds records exactly as producer threads
  *     wrote them in their rings, one span per thread, copied without
  *     decoding: the stamps are the segment's own (TSC ticks, or realtime ns)
@@ -291,6 +296,10 @@ void binlog_reader_free(struct binlog_reader *rd);
  * span was searched.
  */
 long long binlog_restart_in(const uint8_t *p, size_t avail, size_t from, size_t *done);
+
+/* Whether a writer's start (a file header, then its SESSION frame) begins at p, n bytes there: 1 it does,
+ * 0 it does not (the n bytes already tell), -1 too few bytes to tell. */
+int binlog_writer_start(const uint8_t *p, size_t n);
 
 /*
  * Read the unit at p (avail bytes there, the rest of the file so far).

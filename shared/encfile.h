@@ -30,7 +30,11 @@
  *     every header byte before it under the file key.
  *  7. A crash mid-write leaves a torn chunk at the end of the stream; the
  *     restarted writer's stream header follows it. Every earlier chunk
- *     still opens.
+ *     still opens. A crash can also leave zeros where a chunk would start
+ *     (the filesystem grew the file, the data never reached the disk): no
+ *     chunk header is all zeros (ct_bytes >= the tag), so a reader takes
+ *     zeros from there to the end, or to the next stream header, for the
+ *     end of an unfinished stream.
  *
  * Stream header (ENCFILE_HEADER_BYTES = 144):
  *

@@ -360,6 +360,60 @@ Test(binlog, a_unit_torn_by_a_killed_collector_then_a_restart_decodes_everything
 	free(whole);
 }
 
+/* Write a, then zeros zero bytes, then tail (tlen bytes) to path. */
+static void with_zeros(const uint8_t *a, size_t alen, size_t zeros, const void *tail, size_t tlen, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	cr_assert(fwrite(a, 1, alen, f) == alen);
+	for (size_t k = 0; k < zeros; k++)
+		cr_assert(fputc(0, f) == 0);
+	cr_assert(fwrite(tail, 1, tlen, f) == tlen);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* The zeros a crash leaves where the filesystem grew the file but never wrote it (binlog.h rule 7), more
+ * than one read of the decoder: at the end, a torn tail; before a restart, dropped; before garbage, an error.
+ * Each one line. */
+Test(binlog, zeros_a_crash_left_unwritten_at_the_end_or_before_a_restart_are_dropped_and_told_in_one_line)
+{
+	three_writers("", 200);
+	char *b = wpath("b.bin"), *z = wpath("z.bin"), want[160];
+	size_t len = 0, zeros = 600000;
+	uint8_t *bytes = (uint8_t *)th_read_file(b, &len);
+	const char *one[] = {b, NULL}, *two[] = {b, b, NULL}, *files[] = {z, NULL};
+	struct decoded w1 = decode(false, one), w2 = decode(false, two);
+	cr_assert(w1.status == 0 && !w1.err[0] && w2.status == 0 && !w2.err[0], "%s%s", w1.err, w2.err);
+
+	with_zeros(bytes, len, zeros, "", 0, z);
+	struct decoded d = decode(false, files);
+	snprintf(want, sizeof want, "torn tail: the last %zu bytes (from byte %zu) are zeros (space a crash left "
+		 "unwritten); dropped", zeros, len);
+	cr_assert(d.status == 0 && lines(d.err) == 1 && strstr(d.err, want), "%d: %s", d.status, d.err);
+	cr_assert(d.out_len == w1.out_len && memcmp(d.out, w1.out, d.out_len) == 0, "every record");
+	decoded_free(&d);
+
+	with_zeros(bytes, len, zeros, bytes, len, z);
+	d = decode(false, files);
+	snprintf(want, sizeof want, "at byte %zu: %zu zero bytes (space a crash left unwritten), then a restart's "
+		 "file header at byte %zu; dropped", len, zeros, len + zeros);
+	cr_assert(d.status == 0 && lines(d.err) == 1 && strstr(d.err, want), "%d: %s", d.status, d.err);
+	cr_assert(d.out_len == w2.out_len && memcmp(d.out, w2.out, d.out_len) == 0, "every record of both");
+	decoded_free(&d);
+
+	with_zeros(bytes, len, 64, "garbage!", 8, z);
+	d = decode(false, files);
+	snprintf(want, sizeof want, "at byte %zu: 64 zero bytes, then bytes that are no unit", len);
+	cr_assert(d.status == 1 && lines(d.err) == 1 && strstr(d.err, want), "%d: %s", d.status, d.err);
+	cr_assert(d.out_len == w1.out_len && memcmp(d.out, w1.out, d.out_len) == 0, "the records before");
+	decoded_free(&d);
+	decoded_free(&w1);
+	decoded_free(&w2);
+	free(bytes);
+	free(b);
+	free(z);
+}
+
 /* Assert that decoding a file holding the len bytes of data fails with one line saying what. */
 static void assert_refused(const void *data, size_t len, const char *what)
 {

@@ -3,7 +3,7 @@
  * collector wrote and the test then damaged: a bit flipped in the header, in
  * a chunk's length, ciphertext and tag; two chunks swapped; one dropped; one
  * repeated; a chunk of another file appended; a cut at a chunk boundary and
- * inside a chunk. Each is found and named, the exit status says damage (1)
+ * inside a chunk; the zeros a crash leaves where the file grew unwritten. Each is found and named, the exit status says damage (1)
  * or an incomplete file (3), and the chunks before the damage still come out.
  */
 #include <criterion/criterion.h>
@@ -213,7 +213,10 @@ Test(tamper, a_chunk_of_another_file_appended_is_found, .init = tamper_setup, .f
 	struct sbuf s = {0};
 	sbuf_append(&s, a.data, a.len);
 	sbuf_append(&s, b.data + b.at[2], b.at[3] - b.at[2]);
-	struct ran r = decrypt_bytes(s.data, s.len, 1, "bytes after the final tag of stream 1 that are no stream");
+	char want[128];
+	snprintf(want, sizeof want, "at byte %zu: %zu bytes after the final tag of stream 1 that are no stream", a.len,
+		 b.at[3] - b.at[2]);
+	struct ran r = decrypt_bytes(s.data, s.len, 1, want);
 	assert_same_bytes(r.out, r.out_len, plain);
 	ran_free(&r);
 	/* into the stream, before the final tag: it does not authenticate there */
@@ -263,4 +266,59 @@ Test(tamper, a_cut_inside_a_chunk_is_a_truncation_with_the_bytes_dropped_told_in
 	assert_cut_in_chunk_1(&im, im.at[3] - 5);                     /* in its ciphertext */
 	assert_cut_in_chunk_1(&im, im.at[2] + ENCFILE_CHUNK_HEADER_BYTES - 1); /* in its header */
 	image_free(&im);
+}
+
+/* The bytes of d (len) and zeros zero bytes, then tail (tlen) into b. */
+static void zeros_between(struct sbuf *b, const char *d, size_t len, size_t zeros, const char *tail, size_t tlen)
+{
+	sbuf_reset(b);
+	sbuf_append(b, d, len);
+	for (size_t k = 0; k < zeros; k++)
+		sbuf_append(b, "", 1);
+	sbuf_append(b, tail, tlen);
+	cr_assert(!b->oom);
+}
+
+/* Zeros where a chunk or a stream would start (the filesystem grew the file, the crash left it unwritten):
+ * to the end or before the next stream, one line and status 3, every chunk out; before garbage, damage. */
+Test(tamper, zeros_a_crash_left_unwritten_are_an_unfinished_stream_told_in_one_line, .init = tamper_setup,
+     .fini = tamper_teardown)
+{
+	struct image a = load(enc_a), b = load(enc_b);
+	size_t cut = a.at[a.n - 2], zeros = 300000; /* the stream loses its final chunk */
+	struct sbuf s = {0}, both = {0};
+	char want[200];
+	zeros_between(&s, a.data, cut, zeros, "", 0);
+	snprintf(want, sizeof want, "at byte %zu: stream 1 (from byte 0) is unfinished, %zu zero bytes (space a crash "
+		 "left unwritten); dropped\n", cut, zeros);
+	struct ran r = decrypt_bytes(s.data, s.len, 3, want);
+	cr_assert(strchr(r.err, '\n') == strrchr(r.err, '\n'), "one line: %s", r.err);
+	assert_same_bytes(r.out, r.out_len, plain);
+	ran_free(&r);
+
+	zeros_between(&s, a.data, cut, zeros, b.data, b.len); /* a restart's stream after them */
+	snprintf(want, sizeof want, "at byte %zu: stream 1 (from byte 0) is unfinished, %zu zero bytes (space a crash "
+		 "left unwritten), then the next stream; dropped\n", cut, zeros);
+	r = decrypt_bytes(s.data, s.len, 3, want);
+	cr_assert(strchr(r.err, '\n') == strrchr(r.err, '\n'), "one line: %s", r.err);
+	size_t plen;
+	char *p = th_read_file(plain, &plen);
+	zeros_between(&both, p, plen, 0, p, plen);
+	cr_assert(r.out_len == both.len && memcmp(r.out, both.data, both.len) == 0, "both streams' records");
+	ran_free(&r);
+
+	zeros_between(&s, a.data, a.len, 100, "", 0);
+	snprintf(want, sizeof want, "at byte %zu: after the final tag of stream 1, 100 zero bytes", a.len);
+	r = decrypt_bytes(s.data, s.len, 3, want);
+	ran_free(&r);
+
+	zeros_between(&s, a.data, cut, 64, "garbage!", 8);
+	snprintf(want, sizeof want, "stream 1, chunk %zu (byte %zu): its length field is damaged", a.n - 3, cut);
+	r = decrypt_bytes(s.data, s.len, 1, want);
+	ran_free(&r);
+	free(p);
+	sbuf_free(&s);
+	sbuf_free(&both);
+	image_free(&a);
+	image_free(&b);
 }

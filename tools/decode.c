@@ -156,6 +156,8 @@ struct dec {
 	enum text_format format;
 	uint64_t unshown;   /* records printed without their message (out of memory) */
 	uint64_t searched;  /* file offset up to which the unit at buf[0] was searched for a restart */
+	uint64_t zeros;     /* zero bytes where a unit would start, dropped from buf (binlog.h rule 7)... */
+	uint64_t zeros_at;  /* ...from this file offset */
 };
 
 /* Print tr as the line writers would, writing the output out past DECODE_FLUSH. Returns 0 or -1 (said). */
@@ -186,6 +188,48 @@ static long long restart_inside(struct dec *d, size_t at)
 	return r > 0 ? (long long)at + r : r;
 }
 
+/*
+ * Zero bytes where the unit at d->buf + at would start (a crash left them
+ * unwritten, rule 7): drop them, and once a byte that is not zero shows up,
+ * it must be a restart's writer start. Returns where decoding goes on, -1
+ * if more bytes must be read, or -2 when garbage follows the zeros (said).
+ */
+static long long skip_zeros(struct dec *d, size_t at)
+{
+	size_t q = at;
+	while (q < d->len && d->buf[q] == 0)
+		q++;
+	if (!d->zeros)
+		d->zeros_at = d->offset + at;
+	d->zeros += q - at;
+	if (q == d->len)
+		return (long long)q; /* all dropped: more zeros, or the end (check_end says so) */
+	int s = binlog_writer_start(d->buf + q, d->len - q);
+	if (s < 0)
+		return q == at ? -1 : (long long)q;
+	if (s == 0) {
+		complain("%s: at byte %llu: %llu zero bytes, then bytes that are no unit", d->src.path,
+			 (unsigned long long)d->zeros_at, (unsigned long long)d->zeros);
+		return -2;
+	}
+	complain("%s: at byte %llu: %llu zero bytes (space a crash left unwritten), then a restart's file header at "
+		 "byte %llu; dropped",
+		 d->src.path, (unsigned long long)d->zeros_at, (unsigned long long)d->zeros,
+		 (unsigned long long)(d->offset + q));
+	d->zeros = 0;
+	return (long long)q;
+}
+
+/* Whether the unit at d->buf + at is a run of zeros (a frame header of them: no frame is 0 bytes), or goes on
+ * with one. */
+static bool at_zeros(const struct dec *d, size_t at)
+{
+	static const uint8_t zero[BINLOG_FRAME_HEADER_BYTES];
+	if (d->zeros)
+		return true;
+	return d->rd.header_seen && d->len - at >= sizeof zero && memcmp(d->buf + at, zero, sizeof zero) == 0;
+}
+
 /* Decode the complete units in d->buf and print the records. Returns 0, or -1 on garbage (said). */
 static int decode_units(struct dec *d)
 {
@@ -193,7 +237,18 @@ static int decode_units(struct dec *d)
 	while (at < d->len) {
 		struct text_record tr;
 		bool is_record;
-		long long r = restart_inside(d, at);
+		long long r;
+		if (at_zeros(d, at)) {
+			if ((r = skip_zeros(d, at)) == -2)
+				return -1;
+			if (r < 0 || (size_t)r == d->len || d->zeros) { /* more bytes must tell */
+				at = r < 0 ? at : (size_t)r;
+				break;
+			}
+			at = (size_t)r;
+			continue;
+		}
+		r = restart_inside(d, at);
 		if (r < 0)
 			break;
 		if (r > 0) {
@@ -256,7 +311,12 @@ static int check_end(struct dec *d)
 			 d->offset + d->len == 0 ? "empty" : "file header cut short", d->len);
 		return -1;
 	}
-	if (d->len)
+	if (d->zeros)
+		complain("%s: torn tail: the last %llu bytes (from byte %llu) are %s (space a crash left unwritten); "
+			 "dropped",
+			 d->src.path, (unsigned long long)(d->zeros + d->len), (unsigned long long)d->zeros_at,
+			 d->len ? "zeros, then a unit cut short" : "zeros");
+	else if (d->len)
 		complain("%s: torn tail: the last %zu bytes (from byte %llu) are not a complete unit; dropped",
 			 d->src.path, d->len, (unsigned long long)d->offset);
 	return 0;

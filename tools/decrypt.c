@@ -111,6 +111,13 @@ static size_t next_magic(const struct walk *w, size_t from, size_t to)
 	return p ? (size_t)(p - w->map) : SIZE_MAX;
 }
 
+/* The offset of the next stream magic from from on, or the file's size. */
+static size_t stream_or_end(const struct walk *w, size_t from)
+{
+	size_t q = next_magic(w, from, w->size);
+	return q == SIZE_MAX ? w->size : q;
+}
+
 /* Plaintext of whole records to the output: a binary log to its decoder. Returns 0 or -1 (said). */
 static int emit(struct walk *w, const uint8_t *p, size_t len)
 {
@@ -225,7 +232,7 @@ static void read_header(struct walk *w)
 			complain("%s: not an encrypted shmlog log (no stream header at byte 0)", w->path);
 		else
 			complain("%s: at byte %zu: %zu bytes after the final tag of stream %u that are no stream (appended?)",
-				 w->path, w->pos, next_magic(w, w->pos, w->size) - w->pos, w->stream);
+				 w->path, w->pos, stream_or_end(w, w->pos) - w->pos, w->stream);
 		worse(w, 1);
 		resync(w);
 		return;
@@ -361,6 +368,35 @@ static void walk_end(struct walk *w)
 	worse(w, EXIT_INCOMPLETE);
 }
 
+/*
+ * Zero bytes at w->pos, where a chunk or a stream header would start (a
+ * chunk header's worth at least: no chunk is 0 bytes), that reach the end
+ * of the file or the next stream header: space a crash left unwritten (the
+ * filesystem grew the file, its data never reached the disk). Said in one
+ * line and skipped (the stream is unfinished). Returns whether they were.
+ */
+static bool zero_run(struct walk *w)
+{
+	size_t z = w->pos;
+	while (z < w->size && w->map[z] == 0)
+		z++;
+	bool header = w->size - z >= ENCFILE_MAGIC_BYTES && memcmp(w->map + z, ENCFILE_MAGIC, ENCFILE_MAGIC_BYTES) == 0;
+	if (z - w->pos < ENCFILE_CHUNK_HEADER_BYTES || (z < w->size && !header))
+		return false;
+	char in[96] = "";
+	if (w->in_stream)
+		snprintf(in, sizeof in, "stream %u (from byte %zu) is unfinished, ", w->stream, w->stream_at);
+	else
+		snprintf(in, sizeof in, "after the final tag of stream %u, ", w->stream);
+	complain("%s: at byte %zu: %s%zu zero bytes (space a crash left unwritten)%s; dropped", w->path, w->pos, in,
+		 z - w->pos + w->held.len, z < w->size ? ", then the next stream" : "");
+	worse(w, EXIT_INCOMPLETE);
+	w->pos = z;
+	w->in_stream = false;
+	w->held.len = 0;
+	return true;
+}
+
 /* Walk the mapped file. Returns its status. */
 static int walk_file(struct walk *w)
 {
@@ -370,6 +406,8 @@ static int walk_file(struct walk *w)
 		worse(w, EXIT_INCOMPLETE);
 	}
 	while (w->pos < w->size) {
+		if (w->stream && w->map[w->pos] == 0 && zero_run(w))
+			continue;
 		if (!w->in_stream)
 			read_header(w);
 		else if (read_chunk(w) < 0)
