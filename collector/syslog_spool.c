@@ -59,36 +59,62 @@ static int open_file(const char *path, int flags, const char *where, struct diag
 	return fd;
 }
 
+/* The length head of the entry at at, if it is one that fits before stop (SPOOL_ENTRY_HEAD plus it), else 0. */
+static uint64_t entry_len(const unsigned char *head, uint64_t at, uint64_t stop)
+{
+	uint64_t len = get_le(head, SPOOL_ENTRY_HEAD);
+	return len == 0 || len > SPOOL_ENTRY_MAX || at + SPOOL_ENTRY_HEAD + len > stop ? 0 : len;
+}
+
 /*
- * The end of the last whole entry from sp->pos on: where the first entry
- * that is cut short or damaged starts, else sp->size. Entries are walked
- * by their length heads, a chunk at a time.
+ * Walk whole entries from at by their length heads, a chunk at a time, as
+ * long as they end by stop. Returns where the walk stopped: stop, or the
+ * start of the first entry that is damaged, cut short or runs past stop.
  */
-static uint64_t whole_end(const struct syslog_spool *sp)
+static uint64_t entries_end(const struct syslog_spool *sp, uint64_t at, uint64_t stop)
 {
 	static unsigned char b[SPOOL_CHUNK];
-	uint64_t at = sp->pos;
-	while (at < sp->size) {
+	while (at < stop) {
 		ssize_t got = pread(sp->fd, b, sizeof b, (off_t)at);
 		if (got < (ssize_t)SPOOL_ENTRY_HEAD)
 			return at;
 		size_t off = 0;
-		while (off + SPOOL_ENTRY_HEAD <= (size_t)got) {
-			uint64_t len = get_le(b + off, SPOOL_ENTRY_HEAD);
-			if (len == 0 || len > SPOOL_ENTRY_MAX || at + off + SPOOL_ENTRY_HEAD + len > sp->size)
-				return at + off;
+		uint64_t len;
+		while (off + SPOOL_ENTRY_HEAD <= (size_t)got && (len = entry_len(b + off, at + off, stop)))
 			off += SPOOL_ENTRY_HEAD + len;
-		}
+		if (!off)
+			return at;
 		at += off;
 	}
 	return at;
 }
 
-/* A run that died while appending left its last entry cut short: cut it off, before anything is
- * appended after it (else its length would take in what follows). */
-static void cut_torn_tail(struct syslog_spool *sp)
+/*
+ * The send position in the middle of an entry (NAME.spool-pos out of step
+ * with the spool: a power loss wrote one and not the other, or it was
+ * edited): back to the start of that entry, which is sent again, rather
+ * than read lengths from inside an entry and cut the spool there. Returns
+ * whether it moved.
+ */
+static bool pos_to_entry(struct syslog_spool *sp)
 {
-	uint64_t end = whole_end(sp);
+	unsigned char head[SPOOL_ENTRY_HEAD];
+	uint64_t at = entries_end(sp, 0, sp->pos), len = 0;
+	if (at < sp->pos && pread(sp->fd, head, sizeof head, (off_t)at) == (ssize_t)sizeof head)
+		len = entry_len(head, at, sp->size);
+	if (!len || at + SPOOL_ENTRY_HEAD + len <= sp->pos)
+		return false; /* at an entry, or the entries before it do not lead to it: as it is */
+	collector_warn("spool %s: its send position %llu (%s-pos) is inside the entry at offset %llu: sending from "
+		       "there (that entry may arrive twice)",
+		       sp->path, (unsigned long long)sp->pos, sp->path, (unsigned long long)at);
+	sp->pos = at;
+	return true;
+}
+
+/* A run that died while appending left its last entry cut short, the whole ones ending at end: cut it off,
+ * before anything is appended after it (else its length would take in what follows). */
+static void cut_torn_tail(struct syslog_spool *sp, uint64_t end)
+{
 	if (end == sp->size)
 		return;
 	collector_warn("spool %s: cut short at offset %llu (a run stopped while writing it): its last %llu bytes "
@@ -117,10 +143,18 @@ int spool_open(struct syslog_spool *sp, const char *dir, const char *name, uint6
 	unsigned char b[8];
 	sp->size = fstat(sp->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 	sp->pos = pread(sp->pos_fd, b, 8, 0) == 8 ? get_le(b, 8) : 0;
-	if (sp->pos > sp->size)
-		sp->pos = sp->size; /* a position past the end: nothing is left to send */
+	if (sp->pos > sp->size) { /* emptied, its position not stored yet: what it holds came after */
+		if (sp->size)
+			collector_warn("spool %s: its send position %llu (%s-pos) is past its end: sending it all (what "
+				       "was sent may arrive twice)",
+				       sp->path, (unsigned long long)sp->pos, sp->path);
+		sp->pos = 0;
+	}
+	uint64_t end = entries_end(sp, sp->pos, sp->size);
+	if (end != sp->size && pos_to_entry(sp))
+		end = entries_end(sp, sp->pos, sp->size);
 	sp->read = sp->pos;
-	cut_torn_tail(sp);
+	cut_torn_tail(sp, end);
 	if (sp->pos < sp->size)
 		collector_warn("spool %s: %llu bytes from an earlier run are sent first", sp->path,
 			       (unsigned long long)(sp->size - sp->pos));
