@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -70,7 +71,8 @@ struct shmlog {
 	int fd;
 	bool locked;         /* fd holds the liveness lock: the segment carries SHMLOG_SEG_LOCK */
 	uint64_t ino, dev;   /* the segment file's, to recognise fd (kick_collector) */
-	uint8_t *base;
+	uint8_t *base;       /* NULL: no segment (a forked child's, not made yet or not possible) */
+	_Atomic bool seg_pending; /* a forked child's logger: its segment is made at its first use */
 	uint64_t size;
 	struct shmlog_seg_header *hdr;
 	uint32_t ring_count; /* the last one is the shared overflow ring */
@@ -102,7 +104,8 @@ struct shmlog {
  * on first use. NULL: use the overflow ring. */
 struct shmlog__ring *shmlog__thread_ring(struct shmlog *lg);
 
-/* Register site in lg's segment (slow path). Sets *id. Returns 0 or -ENOSPC. */
+/* Register site in lg's segment (slow path; a forked child's is made first). Sets *id. Returns 0, -ENOSPC or
+ * -ENODEV (no segment could be made). */
 int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id);
 
 /* Sleep until *pos (rh->head or rh->synced) >= target or the monotonic clock
@@ -186,8 +189,19 @@ int shmlog__segment_create(struct shmlog *lg);
 int shmlog__segment_commit(struct shmlog *lg, uint64_t off, uint64_t len);
 /* crash.c: lg is closing; uninstall if it owns the handler. */
 void shmlog__crash_remove(struct shmlog *lg);
-/* crash.c: in a forked child, register the crash record's call site again. */
+/* crash.c: in a forked child, once the crash handler's logger has its segment, register the crash
+ * record's call site again. */
 void shmlog__crash_after_fork(void);
+/* shmlog.c: make a forked child's segment for lg, if it waits for one (seg_pending). Returns 0, or -ENODEV
+ * when lg has none (it could not be made: lg is switched off). */
+int shmlog__segment_ensure(struct shmlog *lg);
+
+/* Whether lg waits for its segment (a forked child that has not logged through it yet). */
+static inline bool shmlog__seg_pending(const struct shmlog *lg)
+{
+	/* acquire: pairs with the release in shmlog__segment_ensure, so the segment is seen made */
+	return atomic_load_explicit(&lg->seg_pending, memory_order_acquire);
+}
 
 static inline struct shmlog_ring_header *shmlog__ring_header(const struct shmlog *lg, uint32_t i)
 {

@@ -214,8 +214,9 @@ void shmlog__write(struct shmlog *lg, struct shmlog__ring *rp, struct shmlog__si
 	shmlog__write_values(lg, rp, site, id, ts, may_block, &cv);
 }
 
-/* site's id in lg's segment: the cached one, else registered now. Returns 0
- * or -ENOSPC (the registry is full: counted as a loss). */
+/* site's id in lg's segment: the cached one, else registered now. Returns 0,
+ * -ENOSPC (the registry is full: counted as a loss) or -ENODEV (a forked
+ * child's segment could not be made). */
 int shmlog__site_id(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 {
 	/* acquire: pairs with the release in shmlog__register, so nargs/kinds are read after they were written */
@@ -224,10 +225,10 @@ int shmlog__site_id(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 		*id = (uint32_t)c & ~SHMLOG__SITE_FAST;
 		return 0;
 	}
-	if (shmlog__register(lg, site, id) == 0)
-		return 0;
-	atomic_fetch_add_explicit(&lg->hdr->registry_lost, 1, memory_order_relaxed);
-	return -ENOSPC;
+	int rc = shmlog__register(lg, site, id);
+	if (rc == -ENOSPC)
+		atomic_fetch_add_explicit(&lg->hdr->registry_lost, 1, memory_order_relaxed);
+	return rc;
 }
 
 bool shmlog__log_values(struct shmlog *lg, const struct shmlog__site *site, uint32_t id,

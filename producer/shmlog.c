@@ -105,16 +105,18 @@ static void fork_parent(void)
 
 /*
  * In a forked child: the parent's rings must never be written by two
- * processes, so every live logger moves to a fresh segment of the child's
- * own (same options, the parent's clock calibration). The calling thread's
- * ring slots and the locks (another parent thread may have held them) are
- * reset, and a new serial makes every cached call-site id miss once, so each
- * call site registers again in the child's segment. A logger whose new
- * segment cannot be created is switched off (level OFF).
+ * processes, so every live logger lets go of the parent's segment and gets
+ * a fresh one of the child's own (same options, the parent's clock
+ * calibration) at its first record (shmlog__segment_ensure, from the call
+ * site's registration): a child that execs or exits without logging
+ * leaves no segment, and no notice of its end. The calling thread's ring
+ * slots and the locks (another parent thread may have held them) are
+ * reset, and a new serial makes every cached call-site id miss once, so
+ * each call site registers again in the child's segment.
  */
 static void fork_child(void)
 {
-	pthread_mutex_init(&live_lock, NULL);
+	pthread_mutex_unlock(&live_lock); /* fork_prepare's: this thread took it, in the parent */
 	atomic_store(&levels_pending, false); /* the slots it was for are gone */
 	memset(tls_slots, 0, sizeof tls_slots);
 	for (struct shmlog *l = live_head; l; l = l->next_live) {
@@ -126,13 +128,30 @@ static void fork_child(void)
 			munmap(l->base, l->size);
 		if (l->fd >= 0)
 			close(l->fd);
+		l->fd = -1;
 		l->base = NULL;
 		l->hdr = NULL;
+		l->path[0] = '\0';
 		l->hot.serial = next_serial++;
-		if (shmlog__segment_create(l) < 0)
-			atomic_store_explicit(&l->hot.level, SHMLOG_LEVEL_OFF, memory_order_relaxed);
+		atomic_store_explicit(&l->seg_pending, true, memory_order_relaxed); /* one thread: no other sees it */
 	}
-	shmlog__crash_after_fork();
+}
+
+int shmlog__segment_ensure(struct shmlog *lg)
+{
+	bool made = false;
+	pthread_mutex_lock(&live_lock);
+	if (atomic_load_explicit(&lg->seg_pending, memory_order_relaxed)) {
+		made = shmlog__segment_create(lg) == 0;
+		if (!made) /* it stays off: turning it back on would log into no segment */
+			atomic_store_explicit(&lg->hot.level, SHMLOG_LEVEL_OFF, memory_order_relaxed);
+		/* release: the segment is made before another thread sees it no longer pending */
+		atomic_store_explicit(&lg->seg_pending, false, memory_order_release);
+	}
+	live_unlock();
+	if (made)
+		shmlog__crash_after_fork();
+	return lg->base ? 0 : -ENODEV;
 }
 
 static void process_init(void)
@@ -330,7 +349,7 @@ SHMLOG_EXPORT void shmlog_close(struct shmlog *lg)
 			atomic_store_explicit(&tls_slots[i].lg, NULL, memory_order_relaxed);
 	live_unlock();
 	shmlog__crash_remove(lg);
-	if (!lg->base) { /* a forked child whose segment could not be created */
+	if (!lg->base) { /* a forked child whose segment was not made */
 		free_logger(lg);
 		return;
 	}
@@ -355,7 +374,7 @@ SHMLOG_EXPORT int shmlog_set_level(struct shmlog *lg, int level)
 {
 	if (level < SHMLOG_LEVEL_TRACE || level > SHMLOG_LEVEL_OFF)
 		return -EINVAL;
-	if (!lg->base) /* a forked child whose own segment could not be created: it stays off */
+	if (!shmlog__seg_pending(lg) && !lg->base) /* a forked child whose own segment could not be made: off */
 		return -ENODEV;
 	atomic_store_explicit(&lg->hot.level, level, memory_order_relaxed);
 	/* Never wait for live_lock: the caller may be a signal handler or a
@@ -542,6 +561,8 @@ static int register_entry(struct shmlog *lg, const struct shmlog__site *site, ui
 
 int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 {
+	if (shmlog__seg_pending(lg) && shmlog__segment_ensure(lg) < 0)
+		return -ENODEV;
 	pthread_mutex_lock(&lg->site_lock);
 	parse_site_once(site);
 	uint32_t mask = lg->site_map_cap - 1;
@@ -668,6 +689,8 @@ int shmlog__wait_pos(struct shmlog *lg, struct shmlog_ring_header *rh, _Atomic u
 
 SHMLOG_EXPORT int shmlog_flush(struct shmlog *lg, int timeout_ms)
 {
+	if (shmlog__seg_pending(lg))
+		return 0; /* a forked child that has logged nothing through lg */
 	if (!lg->base)
 		return -EIO;
 	long long deadline = shmlog__deadline_ns(timeout_ms);
@@ -700,6 +723,8 @@ int shmlog__wait_synced(struct shmlog *lg, struct shmlog_ring_header *rh, uint64
 
 SHMLOG_EXPORT int shmlog_sync(struct shmlog *lg, int timeout_ms)
 {
+	if (shmlog__seg_pending(lg))
+		return 0; /* a forked child that has logged nothing through lg */
 	if (!lg->base)
 		return -EIO;
 	long long deadline = shmlog__deadline_ns(timeout_ms);
@@ -717,6 +742,8 @@ SHMLOG_EXPORT int shmlog_sync(struct shmlog *lg, int timeout_ms)
 SHMLOG_EXPORT int shmlog_get_stats(struct shmlog *lg, struct shmlog_stats *st)
 {
 	memset(st, 0, sizeof *st);
+	if (shmlog__seg_pending(lg))
+		return 0; /* a forked child that has logged nothing through lg */
 	if (!lg->base)
 		return -EIO;
 	for (uint32_t i = 0; i < lg->ring_count; i++) {

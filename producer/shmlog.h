@@ -153,7 +153,7 @@ void shmlog_close(struct shmlog *lg);
  * Other threads see it within a few calls at most (each thread logs against
  * its own copy of the threshold, which this updates). Returns 0, -EINVAL for a bad
  * level, or -ENODEV in a forked child whose own segment could not be created
- * (its loggers are switched off, and stay off).
+ * at its first record (its loggers are switched off, and stay off).
  */
 int shmlog_set_level(struct shmlog *lg, int level);
 
@@ -185,7 +185,11 @@ struct shmlog_stats {
 /* Fill *st. Returns 0. */
 int shmlog_get_stats(struct shmlog *lg, struct shmlog_stats *st);
 
-/* The segment file's path (valid until shmlog_close). */
+/*
+ * The segment file's path (valid until shmlog_close). In a forked child it
+ * is "" until the child's first record through lg makes its own segment
+ * (before that, flush, sync and stats have nothing to wait for: 0).
+ */
 const char *shmlog_segment_path(const struct shmlog *lg);
 
 /* ---- call sites made at run time: for language bindings ---- */

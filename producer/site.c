@@ -93,7 +93,7 @@ SHMLOG_EXPORT int shmlog_site_register(struct shmlog *lg, struct shmlog_site **o
 	if (!fmt || level < SHMLOG_LEVEL_TRACE || level > SHMLOG_LEVEL_CRITICAL ||
 	    !fields_valid(fields, nfields, &bytes))
 		return -EINVAL;
-	if (!lg->base) /* a forked child whose own segment could not be created */
+	if (shmlog__seg_pending(lg) ? shmlog__segment_ensure(lg) < 0 : !lg->base) /* a forked child's, not made */
 		return -ENODEV;
 	struct fmt_parsed *pf = malloc(sizeof *pf);
 	if (!pf)

@@ -14,7 +14,8 @@
  * (prints "sync=RC"). -L sets sync_level to WARN and logs one WARN record
  * "durable" (prints "durable_ms=MS", how long the call took). -F forks after
  * the threads: the child logs CHILD_RECORDS records "child i=I" through the
- * same logger, flushes and calls exit(0) (prints "child_flush=RC", "child=STATUS").
+ * same logger (and a second thread one record "child thread 1"), flushes
+ * and calls exit(0) (prints "child_flush=RC", "child=STATUS").
  * -W waits until FILE exists before exiting (keeps the process alive); -G
  * waits until GATE exists before logging (the segment exists meanwhile).
  * -w WAVES runs the threads WAVES times (each wave's threads exit and give
@@ -178,14 +179,26 @@ static void log_durable(void)
 	printf("durable_ms=%ld\n", (long)((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000));
 }
 
-/* -F: a forked child logs through the same logger, flushes and exits. */
+static void *child_thread(void *arg)
+{
+	(void)arg;
+	SHMLOG_INFO(lg, "child thread %d", 1);
+	return NULL;
+}
+
+/* -F: a forked child logs through the same logger (a second thread once, racing its first record, which
+ * makes the child's segment), flushes and exits. */
 static void fork_child_logs(long child_records)
 {
 	fflush(stdout);
 	pid_t c = fork();
 	if (c == 0) {
+		pthread_t th;
+		bool two = pthread_create(&th, NULL, child_thread, NULL) == 0;
 		for (long i = 0; i < child_records; i++)
 			SHMLOG_INFO(lg, "child i=%ld", i);
+		if (two)
+			pthread_join(th, NULL);
 		printf("child_flush=%d\n", shmlog_flush(lg, 10000));
 		fflush(stdout);
 		exit(0); /* exit handlers and all, as a program's child would */

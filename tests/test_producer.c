@@ -454,6 +454,18 @@ static void mem_fini(void)
 
 TestSuite(segment_memory, .fini = mem_fini);
 
+/* Files in d. */
+static int files_in(const char *d)
+{
+	DIR *dd = opendir(d);
+	cr_assert(dd);
+	int files = 0;
+	for (struct dirent *e; (e = readdir(dd)) != NULL;)
+		files += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(dd);
+	return files;
+}
+
 /* ring_data_off of a segment with these options (opened in a roomy directory). */
 static uint64_t data_off_for(struct shmlog_options o)
 {
@@ -506,17 +518,12 @@ Test(segment_memory, a_full_segment_directory_fails_at_open)
 	struct shmlog_options o = {.dir = mem_dir, .ring_bytes = 1u << 20};
 	struct shmlog *l = NULL;
 	cr_assert_eq(shmlog_open(&l, &o), -ENOSPC);
-	DIR *dd = opendir(mem_dir);
-	cr_assert(dd);
-	int files = 0;
-	for (struct dirent *e; (e = readdir(dd)) != NULL;)
-		files += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-	closedir(dd);
-	cr_assert_eq(files, 0, "nothing is left behind");
+	cr_assert_eq(files_in(mem_dir), 0, "nothing is left behind");
 }
 
-/* A forked child whose own segment cannot be created: its loggers are off
- * and stay off (turning one back on would log into no segment). */
+/* A forked child whose own segment cannot be created (at its first record):
+ * its loggers are off and stay off (turning one back on would log into no
+ * segment). */
 Test(segment_memory, a_child_without_a_segment_stays_off)
 {
 	mem_dir = th_mkdtemp(false);
@@ -536,16 +543,18 @@ Test(segment_memory, a_child_without_a_segment_stays_off)
 	pid_t c = fork();
 	cr_assert_geq(c, 0);
 	if (c == 0) {
+		SHMLOG_ERROR(l, "nowhere to go");
 		if (shmlog_get_level(l) != SHMLOG_LEVEL_OFF)
 			_exit(10);
 		if (shmlog_set_level(l, SHMLOG_LEVEL_INFO) != -ENODEV)
 			_exit(11);
-		SHMLOG_ERROR(l, "nowhere to go");
-		_exit(0);
+		SHMLOG_ERROR(l, "still nowhere to go");
+		_exit(shmlog_flush(l, 0) == -EIO ? 0 : 12);
 	}
 	int st = th_waitpid_timeout(c, 10000);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		  "child status %d: 10 logger not off, 11 set_level did not refuse, or it crashed", st);
+		  "child status %d: 10 logger not off, 11 set_level did not refuse, 12 flush did not fail, or it crashed",
+		  st);
 	shmlog_close(l);
 }
 
@@ -580,5 +589,59 @@ Test(segment_memory, a_thread_whose_ring_finds_no_memory_logs_through_the_overfl
 	cr_assert_str_eq(m.data, "still logged 42");
 	sbuf_free(&m);
 	seg_close(&s);
+	shmlog_close(l);
+}
+
+/* Fork; the child runs what (0: exit, 1: exec /bin/true, 2: log one record, then flush and stats) and exits
+ * 0 when all it checked held. Returns the child's pid, reaped. */
+static pid_t child_does(struct shmlog *l, int what)
+{
+	pid_t c = fork();
+	cr_assert_geq(c, 0);
+	if (c == 0) {
+		struct shmlog_stats st;
+		if (shmlog_segment_path(l)[0] || shmlog_flush(l, 0) != 0 || shmlog_get_stats(l, &st) != 0 ||
+		    shmlog_set_level(l, SHMLOG_LEVEL_INFO) != 0)
+			_exit(10); /* before its first record, the child has no segment and nothing to wait for */
+		if (what == 1)
+			execl("/bin/true", "true", (char *)NULL);
+		if (what == 2) {
+			SHMLOG_INFO(l, "the child's %d", 1);
+			if (!strstr(shmlog_segment_path(l), "prod.") || shmlog_get_stats(l, &st) != 0 ||
+			    st.committed_bytes == 0)
+				_exit(11);
+		}
+		_exit(0);
+	}
+	int st = th_waitpid_timeout(c, 10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d: status %d", what, st);
+	return c;
+}
+
+/* A forked child makes its segment at its first record: one that exits or execs without logging leaves
+ * none behind (no file, no notice of its end for the collector to tell). */
+Test(segment_memory, a_forked_child_makes_its_segment_only_when_it_logs)
+{
+	mem_dir = th_mkdtemp(false);
+	struct shmlog_options o = {.dir = mem_dir, .name = "prod", .ring_bytes = 4096, .max_threads = 2};
+	struct shmlog *l = NULL;
+	cr_assert_eq(shmlog_open(&l, &o), 0);
+	SHMLOG_INFO(l, "the parent's %d", 1);
+	child_does(l, 0);
+	child_does(l, 1);
+	cr_assert_eq(files_in(mem_dir), 1, "only the parent's segment");
+	pid_t c = child_does(l, 2);
+	cr_assert_eq(files_in(mem_dir), 2, "the child that logged has its own");
+	char want[PATH_MAX];
+	snprintf(want, sizeof want, "%s/prod.%d.", mem_dir, (int)c);
+	DIR *dd = opendir(mem_dir);
+	bool found = false;
+	for (struct dirent *e; (e = readdir(dd)) != NULL;) {
+		char p[PATH_MAX];
+		snprintf(p, sizeof p, "%s/%s", mem_dir, e->d_name);
+		found |= strncmp(p, want, strlen(want)) == 0;
+	}
+	closedir(dd);
+	cr_assert(found, "the child's segment is named by its pid");
 	shmlog_close(l);
 }
