@@ -3,7 +3,8 @@
  * them, `shmlog decrypt` reads them back. Round trips for each algorithm and
  * inner format (text, JSON, binary) with rotation and per-chunk zstd; the
  * config errors of the encrypt group; a collector killed with SIGKILL
- * mid-stream and restarted; public-key mode; max_bytes held on disk.
+ * mid-stream and restarted; public-key mode; max_bytes held on disk; a full
+ * disk under encrypted writers.
  * Tampering is test_encrypt_tamper.c.
  */
 #include <criterion/criterion.h>
@@ -411,5 +412,50 @@ Test(encrypt, max_bytes_holds_for_the_file_on_disk_with_its_header_chunk_frames_
 	free(a);
 	free(xb);
 	free(pout);
+	free(cfg);
+}
+
+/* Decrypt path into out; assert it is intact and holds 2 x 2000 records once, in
+ * order, and the end notice. */
+static void assert_decrypts_all_once(const char *key, const char *path, const char *out)
+{
+	const char *files[] = {path, NULL};
+	struct ran r = decrypt(key, 0, files);
+	cr_assert_eq(r.status, 0, "%s: %s", path, r.err);
+	FILE *f = fopen(out, "w");
+	cr_assert(f && fwrite(r.out, 1, r.out_len, f) == r.out_len && fclose(f) == 0);
+	struct tally ty = {.threads = 2, .records = 2000, .allow_other = true};
+	tally_output(out, &ty);
+	cr_assert_eq(ty.seen, 4000, "%s: every record exactly once, in order", path);
+	cr_assert_eq(ty.ended, 1, "and the end notice");
+	free(ty.last);
+	ran_free(&r);
+}
+
+/* Encrypted text and binary writers on a full file system: nothing consumed while they cannot write,
+ * and once there is room they catch up by themselves, every stream whole and ended. */
+Test(encrypt, a_full_disk_under_encrypted_writers_loses_nothing_and_recovers_by_itself)
+{
+	char *mnt = wpath("mnt"), *err = wpath("c.err"), *pout = wpath("prod.out"), *all = wpath("all.log");
+	char *key = make_key("k", 0);
+	cr_assert_eq(mkdir(mnt, 0755), 0);
+	if (!th_mount_tmpfs(mnt, "1m"))
+		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
+	char *e = th_path(mnt, "e.log"), *eb = th_path(mnt, "eb.bin"), *filler = th_path(mnt, "filler");
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; encrypt = { key_file = \"%s\"; }; },\n"
+			    " { type = \"binary\"; path = \"%s\"; encrypt = { key_file = \"%s\"; }; } );\n",
+			    e, key, eb, key);
+	stop_collector(full_disk_then_space(cfg, err, filler, pout));
+	assert_decrypts_all_once(key, e, all);
+	assert_decrypts_all_once(key, eb, all);
+	th_umount(mnt);
+	free(mnt);
+	free(err);
+	free(pout);
+	free(all);
+	free(key);
+	free(e);
+	free(eb);
+	free(filler);
 	free(cfg);
 }
