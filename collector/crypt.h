@@ -114,7 +114,7 @@ static inline bool crypt_continues(const struct crypt *c, uint64_t at, uint64_t 
 
 static inline void crypt_take(struct crypt *c, uint64_t at, uint64_t len)
 {
-	if (at > c->chunk_start && !crypt_continues(c, at, len))
+	if (at > c->chunk_start && at + len - c->chunk_start > ENCFILE_CHUNK_MAX) /* not crypt_continues */
 		crypt_cut(c, at);
 }
 

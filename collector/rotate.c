@@ -230,7 +230,7 @@ int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who
 		return fd;
 	struct stat st;
 	if (fstat(fd, &st) == 0) {
-		r->proj_bytes = (uint64_t)st.st_size;
+		r->proj_bytes = r->disk_bytes = (uint64_t)st.st_size;
 		if (st.st_size && r->every_s)
 			r->proj_start = rotate_interval_start(r, st.st_mtim.tv_sec);
 	}
@@ -354,6 +354,7 @@ static int rotate_one(struct rotate *r, int64_t start, int *fd)
 	fdatasync(*fd);
 	close(*fd);
 	*fd = nfd;
+	r->disk_bytes = 0;
 	r->last_err = 0;
 	if (r->compress && access(to, F_OK) == 0)
 		compressor_queue(&r->zc, to); /* out of memory: the next open compresses it */
@@ -366,6 +367,8 @@ int rotate_due(struct rotate *r, uint64_t written, int *fd)
 	uint32_t k = 0;
 	for (; k < r->n_cuts && r->cuts[k].at <= written; k++) {
 		int rc = rotate_one(r, r->cuts[k].start, fd);
+		if (rc < 0 && k + 1 == r->n_cuts) /* what was taken for the next file stays in this one */
+			r->proj_bytes += r->disk_bytes;
 		first = first ? first : rc;
 	}
 	if (k) {
@@ -375,10 +378,11 @@ int rotate_due(struct rotate *r, uint64_t written, int *fd)
 	return first;
 }
 
-void rotate_resize(struct rotate *r, uint64_t size, uint64_t written, uint64_t end)
+void rotate_resize(struct rotate *r, uint64_t size)
 {
 	if (r->n_cuts == 0) /* else the file being projected is a later one */
-		r->proj_bytes = size + (end - written);
+		r->proj_bytes = r->proj_bytes + size > r->disk_bytes ? r->proj_bytes + size - r->disk_bytes : 0;
+	r->disk_bytes = size;
 }
 
 void rotate_close(struct rotate *r)

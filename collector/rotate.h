@@ -73,6 +73,9 @@ struct rotate {
 	const char *who;      /* the writer's name, for messages */
 	uint64_t proj_bytes;  /* bytes the file being filled will hold once everything taken is written (its
 			       * units and their frames; frame_file not counted) */
+	uint64_t disk_bytes;  /* what the file being written holds on disk as far as the writer knows: its size
+			       * at open, and what was written to it since (rotate_wrote), so that rotate_resize
+			       * sees what others did to it */
 	int64_t proj_start;   /* the interval it holds */
 	int64_t seen_lo, seen_hi, seen_start; /* times [lo, hi] are known to be in the interval of seen_start */
 	struct rotate_cut *cuts; /* not yet done, in stream order */
@@ -147,12 +150,19 @@ static inline void rotate_extend(struct rotate *r, uint64_t len)
 	r->proj_bytes += len;
 }
 
+/* done bytes were written to the current file. Returns nothing. */
+static inline void rotate_wrote(struct rotate *r, uint64_t done)
+{
+	r->disk_bytes += done;
+}
+
 /*
- * The current file holds size bytes now and the stream has end - written
- * bytes not yet written (renamed or truncated under us, e.g. by logrotate):
- * correct the size the layer counts. Returns nothing.
+ * The current file holds size bytes now (truncated or appended to under us,
+ * e.g. by logrotate's copytruncate; or a file opened again): what it holds
+ * beyond or short of what the writer wrote to it moves the size the layer
+ * counts by as much. Returns nothing.
  */
-void rotate_resize(struct rotate *r, uint64_t size, uint64_t written, uint64_t end);
+void rotate_resize(struct rotate *r, uint64_t size);
 
 /* The file name (no directory) the interval starting at start is rotated to, without the path: "2026-12-01T13". */
 void rotate_label(const struct rotate *r, int64_t start, char *out, size_t size);

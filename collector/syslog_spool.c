@@ -90,24 +90,26 @@ static uint64_t entries_end(const struct syslog_spool *sp, uint64_t at, uint64_t
 }
 
 /*
- * The send position in the middle of an entry (NAME.spool-pos out of step
- * with the spool: a power loss wrote one and not the other, or it was
- * edited): back to the start of that entry, which is sent again, rather
- * than read lengths from inside an entry and cut the spool there. Returns
- * whether it moved.
+ * The send position in the middle of an entry: NAME.spool-pos is out of
+ * step with the spool. A position is stored only at an entry, and only
+ * emptying cuts the spool back past it, so the spool was emptied and filled
+ * again with the 0 then stored lost (a power loss), or a hand edited one:
+ * none of what it holds was sent, so all of it goes. Damage before the
+ * position (the entries before it do not lead to it) leaves it as it is.
+ * Returns whether it moved.
  */
-static bool pos_to_entry(struct syslog_spool *sp)
+static bool pos_to_start(struct syslog_spool *sp)
 {
 	unsigned char head[SPOOL_ENTRY_HEAD];
 	uint64_t at = entries_end(sp, 0, sp->pos), len = 0;
 	if (at < sp->pos && pread(sp->fd, head, sizeof head, (off_t)at) == (ssize_t)sizeof head)
-		len = entry_len(head, at, sp->size);
+		len = entry_len(head, at, UINT64_MAX); /* torn (its end past the file's) or not */
 	if (!len || at + SPOOL_ENTRY_HEAD + len <= sp->pos)
-		return false; /* at an entry, or the entries before it do not lead to it: as it is */
-	collector_warn("spool %s: its send position %llu (%s-pos) is inside the entry at offset %llu: sending from "
-		       "there (that entry may arrive twice)",
+		return false;
+	collector_warn("spool %s: its send position %llu (%s-pos) is inside the entry at offset %llu: sending it "
+		       "all (what was sent may arrive twice)",
 		       sp->path, (unsigned long long)sp->pos, sp->path, (unsigned long long)at);
-	sp->pos = at;
+	sp->pos = 0;
 	return true;
 }
 
@@ -151,7 +153,7 @@ int spool_open(struct syslog_spool *sp, const char *dir, const char *name, uint6
 		sp->pos = 0;
 	}
 	uint64_t end = entries_end(sp, sp->pos, sp->size);
-	if (end != sp->size && pos_to_entry(sp))
+	if (end != sp->size && pos_to_start(sp))
 		end = entries_end(sp, sp->pos, sp->size);
 	sp->read = sp->pos;
 	cut_torn_tail(sp, end);

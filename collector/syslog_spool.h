@@ -12,9 +12,9 @@
  *                   first entry not yet sent. Written after each send that
  *                   completed entries; a crash between the two re-sends
  *                   those entries (duplicates, never a gap). Out of step
- *                   with NAME.spool (a power loss, an edit), it goes back
- *                   at open: from inside an entry to its start, from past
- *                   the end to 0 (duplicates again, never a gap).
+ *                   with NAME.spool (inside an entry, or past its end: a
+ *                   power loss after the spool was emptied, or an edit),
+ *                   it goes back to 0 at open (duplicates, never a gap).
  *
  * Once every entry is sent both go back to empty. The spool holds at most
  * max_bytes of entries; what does not fit is dropped and counted. Entries

@@ -707,7 +707,7 @@ static void switch_file(struct writer *w)
 	b->fs.gone_err = 0;
 	struct stat st;
 	if (fstat(fd, &st) == 0)
-		rotate_resize(&b->fs.rot, (uint64_t)st.st_size, w->out.written, w->out.written + w->out.buf.len);
+		rotate_resize(&b->fs.rot, (uint64_t)st.st_size);
 }
 
 /* The path no longer names our file (removed, replaced): reopen it. */
@@ -717,7 +717,7 @@ static void binary_check(struct writer *w)
 	uint64_t size;
 	enum file_path st = file_state_check(&b->fs, w->fd, &size);
 	if (st == FILE_PATH_SAME && b->reopen_at == NO_REOPEN)
-		rotate_resize(&b->fs.rot, size, w->out.written, w->out.written + w->out.buf.len);
+		rotate_resize(&b->fs.rot, size);
 	if (st != FILE_PATH_GONE || b->reopen_at != NO_REOPEN)
 		return;
 	if (binary_reopen(w) == 0)

@@ -195,6 +195,7 @@ void file_state_retire(struct file_state *fs, int fd)
 uint64_t file_state_complete(struct writer *w, const struct uio_req *req)
 {
 	struct file_state *fs = w->priv;
+	rotate_wrote(&fs->rot, req->done);
 	if (!fs->crypt)
 		return writer_complete_line(w, req);
 	struct uio_req pt = crypt_complete(fs->crypt, req);
@@ -254,6 +255,7 @@ static void end_torn_line(struct writer *w, struct file_state *fs, int fd)
 		return;
 	}
 	fs->rot.proj_bytes += rotate_on(&fs->rot);
+	rotate_wrote(&fs->rot, 1);
 	collector_warn("writer %s: %s ended inside a line (its collector stopped mid-write; that record comes again): "
 		       "the line is ended before this start's records", w->name, fs->path);
 }
@@ -287,7 +289,7 @@ static int file_reopen(struct writer *w)
 	fs->gone_err = 0;
 	struct stat st;
 	if (fstat(fd, &st) == 0)
-		rotate_resize(&fs->rot, (uint64_t)st.st_size, w->out.written, w->out.written + w->out.buf.len);
+		rotate_resize(&fs->rot, (uint64_t)st.st_size);
 	return 0;
 }
 
@@ -315,7 +317,7 @@ static bool file_check(struct writer *w)
 	uint64_t size;
 	enum file_path st = file_state_check(fs, w->fd, &size);
 	if (st == FILE_PATH_SAME)
-		rotate_resize(&fs->rot, size, w->out.written, w->out.written + w->out.buf.len);
+		rotate_resize(&fs->rot, size);
 	if (st != FILE_PATH_GONE)
 		return true;
 	int rc = file_reopen(w);

@@ -139,7 +139,8 @@ static void crash_handler(int sig, siginfo_t *info, void *uctx)
 	while (idx < (int)N_CRASH_SIGNALS && crash_signals[idx] != sig)
 		idx++;
 	struct shmlog *lg = atomic_load(&crash_lg);
-	if (lg && lg->base && !atomic_exchange(&crash_busy, 1)) {
+	/* a forked child's logger whose segment is not made (or being made) has nowhere to write */
+	if (lg && !shmlog__seg_pending(lg) && lg->base && !atomic_exchange(&crash_busy, 1)) {
 		void *frames[CRASH_FRAMES];
 		int n = backtrace(frames, CRASH_FRAMES);
 		char text[SHMLOG_MAX_STRING];
@@ -211,9 +212,8 @@ void shmlog__crash_remove(struct shmlog *lg)
 	atomic_store(&crash_lg, NULL);
 }
 
-void shmlog__crash_after_fork(void)
+void shmlog__crash_after_fork(struct shmlog *made)
 {
-	struct shmlog *lg = atomic_load(&crash_lg);
-	if (lg && lg->base && shmlog__register(lg, &crash_site, &crash_site_id) < 0)
-		shmlog__crash_remove(lg);
+	if (atomic_load(&crash_lg) == made && shmlog__register_now(made, &crash_site, &crash_site_id) < 0)
+		shmlog__crash_remove(made);
 }

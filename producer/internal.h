@@ -105,8 +105,10 @@ struct shmlog {
 struct shmlog__ring *shmlog__thread_ring(struct shmlog *lg);
 
 /* Register site in lg's segment (slow path; a forked child's is made first). Sets *id. Returns 0, -ENOSPC or
- * -ENODEV (no segment could be made). */
+ * -ENODEV (lg has no segment: one could not be made). */
 int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id);
+/* The same, lg's segment known to be there. */
+int shmlog__register_now(struct shmlog *lg, struct shmlog__site *site, uint32_t *id);
 
 /* Sleep until *pos (rh->head or rh->synced) >= target or the monotonic clock
  * reaches deadline_ns (< 0: never), waking the collector first (it may poll
@@ -189,9 +191,9 @@ int shmlog__segment_create(struct shmlog *lg);
 int shmlog__segment_commit(struct shmlog *lg, uint64_t off, uint64_t len);
 /* crash.c: lg is closing; uninstall if it owns the handler. */
 void shmlog__crash_remove(struct shmlog *lg);
-/* crash.c: in a forked child, once the crash handler's logger has its segment, register the crash
- * record's call site again. */
-void shmlog__crash_after_fork(void);
+/* crash.c: in a forked child, made (the crash handler's logger, or not) has its segment now: register
+ * the crash record's call site in it (before the segment is seen made). */
+void shmlog__crash_after_fork(struct shmlog *made);
 /* shmlog.c: make a forked child's segment for lg, if it waits for one (seg_pending). Returns 0, or -ENODEV
  * when lg has none (it could not be made: lg is switched off). */
 int shmlog__segment_ensure(struct shmlog *lg);

@@ -139,18 +139,20 @@ static void fork_child(void)
 
 int shmlog__segment_ensure(struct shmlog *lg)
 {
-	bool made = false;
 	pthread_mutex_lock(&live_lock);
 	if (atomic_load_explicit(&lg->seg_pending, memory_order_relaxed)) {
-		made = shmlog__segment_create(lg) == 0;
-		if (!made) /* it stays off: turning it back on would log into no segment */
-			atomic_store_explicit(&lg->hot.level, SHMLOG_LEVEL_OFF, memory_order_relaxed);
+		bool made = shmlog__segment_create(lg) == 0;
+		if (made)
+			shmlog__crash_after_fork(lg); /* takes site_lock under live_lock: nothing takes them the other way */
 		/* release: the segment is made before another thread sees it no longer pending */
 		atomic_store_explicit(&lg->seg_pending, false, memory_order_release);
+		if (!made) { /* off for good: turning it back on would log into no segment. After the store of
+			      * pending, and fenced: a shmlog_set_level racing it sees one or the other (there) */
+			atomic_thread_fence(memory_order_seq_cst);
+			atomic_store_explicit(&lg->hot.level, SHMLOG_LEVEL_OFF, memory_order_relaxed);
+		}
 	}
 	live_unlock();
-	if (made)
-		shmlog__crash_after_fork();
 	return lg->base ? 0 : -ENODEV;
 }
 
@@ -374,9 +376,17 @@ SHMLOG_EXPORT int shmlog_set_level(struct shmlog *lg, int level)
 {
 	if (level < SHMLOG_LEVEL_TRACE || level > SHMLOG_LEVEL_OFF)
 		return -EINVAL;
-	if (!shmlog__seg_pending(lg) && !lg->base) /* a forked child whose own segment could not be made: off */
+	bool pending = shmlog__seg_pending(lg);
+	if (!pending && !lg->base) /* a forked child whose own segment could not be made: off */
 		return -ENODEV;
 	atomic_store_explicit(&lg->hot.level, level, memory_order_relaxed);
+	if (pending) { /* its segment may have failed since: then off, whichever store came last (fences) */
+		atomic_thread_fence(memory_order_seq_cst);
+		if (!shmlog__seg_pending(lg) && !lg->base) {
+			atomic_store_explicit(&lg->hot.level, SHMLOG_LEVEL_OFF, memory_order_relaxed);
+			return -ENODEV;
+		}
+	}
 	/* Never wait for live_lock: the caller may be a signal handler or a
 	 * pthread_atfork handler that interrupted its holder. Whoever holds it
 	 * (a claim, which copies the level under it, included) applies the
@@ -561,8 +571,13 @@ static int register_entry(struct shmlog *lg, const struct shmlog__site *site, ui
 
 int shmlog__register(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
 {
-	if (shmlog__seg_pending(lg) && shmlog__segment_ensure(lg) < 0)
-		return -ENODEV;
+	if (shmlog__seg_pending(lg) ? shmlog__segment_ensure(lg) < 0 : !lg->base)
+		return -ENODEV; /* a forked child whose segment could not be made */
+	return shmlog__register_now(lg, site, id);
+}
+
+int shmlog__register_now(struct shmlog *lg, struct shmlog__site *site, uint32_t *id)
+{
 	pthread_mutex_lock(&lg->site_lock);
 	parse_site_once(site);
 	uint32_t mask = lg->site_map_cap - 1;

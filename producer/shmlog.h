@@ -257,8 +257,9 @@ int shmlog_site_register(struct shmlog *lg, struct shmlog_site **out, int level,
  * Thread-safe, as the macros are. Returns 0 (written or below the
  * threshold), -EINVAL when the counts or a type do not fit the site (nothing
  * written), -ENOBUFS when the record was dropped (ring full, or longer than
- * half a ring) and counted as lost, or -ENOSPC when the registry is full
- * (counted as lost too).
+ * half a ring) and counted as lost, -ENOSPC when the registry is full
+ * (counted as lost too), or -ENODEV in a forked child whose own segment
+ * could not be created.
  */
 int shmlog_log_values(struct shmlog *lg, struct shmlog_site *site, const struct shmlog_value *args, unsigned nargs,
 		      const struct shmlog_value *fields, unsigned nfields);

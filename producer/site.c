@@ -177,8 +177,9 @@ SHMLOG_EXPORT int shmlog_log_values(struct shmlog *lg, struct shmlog_site *site,
 		if (!field_value(&cv.fields[i], site->fields.kinds[i], &fields[i], lg->max_string))
 			return -EINVAL;
 	uint32_t id;
-	if (shmlog__site_id(lg, &site->site, &id) < 0)
-		return -ENOSPC;
+	int rc = shmlog__site_id(lg, &site->site, &id);
+	if (rc < 0)
+		return rc;
 	return shmlog__log_values(lg, ss, id, &cv) ? 0 : -ENOBUFS;
 }
 

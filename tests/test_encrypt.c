@@ -415,12 +415,35 @@ Test(encrypt, max_bytes_holds_for_the_file_on_disk_with_its_header_chunk_frames_
 	free(cfg);
 }
 
-/* Decrypt path into out; assert it is intact and holds 2 x 2000 records once, in
+/* max_bytes holds with whole cycles pending at each write (several 64 KiB chunks taken and not yet
+ * written when the writer checks its file's size): their frames stay counted. */
+Test(encrypt, max_bytes_holds_with_many_chunks_pending_at_each_write)
+{
+	char *key = make_key("k", 0), *t = wpath("t.log"), *x = wpath("x.log"), *pout = wpath("prod.out");
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; },\n"
+			    " { type = \"file\"; path = \"%s\"; max_bytes = 1000000; backups = 1000;"
+			    " encrypt = { key_file = \"%s\"; }; } );\n", t, x, key);
+	char *args[] = {"-t", "4", "-r", "15000", "-R", "4194304", "-C", NULL};
+	run_producer(pout, args, NULL); /* with no collector yet: it finds full rings, and drains whole cycles */
+	pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
+	cr_assert(th_wait_until(no_segments, NULL, 60000), "segments not drained");
+	stop_collector(c);
+	cr_assert_geq(assert_series_within(x, 1000000, 400), 5);
+	assert_series_is(key, 0, x, t);
+	free(key);
+	free(t);
+	free(x);
+	free(pout);
+	free(cfg);
+}
+
+/* Decrypt path's rotated series into out; assert it is intact and holds 2 x 2000 records once, in
  * order, and the end notice. */
 static void assert_decrypts_all_once(const char *key, const char *path, const char *out)
 {
-	const char *files[] = {path, NULL};
-	struct ran r = decrypt(key, 0, files);
+	char **names = series(path);
+	struct ran r = decrypt(key, 0, (const char *const *)names);
+	free_series(names);
 	cr_assert_eq(r.status, 0, "%s: %s", path, r.err);
 	FILE *f = fopen(out, "w");
 	cr_assert(f && fwrite(r.out, 1, r.out_len, f) == r.out_len && fclose(f) == 0);
@@ -432,8 +455,9 @@ static void assert_decrypts_all_once(const char *key, const char *path, const ch
 	ran_free(&r);
 }
 
-/* Encrypted text and binary writers on a full file system: nothing consumed while they cannot write,
- * and once there is room they catch up by themselves, every stream whole and ended. */
+/* Encrypted text (rotating) and binary writers on a full file system: nothing consumed while they cannot
+ * write, and once there is room they catch up by themselves, every stream whole and ended, and no file
+ * past max_bytes although the whole backlog was pending when the writer checked its file. */
 Test(encrypt, a_full_disk_under_encrypted_writers_loses_nothing_and_recovers_by_itself)
 {
 	char *mnt = wpath("mnt"), *err = wpath("c.err"), *pout = wpath("prod.out"), *all = wpath("all.log");
@@ -442,10 +466,12 @@ Test(encrypt, a_full_disk_under_encrypted_writers_loses_nothing_and_recovers_by_
 	if (!th_mount_tmpfs(mnt, "1m"))
 		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
 	char *e = th_path(mnt, "e.log"), *eb = th_path(mnt, "eb.bin"), *filler = th_path(mnt, "filler");
-	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; encrypt = { key_file = \"%s\"; }; },\n"
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; max_bytes = 40000; backups = 1000;"
+			    " encrypt = { key_file = \"%s\"; }; },\n"
 			    " { type = \"binary\"; path = \"%s\"; encrypt = { key_file = \"%s\"; }; } );\n",
 			    e, key, eb, key);
 	stop_collector(full_disk_then_space(cfg, err, filler, pout));
+	cr_assert_gt(assert_series_within(e, 40000, 40000), 5, "the backlog's frames counted too");
 	assert_decrypts_all_once(key, e, all);
 	assert_decrypts_all_once(key, eb, all);
 	th_umount(mnt);

@@ -2,9 +2,9 @@
  * test_spool.c — the syslog writer's disk spool (collector/syslog_spool.c)
  * taking up what an earlier run left, when its two files are out of step:
  * a send position inside an entry or past the end (a power loss stored one
- * file and not the other, or an edit) goes back to where nothing is lost,
- * with one warning; a position at an entry is taken as it is; a torn last
- * entry is cut off. The entries are read back with spool_read, as the
+ * file and not the other, or an edit) goes back to the start, with one
+ * warning, so nothing is skipped; a position at an entry is taken as it
+ * is, damage before it or not; a torn last entry is cut off. The entries are read back with spool_read, as the
  * writer sends them.
  */
 #include <criterion/criterion.h>
@@ -92,14 +92,14 @@ Test(spool, a_position_at_an_entry_sends_from_it_and_says_nothing_but_what_an_ea
 	free(said);
 }
 
-Test(spool, a_position_inside_an_entry_goes_back_to_its_start)
+Test(spool, a_position_inside_an_entry_sends_everything)
 {
 	char *said, want[200];
 	write_spool(0);
 	write_spool(at[12] + 5);
-	assert_sends(12, ENTRIES - 1, &said);
+	assert_sends(0, ENTRIES - 1, &said);
 	snprintf(want, sizeof want, "its send position %llu (%s/w.spool-pos) is inside the entry at offset %llu: "
-		 "sending from there", (unsigned long long)(at[12] + 5), wu_dir, (unsigned long long)at[12]);
+		 "sending it all", (unsigned long long)(at[12] + 5), wu_dir, (unsigned long long)at[12]);
 	cr_assert(strstr(said, want) && !strstr(said, "cut short"), "%s", said);
 	free(said);
 }
@@ -120,8 +120,33 @@ Test(spool, a_position_inside_an_entry_and_a_torn_last_entry_lose_only_the_torn_
 	write_spool(0);
 	write_spool(at[30] + 1);
 	cr_assert_eq(truncate(path, (off_t)(at[ENTRIES] - 3)), 0);
-	assert_sends(30, ENTRIES - 2, &said);
+	assert_sends(0, ENTRIES - 2, &said);
 	cr_assert(strstr(said, "is inside the entry at offset") && strstr(said, "cut short at offset"), "%s", said);
+	free(said);
+	free(path);
+}
+
+Test(spool, a_position_inside_the_torn_last_entry_sends_everything_whole)
+{
+	char *said, *path = wu_path("w.spool");
+	write_spool(0);
+	write_spool(at[ENTRIES - 1] + 2);
+	cr_assert_eq(truncate(path, (off_t)(at[ENTRIES] - 3)), 0);
+	assert_sends(0, ENTRIES - 2, &said);
+	cr_assert(strstr(said, "is inside the entry at offset") && strstr(said, "cut short at offset"), "%s", said);
+	free(said);
+	free(path);
+}
+
+Test(spool, damage_before_a_position_at_an_entry_leaves_it_as_it_is)
+{
+	char *said, *path = wu_path("w.spool");
+	write_spool(0);
+	write_spool(at[12]);
+	FILE *f = fopen(path, "r+");
+	cr_assert(f && fseek(f, (long)at[3], SEEK_SET) == 0 && fputc(0, f) == 0 && fclose(f) == 0); /* length 0 */
+	assert_sends(12, ENTRIES - 1, &said);
+	cr_assert(!strstr(said, "position") && !strstr(said, "cut short"), "%s", said);
 	free(said);
 	free(path);
 }

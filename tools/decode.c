@@ -241,7 +241,7 @@ static int decode_units(struct dec *d)
 		if (at_zeros(d, at)) {
 			if ((r = skip_zeros(d, at)) == -2)
 				return -1;
-			if (r < 0 || (size_t)r == d->len || d->zeros) { /* more bytes must tell */
+			if (r < 0 || d->zeros) { /* more bytes must tell */
 				at = r < 0 ? at : (size_t)r;
 				break;
 			}

@@ -388,8 +388,9 @@ static bool zero_run(struct walk *w)
 		snprintf(in, sizeof in, "stream %u (from byte %zu) is unfinished, ", w->stream, w->stream_at);
 	else
 		snprintf(in, sizeof in, "after the final tag of stream %u, ", w->stream);
-	complain("%s: at byte %zu: %s%zu zero bytes (space a crash left unwritten)%s; dropped", w->path, w->pos, in,
-		 z - w->pos + w->held.len, z < w->size ? ", then the next stream" : "");
+	complain("%s: at byte %zu: %s%zu zero bytes (space a crash left unwritten)%s; dropped%s", w->path, w->pos, in,
+		 z - w->pos, z < w->size ? ", then the next stream" : "",
+		 w->held.len ? ", with the last record's pieces" : "");
 	worse(w, EXIT_INCOMPLETE);
 	w->pos = z;
 	w->in_stream = false;
