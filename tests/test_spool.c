@@ -114,11 +114,12 @@ Test(spool, a_position_past_the_end_sends_everything)
 	free(said);
 }
 
-Test(spool, a_position_inside_an_entry_and_a_torn_last_entry_lose_only_the_torn_one)
+/* The spool's last entry torn and the position at pos (inside an entry): every whole entry is sent, the
+ * torn one cut off, each said. */
+static void assert_torn_sends_all_whole(uint64_t pos)
 {
 	char *said, *path = wu_path("w.spool");
-	write_spool(0);
-	write_spool(at[30] + 1);
+	write_spool(pos);
 	cr_assert_eq(truncate(path, (off_t)(at[ENTRIES] - 3)), 0);
 	assert_sends(0, ENTRIES - 2, &said);
 	cr_assert(strstr(said, "is inside the entry at offset") && strstr(said, "cut short at offset"), "%s", said);
@@ -126,16 +127,16 @@ Test(spool, a_position_inside_an_entry_and_a_torn_last_entry_lose_only_the_torn_
 	free(path);
 }
 
+Test(spool, a_position_inside_an_entry_and_a_torn_last_entry_lose_only_the_torn_one)
+{
+	write_spool(0);
+	assert_torn_sends_all_whole(at[30] + 1);
+}
+
 Test(spool, a_position_inside_the_torn_last_entry_sends_everything_whole)
 {
-	char *said, *path = wu_path("w.spool");
 	write_spool(0);
-	write_spool(at[ENTRIES - 1] + 2);
-	cr_assert_eq(truncate(path, (off_t)(at[ENTRIES] - 3)), 0);
-	assert_sends(0, ENTRIES - 2, &said);
-	cr_assert(strstr(said, "is inside the entry at offset") && strstr(said, "cut short at offset"), "%s", said);
-	free(said);
-	free(path);
+	assert_torn_sends_all_whole(at[ENTRIES - 1] + 2);
 }
 
 Test(spool, damage_before_a_position_at_an_entry_leaves_it_as_it_is)
