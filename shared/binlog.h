@@ -42,12 +42,13 @@
  *     consumed: a restarted collector writes them again). So is a unit with a
  *     writer's start (a file header, then a SESSION frame) beginning inside
  *     the span it claims: the restart appended there, and reading goes on
- *     from that start. So is a run of zero bytes where a unit would start
- *     (a frame header's worth at least; a frame is never 0 bytes) that
- *     reaches the end of the file or a writer's start: space the file was
- *     given but a crash left unwritten (the filesystem grew the file, its
- *     data never reached the disk). Anything else that breaks a rule is
- *     garbage.
+ *     from that start; so is the first file header cut short (a prefix of
+ *     one, under 24 bytes) with a writer's start inside it. So is a run of
+ *     zero bytes where a unit (or the first file header) would start (a
+ *     frame header's worth at least; a frame is never 0 bytes) that reaches
+ *     the end of the file or a writer's start: space the file was given but
+ *     a crash left unwritten (the filesystem grew the file, its data never
+ *     reached the disk). Anything else that breaks a rule is garbage.
  *  8. (Version 2.) A CYCLE frame holds records exactly as producer threads
  *     wrote them in their rings, one span per thread, copied without
  *     decoding: the stamps are the segment's own (TSC ticks, or realtime ns)

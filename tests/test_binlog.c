@@ -373,8 +373,8 @@ static void with_zeros(const uint8_t *a, size_t alen, size_t zeros, const void *
 }
 
 /* The zeros a crash leaves where the filesystem grew the file but never wrote it (binlog.h rule 7), more
- * than one read of the decoder: at the end, a torn tail; before a restart, dropped; before garbage, an error.
- * Each one line. */
+ * than one read of the decoder: at the end, a torn tail; before a restart (at the start of the file too),
+ * dropped; before garbage, an error. And a first file header cut short, then a restart. Each one line. */
 Test(binlog, zeros_a_crash_left_unwritten_at_the_end_or_before_a_restart_are_dropped_and_told_in_one_line)
 {
 	three_writers("", 200);
@@ -399,6 +399,21 @@ Test(binlog, zeros_a_crash_left_unwritten_at_the_end_or_before_a_restart_are_dro
 		 "file header at byte %zu; dropped", len, zeros, len + zeros);
 	cr_assert(d.status == 0 && lines(d.err) == 1 && strstr(d.err, want), "%d: %s", d.status, d.err);
 	cr_assert(d.out_len == w2.out_len && memcmp(d.out, w2.out, d.out_len) == 0, "every record of both");
+	decoded_free(&d);
+
+	with_zeros(bytes, 0, 5000, bytes, len, z); /* at the start: before the first file header */
+	d = decode(false, files);
+	snprintf(want, sizeof want, "at byte 0: 5000 zero bytes (space a crash left unwritten), then a restart's "
+		 "file header at byte 5000; dropped");
+	cr_assert(d.status == 0 && lines(d.err) == 1 && strstr(d.err, want), "%d: %s", d.status, d.err);
+	cr_assert(d.out_len == w1.out_len && memcmp(d.out, w1.out, d.out_len) == 0, "every record");
+	decoded_free(&d);
+
+	with_zeros(bytes, 10, 0, bytes, len, z); /* the first header cut short, then a restart */
+	d = decode(false, files);
+	cr_assert(d.status == 0 && lines(d.err) == 1 && strstr(d.err, "at byte 0: a unit cut short") &&
+		  strstr(d.err, "a restart's file header at byte 10"), "%d: %s", d.status, d.err);
+	cr_assert(d.out_len == w1.out_len && memcmp(d.out, w1.out, d.out_len) == 0, "every record");
 	decoded_free(&d);
 
 	with_zeros(bytes, len, 64, "garbage!", 8, z);

@@ -169,6 +169,29 @@ static int put_line(struct dec *d, const struct text_record *tr)
 }
 
 /*
+ * Before the first file header: whether the one at d->buf + at was cut short
+ * (fewer than its 24 bytes, a prefix of a header) by its collector's end and
+ * a restart appended after it. Returns the restart's offset in buf, 0 if
+ * none (a whole header, or garbage that binlog_next says is no log), or -1
+ * if more bytes must be read.
+ */
+static long long torn_first_header(const struct dec *d, size_t at)
+{
+	const uint8_t *p = d->buf + at;
+	size_t avail = d->len - at;
+	if (binlog_writer_start(p, avail) == 1)
+		return 0;
+	for (size_t q = 1; q < BINLOG_HEADER_BYTES && q < avail; q++) {
+		if (memcmp(p, BINLOG_MAGIC, q < BINLOG_MAGIC_BYTES ? q : BINLOG_MAGIC_BYTES) != 0)
+			return 0; /* p is no header's prefix */
+		int s = binlog_writer_start(p + q, avail - q);
+		if (s != 0)
+			return s < 0 ? -1 : (long long)(at + q);
+	}
+	return 0;
+}
+
+/*
  * Whether the frame at d->buf + at was cut short by the collector's end and
  * a restart appended after it (binlog_restart_in). Each byte of a unit is
  * searched once, however many reads it takes to arrive. Returns the
@@ -177,7 +200,7 @@ static int put_line(struct dec *d, const struct text_record *tr)
 static long long restart_inside(struct dec *d, size_t at)
 {
 	if (!d->rd.header_seen)
-		return 0;
+		return torn_first_header(d, at);
 	size_t from = 1;
 	if (d->searched > d->offset + at + BINLOG_MAGIC_BYTES) /* a magic may straddle what was searched */
 		from = (size_t)(d->searched - d->offset - at) - BINLOG_MAGIC_BYTES + 1;
@@ -220,14 +243,14 @@ static long long skip_zeros(struct dec *d, size_t at)
 	return (long long)q;
 }
 
-/* Whether the unit at d->buf + at is a run of zeros (a frame header of them: no frame is 0 bytes), or goes on
- * with one. */
+/* Whether the unit at d->buf + at (the file header, before one was seen) is a run of zeros (a frame header of
+ * them: no frame is 0 bytes, no header starts with one), or goes on with one. */
 static bool at_zeros(const struct dec *d, size_t at)
 {
 	static const uint8_t zero[BINLOG_FRAME_HEADER_BYTES];
 	if (d->zeros)
 		return true;
-	return d->rd.header_seen && d->len - at >= sizeof zero && memcmp(d->buf + at, zero, sizeof zero) == 0;
+	return d->len - at >= sizeof zero && memcmp(d->buf + at, zero, sizeof zero) == 0;
 }
 
 /* Decode the complete units in d->buf and print the records. Returns 0, or -1 on garbage (said). */
@@ -304,6 +327,11 @@ static int check_end(struct dec *d)
 	if (d->unshown) {
 		complain("%s: %llu records printed without their message: out of memory", d->src.path,
 			 (unsigned long long)d->unshown);
+		return -1;
+	}
+	if (!d->rd.header_seen && d->zeros) {
+		complain("%s: not a shmlog binary log: %llu zero bytes (space a crash left unwritten) and no file header",
+			 d->src.path, (unsigned long long)(d->zeros + d->len));
 		return -1;
 	}
 	if (!d->rd.header_seen) {
