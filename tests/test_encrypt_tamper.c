@@ -279,8 +279,9 @@ static void zeros_between(struct sbuf *b, const char *d, size_t len, size_t zero
 	cr_assert(!b->oom);
 }
 
-/* Zeros where a chunk or a stream would start (the filesystem grew the file, the crash left it unwritten):
- * to the end or before the next stream, one line and status 3, every chunk out; before garbage, damage. */
+/* Zeros where a chunk or a stream would start (the filesystem grew the file, the crash left it unwritten;
+ * the file's start included): to the end or before the next stream, one line and status 3, every chunk
+ * out; before garbage, damage. And a stream header cut short, then a restart's stream. */
 Test(tamper, zeros_a_crash_left_unwritten_are_an_unfinished_stream_told_in_one_line, .init = tamper_setup,
      .fini = tamper_teardown)
 {
@@ -305,6 +306,20 @@ Test(tamper, zeros_a_crash_left_unwritten_are_an_unfinished_stream_told_in_one_l
 	char *p = th_read_file(plain, &plen);
 	zeros_between(&both, p, plen, 0, p, plen);
 	cr_assert(r.out_len == both.len && memcmp(r.out, both.data, both.len) == 0, "both streams' records");
+	ran_free(&r);
+
+	zeros_between(&s, "", 0, 5000, a.data, a.len); /* at the start of the file */
+	r = decrypt_bytes(s.data, s.len, 3, "at byte 0: 5000 zero bytes (space a crash left unwritten), then the next "
+				 "stream; dropped\n");
+	cr_assert(strchr(r.err, '\n') == strrchr(r.err, '\n'), "one line: %s", r.err);
+	assert_same_bytes(r.out, r.out_len, plain);
+	ran_free(&r);
+
+	zeros_between(&s, a.data, 60, 0, a.data, a.len); /* a header cut short, then a restart's stream */
+	r = decrypt_bytes(s.data, s.len, 3, "stream 1 (byte 0): its header is cut short, its collector was killed: 60 "
+				 "bytes dropped; stream 2 follows\n");
+	cr_assert(strchr(r.err, '\n') == strrchr(r.err, '\n'), "one line: %s", r.err);
+	assert_same_bytes(r.out, r.out_len, plain);
 	ran_free(&r);
 
 	zeros_between(&s, a.data, a.len, 100, "", 0);

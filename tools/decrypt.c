@@ -14,7 +14,9 @@
  *   incomplete (exit 3): a stream without its final tag, at the end of the
  *     file (truncated there, or its collector was killed or still writes),
  *     or followed by the next stream (the collector was killed and
- *     restarted), with the bytes of a torn chunk dropped.
+ *     restarted), with the bytes of a torn chunk or stream header dropped;
+ *     zeros where a chunk or header would start (space a crash left
+ *     unwritten), to the end or to the next stream.
  *
  * A torn chunk is told from a modified one by where the next stream header
  * is: a restarted writer's header starts inside the torn chunk's span.
@@ -237,6 +239,16 @@ static void read_header(struct walk *w)
 		resync(w);
 		return;
 	}
+	size_t q = next_magic(w, w->pos + 1, w->pos + ENCFILE_HEADER_BYTES);
+	if (q != SIZE_MAX) { /* the next stream starts inside this one's header */
+		complain("%s: stream %u (byte %zu): its header is cut short, its collector was killed: %zu bytes dropped; "
+			 "stream %u follows",
+			 w->path, w->stream + 1, w->pos, q - w->pos, w->stream + 2);
+		worse(w, EXIT_INCOMPLETE);
+		w->stream++;
+		w->pos = q;
+		return;
+	}
 	if (left < ENCFILE_HEADER_BYTES) {
 		complain("%s: truncated: the stream header at byte %zu is cut short (%zu of %u bytes)", w->path, w->pos,
 			 left, ENCFILE_HEADER_BYTES);
@@ -370,7 +382,8 @@ static void walk_end(struct walk *w)
 
 /*
  * Zero bytes at w->pos, where a chunk or a stream header would start (a
- * chunk header's worth at least: no chunk is 0 bytes), that reach the end
+ * chunk header's worth at least: no chunk is 0 bytes, no header starts with
+ * one; the file's start included), that reach the end
  * of the file or the next stream header: space a crash left unwritten (the
  * filesystem grew the file, its data never reached the disk). Said in one
  * line and skipped (the stream is unfinished). Returns whether they were.
@@ -386,7 +399,7 @@ static bool zero_run(struct walk *w)
 	char in[96] = "";
 	if (w->in_stream)
 		snprintf(in, sizeof in, "stream %u (from byte %zu) is unfinished, ", w->stream, w->stream_at);
-	else
+	else if (w->stream)
 		snprintf(in, sizeof in, "after the final tag of stream %u, ", w->stream);
 	complain("%s: at byte %zu: %s%zu zero bytes (space a crash left unwritten)%s; dropped%s", w->path, w->pos, in,
 		 z - w->pos, z < w->size ? ", then the next stream" : "",
@@ -407,7 +420,7 @@ static int walk_file(struct walk *w)
 		worse(w, EXIT_INCOMPLETE);
 	}
 	while (w->pos < w->size) {
-		if (w->stream && w->map[w->pos] == 0 && zero_run(w))
+		if (w->map[w->pos] == 0 && zero_run(w))
 			continue;
 		if (!w->in_stream)
 			read_header(w);
