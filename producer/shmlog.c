@@ -408,7 +408,7 @@ SHMLOG_EXPORT int shmlog_get_level(const struct shmlog *lg)
 
 SHMLOG_EXPORT const char *shmlog_segment_path(const struct shmlog *lg)
 {
-	return lg->path;
+	return shmlog__seg_pending(lg) ? "" : lg->path; /* a forked child's: written when its segment is made */
 }
 
 /*
