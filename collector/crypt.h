@@ -103,6 +103,13 @@ void crypt_free(struct crypt *c);
 /* --check-config: ", encrypt ALGORITHM, key ID" (and compression) of c; nothing for NULL. */
 void crypt_describe(const struct crypt *c, FILE *f);
 
+/* The file was truncated under the writer (copytruncate): what is sealed next begins a new stream in it,
+ * the chunks sealed and not written included (their plaintext is sealed again). */
+static inline void crypt_restart(struct crypt *c)
+{
+	c->in_stream = false;
+}
+
 /* Out of line: the push of a cut. */
 void crypt_cut(struct crypt *c, uint64_t at);
 

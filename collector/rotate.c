@@ -226,11 +226,13 @@ int rotate_open(struct rotate *r, const char *path, mode_t mode, const char *who
 	r->mode = mode;
 	r->who = who;
 	int fd = open_target(path, mode, step);
+	struct stat st;
+	bool sized = fd >= 0 && fstat(fd, &st) == 0;
+	r->disk_bytes = sized ? (uint64_t)st.st_size : 0;
 	if (fd < 0 || !rotate_on(r))
 		return fd;
-	struct stat st;
-	if (fstat(fd, &st) == 0) {
-		r->proj_bytes = r->disk_bytes = (uint64_t)st.st_size;
+	if (sized) {
+		r->proj_bytes = (uint64_t)st.st_size;
 		if (st.st_size && r->every_s)
 			r->proj_start = rotate_interval_start(r, st.st_mtim.tv_sec);
 	}

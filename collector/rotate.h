@@ -156,6 +156,13 @@ static inline void rotate_wrote(struct rotate *r, uint64_t done)
 	r->disk_bytes += done;
 }
 
+/* Whether the current file, size bytes now, holds less than the writer wrote to it: truncated under it
+ * (logrotate's copytruncate). Asked before rotate_resize. */
+static inline bool rotate_truncated(const struct rotate *r, uint64_t size)
+{
+	return size < r->disk_bytes;
+}
+
 /*
  * The current file holds size bytes now (truncated or appended to under us,
  * e.g. by logrotate's copytruncate; or a file opened again): what it holds

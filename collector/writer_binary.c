@@ -665,6 +665,19 @@ static int binary_open(struct writer *w, struct diag *d)
 	return 0;
 }
 
+/* A file header and session at the end of the stream (o), or before the next record when memory for them
+ * cannot be had now: what is taken after it is defined anew. */
+static void put_again(struct bin_state *b, struct wout *o)
+{
+	size_t before = o->buf.len;
+	if (put_preamble(b, &o->buf) < 0) {
+		o->buf.len = before;
+		o->buf.oom = false;
+		b->need_preamble = true;
+	}
+	took_preamble(b, o, before);
+}
+
 /*
  * SIGHUP (and the path removed or replaced): what is taken from now on goes
  * to the file at the path, after a preamble (or, without memory for it now,
@@ -677,13 +690,7 @@ static int binary_reopen(struct writer *w)
 	if (b->reopen_at != NO_REOPEN)
 		return 0; /* one is on its way: what follows it goes to the path already */
 	uint64_t at = w->out.written + w->out.buf.len;
-	size_t before = w->out.buf.len;
-	if (put_preamble(b, &w->out.buf) < 0) {
-		w->out.buf.len = before;
-		w->out.buf.oom = false;
-		b->need_preamble = true;
-	}
-	took_preamble(b, &w->out, before);
+	put_again(b, &w->out);
 	b->reopen_at = at;
 	return 0;
 }
@@ -716,8 +723,11 @@ static void binary_check(struct writer *w)
 	struct bin_state *b = w->priv;
 	uint64_t size;
 	enum file_path st = file_state_check(&b->fs, w->fd, &size);
-	if (st == FILE_PATH_SAME && b->reopen_at == NO_REOPEN)
+	if (st == FILE_PATH_SAME && b->reopen_at == NO_REOPEN) {
+		if (file_state_truncated(&b->fs, size, w->name))
+			put_again(b, &w->out); /* what is taken from now on decodes in the truncated file */
 		rotate_resize(&b->fs.rot, size);
+	}
 	if (st != FILE_PATH_GONE || b->reopen_at != NO_REOPEN)
 		return;
 	if (binary_reopen(w) == 0)

@@ -157,6 +157,18 @@ enum file_path file_state_check(const struct file_state *fs, int fd, uint64_t *s
 	return FILE_PATH_GONE;
 }
 
+bool file_state_truncated(struct file_state *fs, uint64_t size, const char *who)
+{
+	if (!rotate_truncated(&fs->rot, size))
+		return false;
+	collector_warn("writer %s: %s holds %llu bytes, fewer than were written to it: truncated under the collector "
+		       "(logrotate's copytruncate?)%s",
+		       who, fs->path, (unsigned long long)size, fs->crypt ? "; a new stream starts there" : "");
+	if (fs->crypt)
+		crypt_restart(fs->crypt);
+	return true;
+}
+
 bool file_state_take(struct file_state *fs, uint64_t at, uint64_t len, uint64_t ts_ns)
 {
 	struct rotate_frame fr = fs->crypt ? crypt_frame(fs->crypt, at, len) : (struct rotate_frame){0, 0};
@@ -316,8 +328,10 @@ static bool file_check(struct writer *w)
 	struct file_state *fs = w->priv;
 	uint64_t size;
 	enum file_path st = file_state_check(fs, w->fd, &size);
-	if (st == FILE_PATH_SAME)
+	if (st == FILE_PATH_SAME) {
+		file_state_truncated(fs, size, w->name);
 		rotate_resize(&fs->rot, size);
+	}
 	if (st != FILE_PATH_GONE)
 		return true;
 	int rc = file_reopen(w);

@@ -44,6 +44,10 @@ int file_state_open(struct file_state *fs, const char *who, struct diag *d);
 /* What fs's path names against the open descriptor fd. */
 enum file_path file_state_check(const struct file_state *fs, int fd, uint64_t *size);
 
+/* Whether fs's file, size bytes now, was truncated under writer who (logrotate's copytruncate): said, and an
+ * encrypted one starts a new stream there. Asked before rotate_resize. */
+bool file_state_truncated(struct file_state *fs, uint64_t size, const char *who);
+
 /* A unit of len bytes taken at stream offset at: tell rotation (with the record's time ts_ns and the frames
  * encryption adds) and encryption. Returns whether rotation placed a cut before it. */
 bool file_state_take(struct file_state *fs, uint64_t at, uint64_t len, uint64_t ts_ns);

@@ -447,6 +447,18 @@ int binlog_writer_start(const uint8_t *p, size_t n)
 	       get_u16(f + 4) == BINLOG_SESSION && get_u16(f + 6) == 0;
 }
 
+long long binlog_headless_frame(const uint8_t *p, size_t avail)
+{
+	if (avail < BINLOG_FRAME_HEADER_BYTES)
+		return -1;
+	uint32_t size = get_u32(p);
+	uint16_t kind = get_u16(p + 4);
+	if (memcmp(p, BINLOG_MAGIC, BINLOG_MAGIC_BYTES) == 0 || size < BINLOG_FRAME_HEADER_BYTES ||
+	    size > BINLOG_FRAME_MAX || kind < BINLOG_SESSION || kind > BINLOG_CYCLE)
+		return 0;
+	return size > avail ? -1 : (long long)size;
+}
+
 long long binlog_restart_in(const uint8_t *p, size_t avail, size_t from, size_t *done)
 {
 	*done = 0;

@@ -64,6 +64,10 @@
  *     decodes as the collector shows it: "[shmlog: record with unknown
  *     call-site id N]". Version 1 files (no SEGMENT, SEG_SITE or CYCLE)
  *     are read as well.
+ *  9. Whole frames before the first file header, then a writer's start: the
+ *     file was truncated under its writer (logrotate's copytruncate), which
+ *     went on with what it had taken, then began a header (their records
+ *     cannot be decoded without the definitions truncated away): dropped.
  *
  * File header (24 bytes):
  *
@@ -297,6 +301,13 @@ void binlog_reader_free(struct binlog_reader *rd);
  * span was searched.
  */
 long long binlog_restart_in(const uint8_t *p, size_t avail, size_t from, size_t *done);
+
+/*
+ * Before any file header: the length of the frame at p (avail bytes there)
+ * when it looks like one (its size and kind in range: rule 9), 0 when it
+ * does not (or p is a file header), -1 when more bytes must be read.
+ */
+long long binlog_headless_frame(const uint8_t *p, size_t avail);
 
 /* Whether a writer's start (a file header, then its SESSION frame) begins at p, n bytes there: 1 it does,
  * 0 it does not (the n bytes already tell), -1 too few bytes to tell. */

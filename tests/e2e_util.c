@@ -288,3 +288,41 @@ void rename_and_sighup_under_load(const char *cfg, const char *ref, const char *
 	th_waitpid_timeout(p, 30000);
 	stop_collector(c);
 }
+
+void run_logrotate(const char *app, const char *directives)
+{
+	char *conf = wpath("logrotate.conf"), *state = wpath("logrotate.state"), *err = wpath("logrotate.err");
+	FILE *f = fopen(conf, "w");
+	cr_assert(f);
+	fprintf(f, "%s {\n%s\n}\n", app, directives);
+	fclose(f);
+	char *argv[] = {"/usr/sbin/logrotate", "-s", state, "-f", conf, NULL};
+	cr_assert(access(argv[0], X_OK) == 0, "logrotate is not installed (./dev installs it)");
+	int st = th_waitpid_timeout(th_spawn(argv, NULL, err, NULL), 30000);
+	char *e = th_read_file(err, NULL);
+	cr_assert(st == 0, "logrotate failed (status %d): %s", st, e ? e : "");
+	free(e);
+	free(conf);
+	free(state);
+	free(err);
+}
+
+void logrotate_while_logging(const char *cfg, const char *app, const char *directives, bool hup, const char *pout)
+{
+	pid_t c = start_collector("/dev/null", NULL, "--config", cfg);
+	char *args[] = {"-t", "2", "-r", "40000", "-p", "block", "-P", "5000", "-f", "30000", "-C", NULL};
+	pid_t p = spawn_producer(pout, args, NULL);
+	struct file_wait g = {app, 65536};
+	cr_assert(th_wait_until(file_has_bytes, &g, 20000), "%s does not grow", app);
+	char all[512];
+	snprintf(all, sizeof all, "%s\n", directives);
+	if (hup)
+		snprintf(all + strlen(all), sizeof all - strlen(all), "postrotate\n  kill -HUP %d\nendscript", (int)c);
+	run_logrotate(app, all);
+	int st;
+	cr_assert_eq(waitpid(p, &st, WNOHANG), 0, "the producer ended before logrotate did: nothing overlapped");
+	st = th_waitpid_timeout(p, 60000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_assert(th_wait_until(no_segments, NULL, 10000), "segment not removed after close");
+	stop_collector(c);
+}

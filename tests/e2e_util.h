@@ -84,6 +84,12 @@ bool no_segments(void *arg);
  * themselves. Returns the collector, still running.
  */
 pid_t full_disk_then_space(const char *cfg, const char *err, const char *filler, const char *pout);
+/* Run the real logrotate -s STATE -f on app with the directives given; assert that it succeeds. */
+void run_logrotate(const char *app, const char *directives);
+/* A collector on cfg, and a paced producer (2 threads x 40000 records over about 2 s, its output to pout):
+ * once app holds 64 KiB, logrotate with directives (and a postrotate that sends the collector SIGHUP, if
+ * hup) while the producer still logs; then wait for both and stop the collector. */
+void logrotate_while_logging(const char *cfg, const char *app, const char *directives, bool hup, const char *pout);
 
 /*
  * Start a collector on cfg and a producer (2 threads x 40000 paced records, output to pout);

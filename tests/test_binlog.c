@@ -360,6 +360,35 @@ Test(binlog, a_unit_torn_by_a_killed_collector_then_a_restart_decodes_everything
 	free(whole);
 }
 
+/* logrotate's copytruncate under a binary writer while a producer logs: the copy and the truncated file
+ * each decode (the copy may end in a torn unit; what the writer had taken when it saw the truncation goes
+ * first in the file, without its header, and is dropped in one line); together they hold the records in
+ * order, none twice, the last ones included. What was written between logrotate's copy and its
+ * truncation is lost, as for a text file (docs/files.md). */
+Test(binlog, logrotate_copytruncate_under_a_binary_writer_leaves_two_files_that_decode)
+{
+	char *bin = wpath("app.bin"), *one = wpath("app.bin.1"), *pout = wpath("prod.out"), *all = wpath("all.log");
+	char *cfg = wconfig("writers = ( { type = \"binary\"; path = \"%s\"; } );\n", bin);
+	logrotate_while_logging(cfg, bin, "copytruncate\nrotate 5", false, pout);
+	const char *files[] = {one, bin, NULL};
+	struct decoded d = decode(false, files);
+	cr_assert_eq(d.status, 0, "%s", d.err);
+	cr_assert_leq(lines(d.err), 2, "at most a torn tail in the copy and the header-less start: %s", d.err);
+	FILE *f = fopen(all, "w");
+	cr_assert(f && fwrite(d.out, 1, d.out_len, f) == d.out_len && fclose(f) == 0);
+	struct tally ty = {.threads = 2, .records = 40000, .allow_other = true};
+	tally_output(all, &ty);
+	cr_assert_geq(ty.seen, 40000, "saw only %ld of 80000 records", ty.seen);
+	cr_assert(ty.last[0] == 39999 && ty.last[1] == 39999, "the last records are in the truncated file");
+	free(ty.last);
+	decoded_free(&d);
+	free(bin);
+	free(one);
+	free(pout);
+	free(all);
+	free(cfg);
+}
+
 /* Write a, then zeros zero bytes, then tail (tlen bytes) to path. */
 static void with_zeros(const uint8_t *a, size_t alen, size_t zeros, const void *tail, size_t tlen, const char *path)
 {

@@ -437,6 +437,43 @@ Test(encrypt, max_bytes_holds_with_many_chunks_pending_at_each_write)
 	free(cfg);
 }
 
+/* logrotate's copytruncate under an encrypted writer while a producer logs: the copy holds the stream
+ * up to the truncation (unfinished: it goes on in the live file), and the truncated file starts a new
+ * stream; both decrypt, in order, none twice, the last records included. What was written between the
+ * copy and the truncation is lost, as for a plain file. */
+Test(encrypt, logrotate_copytruncate_under_an_encrypted_writer_leaves_two_files_that_decrypt)
+{
+	char *key = make_key("k", 0), *e = wpath("e.log"), *one = wpath("e.log.1"), *pout = wpath("prod.out");
+	char *all = wpath("all.log");
+	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; encrypt = { key_file = \"%s\"; }; } );\n",
+			    e, key);
+	logrotate_while_logging(cfg, e, "copytruncate\nrotate 5", false, pout);
+	const char *files[] = {one, e, NULL};
+	struct ran r = decrypt(key, 0, files);
+	cr_assert_eq(r.status, 3, "the copy's stream is unfinished, nothing is damaged: %s", r.err);
+	cr_assert(strstr(r.err, "e.log.1: stream 1 (from byte 0)"), "%s", r.err);
+	FILE *f = fopen(all, "w");
+	cr_assert(f && fwrite(r.out, 1, r.out_len, f) == r.out_len && fclose(f) == 0);
+	struct tally ty = {.threads = 2, .records = 40000};
+	tally_output(all, &ty);
+	cr_assert_geq(ty.seen, 40000, "saw only %ld of 80000 records", ty.seen);
+	cr_assert(ty.last[0] == 39999 && ty.last[1] == 39999, "the last records are in the truncated file");
+	const char *live[] = {e, NULL};
+	ran_free(&r);
+	r = decrypt(key, 0, live);
+	cr_assert(r.status == 0 || (r.status == 3 && strstr(r.err, "chunks without their stream header")),
+		  "the live file is a whole stream (after what the writer sealed before it saw the truncation): %s",
+		  r.err);
+	ran_free(&r);
+	free(ty.last);
+	free(key);
+	free(e);
+	free(one);
+	free(pout);
+	free(all);
+	free(cfg);
+}
+
 /* Decrypt path's rotated series into out; assert it is intact and holds 2 x 2000 records once, in
  * order, and the end notice. */
 static void assert_decrypts_all_once(const char *key, const char *path, const char *out)

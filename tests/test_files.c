@@ -104,72 +104,35 @@ Test(files, size_rotation_while_four_threads_log_loses_and_repeats_nothing)
 	rotate_under_load(262144, "", 50000, 30);
 }
 
-/* Run the real logrotate -s STATE -f on app with the directives given; assert that it succeeds. */
-static void run_logrotate(const char *app, const char *directives)
-{
-	char *conf = wpath("logrotate.conf"), *state = wpath("logrotate.state"), *err = wpath("logrotate.err");
-	FILE *f = fopen(conf, "w");
-	cr_assert(f);
-	fprintf(f, "%s {\n%s\n}\n", app, directives);
-	fclose(f);
-	char *argv[] = {"/usr/sbin/logrotate", "-s", state, "-f", conf, NULL};
-	cr_assert(access(argv[0], X_OK) == 0, "logrotate is not installed (./dev installs it)");
-	int st = th_waitpid_timeout(th_spawn(argv, NULL, err, NULL), 30000);
-	char *e = th_read_file(err, NULL);
-	cr_assert(st == 0, "logrotate failed (status %d): %s", st, e ? e : "");
-	free(e);
-	free(conf);
-	free(state);
-	free(err);
-}
-
 /*
- * Start the collector on one plain file writer at work/app.log and a paced producer (2 threads x
- * 40000 records over about 2 s); once the file has records, run logrotate with directives (and a
- * postrotate that sends the collector SIGHUP, if hup) while the producer still logs; wait for
- * both; assert that logrotate made app.log.1 and that later records went to a new app.log.
- * Returns the malloc'd path of app.log.1 and app.log joined.
+ * One plain file writer at work/app.log under logrotate with directives while a producer logs
+ * (logrotate_while_logging); assert that logrotate made app.log.1 and that later records went to a new
+ * app.log. Returns the malloc'd path of app.log.1 and app.log joined.
  */
-static char *logrotate_while_logging(const char *directives, bool hup)
+static char *rotate_plain_while_logging(const char *directives, bool hup)
 {
-	char *app = wpath("app.log"), *joined = wpath("all.log"), *cout = wpath("c.out"), *pout = wpath("prod.out");
+	char *app = wpath("app.log"), *joined = wpath("all.log"), *pout = wpath("prod.out");
 	char *cfg = wconfig("writers = ( { type = \"file\"; path = \"%s\"; } );\n", app);
-	pid_t c = start_collector(cout, NULL, "--config", cfg);
-	char *args[] = {"-t", "2", "-r", "40000", "-p", "block", "-P", "5000", "-f", "30000", "-C", NULL};
-	pid_t p = spawn_producer(pout, args, NULL);
-	struct file_wait g = {app, 1000};
-	cr_assert(th_wait_until(file_has_lines, &g, 20000), "no records reached %s", app);
-	char all[512];
-	snprintf(all, sizeof all, "%s\n", directives);
-	if (hup)
-		snprintf(all + strlen(all), sizeof all - strlen(all), "postrotate\n  kill -HUP %d\nendscript", (int)c);
-	run_logrotate(app, all);
-	int st;
-	cr_assert_eq(waitpid(p, &st, WNOHANG), 0, "the producer ended before logrotate did: nothing overlapped");
-	st = th_waitpid_timeout(p, 60000);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	cr_assert(th_wait_until(no_segments, NULL, 10000), "segment not removed after close");
-	stop_collector(c);
+	logrotate_while_logging(cfg, app, directives, hup, pout);
 	cr_assert_eq(join_rotated(app, joined, INT32_MAX), 1, "logrotate made app.log.1");
 	struct file_wait later = {app, 1};
 	cr_assert(file_has_lines(&later), "records after the rotation went to the new file");
 	free(cfg);
 	free(app);
-	free(cout);
 	free(pout);
 	return joined;
 }
 
 Test(files, logrotate_create_and_sighup_while_a_producer_logs_lose_nothing)
 {
-	char *all = logrotate_while_logging("create 0640\nrotate 5", true);
+	char *all = rotate_plain_while_logging("create 0640\nrotate 5", true);
 	assert_every_record(all, 2, 40000);
 	free(all);
 }
 
 Test(files, logrotate_copytruncate_while_a_producer_logs_repeats_and_tears_nothing)
 {
-	char *all = logrotate_while_logging("copytruncate\nrotate 5", false);
+	char *all = rotate_plain_while_logging("copytruncate\nrotate 5", false);
 	/* in order, each at most once, whole lines; what was written between logrotate's copy and its
 	 * truncation is lost (docs/files.md) */
 	struct tally ty = {.threads = 2, .records = 40000};

@@ -158,6 +158,7 @@ struct dec {
 	uint64_t searched;  /* file offset up to which the unit at buf[0] was searched for a restart */
 	uint64_t zeros;     /* zero bytes where a unit would start, dropped from buf (binlog.h rule 7)... */
 	uint64_t zeros_at;  /* ...from this file offset */
+	uint64_t headless;  /* bytes of whole frames before the first file header, dropped (binlog.h rule 9) */
 };
 
 /* Print tr as the line writers would, writing the output out past DECODE_FLUSH. Returns 0 or -1 (said). */
@@ -253,6 +254,28 @@ static bool at_zeros(const struct dec *d, size_t at)
 	return d->len - at >= sizeof zero && memcmp(d->buf + at, zero, sizeof zero) == 0;
 }
 
+/*
+ * Before the first file header: a whole frame at d->buf + at is dropped
+ * (binlog.h rule 9), and the writer's start after such frames says so.
+ * Returns where decoding goes on when a frame was dropped, 0 to read what
+ * is at at, or -1 if more bytes must be read.
+ */
+static long long headless(struct dec *d, size_t at)
+{
+	long long f = binlog_headless_frame(d->buf + at, d->len - at);
+	if (f > 0) {
+		d->headless += (uint64_t)f;
+		return (long long)at + f;
+	}
+	if (f == 0 && d->headless && binlog_writer_start(d->buf + at, d->len - at) == 1) {
+		complain("%s: the first %llu bytes are frames without their file header (the file was truncated under "
+			 "its collector, as logrotate's copytruncate does): dropped",
+			 d->src.path, (unsigned long long)d->headless);
+		d->headless = 0;
+	}
+	return f;
+}
+
 /* Decode the complete units in d->buf and print the records. Returns 0, or -1 on garbage (said). */
 static int decode_units(struct dec *d)
 {
@@ -272,6 +295,10 @@ static int decode_units(struct dec *d)
 			continue;
 		}
 		r = restart_inside(d, at);
+		if (r == 0 && !d->rd.header_seen && (r = headless(d, at)) > 0) {
+			at = (size_t)r;
+			continue;
+		}
 		if (r < 0)
 			break;
 		if (r > 0) {
@@ -327,6 +354,11 @@ static int check_end(struct dec *d)
 	if (d->unshown) {
 		complain("%s: %llu records printed without their message: out of memory", d->src.path,
 			 (unsigned long long)d->unshown);
+		return -1;
+	}
+	if (!d->rd.header_seen && d->headless) {
+		complain("%s: not a shmlog binary log: %llu bytes of frames and no file header", d->src.path,
+			 (unsigned long long)(d->headless + d->len));
 		return -1;
 	}
 	if (!d->rd.header_seen && d->zeros) {

@@ -224,12 +224,34 @@ static void bad_header(struct walk *w, enum encfile_bad bad)
 	complain("%s: stream %u (byte %zu): %s", w->path, w->stream + 1, w->pos, why);
 }
 
+/* Whole chunks from w->pos on that lead to a stream header: its offset, else SIZE_MAX. */
+static size_t headless_chunks(const struct walk *w)
+{
+	size_t at = w->pos;
+	struct encfile_chunk c;
+	while (w->size - at >= ENCFILE_CHUNK_HEADER_BYTES && encfile_chunk_parse(w->map + at, &c) == 0 &&
+	       w->size - at - ENCFILE_CHUNK_HEADER_BYTES >= c.ct_bytes)
+		at += ENCFILE_CHUNK_HEADER_BYTES + c.ct_bytes;
+	bool header = at > w->pos && w->size - at >= ENCFILE_MAGIC_BYTES &&
+		      memcmp(w->map + at, ENCFILE_MAGIC, ENCFILE_MAGIC_BYTES) == 0;
+	return header ? at : SIZE_MAX;
+}
+
 /* A stream header at w->pos. */
 static void read_header(struct walk *w)
 {
 	size_t left = w->size - w->pos;
 	size_t m = left < ENCFILE_MAGIC_BYTES ? left : ENCFILE_MAGIC_BYTES;
 	if (memcmp(w->map + w->pos, ENCFILE_MAGIC, m) != 0) {
+		size_t q = w->stream == 0 ? headless_chunks(w) : SIZE_MAX;
+		if (q != SIZE_MAX) {
+			complain("%s: the first %zu bytes are chunks without their stream header (the file was truncated "
+				 "under its collector, as logrotate's copytruncate does): dropped",
+				 w->path, q);
+			worse(w, EXIT_INCOMPLETE);
+			w->pos = q;
+			return;
+		}
 		if (w->stream == 0)
 			complain("%s: not an encrypted shmlog log (no stream header at byte 0)", w->path);
 		else
