@@ -49,6 +49,7 @@
 #include "../shared/clock.h"
 #include "../shared/reader.h"
 #include "../shared/ring.h"
+#include "binary_move.h"
 #include "collector.h"
 #include "writer_file.h"
 
@@ -717,6 +718,43 @@ static void switch_file(struct writer *w)
 		rotate_resize(&b->fs.rot, (uint64_t)st.st_size);
 }
 
+/*
+ * Our file was removed (not renamed) with bytes still to write: they go to
+ * a new file at the path, after what they need there (binary_move.c), not
+ * into the removed one, which is let go of (its space is freed). That start
+ * goes before them in the buffer, taking stream offsets before theirs, so
+ * what follows keeps its offsets (rotation's cuts, the marks). Returns
+ * whether they did; not when nothing is left to write, the file was not
+ * removed, it is encrypted (its plaintext cannot be read back), or it
+ * cannot be read back or opened again (then as before: they finish it).
+ */
+static bool move_backlog(struct writer *w)
+{
+	struct bin_state *b = w->priv;
+	struct sbuf *o = &w->out.buf, pre = {0};
+	struct stat st;
+	int fd = -1;
+	if (b->fs.crypt || !o->len || fstat(w->fd, &st) < 0 || st.st_nlink ||
+	    binary_move_prefix(w->fd, b->start_ns, &pre) < 0 || pre.len > w->out.written ||
+	    sbuf_reserve(o, pre.len) < 0 || (fd = open(b->fs.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, b->fs.mode)) < 0) {
+		sbuf_free(&pre);
+		return false;
+	}
+	collector_warn("writer %s: %s was removed with %zu bytes not yet written; they go to a new file, after the "
+		       "definitions they use", w->name, b->fs.path, o->len);
+	memmove(o->data + pre.len, o->data, o->len);
+	memcpy(o->data, pre.data, pre.len);
+	o->len += pre.len;
+	w->out.written -= pre.len;
+	file_state_retire(&b->fs, w->fd);
+	w->fd = fd;
+	if (fstat(fd, &st) == 0)
+		rotate_resize(&b->fs.rot, (uint64_t)st.st_size);
+	rotate_extend(&b->fs.rot, pre.len);
+	sbuf_free(&pre);
+	return true;
+}
+
 /* The path no longer names our file (removed, replaced): reopen it. */
 static void binary_check(struct writer *w)
 {
@@ -728,7 +766,7 @@ static void binary_check(struct writer *w)
 			put_again(b, &w->out); /* what is taken from now on decodes in the truncated file */
 		rotate_resize(&b->fs.rot, size);
 	}
-	if (st != FILE_PATH_GONE || b->reopen_at != NO_REOPEN)
+	if (st != FILE_PATH_GONE || b->reopen_at != NO_REOPEN || move_backlog(w))
 		return;
 	if (binary_reopen(w) == 0)
 		collector_warn("writer %s: %s was removed or replaced; writing to a new file", w->name, b->fs.path);

@@ -447,6 +447,17 @@ int binlog_writer_start(const uint8_t *p, size_t n)
 	       get_u16(f + 4) == BINLOG_SESSION && get_u16(f + 6) == 0;
 }
 
+int binlog_unit_head(const uint8_t *p, size_t avail, uint32_t *size, uint16_t *kind)
+{
+	if (avail < BINLOG_FRAME_HEADER_BYTES)
+		return -1;
+	if (memcmp(p, BINLOG_MAGIC, BINLOG_MAGIC_BYTES) == 0)
+		return 2;
+	*size = get_u32(p);
+	*kind = get_u16(p + 4);
+	return *size >= BINLOG_FRAME_HEADER_BYTES && *size <= BINLOG_FRAME_MAX ? 1 : 0;
+}
+
 long long binlog_headless_frame(const uint8_t *p, size_t avail)
 {
 	if (avail < BINLOG_FRAME_HEADER_BYTES)

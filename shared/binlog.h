@@ -303,6 +303,19 @@ void binlog_reader_free(struct binlog_reader *rd);
 long long binlog_restart_in(const uint8_t *p, size_t avail, size_t from, size_t *done);
 
 /*
+ * The unit head at p (avail bytes there): 2 for a file header
+ * (BINLOG_HEADER_BYTES), 1 for a frame, its size and kind into *size and
+ * *kind (its size in range), 0 for neither, -1 when more bytes must be read.
+ */
+int binlog_unit_head(const uint8_t *p, size_t avail, uint32_t *size, uint16_t *kind);
+
+/* Whether frames of kind define something (rule 4: SITE, SOURCE, SEGMENT, SEG_SITE). */
+static inline bool binlog_kind_defines(uint16_t kind)
+{
+	return kind == BINLOG_SITE || kind == BINLOG_SOURCE || kind == BINLOG_SEGMENT || kind == BINLOG_SEG_SITE;
+}
+
+/*
  * Before any file header: the length of the frame at p (avail bytes there)
  * when it looks like one (its size and kind in range: rule 9), 0 when it
  * does not (or p is a file header), -1 when more bytes must be read.
