@@ -460,13 +460,11 @@ int binlog_unit_head(const uint8_t *p, size_t avail, uint32_t *size, uint16_t *k
 
 long long binlog_headless_frame(const uint8_t *p, size_t avail)
 {
-	if (avail < BINLOG_FRAME_HEADER_BYTES)
-		return -1;
-	uint32_t size = get_u32(p);
-	uint16_t kind = get_u16(p + 4);
-	if (memcmp(p, BINLOG_MAGIC, BINLOG_MAGIC_BYTES) == 0 || size < BINLOG_FRAME_HEADER_BYTES ||
-	    size > BINLOG_FRAME_MAX || kind < BINLOG_SESSION || kind > BINLOG_CYCLE)
-		return 0;
+	uint32_t size = 0;
+	uint16_t kind = 0;
+	int head = binlog_unit_head(p, avail, &size, &kind);
+	if (head != 1 || kind < BINLOG_SESSION || kind > BINLOG_CYCLE)
+		return head < 0 ? -1 : 0;
 	return size > avail ? -1 : (long long)size;
 }
 
