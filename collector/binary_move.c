@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,11 +51,36 @@ static const uint8_t *bytes_at(struct window *w, uint64_t off, size_t n)
 	return n <= got ? w->buf : NULL;
 }
 
+/* The offset of the next writer's start (a file header and its session) at or after off, or -EPROTO when
+ * there is none, -EIO. */
+static long long next_start(struct window *w, uint64_t off)
+{
+	const size_t start = BINLOG_HEADER_BYTES + BINLOG_SESSION_BYTES;
+	while (w->size >= start && off <= w->size - start) {
+		size_t n = w->size - off < MOVE_WINDOW ? (size_t)(w->size - off) : MOVE_WINDOW;
+		const uint8_t *p = bytes_at(w, off, n), *m = p ? memmem(p, n, BINLOG_MAGIC, BINLOG_MAGIC_BYTES) : NULL;
+		if (!p)
+			return -EIO;
+		if (!m) {
+			off += n > BINLOG_MAGIC_BYTES ? n - (BINLOG_MAGIC_BYTES - 1) : n;
+			continue;
+		}
+		uint64_t q = off + (uint64_t)(m - p);
+		const uint8_t *h = q <= w->size - start ? bytes_at(w, q, start) : NULL;
+		if (h && binlog_writer_start(h, start) == 1)
+			return (long long)q;
+		off = q + 1;
+	}
+	return -EPROTO;
+}
+
 /*
  * Walk the removed file unit by unit: its definition frames since its last
- * file header into defs. Returns where its last whole unit ends (what
- * follows is a frame cut short), or -errno: -EPROTO when it holds what is
- * not a unit (so not what the writer wrote), -EIO, -ENOMEM, -E2BIG.
+ * file header into defs. What is no unit (an earlier collector's torn tail,
+ * zeros a crash left) is skipped to the next writer's start, as decode
+ * does. Returns where its last whole unit ends (what follows is a frame cut
+ * short), or -errno: -EPROTO when what follows no unit is no writer's start
+ * either, -EIO, -ENOMEM, -E2BIG.
  */
 static long long walk(struct window *w, struct sbuf *defs)
 {
@@ -69,8 +95,13 @@ static long long walk(struct window *w, struct sbuf *defs)
 			return -EIO;
 		if (head == -1 || (head == 2 && n < BINLOG_HEADER_BYTES) || (head == 1 && size > w->size - off))
 			break; /* cut short */
-		if (head == 0)
-			return -EPROTO;
+		if (head == 0) {
+			long long q = next_start(w, off + 1);
+			if (q < 0)
+				return q;
+			off = (uint64_t)q; /* a header: the definitions start over there */
+			continue;
+		}
 		if (head == 2) {
 			sbuf_reset(defs);
 			off += BINLOG_HEADER_BYTES;

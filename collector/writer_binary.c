@@ -734,7 +734,8 @@ static bool move_backlog(struct writer *w)
 	struct sbuf *o = &w->out.buf, pre = {0};
 	struct stat st;
 	int fd = -1;
-	if (b->fs.crypt || !o->len || fstat(w->fd, &st) < 0 || st.st_nlink ||
+	/* (a cut at written: the rotation is first, and fails for the missing path; then the move) */
+	if (b->fs.crypt || !o->len || !rotate_room(&b->fs.rot, w->out.written) || fstat(w->fd, &st) < 0 || st.st_nlink ||
 	    binary_move_prefix(w->fd, b->start_ns, &pre) < 0 || pre.len > w->out.written ||
 	    sbuf_reserve(o, pre.len) < 0 || (fd = open(b->fs.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, b->fs.mode)) < 0) {
 		sbuf_free(&pre);
@@ -750,7 +751,8 @@ static bool move_backlog(struct writer *w)
 	w->fd = fd;
 	if (fstat(fd, &st) == 0)
 		rotate_resize(&b->fs.rot, (uint64_t)st.st_size);
-	rotate_extend(&b->fs.rot, pre.len);
+	if (!b->fs.rot.n_cuts) /* else the size counted is a later file's */
+		rotate_extend(&b->fs.rot, pre.len);
 	sbuf_free(&pre);
 	return true;
 }

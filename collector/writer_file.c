@@ -146,7 +146,8 @@ enum file_path file_state_check(const struct file_state *fs, int fd, uint64_t *s
 	struct stat a, b;
 	bool have = fstat(fd, &b) == 0, there = stat(fs->path, &a) == 0;
 	if (have && there && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-		*size = (uint64_t)b.st_size;
+		/* a device (/dev/null, a tty) has no size to check: it holds what was written to it */
+		*size = S_ISREG(b.st_mode) ? (uint64_t)b.st_size : fs->rot.disk_bytes;
 		return FILE_PATH_SAME;
 	}
 	/* renamed away and nothing there yet: logrotate between its rename and its create (which

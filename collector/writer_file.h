@@ -26,7 +26,7 @@ struct file_state {
 
 /* What the path names now, against the open file. */
 enum file_path {
-	FILE_PATH_SAME, /* the open file (its size into *size) */
+	FILE_PATH_SAME, /* the open file (its size into *size; a device's: what was written to it) */
 	FILE_PATH_AWAY, /* nothing, and the open file is still visible elsewhere: renamed away */
 	FILE_PATH_GONE, /* another file, or nothing and ours removed: open the path again */
 };

@@ -144,6 +144,8 @@ int shmlog__segment_ensure(struct shmlog *lg)
 		bool made = shmlog__segment_create(lg) == 0;
 		if (made)
 			shmlog__crash_after_fork(lg); /* takes site_lock under live_lock: nothing takes them the other way */
+		else
+			lg->path[0] = '\0'; /* not a name it tried */
 		/* release: the segment is made before another thread sees it no longer pending */
 		atomic_store_explicit(&lg->seg_pending, false, memory_order_release);
 		if (!made) { /* off for good: turning it back on would log into no segment. After the store of

@@ -458,16 +458,6 @@ int binlog_unit_head(const uint8_t *p, size_t avail, uint32_t *size, uint16_t *k
 	return *size >= BINLOG_FRAME_HEADER_BYTES && *size <= BINLOG_FRAME_MAX ? 1 : 0;
 }
 
-long long binlog_headless_frame(const uint8_t *p, size_t avail)
-{
-	uint32_t size = 0;
-	uint16_t kind = 0;
-	int head = binlog_unit_head(p, avail, &size, &kind);
-	if (head != 1 || kind < BINLOG_SESSION || kind > BINLOG_CYCLE)
-		return head < 0 ? -1 : 0;
-	return size > avail ? -1 : (long long)size;
-}
-
 long long binlog_restart_in(const uint8_t *p, size_t avail, size_t from, size_t *done)
 {
 	*done = 0;

@@ -64,10 +64,11 @@
  *     decodes as the collector shows it: "[shmlog: record with unknown
  *     call-site id N]". Version 1 files (no SEGMENT, SEG_SITE or CYCLE)
  *     are read as well.
- *  9. Whole frames before the first file header, then a writer's start: the
- *     file was truncated under its writer (logrotate's copytruncate), which
- *     went on with what it had taken, then began a header (their records
- *     cannot be decoded without the definitions truncated away): dropped.
+ *  9. Bytes before the first file header, then a writer's start: the file
+ *     was truncated under its writer (logrotate's copytruncate), which went
+ *     on with what it had taken (from inside a frame, when a write had
+ *     stopped there), then began a header; those records cannot be decoded
+ *     without the definitions truncated away: dropped, up to that start.
  *
  * File header (24 bytes):
  *
@@ -314,13 +315,6 @@ static inline bool binlog_kind_defines(uint16_t kind)
 {
 	return kind == BINLOG_SITE || kind == BINLOG_SOURCE || kind == BINLOG_SEGMENT || kind == BINLOG_SEG_SITE;
 }
-
-/*
- * Before any file header: the length of the frame at p (avail bytes there)
- * when it looks like one (its size and kind in range: rule 9), 0 when it
- * does not (or p is a file header), -1 when more bytes must be read.
- */
-long long binlog_headless_frame(const uint8_t *p, size_t avail);
 
 /* Whether a writer's start (a file header, then its SESSION frame) begins at p, n bytes there: 1 it does,
  * 0 it does not (the n bytes already tell), -1 too few bytes to tell. */

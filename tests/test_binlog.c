@@ -678,6 +678,30 @@ Test(binlog, a_binary_log_removed_with_a_backlog_moves_the_backlog_to_the_new_fi
 	small_disk_free(&k);
 }
 
+/* A binary log truncated under its writer (copytruncate, or `: > file`) while the writer holds a backlog cut
+ * inside a frame by a full disk: the file still decodes, what could not be defined any more dropped in
+ * one line, and every record after it is there. */
+Test(binlog, a_binary_log_truncated_under_a_backlog_still_decodes_what_follows)
+{
+	struct small_disk k = small_disk();
+	pid_t c = start_collector("/dev/null", k.err, "--config", k.cfg);
+	th_fill_disk(k.filler);
+	char *args[] = {"-t", "2", "-r", "2000", "-f", "300", NULL};
+	cr_assert_eq(run_producer(k.pout, args, NULL), 0);
+	struct th_file_has nospace = {k.err, "No space left on device"};
+	cr_assert(th_wait_until(th_file_has_text, &nospace, 10000), "the condition is reported");
+	cr_assert_eq(truncate(k.bin, 0), 0);
+	unlink(k.filler);
+	cr_assert(th_wait_until(no_segments, NULL, 20000), "the writer catches up by itself");
+	char *after[] = {"-t", "2", "-r", "2000", "-f", "10000", NULL};
+	pid_t p = spawn_producer(k.pout, after, NULL);
+	cr_assert_neq(th_waitpid_timeout(p, 30000), -1);
+	cr_assert(th_wait_until(no_segments, NULL, 20000));
+	stop_collector(c);
+	assert_holds_every_record(k.bin, k.all, p);
+	small_disk_free(&k);
+}
+
 Test(binlog, a_sighup_after_a_rename_starts_a_new_self_describing_file_and_loses_nothing)
 {
 	char *t = wpath("t.log"), *b = wpath("b.bin"), *old = wpath("b.bin.old"), *pout = wpath("prod.out");

@@ -158,7 +158,7 @@ struct dec {
 	uint64_t searched;  /* file offset up to which the unit at buf[0] was searched for a restart */
 	uint64_t zeros;     /* zero bytes where a unit would start, dropped from buf (binlog.h rule 7)... */
 	uint64_t zeros_at;  /* ...from this file offset */
-	uint64_t headless;  /* bytes of whole frames before the first file header, dropped (binlog.h rule 9) */
+	uint64_t headless;  /* bytes before the first file header, dropped (binlog.h rule 9) */
 };
 
 /* Print tr as the line writers would, writing the output out past DECODE_FLUSH. Returns 0 or -1 (said). */
@@ -255,25 +255,35 @@ static bool at_zeros(const struct dec *d, size_t at)
 }
 
 /*
- * Before the first file header: a whole frame at d->buf + at is dropped
- * (binlog.h rule 9), and the writer's start after such frames says so.
- * Returns where decoding goes on when a frame was dropped, 0 to read what
- * is at at, or -1 if more bytes must be read.
+ * Before the first file header: bytes that do not start one are dropped up
+ * to the next writer's start (binlog.h rule 9), which says how many once it
+ * is there. Returns where decoding goes on when bytes were dropped, 0 to
+ * read what is at at (a file header), or -1 if more bytes must be read.
  */
 static long long headless(struct dec *d, size_t at)
 {
-	long long f = binlog_headless_frame(d->buf + at, d->len - at);
-	if (f > 0) {
-		d->headless += (uint64_t)f;
-		return (long long)at + f;
+	const uint8_t *p = d->buf + at;
+	size_t avail = d->len - at, from = 0;
+	if (avail >= BINLOG_MAGIC_BYTES && memcmp(p, BINLOG_MAGIC, BINLOG_MAGIC_BYTES) == 0) {
+		int s = d->headless ? binlog_writer_start(p, avail) : 1;
+		if (s < 0)
+			return -1;
+		if (s == 1 && d->headless)
+			complain("%s: the first %llu bytes are no units under a file header (the file was truncated under "
+				 "its collector, as logrotate's copytruncate does): dropped",
+				 d->src.path, (unsigned long long)d->headless);
+		if (s == 1) {
+			d->headless = 0;
+			return 0;
+		}
+		from = 1; /* a magic, but no writer's start: search on after it */
 	}
-	if (f == 0 && d->headless && binlog_writer_start(d->buf + at, d->len - at) == 1) {
-		complain("%s: the first %llu bytes are frames without their file header (the file was truncated under "
-			 "its collector, as logrotate's copytruncate does): dropped",
-			 d->src.path, (unsigned long long)d->headless);
-		d->headless = 0;
-	}
-	return f;
+	const uint8_t *m = avail > from ? memmem(p + from, avail - from, BINLOG_MAGIC, BINLOG_MAGIC_BYTES) : NULL;
+	size_t drop = m ? (size_t)(m - p) : avail > BINLOG_MAGIC_BYTES - 1 ? avail - (BINLOG_MAGIC_BYTES - 1) : 0;
+	if (!drop) /* what is left may begin a magic */
+		return -1;
+	d->headless += drop;
+	return (long long)(at + drop);
 }
 
 /* Decode the complete units in d->buf and print the records. Returns 0, or -1 on garbage (said). */
@@ -357,7 +367,7 @@ static int check_end(struct dec *d)
 		return -1;
 	}
 	if (!d->rd.header_seen && d->headless) {
-		complain("%s: not a shmlog binary log: %llu bytes of frames and no file header", d->src.path,
+		complain("%s: not a shmlog binary log (no \"SHMLOGB\" header in its %llu bytes)", d->src.path,
 			 (unsigned long long)(d->headless + d->len));
 		return -1;
 	}

@@ -124,9 +124,10 @@ static size_t stream_or_end(const struct walk *w, size_t from)
 static int emit(struct walk *w, const uint8_t *p, size_t len)
 {
 	if (!w->kind_known && len) {
+		/* a binary log: its file header first, or what a truncation left before it; a text or JSON
+		 * line never holds a NUL byte (text.h escapes it), a binary log's frames always do */
 		w->kind_known = true;
-		if (len >= BINLOG_MAGIC_BYTES && memcmp(p, BINLOG_MAGIC, BINLOG_MAGIC_BYTES) == 0 &&
-		    !(w->dec = decode_new(w->path, w->o, w->format)))
+		if (memchr(p, 0, len) && !(w->dec = decode_new(w->path, w->o, w->format)))
 			return -1;
 	}
 	if (w->dec)
