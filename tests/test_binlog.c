@@ -485,6 +485,8 @@ Test(binlog, a_truncated_header_garbage_and_a_bad_zst_get_one_line_and_exit_1)
 	for (size_t i = 0; i < sizeof junk; i++)
 		junk[i] = (uint8_t)((x = x * 1103515245u + 12345u) >> 16);
 	assert_refused(junk, sizeof junk, "not a shmlog binary log");
+	static const char text[] = "2026-12-01T00:00:00.000000000Z INFO app[1/1]: a text log, not a binary one\n";
+	assert_refused(text, sizeof text - 1, "at byte 0: not a shmlog binary log (no \"SHMLOGB\" header)");
 	uint8_t zst[64] = {0x28, 0xb5, 0x2f, 0xfd};
 	memcpy(zst + 4, junk, sizeof zst - 4);
 	assert_refused(zst, sizeof zst, "zstd");

@@ -264,6 +264,8 @@ static long long headless(struct dec *d, size_t at)
 {
 	const uint8_t *p = d->buf + at;
 	size_t avail = d->len - at, from = 0;
+	if (!d->headless && d->offset + at == 0 && !memchr(p, 0, avail < 4096 ? avail : 4096))
+		return 0; /* no NUL byte: text, never a binary log's frames (binlog_next refuses it) */
 	if (avail >= BINLOG_MAGIC_BYTES && memcmp(p, BINLOG_MAGIC, BINLOG_MAGIC_BYTES) == 0) {
 		int s = d->headless ? binlog_writer_start(p, avail) : 1;
 		if (s < 0)
