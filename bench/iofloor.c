@@ -21,34 +21,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
+#include "floor.h"
+
 #define CHUNK (256u << 10)
-
-static double cpu_s(void)
-{
-	struct rusage u;
-	getrusage(RUSAGE_SELF, &u);
-	return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* One pass of total bytes at fd: appended, or written over offset 0.. (overwrite). Returns CPU ns per byte, or -1. */
 static double pass(int fd, const char *buf, size_t total, int overwrite)
 {
-	double c0 = cpu_s();
+	double c0 = floor_cpu_s();
 	for (size_t done = 0; done < total; done += CHUNK) {
 		ssize_t w = overwrite ? pwrite(fd, buf, CHUNK, (off_t)done) : write(fd, buf, CHUNK);
 		if (w != (ssize_t)CHUNK)
 			return -1;
 	}
-	return (cpu_s() - c0) * 1e9 / (double)total;
+	return (floor_cpu_s() - c0) * 1e9 / (double)total;
 }
 
 int main(int argc, char **argv)
@@ -97,8 +85,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	qsort(append, runs, sizeof append[0], cmp_double);
-	qsort(over, runs, sizeof over[0], cmp_double);
+	qsort(append, runs, sizeof append[0], floor_cmp_double);
+	qsort(over, runs, sizeof over[0], floor_cmp_double);
 	printf("{\"scenario\":\"iofloor\",\"dir\":\"%s\",\"mib\":%u,\"runs\":%u,\"append_ns_per_byte\":%.4f,"
 	       "\"overwrite_ns_per_byte\":%.4f}\n",
 	       dir, mb, runs, append[runs / 2], over[runs / 2]);

@@ -49,7 +49,8 @@
 #   --render and --python combine: each adds its part)
 #   Whenever an end-to-end case with files runs (the full run, --routing, --binary, --encrypt),
 #   bench/iofloor.c also measures the kernel's CPU per byte appended to the same file system, and
-#   the report's "I/O floor" table turns it into bounds on those cases' ratios (report_io.py).
+#   the report's "I/O floor" table turns it into bounds on those cases' ratios (report_io.py); with the
+#   encrypted case, bench/sealfloor.c measures sealing's CPU per byte too (the encrypted ratio's bound).
 #
 # Installs what it needs from Debian (root or sudo), builds shmlog in release
 # mode into build-release/ and the bench programs into build-release/bench/,
@@ -77,7 +78,7 @@ while [ $# -gt 0 ]; do
 	--no-instructions) DO_INSTR=0 DO_CINSTR=0 ;;
 	--encrypt-algorithm) ENCRYPT_ALG=${2:?--encrypt-algorithm needs a name}; shift ;;
 	--runs) RUNS=${2:?--runs needs a number}; shift ;;
-	-h | --help) sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,53p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -699,6 +700,10 @@ io_floor() {
 	warm_pages
 	timeout 120 "$ROOT/build-release/bench/iofloor" "$TMP" --cpu "$BG" --runs 3 >>"$TMP/e2e.jsonl" 2>"$TMP/case.err" ||
 		FAILURES+=("iofloor: $(tail -1 "$TMP/case.err")")
+	[ $DO_ENCRYPT -eq 1 ] || return 0
+	say "the seal floor: sealing's CPU per byte ($ENCRYPT_ALG, 64 KiB chunks; sealfloor on CPU $BG, 3 runs)"
+	timeout 120 "$ROOT/build-release/bench/sealfloor" --alg "$ENCRYPT_ALG" --cpu "$BG" --runs 3 >>"$TMP/e2e.jsonl" \
+		2>"$TMP/case.err" || FAILURES+=("sealfloor: $(tail -1 "$TMP/case.err")")
 }
 
 # ---- main ----
