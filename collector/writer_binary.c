@@ -32,6 +32,11 @@
  * BIN_DEFS_MAX definitions it forgets them with a header inside the file.
  * A header that memory could not be found for is put before the next
  * record instead (need_preamble): a file never starts without one.
+ *
+ * What was written is walked as it is (binary_tail.c), so that bytes not
+ * yet written can go before a new start when they cannot follow it: the
+ * file removed (they go to a new one) or truncated under the writer
+ * (copytruncate): a header, a session and the definitions in force first.
  */
 #include "writer.h"
 
@@ -49,7 +54,7 @@
 #include "../shared/clock.h"
 #include "../shared/reader.h"
 #include "../shared/ring.h"
-#include "binary_move.h"
+#include "binary_tail.h"
 #include "collector.h"
 #include "writer_file.h"
 
@@ -94,6 +99,7 @@ struct bin_state {
 	const struct bin_source *last_source;
 	uint64_t reopen_at;         /* stream offset where the reopened file starts, or NO_REOPEN */
 	uint64_t start_ns;
+	struct bin_tail tail;       /* what the bytes written leave in force (a prefix for those not written) */
 };
 
 static const char *const binary_keys[] = {"path", "mode", ROTATE_KEYS, CRYPT_KEYS, NULL};
@@ -643,6 +649,8 @@ static int binary_configure(struct writer *w, const config_setting_t *cfg, struc
 		return r;
 	}
 	b->reopen_at = NO_REOPEN;
+	b->fs.wrote = bin_tail_wrote_hook;
+	b->fs.wrote_arg = &b->tail;
 	w->priv = b;
 	w->durable = true;
 	return 0;
@@ -719,41 +727,68 @@ static void switch_file(struct writer *w)
 }
 
 /*
- * Our file was removed (not renamed) with bytes still to write: they go to
- * a new file at the path, after what they need there (binary_move.c), not
- * into the removed one, which is let go of (its space is freed). That start
- * goes before them in the buffer, taking stream offsets before theirs, so
- * what follows keeps its offsets (rotation's cuts, the marks). Returns
- * whether they did; not when nothing is left to write, the file was not
- * removed, it is encrypted (its plaintext cannot be read back), or it
- * cannot be read back or opened again (then as before: they finish it).
+ * The bytes not yet written cannot follow what was written (the file was
+ * removed, or truncated under us): what they need before them to decode
+ * (binary_tail.h) into *pre, with room for it in the buffer. Returns
+ * whether it could; not when the tail lost track or memory fails (*pre is
+ * then empty).
+ */
+static bool make_prefix(struct writer *w, struct sbuf *pre)
+{
+	struct bin_state *b = w->priv;
+	struct sbuf *o = &w->out.buf;
+	if (bin_tail_prefix(&b->tail, (uint32_t)getpid(), b->start_ns, pre) == 0 && pre->len <= w->out.written &&
+	    sbuf_reserve(o, pre->len) == 0)
+		return true;
+	o->oom = false;
+	sbuf_free(pre);
+	return false;
+}
+
+/* pre (make_prefix) before the bytes not yet written, at stream offsets before theirs, so that what follows
+ * keeps its offsets (rotation's cuts, the marks). */
+static void put_prefix(struct writer *w, struct sbuf *pre)
+{
+	struct bin_state *b = w->priv;
+	struct sbuf *o = &w->out.buf;
+	memmove(o->data + pre->len, o->data, o->len);
+	memcpy(o->data, pre->data, pre->len);
+	o->len += pre->len;
+	w->out.written -= pre->len;
+	sbuf_reset(&b->tail.defs); /* the prefix is walked again as it is written */
+	sbuf_reset(&b->tail.cut);
+	if (!b->fs.rot.n_cuts) /* else the size counted is a later file's */
+		file_state_grow(&b->fs, w->out.written, 0, pre->len);
+	sbuf_free(pre);
+}
+
+/*
+ * Our file was removed (not renamed) with bytes still to write (a
+ * backlog): they go to a new file at the path, after what they need there,
+ * not into the removed one, which is let go of (its space is freed).
+ * Returns whether they did; not when nothing is left to write, the file was
+ * not removed, or the prefix cannot be made or the new file opened (then as
+ * before: they finish the old file).
  */
 static bool move_backlog(struct writer *w)
 {
 	struct bin_state *b = w->priv;
-	struct sbuf *o = &w->out.buf, pre = {0};
+	struct sbuf pre = {0};
 	struct stat st;
 	int fd = -1;
 	/* (a cut at written: the rotation is first, and fails for the missing path; then the move) */
-	if (b->fs.crypt || !o->len || !rotate_room(&b->fs.rot, w->out.written) || fstat(w->fd, &st) < 0 || st.st_nlink ||
-	    binary_move_prefix(w->fd, b->start_ns, &pre) < 0 || pre.len > w->out.written ||
-	    sbuf_reserve(o, pre.len) < 0 || (fd = open(b->fs.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, b->fs.mode)) < 0) {
+	if (!w->out.buf.len || !rotate_room(&b->fs.rot, w->out.written) || fstat(w->fd, &st) < 0 || st.st_nlink ||
+	    !make_prefix(w, &pre) || (fd = open(b->fs.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, b->fs.mode)) < 0) {
 		sbuf_free(&pre);
 		return false;
 	}
 	collector_warn("writer %s: %s was removed with %zu bytes not yet written; they go to a new file, after the "
-		       "definitions they use", w->name, b->fs.path, o->len);
-	memmove(o->data + pre.len, o->data, o->len);
-	memcpy(o->data, pre.data, pre.len);
-	o->len += pre.len;
-	w->out.written -= pre.len;
+		       "definitions they use", w->name, b->fs.path, w->out.buf.len);
+	put_prefix(w, &pre);
 	file_state_retire(&b->fs, w->fd);
 	w->fd = fd;
 	if (fstat(fd, &st) == 0)
 		rotate_resize(&b->fs.rot, (uint64_t)st.st_size);
-	if (!b->fs.rot.n_cuts) /* else the size counted is a later file's */
-		rotate_extend(&b->fs.rot, pre.len);
-	sbuf_free(&pre);
 	return true;
 }
 
@@ -764,9 +799,13 @@ static void binary_check(struct writer *w)
 	uint64_t size;
 	enum file_path st = file_state_check(&b->fs, w->fd, &size);
 	if (st == FILE_PATH_SAME && b->reopen_at == NO_REOPEN) {
-		if (file_state_truncated(&b->fs, size, w->name))
-			put_again(b, &w->out); /* what is taken from now on decodes in the truncated file */
+		bool truncated = file_state_truncated(&b->fs, size, w->name);
 		rotate_resize(&b->fs.rot, size);
+		struct sbuf pre = {0};
+		if (truncated && make_prefix(w, &pre))
+			put_prefix(w, &pre); /* what the writer holds decodes in the truncated file */
+		else if (truncated)
+			put_again(b, &w->out); /* what is taken from now on does, at least */
 	}
 	if (st != FILE_PATH_GONE || b->reopen_at != NO_REOPEN || move_backlog(w))
 		return;
@@ -826,6 +865,7 @@ static void binary_close(struct writer *w)
 	if (!b)
 		return;
 	file_state_free(&b->fs);
+	bin_tail_free(&b->tail);
 	forget(b); /* the names and bitmaps the tables hold */
 	free(b->sources);
 	free(b->sites);

@@ -209,9 +209,9 @@ uint64_t file_state_complete(struct writer *w, const struct uio_req *req)
 {
 	struct file_state *fs = w->priv;
 	rotate_wrote(&fs->rot, req->done);
-	if (!fs->crypt)
-		return writer_complete_line(w, req);
-	struct uio_req pt = crypt_complete(fs->crypt, req);
+	struct uio_req pt = fs->crypt ? crypt_complete(fs->crypt, req) : *req;
+	if (fs->wrote && pt.done)
+		fs->wrote(fs->wrote_arg, w->out.buf.data, pt.done);
 	return writer_complete_line(w, &pt);
 }
 

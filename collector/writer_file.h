@@ -22,6 +22,9 @@ struct file_state {
 	struct crypt *crypt; /* the encryption layer, NULL without encrypt */
 	char where[sizeof(struct diag)]; /* "FILE:LINE: KEY: " of the path key, for the open's error */
 	int gone_err;                    /* why the path could not be opened again, as last told; 0 */
+	/* told the plaintext each write put in the file, before it leaves the buffer; NULL: nothing */
+	void (*wrote)(void *arg, const char *p, size_t n);
+	void *wrote_arg;
 };
 
 /* What the path names now, against the open file. */

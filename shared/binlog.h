@@ -65,10 +65,12 @@
  *     call-site id N]". Version 1 files (no SEGMENT, SEG_SITE or CYCLE)
  *     are read as well.
  *  9. Bytes before the first file header, then a writer's start: the file
- *     was truncated under its writer (logrotate's copytruncate), which went
- *     on with what it had taken (from inside a frame, when a write had
- *     stopped there), then began a header; those records cannot be decoded
- *     without the definitions truncated away: dropped, up to that start.
+ *     was truncated under its writer (logrotate's copytruncate) and a write
+ *     landed before the writer saw it (a writer sees a truncation before a
+ *     write, and starts the file again with a header and the definitions in
+ *     force; older ones went on with what they had taken); those records
+ *     cannot be decoded without the definitions truncated away: dropped, up
+ *     to that start.
  *
  * File header (24 bytes):
  *

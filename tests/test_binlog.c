@@ -4,7 +4,7 @@
  * the same run; decode must print byte for byte what the line writers
  * wrote (fields, loss and end-of-process notices included), from rotated and
  * zstd-compressed files too; a torn tail, a cut header and garbage; a FIFO
- * or a device refused without blocking; a full disk under the binary writer.
+ * or a device refused without blocking. (A full disk under it: test_binlog_disk.c.)
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -362,9 +362,10 @@ Test(binlog, a_unit_torn_by_a_killed_collector_then_a_restart_decodes_everything
 
 /* logrotate's copytruncate under a binary writer while a producer logs: the copy and the truncated file
  * each decode (the copy may end in a torn unit; what the writer had taken when it saw the truncation goes
- * first in the file, without its header, and is dropped in one line); together they hold the records in
- * order, none twice, the last ones included. What was written between logrotate's copy and its
- * truncation is lost, as for a text file (docs/files.md). */
+ * first in the file after a header and the definitions in force; a write that landed before it saw it is
+ * dropped in one line); together they hold the records in order, none twice, the last ones included.
+ * What was written between logrotate's copy and its truncation is lost, as for a text file
+ * (docs/files.md). */
 Test(binlog, logrotate_copytruncate_under_a_binary_writer_leaves_two_files_that_decode)
 {
 	char *bin = wpath("app.bin"), *one = wpath("app.bin.1"), *pout = wpath("prod.out"), *all = wpath("all.log");
@@ -601,107 +602,6 @@ Test(binlog, a_damaged_cycle_frame_gets_one_line_naming_its_offset_and_what_is_w
 	assert_damage(bytes, len, rec, 0x10000000u, cy, "record of a cycle span out of bounds, 0 bytes into it");
 	free(bytes);
 	free(b);
-}
-
-/* A binary writer's config on a 1 MiB tmpfs of its own (the test is skipped where none can be mounted). */
-struct small_disk {
-	char *mnt, *err, *pout, *all, *bin, *filler, *cfg;
-};
-
-static struct small_disk small_disk(void)
-{
-	struct small_disk k = {wpath("mnt"), wpath("c.err"), wpath("prod.out"), wpath("all.log")};
-	cr_assert_eq(mkdir(k.mnt, 0755), 0);
-	if (!th_mount_tmpfs(k.mnt, "1m"))
-		cr_skip_test("cannot mount a small tmpfs here (needs root and CAP_SYS_ADMIN)");
-	k.bin = th_path(k.mnt, "b.bin");
-	k.filler = th_path(k.mnt, "filler");
-	k.cfg = wconfig("writers = ( { type = \"binary\"; path = \"%s\"; } );\n", k.bin);
-	return k;
-}
-
-static void small_disk_free(struct small_disk *k)
-{
-	th_umount(k->mnt);
-	char **all[] = {&k->mnt, &k->err, &k->pout, &k->all, &k->bin, &k->filler, &k->cfg};
-	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-		free(*all[i]);
-}
-
-/* bin decodes whole (into all), holding every record of a 2 x 2000 producer (of pid, or any) exactly once,
- * in order, and its end notice. */
-static void assert_holds_every_record(const char *bin, const char *all, pid_t pid)
-{
-	const char *files[] = {bin, NULL};
-	struct decoded d = decode(false, files);
-	cr_assert_eq(d.status, 0, "%s", d.err);
-	FILE *f = fopen(all, "w");
-	cr_assert(f && fwrite(d.out, 1, d.out_len, f) == d.out_len && fclose(f) == 0);
-	struct tally ty = {.threads = 2, .records = 2000, .allow_other = true, .pid = pid};
-	tally_output(all, &ty);
-	cr_assert_eq(ty.seen, 4000, "every record exactly once, in order");
-	cr_assert_eq(ty.ended, 1, "and the end notice");
-	free(ty.last);
-	decoded_free(&d);
-}
-
-Test(binlog, a_full_disk_under_the_binary_writer_loses_nothing_and_recovers_by_itself)
-{
-	struct small_disk k = small_disk();
-	pid_t c = full_disk_then_space(k.cfg, k.err, k.filler, k.pout);
-	stop_collector(c);
-	assert_holds_every_record(k.bin, k.all, 0);
-	small_disk_free(&k);
-}
-
-/* A binary log removed while its writer holds a backlog (the disk full, the file deleted to make room):
- * the backlog goes to the new file at the path, after the definitions it uses, not into the removed
- * one; every record of the producer that logged meanwhile is there, once, in order. */
-Test(binlog, a_binary_log_removed_with_a_backlog_moves_the_backlog_to_the_new_file)
-{
-	struct small_disk k = small_disk();
-	pid_t c = start_collector("/dev/null", k.err, "--config", k.cfg);
-	char *first[] = {"-t", "1", "-r", "300", "-f", "10000", "-C", NULL}; /* into the file to be removed */
-	cr_assert_eq(run_producer(k.pout, first, NULL), 0);
-	cr_assert(th_wait_until(no_segments, NULL, 10000));
-	th_fill_disk(k.filler);
-	char *args[] = {"-t", "2", "-r", "2000", "-f", "300", NULL};
-	pid_t p = spawn_producer(k.pout, args, NULL);
-	struct th_file_has nospace = {k.err, "No space left on device"};
-	cr_assert(th_wait_until(th_file_has_text, &nospace, 10000), "the condition is reported");
-	cr_assert_eq(unlink(k.bin), 0);
-	struct th_file_has moved = {k.err, "bytes not yet written; they go to a new file"};
-	cr_assert(th_wait_until(th_file_has_text, &moved, 10000), "the backlog is moved");
-	unlink(k.filler);
-	cr_assert_neq(th_waitpid_timeout(p, 30000), -1);
-	cr_assert(th_wait_until(no_segments, NULL, 20000), "the writer catches up by itself");
-	stop_collector(c);
-	assert_holds_every_record(k.bin, k.all, p);
-	small_disk_free(&k);
-}
-
-/* A binary log truncated under its writer (copytruncate, or `: > file`) while the writer holds a backlog cut
- * inside a frame by a full disk: the file still decodes, what could not be defined any more dropped in
- * one line, and every record after it is there. */
-Test(binlog, a_binary_log_truncated_under_a_backlog_still_decodes_what_follows)
-{
-	struct small_disk k = small_disk();
-	pid_t c = start_collector("/dev/null", k.err, "--config", k.cfg);
-	th_fill_disk(k.filler);
-	char *args[] = {"-t", "2", "-r", "2000", "-f", "300", NULL};
-	cr_assert_eq(run_producer(k.pout, args, NULL), 0);
-	struct th_file_has nospace = {k.err, "No space left on device"};
-	cr_assert(th_wait_until(th_file_has_text, &nospace, 10000), "the condition is reported");
-	cr_assert_eq(truncate(k.bin, 0), 0);
-	unlink(k.filler);
-	cr_assert(th_wait_until(no_segments, NULL, 20000), "the writer catches up by itself");
-	char *after[] = {"-t", "2", "-r", "2000", "-f", "10000", NULL};
-	pid_t p = spawn_producer(k.pout, after, NULL);
-	cr_assert_neq(th_waitpid_timeout(p, 30000), -1);
-	cr_assert(th_wait_until(no_segments, NULL, 20000));
-	stop_collector(c);
-	assert_holds_every_record(k.bin, k.all, p);
-	small_disk_free(&k);
 }
 
 Test(binlog, a_sighup_after_a_rename_starts_a_new_self_describing_file_and_loses_nothing)
