@@ -18,13 +18,20 @@
 #include "../shared/sbuf.h"
 
 struct bin_tail {
-	struct sbuf defs; /* the definition frames since the last file header written, in order */
-	struct sbuf cut;  /* the first bytes of a unit whose rest is not written yet */
-	bool lost;        /* memory failed, or the bytes were no units: no prefix can be made */
+	struct sbuf defs;   /* the definition frames in force since the last file header written, in order */
+	uint64_t *seg_at;   /* by seg_id: offset + 1 in defs of its SEGMENT frame, 0: none */
+	uint32_t n_segs, cap_segs;
+	struct sbuf cut;    /* the first bytes of a unit whose rest is not written yet */
+	bool oom;           /* a definition could not be kept: no prefix until the next file header */
+	bool garbage;       /* the bytes were no units, or a cut unit could not be kept: no prefix again */
 };
 
 /* The writer wrote p[0..n), after everything t was told before. */
 void bin_tail_wrote(struct bin_tail *t, const uint8_t *p, size_t n);
+
+/* What the writer wrote next starts at a unit, with a file header: the prefix is made there (walked again
+ * as it is written). */
+void bin_tail_restart(struct bin_tail *t);
 
 /* file_state's wrote hook (t is a struct bin_tail). */
 void bin_tail_wrote_hook(void *t, const char *p, size_t n);
@@ -32,8 +39,9 @@ void bin_tail_wrote_hook(void *t, const char *p, size_t n);
 /*
  * Into out: the start of a file that the bytes not yet written decode
  * after: a file header, a session (pid and start_ns), the definitions in
- * force, and the cut unit's first bytes. Returns 0, or -ENOMEM, or
- * -EPROTO when t lost track (out is then of no use).
+ * force, and the cut unit's first bytes. Returns 0, or -ENOMEM (now, or a
+ * definition that could not be kept), or -EPROTO when t lost track (out is
+ * then of no use).
  */
 int bin_tail_prefix(const struct bin_tail *t, uint32_t pid, uint64_t start_ns, struct sbuf *out);
 

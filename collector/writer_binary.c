@@ -755,8 +755,7 @@ static void put_prefix(struct writer *w, struct sbuf *pre)
 	memcpy(o->data, pre->data, pre->len);
 	o->len += pre->len;
 	w->out.written -= pre->len;
-	sbuf_reset(&b->tail.defs); /* the prefix is walked again as it is written */
-	sbuf_reset(&b->tail.cut);
+	bin_tail_restart(&b->tail); /* the prefix is walked again as it is written */
 	if (!b->fs.rot.n_cuts) /* else the size counted is a later file's */
 		file_state_grow(&b->fs, w->out.written, 0, pre->len);
 	sbuf_free(pre);

@@ -60,16 +60,22 @@ static struct ran read_whole(const struct small_disk *k)
 	return r;
 }
 
-/* k's file reads whole (into k->all), holding every record of a 2 x 2000 producer (of pid, or any) exactly
- * once, in order, and its end notice. */
-static void assert_holds_every_record(const struct small_disk *k, pid_t pid)
+/* What a file removed or truncated under the writer may take with it of the producer that logged while the
+ * disk was full: the whole frames that fit in the room its last page had (tmpfs gives whole pages), 4 KiB
+ * at most, about 120 records; a frame that did not fit is cut, and what was cut goes first again. */
+#define LEAST_AFTER_A_FULL_PAGE 3800
+
+/* k's file reads whole (into k->all), holding at least least records of a 2 x 2000 producer (of pid, or
+ * any), once each, in order, the last ones of each thread included, and its end notice. */
+static void assert_holds(const struct small_disk *k, pid_t pid, long least)
 {
 	struct ran r = read_whole(k);
 	FILE *f = fopen(k->all, "w");
 	cr_assert(f && fwrite(r.out, 1, r.out_len, f) == r.out_len && fclose(f) == 0);
 	struct tally ty = {.threads = 2, .records = 2000, .allow_other = true, .pid = pid};
 	tally_output(k->all, &ty);
-	cr_assert_eq(ty.seen, 4000, "every record exactly once, in order");
+	cr_assert_geq(ty.seen, least, "%ld of the 4000 records (at least %ld), once each, in order", ty.seen, least);
+	cr_assert(ty.last[0] == 1999 && ty.last[1] == 1999, "the last ones included");
 	cr_assert_eq(ty.ended, 1, "and the end notice");
 	free(ty.last);
 	ran_free(&r);
@@ -80,7 +86,7 @@ Test(binlog_disk, a_full_disk_under_the_binary_writer_loses_nothing_and_recovers
 	struct small_disk k = small_disk(false);
 	pid_t c = full_disk_then_space(k.cfg, k.err, k.filler, k.pout);
 	stop_collector(c);
-	assert_holds_every_record(&k, 0);
+	assert_holds(&k, 0, 4000);
 	small_disk_free(&k);
 }
 
@@ -102,8 +108,8 @@ static pid_t backlog_on_a_full_disk(const struct small_disk *k)
 
 /* A binary log removed while its writer holds a backlog (the disk full, the file deleted to make room):
  * the backlog goes to the new file at the path, after the definitions it uses, not into the removed
- * one; every record of the producer that logged meanwhile is there, once, in order. Encrypted: the same,
- * in a new stream that decrypts whole. */
+ * one; the records of the producer that logged meanwhile are there, once, in order (but for what fitted in
+ * the removed file's last page). Encrypted: the same, in a new stream that decrypts whole. */
 static void removed_with_a_backlog(bool encrypted)
 {
 	struct small_disk k = small_disk(encrypted);
@@ -115,7 +121,7 @@ static void removed_with_a_backlog(bool encrypted)
 	unlink(k.filler);
 	cr_assert(th_wait_until(no_segments, NULL, 20000), "the writer catches up by itself");
 	stop_collector(c);
-	assert_holds_every_record(&k, p);
+	assert_holds(&k, p, LEAST_AFTER_A_FULL_PAGE);
 	small_disk_free(&k);
 }
 
@@ -131,9 +137,9 @@ Test(binlog_disk, an_encrypted_binary_log_removed_with_a_backlog_moves_the_backl
 
 /* A binary log truncated under its writer (copytruncate, or `: > file`) while the writer holds a backlog (a
  * full disk, a write cut inside a frame): the backlog goes into the truncated file after the definitions it
- * uses, so the file reads whole, nothing dropped: every record of the producer that logged while the disk
- * was full (none of them had reached the file) and of the one after; those of the one before were in what
- * was truncated away. Encrypted: the same, in a new stream. */
+ * uses, so the file reads whole, nothing dropped: the records of the producer that logged while the disk
+ * was full (but for what fitted in the file's last page) and every one of the producer after; those of the
+ * one before were in what was truncated away. Encrypted: the same, in a new stream. */
 static void truncated_under_a_backlog(bool encrypted)
 {
 	struct small_disk k = small_disk(encrypted);
@@ -147,8 +153,8 @@ static void truncated_under_a_backlog(bool encrypted)
 	cr_assert_neq(th_waitpid_timeout(p, 30000), -1);
 	cr_assert(th_wait_until(no_segments, NULL, 20000));
 	stop_collector(c);
-	assert_holds_every_record(&k, first);
-	assert_holds_every_record(&k, p);
+	assert_holds(&k, first, LEAST_AFTER_A_FULL_PAGE);
+	assert_holds(&k, p, 4000);
 	small_disk_free(&k);
 }
 
