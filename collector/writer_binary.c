@@ -649,6 +649,7 @@ static int binary_configure(struct writer *w, const config_setting_t *cfg, struc
 		return r;
 	}
 	b->reopen_at = NO_REOPEN;
+	b->fs.headed = true;
 	b->fs.wrote = bin_tail_wrote_hook;
 	b->fs.wrote_arg = &b->tail;
 	w->priv = b;

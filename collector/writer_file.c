@@ -112,6 +112,7 @@ int file_state_configure(struct file_state *fs, const config_setting_t *cfg, con
 	if ((r = read_mode(cfg, &fs->mode, d)) < 0 || (r = rotate_configure(&fs->rot, cfg, d)) < 0 ||
 	    (r = crypt_configure(&fs->crypt, cfg, &fs->rot, d)) < 0)
 		return r;
+	fs->headed = fs->crypt != NULL;
 	if (!(fs->path = strdup(path))) {
 		snprintf(d->msg, sizeof d->msg, "out of memory");
 		return -ENOMEM;
@@ -205,9 +206,22 @@ void file_state_retire(struct file_state *fs, int fd)
 	close(fd);
 }
 
+/* Whether the write of done bytes to fd landed alone in a file truncated right before it (it holds just
+ * them, and more had been written to it): then they are taken out again. */
+static bool landed_after_truncation(const struct file_state *fs, int fd, size_t done)
+{
+	struct stat st;
+	return fs->headed && done && fs->rot.disk_bytes && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	       (uint64_t)st.st_size == done && ftruncate(fd, 0) == 0;
+}
+
 uint64_t file_state_complete(struct writer *w, const struct uio_req *req)
 {
 	struct file_state *fs = w->priv;
+	struct uio_req r = *req;
+	if (landed_after_truncation(fs, req->fd, req->done))
+		r.done = 0;
+	req = &r;
 	rotate_wrote(&fs->rot, req->done);
 	struct uio_req pt = fs->crypt ? crypt_complete(fs->crypt, req) : *req;
 	if (fs->wrote && pt.done)

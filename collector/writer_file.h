@@ -22,6 +22,7 @@ struct file_state {
 	struct crypt *crypt; /* the encryption layer, NULL without encrypt */
 	char where[sizeof(struct diag)]; /* "FILE:LINE: KEY: " of the path key, for the open's error */
 	int gone_err;                    /* why the path could not be opened again, as last told; 0 */
+	bool headed; /* the file must begin with a header (binary, encrypted): see file_state_complete */
 	/* told the plaintext each write put in the file, before it leaves the buffer; NULL: nothing */
 	void (*wrote)(void *arg, const char *p, size_t n);
 	void *wrote_arg;
@@ -67,7 +68,10 @@ int file_state_prepare(struct file_state *fs, int rc, struct uio_req *req, uint6
 /* The writer lets go of fd (a reopen, close): sync and close it, ending its encrypted stream first. */
 void file_state_retire(struct file_state *fs, int fd);
 
-/* complete() of the file-shaped writers, whose w->priv starts with a struct file_state. */
+/* complete() of the file-shaped writers, whose w->priv starts with a struct file_state. A write that
+ * landed alone in a file truncated right before it (copytruncate between the writer's look and its write)
+ * is taken out again and counted not written when the file must begin with a header: the truncation is
+ * then seen before the next write, which begins the file properly. */
 uint64_t file_state_complete(struct writer *w, const struct uio_req *req);
 
 /* describe() of the file-shaped writers (w->priv starts with a struct file_state): path, rotation, encryption. */
