@@ -82,7 +82,8 @@ int main(int argc, char **argv)
 	sched_setaffinity(0, sizeof set, &set);
 	struct encfile_key k = {.mode = ENCFILE_KEY_SECRET};
 	randombytes_buf(k.key, sizeof k.key);
-	uint8_t *pt = malloc(ENCFILE_CHUNK_MAX), *out = malloc(ENCFILE_CHUNK_HEADER_BYTES + ENCFILE_CHUNK_MAX + ENCFILE_TAG_MAX);
+	uint8_t *pt = malloc(ENCFILE_CHUNK_MAX);
+	uint8_t *out = malloc(ENCFILE_CHUNK_HEADER_BYTES + ENCFILE_CHUNK_MAX + ENCFILE_TAG_MAX);
 	if (!pt || !out)
 		return 1;
 	for (size_t i = 0; i < ENCFILE_CHUNK_MAX; i++)

@@ -49,14 +49,15 @@ static void keep_segment(struct bin_tail *t, const uint8_t *u, uint32_t size, ui
 	if (!at) {
 		while (id < SEG_IDS_MAX && id >= t->cap_segs && GROW(t->seg_at, t->cap_segs, t->cap_segs, 64) == 0)
 			;
-		if (id < t->cap_segs) {
-			if (id >= t->n_segs) {
-				memset(t->seg_at + t->n_segs, 0, (id + 1 - t->n_segs) * sizeof *t->seg_at);
-				t->n_segs = id + 1;
-			}
-			t->seg_at[id] = t->defs.len + 1;
-		} /* else not found again: each one kept (ids are given from 0, so not from this writer) */
+		size_t end = t->defs.len;
 		sbuf_append(&t->defs, u, size);
+		if (t->defs.oom || id >= t->cap_segs)
+			return; /* not found again: each one kept (ids are given from 0, so not from this writer) */
+		if (id >= t->n_segs) {
+			memset(t->seg_at + t->n_segs, 0, (id + 1 - t->n_segs) * sizeof *t->seg_at);
+			t->n_segs = id + 1;
+		}
+		t->seg_at[id] = end + 1;
 		return;
 	}
 	char *old = t->defs.data + at - 1;

@@ -798,7 +798,7 @@ static void binary_check(struct writer *w)
 	struct bin_state *b = w->priv;
 	uint64_t size;
 	enum file_path st = file_state_check(&b->fs, w->fd, &size);
-	if (st == FILE_PATH_SAME && b->reopen_at == NO_REOPEN) {
+	if (st == FILE_PATH_SAME) { /* a reopen on its way too: the bytes before it decode in the truncated file */
 		bool truncated = file_state_truncated(&b->fs, size, w->name);
 		rotate_resize(&b->fs.rot, size);
 		struct sbuf pre = {0};

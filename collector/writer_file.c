@@ -163,6 +163,7 @@ bool file_state_truncated(struct file_state *fs, uint64_t size, const char *who)
 {
 	if (!rotate_truncated(&fs->rot, size))
 		return false;
+	fs->took_out = false;
 	collector_warn("writer %s: %s holds %llu bytes, fewer than were written to it: truncated under the collector "
 		       "(logrotate's copytruncate?)%s",
 		       who, fs->path, (unsigned long long)size, fs->crypt ? "; a new stream starts there" : "");
@@ -207,12 +208,16 @@ void file_state_retire(struct file_state *fs, int fd)
 }
 
 /* Whether the write of done bytes to fd landed alone in a file truncated right before it (it holds just
- * them, and more had been written to it): then they are taken out again. */
-static bool landed_after_truncation(const struct file_state *fs, int fd, size_t done)
+ * them, and more had been written to it): then they are taken out again, once until the truncation is
+ * seen (file_state_truncated), so that a writer that does not look cannot go round taking out. */
+static bool landed_after_truncation(struct file_state *fs, int fd, size_t done)
 {
 	struct stat st;
-	return fs->headed && done && fs->rot.disk_bytes && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	       (uint64_t)st.st_size == done && ftruncate(fd, 0) == 0;
+	if (!fs->headed || !done || !fs->rot.disk_bytes || fs->took_out || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != done || ftruncate(fd, 0) != 0)
+		return false;
+	fs->took_out = true;
+	return true;
 }
 
 uint64_t file_state_complete(struct writer *w, const struct uio_req *req)

@@ -22,7 +22,8 @@ struct file_state {
 	struct crypt *crypt; /* the encryption layer, NULL without encrypt */
 	char where[sizeof(struct diag)]; /* "FILE:LINE: KEY: " of the path key, for the open's error */
 	int gone_err;                    /* why the path could not be opened again, as last told; 0 */
-	bool headed; /* the file must begin with a header (binary, encrypted): see file_state_complete */
+	bool headed;   /* the file must begin with a header (binary, encrypted): see file_state_complete */
+	bool took_out; /* a write was taken out again, and no truncation was seen since */
 	/* told the plaintext each write put in the file, before it leaves the buffer; NULL: nothing */
 	void (*wrote)(void *arg, const char *p, size_t n);
 	void *wrote_arg;
@@ -71,7 +72,8 @@ void file_state_retire(struct file_state *fs, int fd);
 /* complete() of the file-shaped writers, whose w->priv starts with a struct file_state. A write that
  * landed alone in a file truncated right before it (copytruncate between the writer's look and its write)
  * is taken out again and counted not written when the file must begin with a header: the truncation is
- * then seen before the next write, which begins the file properly. */
+ * then seen before the next write, which begins the file properly (once per truncation seen: a write
+ * that lands so again before one is seen stays). */
 uint64_t file_state_complete(struct writer *w, const struct uio_req *req);
 
 /* describe() of the file-shaped writers (w->priv starts with a struct file_state): path, rotation, encryption. */

@@ -32,9 +32,9 @@ static void segment(struct sbuf *b, uint32_t id, uint32_t size, uint8_t v)
 }
 
 /* A stream: a writer's start, definitions and records, a second start, its definitions and records (its
- * segment 0 defined again twice, once with a longer name, segment 1 once), and a record of 100,000 bytes cut
- * short after cut of them. The definitions in force at its end go in *defs: each segment's last frame in
- * the place of its first. */
+ * segment 0 defined again twice, the second time with a longer name, then segment 1 again), and a record
+ * of 100,000 bytes cut short after cut of them. The definitions in force at its end go in *defs: each
+ * segment's last frame in the place of its first. */
 static void stream(struct sbuf *s, struct sbuf *defs, uint32_t cut)
 {
 	cr_assert_eq(binlog_put_header(s, 1), 0);
@@ -49,12 +49,13 @@ static void stream(struct sbuf *s, struct sbuf *defs, uint32_t cut)
 	segment(s, 1, 56, 9);
 	frame(s, BINLOG_TEXT, 33, 5);
 	frame(s, BINLOG_SEG_SITE, 130, 6);
-	size_t site = s->len - 130, one = site - 33 - 56;
+	size_t site = s->len - 130;
 	segment(s, 0, 64, 10);
 	frame(s, BINLOG_CYCLE, 300, 2);
 	segment(s, 0, 72, 11);
 	sbuf_append(defs, s->data + s->len - 72, 72);
-	sbuf_append(defs, s->data + one, 56);
+	segment(s, 1, 56, 12); /* found where the longer frame before it moved it */
+	sbuf_append(defs, s->data + s->len - 56, 56);
 	sbuf_append(defs, s->data + site, 130);
 	frame(s, BINLOG_CYCLE, 100000, 7);
 	s->len -= 100000 - cut;

@@ -65,8 +65,27 @@ static struct ran read_whole(const struct small_disk *k)
  * at most, about 120 records; a frame that did not fit is cut, and what was cut goes first again. */
 #define LEAST_AFTER_A_FULL_PAGE 3800
 
+/* The first record of each of 2 threads (of pid, or any) in the lines of out (len bytes), into first[]
+ * (2000: none). */
+static void first_records(const char *out, size_t len, pid_t pid, long first[2])
+{
+	char *text = strndup(out, len), *save = NULL;
+	cr_assert(text);
+	first[0] = first[1] = 2000;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct parsed_line pl;
+		int t;
+		long i;
+		if (parse_line(line, &pl) && (!pid || pl.pid == pid) && sscanf(pl.msg, "rec t=%d i=%ld", &t, &i) == 2 &&
+		    t >= 0 && t < 2 && i < first[t])
+			first[t] = i;
+	}
+	free(text);
+}
+
 /* k's file reads whole (into k->all), holding at least least records of a 2 x 2000 producer (of pid, or
- * any), once each, in order, the last ones of each thread included, and its end notice. */
+ * any), once each, in order, of each thread a run without a gap that ends with its last record, and its
+ * end notice. */
 static void assert_holds(const struct small_disk *k, pid_t pid, long least)
 {
 	struct ran r = read_whole(k);
@@ -74,8 +93,12 @@ static void assert_holds(const struct small_disk *k, pid_t pid, long least)
 	cr_assert(f && fwrite(r.out, 1, r.out_len, f) == r.out_len && fclose(f) == 0);
 	struct tally ty = {.threads = 2, .records = 2000, .allow_other = true, .pid = pid};
 	tally_output(k->all, &ty);
+	long first[2];
+	first_records(r.out, r.out_len, pid, first);
 	cr_assert_geq(ty.seen, least, "%ld of the 4000 records (at least %ld), once each, in order", ty.seen, least);
 	cr_assert(ty.last[0] == 1999 && ty.last[1] == 1999, "the last ones included");
+	cr_assert_eq(ty.seen, 4000 - first[0] - first[1], "none missing after the first of each thread (%ld, %ld)",
+		     first[0], first[1]);
 	cr_assert_eq(ty.ended, 1, "and the end notice");
 	free(ty.last);
 	ran_free(&r);

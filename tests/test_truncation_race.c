@@ -5,7 +5,8 @@
  * write lands alone at the start of the truncated file. For a file that
  * must begin with a header (a binary log, an encrypted file) the writer
  * takes it out again and writes it after a new start: the file reads whole,
- * nothing dropped, every record written after the truncation there in order.
+ * nothing dropped, every record written after the truncation there in order;
+ * also when a reopen (SIGHUP) is on its way.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -24,19 +25,19 @@
 TestSuite(truncation_race, .init = wu_setup, .fini = wu_teardown);
 
 /* Give o records [from, to) ("rec i"), then let it write them. */
-static void give(struct output *o, int from, int to, char (*msgs)[32])
+static void give(struct output *o, int from, int to, char (*m)[32])
 {
 	for (int i = from; i < to; i++) {
-		snprintf(msgs[i], sizeof msgs[i], "rec %d", i);
-		struct text_record r = wu_rec(3, msgs[i], 1000 + (uint64_t)i);
+		snprintf(m[i], sizeof m[i], "rec %d", i);
+		struct text_record r = wu_rec(3, m[i], 1000 + (uint64_t)i);
 		cr_assert_eq(output_add(o, &r, NULL), 1);
 	}
 }
 
 /* Records [from, to) taken, then the file at path truncated between the writer's prepare and its write. */
-static void truncated_between_look_and_write(struct output *o, const char *path, int from, int to, char (*msgs)[32])
+static void truncated_between_look_and_write(struct output *o, const char *path, int from, int to, char (*m)[32])
 {
-	give(o, from, to, msgs);
+	give(o, from, to, m);
 	struct writer *w = &o->w[0];
 	struct uio_req req;
 	cr_assert_eq(w->ops->prepare(w, &req), 1);
@@ -76,25 +77,32 @@ static void assert_records(const char *out, int from, int to)
 	cr_assert_null(strstr(p, " rec "), "and nothing after them");
 }
 
-/* One writer on path (the writers list), through the race; what the tool reads of it (args) holds records
- * 300..900, nothing said. */
-static void race(const char *writers, const char *path, const char *const *args)
+static char msgs[900][32];
+
+/* o's last records, then o closed: what the tool reads of its file (args) holds records 300..900, nothing
+ * said. */
+static void finish(struct output *o, const char *const *args)
 {
-	static char msgs[900][32];
-	struct output o;
-	wu_output_from(&o, wu_dir, writers);
-	give(&o, 0, 300, msgs);
-	output_write(&o, &wu_ring); /* what the copy took */
-	truncated_between_look_and_write(&o, path, 300, 600, msgs);
-	give(&o, 600, 900, msgs);
-	output_write(&o, &wu_ring);
-	output_close(&o);
+	give(o, 600, 900, msgs);
+	output_write(o, &wu_ring);
+	output_close(o);
 	char *out, *err;
 	cr_assert_eq(shmlog(args, &out, &err), 0, "%s", err);
 	cr_assert_str_empty(err, "nothing dropped or left unfinished: %s", err);
 	assert_records(out, 300, 900);
 	free(out);
 	free(err);
+}
+
+/* One writer on path (the writers list), through the race. */
+static void race(const char *writers, const char *path, const char *const *args)
+{
+	struct output o;
+	wu_output_from(&o, wu_dir, writers);
+	give(&o, 0, 300, msgs);
+	output_write(&o, &wu_ring); /* what the copy took */
+	truncated_between_look_and_write(&o, path, 300, 600, msgs);
+	finish(&o, args);
 }
 
 Test(truncation_race, a_binary_log_writes_what_landed_alone_after_a_new_start)
@@ -119,4 +127,23 @@ Test(truncation_race, an_encrypted_file_writes_what_landed_alone_in_a_new_stream
 	race(list, path, args);
 	free(path);
 	free(key);
+}
+
+/* SIGHUP with records not yet written (the reopen waits for them to finish the file), then the file
+ * truncated (copytruncate as well as the signal): they go into the truncated file after a new start, the
+ * file opened again after them, and the whole decodes. */
+Test(truncation_race, a_binary_log_truncated_with_a_reopen_on_its_way_decodes_whole)
+{
+	char *path = wu_path("b.bin"), list[512];
+	snprintf(list, sizeof list, "( { type = \"binary\"; path = \"%s\"; } )", path);
+	const char *args[] = {"decode", path, NULL};
+	struct output o;
+	wu_output_from(&o, wu_dir, list);
+	give(&o, 0, 300, msgs);
+	output_write(&o, &wu_ring);
+	give(&o, 300, 600, msgs);
+	output_reopen(&o);
+	cr_assert_eq(truncate(path, 0), 0);
+	finish(&o, args);
+	free(path);
 }
