@@ -224,11 +224,10 @@ uint64_t file_state_complete(struct writer *w, const struct uio_req *req)
 {
 	struct file_state *fs = w->priv;
 	struct uio_req r = *req;
-	if (landed_after_truncation(fs, req->fd, req->done))
+	if (landed_after_truncation(fs, r.fd, r.done))
 		r.done = 0;
-	req = &r;
-	rotate_wrote(&fs->rot, req->done);
-	struct uio_req pt = fs->crypt ? crypt_complete(fs->crypt, req) : *req;
+	rotate_wrote(&fs->rot, r.done);
+	struct uio_req pt = fs->crypt ? crypt_complete(fs->crypt, &r) : r;
 	if (fs->wrote && pt.done)
 		fs->wrote(fs->wrote_arg, w->out.buf.data, pt.done);
 	return writer_complete_line(w, &pt);
